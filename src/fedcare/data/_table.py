@@ -247,11 +247,13 @@ def cohort_from_frame(
     missing: str = "drop",
     schema: Schema | None = None,
     source: str = "table",
+    allow_one_class: bool = False,
 ) -> Cohort:
     """Validate a DataFrame and encode it into a :class:`Cohort`.
 
     Parameters are those of :func:`read_table`; ``schema`` (e.g. agreed across sites)
-    replaces the inferred one.
+    replaces the inferred one; ``allow_one_class`` accepts a label with one class
+    (one site of a federation may have only events).
     """
     if missing not in {"drop", "error"}:
         raise DataError(f"missing must be 'drop' or 'error', got '{missing}'")
@@ -273,7 +275,7 @@ def cohort_from_frame(
             f"row(s) ({_rows(blank)}); every row must name its site"
         )
     y = _labels(frame, schema.target, positive, source)
-    if len(np.unique(y)) < 2:
+    if len(np.unique(y)) < 2 and not allow_one_class:
         raise DataError(
             f"{source}: target '{schema.target}' has a single class over all "
             f"{len(y)} rows; a risk model needs both outcomes"

@@ -1,0 +1,78 @@
+"""Binary risk-model metrics: discrimination, accuracy, Brier score, calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, logit
+from sklearn.metrics import roc_auc_score
+
+__all__ = ["binary_metrics", "calibration_slope_intercept"]
+
+_EPS = 1e-12
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, offset: np.ndarray, slope: bool) -> np.ndarray:
+    """Unpenalised logistic fit of y on [x, 1] (or on 1 with ``offset``) by Newton."""
+    Z = np.column_stack([x, np.ones_like(x)]) if slope else np.ones((len(y), 1))
+    w = np.zeros(Z.shape[1])
+    for _ in range(50):
+        p = expit(Z @ w + offset)
+        g = Z.T @ (p - y)
+        H = (Z * (p * (1 - p) + _EPS)[:, None]).T @ Z
+        step = np.linalg.solve(H, g)
+        w = w - step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    return w
+
+
+def calibration_slope_intercept(y: np.ndarray, p: np.ndarray) -> tuple[float | None, float | None]:
+    """Calibration slope and calibration-in-the-large of predicted risks.
+
+    Slope: coefficient of ``logit(p)`` in a logistic regression of ``y`` on it (1 is
+    ideal).  Intercept: the intercept with ``logit(p)`` as an offset (0 is ideal).
+    ``None`` where undefined (a single class, or a separable fit).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if len(np.unique(y)) < 2:
+        return None, None
+    lp = logit(np.clip(p, 1e-8, 1 - 1e-8))
+    with np.errstate(all="ignore"):
+        try:
+            slope = _fit_logistic(lp, y, np.zeros_like(y), slope=True)[0]
+            intercept = _fit_logistic(lp, y, lp, slope=False)[0]
+        except np.linalg.LinAlgError:
+            return None, None
+    if not (np.isfinite(slope) and np.isfinite(intercept)) or abs(slope) > 1e3:
+        return None, None
+    return float(slope), float(intercept)
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | int | None]:
+    """Accuracy (threshold 0.5), ROC AUC, Brier score and calibration for one test set.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_rows,), values 0/1
+    p : ndarray of shape (n_rows,)
+        Predicted probability of class 1.
+
+    Returns
+    -------
+    dict
+        ``accuracy, auc, brier, calibration_slope, calibration_intercept, n``;
+        ``auc`` and the calibration figures are ``None`` where the test set holds
+        a single class.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    p = np.asarray(p, dtype=np.float64)
+    both = len(np.unique(y)) == 2
+    slope, intercept = calibration_slope_intercept(y, p)
+    return {
+        "accuracy": float(np.mean((p > 0.5) == y)),
+        "auc": float(roc_auc_score(y, p)) if both else None,
+        "brier": float(np.mean((p - y) ** 2)),
+        "calibration_slope": slope,
+        "calibration_intercept": intercept,
+        "n": len(y),
+    }

@@ -1,0 +1,181 @@
+"""The site side: a Flower ClientApp that trains and evaluates on the site's own rows.
+
+Every reply holds only arrays of the model's shapes (or of the standardisation sums)
+and aggregate metrics; rows never leave the handler.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from fedcare.data._standardise import Standardiser, site_moments
+from fedcare.evaluation import binary_metrics
+from fedcare.models import LogisticRegression, logistic_gradient_hessian, make_model
+from fedcare.models._personalise import ConstantRisk, personalise
+from fedcare.study._config import StudyConfig
+from fedcare.study._sites import Site, SiteSplit, schema_from_json, schema_to_json, site_names
+
+__all__ = ["client_app"]
+
+client_app = ClientApp()
+
+
+@lru_cache(maxsize=64)
+def _site(config_json: str, name: str) -> Site:
+    return Site(StudyConfig(**json.loads(config_json)), name)
+
+
+@lru_cache(maxsize=64)
+def _split(config_json: str, name: str, schema_json: str) -> SiteSplit:
+    return _site(config_json, name).split(schema_from_json(schema_json))
+
+
+def _config(context: Context) -> tuple[StudyConfig, str]:
+    config = StudyConfig.from_run_config(dict(context.run_config))
+    from dataclasses import asdict
+
+    return config, json.dumps(asdict(config), sort_keys=True)
+
+
+def site_name(context: Context, config: StudyConfig) -> str:
+    """This node's site: ``node_config['site']``, else the partition-id-th sorted site."""
+    if "site" in context.node_config:
+        return str(context.node_config["site"])
+    return site_names(config)[int(context.node_config["partition-id"])]
+
+
+def _prepare(message: Message, context: Context) -> tuple[StudyConfig, SiteSplit, Standardiser]:
+    config, key = _config(context)
+    name = site_name(context, config)
+    cfg = message.content["config"]
+    split = _split(key, name, str(cfg["schema"]))
+    if "std-mean" in cfg:
+        std = Standardiser(np.asarray(cfg["std-mean"]), np.asarray(cfg["std-scale"]))
+    elif config.standardise == "local":
+        std = Standardiser.fit(split.X_train)
+    else:
+        std = Standardiser.identity(split.X_train.shape[1])
+    return config, split, std
+
+
+def _model(config: StudyConfig, arrays: list[np.ndarray]) -> Any:
+    if config.model == "logistic":
+        return LogisticRegression(C=config.C).set_arrays(arrays)
+    return make_model(config.model, random_state=config.seed).set_arrays(arrays)
+
+
+def _reply(message: Message, name: str, metrics: dict[str, float | int | None],
+           arrays: list[np.ndarray] | None = None, **extra: str) -> Message:
+    record = RecordDict()
+    if arrays is not None:
+        record["arrays"] = ArrayRecord(arrays)
+    record["metrics"] = MetricRecord(
+        {k: (float("nan") if v is None else v) for k, v in metrics.items()}
+    )
+    record["site"] = ConfigRecord({"site": name, **extra})
+    return Message(content=record, reply_to=message)
+
+
+@client_app.query("schema")
+def query_schema(message: Message, context: Context) -> Message:
+    """Send the columns, kinds and categorical levels seen here, and the usable row count."""
+    config, key = _config(context)
+    name = site_name(context, config)
+    site = _site(key, name)
+    schema = site.local_schema()
+    names = [f.name for f in schema.features]
+    usable = int(site.frame[names].notna().all(axis=1).sum())
+    n_test = math.ceil(usable * config.test_size)
+    return _reply(message, name, {"n-rows": usable, "n-test": n_test,
+                                  "n-dropped": len(site.frame) - usable},
+                  schema=schema_to_json(schema))
+
+
+@client_app.query("moments")
+def query_moments(message: Message, context: Context) -> Message:
+    """Send the training rows' count, column sums and sums of squares (standardisation)."""
+    config, split, _ = _prepare(message, context)
+    n, total, total_sq = site_moments(split.X_train)
+    return _reply(message, split.name, {"num-examples": n}, [total, total_sq])
+
+
+@client_app.train()
+def train(message: Message, context: Context) -> Message:
+    """FedAvg / FedProx / FedAdam local training from the global arrays."""
+    config, split, std = _prepare(message, context)
+    cfg = message.content["config"]
+    model = _model(config, message.content["arrays"].to_numpy_ndarrays())
+    server_round = int(cfg.get("server-round", 0))
+    model.local_update(
+        std.transform(split.X_train), split.y_train, steps=config.local_steps, lr=config.lr,
+        batch_size=config.batch_size, prox_mu=float(cfg.get("proximal-mu", 0.0)),
+        seed=config.seed * 100_003 + server_round * 1_009 + sum(map(ord, split.name)),
+    )
+    return _reply(message, split.name, {"num-examples": len(split.y_train)},
+                  model.get_arrays())
+
+
+@client_app.train("newton")
+def train_newton(message: Message, context: Context) -> Message:
+    """Send the log-loss gradient and Hessian summed over this site's training rows."""
+    config, split, std = _prepare(message, context)
+    weights = message.content["arrays"].to_numpy_ndarrays()[0]
+    gradient, hessian, loss = logistic_gradient_hessian(
+        std.transform(split.X_train), split.y_train.astype(np.float64), weights
+    )
+    return _reply(message, split.name, {"num-examples": len(split.y_train), "train-loss": loss},
+                  [gradient, hessian])
+
+
+def _evaluate_reply(message: Message, split: SiteSplit, p: np.ndarray, **extra: str) -> Message:
+    metrics: dict[str, float | int | None] = dict(binary_metrics(split.y_test, p))
+    eps = 1e-12
+    metrics["test-loss"] = float(
+        -np.mean(split.y_test * np.log(p + eps) + (1 - split.y_test) * np.log(1 - p + eps))
+    )
+    metrics["num-examples"] = metrics.pop("n")
+    metrics["n-train"] = len(split.y_train)
+    return _reply(message, split.name, metrics, **extra)
+
+
+@client_app.evaluate()
+def evaluate(message: Message, context: Context) -> Message:
+    """Test-set metrics of the global model at this site."""
+    config, split, std = _prepare(message, context)
+    model = _model(config, message.content["arrays"].to_numpy_ndarrays())
+    return _evaluate_reply(message, split, model.predict_proba(std.transform(split.X_test))[:, 1])
+
+
+@client_app.evaluate("local")
+def evaluate_local(message: Message, context: Context) -> Message:
+    """Train a model on this site's rows alone (own standardisation) and test it."""
+    config, split, _ = _prepare(message, context)
+    own = Standardiser.fit(split.X_train)
+    if len(np.unique(split.y_train)) < 2:
+        p = ConstantRisk(float(np.mean(split.y_train))).predict_proba(split.X_test)[:, 1]
+        return _evaluate_reply(message, split, p, model="constant-prior")
+    if config.model == "logistic":
+        model: Any = LogisticRegression(C=config.C)
+    else:
+        model = make_model(config.model, random_state=config.seed)
+    model.fit(own.transform(split.X_train), split.y_train)
+    p = model.predict_proba(own.transform(split.X_test))[:, 1]
+    return _evaluate_reply(message, split, p, model=config.model)
+
+
+@client_app.evaluate("personalised")
+def evaluate_personalised(message: Message, context: Context) -> Message:
+    """Adapt the global model to this site's training rows, then test it."""
+    config, split, std = _prepare(message, context)
+    model = _model(config, message.content["arrays"].to_numpy_ndarrays())
+    adapted = personalise(model, std.transform(split.X_train), split.y_train,
+                          method=config.personalise, seed=config.seed)
+    p = adapted.predict_proba(std.transform(split.X_test))[:, 1]
+    return _evaluate_reply(message, split, p, method=adapted.method)

@@ -1,0 +1,50 @@
+"""Run a study's Flower apps in-process (embedded default)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fedcare.federation._client import client_app
+from fedcare.federation._grid import InProcessGrid
+from fedcare.federation._server import run_study
+from fedcare.study._config import StudyConfig
+
+__all__ = ["run_inprocess"]
+
+
+def run_inprocess(
+    config: StudyConfig, sites: list[str], *, keep_messages: bool = False
+) -> tuple[dict[str, Any], InProcessGrid]:
+    """Run the study with one in-process ClientApp per site.
+
+    Parameters
+    ----------
+    config : StudyConfig
+    sites : list of str
+        Site names; each node gets ``node_config = {"site": name}``.
+
+    Returns
+    -------
+    result : dict
+        What the ServerApp produced (see :func:`fedcare.federation._server.run_study`).
+    grid : InProcessGrid
+        Holds every message sent and received (for audits and tests).
+    """
+    run_config = {**config.to_run_config(), "num-sites": len(sites)}
+    node_configs: list[dict[str, str | int | float]] = [
+        {"site": name, "partition-id": i, "num-partitions": len(sites)}
+        for i, name in enumerate(sites)
+    ]
+    grid = InProcessGrid(client_app, node_configs, run_config)
+    flwr_logger = logging.getLogger("flwr")
+    level = flwr_logger.level
+    flwr_logger.setLevel(logging.WARNING)
+    try:
+        result = run_study(grid, grid.server_context())
+    finally:
+        flwr_logger.setLevel(level)
+    if not keep_messages:
+        grid.messages_sent.clear()
+        grid.replies_received.clear()
+    return result, grid

@@ -1,0 +1,282 @@
+"""The coordinator side: a Flower ServerApp running a whole fedcare study.
+
+1. every site sends its columns and categorical levels -> one agreed schema;
+2. sites too small to train or test on are excluded (reported, never merged);
+3. federated standardisation from per-site sums;
+4. the training strategy (Newton, FedAvg, FedProx or FedAdam) for ``rounds`` rounds,
+   with the global model evaluated at every site after each round;
+5. final per-site evaluation of the global, local-only and personalised models.
+
+The result (aggregates and model arrays only) is written as JSON to the run config's
+``output-dir`` (or kept in memory for the in-process runner).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.proto.node_pb2 import NodeInfo
+from flwr.serverapp import Grid, ServerApp
+from flwr.serverapp.strategy import FedAdam, FedAvg, FedProx
+from flwr.supercore.run import Run
+
+from fedcare.data._standardise import combine_moments
+from fedcare.exceptions import FederationError
+from fedcare.models import LogisticRegression, make_model
+from fedcare.study._config import StudyConfig
+from fedcare.study._sites import schema_from_json, schema_to_json
+
+from ._newton import FedNewton
+
+__all__ = ["server_app"]
+
+server_app = ServerApp()
+
+#: Result of the last study run in this process (the in-process runner reads it).
+LAST_RESULT: dict[str, Any] = {}
+
+
+class _Participants(Grid):  # type: ignore[misc]
+    """The study's grid restricted to the sites taking part (excluded ones are skipped)."""
+
+    def __init__(self, grid: Grid, node_ids: list[int]) -> None:
+        self._grid = grid
+        self._nodes = list(node_ids)
+
+    def set_run(self, run: Run) -> None:
+        self._grid.set_run(run)
+
+    @property
+    def run(self) -> Run:
+        return self._grid.run
+
+    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int,
+                       group_id: str, ttl: float | None = None) -> Message:
+        return self._grid.create_message(content, message_type, dst_node_id, group_id, ttl)
+
+    def get_node_ids(self) -> Iterable[int]:
+        return list(self._nodes)
+
+    def get_nodes(self) -> Iterable[NodeInfo]:
+        return (NodeInfo(node_id=n) for n in self._nodes)
+
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        return self._grid.push_messages(messages)
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        return self._grid.pull_messages(message_ids)
+
+    def send_and_receive(self, messages: Iterable[Message], *,
+                         timeout: float | None = None) -> Iterable[Message]:
+        return self._grid.send_and_receive(messages, timeout=timeout)
+
+
+def _ask(grid: Grid, node_ids: list[int], message_type: str, config: ConfigRecord,
+         arrays: ArrayRecord | None = None, timeout: float = 3600) -> list[Message]:
+    """Send one message per node; raise naming the sites that failed."""
+    messages = []
+    for node_id in node_ids:
+        content = RecordDict({"config": config})
+        if arrays is not None:
+            content["arrays"] = arrays
+        messages.append(Message(content=content, dst_node_id=node_id, message_type=message_type))
+    replies = list(grid.send_and_receive(messages, timeout=timeout))
+    failed = [f"node {r.metadata.src_node_id}: {r.error.reason}" for r in replies if r.has_error()]
+    if failed:
+        raise FederationError(f"{message_type}: {len(failed)} site(s) failed: " + "; ".join(failed))
+    if len(replies) < len(node_ids):
+        raise FederationError(f"{message_type}: only {len(replies)} of {len(node_ids)} sites "
+                              "answered in time")
+    return sorted(replies, key=lambda r: str(r.content["site"]["site"]))
+
+
+def _site_of(reply: Message) -> str:
+    return str(reply.content["site"]["site"])
+
+
+def _metrics(reply: Message) -> dict[str, float | int | None]:
+    out: dict[str, float | int | None] = {}
+    for key, value in reply.content["metrics"].items():
+        number = float(value)  # type: ignore[arg-type]
+        out[key] = None if math.isnan(number) else (int(number) if key in {
+            "num-examples", "n-train", "n-rows", "n-test", "n-dropped"} else number)
+    return out
+
+
+def _merge_schemas(texts: list[str]) -> str:
+    schemas = [schema_from_json(t) for t in texts]
+    first = schemas[0]
+    names = [f.name for f in first.features]
+    for s in schemas[1:]:
+        if [f.name for f in s.features] != names:
+            raise FederationError("sites disagree on the feature columns")
+    features = []
+    for i, f in enumerate(first.features):
+        kinds = {s.features[i].kind for s in schemas}
+        kind = "categorical" if "categorical" in kinds else (
+            "numeric" if "numeric" in kinds else "binary")
+        features.append(type(f)(name=f.name, kind=kind, unit=f.unit, categories=()))
+    merged = type(first)(features=tuple(features), target=first.target,
+                         site_column=first.site_column)
+    levels = [{f.name: list(f.categories) for f in s.features} for s in schemas]
+    return schema_to_json(merged.merge_categories(levels))
+
+
+def _mean_curve(records: list[MetricRecord]) -> dict[str, float]:
+    weights = np.array([float(r["num-examples"]) for r in records])  # type: ignore[arg-type]
+    out = {}
+    for key in ("accuracy", "test-loss"):
+        values = np.array([float(r[key]) for r in records])  # type: ignore[arg-type]
+        out[key] = float(np.sum(values * weights) / weights.sum())
+    out["num-examples"] = float(weights.sum())
+    return out
+
+
+def _eval_aggregate(contents: list[RecordDict], weight_key: str) -> MetricRecord:
+    return MetricRecord(_mean_curve([c["metrics"] for c in contents]))
+
+
+def _strategy(config: StudyConfig, n_sites: int) -> FedAvg:
+    common: dict[str, Any] = {"min_train_nodes": n_sites, "min_evaluate_nodes": n_sites,
+                              "min_available_nodes": n_sites,
+                              "evaluate_metrics_aggr_fn": _eval_aggregate}
+    if config.strategy == "newton":
+        return FedNewton(C=config.C, **common)
+    if config.strategy == "fedprox":
+        return FedProx(proximal_mu=config.prox_mu, **common)
+    if config.strategy == "fedadam":
+        return FedAdam(eta=config.server_lr, eta_l=config.lr, **common)
+    return FedAvg(**common)
+
+
+def run_study(grid: Grid, context: Context) -> dict[str, Any]:
+    """The study, start to finish; returns the JSON-ready result."""
+    started = time.perf_counter()
+    config = StudyConfig.from_run_config(dict(context.run_config))
+    expected = int(context.run_config.get("num-sites", 0))  # type: ignore[arg-type]
+    deadline = time.time() + float(context.run_config.get("wait-for-sites", 60))  # type: ignore[arg-type]
+    node_ids = sorted(grid.get_node_ids())
+    while (len(node_ids) < max(expected, 1)) and time.time() < deadline:
+        time.sleep(0.2)
+        node_ids = sorted(grid.get_node_ids())
+    if not node_ids:
+        raise FederationError("no site connected")
+
+    # 1. schema
+    replies = _ask(grid, node_ids, "query.schema", ConfigRecord({}))
+    schema_json = _merge_schemas([str(r.content["site"]["schema"]) for r in replies])
+    sites: dict[str, dict[str, Any]] = {}
+    excluded: dict[str, str] = {}
+    participants: list[int] = []
+    for r in replies:
+        m, name = _metrics(r), _site_of(r)
+        if int(m["n-rows"] or 0) < config.min_site_rows:
+            excluded[name] = (f"{m['n-rows']} usable rows < min_site_rows "
+                              f"{config.min_site_rows}")
+        elif int(m["n-test"] or 0) < 2:
+            excluded[name] = f"{m['n-test']} test rows < 2"
+        else:
+            participants.append(r.metadata.src_node_id)
+        sites[name] = {"n_rows": m["n-rows"], "n_dropped_missing": m["n-dropped"]}
+    if len(participants) < 2:
+        raise FederationError(
+            f"a federated study needs at least 2 eligible sites, got {len(participants)} "
+            f"(excluded: {excluded})"
+        )
+    study_grid = _Participants(grid, participants)
+    base = ConfigRecord({"schema": schema_json})
+
+    # 2. federated standardisation
+    n_features = len(schema_from_json(schema_json).feature_names)
+    standardiser: dict[str, list[float]] | None = None
+    if config.standardise == "federated":
+        replies = _ask(study_grid, participants, "query.moments", base)
+        moments = []
+        for r in replies:
+            total, total_sq = r.content["arrays"].to_numpy_ndarrays()
+            moments.append((int(r.content["metrics"]["num-examples"]), total, total_sq))
+        mean, std = combine_moments(moments)
+        standardiser = {"mean": mean.tolist(), "scale": std.tolist()}
+        base["std-mean"] = standardiser["mean"]
+        base["std-scale"] = standardiser["scale"]
+
+    # 3. training
+    if config.model == "logistic":
+        init = LogisticRegression(C=config.C).init_arrays(n_features)
+    else:
+        init = make_model(config.model, random_state=config.seed).init_arrays(n_features)
+    strategy = _strategy(config, len(participants))
+    history: list[dict[str, Any]] = []
+    round_started = [time.perf_counter()]
+
+    def track(server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
+        now = time.perf_counter()
+        if server_round > 0:
+            history.append({"round": server_round, "seconds": now - round_started[0],
+                            "arrays": [a.tolist() for a in arrays.to_numpy_ndarrays()]})
+        round_started[0] = now
+        return None
+
+    train_started = time.perf_counter()
+    result = strategy.start(grid=study_grid, initial_arrays=ArrayRecord(init),
+                            num_rounds=config.rounds, train_config=ConfigRecord(dict(base)),
+                            evaluate_config=ConfigRecord(dict(base)), evaluate_fn=track)
+    train_seconds = time.perf_counter() - train_started
+    for entry in history:
+        r = entry["round"]
+        if r in result.evaluate_metrics_clientapp:
+            curve = result.evaluate_metrics_clientapp[r]
+            entry["accuracy"] = float(curve["accuracy"])
+            entry["test_loss"] = float(curve["test-loss"])
+        if r in result.train_metrics_clientapp and "train-loss" in result.train_metrics_clientapp[r]:
+            entry["train_loss"] = float(result.train_metrics_clientapp[r]["train-loss"])
+    final = result.arrays
+
+    # 4. final per-site evaluation
+    settings: dict[str, dict[str, Any]] = {}
+    for setting, message_type in (("federated", "evaluate"), ("local", "evaluate.local"),
+                                  ("personalised", "evaluate.personalised")):
+        per_site = {}
+        for r in _ask(study_grid, participants, message_type, base, final):
+            metrics = _metrics(r)
+            extra = {k: str(v) for k, v in r.content["site"].items() if k != "site"}
+            per_site[_site_of(r)] = {**metrics, **extra}
+        settings[setting] = per_site
+    for name, metrics in settings["federated"].items():
+        sites[name].update({"n_train": metrics["n-train"], "n_test": metrics["num-examples"]})
+    out = {
+        "config": config.to_run_config(),
+        "schema": json.loads(schema_json),
+        "sites": sites,
+        "excluded_sites": excluded,
+        "standardiser": standardiser,
+        "arrays": [a.tolist() for a in final.to_numpy_ndarrays()],
+        "history": history,
+        "per_site": settings,
+        "rounds": config.rounds,
+        "train_seconds": train_seconds,
+        "seconds": time.perf_counter() - started,
+    }
+    return out
+
+
+@server_app.main()
+def main(grid: Grid, context: Context) -> None:
+    """Flower entry point: run the study, write ``result.json`` to ``output-dir``."""
+    out = run_study(grid, context)
+    LAST_RESULT.clear()
+    LAST_RESULT.update(out)
+    output_dir = str(context.run_config.get("output-dir", ""))
+    if output_dir:
+        path = Path(output_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        tmp = path / "result.json.tmp"
+        tmp.write_text(json.dumps(out))
+        tmp.replace(path / "result.json")

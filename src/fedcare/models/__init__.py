@@ -1,0 +1,27 @@
+"""Models: scikit-learn estimators whose parameter arrays are all a site ever sends."""
+
+from fedcare.models._logistic import (
+    LogisticRegression,
+    logistic_gradient_hessian,
+    newton_update,
+)
+from fedcare.models._mlp import MLPClassifier
+
+__all__ = [
+    "LogisticRegression",
+    "MLPClassifier",
+    "logistic_gradient_hessian",
+    "make_model",
+    "newton_update",
+]
+
+MODELS = {"logistic": LogisticRegression, "mlp": MLPClassifier}
+
+
+def make_model(name: str, **params: object) -> LogisticRegression | MLPClassifier:
+    """Build the model called ``name`` ("logistic" or "mlp")."""
+    from fedcare.exceptions import ConfigError
+
+    if name not in MODELS:
+        raise ConfigError(f"model must be one of {sorted(MODELS)}, got '{name}'")
+    return MODELS[name](**params)  # type: ignore[arg-type]

@@ -1,0 +1,147 @@
+"""A study's settings: plain data, read from TOML or Flower's run config."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from fedcare.exceptions import ConfigError
+
+__all__ = ["STRATEGIES", "StudyConfig"]
+
+STRATEGIES = ("newton", "fedavg", "fedprox", "fedadam")
+MODELS = ("logistic", "mlp")
+STANDARDISE = ("federated", "local", "none")
+PERSONALISE = ("auto", "intercept", "finetune", "none")
+
+
+@dataclass
+class StudyConfig:
+    """Everything that defines a federated study.
+
+    Data
+        ``data`` is a CSV/Parquet path or ``builtin:heart-disease`` (then ``data_dir``
+        may point at the four UCI files); ``site_column``, ``target``, ``features``
+        (empty: all other columns), ``categorical``/``numeric`` overrides, ``positive``.
+    Split
+        Each site splits its own rows: ``test_size`` (0.34) with ``split_seed`` (43),
+        stratified where each class has more than 2 rows (the FLamby rule).
+    Sites
+        A site with fewer than ``min_site_rows`` usable rows, or fewer than 2 test rows,
+        is excluded from the study and reported (never merged with another site).
+    Model and training
+        ``model`` (logistic | mlp), ``C`` (inverse L2 strength), ``strategy`` (newton |
+        fedavg | fedprox | fedadam), ``rounds``, local ``local_steps``, ``lr``,
+        ``batch_size``, FedProx ``prox_mu``, FedAdam server ``server_lr``,
+        ``standardise`` (federated | local | none), ``personalise`` (auto | intercept |
+        finetune | none), ``seed``.
+    """
+
+    data: str = "builtin:heart-disease"
+    data_dir: str = ""
+    site_column: str = "site"
+    target: str = "target"
+    features: list[str] = field(default_factory=list)
+    categorical: list[str] = field(default_factory=list)
+    numeric: list[str] = field(default_factory=list)
+    positive: str = ""
+    test_size: float = 0.34
+    split_seed: int = 43
+    min_site_rows: int = 10
+    model: str = "logistic"
+    C: float = 1.0
+    strategy: str = "newton"
+    rounds: int = 10
+    local_steps: int = 100
+    lr: float = 0.05
+    batch_size: int = 16
+    prox_mu: float = 0.01
+    server_lr: float = 0.05
+    standardise: str = "federated"
+    personalise: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first invalid setting."""
+        choices = {"strategy": STRATEGIES, "model": MODELS, "standardise": STANDARDISE,
+                   "personalise": PERSONALISE}
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"{name} must be one of {list(allowed)}, got '{value}'")
+        if self.strategy == "newton" and self.model != "logistic":
+            raise ConfigError("strategy 'newton' needs model 'logistic' (it sends Hessians)")
+        positive = {"rounds": self.rounds, "local_steps": self.local_steps,
+                    "batch_size": self.batch_size, "min_site_rows": self.min_site_rows}
+        for name, number in positive.items():
+            if not isinstance(number, int) or number < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {number!r}")
+        for name in ("C", "lr", "server_lr"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0.05 <= self.test_size <= 0.9:
+            raise ConfigError(f"test_size must be within 0.05-0.9, got {self.test_size!r}")
+        if self.prox_mu < 0:
+            raise ConfigError(f"prox_mu must be >= 0, got {self.prox_mu!r}")
+
+    def replace(self, **changes: Any) -> StudyConfig:
+        """A copy with ``changes`` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    # -- Flower run config: flat str/int/float/bool values --------------------------
+    def to_run_config(self) -> dict[str, str | int | float | bool]:
+        """Flatten to Flower's run-config form (lists become comma-separated strings)."""
+        out: dict[str, str | int | float | bool] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            key = f.name.replace("_", "-")
+            out[key] = ",".join(value) if isinstance(value, list) else value
+        return out
+
+    @classmethod
+    def from_run_config(cls, run_config: dict[str, Any]) -> StudyConfig:
+        """Inverse of :meth:`to_run_config`; unknown keys are ignored."""
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            key = f.name.replace("_", "-")
+            if key not in run_config:
+                continue
+            value = run_config[key]
+            if f.default_factory is not dataclasses.MISSING:  # list fields
+                value = [v.strip() for v in str(value).split(",") if v.strip()]
+            elif isinstance(f.default, bool):
+                value = bool(value)
+            elif isinstance(f.default, int):
+                value = int(value)
+            elif isinstance(f.default, float):
+                value = float(value)
+            else:
+                value = str(value)
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> StudyConfig:
+        """Read a study file: keys as in this class, in a ``[study]`` table or at top level."""
+        path = Path(path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such study file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        table = raw.get("study", raw)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(table) - known)
+        if unknown:
+            raise ConfigError(f"{path}: unknown setting(s) {unknown}; known: {sorted(known)}")
+        try:
+            return cls(**table)
+        except TypeError as exc:
+            raise ConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,209 @@
+"""A whole study on one table: federated (through the Flower apps) beside local and pooled.
+
+The federated part runs the real ServerApp/ClientApp (in-process by default); the
+pooled model and the pooled-test figures are computed here because, in an embedded
+study or a benchmark, the table is available in one place.  On a live federation only
+the per-site figures the sites send exist.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fedcare.data import Cohort
+from fedcare.data._standardise import Standardiser
+from fedcare.evaluation import binary_metrics
+from fedcare.models import LogisticRegression, make_model
+from fedcare.study._config import StudyConfig
+from fedcare.study._sites import SiteSplit, load_study_cohort
+
+__all__ = ["StudyResult", "run_study"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class StudyResult:
+    """What a study produced, in the shared ``metrics.json`` layout (see :meth:`to_dict`)."""
+
+    config: StudyConfig
+    sites: dict[str, dict[str, Any]]
+    excluded_sites: dict[str, str]
+    results: dict[str, dict[str, Any]]
+    convergence: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    calibration: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    schema: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``sites``, ``results`` (per setting), curves and provenance."""
+        return {
+            "study": self.config.to_run_config(),
+            "sites": self.sites,
+            "excluded_sites": self.excluded_sites,
+            "results": self.results,
+            "convergence": self.convergence,
+            "calibration": self.calibration,
+            "schema": self.schema,
+            "model": self.model,
+        }
+
+
+def _splits(cohort: Cohort, config: StudyConfig, sites: list[str]) -> dict[str, SiteSplit]:
+    return {name: SiteSplit.from_cohort(cohort.for_site(name), config) for name in sites}
+
+
+def _predict(config: StudyConfig, arrays: list[np.ndarray], X: np.ndarray) -> np.ndarray:
+    if config.model == "logistic":
+        model: Any = LogisticRegression(C=config.C).set_arrays(arrays)
+    else:
+        model = make_model(config.model, random_state=config.seed).set_arrays(arrays)
+    return np.asarray(model.predict_proba(X)[:, 1])
+
+
+def _summary(per_site: dict[str, dict[str, Any]], y: np.ndarray | None,
+             p: np.ndarray | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "per_site": per_site,
+        "mean_client_accuracy": float(np.mean([m["accuracy"] for m in per_site.values()])),
+    }
+    if y is not None and p is not None:
+        m = binary_metrics(y, p)
+        out["pooled_test"] = {k: m[k] for k in ("accuracy", "auc", "brier")}
+    else:  # exact from counts, without any row leaving a site
+        n = sum(int(v["n"]) for v in per_site.values())
+        correct = sum(float(v["accuracy"]) * int(v["n"]) for v in per_site.values())
+        out["pooled_test"] = {"accuracy": correct / n, "auc": None, "brier": None}
+    return out
+
+
+def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str, list[float]]:
+    """Observed event rate against mean predicted risk in ``bins`` risk deciles."""
+    edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
+    which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, len(edges) - 2)
+    out: dict[str, list[float]] = {"predicted": [], "observed": [], "n": []}
+    for b in range(len(edges) - 1):
+        mask = which == b
+        if mask.any():
+            out["predicted"].append(float(p[mask].mean()))
+            out["observed"].append(float(y[mask].mean()))
+            out["n"].append(float(mask.sum()))
+    return out
+
+
+def run_study(
+    config: StudyConfig, *, cohort: Cohort | None = None, pooled: bool = True,
+    progress: Progress | None = None, engine: str = "inprocess",
+) -> StudyResult:
+    """Run local-only, federated, personalised and (optionally) pooled on one table.
+
+    Parameters
+    ----------
+    config : StudyConfig
+    cohort : Cohort, optional
+        Already-loaded table (else loaded from ``config``): used for the pooled model
+        and pooled-test figures only; the federated sites read their own rows.
+    pooled : bool
+        Fit the pooled model (all rows in one place) as the upper reference.
+    progress : callable, optional
+        Called with a short text at each stage.
+    engine : {"inprocess", "simulation"}
+        Where the Flower apps run.
+    """
+    from fedcare.federation import run_inprocess, run_simulation
+
+    say = progress or (lambda _text: None)
+    cohort = cohort if cohort is not None else load_study_cohort(config)
+    sites = sorted(cohort.sites)
+    say(f"federated study: {len(sites)} sites, strategy {config.strategy}, "
+        f"{config.rounds} rounds ({engine})")
+    started = time.perf_counter()
+    if engine == "simulation":
+        fed = run_simulation(config, len(sites))
+    else:
+        fed, _ = run_inprocess(config, sites)
+    fed_seconds = time.perf_counter() - started
+    included = sorted(fed["per_site"]["federated"])
+    splits = _splits(cohort, config, included)
+    std = (Standardiser(np.asarray(fed["standardiser"]["mean"]),
+                        np.asarray(fed["standardiser"]["scale"]))
+           if fed["standardiser"] else None)
+    y_test = np.concatenate([splits[s].y_test for s in included])
+
+    def transform(X: np.ndarray, site: str) -> np.ndarray:
+        if std is not None:
+            return std.transform(X)
+        if config.standardise == "local":
+            return Standardiser.fit(splits[site].X_train).transform(X)
+        return X
+
+    X_test_std = np.concatenate([transform(splits[s].X_test, s) for s in included])
+
+    def per_site(setting: str) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name, m in fed["per_site"][setting].items():
+            row = {k: m.get(k) for k in ("accuracy", "auc", "brier", "calibration_slope",
+                                          "calibration_intercept")}
+            row["n"] = m["num-examples"]
+            for extra in ("method", "model"):
+                if extra in m:
+                    row[extra] = m[extra]
+            out[name] = row
+        return out
+
+    tag = config.strategy
+    arrays = [np.asarray(a) for a in fed["arrays"]]
+    p_fed = _predict(config, arrays, X_test_std)
+    results: dict[str, dict[str, Any]] = {}
+    results["local"] = {**_summary(per_site("local"), None, None), "rounds": 0,
+                        "seconds": None}
+    results[f"federated:{tag}"] = {**_summary(per_site("federated"), y_test, p_fed),
+                                  "rounds": config.rounds, "seconds": fed_seconds}
+    results[f"personalised:{tag}"] = {**_summary(per_site("personalised"), None, None),
+                                     "rounds": config.rounds, "seconds": None}
+    calibration = {f"federated:{tag}": calibration_curve(y_test, p_fed)}
+    curve = []
+    for entry in fed["history"]:
+        p = _predict(config, [np.asarray(a) for a in entry["arrays"]], X_test_std)
+        m = binary_metrics(y_test, p)
+        curve.append({"round": entry["round"], "accuracy": m["accuracy"], "auc": m["auc"],
+                      "test_loss": entry.get("test_loss"), "train_loss": entry.get("train_loss"),
+                      "seconds": entry["seconds"]})
+    convergence = {f"federated:{tag}": curve}
+    if pooled:
+        say("pooled reference model (all rows in one place)")
+        t0 = time.perf_counter()
+        X_train = np.concatenate([splits[s].X_train for s in included])
+        y_train = np.concatenate([splits[s].y_train for s in included])
+        pooled_std = Standardiser.fit(X_train)
+        if config.model == "logistic":
+            model: Any = LogisticRegression(C=config.C)
+        else:
+            model = make_model(config.model, random_state=config.seed)
+        model.fit(pooled_std.transform(X_train), y_train)
+        rows = {}
+        for s in included:
+            ps = model.predict_proba(pooled_std.transform(splits[s].X_test))[:, 1]
+            m = binary_metrics(splits[s].y_test, ps)
+            rows[s] = {k: m[k] for k in ("accuracy", "auc", "brier", "calibration_slope",
+                                          "calibration_intercept", "n")}
+        X_all = np.concatenate([splits[s].X_test for s in included])
+        p_pool = model.predict_proba(pooled_std.transform(X_all))[:, 1]
+        results["pooled"] = {**_summary(rows, y_test, p_pool), "rounds": 0,
+                             "seconds": time.perf_counter() - t0}
+        calibration["pooled"] = calibration_curve(y_test, p_pool)
+    sites_out = {}
+    for name, info in fed["sites"].items():
+        sites_out[name] = {"n_train": info.get("n_train"), "n_test": info.get("n_test"),
+                           "n_dropped_missing": info.get("n_dropped_missing")}
+    return StudyResult(
+        config=config, sites=sites_out, excluded_sites=fed["excluded_sites"], results=results,
+        convergence=convergence, calibration=calibration, schema=fed["schema"],
+        model={"kind": config.model, "arrays": fed["arrays"], "standardiser": fed["standardiser"],
+               "feature_names": fed["schema"]["encoded_feature_names"]},
+    )

@@ -7,7 +7,7 @@ network and no Ray (about 0.04 s a round for four small sites).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import count
 
 from flwr.app import Context, Error, Message, RecordDict
@@ -37,8 +37,10 @@ class InProcessGrid(Grid):  # type: ignore[misc]
     """
 
     def __init__(self, client_app: ClientApp, node_configs: list[dict[str, str | int | float]],
-                 run_config: dict[str, str | int | float | bool], run_id: int = 1) -> None:
+                 run_config: dict[str, str | int | float | bool], run_id: int = 1,
+                 on_send: Callable[[str], None] | None = None) -> None:
         self._app = client_app
+        self._on_send = on_send
         self._run = Run.create_empty(run_id)
         self._run.override_config = dict(run_config)
         self._contexts = {
@@ -100,4 +102,8 @@ class InProcessGrid(Grid):  # type: ignore[misc]
 
     def send_and_receive(self, messages: Iterable[Message], *,
                          timeout: float | None = None) -> Iterable[Message]:
-        return list(self.pull_messages(self.push_messages(messages)))
+        messages = list(messages)
+        replies = list(self.pull_messages(self.push_messages(messages)))
+        if self._on_send is not None and messages:
+            self._on_send(messages[0].metadata.message_type)
+        return replies

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fedcare.federation._client import client_app
@@ -14,7 +15,8 @@ __all__ = ["run_inprocess"]
 
 
 def run_inprocess(
-    config: StudyConfig, sites: list[str], *, keep_messages: bool = False
+    config: StudyConfig, sites: list[str], *, keep_messages: bool = False,
+    on_send: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], InProcessGrid]:
     """Run the study with one in-process ClientApp per site.
 
@@ -23,6 +25,8 @@ def run_inprocess(
     config : StudyConfig
     sites : list of str
         Site names; each node gets ``node_config = {"site": name}``.
+    on_send : callable, optional
+        Called with the message type after each batch of messages (progress display).
 
     Returns
     -------
@@ -36,7 +40,7 @@ def run_inprocess(
         {"site": name, "partition-id": i, "num-partitions": len(sites)}
         for i, name in enumerate(sites)
     ]
-    grid = InProcessGrid(client_app, node_configs, run_config)
+    grid = InProcessGrid(client_app, node_configs, run_config, on_send=on_send)
     flwr_logger = logging.getLogger("flwr")
     level = flwr_logger.level
     flwr_logger.setLevel(logging.WARNING)

@@ -99,6 +99,7 @@ def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str,
 def run_study(
     config: StudyConfig, *, cohort: Cohort | None = None, pooled: bool = True,
     progress: Progress | None = None, engine: str = "inprocess",
+    on_round: Callable[[], None] | None = None,
 ) -> StudyResult:
     """Run local-only, federated, personalised and (optionally) pooled on one table.
 
@@ -114,6 +115,8 @@ def run_study(
         Called with a short text at each stage.
     engine : {"inprocess", "simulation"}
         Where the Flower apps run.
+    on_round : callable, optional
+        Called after each training round (in-process engine only).
     """
     from fedcare.federation import run_inprocess, run_simulation
 
@@ -126,7 +129,11 @@ def run_study(
     if engine == "simulation":
         fed = run_simulation(config, len(sites))
     else:
-        fed, _ = run_inprocess(config, sites)
+        def on_send(message_type: str) -> None:
+            if on_round is not None and message_type.startswith("train"):
+                on_round()
+
+        fed, _ = run_inprocess(config, sites, on_send=on_send)
     fed_seconds = time.perf_counter() - started
     included = sorted(fed["per_site"]["federated"])
     splits = _splits(cohort, config, included)

@@ -1,0 +1,43 @@
+"""The ``fedcare`` command line (the only package that imports typer)."""
+
+from __future__ import annotations
+
+import typer
+
+from fedcare import __version__
+from fedcare.cli._benchmark import benchmark_app
+from fedcare.cli._common import EXIT_CODES
+from fedcare.cli._study import demo, study_app
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="fedcare",
+    help="Federated clinical risk models across hospitals: every patient row stays at its "
+         "site.\n\nStart with: fedcare demo\n\n" + EXIT_CODES,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("demo", epilog=EXIT_CODES)(demo)
+app.add_typer(study_app, name="study")
+app.add_typer(benchmark_app, name="benchmark")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fedcare {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Federated clinical risk models across hospitals."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,118 @@
+"""What every command shares: errors to exit codes, run folders, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from fedcare.exceptions import FedcareError
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_CODES = (
+    "Exit codes: 0 success; 1 unexpected error (a bug: please report it); 2 wrong "
+    "command-line usage; 3 bad input data; 4 data file or data set not found; 5 invalid "
+    "study setting; 6 the federated run failed."
+)
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Turn fedcare errors into one red line and their documented exit code."""
+    try:
+        yield
+    except FedcareError as exc:
+        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except (KeyboardInterrupt, typer.Exit):
+        raise
+    except Exception as exc:
+        if os.environ.get("FEDCARE_DEBUG"):
+            traceback.print_exc()
+        err_console.print(f"[bold red]unexpected error:[/] {type(exc).__name__}; "
+                          "rerun with FEDCARE_DEBUG=1 for the traceback and report it",
+                          highlight=False)
+        raise typer.Exit(1) from None
+
+
+def new_run_dir(root: Path, label: str) -> Path:
+    """``root/<timestamp>-<label>``, created (a suffix keeps ids unique)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = root / f"{stamp}-{label}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = root / f"{stamp}-{label}-{n}"
+    path.mkdir(parents=True)
+    return path
+
+
+def write_json(data: Any, path: Path) -> None:
+    """Write atomically: a failure leaves the old file (or none), never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=float))
+    tmp.replace(path)
+
+
+def round_progress(total: int, label: str) -> tuple[Progress, Callable[[], None]]:
+    """A Rich progress bar over ``total`` rounds and its advance callback."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err_console, transient=True,
+                        disable=not sys.stderr.isatty())
+    task = progress.add_task(label, total=total)
+    return progress, lambda: progress.advance(task)
+
+
+def _fmt(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def comparison_table(metrics: dict[str, Any], title: str) -> Table:
+    """Settings as rows: mean client accuracy, pooled-test accuracy/AUC, rounds, seconds."""
+    table = Table(title=title)
+    for col in ("setting", "mean client acc", "pooled-test acc", "pooled-test AUC",
+                "rounds", "seconds"):
+        table.add_column(col, justify="left" if col == "setting" else "right")
+    for setting, r in metrics["results"].items():
+        table.add_row(setting, _fmt(r["mean_client_accuracy"]), _fmt(r["pooled_test"]["accuracy"]),
+                      _fmt(r["pooled_test"]["auc"]), _fmt(r.get("rounds")),
+                      _fmt(r.get("seconds")))
+    return table
+
+
+def site_table(metrics: dict[str, Any]) -> Table:
+    """Sites as rows: sizes, then test accuracy of each setting."""
+    settings = [s for s in metrics["results"] if not s.startswith("local:")]
+    table = Table(title="Test accuracy per site")
+    for col in ("site", "train", "test", *settings):
+        table.add_column(col, justify="left" if col == "site" else "right")
+    for site, info in metrics["sites"].items():
+        if site in metrics.get("excluded_sites", {}):
+            continue
+        row = [site, _fmt(info.get("n_train")), _fmt(info.get("n_test"))]
+        for s in settings:
+            row.append(_fmt(metrics["results"][s]["per_site"].get(site, {}).get("accuracy")))
+        table.add_row(*row)
+    return table
+
+
+def write_outputs(metrics: dict[str, Any], run_dir: Path) -> None:
+    """``metrics.json`` and ``report.html`` into ``run_dir``."""
+    from fedcare.report import write_report
+
+    write_json(metrics, run_dir / "metrics.json")
+    write_report(metrics, run_dir / "report.html")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import typer
 
 from fedcare import __version__
@@ -38,6 +40,14 @@ def _root(
     """Federated clinical risk models across hospitals."""
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *_: object,
+                  **__: object) -> None:
+    from fedcare.cli._common import err_console
+
+    err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
+    warnings.showwarning = _show_warning
     app()

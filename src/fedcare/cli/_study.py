@@ -25,6 +25,7 @@ study_app = typer.Typer(help="Run federated studies.", no_args_is_help=True)
 
 Strategy = Annotated[str, typer.Option(help=f"Training strategy: {', '.join(STRATEGIES)}.")]
 Rounds = Annotated[int, typer.Option(min=1, help="Federated rounds.")]
+JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")]
 OutDir = Annotated[Path, typer.Option("--out", help="Folder for runs/<id>/.")]
 
 
@@ -56,7 +57,7 @@ def demo(
     strategy: Strategy = "newton",
     rounds: Rounds = 10,
     out: OutDir = Path("runs"),
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")] = None,
+    json_out: JsonOut = None,
 ) -> None:
     """The embedded default: a four-hospital heart-disease study on this machine.
 
@@ -94,7 +95,7 @@ def study_run(
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="Study TOML file; command-line options override it.")] = None,
     out: OutDir = Path("runs"),
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")] = None,
+    json_out: JsonOut = None,
 ) -> None:
     """Run a federated study on any table with a site column.
 

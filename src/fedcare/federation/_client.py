@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
@@ -21,6 +21,8 @@ from fedcare.models import LogisticRegression, logistic_gradient_hessian, make_m
 from fedcare.models._personalise import ConstantRisk, personalise
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import Site, SiteSplit, schema_from_json, schema_to_json, site_names
+
+from ._records import arrays_of, config_of
 
 __all__ = ["client_app"]
 
@@ -54,10 +56,11 @@ def site_name(context: Context, config: StudyConfig) -> str:
 def _prepare(message: Message, context: Context) -> tuple[StudyConfig, SiteSplit, Standardiser]:
     config, key = _config(context)
     name = site_name(context, config)
-    cfg = message.content["config"]
+    cfg = config_of(message.content)
     split = _split(key, name, str(cfg["schema"]))
     if "std-mean" in cfg:
-        std = Standardiser(np.asarray(cfg["std-mean"]), np.asarray(cfg["std-scale"]))
+        std = Standardiser(np.asarray(cfg["std-mean"], dtype=np.float64),
+                           np.asarray(cfg["std-scale"], dtype=np.float64))
     elif config.standardise == "local":
         std = Standardiser.fit(split.X_train)
     else:
@@ -101,7 +104,7 @@ def query_schema(message: Message, context: Context) -> Message:
 @client_app.query("moments")
 def query_moments(message: Message, context: Context) -> Message:
     """Send the training rows' count, column sums and sums of squares (standardisation)."""
-    config, split, _ = _prepare(message, context)
+    _, split, _ = _prepare(message, context)
     n, total, total_sq = site_moments(split.X_train)
     return _reply(message, split.name, {"num-examples": n}, [total, total_sq])
 
@@ -110,12 +113,12 @@ def query_moments(message: Message, context: Context) -> Message:
 def train(message: Message, context: Context) -> Message:
     """FedAvg / FedProx / FedAdam local training from the global arrays."""
     config, split, std = _prepare(message, context)
-    cfg = message.content["config"]
-    model = _model(config, message.content["arrays"].to_numpy_ndarrays())
-    server_round = int(cfg.get("server-round", 0))
+    cfg = config_of(message.content)
+    model = _model(config, arrays_of(message.content))
+    server_round = int(cast(int, cfg.get("server-round", 0)))
     model.local_update(
         std.transform(split.X_train), split.y_train, steps=config.local_steps, lr=config.lr,
-        batch_size=config.batch_size, prox_mu=float(cfg.get("proximal-mu", 0.0)),
+        batch_size=config.batch_size, prox_mu=float(cast(float, cfg.get("proximal-mu", 0.0))),
         seed=config.seed * 100_003 + server_round * 1_009 + sum(map(ord, split.name)),
     )
     return _reply(message, split.name, {"num-examples": len(split.y_train)},
@@ -125,8 +128,8 @@ def train(message: Message, context: Context) -> Message:
 @client_app.train("newton")
 def train_newton(message: Message, context: Context) -> Message:
     """Send the log-loss gradient and Hessian summed over this site's training rows."""
-    config, split, std = _prepare(message, context)
-    weights = message.content["arrays"].to_numpy_ndarrays()[0]
+    _, split, std = _prepare(message, context)
+    weights = arrays_of(message.content)[0]
     gradient, hessian, loss = logistic_gradient_hessian(
         std.transform(split.X_train), split.y_train.astype(np.float64), weights
     )
@@ -134,7 +137,8 @@ def train_newton(message: Message, context: Context) -> Message:
                   [gradient, hessian])
 
 
-def _evaluate_reply(message: Message, split: SiteSplit, p: np.ndarray, **extra: str) -> Message:
+def _evaluate_reply(message: Message, split: SiteSplit, p: np.ndarray, method: str = "",
+                    model: str = "") -> Message:
     metrics: dict[str, float | int | None] = dict(binary_metrics(split.y_test, p))
     eps = 1e-12
     metrics["test-loss"] = float(
@@ -142,14 +146,15 @@ def _evaluate_reply(message: Message, split: SiteSplit, p: np.ndarray, **extra: 
     )
     metrics["num-examples"] = metrics.pop("n")
     metrics["n-train"] = len(split.y_train)
-    return _reply(message, split.name, metrics, **extra)
+    extra = {k: v for k, v in (("method", method), ("model", model)) if v}
+    return _reply(message, split.name, metrics, None, **extra)
 
 
 @client_app.evaluate()
 def evaluate(message: Message, context: Context) -> Message:
     """Test-set metrics of the global model at this site."""
     config, split, std = _prepare(message, context)
-    model = _model(config, message.content["arrays"].to_numpy_ndarrays())
+    model = _model(config, arrays_of(message.content))
     return _evaluate_reply(message, split, model.predict_proba(std.transform(split.X_test))[:, 1])
 
 
@@ -174,7 +179,7 @@ def evaluate_local(message: Message, context: Context) -> Message:
 def evaluate_personalised(message: Message, context: Context) -> Message:
     """Adapt the global model to this site's training rows, then test it."""
     config, split, std = _prepare(message, context)
-    model = _model(config, message.content["arrays"].to_numpy_ndarrays())
+    model = _model(config, arrays_of(message.content))
     adapted = personalise(model, std.transform(split.X_train), split.y_train,
                           method=config.personalise, seed=config.seed)
     p = adapted.predict_proba(std.transform(split.X_test))[:, 1]

@@ -22,7 +22,7 @@ __all__ = ["InProcessGrid"]
 _ERROR_CLIENT_EXCEPTION = 3
 
 
-class InProcessGrid(Grid):  # type: ignore[misc]
+class InProcessGrid(Grid):
     """Grid whose nodes are ClientApps in this process.
 
     Parameters

@@ -17,10 +17,12 @@ from flwr.serverapp.strategy import FedAvg
 
 from fedcare.models import newton_update
 
+from ._records import arrays_of, number
+
 __all__ = ["FedNewton"]
 
 
-class FedNewton(FedAvg):  # type: ignore[misc]
+class FedNewton(FedAvg):
     """Newton steps from summed site gradients and Hessians.
 
     Parameters
@@ -62,12 +64,11 @@ class FedNewton(FedAvg):  # type: ignore[misc]
         loss = 0.0
         n = 0
         for reply in valid:
-            g, h = reply.content["arrays"].to_numpy_ndarrays()
+            g, h = arrays_of(reply.content)
             gradient += g
             hessian += h
-            metrics = reply.content["metrics"]
-            loss += float(metrics["train-loss"])
-            n += int(metrics["num-examples"])
+            loss += number(reply.content, "train-loss")
+            n += int(number(reply.content, "num-examples"))
         new = newton_update(gradient, hessian, self._weights, self.C)
         self.step_sizes.append(float(np.max(np.abs(new - self._weights))))
         arrays = ArrayRecord([new[:-1], new[-1:]])

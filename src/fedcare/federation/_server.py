@@ -17,8 +17,9 @@ import json
 import math
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
@@ -27,6 +28,7 @@ from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import FedAdam, FedAvg, FedProx
 from flwr.supercore.run import Run
 
+from fedcare.data._cohort import FeatureKind
 from fedcare.data._standardise import combine_moments
 from fedcare.exceptions import FederationError
 from fedcare.models import LogisticRegression, make_model
@@ -34,6 +36,7 @@ from fedcare.study._config import StudyConfig
 from fedcare.study._sites import schema_from_json, schema_to_json
 
 from ._newton import FedNewton
+from ._records import arrays_of, number, text
 
 __all__ = ["server_app"]
 
@@ -43,7 +46,7 @@ server_app = ServerApp()
 LAST_RESULT: dict[str, Any] = {}
 
 
-class _Participants(Grid):  # type: ignore[misc]
+class _Participants(Grid):
     """The study's grid restricted to the sites taking part (excluded ones are skipped)."""
 
     def __init__(self, grid: Grid, node_ids: list[int]) -> None:
@@ -94,19 +97,19 @@ def _ask(grid: Grid, node_ids: list[int], message_type: str, config: ConfigRecor
     if len(replies) < len(node_ids):
         raise FederationError(f"{message_type}: only {len(replies)} of {len(node_ids)} sites "
                               "answered in time")
-    return sorted(replies, key=lambda r: str(r.content["site"]["site"]))
+    return sorted(replies, key=_site_of)
 
 
 def _site_of(reply: Message) -> str:
-    return str(reply.content["site"]["site"])
+    return text(reply.content, "site")
 
 
 def _metrics(reply: Message) -> dict[str, float | int | None]:
     out: dict[str, float | int | None] = {}
-    for key, value in reply.content["metrics"].items():
-        number = float(value)  # type: ignore[arg-type]
-        out[key] = None if math.isnan(number) else (int(number) if key in {
-            "num-examples", "n-train", "n-rows", "n-test", "n-dropped"} else number)
+    for key in reply.content.metric_records["metrics"]:
+        value = number(reply.content, key)
+        out[key] = None if math.isnan(value) else (int(value) if key in {
+            "num-examples", "n-train", "n-rows", "n-test", "n-dropped"} else value)
     return out
 
 
@@ -120,27 +123,23 @@ def _merge_schemas(texts: list[str]) -> str:
     features = []
     for i, f in enumerate(first.features):
         kinds = {s.features[i].kind for s in schemas}
-        kind = "categorical" if "categorical" in kinds else (
+        kind: FeatureKind = "categorical" if "categorical" in kinds else (
             "numeric" if "numeric" in kinds else "binary")
-        features.append(type(f)(name=f.name, kind=kind, unit=f.unit, categories=()))
-    merged = type(first)(features=tuple(features), target=first.target,
-                         site_column=first.site_column)
+        features.append(replace(f, kind=kind, categories=()))
+    merged = replace(first, features=tuple(features))
     levels = [{f.name: list(f.categories) for f in s.features} for s in schemas]
     return schema_to_json(merged.merge_categories(levels))
 
 
-def _mean_curve(records: list[MetricRecord]) -> dict[str, float]:
-    weights = np.array([float(r["num-examples"]) for r in records])  # type: ignore[arg-type]
-    out = {}
-    for key in ("accuracy", "test-loss"):
-        values = np.array([float(r[key]) for r in records])  # type: ignore[arg-type]
-        out[key] = float(np.sum(values * weights) / weights.sum())
-    out["num-examples"] = float(weights.sum())
-    return out
-
-
 def _eval_aggregate(contents: list[RecordDict], weight_key: str) -> MetricRecord:
-    return MetricRecord(_mean_curve([c["metrics"] for c in contents]))
+    """Per-round curve: test accuracy and loss over all sites' test rows."""
+    weights = np.array([number(c, weight_key) for c in contents])
+    out: dict[str, int | float | list[int] | list[float]] = {}
+    for key in ("accuracy", "test-loss"):
+        values = np.array([number(c, key) for c in contents])
+        out[key] = float(np.sum(values * weights) / weights.sum())
+    out[weight_key] = float(weights.sum())
+    return MetricRecord(out)
 
 
 def _strategy(config: StudyConfig, n_sites: int) -> FedAvg:
@@ -160,8 +159,8 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     """The study, start to finish; returns the JSON-ready result."""
     started = time.perf_counter()
     config = StudyConfig.from_run_config(dict(context.run_config))
-    expected = int(context.run_config.get("num-sites", 0))  # type: ignore[arg-type]
-    deadline = time.time() + float(context.run_config.get("wait-for-sites", 60))  # type: ignore[arg-type]
+    expected = int(cast(int, context.run_config.get("num-sites", 0)))
+    deadline = time.time() + float(cast(float, context.run_config.get("wait-for-sites", 60)))
     node_ids = sorted(grid.get_node_ids())
     while (len(node_ids) < max(expected, 1)) and time.time() < deadline:
         time.sleep(0.2)
@@ -171,7 +170,7 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
 
     # 1. schema
     replies = _ask(grid, node_ids, "query.schema", ConfigRecord({}))
-    schema_json = _merge_schemas([str(r.content["site"]["schema"]) for r in replies])
+    schema_json = _merge_schemas([text(r.content, "schema") for r in replies])
     sites: dict[str, dict[str, Any]] = {}
     excluded: dict[str, str] = {}
     participants: list[int] = []
@@ -200,8 +199,8 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
         replies = _ask(study_grid, participants, "query.moments", base)
         moments = []
         for r in replies:
-            total, total_sq = r.content["arrays"].to_numpy_ndarrays()
-            moments.append((int(r.content["metrics"]["num-examples"]), total, total_sq))
+            total, total_sq = arrays_of(r.content)
+            moments.append((int(number(r.content, "num-examples")), total, total_sq))
         mean, std = combine_moments(moments)
         standardiser = {"mean": mean.tolist(), "scale": std.tolist()}
         base["std-mean"] = standardiser["mean"]
@@ -231,12 +230,13 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     train_seconds = time.perf_counter() - train_started
     for entry in history:
         r = entry["round"]
-        if r in result.evaluate_metrics_clientapp:
-            curve = result.evaluate_metrics_clientapp[r]
-            entry["accuracy"] = float(curve["accuracy"])
-            entry["test_loss"] = float(curve["test-loss"])
-        if r in result.train_metrics_clientapp and "train-loss" in result.train_metrics_clientapp[r]:
-            entry["train_loss"] = float(result.train_metrics_clientapp[r]["train-loss"])
+        curve = result.evaluate_metrics_clientapp.get(r)
+        if curve is not None:
+            entry["accuracy"] = float(cast(float, curve["accuracy"]))
+            entry["test_loss"] = float(cast(float, curve["test-loss"]))
+        trained = result.train_metrics_clientapp.get(r)
+        if trained is not None and "train-loss" in trained:
+            entry["train_loss"] = float(cast(float, trained["train-loss"]))
     final = result.arrays
 
     # 4. final per-site evaluation
@@ -246,7 +246,8 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
         per_site = {}
         for r in _ask(study_grid, participants, message_type, base, final):
             metrics = _metrics(r)
-            extra = {k: str(v) for k, v in r.content["site"].items() if k != "site"}
+            extra = {k: str(v) for k, v in r.content.config_records["site"].items()
+                     if k != "site"}
             per_site[_site_of(r)] = {**metrics, **extra}
         settings[setting] = per_site
     for name, metrics in settings["federated"].items():

@@ -24,4 +24,4 @@ def make_model(name: str, **params: object) -> LogisticRegression | MLPClassifie
 
     if name not in MODELS:
         raise ConfigError(f"model must be one of {sorted(MODELS)}, got '{name}'")
-    return MODELS[name](**params)  # type: ignore[arg-type]
+    return MODELS[name](**params)

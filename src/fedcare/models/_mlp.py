@@ -136,7 +136,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         import torch
 
         n_features = int(np.asarray(arrays[0]).shape[1])
-        if not hasattr(self, "module_") or self.n_features_in_ != n_features:
+        if getattr(self, "n_features_in_", None) != n_features or not hasattr(self, "module_"):
             self.module_ = self._build(n_features)
             self.n_features_in_ = n_features
         with torch.no_grad():

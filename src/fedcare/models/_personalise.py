@@ -8,8 +8,6 @@ import numpy as np
 from scipy.special import expit
 from sklearn.model_selection import StratifiedKFold
 
-
-
 __all__ = ["ConstantRisk", "Personalised", "personalise"]
 
 METHODS = ("auto", "intercept", "finetune", "none")

@@ -172,11 +172,11 @@ def _calibration_figure(calibration: Mapping[str, Any], colours: Mapping[str, st
             ax.scatter([p for p, _, _ in xyn], [o for _, o, _ in xyn], s=sizes,
                        color=colours.get(s), label=f"{s} (size ~ n)", zorder=3)
         ax.set_title(s, fontsize="medium")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("mean predicted risk")
         ax.set_ylabel("observed event rate")
-        ax.legend(fontsize="x-small", loc="upper left")
+        ax.legend(fontsize="x-small", loc="upper left", markerscale=0.5)
     return fig
 
 

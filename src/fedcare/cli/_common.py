@@ -124,6 +124,11 @@ def write_outputs(metrics: dict[str, Any], run_dir: Path) -> None:
     try:
         write_json(metrics, staging / "metrics.json")
         write_report(metrics, staging / "report.html")
+        umask = os.umask(0)
+        os.umask(umask)
+        for file in staging.iterdir():
+            file.chmod(0o666 & ~umask)
+        staging.chmod(0o777 & ~umask)
         staging.replace(run_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -94,7 +94,11 @@ def read_table(
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".parquet", ".pq", ".txt"}:
         raise DataError(f"{path}: expected a .csv or .parquet file, got '{suffix or 'no suffix'}'")
-    header = _header(path)
+    try:
+        header = _header(path)
+    except (csv.Error, UnicodeDecodeError, OSError, ValueError) as exc:
+        # A binary or corrupt file: name the file and the kind of failure, never its bytes.
+        raise DataError(f"{path}: could not be parsed as a table ({type(exc).__name__})") from None
     dupes = sorted(name for name, count in Counter(header).items() if count > 1)
     if dupes:
         raise DataError(f"{path}: duplicate column name(s) {dupes}; each column must be unique")

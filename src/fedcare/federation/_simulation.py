@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,13 +91,14 @@ def run_simulation(
     work = Path(tempfile.mkdtemp(prefix="fedcare-sim-") if owned else str(workdir)).resolve()
     app_dir = write_flower_app(work / "app")
     port = _free_port()
-    env = dict(os.environ, FLWR_HOME=str(work / "flwr-home"), RAY_TMPDIR=str(work / "ray"),
+    # Ray's socket paths must stay under 107 bytes: its temp dir is short and separate.
+    ray_tmp = tempfile.mkdtemp(prefix="fcray-", dir="/tmp" if os.path.isdir("/tmp") else None)
+    env = dict(os.environ, FLWR_HOME=str(work / "flwr-home"), RAY_TMPDIR=ray_tmp,
                FLWR_TELEMETRY_ENABLED="0", FLWR_DISABLE_UPDATE_CHECK="1",
                FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1",
                FLWR_LOCAL_SUPERLINK_HTTP_API_PORT=str(port),
                PATH=f"{_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    for sub in ("flwr-home", "ray"):
-        (work / sub).mkdir(exist_ok=True)
+    (work / "flwr-home").mkdir(exist_ok=True)
     out_dir = work / "out"
     run_config = {**config.to_run_config(), "num-sites": n_sites, "output-dir": str(out_dir)}
     overrides = work / "run_config.toml"
@@ -138,8 +140,19 @@ def run_simulation(
                 raise FederationError(f"run {run_id} still '{status}' after {timeout:.0f} s")
             time.sleep(0.5)
         if status != "finished:completed":
-            raise FederationError(f"run {run_id} ended '{status}': {runs[0].get('status-details')}")
-        return dict(json.loads((out_dir / "result.json").read_text()))
+            logs = subprocess.run([str(_BIN / "flwr"), "log", run_id, "local", "--show"],
+                                  env=env, capture_output=True, text=True, timeout=60,
+                                  check=False).stdout
+            (work / "run.log").write_text(logs)
+            errors = [line.strip() for line in logs.splitlines()
+                      if "Error" in line or "error" in line][-3:]
+            raise FederationError(f"run {run_id} ended '{status}': "
+                                  f"{runs[0].get('status-details')} {' | '.join(errors)} "
+                                  f"(full log: {work / 'run.log'})")
+        result = dict(json.loads((out_dir / "result.json").read_text()))
+        if owned:
+            shutil.rmtree(work, ignore_errors=True)
+        return result
     finally:
         if link.poll() is None:
             link.terminate()
@@ -148,3 +161,4 @@ def run_simulation(
             except subprocess.TimeoutExpired:
                 os.killpg(link.pid, signal.SIGKILL)
                 link.wait()
+        shutil.rmtree(ray_tmp, ignore_errors=True)

@@ -1,0 +1,88 @@
+"""Helpers shared by the benchmark scripts (run them as ``python benchmarks/NAME.py``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import statistics
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "HEART_DIR",
+    "flower_env",
+    "fmt",
+    "mean_sd",
+    "quiet_flower",
+    "table",
+    "write_json",
+]
+
+#: The four UCI heart-disease hospital files next to the checkout.
+HEART_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "uci-heart-disease"
+
+
+def flower_env() -> None:
+    """No telemetry, update checks or run-time installs (call before ``flwr`` is imported)."""
+    os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
+    os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
+    os.environ.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
+
+
+@contextmanager
+def quiet_flower() -> Iterator[None]:
+    """Silence Flower's per-round INFO logging (as fedcare's in-process runner does)."""
+    logger = logging.getLogger("flwr")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def mean_sd(values: Iterable[float | None]) -> tuple[float | None, float | None, int]:
+    """Mean and sample SD of the defined values, and how many were defined."""
+    xs = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    if not xs:
+        return None, None, 0
+    sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
+    return statistics.fmean(xs), sd, len(xs)
+
+
+def fmt(value: float | None, digits: int = 3, signed: bool = False) -> str:
+    """A number for a table, ``-`` where undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain-text table, columns padded to their widest cell."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=True)]
+    lines = ["  ".join(str(c).rjust(w) if i else str(c).ljust(w)
+                       for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def write_json(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as indented JSON (NaN becomes null)."""
+
+    def clean(obj: Any) -> Any:
+        if isinstance(obj, float) and math.isnan(obj):
+            return None
+        if isinstance(obj, dict):
+            return {str(k): clean(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return [clean(v) for v in obj]
+        return obj
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clean(payload), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,43 @@
+"""Metrics against scikit-learn and known cases."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from fedcare.evaluation import binary_metrics, calibration_slope_intercept
+
+
+def test_metrics_match_sklearn() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    p = np.clip(0.3 * y + rng.random(200) * 0.7, 0.01, 0.99)
+    m = binary_metrics(y, p)
+    assert m["auc"] == roc_auc_score(y, p)
+    assert abs(m["brier"] - brier_score_loss(y, p)) < 1e-12  # type: ignore[operator]
+    assert m["accuracy"] == np.mean((p > 0.5) == y)
+    assert m["n"] == 200
+
+
+def test_perfectly_calibrated_risks_have_slope_one_intercept_zero() -> None:
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.05, 0.95, 200_000)
+    y = (rng.random(p.size) < p).astype(int)
+    slope, intercept = calibration_slope_intercept(y, p)
+    assert slope is not None and intercept is not None
+    assert abs(slope - 1) < 0.02 and abs(intercept) < 0.02
+
+
+def test_overconfident_risks_have_slope_below_one() -> None:
+    rng = np.random.default_rng(2)
+    true = rng.uniform(0.2, 0.8, 50_000)
+    y = (rng.random(true.size) < true).astype(int)
+    logit = np.log(true / (1 - true))
+    slope, _ = calibration_slope_intercept(y, 1 / (1 + np.exp(-2 * logit)))
+    assert slope is not None and abs(slope - 0.5) < 0.03
+
+
+def test_single_class_test_set_has_no_auc_or_calibration() -> None:
+    m = binary_metrics(np.ones(5, int), np.full(5, 0.7))
+    assert m["auc"] is None and m["calibration_slope"] is None
+    assert m["accuracy"] == 1.0

@@ -1,0 +1,119 @@
+"""The Flower apps run in-process: exactness, what leaves a site, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fedcare.data._standardise import Standardiser
+from fedcare.exceptions import FederationError
+from fedcare.federation import run_inprocess
+from fedcare.models import LogisticRegression
+from fedcare.study import StudyConfig, load_study_cohort
+from fedcare.study._sites import SiteSplit
+
+SITES = ["cleveland", "hungary", "switzerland", "va"]
+
+
+@pytest.fixture(scope="module")
+def heart_config(heart_dir: Path) -> StudyConfig:
+    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir))
+
+
+def _pooled_train(config: StudyConfig) -> tuple[np.ndarray, np.ndarray]:
+    cohort = load_study_cohort(config)
+    splits = [SiteSplit.from_cohort(cohort.for_site(s), config) for s in SITES]
+    return (np.concatenate([s.X_train for s in splits]),
+            np.concatenate([s.y_train for s in splits]))
+
+
+def test_federated_standardisation_equals_pooled(heart_config: StudyConfig) -> None:
+    result, _ = run_inprocess(heart_config.replace(rounds=1), SITES)
+    X, _ = _pooled_train(heart_config)
+    np.testing.assert_allclose(result["standardiser"]["mean"], X.mean(axis=0), rtol=0,
+                               atol=1e-9)
+    np.testing.assert_allclose(result["standardiser"]["scale"], X.std(axis=0), rtol=0,
+                               atol=1e-9)
+
+
+def test_newton_equals_pooled_solution(heart_config: StudyConfig) -> None:
+    result, _ = run_inprocess(heart_config.replace(strategy="newton", rounds=8), SITES)
+    X, y = _pooled_train(heart_config)
+    pooled = LogisticRegression(C=heart_config.C).fit(Standardiser.fit(X).transform(X), y)
+    coef, intercept = (np.asarray(a) for a in result["arrays"])
+    np.testing.assert_allclose(coef, pooled.coef_.ravel(), atol=1e-6)
+    np.testing.assert_allclose(intercept, pooled.intercept_, atol=1e-6)
+
+
+@pytest.mark.parametrize("strategy", ["newton", "fedavg", "fedprox", "fedadam"])
+def test_sites_send_only_model_shaped_arrays_and_aggregates(
+    heart_config: StudyConfig, strategy: str
+) -> None:
+    result, grid = run_inprocess(heart_config.replace(strategy=strategy, rounds=2), SITES,
+                                 keep_messages=True)
+    p = len(result["schema"]["encoded_feature_names"])
+    allowed_shapes = {
+        (p,), (1,),  # model coefficients, intercept; standardisation sums are (p,)
+        (p + 1,), (p + 1, p + 1),  # Newton: gradient and Hessian sums
+    }
+    allowed_metrics = {
+        "num-examples", "train-loss", "test-loss", "accuracy", "auc", "brier",
+        "calibration_slope", "calibration_intercept", "n-train", "n-rows", "n-test",
+        "n-dropped",
+    }
+    min_rows = min(info["n_train"] for info in result["sites"].values())
+    assert grid.replies_received
+    for reply in grid.replies_received:
+        assert not reply.has_error()
+        content = reply.content
+        assert set(content.array_records) <= {"arrays"}
+        for record in content.array_records.values():
+            for array in record.to_numpy_ndarrays():
+                assert array.shape in allowed_shapes, array.shape
+                assert array.size < min_rows or array.shape == (p + 1, p + 1)
+        for record in content.metric_records.values():
+            assert set(record) <= allowed_metrics
+            assert all(isinstance(v, int | float) for v in record.values())
+        assert set(content.config_records) == {"site"}
+        assert set(content.config_records["site"]) <= {"site", "schema", "method", "model"}
+
+
+def test_site_error_is_reported_with_site_and_without_values(tmp_path: Path) -> None:
+    # synthetic table: site "b" has a text value in a numeric column
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"site": ["a"] * 40 + ["b"] * 40, "x": rng.normal(size=80),
+                          "y": rng.integers(0, 2, 80)})
+    frame["x"] = frame["x"].astype(object)
+    frame.loc[45, "x"] = "Zyxwvut"
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    config = StudyConfig(data=str(path), site_column="site", target="y", rounds=2)
+    with pytest.raises(FederationError) as err:
+        run_inprocess(config, ["a", "b"])
+    text = str(err.value)
+    assert "site 'b'" in text and "column 'x'" in text and "Zyxwvut" not in text
+
+
+def test_one_class_site_gets_constant_prior_and_small_site_is_excluded(tmp_path: Path) -> None:
+    # synthetic: site "pure" has only events; site "tiny" has 6 rows (< min_site_rows 10)
+    rng = np.random.default_rng(1)
+    n = {"a": 80, "b": 60, "pure": 30, "tiny": 6}
+    parts = []
+    for site, rows in n.items():
+        x = rng.normal(size=rows)
+        y = np.ones(rows, int) if site == "pure" else (rng.random(rows) < 1 / (1 + np.exp(-x)))
+        parts.append(pd.DataFrame({"site": site, "x": x, "y": y.astype(int)}))
+    path = tmp_path / "t.csv"
+    pd.concat(parts).to_csv(path, index=False)
+    config = StudyConfig(data=str(path), site_column="site", target="y", rounds=5)
+    result, _ = run_inprocess(config, sorted(n))
+    assert set(result["excluded_sites"]) == {"tiny"}
+    assert "6 usable rows" in result["excluded_sites"]["tiny"]
+    local = result["per_site"]["local"]
+    assert local["pure"]["model"] == "constant-prior"
+    assert local["pure"]["accuracy"] == 1.0
+    assert local["pure"]["auc"] is None
+    assert set(result["per_site"]["federated"]) == {"a", "b", "pure"}

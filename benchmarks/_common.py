@@ -75,6 +75,10 @@ def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` as indented JSON (NaN becomes null)."""
 
     def clean(obj: Any) -> Any:
+        if hasattr(obj, "item") and hasattr(obj, "dtype") and getattr(obj, "ndim", 1) == 0:
+            obj = obj.item()  # numpy scalars
+        if hasattr(obj, "tolist") and hasattr(obj, "dtype"):
+            obj = obj.tolist()  # numpy arrays
         if isinstance(obj, float) and math.isnan(obj):
             return None
         if isinstance(obj, dict):

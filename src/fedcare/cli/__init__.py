@@ -16,7 +16,8 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="fedcare",
     help="Federated clinical risk models across hospitals: every patient row stays at its "
-         "site.\n\nStart with: fedcare demo\n\n" + EXIT_CODES,
+         "site.\n\nExample: fedcare demo (a four-hospital heart-disease study, on this "
+         "machine)\n\n" + EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -44,7 +45,7 @@ def _show_warning(message: Warning | str, category: type[Warning], *_: object,
                   **__: object) -> None:
     from fedcare.cli._common import err_console
 
-    err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def main() -> None:

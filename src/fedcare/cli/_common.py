@@ -37,7 +37,8 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except FedcareError as exc:
-        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except (KeyboardInterrupt, typer.Exit):
         raise
@@ -46,7 +47,7 @@ def handle_errors() -> Iterator[None]:
             traceback.print_exc()
         err_console.print(f"[bold red]unexpected error:[/] {type(exc).__name__}; "
                           "rerun with FEDCARE_DEBUG=1 for the traceback and report it",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 

@@ -21,6 +21,7 @@ from fedcare.data import Cohort, load_heart_disease
 from fedcare.data._standardise import Standardiser
 from fedcare.evaluation import binary_metrics
 from fedcare.models import LogisticRegression
+from fedcare.models._personalise import ConstantRisk
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import SiteSplit
 from fedcare.study._study import run_study
@@ -72,8 +73,12 @@ def _local_flamby(cohort: Cohort, config: StudyConfig) -> dict[str, dict[str, An
     scalers = {s: Standardiser.fit(sp.X_train) for s, sp in splits.items()}
     out = {}
     for source, sp in splits.items():
-        model = LogisticRegression(C=config.C).fit(scalers[source].transform(sp.X_train),
-                                                   sp.y_train)
+        model: LogisticRegression | ConstantRisk
+        if len(np.unique(sp.y_train)) < 2:  # Switzerland's 30 training rows are all events
+            model = ConstantRisk(float(np.mean(sp.y_train)))
+        else:
+            model = LogisticRegression(C=config.C).fit(scalers[source].transform(sp.X_train),
+                                                       sp.y_train)
         per_site, ys, ps = {}, [], []
         for target, tp in splits.items():
             p = model.predict_proba(scalers[target].transform(tp.X_test))[:, 1]

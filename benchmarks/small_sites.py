@@ -188,11 +188,12 @@ def main(argv: list[str] | None = None) -> int:
                     "(breast cancer split into sites; survival::cgd hospitals).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--datasets", nargs="+", choices=["breast-cancer", "cgd"],
-                        default=["breast-cancer", "cgd"])
+                        default=["breast-cancer", "cgd"], help="tables to run")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (split_seed)")
     parser.add_argument("--strategy", default="newton",
-                        choices=["newton", "fedavg", "fedprox", "fedadam"])
-    parser.add_argument("--rounds", type=int, default=10)
+                        choices=["newton", "fedavg", "fedprox", "fedadam"],
+                        help="federated training strategy")
+    parser.add_argument("--rounds", type=int, default=10, help="federated rounds")
     parser.add_argument("--small-sizes", default="40,35,30,25",
                         help="rows of the small breast-cancer sites (the rest is one site)")
     parser.add_argument("--small-max", type=int, default=40,

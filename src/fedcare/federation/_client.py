@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
+from scipy.special import expit
 
 from fedcare.data._standardise import Standardiser, site_moments
 from fedcare.evaluation import binary_metrics
@@ -40,10 +42,36 @@ def _split(config_json: str, name: str, schema_json: str) -> SiteSplit:
 
 
 def _config(context: Context) -> tuple[StudyConfig, str]:
-    config = StudyConfig.from_run_config(dict(context.run_config))
-    from dataclasses import asdict
+    return _config_cached(tuple(sorted(context.run_config.items())))
 
+
+@lru_cache(maxsize=16)
+def _config_cached(items: tuple[tuple[str, Any], ...]) -> tuple[StudyConfig, str]:
+    config = StudyConfig.from_run_config(dict(items))
     return config, json.dumps(asdict(config), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A site's split with its standardised copies (cached across rounds)."""
+
+    split: SiteSplit
+    std: Standardiser
+    X_train: np.ndarray
+    X_test: np.ndarray
+
+
+@lru_cache(maxsize=64)
+def _prepared(key: str, name: str, schema_json: str, mean: tuple[float, ...] | None,
+              scale: tuple[float, ...] | None, standardise: str) -> _Prepared:
+    split = _split(key, name, schema_json)
+    if mean is not None and scale is not None:
+        std = Standardiser(np.asarray(mean), np.asarray(scale))
+    elif standardise == "local":
+        std = Standardiser.fit(split.X_train)
+    else:
+        std = Standardiser.identity(split.X_train.shape[1])
+    return _Prepared(split, std, std.transform(split.X_train), std.transform(split.X_test))
 
 
 def site_name(context: Context, config: StudyConfig) -> str:
@@ -53,19 +81,21 @@ def site_name(context: Context, config: StudyConfig) -> str:
     return site_names(config)[int(context.node_config["partition-id"])]
 
 
-def _prepare(message: Message, context: Context) -> tuple[StudyConfig, SiteSplit, Standardiser]:
+def _prepare(message: Message, context: Context) -> tuple[StudyConfig, _Prepared]:
     config, key = _config(context)
     name = site_name(context, config)
     cfg = config_of(message.content)
-    split = _split(key, name, str(cfg["schema"]))
-    if "std-mean" in cfg:
-        std = Standardiser(np.asarray(cfg["std-mean"], dtype=np.float64),
-                           np.asarray(cfg["std-scale"], dtype=np.float64))
-    elif config.standardise == "local":
-        std = Standardiser.fit(split.X_train)
-    else:
-        std = Standardiser.identity(split.X_train.shape[1])
-    return config, split, std
+    mean = tuple(cast(list[float], cfg["std-mean"])) if "std-mean" in cfg else None
+    scale = tuple(cast(list[float], cfg["std-scale"])) if "std-scale" in cfg else None
+    return config, _prepared(key, name, str(cfg["schema"]), mean, scale, config.standardise)
+
+
+def _risk(config: StudyConfig, arrays: list[np.ndarray], X: np.ndarray) -> np.ndarray:
+    """Predicted risk of the model given by ``arrays`` (no input re-validation)."""
+    if config.model == "logistic":
+        coef, intercept = arrays
+        return np.asarray(expit(X @ coef.ravel() + intercept[0]))
+    return np.asarray(_model(config, arrays).predict_proba(X)[:, 1])
 
 
 def _model(config: StudyConfig, arrays: list[np.ndarray]) -> Any:
@@ -104,20 +134,21 @@ def query_schema(message: Message, context: Context) -> Message:
 @client_app.query("moments")
 def query_moments(message: Message, context: Context) -> Message:
     """Send the training rows' count, column sums and sums of squares (standardisation)."""
-    _, split, _ = _prepare(message, context)
-    n, total, total_sq = site_moments(split.X_train)
-    return _reply(message, split.name, {"num-examples": n}, [total, total_sq])
+    _, prep = _prepare(message, context)
+    n, total, total_sq = site_moments(prep.split.X_train)
+    return _reply(message, prep.split.name, {"num-examples": n}, [total, total_sq])
 
 
 @client_app.train()
 def train(message: Message, context: Context) -> Message:
     """FedAvg / FedProx / FedAdam local training from the global arrays."""
-    config, split, std = _prepare(message, context)
+    config, prep = _prepare(message, context)
+    split = prep.split
     cfg = config_of(message.content)
     model = _model(config, arrays_of(message.content))
     server_round = int(cast(int, cfg.get("server-round", 0)))
     model.local_update(
-        std.transform(split.X_train), split.y_train, steps=config.local_steps, lr=config.lr,
+        prep.X_train, split.y_train, steps=config.local_steps, lr=config.lr,
         batch_size=config.batch_size, prox_mu=float(cast(float, cfg.get("proximal-mu", 0.0))),
         seed=config.seed * 100_003 + server_round * 1_009 + sum(map(ord, split.name)),
     )
@@ -128,10 +159,11 @@ def train(message: Message, context: Context) -> Message:
 @client_app.train("newton")
 def train_newton(message: Message, context: Context) -> Message:
     """Send the log-loss gradient and Hessian summed over this site's training rows."""
-    _, split, std = _prepare(message, context)
+    _, prep = _prepare(message, context)
+    split = prep.split
     weights = arrays_of(message.content)[0]
     gradient, hessian, loss = logistic_gradient_hessian(
-        std.transform(split.X_train), split.y_train.astype(np.float64), weights
+        prep.X_train, split.y_train.astype(np.float64), weights
     )
     return _reply(message, split.name, {"num-examples": len(split.y_train), "train-loss": loss},
                   [gradient, hessian])
@@ -153,15 +185,16 @@ def _evaluate_reply(message: Message, split: SiteSplit, p: np.ndarray, method: s
 @client_app.evaluate()
 def evaluate(message: Message, context: Context) -> Message:
     """Test-set metrics of the global model at this site."""
-    config, split, std = _prepare(message, context)
-    model = _model(config, arrays_of(message.content))
-    return _evaluate_reply(message, split, model.predict_proba(std.transform(split.X_test))[:, 1])
+    config, prep = _prepare(message, context)
+    p = _risk(config, arrays_of(message.content), prep.X_test)
+    return _evaluate_reply(message, prep.split, p)
 
 
 @client_app.evaluate("local")
 def evaluate_local(message: Message, context: Context) -> Message:
     """Train a model on this site's rows alone (own standardisation) and test it."""
-    config, split, _ = _prepare(message, context)
+    config, prep = _prepare(message, context)
+    split = prep.split
     own = Standardiser.fit(split.X_train)
     if len(np.unique(split.y_train)) < 2:
         p = ConstantRisk(float(np.mean(split.y_train))).predict_proba(split.X_test)[:, 1]
@@ -178,9 +211,9 @@ def evaluate_local(message: Message, context: Context) -> Message:
 @client_app.evaluate("personalised")
 def evaluate_personalised(message: Message, context: Context) -> Message:
     """Adapt the global model to this site's training rows, then test it."""
-    config, split, std = _prepare(message, context)
+    config, prep = _prepare(message, context)
     model = _model(config, arrays_of(message.content))
-    adapted = personalise(model, std.transform(split.X_train), split.y_train,
+    adapted = personalise(model, prep.X_train, prep.split.y_train,
                           method=config.personalise, seed=config.seed)
-    p = adapted.predict_proba(std.transform(split.X_test))[:, 1]
-    return _evaluate_reply(message, split, p, method=adapted.method)
+    p = adapted.predict_proba(prep.X_test)[:, 1]
+    return _evaluate_reply(message, prep.split, p, method=adapted.method)

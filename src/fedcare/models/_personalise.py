@@ -11,6 +11,8 @@ from sklearn.model_selection import StratifiedKFold
 __all__ = ["ConstantRisk", "Personalised", "personalise"]
 
 METHODS = ("auto", "intercept", "finetune", "none")
+#: Fewer training rows than this: a site keeps the global model under ``auto``.
+MIN_ROWS = 10
 
 
 class RiskModel(Protocol):
@@ -112,7 +114,10 @@ def personalise(
         ``intercept`` re-estimates the site's baseline risk; ``finetune`` refits every
         coefficient with a penalty towards the global ones; ``auto`` picks, by 5-fold
         cross-validated log-loss on the site's training rows, among keeping the global
-        model, the intercept shift and fine-tuning at four penalty strengths.
+        model, the intercept shift and fine-tuning at four penalty strengths. A site
+        with fewer than ``MIN_ROWS`` (10) training rows keeps the global model; one with
+        too few of a class to cross-validate gets the intercept shift (Steyerberg's
+        "recalibration in the large", the update advised for small samples).
     """
     if method not in METHODS:
         raise ValueError(f"personalise method must be one of {METHODS}, got '{method}'")
@@ -124,9 +129,11 @@ def personalise(
         return Personalised(base, _offset_fit(X, y, offset, 0.0, True), "intercept")
     if method == "finetune":
         return Personalised(base, _offset_fit(X, y, offset, 10.0, False), "finetune")
+    if len(y) < MIN_ROWS:
+        return Personalised(base, zero, "none")
     counts = np.bincount(y, minlength=2)
     folds = int(min(5, counts.min()))
-    if folds < 2:
+    if folds < 2:  # too few of one class to cross-validate: recalibrate in the large
         return Personalised(base, _offset_fit(X, y, offset, 0.0, True), "intercept")
     options: list[tuple[str, float, bool]] = [("none", 0.0, True), *_candidates()]
     losses = np.zeros(len(options))
@@ -142,7 +149,8 @@ def personalise(
     name, strength, only = options[int(np.argmin(losses))]
     if name == "none":
         return Personalised(base, zero, "none")
-    return Personalised(base, _offset_fit(X, y, offset, strength, only), f"{name}:{strength:g}")
+    label = "intercept" if only else f"finetune(strength={strength:g})"
+    return Personalised(base, _offset_fit(X, y, offset, strength, only), label)
 
 
 

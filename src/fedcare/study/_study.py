@@ -207,6 +207,7 @@ def run_study(
     sites_out = {}
     for name, info in fed["sites"].items():
         sites_out[name] = {"n_train": info.get("n_train"), "n_test": info.get("n_test"),
+                           "n_rows": info.get("n_rows"),
                            "n_dropped_missing": info.get("n_dropped_missing")}
     return StudyResult(
         config=config, sites=sites_out, excluded_sites=fed["excluded_sites"], results=results,

@@ -19,6 +19,7 @@ from fedcare.cli._common import (
     write_json,
     write_outputs,
 )
+from fedcare.exceptions import ConfigError
 from fedcare.study import STRATEGIES, StudyConfig, run_study
 
 study_app = typer.Typer(help="Run federated studies.", no_args_is_help=True)
@@ -26,6 +27,10 @@ study_app = typer.Typer(help="Run federated studies.", no_args_is_help=True)
 Strategy = Annotated[str, typer.Option(help=f"Training strategy: {', '.join(STRATEGIES)}.")]
 Rounds = Annotated[int, typer.Option(min=1, help="Federated rounds.")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")]
+ENGINES = ("inprocess", "simulation")
+Engine = Annotated[str, typer.Option(
+    help="Where the Flower apps run: inprocess (embedded default, fast) or simulation "
+         "(Flower's own Ray simulation engine via `flwr run`; ~30 s start-up).")]
 OutDir = Annotated[Path, typer.Option("--out", help="Folder for runs/<id>/.")]
 
 
@@ -33,11 +38,14 @@ def _list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
-def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str) -> None:
+def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
+         engine: str) -> None:
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {list(ENGINES)}, got '{engine}'")
     progress, advance = round_progress(config.rounds, f"{config.strategy} rounds")
     with progress:
         result = run_study(config, progress=lambda text: err_console.print(f"[dim]{text}[/]"),
-                           on_round=advance)
+                           on_round=advance, engine=engine)
     metrics = result.to_dict()
     run_dir = new_run_dir(out, label)
     write_outputs(metrics, run_dir)
@@ -58,6 +66,7 @@ def demo(
     rounds: Rounds = 10,
     out: OutDir = Path("runs"),
     json_out: JsonOut = None,
+    engine: Engine = "inprocess",
 ) -> None:
     """The embedded default: a four-hospital heart-disease study on this machine.
 
@@ -70,7 +79,7 @@ def demo(
     with handle_errors():
         config = StudyConfig(data="builtin:heart-disease", data_dir=str(data or ""),
                              strategy=strategy, rounds=rounds)
-        _run(config, out, json_out, f"heart-{strategy}")
+        _run(config, out, json_out, f"heart-{strategy}", engine)
 
 
 
@@ -96,6 +105,7 @@ def study_run(
         "--config", help="Study TOML file; command-line options override it.")] = None,
     out: OutDir = Path("runs"),
     json_out: JsonOut = None,
+    engine: Engine = "inprocess",
 ) -> None:
     """Run a federated study on any table with a site column.
 
@@ -115,5 +125,5 @@ def study_run(
             positive=positive or base.positive, strategy=strategy, rounds=rounds, model=model,
             min_site_rows=min_site_rows,
         )
-        _run(config, out, json_out, f"{data.stem}-{strategy}")
+        _run(config, out, json_out, f"{data.stem}-{strategy}", engine)
 

@@ -307,5 +307,10 @@ def cohort_from_frame(
             "feature value); exclude those sites or fill the values"
         )
     keep = ~incomplete
+    if len(np.unique(y[keep])) < 2 and not allow_one_class:
+        raise DataError(
+            f"{source}: after dropping {int(incomplete.sum())} row(s) with missing features, "
+            f"target '{schema.target}' has a single class; a risk model needs both outcomes"
+        )
     X = encode(frame.loc[keep, names], schema)
     return Cohort(X=X, y=y[keep], site=site_names[keep], schema=schema, dropped=dropped)

@@ -42,10 +42,6 @@ __all__ = ["server_app"]
 
 server_app = ServerApp()
 
-#: Result of the last study run in this process (the in-process runner reads it).
-LAST_RESULT: dict[str, Any] = {}
-
-
 class _Participants(Grid):
     """The study's grid restricted to the sites taking part (excluded ones are skipped)."""
 
@@ -272,8 +268,6 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
 def main(grid: Grid, context: Context) -> None:
     """Flower entry point: run the study, write ``result.json`` to ``output-dir``."""
     out = run_study(grid, context)
-    LAST_RESULT.clear()
-    LAST_RESULT.update(out)
     output_dir = str(context.run_config.get("output-dir", ""))
     if output_dir:
         path = Path(output_dir)

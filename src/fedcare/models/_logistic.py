@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fedcare.models._base import LogOddsMixin
 from fedcare.models._base import binary_only as _binary_only
 
 __all__ = ["LogisticRegression", "logistic_gradient_hessian", "newton_update"]
@@ -91,7 +92,7 @@ def newton_update(
     return np.asarray(weights - step)
 
 
-class LogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class LogisticRegression(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Binary logistic regression with an L2 penalty, fitted by Newton-IRLS.
 
     Minimises ``C * sum(log_loss) + ||coef||^2 / 2`` (the intercept is not penalised),
@@ -168,16 +169,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_.ravel() + self.intercept_[0])
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (n_rows, 2)."""
-        p = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted class at threshold 0.5, shape (n_rows,)."""
-        scores = self.decision_function(X)
-        return np.asarray(self.classes_[(scores > 0).astype(int)])
 
     # -- federation: arrays are the only thing a site sends -------------------------
     def get_arrays(self) -> list[np.ndarray]:

@@ -9,12 +9,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fedcare.models._base import LogOddsMixin
 from fedcare.models._base import binary_only as _binary_only
 
 __all__ = ["MLPClassifier"]
 
 
-class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
+class MLPClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """One-hidden-layer ReLU network with a sigmoid output, trained with Adam.
 
     Parameters
@@ -114,16 +115,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         with torch.no_grad():
             out = self.module_(torch.as_tensor(X, dtype=torch.float64)).squeeze(-1)
         return np.asarray(out.numpy(), dtype=np.float64).reshape(len(X))
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (n_rows, 2)."""
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted class at threshold 0.5, shape (n_rows,)."""
-        scores = self.decision_function(X)
-        return np.asarray(self.classes_[(scores > 0).astype(int)])
 
     # -- federation ------------------------------------------------------------------
     def get_arrays(self) -> list[np.ndarray]:

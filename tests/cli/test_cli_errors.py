@@ -86,7 +86,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], list[str], int, str]] = {
     "one class": (_write(_one_class()), [], 3, "single class"),
     "missing labels": (_write(_missing_labels()), [], 3, "missing in 2 row(s)"),
     "duplicate header": (_duplicate_header, [], 3, "duplicate column name(s) ['age']"),
-    "not a table": (_binary, [], 3, "could not be parsed as a table"),
+    "not a table": (_binary, [], 3, "not UTF-8 text"),
     "missing file": (lambda tmp: tmp / "absent.csv", [], 4, "no such file"),
     "invalid strategy": (_write(_frame()), ["--strategy", "bogus"], 5,
                          "strategy must be one of"),
@@ -218,3 +218,31 @@ def test_help_has_an_example(args: list[str]) -> None:
     result = CliRunner().invoke(app, [*args, "--help"])
     assert result.exit_code == 0, result.output
     assert "Example" in result.output
+
+
+def test_config_file_settings_are_used_unless_overridden(tmp_path: Path) -> None:
+    data = _write(_frame())(tmp_path)
+    study = tmp_path / "study.toml"
+    study.write_text(f'data = "{data}"\nsite_column = "hospital"\ntarget = "died"\n'
+                     'strategy = "fedadam"\nrounds = 3\nmin_site_rows = 4\n')
+    args = ["study", "run", "--config", str(study), "--out", str(tmp_path / "runs"),
+            "--json", str(tmp_path / "m.json")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["study"]["strategy"] == "fedadam" and metrics["study"]["rounds"] == 3
+    assert "federated:fedadam" in metrics["results"]
+    result = CliRunner().invoke(app, [*args, "--rounds", "2"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m.json").read_text())["study"]["rounds"] == 2
+
+
+def test_unusable_json_path_is_refused_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "m.json").mkdir()
+    data = _write(_frame())(tmp_path)
+    result = CliRunner().invoke(app, ["study", "run", "--data", str(data), "--site-column",
+                                      "hospital", "--target", "died", "--out",
+                                      str(tmp_path / "runs"), "--json", str(tmp_path / "m.json")])
+    assert result.exit_code == 5
+    assert "is a folder" in result.stderr
+    assert list((tmp_path / "runs").iterdir()) == []

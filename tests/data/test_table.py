@@ -165,7 +165,7 @@ def test_positive_level_absent_from_target(tmp_path: Path) -> None:
     frame = _frame()
     frame["died"] = ["dead" if d else "alive" for d in frame["died"]]
     message = _error(_csv(tmp_path, frame), positive="deceased")
-    assert "positive label not found in target 'died'" in message
+    assert "is not one of the 2 levels of target 'died'" in message
 
 
 def test_true_false_target_needs_no_positive(tmp_path: Path) -> None:
@@ -178,14 +178,14 @@ def test_binary_file_with_csv_suffix_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "cohort.csv"
     path.write_bytes(b"\xff\xfe\x80Zyxwvut,987.654\x00\x81" + bytes(range(128, 256)))
     message = _error(path)
-    assert "could not be parsed as a table" in message
+    assert "not UTF-8 text" in message
 
 
 def test_corrupt_parquet_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "cohort.parquet"
     path.write_bytes(b"hospital,died\nZyxwvut,987.654\n")
     message = _error(path)
-    assert "could not be parsed as a table" in message
+    assert "not a readable Parquet file" in message
 
 
 def test_unsupported_suffix_is_refused(tmp_path: Path) -> None:
@@ -352,3 +352,54 @@ def test_schema_round_trips_through_to_dict() -> None:
     assert described["encoded_feature_names"] == cohort.feature_names
     assert {f["name"]: f["unit"] for f in described["features"]}["sbp"] == "mm[Hg]"
     assert isinstance(cohort.schema, Schema)
+
+
+# -- inputs a hospital export really produces --------------------------------------------
+
+
+def test_semicolon_separated_csv_reads_like_comma(tmp_path: Path) -> None:
+    frame = _frame()
+    comma = read_table(_csv(tmp_path, frame), site_column="hospital", target="died")
+    semi = tmp_path / "semi.csv"
+    frame.to_csv(semi, index=False, sep=";")
+    other = read_table(semi, site_column="hospital", target="died")
+    np.testing.assert_array_equal(comma.X, other.X)
+    assert comma.feature_names == other.feature_names
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [("", "the file is empty"), ("hospital,died,age\n", "no data rows")],
+)
+def test_empty_and_header_only_files(tmp_path: Path, content: str, match: str) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(content)
+    with pytest.raises(DataError, match=match):
+        read_table(path, site_column="hospital", target="died")
+
+
+def test_folder_instead_of_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="is a folder"):
+        read_table(tmp_path, site_column="hospital", target="died")
+
+
+def test_site_column_equal_to_target_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="site column and the target are both 'died'"):
+        read_table(_csv(tmp_path, _frame()), site_column="died", target="died")
+
+
+def test_identifier_like_text_column_is_refused_without_values(tmp_path: Path) -> None:
+    frame = _frame(40)
+    frame["mrn"] = [f"MRN{100000 + i}" for i in range(len(frame))]
+    with pytest.raises(DataError) as err:
+        read_table(_csv(tmp_path, frame), site_column="hospital", target="died")
+    message = str(err.value)
+    assert "column 'mrn' has 80 distinct text values" in message
+    assert "MRN1" not in message
+
+
+def test_positive_with_more_than_two_levels_is_refused(tmp_path: Path) -> None:
+    frame = _frame()
+    frame["died"] = (["Yes", "yes", "No"] * 4)[:12]
+    with pytest.raises(DataError, match="has 3 distinct levels"):
+        read_table(_csv(tmp_path, frame), site_column="hospital", target="died", positive="Yes")

@@ -41,3 +41,9 @@ def test_single_class_test_set_has_no_auc_or_calibration() -> None:
     m = binary_metrics(np.ones(5, int), np.full(5, 0.7))
     assert m["auc"] is None and m["calibration_slope"] is None
     assert m["accuracy"] == 1.0
+
+
+def test_constant_predictions_have_no_calibration_figures() -> None:
+    y = np.array([0, 1, 1, 1, 0])
+    assert calibration_slope_intercept(y, np.full(5, 0.6)) == (None, None)
+    assert calibration_slope_intercept(y, np.ones(5)) == (None, None)

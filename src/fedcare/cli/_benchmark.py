@@ -10,7 +10,9 @@ from rich.table import Table
 
 from fedcare.cli._common import EXIT_CODES, console, err_console, handle_errors, write_json
 
-benchmark_app = typer.Typer(help="Reproduce published benchmarks.", no_args_is_help=True)
+benchmark_app = typer.Typer(
+    help="Reproduce published benchmarks.\n\nExample: fedcare benchmark heart --json heart.json",
+    no_args_is_help=True)
 
 
 def _f(value: object) -> str:

@@ -27,7 +27,7 @@ err_console = Console(stderr=True)
 EXIT_CODES = (
     "Exit codes: 0 success; 1 unexpected error (a bug: please report it); 2 wrong "
     "command-line usage; 3 bad input data; 4 data file or data set not found; 5 invalid "
-    "study setting; 6 the federated run failed."
+    "study setting; 6 the federated run failed. Set FEDCARE_DEBUG=1 to see a traceback."
 )
 
 
@@ -51,23 +51,19 @@ def handle_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def new_run_dir(root: Path, label: str) -> Path:
-    """A free name ``root/<timestamp>-<label>`` (not created; see :func:`write_outputs`)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = root / f"{stamp}-{label}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = root / f"{stamp}-{label}-{n}"
-    return path
 
 
 def write_json(data: Any, path: Path) -> None:
     """Write atomically: a failure leaves the old file (or none), never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=float))
-    tmp.replace(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data, indent=2, default=float))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def round_progress(total: int, label: str) -> tuple[Progress, Callable[[], None]]:
@@ -88,7 +84,8 @@ def comparison_table(metrics: dict[str, Any], title: str) -> Table:
     table = Table(title=title)
     for col in ("setting", "mean client acc", "pooled-test acc", "pooled-test AUC",
                 "rounds", "seconds"):
-        table.add_column(col, justify="left" if col == "setting" else "right")
+        table.add_column(col, justify="left" if col == "setting" else "right",
+                         no_wrap=col == "setting")
     for setting, r in metrics["results"].items():
         table.add_row(setting, _fmt(r["mean_client_accuracy"]), _fmt(r["pooled_test"]["accuracy"]),
                       _fmt(r["pooled_test"]["auc"]), _fmt(r.get("rounds")),
@@ -101,7 +98,8 @@ def site_table(metrics: dict[str, Any]) -> Table:
     settings = [s for s in metrics["results"] if not s.startswith("local:")]
     table = Table(title="Test accuracy per site")
     for col in ("site", "train", "test", *settings):
-        table.add_column(col, justify="left" if col == "site" else "right")
+        table.add_column(col.replace(":", ": "), justify="left" if col == "site" else "right",
+                         no_wrap=col == "site")
     for site, info in metrics["sites"].items():
         if site in metrics.get("excluded_sites", {}):
             continue
@@ -112,16 +110,18 @@ def site_table(metrics: dict[str, Any]) -> Table:
     return table
 
 
-def write_outputs(metrics: dict[str, Any], run_dir: Path) -> None:
-    """``metrics.json`` and ``report.html`` into ``run_dir``, all or nothing.
+def write_outputs(metrics: dict[str, Any], root: Path, label: str) -> Path:
+    """``metrics.json`` and ``report.html`` into a new ``root/<timestamp>-<label>``.
 
-    Both are written into a hidden staging folder that is renamed to ``run_dir`` only
-    when both are complete.
+    Both are written into a hidden staging folder that is renamed to the run folder only
+    when both are complete (all or nothing); concurrent runs get distinct names.
+    Returns the run folder.
     """
     from fedcare.report import write_report
 
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_dir.name}-", dir=run_dir.parent))
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    staging = Path(tempfile.mkdtemp(prefix=f".{stamp}-{label}-", dir=root))
     try:
         write_json(metrics, staging / "metrics.json")
         write_report(metrics, staging / "report.html")
@@ -130,7 +130,15 @@ def write_outputs(metrics: dict[str, Any], run_dir: Path) -> None:
         for file in staging.iterdir():
             file.chmod(0o666 & ~umask)
         staging.chmod(0o777 & ~umask)
-        staging.replace(run_dir)
+        for n in range(1, 1000):
+            run_dir = root / (f"{stamp}-{label}" + (f"-{n}" if n > 1 else ""))
+            try:
+                os.rename(staging, run_dir)  # fails if the name exists (another run)
+                return run_dir
+            except OSError:
+                if not run_dir.exists():
+                    raise
+        raise FileExistsError(f"no free run folder name under {root}")
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

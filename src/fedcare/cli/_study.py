@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,6 @@ from fedcare.cli._common import (
     console,
     err_console,
     handle_errors,
-    new_run_dir,
     round_progress,
     site_table,
     write_json,
@@ -22,10 +22,17 @@ from fedcare.cli._common import (
 from fedcare.exceptions import ConfigError
 from fedcare.study import STRATEGIES, StudyConfig, run_study
 
-study_app = typer.Typer(help="Run federated studies.", no_args_is_help=True)
+study_app = typer.Typer(
+    help="Run federated studies on a table with a site column.\n\nExample: fedcare study run "
+         "--data cohort.csv --site-column hospital --target died",
+    no_args_is_help=True)
 
 Strategy = Annotated[str, typer.Option(help=f"Training strategy: {', '.join(STRATEGIES)}.")]
 Rounds = Annotated[int, typer.Option(min=1, help="Federated rounds.")]
+MaybeStrategy = Annotated[str | None, typer.Option(
+    "--strategy", help=f"Training strategy: {', '.join(STRATEGIES)} [default: newton].")]
+MaybeRounds = Annotated[int | None, typer.Option(
+    "--rounds", min=1, help="Federated rounds [default: 10].")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")]
 ENGINES = ("inprocess", "simulation")
 Engine = Annotated[str, typer.Option(
@@ -38,17 +45,36 @@ def _list(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
 
 
+def _check_outputs(out: Path, json_out: Path | None) -> None:
+    """Refuse unusable output paths before any work starts."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; expected a folder for run folders")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise ConfigError(f"--out {out}: the folder is not writable")
+    if json_out is not None:
+        if json_out.is_dir():
+            raise ConfigError(f"--json {json_out} is a folder; expected a file name")
+        parent = json_out.parent
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise ConfigError(f"--json {json_out}: folder {parent} does not exist or is "
+                              "not writable")
+
+
 def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
          engine: str) -> None:
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {list(ENGINES)}, got '{engine}'")
+    _check_outputs(out, json_out)
     progress, advance = round_progress(config.rounds, f"{config.strategy} rounds")
     with progress:
         result = run_study(config, progress=lambda text: err_console.print(f"[dim]{text}[/]"),
                            on_round=advance, engine=engine)
     metrics = result.to_dict()
-    run_dir = new_run_dir(out, label)
-    write_outputs(metrics, run_dir)
+    run_dir = write_outputs(metrics, out, label)
     if json_out is not None:
         write_json(metrics, json_out)
     for name, reason in metrics["excluded_sites"].items():
@@ -85,24 +111,30 @@ def demo(
 
 @study_app.command("run", epilog=EXIT_CODES)
 def study_run(
-    data: Annotated[Path, typer.Option(help="CSV or Parquet table, one row per patient.")],
-    site_column: Annotated[str, typer.Option(help="Column naming each row's hospital.")],
-    target: Annotated[str, typer.Option(help="Binary outcome column (0/1, or use --positive).")],
+    data: Annotated[Path | None, typer.Option(
+        help="CSV or Parquet table, one row per patient (or `data` in --config).")] = None,
+    site_column: Annotated[str | None, typer.Option(
+        help="Column naming each row's hospital (or `site_column` in --config).")] = None,
+    target: Annotated[str | None, typer.Option(
+        help="Binary outcome column: 0/1, true/false, or two levels with --positive (or "
+             "`target` in --config).")] = None,
     features: Annotated[str | None, typer.Option(
         help="Comma-separated feature columns (default: all other columns).")] = None,
     categorical: Annotated[str | None, typer.Option(
         help="Comma-separated columns to one-hot encode even if numeric.")] = None,
     positive: Annotated[str | None, typer.Option(
         help="The outcome level meaning 'event' when the target is not 0/1.")] = None,
-    strategy: Strategy = "newton",
-    rounds: Rounds = 10,
-    model: Annotated[str, typer.Option(help="logistic or mlp (mlp needs a non-newton "
-                                             "strategy).")] = "logistic",
-    min_site_rows: Annotated[int, typer.Option(
-        help="Sites with fewer usable rows (or < 2 test rows) are excluded and "
-             "reported.")] = 10,
+    strategy: MaybeStrategy = None,
+    rounds: MaybeRounds = None,
+    model: Annotated[str | None, typer.Option(
+        help="logistic or mlp (mlp needs --strategy fedavg, fedprox or fedadam) "
+             "[default: logistic].")] = None,
+    min_site_rows: Annotated[int | None, typer.Option(
+        min=1, help="Sites with fewer usable rows (or < 2 test rows) are excluded and "
+                    "reported [default: 10].")] = None,
     config_file: Annotated[Path | None, typer.Option(
-        "--config", help="Study TOML file; command-line options override it.")] = None,
+        "--config", help="Study TOML file (any StudyConfig setting); options given on the "
+                         "command line override it.")] = None,
     out: OutDir = Path("runs"),
     json_out: JsonOut = None,
     engine: Engine = "inprocess",
@@ -118,12 +150,16 @@ def study_run(
     """
     with handle_errors():
         base = StudyConfig.from_toml(config_file) if config_file else StudyConfig()
-        config = base.replace(
-            data=str(data), site_column=site_column, target=target,
-            features=_list(features) or base.features,
-            categorical=_list(categorical) or base.categorical,
-            positive=positive or base.positive, strategy=strategy, rounds=rounds, model=model,
-            min_site_rows=min_site_rows,
-        )
-        _run(config, out, json_out, f"{data.stem}-{strategy}", engine)
+        given = {"data": str(data) if data else None, "site_column": site_column,
+                 "target": target, "features": _list(features) or None,
+                 "categorical": _list(categorical) or None, "positive": positive,
+                 "strategy": strategy, "rounds": rounds, "model": model,
+                 "min_site_rows": min_site_rows}
+        config = base.replace(**{k: v for k, v in given.items() if v is not None})
+        if config.data == StudyConfig().data and data is None:
+            raise ConfigError("no data: pass --data FILE (or set `data` in --config)")
+        if config_file is None and (site_column is None or target is None):
+            raise ConfigError("pass --site-column and --target (or a --config file that "
+                              "sets site_column and target)")
+        _run(config, out, json_out, f"{Path(config.data).stem}-{config.strategy}", engine)
 

@@ -38,13 +38,72 @@ def _did_you_mean(name: str, columns: Sequence[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def _header(path: Path) -> list[str]:
-    if path.suffix.lower() in {".parquet", ".pq"}:
+_NA = ["?", "NA", "NaN", ""]
+#: A categorical feature with more levels than this looks like an identifier or free text.
+MAX_LEVELS = 50
+
+
+def _delimiter(first_line: str) -> str:
+    """Comma unless the header holds none and a semicolon or tab instead (Excel exports)."""
+    if "," not in first_line:
+        for candidate in (";", "\t"):
+            if candidate in first_line:
+                return candidate
+    return ","
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """Read a CSV (comma, semicolon or tab separated, UTF-8) or Parquet file as text cells.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such file.
+    DataError
+        Not a file, an unsupported suffix, not UTF-8, empty, header only, duplicate or
+        unparseable columns; the message never quotes the file's content.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; expected a .csv or .parquet file")
+    if not path.is_file():
+        raise DataNotFoundError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet", ".pq", ".txt", ".tsv"}:
+        raise DataError(f"{path}: expected a .csv or .parquet file, got '{suffix or 'no suffix'}'")
+    if suffix in {".parquet", ".pq"}:
         import pyarrow.parquet as pq
 
-        return list(pq.read_schema(path).names)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return next(csv.reader(handle), [])
+        try:
+            header = list(pq.read_schema(path).names)
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
+    else:
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as handle:
+                first = handle.readline()
+                sep = _delimiter(first)
+                header = next(csv.reader([first], delimiter=sep), [])
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: not UTF-8 text; save it as 'CSV UTF-8'") from None
+        except (csv.Error, OSError) as exc:
+            raise DataError(f"{path}: could not be read as CSV ({type(exc).__name__})") from None
+        if not first.strip():
+            raise DataError(f"{path}: the file is empty")
+        try:
+            frame = pd.read_csv(path, sep=sep, na_values=_NA, keep_default_na=True,
+                                low_memory=False, encoding="utf-8-sig")
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+            # The parser's message can quote a line of the file: keep only its kind.
+            raise DataError(f"{path}: could not be parsed as a table ({type(exc).__name__})"
+                            ) from None
+    dupes = sorted(name for name, count in Counter(header).items() if count > 1)
+    if dupes:
+        raise DataError(f"{path}: duplicate column name(s) {dupes}; each column must be unique")
+    if frame.empty:
+        raise DataError(f"{path}: the table has no data rows (header only)")
+    return frame
 
 
 def read_table(
@@ -88,31 +147,7 @@ def read_table(
         Any problem with the columns, values, labels or sites; the message names the
         file, columns, rows and counts, never a value.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in {".csv", ".parquet", ".pq", ".txt"}:
-        raise DataError(f"{path}: expected a .csv or .parquet file, got '{suffix or 'no suffix'}'")
-    try:
-        header = _header(path)
-    except (csv.Error, UnicodeDecodeError, OSError, ValueError) as exc:
-        # A binary or corrupt file: name the file and the kind of failure, never its bytes.
-        raise DataError(f"{path}: could not be parsed as a table ({type(exc).__name__})") from None
-    dupes = sorted(name for name, count in Counter(header).items() if count > 1)
-    if dupes:
-        raise DataError(f"{path}: duplicate column name(s) {dupes}; each column must be unique")
-    try:
-        if suffix in {".parquet", ".pq"}:
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, na_values=["?", "NA", "NaN", ""], keep_default_na=True,
-                                low_memory=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        # The parser's message can quote a line of the file: keep only its kind.
-        raise DataError(f"{path}: could not be parsed as a table ({type(exc).__name__})") from None
-    if frame.empty:
-        raise DataError(f"{path}: the table has no data rows")
+    frame = read_frame(path)
     return cohort_from_frame(
         frame,
         site_column=site_column,
@@ -161,6 +196,8 @@ def infer_schema(
     repeated = sorted(n for n, c in Counter(features).items() if c > 1)
     if repeated:
         raise DataError(f"{source}: feature(s) {repeated} listed more than once")
+    if site_column == target:
+        raise DataError(f"{source}: the site column and the target are both '{target}'")
     clash = {site_column, target} & set(features)
     if clash:
         raise DataError(f"{source}: {sorted(clash)} cannot be both a feature and the site/target")
@@ -205,6 +242,12 @@ def infer_schema(
         levels: tuple[str, ...] = ()
         if kind == "categorical":
             levels = tuple(sorted({level_of(v) for v in col.dropna().tolist()}))
+            if len(levels) > MAX_LEVELS or (len(levels) > 10 and len(levels) > 0.5 * len(col)):
+                raise DataError(
+                    f"{source}: column '{name}' has {len(levels)} distinct text values in "
+                    f"{len(col)} rows: it looks like an identifier or free text, which must "
+                    "not become a feature; leave it out (--features) or recode it"
+                )
         specs.append(Feature(name=name, kind=kind, unit=units.get(name), categories=levels))
     schema = Schema(features=tuple(specs), target=target, site_column=site_column)
     return schema.merge_categories([])  # sorts the levels
@@ -220,8 +263,13 @@ def _labels(frame: pd.DataFrame, target: str, positive: str | None, source: str)
         )
     if positive is not None:
         levels = col.map(level_of)
-        if positive not in set(levels):
-            raise DataError(f"{source}: positive label not found in target '{target}'")
+        distinct = set(levels)
+        if positive not in distinct:
+            raise DataError(f"{source}: --positive '{positive}' is not one of the "
+                            f"{len(distinct)} levels of target '{target}'")
+        if len(distinct) != 2:
+            raise DataError(f"{source}: target '{target}' has {len(distinct)} distinct levels; "
+                            "a binary outcome needs exactly 2 (check spelling and case)")
         return (levels == positive).to_numpy(dtype=np.int64)
     if pd.api.types.is_bool_dtype(col):
         return col.to_numpy(dtype=np.int64)

@@ -43,7 +43,12 @@ def calibration_slope_intercept(y: np.ndarray, p: np.ndarray) -> tuple[float | N
             intercept = _fit_logistic(lp, y, lp, slope=False)[0]
         except np.linalg.LinAlgError:
             return None, None
-    if not (np.isfinite(slope) and np.isfinite(intercept)) or abs(slope) > 1e3:
+    # Constant or near-0/1 predictions (e.g. a constant-prior model) make both figures
+    # meaningless: report them as undefined rather than as huge numbers.
+    if np.ptp(lp) < 1e-9:
+        return None, None
+    if not (np.isfinite(slope) and np.isfinite(intercept)) or max(abs(slope),
+                                                                    abs(intercept)) > 50:
         return None, None
     return float(slope), float(intercept)
 

@@ -12,6 +12,7 @@ runs use federated standardisation (global mean/std from per-site sums).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -120,7 +121,10 @@ def heart_benchmark(
         result = run_study(config, cohort=cohort, pooled=(i == 0)).to_dict()
         if not merged:
             merged = result
-            merged["study"] = {"protocol": "FLamby Fed-Heart-Disease", **base.to_run_config()}
+            merged["study"] = {"protocol": "FLamby Fed-Heart-Disease",
+                               "strategies": {s: rounds[s] for s in strategies},
+                               **{k: v for k, v in dataclasses.asdict(base).items()
+                                  if k not in {"strategy", "rounds"}}}
             continue
         for key in ("results", "convergence", "calibration"):
             for setting, value in result[key].items():

@@ -69,6 +69,12 @@ class StudyConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting."""
+        for name in ("features", "categorical", "numeric"):  # "a,b" is accepted for lists
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, [v.strip() for v in value.split(",") if v.strip()])
+            elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{name} must be a list of column names, got {value!r}")
         choices = {"strategy": STRATEGIES, "model": MODELS, "standardise": STANDARDISE,
                    "personalise": PERSONALISE}
         for name, allowed in choices.items():
@@ -76,7 +82,8 @@ class StudyConfig:
             if value not in allowed:
                 raise ConfigError(f"{name} must be one of {list(allowed)}, got '{value}'")
         if self.strategy == "newton" and self.model != "logistic":
-            raise ConfigError("strategy 'newton' needs model 'logistic' (it sends Hessians)")
+            raise ConfigError("strategy 'newton' needs model 'logistic' (it sends Hessians); "
+                              "use strategy fedavg, fedprox or fedadam for the mlp")
         positive = {"rounds": self.rounds, "local_steps": self.local_steps,
                     "batch_size": self.batch_size, "min_site_rows": self.min_site_rows}
         for name, number in positive.items():

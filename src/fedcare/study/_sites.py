@@ -13,7 +13,7 @@ import pandas as pd
 from fedcare.data import Cohort, Schema, cohort_from_frame, infer_schema, site_split
 from fedcare.data._cohort import Feature
 from fedcare.data._heart import HEART_UNITS, load_heart_disease_frame
-from fedcare.data._table import read_table
+from fedcare.data._table import read_frame, read_table
 from fedcare.exceptions import DataError
 from fedcare.study._config import StudyConfig
 
@@ -40,10 +40,7 @@ def _read(data: str, data_dir: str, stamp: float) -> pd.DataFrame:
         frame = raw.drop(columns=["slope", "ca", "thal"])
         frame["target"] = (frame.pop("num") > 0).astype(np.int64)
         return frame
-    path = Path(data)
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        return pd.read_parquet(path)
-    return pd.read_csv(path, na_values=["?", "NA", "NaN", ""], low_memory=False)
+    return read_frame(data)
 
 
 def load_study_cohort(config: StudyConfig) -> Cohort:

@@ -8,6 +8,7 @@ the per-site figures the sites send exist.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ class StudyResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ``sites``, ``results`` (per setting), curves and provenance."""
         return {
-            "study": self.config.to_run_config(),
+            "study": dataclasses.asdict(self.config),
             "sites": self.sites,
             "excluded_sites": self.excluded_sites,
             "results": self.results,

@@ -82,8 +82,7 @@ def _fmt(value: Any) -> str:
 def comparison_table(metrics: dict[str, Any], title: str) -> Table:
     """Settings as rows: mean client accuracy, pooled-test accuracy/AUC, rounds, seconds."""
     table = Table(title=title)
-    for col in ("setting", "mean client acc", "pooled-test acc", "pooled-test AUC",
-                "rounds", "seconds"):
+    for col in ("setting", "mean site acc", "pooled acc", "pooled AUC", "rounds", "seconds"):
         table.add_column(col, justify="left" if col == "setting" else "right",
                          no_wrap=col == "setting")
     for setting, r in metrics["results"].items():

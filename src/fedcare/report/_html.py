@@ -195,8 +195,10 @@ def _figures(metrics: Mapping[str, Any], settings: Sequence[str], sites: Sequenc
     pooled = results.get("pooled", {}).get("pooled_test")
     specs.append((_convergence_figure(conv, pooled, colours) if conv else None,
                   "Line charts of pooled-test accuracy, AUC and test loss against federated "
-                  "round for " + ", ".join(conv) + "; the dashed line is the pooled model.",
-                  "Convergence per round on the pooled test set; dashed: pooled reference."))
+                  "round for " + ", ".join(conv)
+                  + "; the dashed lines (accuracy, AUC) are the pooled model.",
+                  "Convergence per round on the pooled test set; dashed: pooled reference "
+                  "(accuracy and AUC panels)."))
     cal = {s: c for s, c in metrics.get("calibration", {}).items() if c}
     specs.append((_calibration_figure(cal, colours) if cal else None,
                   "Calibration plots of observed event rate against mean predicted risk per "

@@ -9,11 +9,13 @@ never a patient's values.
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
     "ConfigError",
     "DataError",
     "DataNotFoundError",
     "FedcareError",
     "FederationError",
+    "PrivacyBudgetError",
 ]
 
 
@@ -46,3 +48,15 @@ class FederationError(FedcareError, RuntimeError):
 
     exit_code = 6
 
+
+
+class PrivacyBudgetError(FedcareError, ValueError):
+    """A study would spend more privacy budget than allowed (CLI exit code 7)."""
+
+    exit_code = 7
+
+
+class AuditError(FedcareError, ValueError):
+    """An audit log fails verification: broken hash chain or malformed line (exit code 8)."""
+
+    exit_code = 8

@@ -25,7 +25,15 @@ import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAdam, FedAvg, FedProx
+from flwr.serverapp.strategy import (
+    FedAdam,
+    FedAvg,
+    FedMedian,
+    FedProx,
+    FedTrimmedAvg,
+    Krum,
+    MultiKrum,
+)
 from flwr.supercore.run import Run
 
 from fedcare.data._cohort import FeatureKind
@@ -144,6 +152,16 @@ def _strategy(config: StudyConfig, n_sites: int) -> FedAvg:
                               "evaluate_metrics_aggr_fn": _eval_aggregate}
     if config.strategy == "newton":
         return FedNewton(C=config.C, **common)
+    if config.aggregation == "median":
+        return FedMedian(**common)
+    if config.aggregation == "trimmed-mean":
+        return FedTrimmedAvg(beta=config.trim_fraction, **common)
+    if config.aggregation == "krum":
+        return Krum(num_malicious_nodes=config.expected_malicious, **common)
+    if config.aggregation == "multikrum":
+        return MultiKrum(num_malicious_nodes=config.expected_malicious,
+                         num_nodes_to_select=max(1, n_sites - config.expected_malicious),
+                         **common)
     if config.strategy == "fedprox":
         return FedProx(proximal_mu=config.prox_mu, **common)
     if config.strategy == "fedadam":

@@ -13,6 +13,8 @@ from fedcare.exceptions import ConfigError
 __all__ = ["STRATEGIES", "StudyConfig"]
 
 STRATEGIES = ("newton", "fedavg", "fedprox", "fedadam")
+AGGREGATIONS = ("mean", "median", "trimmed-mean", "krum", "multikrum")
+NORM_ACTIONS = ("reject", "clip")
 MODELS = ("logistic", "mlp")
 STANDARDISE = ("federated", "local", "none")
 PERSONALISE = ("auto", "intercept", "finetune", "none")
@@ -38,6 +40,13 @@ class StudyConfig:
         ``batch_size``, FedProx ``prox_mu``, FedAdam server ``server_lr``,
         ``standardise`` (federated | local | none), ``personalise`` (auto | intercept |
         finetune | none), ``seed``.
+    Privacy and robustness
+        ``aggregation`` (mean | median | trimmed-mean | krum | multikrum; for the
+        FedAvg family), ``trim_fraction`` (trimmed mean), ``expected_malicious`` (Krum),
+        ``norm_bound`` (0 = off; an update whose norm exceeds this multiple of the
+        median update norm is handled by ``norm_action``: reject | clip),
+        ``audit_dir`` (each site and the coordinator keep a hash-chained log there),
+        ``min_cell`` (k of small-cell protection).
     """
 
     data: str = "builtin:heart-disease"
@@ -63,6 +72,13 @@ class StudyConfig:
     standardise: str = "federated"
     personalise: str = "auto"
     seed: int = 0
+    aggregation: str = "mean"
+    trim_fraction: float = 0.2
+    expected_malicious: int = 1
+    norm_bound: float = 0.0
+    norm_action: str = "reject"
+    audit_dir: str = ""
+    min_cell: int = 5
 
     def __post_init__(self) -> None:
         self.validate()
@@ -76,7 +92,8 @@ class StudyConfig:
             elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{name} must be a list of column names, got {value!r}")
         choices = {"strategy": STRATEGIES, "model": MODELS, "standardise": STANDARDISE,
-                   "personalise": PERSONALISE}
+                   "personalise": PERSONALISE, "aggregation": AGGREGATIONS,
+                   "norm_action": NORM_ACTIONS}
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:
@@ -94,8 +111,27 @@ class StudyConfig:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if not 0.05 <= self.test_size <= 0.9:
             raise ConfigError(f"test_size must be within 0.05-0.9, got {self.test_size!r}")
+        if self.aggregation != "mean" and self.strategy == "newton":
+            raise ConfigError(f"aggregation '{self.aggregation}' applies to the FedAvg family "
+                              "(Newton sums gradients); use strategy fedavg, fedprox or fedadam")
+        if not 0 <= self.trim_fraction < 0.5:
+            raise ConfigError(f"trim_fraction must be within [0, 0.5), got {self.trim_fraction!r}")
+        if self.norm_bound < 0:
+            raise ConfigError(f"norm_bound must be >= 0 (0 = off), got {self.norm_bound!r}")
+        if not isinstance(self.min_cell, int) or self.min_cell < 1:
+            raise ConfigError(f"min_cell must be an integer >= 1, got {self.min_cell!r}")
         if self.prox_mu < 0:
             raise ConfigError(f"prox_mu must be >= 0, got {self.prox_mu!r}")
+
+    @property
+    def label(self) -> str:
+        """Short name of the training setup, e.g. ``fedavg+median`` (used in results)."""
+        parts = [self.strategy]
+        if self.aggregation != "mean":
+            parts.append(self.aggregation)
+        if self.norm_bound:
+            parts.append(f"normbound-{self.norm_action}")
+        return "+".join(parts)
 
     def replace(self, **changes: Any) -> StudyConfig:
         """A copy with ``changes`` applied (and validated)."""

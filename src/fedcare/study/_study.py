@@ -164,7 +164,7 @@ def run_study(
             out[name] = row
         return out
 
-    tag = config.strategy
+    tag = config.label
     arrays = [np.asarray(a) for a in fed["arrays"]]
     p_fed = _predict(config, arrays, X_test_std)
     results: dict[str, dict[str, Any]] = {}

@@ -1,5 +1,6 @@
 """Models: scikit-learn estimators whose parameter arrays are all a site ever sends."""
 
+from fedcare.models._base import BatchOptimiser, MinibatchSGD
 from fedcare.models._logistic import (
     LogisticRegression,
     logistic_gradient_hessian,
@@ -8,8 +9,10 @@ from fedcare.models._logistic import (
 from fedcare.models._mlp import MLPClassifier
 
 __all__ = [
+    "BatchOptimiser",
     "LogisticRegression",
     "MLPClassifier",
+    "MinibatchSGD",
     "logistic_gradient_hessian",
     "make_model",
     "newton_update",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.special import expit
@@ -32,3 +33,37 @@ class LogOddsMixin:
         """Predicted class at threshold 0.5, shape (n_rows,)."""
         scores = self.decision_function(X)
         return np.asarray(self.classes_[(scores > 0).astype(int)])
+
+
+class BatchOptimiser(Protocol):
+    """How local training draws a batch and turns per-example gradients into a step.
+
+    :class:`MinibatchSGD` is the default; :class:`fedcare.privacy.DPSGD` makes the same
+    training loop differentially private (privacy composes, it is not an ``if``).
+    """
+
+    def batch(self, n: int, rng: np.random.Generator) -> np.ndarray: ...
+
+    def gradient(self, per_example: np.ndarray, n: int,
+                 rng: np.random.Generator) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class MinibatchSGD:
+    """Plain mini-batch SGD: a fixed-size batch drawn without replacement, mean gradient.
+
+    Parameters
+    ----------
+    batch_size : int
+    """
+
+    batch_size: int = 16
+
+    def batch(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Row positions of one batch."""
+        return rng.choice(n, size=min(self.batch_size, n), replace=False)
+
+    def gradient(self, per_example: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Mean of ``per_example`` (shape (batch, n_params)) -> (n_params,)."""
+        return np.asarray(per_example.mean(axis=0)) if len(per_example) else np.zeros(
+            per_example.shape[1])

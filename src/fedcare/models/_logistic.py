@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fedcare.models._base import LogOddsMixin
+from fedcare.models._base import BatchOptimiser, LogOddsMixin, MinibatchSGD
 from fedcare.models._base import binary_only as _binary_only
 
 __all__ = ["LogisticRegression", "logistic_gradient_hessian", "newton_update"]
@@ -200,12 +200,16 @@ class LogisticRegression(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type:
         batch_size: int = 16,
         prox_mu: float = 0.0,
         seed: int = 0,
+        optimiser: BatchOptimiser | None = None,
     ) -> LogisticRegression:
         """Mini-batch SGD from the current arrays (FedAvg/FedProx local training).
 
         Minimises the mean log-loss plus ``||coef||^2 / (2 C n)`` (the pooled objective
         divided by ``C n``) plus FedProx's ``prox_mu / 2 ||w - w_start||^2``.
+        ``optimiser`` draws batches and combines per-example gradients (default
+        ``MinibatchSGD(batch_size)``; pass :class:`fedcare.privacy.DPSGD` for DP-SGD).
         """
+        optimiser = optimiser or MinibatchSGD(batch_size)
         check_is_fitted(self)
         rng = np.random.default_rng(seed)
         w = self.weights_
@@ -216,9 +220,10 @@ class LogisticRegression(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type:
         penalty[-1] = 0.0
         Z = _design(X)
         for _ in range(steps):
-            idx = rng.choice(n, size=min(batch_size, n), replace=False)
+            idx = optimiser.batch(n, rng)
             p = expit(Z[idx] @ w)
-            grad = Z[idx].T @ (p - y[idx]) / len(idx) + reg * penalty * w
+            per_example = Z[idx] * (p - y[idx])[:, None]
+            grad = optimiser.gradient(per_example, n, rng) + reg * penalty * w
             if prox_mu:
                 grad = grad + prox_mu * (w - anchor)
             w = w - lr * grad

@@ -27,7 +27,8 @@ err_console = Console(stderr=True)
 EXIT_CODES = (
     "Exit codes: 0 success; 1 unexpected error (a bug: please report it); 2 wrong "
     "command-line usage; 3 bad input data; 4 data file or data set not found; 5 invalid "
-    "study setting; 6 the federated run failed. Set FEDCARE_DEBUG=1 to see a traceback."
+    "study setting; 6 the federated run failed; 7 privacy budget exceeded; 8 an audit log "
+    "failed verification. Set FEDCARE_DEBUG=1 to see a traceback."
 )
 
 

@@ -38,6 +38,9 @@ ENGINES = ("inprocess", "simulation")
 Engine = Annotated[str, typer.Option(
     help="Where the Flower apps run: inprocess (embedded default, fast) or simulation "
          "(Flower's own Ray simulation engine via `flwr run`; ~30 s start-up).")]
+AuditDir = Annotated[Path | None, typer.Option(
+    "--audit-dir", help="Keep hash-chained audit logs (one per site, one for the coordinator) "
+                        "here; check them with `fedcare audit verify LOG`.")]
 OutDir = Annotated[Path, typer.Option("--out", help="Folder for runs/<id>/.")]
 
 
@@ -93,6 +96,7 @@ def demo(
     out: OutDir = Path("runs"),
     json_out: JsonOut = None,
     engine: Engine = "inprocess",
+    audit_dir: AuditDir = None,
 ) -> None:
     """The embedded default: a four-hospital heart-disease study on this machine.
 
@@ -104,7 +108,8 @@ def demo(
     """
     with handle_errors():
         config = StudyConfig(data="builtin:heart-disease", data_dir=str(data or ""),
-                             strategy=strategy, rounds=rounds)
+                             strategy=strategy, rounds=rounds,
+                             audit_dir=str(audit_dir.resolve()) if audit_dir else "")
         _run(config, out, json_out, f"heart-{strategy}", engine)
 
 
@@ -138,6 +143,7 @@ def study_run(
     out: OutDir = Path("runs"),
     json_out: JsonOut = None,
     engine: Engine = "inprocess",
+    audit_dir: AuditDir = None,
 ) -> None:
     """Run a federated study on any table with a site column.
 
@@ -154,7 +160,8 @@ def study_run(
                  "target": target, "features": _list(features) or None,
                  "categorical": _list(categorical) or None, "positive": positive,
                  "strategy": strategy, "rounds": rounds, "model": model,
-                 "min_site_rows": min_site_rows}
+                 "min_site_rows": min_site_rows,
+                 "audit_dir": str(audit_dir.resolve()) if audit_dir else None}
         config = base.replace(**{k: v for k, v in given.items() if v is not None})
         if config.data == StudyConfig().data and data is None:
             raise ConfigError("no data: pass --data FILE (or set `data` in --config)")

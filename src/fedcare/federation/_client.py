@@ -19,16 +19,25 @@ from scipy.special import expit
 
 from fedcare.data._standardise import Standardiser, site_moments
 from fedcare.evaluation import binary_metrics
-from fedcare.models import LogisticRegression, logistic_gradient_hessian, make_model
+from fedcare.exceptions import PrivacyBudgetError
+from fedcare.models import (
+    BatchOptimiser,
+    LogisticRegression,
+    MinibatchSGD,
+    logistic_gradient_hessian,
+    make_model,
+)
 from fedcare.models._personalise import ConstantRisk, personalise
+from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import Site, SiteSplit, schema_from_json, schema_to_json, site_names
 
+from ._audit import make_audit_mod
 from ._records import arrays_of, config_of
 
 __all__ = ["client_app"]
 
-client_app = ClientApp()
+client_app = ClientApp(mods=[make_audit_mod()])
 
 
 @lru_cache(maxsize=64)
@@ -139,6 +148,33 @@ def query_moments(message: Message, context: Context) -> Message:
     return _reply(message, prep.split.name, {"num-examples": n}, [total, total_sq])
 
 
+@lru_cache(maxsize=64)
+def _dp_plan(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
+    return noise_for_budget(epsilon, delta, sample_rate, steps)
+
+
+def _optimiser(config: StudyConfig, n_train: int) -> BatchOptimiser:
+    """Plain mini-batch SGD, or DP-SGD calibrated to spend the study's budget exactly."""
+    if not config.dp_epsilon:
+        return MinibatchSGD(config.batch_size)
+    rate = min(1.0, config.batch_size / n_train)
+    sigma = _dp_plan(config.dp_epsilon, config.dp_delta, rate, config.rounds * config.local_steps)
+    return DPSGD(noise_multiplier=sigma, max_grad_norm=config.dp_max_grad_norm,
+                 sample_rate=rate)
+
+
+def _dp_steps(context: Context) -> int:
+    record = context.state.metric_records.get("dp")
+    return int(cast(int, record["steps"])) if record is not None else 0
+
+
+def _dp_spent(config: StudyConfig, optimiser: BatchOptimiser, steps: int) -> float:
+    if not isinstance(optimiser, DPSGD):
+        return 0.0
+    return epsilon_spent(optimiser.noise_multiplier, optimiser.sample_rate, steps,
+                         config.dp_delta)
+
+
 @client_app.train()
 def train(message: Message, context: Context) -> Message:
     """FedAvg / FedProx / FedAdam local training from the global arrays."""
@@ -147,12 +183,21 @@ def train(message: Message, context: Context) -> Message:
     cfg = config_of(message.content)
     model = _model(config, arrays_of(message.content))
     server_round = int(cast(int, cfg.get("server-round", 0)))
+    optimiser = _optimiser(config, len(split.y_train))
+    steps = _dp_steps(context) + config.local_steps
+    if isinstance(optimiser, DPSGD) and steps > config.rounds * config.local_steps:
+        raise PrivacyBudgetError(
+            f"site '{split.name}': round {server_round} would take DP-SGD past its budget "
+            f"(epsilon {config.dp_epsilon}, planned for {config.rounds} rounds)")
     model.local_update(
         prep.X_train, split.y_train, steps=config.local_steps, lr=config.lr,
         batch_size=config.batch_size, prox_mu=float(cast(float, cfg.get("proximal-mu", 0.0))),
         seed=config.seed * 100_003 + server_round * 1_009 + sum(map(ord, split.name)),
+        optimiser=optimiser,
     )
-    return _reply(message, split.name, {"num-examples": len(split.y_train)},
+    context.state["dp"] = MetricRecord({"steps": steps})
+    return _reply(message, split.name, {"num-examples": len(split.y_train),
+                                        "dp-epsilon": _dp_spent(config, optimiser, steps)},
                   model.get_arrays())
 
 
@@ -184,10 +229,17 @@ def _evaluate_reply(message: Message, split: SiteSplit, p: np.ndarray, method: s
 
 @client_app.evaluate()
 def evaluate(message: Message, context: Context) -> Message:
-    """Test-set metrics of the global model at this site."""
+    """Test-set metrics of the global model at this site, and the epsilon it spent."""
     config, prep = _prepare(message, context)
     p = _risk(config, arrays_of(message.content), prep.X_test)
-    return _evaluate_reply(message, prep.split, p)
+    reply = _evaluate_reply(message, prep.split, p)
+    optimiser = _optimiser(config, len(prep.split.y_train))
+    reply.content.metric_records["metrics"]["dp-epsilon"] = _dp_spent(
+        config, optimiser, _dp_steps(context))
+    if isinstance(optimiser, DPSGD):
+        reply.content.metric_records["metrics"]["dp-noise-multiplier"] = (
+            optimiser.noise_multiplier)
+    return reply
 
 
 @client_app.evaluate("local")

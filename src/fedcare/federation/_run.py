@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from fedcare.federation._audit import audit_grid
 from fedcare.federation._client import client_app
 from fedcare.federation._grid import InProcessGrid
 from fedcare.federation._server import run_study
@@ -45,7 +46,8 @@ def run_inprocess(
     level = flwr_logger.level
     flwr_logger.setLevel(logging.WARNING)
     try:
-        result = run_study(grid, grid.server_context())
+        context = grid.server_context()
+        result = run_study(audit_grid(grid, context), context)
     finally:
         flwr_logger.setLevel(level)
     if not keep_messages:

@@ -43,6 +43,7 @@ from fedcare.models import LogisticRegression, make_model
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import schema_from_json, schema_to_json
 
+from ._audit import audit_grid
 from ._newton import FedNewton
 from ._records import arrays_of, number, text
 
@@ -285,7 +286,7 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
     """Flower entry point: run the study, write ``result.json`` to ``output-dir``."""
-    out = run_study(grid, context)
+    out = run_study(audit_grid(grid, context), context)
     output_dir = str(context.run_config.get("output-dir", ""))
     if output_dir:
         path = Path(output_dir)

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from fedcare.exceptions import PrivacyBudgetError
 
 __all__ = ["DPSGD", "epsilon_spent", "noise_for_budget"]
+
+#: Renyi orders searched by the accountant (opacus's defaults extended upwards, so that
+#: small budgets with many steps still find their optimal order).
+ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(11, 64)) + [
+    64, 80, 96, 128, 160, 192, 256, 384, 512, 768, 1024]
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,13 @@ def noise_for_budget(epsilon: float, delta: float, sample_rate: float, steps: in
     try:
         return float(get_noise_multiplier(target_epsilon=epsilon, target_delta=delta,
                                           sample_rate=sample_rate, steps=steps,
-                                          accountant="rdp", epsilon_tolerance=0.005))
+                                          accountant="rdp", epsilon_tolerance=0.005,
+                                          alphas=ALPHAS))
     except ValueError as exc:
         raise PrivacyBudgetError(f"no noise level reaches epsilon {epsilon} ({exc})") from None
 
 
+@lru_cache(maxsize=1024)
 def epsilon_spent(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> float:
     """Epsilon after ``steps`` DP-SGD steps (opacus RDP accountant); 0 for no steps."""
     from opacus.accountants import RDPAccountant
@@ -77,5 +85,5 @@ def epsilon_spent(noise_multiplier: float, sample_rate: float, steps: int, delta
         return 0.0
     accountant = RDPAccountant()
     accountant.history = [(noise_multiplier, sample_rate, steps)]
-    value = float(accountant.get_epsilon(delta))
+    value = float(accountant.get_epsilon(delta, alphas=ALPHAS))
     return value if math.isfinite(value) else float("inf")

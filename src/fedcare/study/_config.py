@@ -46,7 +46,10 @@ class StudyConfig:
         ``norm_bound`` (0 = off; an update whose norm exceeds this multiple of the
         median update norm is handled by ``norm_action``: reject | clip),
         ``audit_dir`` (each site and the coordinator keep a hash-chained log there),
-        ``min_cell`` (k of small-cell protection).
+        ``min_cell`` (k of small-cell protection); record-level DP-SGD with
+        ``dp_epsilon`` (0 = off), ``dp_delta`` and ``dp_max_grad_norm``: each site
+        derives its noise so that the whole study (``rounds`` x ``local_steps`` steps)
+        spends exactly that budget, and refuses to train past it.
     """
 
     data: str = "builtin:heart-disease"
@@ -79,6 +82,9 @@ class StudyConfig:
     norm_action: str = "reject"
     audit_dir: str = ""
     min_cell: int = 5
+    dp_epsilon: float = 0.0
+    dp_delta: float = 1e-5
+    dp_max_grad_norm: float = 1.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -120,6 +126,12 @@ class StudyConfig:
             raise ConfigError(f"norm_bound must be >= 0 (0 = off), got {self.norm_bound!r}")
         if not isinstance(self.min_cell, int) or self.min_cell < 1:
             raise ConfigError(f"min_cell must be an integer >= 1, got {self.min_cell!r}")
+        if self.dp_epsilon < 0 or not 0 < self.dp_delta < 1 or self.dp_max_grad_norm <= 0:
+            raise ConfigError("dp_epsilon must be >= 0 (0 = off), 0 < dp_delta < 1, "
+                              "dp_max_grad_norm > 0")
+        if self.dp_epsilon and (self.strategy == "newton" or self.model != "logistic"):
+            raise ConfigError("record-level DP-SGD (dp_epsilon > 0) is available for model "
+                              "'logistic' with strategy fedavg, fedprox or fedadam")
         if self.prox_mu < 0:
             raise ConfigError(f"prox_mu must be >= 0, got {self.prox_mu!r}")
 
@@ -131,6 +143,8 @@ class StudyConfig:
             parts.append(self.aggregation)
         if self.norm_bound:
             parts.append(f"normbound-{self.norm_action}")
+        if self.dp_epsilon:
+            parts.append(f"dp-eps={self.dp_epsilon:g}")
         return "+".join(parts)
 
     def replace(self, **changes: Any) -> StudyConfig:

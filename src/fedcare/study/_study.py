@@ -20,6 +20,7 @@ from fedcare.data import Cohort
 from fedcare.data._standardise import Standardiser
 from fedcare.evaluation import binary_metrics
 from fedcare.models import LogisticRegression, make_model
+from fedcare.privacy import membership_inference_auc
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import SiteSplit, load_study_cohort
 
@@ -170,8 +171,22 @@ def run_study(
     results: dict[str, dict[str, Any]] = {}
     results["local"] = {**_summary(per_site("local"), None, None), "rounds": 0,
                         "seconds": None}
+    X_train_std = np.concatenate([transform(splits[s].X_train, s) for s in included])
+    y_train = np.concatenate([splits[s].y_train for s in included])
+    mia = membership_inference_auc(y_train, _predict(config, arrays, X_train_std), y_test,
+                                   p_fed)
     results[f"federated:{tag}"] = {**_summary(per_site("federated"), y_test, p_fed),
-                                  "rounds": config.rounds, "seconds": fed_seconds}
+                                  "rounds": config.rounds, "seconds": fed_seconds,
+                                  "membership_inference_auc": mia}
+    if config.dp_epsilon:
+        site_metrics = fed["per_site"]["federated"]
+        results[f"federated:{tag}"]["privacy"] = {
+            "level": "record (DP-SGD at every site)", "target_epsilon": config.dp_epsilon,
+            "delta": config.dp_delta, "max_grad_norm": config.dp_max_grad_norm,
+            "epsilon_spent": {s: m.get("dp-epsilon") for s, m in site_metrics.items()},
+            "noise_multiplier": {s: m.get("dp-noise-multiplier")
+                                 for s, m in site_metrics.items()},
+        }
     results[f"personalised:{tag}"] = {**_summary(per_site("personalised"), None, None),
                                      "rounds": config.rounds, "seconds": None}
     calibration = {f"federated:{tag}": calibration_curve(y_test, p_fed)}
@@ -187,7 +202,6 @@ def run_study(
         say("pooled reference model (all rows in one place)")
         t0 = time.perf_counter()
         X_train = np.concatenate([splits[s].X_train for s in included])
-        y_train = np.concatenate([splits[s].y_train for s in included])
         pooled_std = Standardiser.fit(X_train)
         if config.model == "logistic":
             model: Any = LogisticRegression(C=config.C)
@@ -202,8 +216,11 @@ def run_study(
                                           "calibration_intercept", "n")}
         X_all = np.concatenate([splits[s].X_test for s in included])
         p_pool = model.predict_proba(pooled_std.transform(X_all))[:, 1]
+        p_pool_train = model.predict_proba(pooled_std.transform(X_train))[:, 1]
         results["pooled"] = {**_summary(rows, y_test, p_pool), "rounds": 0,
-                             "seconds": time.perf_counter() - t0}
+                             "seconds": time.perf_counter() - t0,
+                             "membership_inference_auc": membership_inference_auc(
+                                 y_train, p_pool_train, y_test, p_pool)}
         calibration["pooled"] = calibration_curve(y_test, p_pool)
     sites_out = {}
     for name, info in fed["sites"].items():

@@ -43,6 +43,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/small_sites.py
 	$(BIN)/python benchmarks/round_overhead.py
 	$(BIN)/python benchmarks/demo_time.py
+	$(BIN)/fedcare benchmark privacy $(if $(HEART),--data $(HEART))
+	$(BIN)/python benchmarks/robust_aggregation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

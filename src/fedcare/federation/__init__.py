@@ -6,7 +6,8 @@ them in this process, ``run_simulation`` on Flower's simulation engine.
 
 from fedcare.federation._grid import InProcessGrid
 from fedcare.federation._newton import FedNewton
+from fedcare.federation._robust import NormBound
 from fedcare.federation._run import run_inprocess
 from fedcare.federation._simulation import run_simulation
 
-__all__ = ["FedNewton", "InProcessGrid", "run_inprocess", "run_simulation"]
+__all__ = ["FedNewton", "InProcessGrid", "NormBound", "run_inprocess", "run_simulation"]

@@ -133,7 +133,9 @@ class NormBound(Strategy):
         }
         content = RecordDict(dict(reply.content.items()))
         content[key] = ArrayRecord(arrays)
-        return Message(content, metadata=copy.copy(reply.metadata))
+        clipped = copy.copy(reply)  # same metadata; the received reply stays as it was
+        clipped.content = content
+        return clipped
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message],
                         ) -> tuple[ArrayRecord | None, MetricRecord | None]:

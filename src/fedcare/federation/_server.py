@@ -33,6 +33,7 @@ from flwr.serverapp.strategy import (
     FedTrimmedAvg,
     Krum,
     MultiKrum,
+    Strategy,
 )
 from flwr.supercore.run import Run
 
@@ -46,6 +47,7 @@ from fedcare.study._sites import schema_from_json, schema_to_json
 from ._audit import audit_grid
 from ._newton import FedNewton
 from ._records import arrays_of, number, text
+from ._robust import NormBound
 
 __all__ = ["server_app"]
 
@@ -147,7 +149,15 @@ def _eval_aggregate(contents: list[RecordDict], weight_key: str) -> MetricRecord
     return MetricRecord(out)
 
 
-def _strategy(config: StudyConfig, n_sites: int) -> FedAvg:
+def _strategy(config: StudyConfig, n_sites: int) -> Strategy:
+    """The training strategy, wrapped in the norm-bound check when asked for."""
+    strategy = _base_strategy(config, n_sites)
+    if config.norm_bound > 0:
+        return NormBound(strategy, factor=config.norm_bound, action=config.norm_action)
+    return strategy
+
+
+def _base_strategy(config: StudyConfig, n_sites: int) -> FedAvg:
     common: dict[str, Any] = {"min_train_nodes": n_sites, "min_evaluate_nodes": n_sites,
                               "min_available_nodes": n_sites,
                               "evaluate_metrics_aggr_fn": _eval_aggregate}
@@ -170,6 +180,27 @@ def _strategy(config: StudyConfig, n_sites: int) -> FedAvg:
     return FedAvg(**common)
 
 
+def _fail_on_site_errors(strategy: Strategy, names: dict[int, str]) -> None:
+    """Make a Flower strategy raise when a site answers a round with an error.
+
+    Flower's strategy loop only logs failed replies and carries on; a study must stop and
+    say which site failed and why.
+    """
+    for method in ("aggregate_train", "aggregate_evaluate"):
+        inner = getattr(strategy, method)
+
+        def checked(server_round: int, replies: Iterable[Message], _inner: Any = inner,
+                    _method: str = method) -> Any:
+            replies = list(replies)
+            failed = [f"site '{names.get(r.metadata.src_node_id, r.metadata.src_node_id)}': "
+                      f"{r.error.reason}" for r in replies if r.has_error()]
+            if failed:
+                raise FederationError(f"round {server_round} ({_method}): " + "; ".join(failed))
+            return _inner(server_round, replies)
+
+        setattr(strategy, method, checked)
+
+
 def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     """The study, start to finish; returns the JSON-ready result."""
     started = time.perf_counter()
@@ -189,6 +220,7 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     sites: dict[str, dict[str, Any]] = {}
     excluded: dict[str, str] = {}
     participants: list[int] = []
+    names = {r.metadata.src_node_id: _site_of(r) for r in replies}
     for r in replies:
         m, name = _metrics(r), _site_of(r)
         if int(m["n-rows"] or 0) < config.min_site_rows:
@@ -227,6 +259,7 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     else:
         init = make_model(config.model, random_state=config.seed).init_arrays(n_features)
     strategy = _strategy(config, len(participants))
+    _fail_on_site_errors(strategy, names)
     history: list[dict[str, Any]] = []
     round_started = [time.perf_counter()]
 

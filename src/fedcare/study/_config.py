@@ -122,8 +122,9 @@ class StudyConfig:
                               "(Newton sums gradients); use strategy fedavg, fedprox or fedadam")
         if not 0 <= self.trim_fraction < 0.5:
             raise ConfigError(f"trim_fraction must be within [0, 0.5), got {self.trim_fraction!r}")
-        if self.norm_bound < 0:
-            raise ConfigError(f"norm_bound must be >= 0 (0 = off), got {self.norm_bound!r}")
+        if self.norm_bound and (self.norm_bound < 1 or self.strategy == "newton"):
+            raise ConfigError("norm_bound must be 0 (off) or >= 1 (a multiple of the median "
+                              "update norm), and applies to the FedAvg family, not newton")
         if not isinstance(self.min_cell, int) or self.min_cell < 1:
             raise ConfigError(f"min_cell must be an integer >= 1, got {self.min_cell!r}")
         if self.dp_epsilon < 0 or not 0 < self.dp_delta < 1 or self.dp_max_grad_norm <= 0:

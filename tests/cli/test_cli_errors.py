@@ -224,7 +224,7 @@ def test_config_file_settings_are_used_unless_overridden(tmp_path: Path) -> None
     data = _write(_frame())(tmp_path)
     study = tmp_path / "study.toml"
     study.write_text(f'data = "{data}"\nsite_column = "hospital"\ntarget = "died"\n'
-                     'strategy = "fedadam"\nrounds = 3\nmin_site_rows = 4\n')
+                     'strategy = "fedadam"\nrounds = 3\nmin_site_rows = 4\nmin_cell = 2\n')
     args = ["study", "run", "--config", str(study), "--out", str(tmp_path / "runs"),
             "--json", str(tmp_path / "m.json")]
     result = CliRunner().invoke(app, args)

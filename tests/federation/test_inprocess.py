@@ -62,7 +62,7 @@ def test_sites_send_only_model_shaped_arrays_and_aggregates(
     allowed_metrics = {
         "num-examples", "train-loss", "test-loss", "accuracy", "auc", "brier",
         "calibration_slope", "calibration_intercept", "n-train", "n-rows", "n-test",
-        "n-dropped", "dp-epsilon", "dp-noise-multiplier",
+        "n-dropped", "dp-epsilon", "dp-noise-multiplier", "n-events", "n-non-events",
     }
     min_rows = min(info["n_train"] for info in result["sites"].values())
     assert grid.replies_received

@@ -34,10 +34,12 @@ from fedcare.study._sites import Site, SiteSplit, schema_from_json, schema_to_js
 
 from ._audit import make_audit_mod
 from ._records import arrays_of, config_of
+from ._small_cell import make_small_cell_mod
 
 __all__ = ["client_app"]
 
-client_app = ClientApp(mods=[make_audit_mod()])
+# Mods run outermost first: the audit log records the reply after suppression.
+client_app = ClientApp(mods=[make_audit_mod(), make_small_cell_mod()])
 
 
 @lru_cache(maxsize=64)
@@ -223,6 +225,8 @@ def _evaluate_reply(message: Message, split: SiteSplit, p: np.ndarray, method: s
     )
     metrics["num-examples"] = metrics.pop("n")
     metrics["n-train"] = len(split.y_train)
+    metrics["n-events"] = int(split.y_test.sum())
+    metrics["n-non-events"] = int(len(split.y_test) - split.y_test.sum())
     extra = {k: v for k, v in (("method", method), ("model", model)) if v}
     return _reply(message, split.name, metrics, None, **extra)
 

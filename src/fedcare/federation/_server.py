@@ -223,11 +223,15 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     names = {r.metadata.src_node_id: _site_of(r) for r in replies}
     for r in replies:
         m, name = _metrics(r), _site_of(r)
-        if int(m["n-rows"] or 0) < config.min_site_rows:
+        if m["n-rows"] is None:  # suppressed by the site: fewer than min_cell
+            excluded[name] = f"fewer than min_cell {config.min_cell} usable rows"
+        elif int(m["n-rows"]) < config.min_site_rows:
             excluded[name] = (f"{m['n-rows']} usable rows < min_site_rows "
                               f"{config.min_site_rows}")
-        elif int(m["n-test"] or 0) < 2:
-            excluded[name] = f"{m['n-test']} test rows < 2"
+        elif m["n-test"] is None or int(m["n-test"]) < max(2, config.min_cell):
+            excluded[name] = (f"fewer than {max(2, config.min_cell)} test rows (small-cell "
+                              "rule: a site's test metrics must describe at least min_cell "
+                              "patients)")
         else:
             participants.append(r.metadata.src_node_id)
         sites[name] = {"n_rows": m["n-rows"], "n_dropped_missing": m["n-dropped"]}

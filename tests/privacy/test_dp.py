@@ -85,3 +85,16 @@ def test_membership_inference_auc() -> None:
     assert membership_inference_auc(y, np.array([0.99, 0.01, 0.99, 0.01]), y,
                                     np.array([0.4, 0.6, 0.4, 0.6])) == 1.0
     assert membership_inference_auc(y, np.full(4, 0.5), y, np.full(4, 0.5)) == 0.5
+
+
+def test_client_level_dp_wraps_the_strategy_and_reports_epsilon(heart_dir: Path) -> None:
+    from fedcare.study import run_study
+
+    config = StudyConfig(data_dir=str(heart_dir), strategy="fedavg", rounds=4, local_steps=5,
+                         dp_epsilon=4.0, dp_level="client")
+    np.random.seed(0)
+    result = run_study(config, pooled=False).to_dict()
+    privacy = result["results"]["federated:fedavg+dp-client-eps=4"]["privacy"]
+    assert privacy["level"].startswith("client")
+    assert 3.95 <= privacy["epsilon_spent"] <= 4.0
+    assert privacy["noise_multiplier"] > 0.5

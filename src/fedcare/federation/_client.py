@@ -157,7 +157,7 @@ def _dp_plan(epsilon: float, delta: float, sample_rate: float, steps: int) -> fl
 
 def _optimiser(config: StudyConfig, n_train: int) -> BatchOptimiser:
     """Plain mini-batch SGD, or DP-SGD calibrated to spend the study's budget exactly."""
-    if not config.dp_epsilon:
+    if not config.dp_epsilon or config.dp_level != "record":
         return MinibatchSGD(config.batch_size)
     rate = min(1.0, config.batch_size / n_train)
     sigma = _dp_plan(config.dp_epsilon, config.dp_delta, rate, config.rounds * config.local_steps)

@@ -26,6 +26,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, 
 from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import (
+    DifferentialPrivacyServerSideFixedClipping,
     FedAdam,
     FedAvg,
     FedMedian,
@@ -41,6 +42,7 @@ from fedcare.data._cohort import FeatureKind
 from fedcare.data._standardise import combine_moments
 from fedcare.exceptions import FederationError
 from fedcare.models import LogisticRegression, make_model
+from fedcare.privacy import epsilon_spent, noise_for_budget
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import schema_from_json, schema_to_json
 
@@ -151,10 +153,19 @@ def _eval_aggregate(contents: list[RecordDict], weight_key: str) -> MetricRecord
 
 def _strategy(config: StudyConfig, n_sites: int) -> Strategy:
     """The training strategy, wrapped in the norm-bound check when asked for."""
-    strategy = _base_strategy(config, n_sites)
+    strategy: Strategy = _base_strategy(config, n_sites)
     if config.norm_bound > 0:
-        return NormBound(strategy, factor=config.norm_bound, action=config.norm_action)
+        strategy = NormBound(strategy, factor=config.norm_bound, action=config.norm_action)
+    if config.dp_epsilon and config.dp_level == "client":
+        strategy = DifferentialPrivacyServerSideFixedClipping(
+            strategy, noise_multiplier=client_dp_noise(config),
+            clipping_norm=config.dp_max_grad_norm, num_sampled_clients=n_sites)
     return strategy
+
+
+def client_dp_noise(config: StudyConfig) -> float:
+    """Noise multiplier for client-level DP: every site in every one of ``rounds`` rounds."""
+    return noise_for_budget(config.dp_epsilon, config.dp_delta, 1.0, config.rounds)
 
 
 def _base_strategy(config: StudyConfig, n_sites: int) -> FedAvg:
@@ -304,7 +315,17 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
         settings[setting] = per_site
     for name, metrics in settings["federated"].items():
         sites[name].update({"n_train": metrics["n-train"], "n_test": metrics["num-examples"]})
+    if config.dp_epsilon and config.dp_level == "client":
+        sigma = client_dp_noise(config)
+        privacy: dict[str, Any] | None = {
+            "level": "client (each site's update clipped and noised at the coordinator)",
+            "target_epsilon": config.dp_epsilon, "delta": config.dp_delta,
+            "clipping_norm": config.dp_max_grad_norm, "noise_multiplier": sigma,
+            "epsilon_spent": epsilon_spent(sigma, 1.0, config.rounds, config.dp_delta)}
+    else:
+        privacy = None
     out = {
+        "privacy": privacy,
         "config": config.to_run_config(),
         "schema": json.loads(schema_json),
         "sites": sites,

@@ -15,6 +15,7 @@ __all__ = ["STRATEGIES", "StudyConfig"]
 STRATEGIES = ("newton", "fedavg", "fedprox", "fedadam")
 AGGREGATIONS = ("mean", "median", "trimmed-mean", "krum", "multikrum")
 NORM_ACTIONS = ("reject", "clip")
+DP_LEVELS = ("record", "client")
 MODELS = ("logistic", "mlp")
 STANDARDISE = ("federated", "local", "none")
 PERSONALISE = ("auto", "intercept", "finetune", "none")
@@ -49,7 +50,11 @@ class StudyConfig:
         ``min_cell`` (k of small-cell protection); record-level DP-SGD with
         ``dp_epsilon`` (0 = off), ``dp_delta`` and ``dp_max_grad_norm``: each site
         derives its noise so that the whole study (``rounds`` x ``local_steps`` steps)
-        spends exactly that budget, and refuses to train past it.
+        spends exactly that budget, and refuses to train past it. ``dp_level =
+        "client"`` instead protects each site's whole contribution: the coordinator
+        clips each site's update to ``dp_max_grad_norm`` and adds Gaussian noise to
+        their sum (Flower's server-side fixed-clipping wrapper), with the noise derived
+        from the same (epsilon, delta) over ``rounds`` rounds.
     """
 
     data: str = "builtin:heart-disease"
@@ -85,6 +90,7 @@ class StudyConfig:
     dp_epsilon: float = 0.0
     dp_delta: float = 1e-5
     dp_max_grad_norm: float = 1.0
+    dp_level: str = "record"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -99,7 +105,7 @@ class StudyConfig:
                 raise ConfigError(f"{name} must be a list of column names, got {value!r}")
         choices = {"strategy": STRATEGIES, "model": MODELS, "standardise": STANDARDISE,
                    "personalise": PERSONALISE, "aggregation": AGGREGATIONS,
-                   "norm_action": NORM_ACTIONS}
+                   "norm_action": NORM_ACTIONS, "dp_level": DP_LEVELS}
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:
@@ -145,7 +151,8 @@ class StudyConfig:
         if self.norm_bound:
             parts.append(f"normbound-{self.norm_action}")
         if self.dp_epsilon:
-            parts.append(f"dp-eps={self.dp_epsilon:g}")
+            level = "" if self.dp_level == "record" else "client-"
+            parts.append(f"dp-{level}eps={self.dp_epsilon:g}")
         return "+".join(parts)
 
     def replace(self, **changes: Any) -> StudyConfig:

@@ -178,7 +178,9 @@ def run_study(
     results[f"federated:{tag}"] = {**_summary(per_site("federated"), y_test, p_fed),
                                   "rounds": config.rounds, "seconds": fed_seconds,
                                   "membership_inference_auc": mia}
-    if config.dp_epsilon:
+    if fed.get("privacy"):
+        results[f"federated:{tag}"]["privacy"] = fed["privacy"]
+    elif config.dp_epsilon:
         site_metrics = fed["per_site"]["federated"]
         results[f"federated:{tag}"]["privacy"] = {
             "level": "record (DP-SGD at every site)", "target_epsilon": config.dp_epsilon,

@@ -21,10 +21,9 @@ from typing import Any
 
 from flwr.app import Context, Message, RecordDict
 from flwr.clientapp.typing import ClientAppCallable, Mod
-from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid
-from flwr.supercore.run import Run
 
+from fedcare.federation._grid import GridWrapper
 from fedcare.privacy._audit import AuditLog
 
 __all__ = ["AuditingGrid", "audit_grid", "describe", "make_audit_mod", "site_log_path"]
@@ -195,7 +194,7 @@ def make_audit_mod() -> Mod:
     return audit_mod
 
 
-class AuditingGrid(Grid):
+class AuditingGrid(GridWrapper):
     """A grid that logs every message the coordinator sends and every reply it receives.
 
     Parameters
@@ -207,7 +206,7 @@ class AuditingGrid(Grid):
     """
 
     def __init__(self, grid: Grid, path: str | Path) -> None:
-        self._grid = grid
+        super().__init__(grid)
         self.log = _log(Path(path))
         self._rounds: dict[str, int | None] = {}  # message id -> round, for its reply
 
@@ -220,23 +219,6 @@ class AuditingGrid(Grid):
         elif record["round"] is None:
             record["round"] = self._rounds.pop(meta.reply_to_message_id, None)
         self.log.append({"site": "coordinator", "peer": f"node{node}", **record})
-
-    def set_run(self, run: Run) -> None:
-        self._grid.set_run(run)
-
-    @property
-    def run(self) -> Run:
-        return self._grid.run
-
-    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int,
-                       group_id: str, ttl: float | None = None) -> Message:
-        return self._grid.create_message(content, message_type, dst_node_id, group_id, ttl)
-
-    def get_node_ids(self) -> Iterable[int]:
-        return self._grid.get_node_ids()
-
-    def get_nodes(self) -> Iterable[NodeInfo]:
-        return self._grid.get_nodes()
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
         messages = list(messages)

@@ -24,7 +24,7 @@ from fedcare.exceptions import ConfigError
 
 __all__ = ["NORM_ACTIONS", "NormBound"]
 
-NORM_ACTIONS = ("reject", "clip")
+from fedcare.study._config import NORM_ACTIONS
 
 logger = logging.getLogger("fedcare")
 

@@ -36,7 +36,6 @@ from flwr.serverapp.strategy import (
     MultiKrum,
     Strategy,
 )
-from flwr.supercore.run import Run
 
 from fedcare.data._cohort import FeatureKind
 from fedcare.data._standardise import combine_moments
@@ -47,6 +46,7 @@ from fedcare.study._config import StudyConfig
 from fedcare.study._sites import schema_from_json, schema_to_json
 
 from ._audit import audit_grid
+from ._grid import GridWrapper
 from ._newton import FedNewton
 from ._records import arrays_of, number, text
 from ._robust import NormBound
@@ -55,39 +55,18 @@ __all__ = ["server_app"]
 
 server_app = ServerApp()
 
-class _Participants(Grid):
+class _Participants(GridWrapper):
     """The study's grid restricted to the sites taking part (excluded ones are skipped)."""
 
     def __init__(self, grid: Grid, node_ids: list[int]) -> None:
-        self._grid = grid
+        super().__init__(grid)
         self._nodes = list(node_ids)
-
-    def set_run(self, run: Run) -> None:
-        self._grid.set_run(run)
-
-    @property
-    def run(self) -> Run:
-        return self._grid.run
-
-    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int,
-                       group_id: str, ttl: float | None = None) -> Message:
-        return self._grid.create_message(content, message_type, dst_node_id, group_id, ttl)
 
     def get_node_ids(self) -> Iterable[int]:
         return list(self._nodes)
 
     def get_nodes(self) -> Iterable[NodeInfo]:
         return (NodeInfo(node_id=n) for n in self._nodes)
-
-    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        return self._grid.push_messages(messages)
-
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        return self._grid.pull_messages(message_ids)
-
-    def send_and_receive(self, messages: Iterable[Message], *,
-                         timeout: float | None = None) -> Iterable[Message]:
-        return self._grid.send_and_receive(messages, timeout=timeout)
 
 
 def _ask(grid: Grid, node_ids: list[int], message_type: str, config: ConfigRecord,

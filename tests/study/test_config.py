@@ -46,3 +46,13 @@ def test_bad_settings_name_the_setting(tmp_path: Path, text: str, match: str) ->
 def test_missing_study_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such study file"):
         StudyConfig.from_toml(tmp_path / "absent.toml")
+
+
+def test_privacy_table(tmp_path: Path) -> None:
+    path = tmp_path / "study.toml"
+    path.write_text('strategy = "fedavg"\n\n[privacy]\ndp_epsilon = 3.0\nmin_cell = 10\n')
+    config = StudyConfig.from_toml(path)
+    assert (config.dp_epsilon, config.min_cell, config.strategy) == (3.0, 10, "fedavg")
+    path.write_text('[privacy]\nrounds = 3\n')
+    with pytest.raises(ConfigError, match="not privacy settings"):
+        StudyConfig.from_toml(path)

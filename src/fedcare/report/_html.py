@@ -54,6 +54,16 @@ place, which is only possible in an embedded study or benchmark.</p>
 <tr>{% for s in settings %}<th>accuracy</th><th>AUC</th>{% endfor %}</tr></thead>
 <tbody>{% for r in per_site %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>
+{% if privacy %}<h2>Privacy</h2>
+<table><thead><tr><th>setting</th><th>level</th><th>target epsilon</th><th>delta</th>
+<th>epsilon spent</th><th>membership-inference AUC</th></tr></thead>
+<tbody>{% for r in privacy %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table>
+<p class="note">Epsilon spent: the largest over sites for record-level DP (each site's
+own accountant). Membership-inference AUC: a loss-threshold attack telling training rows
+from test rows; 0.5 means the model reveals nothing about who was in the training data.
+Figures that would describe fewer than {{ min_cell }} patients are suppressed (shown as –).</p>
+{% endif %}
 {% if excluded %}<h2>Excluded sites</h2><ul>
 {% for site, reason in excluded %}<li><strong>{{ site }}</strong>: {{ reason }}</li>{% endfor %}
 </ul>{% endif %}
@@ -240,12 +250,24 @@ def _render(metrics: Mapping[str, Any]) -> str:
         per_site.append(row)
     reference = [[name, _fmt(v.get("mean_client_accuracy")), _fmt(v.get("pooled_test_accuracy"))]
                  for name, v in (metrics.get("reference") or {}).items()]
+    privacy = []
+    for s, r in results.items():
+        if "privacy" not in r and "membership_inference_auc" not in r:
+            continue
+        p = r.get("privacy") or {}
+        spent = p.get("epsilon_spent")
+        if isinstance(spent, dict):
+            spent = max((v for v in spent.values() if v is not None), default=None)
+        privacy.append([s, p.get("level", "none"), _fmt(p.get("target_epsilon")),
+                        _fmt(p.get("delta"), 6) if p else "–", _fmt(spent),
+                        _fmt(r.get("membership_inference_auc"))])
     title = (f"fedcare study report — data: {study.get('data', 'unknown')}, "
              f"strategy: {study.get('strategy', 'unknown')}")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(_TEMPLATE).render(
         title=title, comparison=comparison, settings=settings, per_site=per_site,
         excluded=list((metrics.get("excluded_sites") or {}).items()), reference=reference,
+        privacy=privacy, min_cell=study.get("min_cell", 5),
         figures=_figures(metrics, settings, sites),
     )
 

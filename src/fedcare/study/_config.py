@@ -16,6 +16,9 @@ STRATEGIES = ("newton", "fedavg", "fedprox", "fedadam")
 AGGREGATIONS = ("mean", "median", "trimmed-mean", "krum", "multikrum")
 NORM_ACTIONS = ("reject", "clip")
 DP_LEVELS = ("record", "client")
+PRIVACY_PREFIXES = ("dp_",)
+PRIVACY_KEYS = frozenset({"min_cell", "aggregation", "trim_fraction", "expected_malicious",
+                          "norm_bound", "norm_action", "audit_dir", "secure_aggregation"})
 MODELS = ("logistic", "mlp")
 STANDARDISE = ("federated", "local", "none")
 PERSONALISE = ("auto", "intercept", "finetune", "none")
@@ -201,7 +204,17 @@ class StudyConfig:
             raise ConfigError(f"{path}: no such study file") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        table = raw.get("study", raw)
+        table = dict(raw.get("study", raw))
+        # Privacy settings may sit in their own table: [privacy] dp_epsilon = 1.0
+        nested = table.pop("privacy", None) or raw.get("privacy", {})
+        if not isinstance(nested, dict):
+            raise ConfigError(f"{path}: 'privacy' must be a table of settings")
+        outside = sorted(k for k in nested if not k.startswith(PRIVACY_PREFIXES)
+                         and k not in PRIVACY_KEYS)
+        if outside:
+            raise ConfigError(f"{path}: {outside} are not privacy settings; move them out of "
+                              "the [privacy] table")
+        table.update(nested)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - known)
         if unknown:

@@ -38,6 +38,9 @@ ENGINES = ("inprocess", "simulation")
 Engine = Annotated[str, typer.Option(
     help="Where the Flower apps run: inprocess (embedded default, fast) or simulation "
          "(Flower's own Ray simulation engine via `flwr run`; ~30 s start-up).")]
+Secure = Annotated[bool, typer.Option(
+    "--secure-aggregation", help="Sum every site contribution with Flower's SecAgg+ (the "
+                                 "coordinator sees only sums; needs >= 3 sites).")]
 AuditDir = Annotated[Path | None, typer.Option(
     "--audit-dir", help="Keep hash-chained audit logs (one per site, one for the coordinator) "
                         "here; check them with `fedcare audit verify LOG`.")]
@@ -97,6 +100,7 @@ def demo(
     json_out: JsonOut = None,
     engine: Engine = "inprocess",
     audit_dir: AuditDir = None,
+    secure_aggregation: Secure = False,
 ) -> None:
     """The embedded default: a four-hospital heart-disease study on this machine.
 
@@ -109,7 +113,8 @@ def demo(
     with handle_errors():
         config = StudyConfig(data="builtin:heart-disease", data_dir=str(data or ""),
                              strategy=strategy, rounds=rounds,
-                             audit_dir=str(audit_dir.resolve()) if audit_dir else "")
+                             audit_dir=str(audit_dir.resolve()) if audit_dir else "",
+                             secure_aggregation=secure_aggregation)
         _run(config, out, json_out, f"heart-{strategy}", engine)
 
 
@@ -144,6 +149,7 @@ def study_run(
     json_out: JsonOut = None,
     engine: Engine = "inprocess",
     audit_dir: AuditDir = None,
+    secure_aggregation: Secure = False,
 ) -> None:
     """Run a federated study on any table with a site column.
 
@@ -161,7 +167,8 @@ def study_run(
                  "categorical": _list(categorical) or None, "positive": positive,
                  "strategy": strategy, "rounds": rounds, "model": model,
                  "min_site_rows": min_site_rows,
-                 "audit_dir": str(audit_dir.resolve()) if audit_dir else None}
+                 "audit_dir": str(audit_dir.resolve()) if audit_dir else None,
+                 "secure_aggregation": True if secure_aggregation else None}
         config = base.replace(**{k: v for k, v in given.items() if v is not None})
         if config.data == StudyConfig().data and data is None:
             raise ConfigError("no data: pass --data FILE (or set `data` in --config)")

@@ -7,6 +7,7 @@ network and no Ray (about 0.04 s a round for four small sites).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from itertools import count
 
@@ -81,6 +82,9 @@ class InProcessGrid(Grid):
         for message in messages:
             message_id = f"m{next(self._ids)}"
             message.metadata.__dict__["_message_id"] = message_id
+            # Over a network every node deserialises its own copy; strategies send one
+            # content object to all nodes, and some mods (SecAgg+) change what they get.
+            message.__dict__["_content"] = copy.deepcopy(message.__dict__["_content"])
             node_id = message.metadata.dst_node_id
             context = self._contexts[node_id]
             self.messages_sent.append(message)

@@ -6,6 +6,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from flwr.app import Context
+from flwr.serverapp import Grid
+
 from fedcare.federation._audit import audit_grid
 from fedcare.federation._client import client_app
 from fedcare.federation._grid import InProcessGrid
@@ -41,13 +44,19 @@ def run_inprocess(
         {"site": name, "partition-id": i, "num-partitions": len(sites)}
         for i, name in enumerate(sites)
     ]
-    grid = InProcessGrid(client_app, node_configs, run_config, on_send=on_send)
+    runner: Callable[[Grid, Context], dict[str, Any]] = run_study
+    app = client_app
+    if config.secure_aggregation:
+        from fedcare.federation._secagg import run_secure, secagg_client_app
+
+        app, runner = secagg_client_app, run_secure
+    grid = InProcessGrid(app, node_configs, run_config, on_send=on_send)
     flwr_logger = logging.getLogger("flwr")
     level = flwr_logger.level
     flwr_logger.setLevel(logging.WARNING)
     try:
         context = grid.server_context()
-        result = run_study(audit_grid(grid, context), context)
+        result = runner(audit_grid(grid, context), context)
     finally:
         flwr_logger.setLevel(level)
     if not keep_messages:

@@ -17,18 +17,18 @@ How the sum stays exact
 quantization_range`` steps, and masks them; ``SecAggPlusWorkflow`` unmasks the sum and
 divides it by the summed weights.  Here every site reports weight 1 (``max_weight`` 1), so
 the coordinator gets the mean over its ``k`` sites and multiplies by ``k``.  Each float is
-sent as two *limbs*: ``hi``, ``x`` rounded to the grid step ``2c/T``, and ``lo = (x - hi)
-* T`` rounded to the same step.  With ``c`` and ``T`` powers of two both limbs already lie
-on the grid, so Flower's stochastic rounding leaves them unchanged, and the only error is
-the rounding of ``lo``: at most ``c / T**2`` per site and element, i.e.
+sent as ``L`` *limbs* (:func:`encode_limbs`): ``x`` rounded to the grid step ``2c/T``, then
+the remainder times ``T`` rounded likewise, and so on.  With ``c`` and ``T`` powers of two
+every limb already lies on the grid, so Flower's stochastic rounding leaves it unchanged,
+and the only error is the rounding of the last limb: at most ``c / T**L`` per site and
+element, i.e.
 
-    |secure sum - plain sum| <= k * c / T**2   (+ float64 rounding, ~1e-16 relative)
+    |secure sum - plain sum| <= k * c / T**L   (+ float64 rounding, ~1e-16 relative)
 
-With ``T = 2**(32 - ceil(log2(k + 1)))`` (2**29 for 4 sites: the k masked sums must stay
-below Flower's 2**32 modulus) and ``c = 2**27`` for training arrays that bound is
-``k * 2**-31`` (1.9e-9 for 4 sites); for the standardisation sums ``c = 2**40`` and
-``k * 2**-18`` (1.5e-5 on sums of squares of order 1e7, relative 1e-12).  A value
-beyond ``c`` is refused at the site (never clipped silently).
+``T = 2**(32 - ceil(log2(k + 1)))`` (2**29 for 4 sites: the sum of k quantised values must
+stay below Flower's 2**32 mask modulus).  Training arrays: ``c = 2**27``, ``L = 2``, bound
+``k * 2**-31`` (1.9e-9 for 4 sites).  Standardisation sums: ``c = 2**40``, ``L = 3``, bound
+``k * 2**-47``.  A value beyond ``c`` is refused at the site (never clipped silently).
 
 Robust aggregation (median, Krum, ...), the norm bound and coordinator-side client-level
 DP need each site's update and so cannot run under SecAgg+; :func:`run_secure` refuses
@@ -43,7 +43,7 @@ import time
 from typing import Any, cast
 
 import numpy as np
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord
 from flwr.client import Client, NumPyClient
 from flwr.client.message_handler.message_handler import handle_legacy_message_from_msgtype
 from flwr.client.mod import secaggplus_mod
@@ -81,15 +81,18 @@ from ._client import (
     _optimiser,
     _prepared,
     evaluate,
+    evaluate_local,
+    evaluate_personalised,
     query_schema,
     site_name,
 )
-from ._server import _ask, _merge_schemas, _metrics, _site_of
+from ._server import _Participants, agree_schema, final_evaluations, wait_for_sites
 from ._small_cell import make_small_cell_mod
 
 __all__ = [
     "MODULUS_RANGE",
     "SECURE_CLIP",
+    "SECURE_LIMBS",
     "decode_limbs",
     "encode_limbs",
     "error_bound",
@@ -105,7 +108,11 @@ MODULUS_RANGE = 2**32
 SECURE_CLIP = {"moments": 2.0**40, "train": 2.0**27}
 """Clipping range ``c`` per task (a power of two): the largest absolute value a site may send."""
 
-_CLIP_KEY, _RANGE_KEY = "secagg-clipping-range", "secagg-quantization-range"
+SECURE_LIMBS = {"moments": 3, "train": 2}
+"""Limbs per float (see :func:`encode_limbs`): the error bound is ``k * c / T**limbs``."""
+
+_CLIP_KEY, _RANGE_KEY, _LIMBS_KEY = (
+    "secagg-clipping-range", "secagg-quantization-range", "secagg-limbs")
 
 
 # ---------------------------------------------------------------------------- encoding
@@ -116,45 +123,53 @@ def quantization_range(n_sites: int) -> int:
     return 2 ** (32 - math.ceil(math.log2(n_sites + 1)))
 
 
-def error_bound(n_sites: int, clip: float, target: int | None = None) -> float:
+def error_bound(n_sites: int, clip: float, limbs: int, target: int | None = None) -> float:
     """Largest absolute error of one element of the secure sum (before float rounding)."""
     target = quantization_range(n_sites) if target is None else target
-    return n_sites * clip / target**2
+    return n_sites * clip / float(target) ** limbs
 
 
-def encode_limbs(arrays: NDArrays, clip: float, target: int) -> NDArrays:
-    """Split each float array into two limbs that Flower's quantiser keeps exact.
+def encode_limbs(arrays: NDArrays, clip: float, target: int, limbs: int) -> NDArrays:
+    """Split each float array into ``limbs`` limbs that Flower's quantiser keeps exact.
+
+    Limb 0 is ``x`` rounded to the grid step ``2 * clip / target``; limb ``j`` is the
+    remainder of limb ``j - 1`` times ``target``, rounded to the same step.  Each lies in
+    ``[-clip, clip]`` on the grid, so SecAgg+'s stochastic rounding leaves it unchanged;
+    ``sum_j limb_j / target**j`` recovers ``x`` to within ``clip / target**limbs``.
 
     Parameters
     ----------
     arrays : list of ndarray
-        Any shapes; at most ``clip`` in absolute value.
+        Any shapes; at most ``clip`` in absolute value (checked: never clipped silently).
     clip, target : float, int
         SecAgg+'s ``clipping_range`` and ``quantization_range`` (powers of two).
+    limbs : int
+        At least 1.
 
     Returns
     -------
     list of ndarray
-        ``[hi_0, ..., hi_{m-1}, lo_0, ..., lo_{m-1}]`` (float64, same shapes), each in
-        ``[-clip, clip]`` and on the grid ``2 * clip / target``.
+        ``limbs * len(arrays)`` float64 arrays: every array's limb 0, then every limb 1, ...
     """
     step = 2 * clip / target
-    his, los = [], []
+    out: list[list[np.ndarray]] = [[] for _ in range(limbs)]
     for array in arrays:
-        x = np.asarray(array, dtype=np.float64)
-        if not np.all(np.isfinite(x)) or np.any(np.abs(x) > clip):
+        rest = np.asarray(array, dtype=np.float64)
+        if not np.all(np.isfinite(rest)) or np.any(np.abs(rest) > clip):
             raise FederationError(
                 f"secure sum: a value is not finite or exceeds the clipping range {clip:g}")
-        hi = np.round(x / step) * step
-        his.append(hi)
-        los.append(np.round((x - hi) * target / step) * step)
-    return his + los
+        for j in range(limbs):
+            limb = np.round(rest / step) * step
+            out[j].append(limb)
+            rest = (rest - limb) * target
+    return [a for limb in out for a in limb]
 
 
-def decode_limbs(limbs: NDArrays, target: int) -> NDArrays:
-    """Inverse of :func:`encode_limbs` on (sums of) limbs: ``hi + lo / target``."""
-    m = len(limbs) // 2
-    return [np.asarray(limbs[i], dtype=np.float64) + np.asarray(limbs[m + i]) / target
+def decode_limbs(encoded: NDArrays, target: int, limbs: int) -> NDArrays:
+    """Inverse of :func:`encode_limbs` on (sums of) limbs: ``sum_j limb_j / target**j``."""
+    m = len(encoded) // limbs
+    return [sum((np.asarray(encoded[j * m + i], dtype=np.float64) / float(target) ** j
+                 for j in range(limbs)), start=np.zeros(np.shape(encoded[i])))
             for i in range(m)]
 
 
@@ -196,7 +211,8 @@ class _SecureSite(NumPyClient):
         else:
             raise FederationError(f"unknown secure task '{task}'")
         if _CLIP_KEY in config:
-            arrays = encode_limbs(arrays, float(config[_CLIP_KEY]), int(config[_RANGE_KEY]))
+            arrays = encode_limbs(arrays, float(config[_CLIP_KEY]), int(config[_RANGE_KEY]),
+                                  int(config[_LIMBS_KEY]))
         return arrays, 1, {}
 
     def _local_sgd(self, study: StudyConfig, prep: Any, parameters: NDArrays,
@@ -228,23 +244,29 @@ def _legacy_train(message: Message, context: Context) -> Message:
     return handle_legacy_message_from_msgtype(_client_fn, message, context)
 
 
+def _register_plain_handlers(app: ClientApp) -> None:
+    """The plain app's schema query and evaluations (aggregates, small-cell protected)."""
+    app.query("schema", mods=[make_small_cell_mod()])(query_schema)
+    app.evaluate(mods=[make_small_cell_mod()])(evaluate)
+    app.evaluate("local", mods=[make_small_cell_mod()])(evaluate_local)
+    app.evaluate("personalised", mods=[make_small_cell_mod()])(evaluate_personalised)
+
+
 secagg_client_app = ClientApp(mods=[make_audit_mod()])
 """A site's app for secure studies: ``train`` only through SecAgg+ (a plain ``train``
 request fails at the mod), plus the plain app's schema query and evaluation."""
 secagg_client_app.train(mods=[secaggplus_mod])(_legacy_train)
-secagg_client_app.query("schema", mods=[make_small_cell_mod()])(query_schema)
-secagg_client_app.evaluate(mods=[make_small_cell_mod()])(evaluate)
+_register_plain_handlers(secagg_client_app)
 
 legacy_client_app = ClientApp(mods=[make_audit_mod()])
 """The same site code *without* SecAgg+ (sites reply in the clear): the baseline that the
 round-time overhead is measured against.  Never deploy it for a secure study."""
 legacy_client_app.train()(_legacy_train)
-legacy_client_app.query("schema", mods=[make_small_cell_mod()])(query_schema)
-legacy_client_app.evaluate(mods=[make_small_cell_mod()])(evaluate)
+_register_plain_handlers(legacy_client_app)
 
 
 # ---------------------------------------------------------------------------- coordinator
-class _SecureSum(LegacyFedAvg):  # type: ignore[misc]
+class _SecureSum(LegacyFedAvg):
     """Legacy strategy: ask every site for ``task``'s arrays, act on their sum only.
 
     Subclasses turn the summed arrays into the next global arrays (:meth:`update`).
@@ -253,25 +275,26 @@ class _SecureSum(LegacyFedAvg):  # type: ignore[misc]
     task = ""
 
     def __init__(self, n_sites: int, config: dict[str, Scalar], initial: NDArrays,
-                 clip: float | None, target: int) -> None:
+                 clip: float | None, target: int, limbs: int) -> None:
         super().__init__(fraction_fit=1.0, fraction_evaluate=0.0, min_fit_clients=n_sites,
                          min_available_clients=n_sites, accept_failures=False,
                          initial_parameters=ndarrays_to_parameters(initial))
         self.n_sites = n_sites
-        self.clip, self.target = clip, target
+        self.clip, self.target, self.limbs = clip, target, limbs
         self.config = {**config, "task": self.task}
         if clip is not None:
-            self.config.update({_CLIP_KEY: clip, _RANGE_KEY: target})
+            self.config.update({_CLIP_KEY: clip, _RANGE_KEY: target, _LIMBS_KEY: limbs})
         self.current: NDArrays = list(initial)
+        self.last: NDArrays = list(initial)
         self.round_seconds: list[float] = []
+        self.snapshots: list[NDArrays] = []
         self._started = 0.0
 
     def configure_fit(self, server_round: int, parameters: Parameters,
                       client_manager: ClientManager) -> list[tuple[ClientProxy, FitIns]]:
         self._started = time.perf_counter()
         self.current = parameters_to_ndarrays(parameters)
-        pairs = cast(list[tuple[ClientProxy, FitIns]],
-                     super().configure_fit(server_round, parameters, client_manager))
+        pairs = super().configure_fit(server_round, parameters, client_manager)
         for _, ins in pairs:
             ins.config = {**self.config, "server-round": server_round}
         return pairs
@@ -284,11 +307,13 @@ class _SecureSum(LegacyFedAvg):  # type: ignore[misc]
                 f"{len(results)} of {self.n_sites} answered")
         if self.clip is not None:  # SecAgg+: every result holds the same (mean) arrays
             mean = parameters_to_ndarrays(results[0][1].parameters)
-            sums = decode_limbs([a * len(results) for a in mean], self.target)
+            sums = decode_limbs([a * len(results) for a in mean], self.target, self.limbs)
         else:
             replies = [parameters_to_ndarrays(r.parameters) for _, r in results]
             sums = [np.sum([r[i] for r in replies], axis=0) for i in range(len(replies[0]))]
         new = self.update(server_round, sums)
+        self.last = new
+        self.snapshots.append([np.asarray(a).copy() for a in new])
         self.round_seconds.append(time.perf_counter() - self._started)
         return ndarrays_to_parameters(new), {}
 
@@ -300,7 +325,7 @@ class _MomentsSum(_SecureSum):
     task = "moments"
 
     def update(self, server_round: int, sums: NDArrays) -> NDArrays:
-        self.moments = (int(round(float(sums[0][0]))), sums[1], sums[2])
+        self.moments = (round(float(sums[0][0])), sums[1], sums[2])
         return self.current
 
 
@@ -345,7 +370,7 @@ class _AdamStep(FedAdam, _GivenAverage):
 
     def step(self, server_round: int, current: NDArrays, average: NDArrays) -> NDArrays:
         self.current_arrays = {str(i): np.asarray(a) for i, a in enumerate(current)}
-        self.given = ArrayRecord({str(i): np.asarray(a) for i, a in enumerate(average)})
+        self.given = ArrayRecord({str(i): Array(np.asarray(a)) for i, a in enumerate(average)})
         arrays, _ = self.aggregate_train(server_round, [])
         assert arrays is not None
         return [arrays[str(i)].numpy() for i in range(len(current))]
@@ -373,11 +398,6 @@ def _run_rounds(grid: Grid, context: Context, strategy: _SecureSum, rounds: int,
     if len(strategy.round_seconds) != rounds:  # SecAgg+ halts a round without raising
         raise FederationError(f"secure aggregation ({strategy.task}) completed "
                               f"{len(strategy.round_seconds)} of {rounds} rounds")
-    return strategy.current if False else parameters_to_ndarrays(
-        ndarrays_to_parameters(strategy.current)) if rounds == 0 else _latest(strategy)
-
-
-def _latest(strategy: _SecureSum) -> NDArrays:
     return strategy.last
 
 
@@ -403,9 +423,10 @@ def run_secure(grid: Grid, context: Context, *, secure: bool = True) -> dict[str
     Returns
     -------
     dict
-        ``standardiser``, ``arrays`` (final model), ``history`` (per round: ``seconds``,
-        and ``train_loss`` for Newton), ``per_site`` (``federated`` test metrics),
-        ``secagg`` (``clipping_range``, ``quantization_range``, ``error_bound``),
+        ``standardiser`` (and ``standardisation_seconds``, its round), ``arrays``
+        (final model), ``history`` (per round: ``seconds``, and ``train_loss`` for
+        Newton), ``per_site`` (``federated`` test metrics), ``secagg``
+        (``clipping_range``, ``limbs``, ``quantization_range``, ``error_bound``),
         ``rounds``, ``seconds``.
     """
     started = time.perf_counter()
@@ -414,12 +435,12 @@ def run_secure(grid: Grid, context: Context, *, secure: bool = True) -> dict[str
             config.dp_epsilon and config.dp_level == "client"):
         raise FederationError("SecAgg+ hides each site's update: aggregation 'mean' only, "
                               "no norm_bound, no client-level DP")
-    nodes = sorted(grid.get_node_ids())
+    node_ids = wait_for_sites(grid, context)
+    schema_json, sites, excluded, nodes, _ = agree_schema(grid, node_ids, config)
+    if len(nodes) < 3:
+        raise FederationError(f"SecAgg+ needs at least 3 eligible sites, got {len(nodes)}")
+    grid = _Participants(grid, nodes)
     target = quantization_range(len(nodes))
-
-    replies = _ask(grid, nodes, "query.schema", ConfigRecord({}))
-    schema_json = _merge_schemas([str(r.content.config_records["site"]["schema"])
-                                  for r in replies])
     n_features = len(schema_from_json(schema_json).feature_names)
     base: dict[str, Scalar] = {"schema": schema_json}
 
@@ -427,9 +448,12 @@ def run_secure(grid: Grid, context: Context, *, secure: bool = True) -> dict[str
         return SECURE_CLIP[task] if secure else None
 
     standardiser: dict[str, list[float]] | None = None
+    moments_seconds = None
     if config.standardise == "federated":
-        moments = _MomentsSum(len(nodes), base, [np.zeros(1)], clip("moments"), target)
+        moments = _MomentsSum(len(nodes), base, [np.zeros(1)], clip("moments"), target,
+                              SECURE_LIMBS["moments"])
         _run_rounds(grid, context, moments, 1, secure)
+        moments_seconds = moments.round_seconds[0]
         mean, std = combine_moments([moments.moments])
         standardiser = {"mean": mean.tolist(), "scale": std.tolist()}
         base["std-mean"] = json.dumps(standardiser["mean"])
@@ -439,44 +463,56 @@ def run_secure(grid: Grid, context: Context, *, secure: bool = True) -> dict[str
         init = LogisticRegression(C=config.C).init_arrays(n_features)
     else:
         init = make_model(config.model, random_state=config.seed).init_arrays(n_features)
-    args = (len(nodes), base, init, clip("train"), target)
+    limbs = SECURE_LIMBS["train"]
+    args = (len(nodes), base, init, clip("train"), target, limbs)
     strategy: _SecureSum
     if config.strategy == "newton":
         strategy = _NewtonSum(config.C, len(nodes), base, [np.concatenate(init)],
-                              clip("train"), target)
+                              clip("train"), target, limbs)
     elif config.strategy == "fedadam":
         strategy = _AdamSum(config.server_lr, config.lr, *args)
     else:
         if config.strategy == "fedprox":
             base = {**base, "proximal-mu": config.prox_mu}
-            args = (len(nodes), base, init, clip("train"), target)
+            args = (len(nodes), base, init, clip("train"), target, limbs)
         strategy = _AverageSum(*args)
-    final = _train(grid, context, strategy, config.rounds, secure)
+    final = _run_rounds(grid, context, strategy, config.rounds, secure)
     if config.strategy == "newton":
         final = [final[0][:-1], final[0][-1:]]
 
-    per_site = {}
     eval_config = ConfigRecord({"schema": schema_json})
     if standardiser is not None:
         eval_config["std-mean"] = standardiser["mean"]
         eval_config["std-scale"] = standardiser["scale"]
-    for r in _ask(grid, nodes, "evaluate", eval_config, ArrayRecord(final)):
-        per_site[_site_of(r)] = _metrics(r)
+    settings = final_evaluations(grid, nodes, eval_config, ArrayRecord(final), sites)
+
+    def as_model(arrays: NDArrays) -> list[list[float]]:
+        if config.strategy == "newton":
+            arrays = [arrays[0][:-1], arrays[0][-1:]]
+        return [np.asarray(a).tolist() for a in arrays]
+
     history: list[dict[str, Any]] = [
-        {"round": i + 1, "seconds": s} for i, s in enumerate(strategy.round_seconds)]
+        {"round": i + 1, "seconds": s, "arrays": as_model(a)}
+        for i, (s, a) in enumerate(zip(strategy.round_seconds, strategy.snapshots,
+                                       strict=True))]
     if isinstance(strategy, _NewtonSum):
         for entry, loss in zip(history, strategy.train_loss, strict=True):
             entry["train_loss"] = loss
     return {
         "config": config.to_run_config(),
+        "schema": json.loads(schema_json),
+        "sites": sites,
+        "excluded_sites": excluded,
+        "privacy": None,
         "standardiser": standardiser,
+        "standardisation_seconds": moments_seconds,
         "arrays": [np.asarray(a).tolist() for a in final],
         "history": history,
-        "per_site": {"federated": per_site},
+        "per_site": settings,
         "secagg": None if not secure else {
-            "clipping_range": SECURE_CLIP, "quantization_range": target,
-            "modulus_range": MODULUS_RANGE,
-            "error_bound": {task: error_bound(len(nodes), c, target)
+            "clipping_range": SECURE_CLIP, "limbs": SECURE_LIMBS,
+            "quantization_range": target, "modulus_range": MODULUS_RANGE,
+            "error_bound": {task: error_bound(len(nodes), c, SECURE_LIMBS[task], target)
                             for task, c in SECURE_CLIP.items()}},
         "rounds": config.rounds,
         "seconds": time.perf_counter() - started,

@@ -191,20 +191,13 @@ def _fail_on_site_errors(strategy: Strategy, names: dict[int, str]) -> None:
         setattr(strategy, method, checked)
 
 
-def run_study(grid: Grid, context: Context) -> dict[str, Any]:
-    """The study, start to finish; returns the JSON-ready result."""
-    started = time.perf_counter()
-    config = StudyConfig.from_run_config(dict(context.run_config))
-    expected = int(cast(int, context.run_config.get("num-sites", 0)))
-    deadline = time.time() + float(cast(float, context.run_config.get("wait-for-sites", 60)))
-    node_ids = sorted(grid.get_node_ids())
-    while (len(node_ids) < max(expected, 1)) and time.time() < deadline:
-        time.sleep(0.2)
-        node_ids = sorted(grid.get_node_ids())
-    if not node_ids:
-        raise FederationError("no site connected")
+def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> tuple[
+        str, dict[str, dict[str, Any]], dict[str, str], list[int], dict[int, str]]:
+    """Ask every site for its columns; merge them; apply the eligibility rules.
 
-    # 1. schema
+    Returns the agreed schema (JSON), per-site sizes, excluded sites with reasons, the
+    node ids taking part and node id -> site name.
+    """
     replies = _ask(grid, node_ids, "query.schema", ConfigRecord({}))
     schema_json = _merge_schemas([text(r.content, "schema") for r in replies])
     sites: dict[str, dict[str, Any]] = {}
@@ -230,6 +223,52 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
             f"a federated study needs at least 2 eligible sites, got {len(participants)} "
             f"(excluded: {excluded})"
         )
+    return schema_json, sites, excluded, participants, names
+
+
+def final_evaluations(grid: Grid, participants: list[int], base: ConfigRecord,
+                      final: ArrayRecord, sites: dict[str, dict[str, Any]]
+                      ) -> dict[str, dict[str, Any]]:
+    """Global, local-only and personalised test metrics from every site (aggregates only).
+
+    Also records each site's train/test sizes in ``sites``.
+    """
+    settings: dict[str, dict[str, Any]] = {}
+    for setting, message_type in (("federated", "evaluate"), ("local", "evaluate.local"),
+                                  ("personalised", "evaluate.personalised")):
+        per_site = {}
+        for r in _ask(grid, participants, message_type, base, final):
+            metrics = _metrics(r)
+            extra = {k: str(v) for k, v in r.content.config_records["site"].items()
+                     if k != "site"}
+            per_site[_site_of(r)] = {**metrics, **extra}
+        settings[setting] = per_site
+    for name, metrics in settings["federated"].items():
+        sites[name].update({"n_train": metrics["n-train"], "n_test": metrics["num-examples"]})
+    return settings
+
+
+def wait_for_sites(grid: Grid, context: Context) -> list[int]:
+    """Node ids once ``num-sites`` have connected (or ``wait-for-sites`` seconds passed)."""
+    expected = int(cast(int, context.run_config.get("num-sites", 0)))
+    deadline = time.time() + float(cast(float, context.run_config.get("wait-for-sites", 60)))
+    node_ids = sorted(grid.get_node_ids())
+    while (len(node_ids) < max(expected, 1)) and time.time() < deadline:
+        time.sleep(0.2)
+        node_ids = sorted(grid.get_node_ids())
+    if not node_ids:
+        raise FederationError("no site connected")
+    return node_ids
+
+
+def run_study(grid: Grid, context: Context) -> dict[str, Any]:
+    """The study, start to finish; returns the JSON-ready result."""
+    started = time.perf_counter()
+    config = StudyConfig.from_run_config(dict(context.run_config))
+    node_ids = wait_for_sites(grid, context)
+
+    # 1. schema and eligibility
+    schema_json, sites, excluded, participants, names = agree_schema(grid, node_ids, config)
     study_grid = _Participants(grid, participants)
     base = ConfigRecord({"schema": schema_json})
 
@@ -282,18 +321,7 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     final = result.arrays
 
     # 4. final per-site evaluation
-    settings: dict[str, dict[str, Any]] = {}
-    for setting, message_type in (("federated", "evaluate"), ("local", "evaluate.local"),
-                                  ("personalised", "evaluate.personalised")):
-        per_site = {}
-        for r in _ask(study_grid, participants, message_type, base, final):
-            metrics = _metrics(r)
-            extra = {k: str(v) for k, v in r.content.config_records["site"].items()
-                     if k != "site"}
-            per_site[_site_of(r)] = {**metrics, **extra}
-        settings[setting] = per_site
-    for name, metrics in settings["federated"].items():
-        sites[name].update({"n_train": metrics["n-train"], "n_test": metrics["num-examples"]})
+    settings = final_evaluations(study_grid, participants, base, final, sites)
     if config.dp_epsilon and config.dp_level == "client":
         sigma = client_dp_noise(config)
         privacy: dict[str, Any] | None = {
@@ -323,7 +351,12 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
     """Flower entry point: run the study, write ``result.json`` to ``output-dir``."""
-    out = run_study(audit_grid(grid, context), context)
+    if bool(context.run_config.get("secure-aggregation", False)):
+        from fedcare.federation._secagg import run_secure
+
+        out = run_secure(audit_grid(grid, context), context)
+    else:
+        out = run_study(audit_grid(grid, context), context)
     output_dir = str(context.run_config.get("output-dir", ""))
     if output_dir:
         path = Path(output_dir)

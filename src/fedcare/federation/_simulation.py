@@ -32,7 +32,7 @@ _EXTRA_KEYS: dict[str, str | int | float | bool] = {
 }
 
 
-def write_flower_app(directory: Path) -> Path:
+def write_flower_app(directory: Path, *, secure: bool = False) -> Path:
     """Write a minimal Flower app project whose components are fedcare's apps.
 
     Its ``[tool.flwr.app.config]`` lists every study setting with its default, so
@@ -47,7 +47,9 @@ def write_flower_app(directory: Path) -> Path:
                  "flwr": {"app": {
                      "publisher": "fedcare",
                      "components": {"serverapp": "fedcare.federation.apps:server_app",
-                                    "clientapp": "fedcare.federation.apps:client_app"},
+                                    "clientapp": "fedcare.federation.apps:"
+                                                 + ("secagg_client_app" if secure
+                                                    else "client_app")},
                      "config": {**StudyConfig().to_run_config(), **_EXTRA_KEYS}}}},
     }
     (directory / "pyproject.toml").write_text(tomli_w.dumps(project))
@@ -89,7 +91,7 @@ def run_simulation(
 
     owned = workdir is None
     work = Path(tempfile.mkdtemp(prefix="fedcare-sim-") if owned else str(workdir)).resolve()
-    app_dir = write_flower_app(work / "app")
+    app_dir = write_flower_app(work / "app", secure=config.secure_aggregation)
     port = _free_port()
     # Ray's socket paths must stay under 107 bytes: its temp dir is short and separate.
     ray_tmp = tempfile.mkdtemp(prefix="fcray-", dir="/tmp" if os.path.isdir("/tmp") else None)

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from fedcare.models._base import LogOddsMixin
+from fedcare.models._base import BatchOptimiser, LogOddsMixin, MinibatchSGD
 from fedcare.models._base import binary_only as _binary_only
 
 __all__ = ["MLPClassifier"]
@@ -151,9 +151,18 @@ class MLPClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
         batch_size: int = 16,
         prox_mu: float = 0.0,
         seed: int = 0,
+        optimiser: BatchOptimiser | None = None,
     ) -> MLPClassifier:
-        """``steps`` Adam steps from the current arrays (FedProx term if ``prox_mu``)."""
+        """``steps`` Adam steps from the current arrays (FedProx term if ``prox_mu``).
+
+        ``optimiser`` may only be plain :class:`MinibatchSGD` (its batch size is used):
+        DP-SGD for the MLP is not implemented.
+        """
         check_is_fitted(self)
+        if optimiser is not None:
+            if not isinstance(optimiser, MinibatchSGD):
+                raise ValueError("MLPClassifier.local_update supports MinibatchSGD only")
+            batch_size = optimiser.batch_size
         self._train(np.asarray(X, np.float64), np.asarray(y, np.float64), steps, lr, batch_size,
                     prox_mu, seed)
         return self

@@ -58,6 +58,10 @@ class StudyConfig:
         clips each site's update to ``dp_max_grad_norm`` and adds Gaussian noise to
         their sum (Flower's server-side fixed-clipping wrapper), with the noise derived
         from the same (epsilon, delta) over ``rounds`` rounds.
+        ``secure_aggregation = true``: every sum over sites (standardisation sums, Newton
+        gradients and Hessians, FedAvg-family model updates) goes through Flower's
+        SecAgg+, so the coordinator sees only the sum (at least 3 sites; aggregation
+        "mean" only, no norm bound, no client-level DP: those need each site's update).
     """
 
     data: str = "builtin:heart-disease"
@@ -94,6 +98,7 @@ class StudyConfig:
     dp_delta: float = 1e-5
     dp_max_grad_norm: float = 1.0
     dp_level: str = "record"
+    secure_aggregation: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -142,6 +147,10 @@ class StudyConfig:
         if self.dp_epsilon and (self.strategy == "newton" or self.model != "logistic"):
             raise ConfigError("record-level DP-SGD (dp_epsilon > 0) is available for model "
                               "'logistic' with strategy fedavg, fedprox or fedadam")
+        if self.secure_aggregation and (self.aggregation != "mean" or self.norm_bound or (
+                self.dp_epsilon and self.dp_level == "client")):
+            raise ConfigError("secure_aggregation hides each site's update: it needs "
+                              "aggregation 'mean', no norm_bound and no client-level DP")
         if self.prox_mu < 0:
             raise ConfigError(f"prox_mu must be >= 0, got {self.prox_mu!r}")
 
@@ -153,6 +162,8 @@ class StudyConfig:
             parts.append(self.aggregation)
         if self.norm_bound:
             parts.append(f"normbound-{self.norm_action}")
+        if self.secure_aggregation:
+            parts.append("secagg")
         if self.dp_epsilon:
             level = "" if self.dp_level == "record" else "client-"
             parts.append(f"dp-{level}eps={self.dp_epsilon:g}")

@@ -197,10 +197,11 @@ def train(message: Message, context: Context) -> Message:
         seed=config.seed * 100_003 + server_round * 1_009 + sum(map(ord, split.name)),
         optimiser=optimiser,
     )
-    context.state["dp"] = MetricRecord({"steps": steps})
-    return _reply(message, split.name, {"num-examples": len(split.y_train),
-                                        "dp-epsilon": _dp_spent(config, optimiser, steps)},
-                  model.get_arrays())
+    metrics: dict[str, float | int | None] = {"num-examples": len(split.y_train)}
+    if isinstance(optimiser, DPSGD):
+        context.state["dp"] = MetricRecord({"steps": steps})
+        metrics["dp-epsilon"] = _dp_spent(config, optimiser, steps)
+    return _reply(message, split.name, metrics, model.get_arrays())
 
 
 @client_app.train("newton")
@@ -238,9 +239,9 @@ def evaluate(message: Message, context: Context) -> Message:
     p = _risk(config, arrays_of(message.content), prep.X_test)
     reply = _evaluate_reply(message, prep.split, p)
     optimiser = _optimiser(config, len(prep.split.y_train))
-    reply.content.metric_records["metrics"]["dp-epsilon"] = _dp_spent(
-        config, optimiser, _dp_steps(context))
     if isinstance(optimiser, DPSGD):
+        reply.content.metric_records["metrics"]["dp-epsilon"] = _dp_spent(
+            config, optimiser, _dp_steps(context))
         reply.content.metric_records["metrics"]["dp-noise-multiplier"] = (
             optimiser.noise_multiplier)
     return reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from flwr.app import Context, Message, MetricRecord
+from flwr.app import Context, Message
 from flwr.clientapp.typing import ClientAppCallable, Mod
 
 from fedcare.privacy import suppress_small_cells
@@ -25,12 +25,16 @@ def make_small_cell_mod() -> Mod:
         if reply.has_error():
             return reply
         k = int(cast(int, context.run_config.get("min-cell", 5)))
+        if k <= 1:
+            return reply
         records = reply.content.metric_records
         for key in list(records):
             values = {name: float(cast(float, v)) for name, v in records[key].items()}
             kept = suppress_small_cells(values, k)
-            records[key] = MetricRecord(cast(dict[str, int | float | list[int] | list[float]],
-                                             kept))
+            changed = {name for name, v in kept.items()
+                       if v != values[name] and not (v != v and values[name] != values[name])}
+            for name in changed:  # NaN != NaN: only real changes are written
+                records[key][name] = kept[name]
         return reply
 
     return small_cell_mod

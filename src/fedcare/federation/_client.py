@@ -33,13 +33,15 @@ from fedcare.study._config import StudyConfig
 from fedcare.study._sites import Site, SiteSplit, schema_from_json, schema_to_json, site_names
 
 from ._audit import make_audit_mod
+from ._policy import make_policy_mod
 from ._records import arrays_of, config_of
 from ._small_cell import make_small_cell_mod
 
 __all__ = ["client_app"]
 
-# Mods run outermost first: the audit log records the reply after suppression.
-client_app = ClientApp(mods=[make_audit_mod(), make_small_cell_mod()])
+# Mods run outermost first: the audit log records the reply after suppression, and the
+# site's policy is checked before anything touches its data.
+client_app = ClientApp(mods=[make_audit_mod(), make_policy_mod(), make_small_cell_mod()])
 
 
 @lru_cache(maxsize=64)
@@ -53,7 +55,16 @@ def _split(config_json: str, name: str, schema_json: str) -> SiteSplit:
 
 
 def _config(context: Context) -> tuple[StudyConfig, str]:
-    return _config_cached(tuple(sorted(context.run_config.items())))
+    """The study's settings as this site applies them.
+
+    In a deployment each site reads its own table: ``node_config`` may name it with
+    ``data`` (a CSV/Parquet path, or ``builtin:heart-disease``) and ``data-dir``.
+    """
+    items = dict(context.run_config)
+    for key in ("data", "data-dir"):
+        if key in context.node_config:
+            items[key] = context.node_config[key]
+    return _config_cached(tuple(sorted(items.items())))
 
 
 @lru_cache(maxsize=16)

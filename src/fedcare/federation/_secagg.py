@@ -86,6 +86,7 @@ from ._client import (
     query_schema,
     site_name,
 )
+from ._policy import make_policy_mod
 from ._server import _Participants, agree_schema, final_evaluations, wait_for_sites
 from ._small_cell import make_small_cell_mod
 
@@ -252,7 +253,7 @@ def _register_plain_handlers(app: ClientApp) -> None:
     app.evaluate("personalised", mods=[make_small_cell_mod()])(evaluate_personalised)
 
 
-secagg_client_app = ClientApp(mods=[make_audit_mod()])
+secagg_client_app = ClientApp(mods=[make_audit_mod(), make_policy_mod()])
 """A site's app for secure studies: ``train`` only through SecAgg+ (a plain ``train``
 request fails at the mod), plus the plain app's schema query and evaluation."""
 secagg_client_app.train(mods=[secaggplus_mod])(_legacy_train)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fedcare.exceptions import ConfigError, FederationError
+from fedcare.exceptions import ConfigError, PrivacyBudgetError
 from fedcare.federation import run_inprocess
 from fedcare.models import LogisticRegression
 from fedcare.privacy import DPSGD, epsilon_spent, membership_inference_auc, noise_for_budget
@@ -71,7 +71,7 @@ def test_training_past_the_budget_is_refused(heart_dir: Path) -> None:
                          {**planned.to_run_config(), "num-sites": 2})
     context = grid.server_context()
     context.run_config["rounds"] = 2
-    with pytest.raises(FederationError, match="round 2 would take DP-SGD past its budget"):
+    with pytest.raises(PrivacyBudgetError, match="round 2 would take DP-SGD past its budget"):
         run_study(grid, context)
 
 

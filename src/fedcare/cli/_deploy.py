@@ -1,0 +1,248 @@
+"""``fedcare coordinator ...``, ``fedcare site ...``: a real federation over the network.
+
+Wraps Flower's own SuperLink and SuperNode (TLS and node authentication on by default);
+fedcare adds certificates, enrolment, site data and policy, and a study runner that
+checks the run's final status.
+"""
+
+from __future__ import annotations
+
+import signal
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+import tomli_w
+import typer
+from rich.table import Table
+
+from fedcare.cli._common import EXIT_CODES, console, err_console, handle_errors
+from fedcare.exceptions import ConfigError
+
+coordinator_app = typer.Typer(
+    help="Run the coordinator (Flower SuperLink) of a federation.\n\nExample: fedcare "
+         "coordinator init coord/ --host coord.hospital.org && fedcare coordinator start coord/",
+    no_args_is_help=True)
+site_app = typer.Typer(
+    help="Run a hospital site (Flower SuperNode): its key, data, policy.\n\nExample: fedcare "
+         "site init va/ --name va --data va.csv && fedcare site start va/ --coordinator "
+         "coord.hospital.org:8000 --ca-cert ca.pem",
+    no_args_is_help=True)
+
+Dir = Annotated[Path, typer.Argument(help="The coordinator's or site's folder.")]
+
+
+def _wait_forever(proc: object, what: str) -> None:
+    """Keep a started process in the foreground until it ends or Ctrl-C."""
+    from fedcare.federation._deploy import stop_process
+
+    console.print(f"{what} running (pid {proc.pid}); Ctrl-C stops it")  # type: ignore[attr-defined]
+    try:
+        code = proc.wait()  # type: ignore[attr-defined]
+    except KeyboardInterrupt:
+        code = stop_process(proc)  # type: ignore[arg-type]
+        console.print(f"{what} stopped")
+        return
+    raise typer.Exit(0 if code in (0, -signal.SIGTERM) else 6)
+
+
+@coordinator_app.command("init", epilog=EXIT_CODES)
+def coordinator_init(
+    directory: Dir,
+    host: Annotated[list[str], typer.Option(
+        help="Name or IP the sites use to reach the coordinator (repeat; goes into the TLS "
+             "certificate). 127.0.0.1 is always added.")] = ["localhost"],  # noqa: B006
+    port: Annotated[int, typer.Option(help="The SuperLink's HTTPS port.")] = 8000,
+    bind: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 = all).")] = (
+        "127.0.0.1"),
+) -> None:
+    """Create the coordinator: a CA, the SuperLink's TLS certificate, coordinator.toml.
+
+    Give sites ca.pem (public). The CA key stays here.
+
+    Example: fedcare coordinator init coord/ --host coord.hospital.org --bind 0.0.0.0
+    """
+    from fedcare.federation._deploy import init_coordinator
+
+    with handle_errors():
+        hosts = list(dict.fromkeys([*host, "127.0.0.1"]))
+        path = init_coordinator(directory, hosts=hosts, port=port, bind=bind)
+        console.print(f"coordinator ready: {path}\nsend sites: {directory / 'ca.pem'}")
+
+
+@coordinator_app.command("enroll", epilog=EXIT_CODES)
+def coordinator_enroll(
+    directory: Dir,
+    public_key: Annotated[Path, typer.Argument(help="The site's node.pub.")],
+    name: Annotated[str, typer.Option(help="The site's name.")],
+) -> None:
+    """Register a site's public key with the RUNNING coordinator (node authentication).
+
+    Example: fedcare coordinator enroll coord/ va/node.pub --name va
+    """
+    from fedcare.federation._deploy import enroll_site
+
+    with handle_errors():
+        node_id = enroll_site(directory, public_key, name=name)
+        console.print(f"enrolled site {name} (node {node_id})")
+
+
+@coordinator_app.command("revoke", epilog=EXIT_CODES)
+def coordinator_revoke(
+    directory: Dir, name: Annotated[str, typer.Option(help="The site to remove.")],
+) -> None:
+    """Unregister a site's key: it can no longer connect.
+
+    Example: fedcare coordinator revoke coord/ --name va
+    """
+    from fedcare.federation._deploy import revoke_site
+
+    with handle_errors():
+        revoke_site(directory, name=name)
+        console.print(f"revoked site {name}")
+
+
+@coordinator_app.command("sites", epilog=EXIT_CODES)
+def coordinator_sites(directory: Dir) -> None:
+    """List enrolled sites.
+
+    Example: fedcare coordinator sites coord/
+    """
+    from fedcare.federation._deploy import enrolled_sites
+
+    with handle_errors():
+        table = Table("site", "node id", "key fingerprint")
+        for site, info in enrolled_sites(directory).items():
+            table.add_row(site, str(info.get("node_id", "")), str(info.get("fingerprint", "")))
+        console.print(table)
+
+
+@coordinator_app.command("start", epilog=EXIT_CODES)
+def coordinator_start(
+    directory: Dir,
+    insecure: Annotated[bool, typer.Option(
+        help="No TLS and no node authentication: local experiments only.")] = False,
+) -> None:
+    """Start the SuperLink with TLS and node authentication, in the foreground.
+
+    Example: fedcare coordinator start coord/
+    """
+    from fedcare.federation._deploy import start_coordinator
+
+    with handle_errors():
+        proc = start_coordinator(directory, insecure=insecure)
+        _wait_forever(proc, "coordinator")
+
+
+@site_app.command("init", epilog=EXIT_CODES)
+def site_init(
+    directory: Dir,
+    name: Annotated[str, typer.Option(help="This site's name (as the study's site column).")],
+    data: Annotated[Path, typer.Option(help="This site's table (CSV or Parquet).")],
+    models: Annotated[str, typer.Option(help="Models this site trains.")] = "logistic,mlp",
+    max_epsilon: Annotated[float | None, typer.Option(
+        help="Only train with record-level DP at epsilon <= this.")] = None,
+    min_cell: Annotated[int, typer.Option(help="Smallest small-cell k accepted.")] = 5,
+    min_cohort: Annotated[int, typer.Option(
+        help="Take part only with at least this many usable patients.")] = 1,
+    require_secure_aggregation: Annotated[bool, typer.Option(
+        help="Only train when updates are summed with SecAgg+.")] = False,
+) -> None:
+    """Create a site: its key pair, its data path and the policy it insists on.
+
+    Send node.pub to the coordinator (never node.key). The policy is checked against
+    every study before the site touches its data; a refusal names the site and reason.
+
+    Example: fedcare site init va/ --name va --data /data/va.csv --max-epsilon 3
+    """
+    from fedcare.federation._deploy import init_site
+
+    with handle_errors():
+        if not data.is_file():
+            raise ConfigError(f"--data {data}: no such file")
+        path = init_site(directory, name=name)
+        settings = tomllib.loads(path.read_text())
+        settings["site"]["data"] = str(data.resolve())
+        policy: dict[str, object] = {
+            "models": [m.strip() for m in models.split(",") if m.strip()],
+            "min_cell": min_cell, "min_cohort": min_cohort,
+            "require_secure_aggregation": require_secure_aggregation}
+        if max_epsilon is not None:
+            policy["max_epsilon"] = max_epsilon
+        settings["policy"] = policy
+        path.write_text(tomli_w.dumps(settings))
+        console.print(f"site {name} ready: {path}\nsend the coordinator: "
+                      f"{Path(directory) / 'node.pub'}")
+
+
+@site_app.command("start", epilog=EXIT_CODES)
+def site_start(
+    directory: Dir,
+    coordinator: Annotated[str | None, typer.Option(
+        help="host:port of the coordinator (remembered after the first start).")] = None,
+    ca_cert: Annotated[Path | None, typer.Option(
+        help="The coordinator's ca.pem (remembered after the first start).")] = None,
+    port: Annotated[int, typer.Option(
+        help="Local port of this SuperNode's ClientApp runtime (one per site on a host).")
+                    ] = 9094,
+    insecure: Annotated[bool, typer.Option(
+        help="No TLS, no key: local experiments only.")] = False,
+) -> None:
+    """Connect this site to the coordinator (TLS + its key) and serve studies.
+
+    Example: fedcare site start va/ --coordinator coord.hospital.org:8000 --ca-cert ca.pem
+    """
+    from fedcare.federation._deploy import start_site
+
+    with handle_errors():
+        if ca_cert is not None and not ca_cert.is_file():
+            raise ConfigError(f"--ca-cert {ca_cert}: no such file (the coordinator's ca.pem)")
+        toml_path = Path(directory) / "site.toml"
+        if not toml_path.is_file():
+            raise ConfigError(f"{toml_path}: not a site folder (run `fedcare site init`)")
+        settings = tomllib.loads(toml_path.read_text())
+        site = settings["site"]
+        node_config = {"site": site["name"], "data": site.get("data", ""),
+                       "site-config": str((Path(directory) / "site.toml").resolve())}
+        proc = start_site(directory, coordinator_address=coordinator,
+                          ca_cert=ca_cert.resolve() if ca_cert else None,
+                          data_node_config=node_config, clientappio_port=port,
+                          insecure=insecure, authenticate=not insecure, max_retries=None)
+        _wait_forever(proc, f"site {site['name']}")
+
+
+def study_submit(
+    study_file: Annotated[Path, typer.Argument(help="The study TOML (StudyConfig settings).")],
+    coordinator: Annotated[Path, typer.Option(help="The coordinator's folder.")],
+    sites: Annotated[int, typer.Option(min=2, help="Sites to wait for.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for runs/<id>/.")] = Path("runs"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")
+                        ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before the run is stopped.")] = 3600,
+) -> None:
+    """Run a study on the live federation; exit non-zero if the run fails.
+
+    Progress is streamed; metrics.json and report.html are written as for an embedded
+    study, but only from what the sites sent (no pooled model: the rows stay at the sites).
+
+    Example: fedcare study submit heart.toml --coordinator coord/ --sites 4
+    """
+    import time
+
+    from fedcare.cli._common import comparison_table, write_json, write_outputs
+    from fedcare.cli._study import _check_outputs
+    from fedcare.federation._deploy import submit
+    from fedcare.study import StudyConfig, federation_result
+
+    with handle_errors():
+        config = StudyConfig.from_toml(study_file)
+        _check_outputs(out, json_out)
+        started = time.perf_counter()
+        fed = submit(config, coordinator, n_sites=sites, timeout=timeout,
+                     on_progress=lambda line: err_console.print(f"[dim]{line}[/]"))
+        metrics = federation_result(config, fed, time.perf_counter() - started).to_dict()
+        run_dir = write_outputs(metrics, out, f"{study_file.stem}-{config.label}")
+        if json_out is not None:
+            write_json(metrics, json_out)
+        console.print(comparison_table(metrics, f"{study_file.stem} on the live federation"))
+        console.print(f"report: {run_dir / 'report.html'}")

@@ -1,0 +1,150 @@
+"""A real Flower deployment on loopback: one SuperLink and four SuperNode processes (the
+UCI heart-disease hospitals) over TLS with SuperNode authentication.
+
+The study run on it must give what the in-process runner gives; a site whose key is not
+registered, or that starts without TLS, is refused.  ~3-4 minutes (each message
+round-trip costs ~12 s of Flower's polling and ClientApp start-up).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from fedcare.exceptions import ConfigError
+from fedcare.federation import run_inprocess
+from fedcare.federation._deploy import (
+    ProcessExited,
+    enroll_site,
+    enrolled_sites,
+    init_coordinator,
+    init_site,
+    revoke_site,
+    start_coordinator,
+    start_site,
+    stop_process,
+    submit,
+)
+from fedcare.study._config import StudyConfig
+
+pytestmark = pytest.mark.slow
+
+SITES = ["cleveland", "hungary", "switzerland", "va"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Federation:
+    root: Path
+    coordinator: Path
+    address: str
+    ca_cert: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def federation(heart_dir: Path) -> Iterator[Federation]:
+    # Short paths under /tmp: Flower's state and logs stay out of the home directory.
+    root = Path(tempfile.mkdtemp(prefix="fcd-", dir="/tmp"))
+    port = free_port()
+    coordinator = root / "coord"
+    init_coordinator(coordinator, port=port)
+    fed = Federation(root, coordinator, f"127.0.0.1:{port}", coordinator / "ca.pem")
+    try:
+        fed.processes.append(start_coordinator(coordinator))
+        for name in SITES:
+            init_site(root / name, name=name)
+            enroll_site(coordinator, root / name / "node.pub", name=name)
+        for name in SITES:
+            fed.processes.append(start_site(
+                root / name, coordinator_address=fed.address, ca_cert=fed.ca_cert,
+                data_node_config={"site": name}, clientappio_port=free_port()))
+        yield fed
+    finally:
+        for proc in reversed(fed.processes):
+            stop_process(proc)
+        assert all(p.poll() is not None for p in fed.processes)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_keys_are_private(federation: Federation) -> None:
+    for path in [federation.coordinator / "ca.key", federation.coordinator / "superlink.key",
+                 federation.root / "va" / "node.key"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    enrolled = enrolled_sites(federation.coordinator)
+    assert sorted(enrolled) == SITES
+    assert all(v["fingerprint"].startswith("SHA256:") for v in enrolled.values())
+    with pytest.raises(ConfigError, match="already enrolled"):
+        enroll_site(federation.coordinator, federation.root / "va" / "node.pub", name="va")
+
+
+def test_unregistered_site_is_refused(federation: Federation) -> None:
+    init_site(federation.root / "intruder", name="cleveland")
+    with pytest.raises(ProcessExited, match="Flower exit code 305") as refused:
+        start_site(federation.root / "intruder", coordinator_address=federation.address,
+                   ca_cert=federation.ca_cert, clientappio_port=free_port(), timeout=90)
+    assert refused.value.flower_code == 305
+    assert refused.value.returncode == 1  # Flower 1.41 exits 1 and logs its own code
+
+
+def test_revoked_site_is_refused(federation: Federation) -> None:
+    init_site(federation.root / "revoked", name="revoked")
+    enroll_site(federation.coordinator, federation.root / "revoked" / "node.pub",
+                name="revoked")
+    revoke_site(federation.coordinator, name="revoked")
+    assert "revoked" not in enrolled_sites(federation.coordinator)
+    with pytest.raises(ProcessExited, match="Flower exit code 305"):
+        start_site(federation.root / "revoked", coordinator_address=federation.address,
+                   ca_cert=federation.ca_cert, clientappio_port=free_port(), timeout=90)
+
+
+def test_insecure_site_is_refused(federation: Federation) -> None:
+    with pytest.warns(UserWarning, match="INSECURE"), \
+            pytest.raises(ProcessExited, match="Flower exit code 303") as refused:
+        start_site(federation.root / "va", coordinator_address=federation.address,
+                   clientappio_port=free_port(), insecure=True, timeout=60)
+    assert refused.value.flower_code == 303
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, floats up to rounding (the sums over sites are taken in another order)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) or (
+            math.isnan(a) and math.isnan(b))
+    return type(a) is type(b) and bool(a == b)
+
+
+def test_deployed_study_matches_inprocess(federation: Federation, heart_dir: Path) -> None:
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir),
+                         strategy="newton", rounds=3)
+    progress: list[str] = []
+    deployed = submit(config, federation.coordinator, n_sites=len(SITES), timeout=900,
+                      on_progress=progress.append)
+    assert any("finished:completed" in line for line in progress)
+    reference, _ = run_inprocess(config, SITES)
+    assert len(deployed["arrays"]) == len(reference["arrays"])
+    for got, want in zip(deployed["arrays"], reference["arrays"], strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=0, atol=1e-6)
+    assert [h["round"] for h in deployed["history"]] == [1, 2, 3]
+    assert deployed["excluded_sites"] == reference["excluded_sites"]
+    assert sorted(deployed["per_site"]["federated"]) == SITES
+    for setting, per_site in reference["per_site"].items():
+        assert _same(deployed["per_site"][setting], per_site), setting

@@ -84,6 +84,30 @@ def make_attack_mod() -> Mod:
     return attack_mod
 
 
+def make_dropout_mod() -> Mod:
+    """A client mod making one site fail chosen training rounds (tests only).
+
+    ``run_config["drop-site"]`` names the site, ``run_config["drop-rounds"]`` lists the
+    rounds (comma-separated) in which its ``train`` handler raises, as if its process
+    had died mid-round; in other rounds it answers normally (it "rejoins").
+    """
+
+    def dropout_mod(message: Message, context: Context, call_next: ClientAppCallable
+                    ) -> Message:
+        site = context.node_config.get("site")
+        rounds = {int(r) for r in str(context.run_config.get("drop-rounds", "")).split(",")
+                  if r.strip()}
+        config = message.content.config_records.get("config")
+        server_round = int(cast(int, config.get("server-round", 0))) if config else 0
+        if (site and site == context.run_config.get("drop-site")
+                and message.metadata.message_type.startswith("train")
+                and server_round in rounds):
+            raise ConnectionError(f"site {site} dropped out in round {server_round}")
+        return call_next(message, context)
+
+    return dropout_mod
+
+
 def with_mods(app: ClientApp, mods: list[Mod]) -> ClientApp:
     """A ClientApp running ``app``'s registered handlers wrapped in ``mods``.
 

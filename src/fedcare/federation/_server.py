@@ -14,6 +14,7 @@ The result (aggregates and model arrays only) is written as JSON to the run conf
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Iterable
@@ -78,8 +79,13 @@ def _site_failure(prefix: str, failed: list[str]) -> FederationError | PrivacyBu
 
 
 def _ask(grid: Grid, node_ids: list[int], message_type: str, config: ConfigRecord,
-         arrays: ArrayRecord | None = None, timeout: float = 3600) -> list[Message]:
-    """Send one message per node; raise naming the sites that failed."""
+         arrays: ArrayRecord | None = None, timeout: float = 3600,
+         min_answers: int = 0) -> list[Message]:
+    """Send one message per node; raise naming the sites that failed.
+
+    With ``min_answers`` > 0, failed or silent sites are left out as long as at least
+    that many answered.
+    """
     messages = []
     for node_id in node_ids:
         content = RecordDict({"config": config})
@@ -88,6 +94,9 @@ def _ask(grid: Grid, node_ids: list[int], message_type: str, config: ConfigRecor
         messages.append(Message(content=content, dst_node_id=node_id, message_type=message_type))
     replies = list(grid.send_and_receive(messages, timeout=timeout))
     failed = [f"node {r.metadata.src_node_id}: {r.error.reason}" for r in replies if r.has_error()]
+    valid = [r for r in replies if not r.has_error()]
+    if min_answers and len(valid) >= min_answers:
+        return sorted(valid, key=_site_of)
     if failed:
         raise _site_failure(f"{message_type}: {len(failed)} site(s) failed: ", failed)
     if len(replies) < len(node_ids):
@@ -178,11 +187,14 @@ def _base_strategy(config: StudyConfig, n_sites: int) -> FedAvg:
     return FedAvg(**common)
 
 
-def _fail_on_site_errors(strategy: Strategy, names: dict[int, str]) -> None:
-    """Make a Flower strategy raise when a site answers a round with an error.
+def _check_site_replies(strategy: Strategy, names: dict[int, str], min_sites: int,
+                        missing: dict[str, list[int]]) -> None:
+    """Make a Flower strategy stop, or skip, when sites fail or do not answer a round.
 
-    Flower's strategy loop only logs failed replies and carries on; a study must stop and
-    say which site failed and why.
+    Flower's strategy loop only logs failed replies and carries on. With ``min_sites``
+    0 every site must answer (a failure stops the study, naming the site and reason);
+    otherwise a round goes ahead with the sites that answered, if at least
+    ``min_sites`` did, and each absent site is recorded in ``missing`` (site -> rounds).
     """
     for method in ("aggregate_train", "aggregate_evaluate"):
         inner = getattr(strategy, method)
@@ -192,9 +204,28 @@ def _fail_on_site_errors(strategy: Strategy, names: dict[int, str]) -> None:
             replies = list(replies)
             failed = [f"site '{names.get(r.metadata.src_node_id, r.metadata.src_node_id)}': "
                       f"{r.error.reason}" for r in replies if r.has_error()]
-            if failed:
-                raise _site_failure(f"round {server_round} ({_method}): ", failed)
-            return _inner(server_round, replies)
+            valid = [r for r in replies if not r.has_error()]
+            answered = {r.metadata.src_node_id for r in valid}
+            absent = sorted(site for node, site in names.items() if node not in answered)
+            if not min_sites:
+                if failed:
+                    raise _site_failure(f"round {server_round} ({_method}): ", failed)
+                if absent:
+                    raise FederationError(f"round {server_round} ({_method}): no answer from "
+                                          f"{absent} within round_timeout")
+            elif len(valid) < min_sites:
+                raise FederationError(
+                    f"round {server_round} ({_method}): {len(valid)} site(s) answered, fewer "
+                    f"than min_sites_per_round {min_sites}; failures: {failed or 'none'}")
+            else:
+                for site in absent:
+                    rounds = missing.setdefault(site, [])
+                    if server_round not in rounds:
+                        rounds.append(server_round)
+                    logging.getLogger("fedcare").warning(
+                        "round %d (%s): site '%s' missing, round goes ahead with %d site(s)",
+                        server_round, _method, site, len(valid))
+            return _inner(server_round, valid)
 
         setattr(strategy, method, checked)
 
@@ -235,17 +266,20 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> tuple[
 
 
 def final_evaluations(grid: Grid, participants: list[int], base: ConfigRecord,
-                      final: ArrayRecord, sites: dict[str, dict[str, Any]]
+                      final: ArrayRecord, sites: dict[str, dict[str, Any]],
+                      min_answers: int = 0, timeout: float = 3600,
                       ) -> dict[str, dict[str, Any]]:
     """Global, local-only and personalised test metrics from every site (aggregates only).
 
-    Also records each site's train/test sizes in ``sites``.
+    Also records each site's train/test sizes in ``sites``. With ``min_answers``, sites
+    that fail or stay silent are left out (the study's fault tolerance).
     """
     settings: dict[str, dict[str, Any]] = {}
     for setting, message_type in (("federated", "evaluate"), ("local", "evaluate.local"),
                                   ("personalised", "evaluate.personalised")):
         per_site = {}
-        for r in _ask(grid, participants, message_type, base, final):
+        for r in _ask(grid, participants, message_type, base, final, timeout=timeout,
+                      min_answers=min_answers):
             metrics = _metrics(r)
             extra = {k: str(v) for k, v in r.content.config_records["site"].items()
                      if k != "site"}
@@ -300,7 +334,9 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     else:
         init = make_model(config.model, random_state=config.seed).init_arrays(n_features)
     strategy = _strategy(config, len(participants))
-    _fail_on_site_errors(strategy, names)
+    missing: dict[str, list[int]] = {}
+    study_names = {node: names[node] for node in participants}
+    _check_site_replies(strategy, study_names, config.min_sites_per_round, missing)
     history: list[dict[str, Any]] = []
     round_started = [time.perf_counter()]
 
@@ -315,7 +351,8 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     train_started = time.perf_counter()
     result = strategy.start(grid=study_grid, initial_arrays=ArrayRecord(init),
                             num_rounds=config.rounds, train_config=ConfigRecord(dict(base)),
-                            evaluate_config=ConfigRecord(dict(base)), evaluate_fn=track)
+                            evaluate_config=ConfigRecord(dict(base)), evaluate_fn=track,
+                            timeout=config.round_timeout)
     train_seconds = time.perf_counter() - train_started
     for entry in history:
         r = entry["round"]
@@ -329,7 +366,11 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     final = result.arrays
 
     # 4. final per-site evaluation
-    settings = final_evaluations(study_grid, participants, base, final, sites)
+    settings = final_evaluations(study_grid, participants, base, final, sites,
+                                 min_answers=config.min_sites_per_round,
+                                 timeout=config.round_timeout)
+    for site in sorted(set(names[n] for n in participants) - set(settings["federated"])):
+        missing.setdefault(site, []).append(config.rounds + 1)  # the final evaluation
     if config.dp_epsilon and config.dp_level == "client":
         sigma = client_dp_noise(config)
         privacy: dict[str, Any] | None = {
@@ -340,6 +381,7 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     else:
         privacy = None
     out = {
+        "missing_rounds": missing,
         "privacy": privacy,
         "config": config.to_run_config(),
         "schema": json.loads(schema_json),

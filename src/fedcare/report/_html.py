@@ -64,6 +64,10 @@ own accountant). Membership-inference AUC: a loss-threshold attack telling train
 from test rows; 0.5 means the model reveals nothing about who was in the training data.
 Figures that would describe fewer than {{ min_cell }} patients are suppressed (shown as –).</p>
 {% endif %}
+{% if missing %}<h2>Missing rounds</h2><ul>
+{% for site, rounds in missing %}<li><strong>{{ site }}</strong> did not answer round(s)
+{{ rounds }} (the study went ahead with the other sites; round {{ final_round }} is the final
+evaluation)</li>{% endfor %}</ul>{% endif %}
 {% if excluded %}<h2>Excluded sites</h2><ul>
 {% for site, reason in excluded %}<li><strong>{{ site }}</strong>: {{ reason }}</li>{% endfor %}
 </ul>{% endif %}
@@ -268,6 +272,9 @@ def _render(metrics: Mapping[str, Any]) -> str:
         title=title, comparison=comparison, settings=settings, per_site=per_site,
         excluded=list((metrics.get("excluded_sites") or {}).items()), reference=reference,
         privacy=privacy, min_cell=study.get("min_cell", 5),
+        missing=[(s, ", ".join(map(str, r))) for s, r in
+                 (metrics.get("missing_rounds") or {}).items()],
+        final_round=int(study.get("rounds", 0) or 0) + 1,
         figures=_figures(metrics, settings, sites),
     )
 

@@ -44,6 +44,11 @@ class StudyConfig:
         ``batch_size``, FedProx ``prox_mu``, FedAdam server ``server_lr``,
         ``standardise`` (federated | local | none), ``personalise`` (auto | intercept |
         finetune | none), ``seed``.
+    Fault tolerance
+        ``min_sites_per_round`` (0 = every eligible site must answer every round): with
+        a number, a round goes ahead when at least that many sites answer within
+        ``round_timeout`` seconds; a site that fails or drops is skipped for that round
+        (named in ``missing_rounds``) and takes part again when it answers.
     Privacy and robustness
         ``aggregation`` (mean | median | trimmed-mean | krum | multikrum; for the
         FedAvg family), ``trim_fraction`` (trimmed mean), ``expected_malicious`` (Krum),
@@ -99,6 +104,8 @@ class StudyConfig:
     dp_max_grad_norm: float = 1.0
     dp_level: str = "record"
     secure_aggregation: bool = False
+    min_sites_per_round: int = 0
+    round_timeout: float = 3600.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -151,6 +158,10 @@ class StudyConfig:
                 self.dp_epsilon and self.dp_level == "client")):
             raise ConfigError("secure_aggregation hides each site's update: it needs "
                               "aggregation 'mean', no norm_bound and no client-level DP")
+        if not isinstance(self.min_sites_per_round, int) or self.min_sites_per_round < 0:
+            raise ConfigError("min_sites_per_round must be an integer >= 0 (0 = all sites)")
+        if not self.round_timeout > 0:
+            raise ConfigError(f"round_timeout must be > 0 seconds, got {self.round_timeout!r}")
         if self.prox_mu < 0:
             raise ConfigError(f"prox_mu must be >= 0, got {self.prox_mu!r}")
 

@@ -41,6 +41,7 @@ class StudyResult:
     calibration: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     schema: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
+    missing_rounds: dict[str, list[int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ``sites``, ``results`` (per setting), curves and provenance."""
@@ -48,6 +49,7 @@ class StudyResult:
             "study": dataclasses.asdict(self.config),
             "sites": self.sites,
             "excluded_sites": self.excluded_sites,
+            "missing_rounds": self.missing_rounds,
             "results": self.results,
             "convergence": self.convergence,
             "calibration": self.calibration,
@@ -156,6 +158,7 @@ def federation_result(config: StudyConfig, fed: dict[str, Any], seconds: float) 
     return StudyResult(
         config=config, sites=sites, excluded_sites=fed["excluded_sites"], results=results,
         convergence={f"federated:{tag}": curve}, calibration={}, schema=fed["schema"],
+        missing_rounds=fed.get("missing_rounds", {}),
         model={"kind": config.model, "arrays": fed["arrays"],
                "standardiser": fed["standardiser"],
                "feature_names": fed["schema"]["encoded_feature_names"]},
@@ -279,6 +282,7 @@ def run_study(
     return StudyResult(
         config=config, sites=sites_out, excluded_sites=fed["excluded_sites"], results=results,
         convergence=convergence, calibration=calibration, schema=fed["schema"],
+        missing_rounds=fed.get("missing_rounds", {}),
         model={"kind": config.model, "arrays": fed["arrays"], "standardiser": fed["standardiser"],
                "feature_names": fed["schema"]["encoded_feature_names"]},
     )

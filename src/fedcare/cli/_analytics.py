@@ -9,7 +9,6 @@ machine is the embedded mode (a real federation calls the same functions in Flow
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,7 +35,14 @@ from fedcare.analytics import (
     site_table1,
     union_grid,
 )
-from fedcare.cli._common import EXIT_CODES, console, err_console, handle_errors, write_json
+from fedcare.cli._common import (
+    EXIT_CODES,
+    check_output_file,
+    console,
+    err_console,
+    handle_errors,
+    write_json,
+)
 from fedcare.data._table import MAX_LEVELS, _did_you_mean, _rows, read_frame
 from fedcare.exceptions import ConfigError, DataError
 
@@ -86,14 +92,7 @@ def _list(value: str | None) -> list[str]:
 def _check_outputs(*outputs: tuple[str, Path | None]) -> None:
     """Refuse unusable output paths before any work starts."""
     for option, path in outputs:
-        if path is None:
-            continue
-        if path.is_dir():
-            raise ConfigError(f"{option} {path} is a folder; expected a file name")
-        parent = path.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise ConfigError(f"{option} {path}: folder {parent} does not exist or is not "
-                              "writable")
+        check_output_file(option, path)
     paths = [p.resolve() for _, p in outputs if p is not None]
     if len(set(paths)) < len(paths):
         raise ConfigError("--json and --report name the same file")

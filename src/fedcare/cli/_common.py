@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from fedcare.exceptions import FedcareError
+from fedcare.exceptions import ConfigError, FedcareError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -52,6 +52,18 @@ def handle_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+
+
+def check_output_file(option: str, path: Path | None) -> None:
+    """Refuse an output file path that cannot be written, before any work starts."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"{option} {path} is a folder; expected a file name")
+    parent = path.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ConfigError(f"{option} {path}: folder {parent} does not exist or is not "
+                          "writable")
 
 
 def write_json(data: Any, path: Path) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from fedcare.cli._common import (
     EXIT_CODES,
+    check_output_file,
     comparison_table,
     console,
     err_console,
@@ -61,13 +62,7 @@ def _check_outputs(out: Path, json_out: Path | None) -> None:
         raise ConfigError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
     if not os.access(out, os.W_OK):
         raise ConfigError(f"--out {out}: the folder is not writable")
-    if json_out is not None:
-        if json_out.is_dir():
-            raise ConfigError(f"--json {json_out} is a folder; expected a file name")
-        parent = json_out.parent
-        if not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise ConfigError(f"--json {json_out}: folder {parent} does not exist or is "
-                              "not writable")
+    check_output_file("--json", json_out)
 
 
 def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,

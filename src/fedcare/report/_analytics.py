@@ -18,23 +18,14 @@ import jinja2
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from fedcare.report._html import _fmt, _num, _png
+from fedcare.report._html import STYLE, _fmt, _num, _png
 
 __all__ = ["write_analytics_report"]
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>{{ title }}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th:first-child,td:first-child{text-align:left}
-thead th{background:#f2f2f2}
-figure{margin:1em 0 2em}img{max-width:100%}
-figcaption{font-size:.9em;color:#555}
-.note{background:#f7f7f7;border-left:4px solid #888;padding:.5em 1em}
-</style></head><body>
+""" + STYLE + """</head><body>
 <h1>{{ title }}</h1>
 <p class="note">What this is: each of the {{ n_sites }} sites ({{ sites }}) summarised its
 own rows; only aggregates reached the coordinator, which combined them.

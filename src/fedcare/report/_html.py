@@ -25,10 +25,8 @@ __all__ = ["write_report"]
 
 _DASH = "–"
 
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{ title }}</title>
-<style>
+#: Shared by every fedcare HTML report.
+STYLE = """<style>
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:.5em 0 1.5em}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
@@ -37,7 +35,12 @@ thead th{background:#f2f2f2}
 figure{margin:1em 0 2em}img{max-width:100%}
 figcaption{font-size:.9em;color:#555}
 .note{background:#f7f7f7;border-left:4px solid #888;padding:.5em 1em}
-</style></head><body>
+</style>"""
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title>
+""" + STYLE + """</head><body>
 <h1>{{ title }}</h1>
 <p class="note">What this is: only model arrays and aggregate metrics left the sites; no
 patient row was shared. <em>pooled</em> is a reference model trained with all rows in one

@@ -11,7 +11,7 @@ from fedcare.cli._analytics import analytics_app
 from fedcare.cli._audit import audit_app
 from fedcare.cli._benchmark import benchmark_app
 from fedcare.cli._common import EXIT_CODES
-from fedcare.cli._deploy import coordinator_app, site_app, study_submit
+from fedcare.cli._deploy import coordinator_app, site_app, study_resume, study_submit
 from fedcare.cli._study import demo, study_app
 
 __all__ = ["app", "main"]
@@ -33,6 +33,7 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(coordinator_app, name="coordinator")
 app.add_typer(site_app, name="site")
 study_app.command("submit", epilog=EXIT_CODES)(study_submit)
+study_app.command("resume", epilog=EXIT_CODES)(study_resume)
 
 
 def _version(value: bool) -> None:

@@ -219,13 +219,20 @@ def study_submit(
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")
                         ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds before the run is stopped.")] = 3600,
+    resume_from: Annotated[Path | None, typer.Option(
+        help="Continue from this checkpoint.json (after a coordinator crash): the rounds "
+             "done are kept, the rest are run.")] = None,
 ) -> None:
     """Run a study on the live federation; exit non-zero if the run fails.
 
     Progress is streamed; metrics.json and report.html are written as for an embedded
     study, but only from what the sites sent (no pooled model: the rows stay at the sites).
+    The coordinator checkpoints the model after every round (coordinator folder,
+    checkpoints/<study>/checkpoint.json); --resume-from continues from one.
 
     Example: fedcare study submit heart.toml --coordinator coord/ --sites 4
+    Example: fedcare study submit heart.toml --coordinator coord/ --sites 4
+    --resume-from coord/checkpoints/heart/checkpoint.json
     """
     import time
 
@@ -236,7 +243,15 @@ def study_submit(
 
     with handle_errors():
         config = StudyConfig.from_toml(study_file)
+        if not config.checkpoint_dir:
+            config = config.replace(checkpoint_dir=str(
+                (coordinator / "checkpoints" / study_file.stem).resolve()))
+        if resume_from is not None:
+            if not resume_from.is_file():
+                raise ConfigError(f"--resume-from {resume_from}: no such checkpoint")
+            config = config.replace(resume_from=str(resume_from.resolve()))
         _check_outputs(out, json_out)
+        err_console.print(f"[dim]checkpoints: {config.checkpoint_dir}/checkpoint.json[/]")
         started = time.perf_counter()
         fed = submit(config, coordinator, n_sites=sites, timeout=timeout,
                      on_progress=lambda line: err_console.print(f"[dim]{line}[/]"))
@@ -246,3 +261,25 @@ def study_submit(
             write_json(metrics, json_out)
         console.print(comparison_table(metrics, f"{study_file.stem} on the live federation"))
         console.print(f"report: {run_dir / 'report.html'}")
+
+
+def study_resume(
+    study_file: Annotated[Path, typer.Argument(help="The study TOML submitted before.")],
+    coordinator: Annotated[Path, typer.Option(help="The coordinator's folder.")],
+    sites: Annotated[int, typer.Option(min=2, help="Sites to wait for.")],
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="checkpoint.json to continue from [default: the coordinator's "
+             "checkpoints/<study>/checkpoint.json].")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for runs/<id>/.")] = Path("runs"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")
+                        ] = None,
+) -> None:
+    """Continue a study after a coordinator crash from its last checkpoint.
+
+    The rounds already done are kept (none repeated); the remaining ones run on the live
+    federation. Works for newton, fedavg and fedprox without DP.
+
+    Example: fedcare study resume heart.toml --coordinator coord/ --sites 4
+    """
+    path = checkpoint or coordinator / "checkpoints" / study_file.stem / "checkpoint.json"
+    study_submit(study_file, coordinator, sites, out, json_out, 3600, path)

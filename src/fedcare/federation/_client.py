@@ -195,7 +195,9 @@ def train(message: Message, context: Context) -> Message:
     split = prep.split
     cfg = config_of(message.content)
     model = _model(config, arrays_of(message.content))
-    server_round = int(cast(int, cfg.get("server-round", 0)))
+    # rounds continue across a resumed study, so that seeds never repeat
+    server_round = int(cast(int, cfg.get("server-round", 0))) + int(
+        cast(int, cfg.get("round-offset", 0)))
     optimiser = _optimiser(config, len(split.y_train))
     steps = _dp_steps(context) + config.local_steps
     if isinstance(optimiser, DPSGD) and steps > config.rounds * config.local_steps:

@@ -303,6 +303,32 @@ def wait_for_sites(grid: Grid, context: Context) -> list[int]:
     return node_ids
 
 
+def save_checkpoint(directory: Path, schema_json: str, standardiser: Any,
+                    history: list[dict[str, Any]], missing: dict[str, list[int]]) -> Path:
+    """Write ``checkpoint.json`` atomically: the last round, its arrays, the history."""
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {"round": history[-1]["round"], "arrays": history[-1]["arrays"],
+             "history": history, "schema": json.loads(schema_json),
+             "standardiser": standardiser, "missing_rounds": missing}
+    tmp = directory / "checkpoint.json.tmp"
+    tmp.write_text(json.dumps(state))
+    tmp.replace(directory / "checkpoint.json")
+    return directory / "checkpoint.json"
+
+
+def load_checkpoint(path: str, schema_json: str, standardiser: Any) -> dict[str, Any]:
+    """Read a checkpoint and check it belongs to this study (same schema, same scaling)."""
+    try:
+        state = dict(json.loads(Path(path).read_text()))
+    except (OSError, ValueError):
+        raise FederationError(f"{path}: not a readable fedcare checkpoint") from None
+    if state.get("schema") != json.loads(schema_json) or state.get(
+            "standardiser") != standardiser:
+        raise FederationError(f"{path}: the checkpoint's schema or standardisation differs "
+                              "from this study's; it belongs to another study")
+    return state
+
+
 def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     """The study, start to finish; returns the JSON-ready result."""
     started = time.perf_counter()
@@ -338,24 +364,39 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     study_names = {node: names[node] for node in participants}
     _check_site_replies(strategy, study_names, config.min_sites_per_round, missing)
     history: list[dict[str, Any]] = []
+    offset = 0
+    if config.resume_from:
+        checkpoint = load_checkpoint(config.resume_from, schema_json, standardiser)
+        offset = int(checkpoint["round"])
+        if offset >= config.rounds:
+            raise FederationError(f"{config.resume_from}: already at round {offset} of "
+                                  f"{config.rounds}; nothing to resume")
+        init = [np.asarray(a, dtype=np.float64) for a in checkpoint["arrays"]]
+        history = list(checkpoint["history"])
+        missing.update(checkpoint.get("missing_rounds", {}))
+        base["round-offset"] = offset
     round_started = [time.perf_counter()]
 
     def track(server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
         now = time.perf_counter()
         if server_round > 0:
-            history.append({"round": server_round, "seconds": now - round_started[0],
+            history.append({"round": server_round + offset, "seconds": now - round_started[0],
                             "arrays": [a.tolist() for a in arrays.to_numpy_ndarrays()]})
+            if config.checkpoint_dir:
+                save_checkpoint(Path(config.checkpoint_dir), schema_json, standardiser,
+                                history, missing)
         round_started[0] = now
         return None
 
     train_started = time.perf_counter()
     result = strategy.start(grid=study_grid, initial_arrays=ArrayRecord(init),
-                            num_rounds=config.rounds, train_config=ConfigRecord(dict(base)),
+                            num_rounds=config.rounds - offset,
+                            train_config=ConfigRecord(dict(base)),
                             evaluate_config=ConfigRecord(dict(base)), evaluate_fn=track,
                             timeout=config.round_timeout)
     train_seconds = time.perf_counter() - train_started
     for entry in history:
-        r = entry["round"]
+        r = entry["round"] - offset  # Flower numbers this run's rounds from 1
         curve = result.evaluate_metrics_clientapp.get(r)
         if curve is not None:
             entry["accuracy"] = float(cast(float, curve["accuracy"]))

@@ -49,6 +49,10 @@ class StudyConfig:
         a number, a round goes ahead when at least that many sites answer within
         ``round_timeout`` seconds; a site that fails or drops is skipped for that round
         (named in ``missing_rounds``) and takes part again when it answers.
+        ``checkpoint_dir``: the coordinator writes ``checkpoint.json`` (round, model
+        arrays, history) there after every round; ``resume_from`` names such a file to
+        continue a study after a coordinator crash (same settings; Newton, FedAvg or
+        FedProx; not with DP, whose budget state lives at the sites).
     Privacy and robustness
         ``aggregation`` (mean | median | trimmed-mean | krum | multikrum; for the
         FedAvg family), ``trim_fraction`` (trimmed mean), ``expected_malicious`` (Krum),
@@ -106,6 +110,8 @@ class StudyConfig:
     secure_aggregation: bool = False
     min_sites_per_round: int = 0
     round_timeout: float = 3600.0
+    checkpoint_dir: str = ""
+    resume_from: str = ""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -162,6 +168,9 @@ class StudyConfig:
             raise ConfigError("min_sites_per_round must be an integer >= 0 (0 = all sites)")
         if not self.round_timeout > 0:
             raise ConfigError(f"round_timeout must be > 0 seconds, got {self.round_timeout!r}")
+        if self.resume_from and (self.strategy == "fedadam" or self.dp_epsilon):
+            raise ConfigError("resume_from works for newton, fedavg and fedprox without DP "
+                              "(FedAdam's optimiser state and DP budgets are not checkpointed)")
         if self.prox_mu < 0:
             raise ConfigError(f"prox_mu must be >= 0, got {self.prox_mu!r}")
 

@@ -45,6 +45,7 @@ bench: $(VENV)/.installed
 	$(BIN)/fedcare benchmark privacy $(if $(HEART),--data $(HEART))
 	$(BIN)/python benchmarks/robust_aggregation.py
 	$(BIN)/python benchmarks/secagg.py
+	$(BIN)/python benchmarks/deploy_loopback.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -148,3 +148,48 @@ def test_deployed_study_matches_inprocess(federation: Federation, heart_dir: Pat
     assert sorted(deployed["per_site"]["federated"]) == SITES
     for setting, per_site in reference["per_site"].items():
         assert _same(deployed["per_site"][setting], per_site), setting
+
+
+def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
+                                                   heart_dir: Path) -> None:
+    # Runs last: it kills VA's SuperNode. With min_sites_per_round the study goes on
+    # without it and names its missing rounds; the coordinator's checkpoint then lets a
+    # longer study continue from round 2 without repeating a round.
+    import threading
+    import time
+
+    checkpoints = federation.root / "ckpt"
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir),
+                         strategy="newton", rounds=2, min_sites_per_round=3,
+                         round_timeout=45.0, checkpoint_dir=str(checkpoints))
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = submit(config, federation.coordinator, n_sites=4, timeout=900)
+        except Exception as exc:  # reported by the assertion below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.time() + 300
+    while not (checkpoints / "checkpoint.json").exists() and time.time() < deadline:
+        time.sleep(1)
+    stop_process(federation.processes[-1])  # VA's SuperNode dies after round 1
+    thread.join(900)
+    assert "error" not in outcome, outcome.get("error")
+    result = outcome["result"]
+    assert "va" in result["missing_rounds"]
+    assert 2 in result["missing_rounds"]["va"]
+    assert sorted(result["per_site"]["federated"]) == ["cleveland", "hungary", "switzerland"]
+
+    # VA comes back (same key); the coordinator "restarts" the study from its checkpoint
+    federation.processes.append(start_site(
+        federation.root / "va", coordinator_address=federation.address,
+        ca_cert=federation.ca_cert, data_node_config={"site": "va"},
+        clientappio_port=free_port()))
+    resumed = submit(config.replace(rounds=3, resume_from=str(checkpoints / "checkpoint.json")),
+                     federation.coordinator, n_sites=4, timeout=900)
+    assert [h["round"] for h in resumed["history"]] == [1, 2, 3]
+    assert resumed["missing_rounds"]["va"] == result["missing_rounds"]["va"][:1]
+    assert sorted(resumed["per_site"]["federated"]) == SITES

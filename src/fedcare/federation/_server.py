@@ -237,7 +237,8 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> tuple[
     Returns the agreed schema (JSON), per-site sizes, excluded sites with reasons, the
     node ids taking part and node id -> site name.
     """
-    replies = _ask(grid, node_ids, "query.schema", ConfigRecord({}))
+    replies = _ask(grid, node_ids, "query.schema", ConfigRecord({}),
+                   timeout=config.round_timeout, min_answers=config.min_sites_per_round)
     schema_json = _merge_schemas([text(r.content, "schema") for r in replies])
     sites: dict[str, dict[str, Any]] = {}
     excluded: dict[str, str] = {}
@@ -344,7 +345,8 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     n_features = len(schema_from_json(schema_json).feature_names)
     standardiser: dict[str, list[float]] | None = None
     if config.standardise == "federated":
-        replies = _ask(study_grid, participants, "query.moments", base)
+        replies = _ask(study_grid, participants, "query.moments", base,
+                       timeout=config.round_timeout, min_answers=config.min_sites_per_round)
         moments = []
         for r in replies:
             total, total_sq = arrays_of(r.content)

@@ -43,7 +43,7 @@ import _common as C
 
 C.flower_env()
 
-from fedcare.data import load_heart_disease_frame  # noqa: E402
+from fedcare.data import heart_disease_table  # noqa: E402
 from fedcare.federation import _server  # noqa: E402
 from fedcare.federation._attacks import make_attack_mod, with_mods  # noqa: E402
 from fedcare.federation._client import client_app  # noqa: E402
@@ -69,8 +69,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 def five_site_csv(heart_dir: Path, seed: int, out: Path) -> Path:
     """The UCI table with Cleveland split in two at random; written to ``out``."""
-    frame = load_heart_disease_frame(heart_dir).drop(columns=["slope", "ca", "thal"])
-    frame["target"] = (frame.pop("num") > 0).astype(np.int64)  # as fedcare.study._sites
+    frame = heart_disease_table(heart_dir)
     site = frame["site"].to_numpy().astype(object)
     rows = np.flatnonzero(site == "cleveland")
     np.random.default_rng(seed).shuffle(rows)

@@ -15,7 +15,7 @@ from flwr.clientapp import ClientApp
 from flwr.serverapp.strategy import FedAvg
 from flwr.supercore.task_identity import TaskIdentity
 
-from fedcare.data import load_heart_disease_frame
+from fedcare.data import heart_disease_table
 from fedcare.exceptions import ConfigError
 from fedcare.federation import _server
 from fedcare.federation._attacks import make_attack_mod, with_mods
@@ -190,8 +190,7 @@ FIVE = ["cleveland-a", "cleveland-b", "hungary", "switzerland", "va"]
 
 
 def _five_sites(heart_dir: Path, seed: int, out: Path) -> Path:
-    frame = load_heart_disease_frame(heart_dir).drop(columns=["slope", "ca", "thal"])
-    frame["target"] = (frame.pop("num") > 0).astype(np.int64)
+    frame = heart_disease_table(heart_dir)
     site = frame["site"].to_numpy().astype(object)
     rows = np.flatnonzero(site == "cleveland")
     np.random.default_rng(seed).shuffle(rows)

@@ -91,7 +91,7 @@ def test_interrupted_write_leaves_no_temp_file(
     def fail(*_: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("fedcare.report._html.os.replace", fail)
+    monkeypatch.setattr("fedcare._io.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_report(_metrics(), tmp_path / "report.html")
     assert list(tmp_path.iterdir()) == []

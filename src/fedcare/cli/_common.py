@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from fedcare._io import umask_mode, write_text_atomic
 from fedcare.exceptions import ConfigError, FedcareError
 
 console = Console()
@@ -68,15 +69,7 @@ def check_output_file(option: str, path: Path | None) -> None:
 
 def write_json(data: Any, path: Path) -> None:
     """Write atomically: a failure leaves the old file (or none), never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(data, indent=2, default=float))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(data, indent=2, default=float))
 
 
 def round_progress(total: int, label: str) -> tuple[Progress, Callable[[], None]]:
@@ -137,11 +130,7 @@ def write_outputs(metrics: dict[str, Any], root: Path, label: str) -> Path:
     try:
         write_json(metrics, staging / "metrics.json")
         write_report(metrics, staging / "report.html")
-        umask = os.umask(0)
-        os.umask(umask)
-        for file in staging.iterdir():
-            file.chmod(0o666 & ~umask)
-        staging.chmod(0o777 & ~umask)
+        staging.chmod(umask_mode(0o777))
         for n in range(1, 1000):
             run_dir = root / (f"{stamp}-{label}" + (f"-{n}" if n > 1 else ""))
             try:

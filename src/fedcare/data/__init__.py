@@ -1,7 +1,11 @@
 """Data: connectors to a validated :class:`Cohort`, schemas, splits and data set loaders."""
 
 from fedcare.data._cohort import Cohort, Feature, Schema, encode
-from fedcare.data._heart import load_heart_disease, load_heart_disease_frame
+from fedcare.data._heart import (
+    heart_disease_table,
+    load_heart_disease,
+    load_heart_disease_frame,
+)
 from fedcare.data._split import site_split
 from fedcare.data._table import cohort_from_frame, infer_schema, read_table
 
@@ -11,6 +15,7 @@ __all__ = [
     "Schema",
     "cohort_from_frame",
     "encode",
+    "heart_disease_table",
     "infer_schema",
     "load_heart_disease",
     "load_heart_disease_frame",

@@ -19,7 +19,15 @@ from fedcare.data._cohort import Cohort
 from fedcare.data._table import cohort_from_frame
 from fedcare.exceptions import DataError, DataNotFoundError
 
-__all__ = ["HEART_COLUMNS", "HEART_SITES", "load_heart_disease", "load_heart_disease_frame"]
+__all__ = [
+    "HEART_CATEGORICAL",
+    "HEART_COLUMNS",
+    "HEART_FEATURES",
+    "HEART_SITES",
+    "heart_disease_table",
+    "load_heart_disease",
+    "load_heart_disease_frame",
+]
 
 HEART_COLUMNS = [
     "age", "sex", "cp", "trestbps", "chol", "fbs", "restecg",
@@ -174,6 +182,25 @@ def load_heart_disease_frame(
     )
 
 
+#: FLamby's features (before one-hot encoding) and its categorical ones.
+HEART_FEATURES = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
+                  "oldpeak"]
+HEART_CATEGORICAL = ["cp", "restecg"]
+
+
+def heart_disease_table(path: str | Path | None = None, *, download: bool = True
+                        ) -> pd.DataFrame:
+    """The 920 rows as FLamby's table: ``site``, the 10 features, ``target`` (= num > 0).
+
+    ``slope``, ``ca`` and ``thal`` are dropped; rows with a missing feature are kept (a
+    cohort built from the table drops and counts them).
+    """
+    frame = load_heart_disease_frame(path, download=download).drop(
+        columns=["slope", "ca", "thal"])
+    frame["target"] = (frame.pop("num") > 0).astype(np.int64)
+    return frame
+
+
 def load_heart_disease(path: str | Path | None = None, *, download: bool = True) -> Cohort:
     """The Fed-Heart-Disease cohort as FLamby defines it (740 rows, 13 features).
 
@@ -181,12 +208,8 @@ def load_heart_disease(path: str | Path | None = None, *, download: bool = True)
     label = ``num > 0``; ``cp`` and ``restecg`` are one-hot encoded, first level dropped.
     Sites: cleveland 303, hungary 261, switzerland 46, va 130.
     """
-    raw = load_heart_disease_frame(path, download=download)
-    frame = raw.drop(columns=["slope", "ca", "thal"])
-    frame["target"] = (frame.pop("num") > 0).astype(np.int64)
-    features = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
-                "oldpeak"]
     return cohort_from_frame(
-        frame, site_column="site", target="target", features=features,
-        categorical=["cp", "restecg"], units=HEART_UNITS, source="UCI heart disease",
+        heart_disease_table(path, download=download), site_column="site", target="target",
+        features=HEART_FEATURES, categorical=HEART_CATEGORICAL, units=HEART_UNITS,
+        source="UCI heart disease",
     )

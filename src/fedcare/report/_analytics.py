@@ -8,9 +8,7 @@ drawn with matplotlib's Agg canvas (no pyplot); the file references no external 
 from __future__ import annotations
 
 import math
-import os
 import pathlib
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +16,7 @@ import jinja2
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from fedcare._io import write_text_atomic
 from fedcare.report._html import STYLE, _fmt, _num, _png
 
 __all__ = ["write_analytics_report"]
@@ -238,17 +237,5 @@ def write_analytics_report(result: dict[str, Any], path: pathlib.Path | str) -> 
     """
     path = pathlib.Path(path)
     html = _render(result)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, html)
     return path

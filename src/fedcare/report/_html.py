@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
 import pathlib
-import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +18,8 @@ import jinja2
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from fedcare._io import write_text_atomic
 
 __all__ = ["write_report"]
 
@@ -307,14 +307,5 @@ def write_report(metrics: dict[str, Any], path: pathlib.Path) -> pathlib.Path:
     """
     path = pathlib.Path(path)
     html = _render(metrics)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, html)
     return path

@@ -24,6 +24,16 @@ STANDARDISE = ("federated", "local", "none")
 PERSONALISE = ("auto", "intercept", "finetune", "none")
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """Parse a TOML file; a missing or malformed file is a :class:`ConfigError`."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
 @dataclass
 class StudyConfig:
     """Everything that defines a federated study.
@@ -229,12 +239,7 @@ class StudyConfig:
     def from_toml(cls, path: str | Path) -> StudyConfig:
         """Read a study file: keys as in this class, in a ``[study]`` table or at top level."""
         path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such study file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        raw = read_toml(path, "study file")
         table = dict(raw.get("study", raw))
         # Privacy settings may sit in their own table: [privacy] dp_epsilon = 1.0
         nested = table.pop("privacy", None) or raw.get("privacy", {})

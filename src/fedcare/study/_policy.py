@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from fedcare.exceptions import ConfigError
-from fedcare.study._config import StudyConfig
+from fedcare.study._config import StudyConfig, read_toml
 
 __all__ = ["SitePolicy"]
 
@@ -43,14 +42,7 @@ class SitePolicy:
     @classmethod
     def from_toml(cls, path: str | Path) -> SitePolicy:
         """Read the ``[policy]`` table of a site's config file (missing table: allow all)."""
-        path = Path(path)
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such site config") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-        table = raw.get("policy", {})
+        table = read_toml(Path(path), "site config").get("policy", {})
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - known)
         if unknown:

@@ -12,7 +12,12 @@ import pandas as pd
 
 from fedcare.data import Cohort, Schema, cohort_from_frame, infer_schema, site_split
 from fedcare.data._cohort import Feature
-from fedcare.data._heart import HEART_UNITS, load_heart_disease_frame
+from fedcare.data._heart import (
+    HEART_CATEGORICAL,
+    HEART_FEATURES,
+    HEART_UNITS,
+    heart_disease_table,
+)
 from fedcare.data._table import read_frame, read_table
 from fedcare.exceptions import DataError
 from fedcare.study._config import StudyConfig
@@ -20,14 +25,12 @@ from fedcare.study._config import StudyConfig
 __all__ = ["SiteSplit", "load_study_cohort", "schema_from_json", "schema_to_json", "site_names"]
 
 HEART = "builtin:heart-disease"
-_HEART_FEATURES = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
-                   "oldpeak"]
 
 
 def _roles(config: StudyConfig) -> dict[str, object]:
     if config.data == HEART:
-        return {"site_column": "site", "target": "target", "features": _HEART_FEATURES,
-                "categorical": ["cp", "restecg"], "numeric": [], "units": HEART_UNITS}
+        return {"site_column": "site", "target": "target", "features": HEART_FEATURES,
+                "categorical": HEART_CATEGORICAL, "numeric": [], "units": HEART_UNITS}
     return {"site_column": config.site_column, "target": config.target,
             "features": config.features or None, "categorical": config.categorical,
             "numeric": config.numeric, "units": None}
@@ -36,10 +39,7 @@ def _roles(config: StudyConfig) -> dict[str, object]:
 @lru_cache(maxsize=4)
 def _read(data: str, data_dir: str, stamp: float) -> pd.DataFrame:
     if data == HEART:
-        raw = load_heart_disease_frame(data_dir or None)
-        frame = raw.drop(columns=["slope", "ca", "thal"])
-        frame["target"] = (frame.pop("num") > 0).astype(np.int64)
-        return frame
+        return heart_disease_table(data_dir or None)
     return read_frame(data)
 
 
@@ -48,7 +48,7 @@ def load_study_cohort(config: StudyConfig) -> Cohort:
     if config.data == HEART:
         return cohort_from_frame(
             _read(HEART, config.data_dir, 0.0), site_column="site", target="target",
-            features=_HEART_FEATURES, categorical=["cp", "restecg"], units=HEART_UNITS,
+            features=HEART_FEATURES, categorical=HEART_CATEGORICAL, units=HEART_UNITS,
             source="UCI heart disease",
         )
     return read_table(

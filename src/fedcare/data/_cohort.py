@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,12 +30,16 @@ class Feature:
     categories : tuple of str
         The agreed levels of a categorical feature, sorted.  Sites agree on them by
         sharing their level *sets* (never rows) before encoding.
+    valid_range : tuple of float or None
+        Plausible ``(low, high)`` values in ``unit`` (e.g. systolic BP 50-300 mm[Hg]);
+        the quality report flags values outside it and the prediction API refuses them.
     """
 
     name: str
     kind: FeatureKind = "numeric"
     unit: str | None = None
     categories: tuple[str, ...] = ()
+    valid_range: tuple[float, float] | None = None
 
     @property
     def encoded_names(self) -> list[str]:
@@ -94,13 +98,25 @@ class Schema:
             merged.append(replace(f, categories=tuple(sorted(levels, key=_level_key))))
         return replace(self, features=tuple(merged))
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Schema:
+        """Inverse of :meth:`to_dict`."""
+        features = tuple(
+            Feature(name=f["name"], kind=f["kind"], unit=f.get("unit"),
+                    categories=tuple(f.get("categories", ())),
+                    valid_range=tuple(f["valid_range"]) if f.get("valid_range") else None)
+            for f in raw["features"]
+        )
+        return cls(features=features, target=raw["target"], site_column=raw["site_column"])
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready description (names, kinds, units, levels; no data)."""
         return {
             "target": self.target,
             "site_column": self.site_column,
             "features": [
-                {"name": f.name, "kind": f.kind, "unit": f.unit, "categories": list(f.categories)}
+                {"name": f.name, "kind": f.kind, "unit": f.unit, "categories": list(f.categories),
+                 "valid_range": list(f.valid_range) if f.valid_range else None}
                 for f in self.features
             ],
             "encoded_feature_names": self.feature_names,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from fedcare.data._cohort import Cohort, Feature, FeatureKind, Schema, encode, level_of
+from fedcare.data._units import default_range
 from fedcare.exceptions import DataError, DataNotFoundError
 
 __all__ = ["cohort_from_frame", "infer_schema", "read_table"]
@@ -248,7 +249,10 @@ def infer_schema(
                     f"{len(col)} rows: it looks like an identifier or free text, which must "
                     "not become a feature; leave it out (--features) or recode it"
                 )
-        specs.append(Feature(name=name, kind=kind, unit=units.get(name), categories=levels))
+        unit = units.get(name)
+        specs.append(Feature(name=name, kind=kind, unit=unit, categories=levels,
+                             valid_range=default_range(name, unit) if kind == "numeric"
+                             else None))
     schema = Schema(features=tuple(specs), target=target, site_column=site_column)
     return schema.merge_categories([])  # sorts the levels
 

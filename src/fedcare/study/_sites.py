@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from fedcare.data import Cohort, Schema, cohort_from_frame, infer_schema, site_split
-from fedcare.data._cohort import Feature
 from fedcare.data._heart import (
     HEART_CATEGORICAL,
     HEART_FEATURES,
@@ -70,12 +69,7 @@ def schema_to_json(schema: Schema) -> str:
 
 def schema_from_json(text: str) -> Schema:
     """Inverse of :func:`schema_to_json`."""
-    raw = json.loads(text)
-    features = tuple(
-        Feature(name=f["name"], kind=f["kind"], unit=f["unit"], categories=tuple(f["categories"]))
-        for f in raw["features"]
-    )
-    return Schema(features=features, target=raw["target"], site_column=raw["site_column"])
+    return Schema.from_dict(json.loads(text))
 
 
 @dataclass

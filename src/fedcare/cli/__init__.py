@@ -12,6 +12,7 @@ from fedcare.cli._audit import audit_app
 from fedcare.cli._benchmark import benchmark_app
 from fedcare.cli._common import EXIT_CODES
 from fedcare.cli._deploy import coordinator_app, site_app, study_resume, study_submit
+from fedcare.cli._serve import apikey_app, model_app, serve
 from fedcare.cli._study import demo, study_app
 
 __all__ = ["app", "main"]
@@ -32,6 +33,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(analytics_app, name="analytics")
 app.add_typer(coordinator_app, name="coordinator")
 app.add_typer(site_app, name="site")
+app.add_typer(model_app, name="model")
+app.add_typer(apikey_app, name="apikey")
+app.command("serve", epilog=EXIT_CODES)(serve)
 study_app.command("submit", epilog=EXIT_CODES)(study_submit)
 study_app.command("resume", epilog=EXIT_CODES)(study_resume)
 

@@ -1,0 +1,19 @@
+"""Model registry: registered models, API keys and the prediction log (SQLAlchemy + Alembic).
+
+SQLite file by default (``sqlite:///fedcare.db``), PostgreSQL by URL
+(``FEDCARE_DATABASE_URL=postgresql+psycopg://user@host/db``); the schema is created and
+migrated by Alembic when the registry is opened.
+"""
+
+from fedcare.registry._registry import (
+    ROLES,
+    ApiKey,
+    ModelRecord,
+    Registry,
+    content_hash,
+    database_url,
+    upgrade,
+)
+
+__all__ = ["ROLES", "ApiKey", "ModelRecord", "Registry", "content_hash", "database_url",
+           "upgrade"]

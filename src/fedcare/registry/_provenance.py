@@ -1,0 +1,175 @@
+"""Read a finished study's run folder into what the registry stores."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from fedcare import __version__
+from fedcare.exceptions import DataError, DataNotFoundError
+
+__all__ = ["model_from_run"]
+
+#: Study settings that shape the model or its guarantees (kept as provenance).
+_SETTINGS = ("data", "target", "model", "strategy", "rounds", "C", "local_steps", "lr",
+             "batch_size", "standardise", "aggregation", "min_cell", "dp_epsilon", "dp_delta",
+             "dp_level", "dp_max_grad_norm", "secure_aggregation", "norm_bound", "seed",
+             "test_size", "split_seed", "min_site_rows")
+SMALL_TEST = 50
+CALIBRATION_OK = (0.8, 1.25)
+
+
+def _load(run_dir: Path) -> dict[str, Any]:
+    if not run_dir.exists():
+        raise DataNotFoundError(f"{run_dir}: no such run folder")
+    path = run_dir / "metrics.json" if run_dir.is_dir() else run_dir
+    if not path.is_file():
+        raise DataNotFoundError(f"{run_dir}: no metrics.json; expected the folder a "
+                                "`fedcare study run` or `fedcare demo` wrote")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON (line {getattr(exc, 'lineno', '?')})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object")
+    return data
+
+
+def _federated_key(results: dict[str, Any]) -> str:
+    keys = [k for k in results if k.startswith("federated:")]
+    if not keys:
+        raise DataError("the run holds no federated result (a local-only run cannot be "
+                        "registered)")
+    return keys[0]
+
+
+def _privacy(study: dict[str, Any], fed: dict[str, Any]) -> dict[str, Any]:
+    spent = (fed.get("privacy") or {}).get("epsilon_spent")
+    values = ([v for v in spent.values() if isinstance(v, int | float)]
+              if isinstance(spent, dict) else
+              [spent] if isinstance(spent, int | float) else [])
+    return {
+        "differential_privacy": bool(study.get("dp_epsilon")),
+        "dp_level": study.get("dp_level") if study.get("dp_epsilon") else None,
+        "target_epsilon": study.get("dp_epsilon") or None,
+        "delta": study.get("dp_delta") if study.get("dp_epsilon") else None,
+        "epsilon_spent": spent,
+        "epsilon_max": max(values) if values else None,
+        "secure_aggregation": bool(study.get("secure_aggregation")),
+        "min_cell": study.get("min_cell"),
+        "membership_inference_auc": fed.get("membership_inference_auc"),
+    }
+
+
+def _limitations(metrics: dict[str, Any], fed: dict[str, Any], kind: str,
+                 privacy: dict[str, Any]) -> list[str]:
+    notes: list[str] = []
+    for site, info in metrics.get("sites", {}).items():
+        dropped, kept = info.get("n_dropped_missing") or 0, info.get("n_rows") or 0
+        if dropped and dropped >= 0.2 * (dropped + kept):
+            notes.append(f"{site}: {dropped} of {dropped + kept} rows "
+                         f"({dropped / (dropped + kept):.0%}) were left out for missing values; "
+                         f"the model saw {kept} patients from this site")
+    for site, reason in (metrics.get("excluded_sites") or {}).items():
+        notes.append(f"{site}: excluded from training ({reason})")
+    for site, row in fed.get("per_site", {}).items():
+        n = row.get("n") or 0
+        if n and n < SMALL_TEST:
+            notes.append(f"{site}: performance measured on {n} test patients only "
+                         "(wide uncertainty)")
+        slope = row.get("calibration_slope")
+        if isinstance(slope, int | float) and math.isfinite(slope) and not (
+                CALIBRATION_OK[0] <= slope <= CALIBRATION_OK[1]):
+            way = "too extreme" if slope < 1 else "too cautious"
+            notes.append(f"{site}: calibration slope {slope:.2f} (predicted risks {way} "
+                         "there); check calibration before use at this site")
+    for finding in (metrics.get("quality") or {}).get("findings", []):
+        if finding.get("severity") in {"blocking", "warning"}:
+            notes.append(f"{finding.get('site')}: {finding.get('feature')}: "
+                         f"{finding.get('kind', '').replace('_', ' ')} "
+                         f"({finding.get('detail')})")
+    if metrics.get("missing_rounds"):
+        notes.append("some sites missed rounds: "
+                     + ", ".join(f"{s} ({len(r)})" for s, r in metrics["missing_rounds"].items()))
+    if not privacy["differential_privacy"]:
+        notes.append("no differential privacy: the parameters are not formally protected "
+                     "against membership inference"
+                     + (f" (measured attack AUC {privacy['membership_inference_auc']:.3f}, "
+                        "0.5 = chance)" if privacy.get("membership_inference_auc") else ""))
+    if kind == "logistic":
+        notes.append("logistic regression: each feature acts linearly on the log-odds; "
+                     "interactions are not modelled")
+    notes.append("validated only on held-out patients of the training hospitals; not "
+                 "externally validated")
+    return notes
+
+
+def model_from_run(run_dir: Path) -> dict[str, Any]:
+    """Everything the registry stores for the global model of ``run_dir``.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such folder or no ``metrics.json`` in it.
+    DataError
+        The file is not a study's metrics or holds no trained global model.
+    """
+    metrics = _load(run_dir)
+    where = f"{run_dir}: metrics.json"
+    try:
+        study = metrics["study"]
+        model = metrics["model"]
+        schema = metrics["schema"]
+        results = metrics["results"]
+        arrays, standardiser, kind = model["arrays"], model["standardiser"], model["kind"]
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"{where} lacks '{exc.args[0] if exc.args else '?'}': not the output "
+                        "of a finished study with a global model") from None
+    if kind not in {"logistic", "mlp"}:
+        raise DataError(f"{where}: unknown model kind '{kind}'")
+    fed_key = _federated_key(results)
+    fed = results[fed_key]
+    privacy = _privacy(study, fed)
+    sites = metrics.get("sites", {})
+    target = schema.get("target", "target")
+    provenance = {
+        "run": run_dir.name,
+        "registered_from": str(run_dir.resolve()),
+        "strategy": study.get("strategy"),
+        "rounds": fed.get("rounds"),
+        "sites": sites,
+        "excluded_sites": metrics.get("excluded_sites") or {},
+        "missing_rounds": metrics.get("missing_rounds") or {},
+        "settings": {k: study.get(k) for k in _SETTINGS if k in study},
+        "privacy": privacy,
+        "versions": metrics.get("versions") or {"fedcare": __version__},
+    }
+    comparison = {
+        key: {"mean_client_accuracy": r.get("mean_client_accuracy"),
+              "pooled_test": r.get("pooled_test"),
+              "per_site_accuracy": {s: m.get("accuracy") for s, m in r.get("per_site", {}).items()}}
+        for key, r in results.items() if key != fed_key
+    }
+    hyper = {"C": study.get("C", 1.0)} if kind == "logistic" else {
+        "hidden": len(arrays[1]) if len(arrays) > 1 else None}
+    return {
+        "name": f"{target} risk ({kind}, {study.get('strategy', '?')}, {len(sites)} sites)",
+        "kind": kind,
+        "hyperparameters": hyper,
+        "arrays": arrays,
+        "standardiser": standardiser,
+        "schema": schema,
+        "intended_use": (
+            f"Estimates the probability that '{target}' is present for a patient like those "
+            f"of the training hospitals ({', '.join(sorted(sites))}). Decision support for "
+            "clinicians alongside their judgement; not a diagnosis, and not for patients "
+            "outside the training population."),
+        "provenance": provenance,
+        "metrics": {"federated": {k: fed.get(k) for k in (
+            "per_site", "mean_client_accuracy", "pooled_test", "membership_inference_auc",
+            "rounds")}, "comparison": comparison,
+            "calibration": (metrics.get("calibration") or {}).get(fed_key)},
+        "limitations": _limitations(metrics, fed, kind, privacy),
+    }

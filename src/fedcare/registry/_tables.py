@@ -1,0 +1,65 @@
+"""The registry's tables (SQLAlchemy 2 ORM); their history lives in Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["ApiKeyRow", "Base", "ModelRow", "PredictionLogRow"]
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the registry tables."""
+
+
+class ModelRow(Base):
+    """A registered model: parameters, schema, provenance, metrics, content hash."""
+
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    intended_use: Mapped[str] = mapped_column(Text)
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    arrays: Mapped[list[Any]] = mapped_column(JSON)
+    standardiser: Mapped[dict[str, Any]] = mapped_column(JSON)
+    feature_schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    limitations: Mapped[list[str]] = mapped_column(JSON)
+
+
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 hash and a short prefix are stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class PredictionLogRow(Base):
+    """One prediction or explanation request: who, when, which model, input hash; no values."""
+
+    __tablename__ = "prediction_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), nullable=True)
+    endpoint: Mapped[str] = mapped_column(String(32))
+    n_rows: Mapped[int] = mapped_column(Integer)
+    input_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)

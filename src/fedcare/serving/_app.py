@@ -1,0 +1,405 @@
+"""The prediction API (FastAPI): the only module of fedcare that imports fastapi."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from fedcare import __version__
+from fedcare.exceptions import DataNotFoundError
+from fedcare.explain import PatientInputError, RiskModel
+from fedcare.registry import ApiKey, ModelRecord, Registry
+
+__all__ = ["create_app"]
+
+DEFAULT_RATE_LIMIT = "100/second;3000/minute"
+MAX_BATCH = 10_000
+_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False,
+                       description="API key from `fedcare apikey create`.")
+ModelId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Registry id of the model.")]
+
+# -- request and response bodies ------------------------------------------------------------
+
+
+class UnitValue(BaseModel):
+    """A measurement in a unit other than the feature's declared one (converted)."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: float = Field(allow_inf_nan=False)
+    unit: str = Field(max_length=32, description="UCUM code, e.g. mmol/L")
+
+
+FieldValue = float | str | UnitValue | None
+Patient = dict[Annotated[str, Field(max_length=64)], FieldValue]
+
+
+class PredictRequest(BaseModel):
+    """One patient (``patient``) or a batch (``patients``): feature name -> value."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"patient": {
+        "age": 63, "sex": 1, "cp": "4", "trestbps": 145, "chol": {"value": 6.0, "unit": "mmol/L"},
+        "fbs": 1, "restecg": "2", "thalach": 150, "exang": 0, "oldpeak": 2.3}}]})
+    patient: Patient | None = None
+    patients: list[Patient] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PredictRequest:
+        if (self.patient is None) == (self.patients is None):
+            raise ValueError("send exactly one of 'patient' (one) or 'patients' (a batch)")
+        return self
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The patients as plain dicts (unit values as {"value", "unit"})."""
+        batch = [self.patient] if self.patient is not None else list(self.patients or [])
+        return [{k: (v.model_dump() if isinstance(v, UnitValue) else v) for k, v in p.items()}
+                for p in batch]
+
+
+class Prediction(BaseModel):
+    """Risk of the outcome for one patient."""
+
+    risk: float = Field(description="Probability of the outcome (0-1).")
+    log_odds: float
+
+
+class PredictResponse(BaseModel):
+    """Predictions in request order."""
+
+    model_id: int
+    content_hash: str
+    predictions: list[Prediction]
+
+
+class ExplanationOut(BaseModel):
+    """Per-feature contributions: base_log_odds + sum(contributions) = log_odds."""
+
+    risk: float
+    log_odds: float
+    base_log_odds: float
+    base_risk: float
+    contributions: dict[str, float]
+    method: str
+    top_factors: list[str]
+
+
+class ExplainResponse(BaseModel):
+    """Explanations in request order."""
+
+    model_id: int
+    content_hash: str
+    explanations: list[ExplanationOut]
+
+
+class ModelSummary(BaseModel):
+    """A registered model, in short."""
+
+    id: int
+    name: str
+    status: str
+    kind: str
+    created_at: str
+    content_hash: str
+    strategy: str | None
+    sites: list[str]
+    mean_client_accuracy: float | None
+    pooled_test_auc: float | None
+    epsilon: float | None
+
+
+class ModelDetail(ModelSummary):
+    """A registered model with schema, provenance, metrics and global importance."""
+
+    intended_use: str
+    hyperparameters: dict[str, Any]
+    schema_: dict[str, Any] = Field(alias="schema")
+    provenance: dict[str, Any]
+    metrics: dict[str, Any]
+    limitations: list[str]
+    global_importance: dict[str, float]
+
+
+class StatusChange(BaseModel):
+    """New status of a model."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["active", "retired"]
+
+
+class LogEntry(BaseModel):
+    """One logged prediction request (no input values, only their SHA-256)."""
+
+    id: int
+    at: str
+    api_key_id: int | None
+    model_id: int | None
+    endpoint: str
+    n_rows: int
+    input_hash: str
+    status_code: int
+
+
+class Health(BaseModel):
+    """Liveness and what is served."""
+
+    status: str
+    version: str
+    models: int
+
+
+class Problem(BaseModel):
+    """Error body."""
+
+    detail: Any
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No API key, or an unknown or revoked one."},
+    403: {"model": Problem, "description": "The key's role may not use this route."},
+    404: {"model": Problem, "description": "No such model."},
+    429: {"model": Problem, "description": "Rate limit of this key exceeded (see Retry-After)."},
+}
+
+
+def _require(needed: Literal["admin", "clinician", "read-only"]) -> Any:
+    """A dependency: the request's API key, which must exist, be active and allow ``needed``."""
+    def check(request: Request,
+              secret: Annotated[str | None, Security(_HEADER)] = None) -> ApiKey:
+        service: _Service = request.app.state.service
+        if not secret:
+            raise HTTPException(401, detail="missing API key: send it in the X-API-Key "
+                                "header", headers={"WWW-Authenticate": "APIKey"})
+        key = service.registry.authenticate(secret)
+        if key is None:
+            raise HTTPException(401, detail="unknown or revoked API key",
+                                headers={"WWW-Authenticate": "APIKey"})
+        if not key.allows(needed):
+            raise HTTPException(403, detail=f"this route needs the {needed} role; key "
+                                f"'{key.name}' has role {key.role}")
+        service.rate_limit(key)
+        return key
+    return check
+
+
+ReadKey = Annotated[ApiKey, Depends(_require("read-only"))]
+ClinicianKey = Annotated[ApiKey, Depends(_require("clinician"))]
+AdminKey = Annotated[ApiKey, Depends(_require("admin"))]
+
+
+def _finite(x: float) -> float:
+    return x if math.isfinite(x) else (1e308 if x > 0 else -1e308)
+
+
+# -- the application ----------------------------------------------------------------------
+
+
+class _Service:
+    """Registry access, model cache, rate limiter and request log of one app."""
+
+    def __init__(self, registry: Registry, rate_limit: str) -> None:
+        from limits import parse_many, storage, strategies
+
+        self.registry = registry
+        self.limits = parse_many(rate_limit)
+        self.limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
+        self._models: dict[int, tuple[ModelRecord, RiskModel]] = {}
+        self._importance: dict[str, dict[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def model(self, model_id: int) -> tuple[ModelRecord, RiskModel]:
+        record = self.registry.model(model_id)  # fresh status every time
+        with self._lock:
+            cached = self._models.get(model_id)
+            if cached is None or cached[0].content_hash != record.content_hash:
+                cached = (record, RiskModel.from_record(record))
+            cached = (record, cached[1])
+            self._models[model_id] = cached
+        return cached
+
+    def importance(self, record: ModelRecord, model: RiskModel) -> dict[str, float]:
+        if record.content_hash not in self._importance:
+            self._importance[record.content_hash] = model.global_importance()
+        return self._importance[record.content_hash]
+
+    def rate_limit(self, key: ApiKey) -> None:
+        for item in self.limits:
+            if not self.limiter.hit(item, str(key.id)):
+                reset = self.limiter.get_window_stats(item, str(key.id)).reset_time
+                wait = max(1, math.ceil(reset - time.time()))
+                raise HTTPException(429, detail=f"rate limit {item} exceeded for key "
+                                    f"'{key.name}'; retry in {wait} s",
+                                    headers={"Retry-After": str(wait)})
+
+    def log(self, key: ApiKey, model_id: int, endpoint: str, rows: list[dict[str, Any]],
+            status: int) -> None:
+        text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+        self.registry.log_requests([{
+            "at": datetime.now(UTC), "api_key_id": key.id, "model_id": model_id,
+            "endpoint": endpoint, "n_rows": len(rows), "status_code": status,
+            "input_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        }])
+
+
+def create_app(registry: Registry | str | None = None, *,
+               rate_limit: str = DEFAULT_RATE_LIMIT) -> FastAPI:
+    """The fedcare prediction API over a model registry.
+
+    Parameters
+    ----------
+    registry : Registry or str, optional
+        An open registry or its database URL (default ``$FEDCARE_DATABASE_URL`` or
+        ``sqlite:///fedcare.db``).
+    rate_limit : str
+        Per-key limits in the ``limits`` notation, e.g. ``"100/second;3000/minute"``.
+    """
+    if not isinstance(registry, Registry):
+        registry = Registry(registry)
+    from limits import parse_many
+
+    try:
+        parse_many(rate_limit)
+    except ValueError:
+        from fedcare.exceptions import ConfigError
+
+        raise ConfigError(f"rate limit '{rate_limit}' is not like '100/second;3000/minute'"
+                          ) from None
+    service = _Service(registry, rate_limit)
+    app = FastAPI(
+        title="fedcare prediction API", version=__version__,
+        description="Risk predictions, explanations and model cards of federated models. "
+                    "Authenticate with an `X-API-Key` header (`fedcare apikey create`). "
+                    "Roles: read-only (list, show, cards), clinician (+ predict, explain), "
+                    "admin (+ retire models, read the request log). Patient values are "
+                    "validated against each model's schema (units, plausible ranges) and "
+                    "never logged: the log keeps who, when, which model and a SHA-256 of "
+                    "the input.")
+    app.state.service = service
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI echoes the offending input by default; patient values must not be echoed.
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"),
+                   "type": e.get("type", "value_error")} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": errors})
+
+    @app.exception_handler(DataNotFoundError)
+    async def _missing(_: Request, exc: DataNotFoundError) -> JSONResponse:
+        return JSONResponse(status_code=404, content={"detail": str(exc).split(" in the ")[0]})
+
+    def _active(model_id: int) -> tuple[ModelRecord, RiskModel]:
+        record, model = service.model(model_id)
+        if record.status != "active":
+            raise HTTPException(409, detail=f"model {model_id} is {record.status}; "
+                                "predictions are refused")
+        return record, model
+
+    def _validated(model: RiskModel, rows: list[dict[str, Any]], key: ApiKey, model_id: int,
+                   endpoint: str) -> Any:
+        try:
+            X = model.validate(rows)
+        except PatientInputError as exc:
+            service.log(key, model_id, endpoint, rows, 422)
+            raise HTTPException(422, detail=[e.to_dict() for e in exc.errors]) from None
+        return X
+
+    @app.get("/healthz", response_model=Health, tags=["service"])
+    def healthz() -> Health:
+        """Liveness: no key needed."""
+        return Health(status="ok", version=__version__, models=len(service.registry.models()))
+
+    @app.get("/v1/models", response_model=list[ModelSummary], tags=["models"],
+             responses=_ERRORS)
+    def list_models(_: ReadKey) -> list[dict[str, Any]]:
+        """Every registered model (any role)."""
+        return [r.summary() for r in service.registry.models()]
+
+    @app.get("/v1/models/{model_id}", response_model=ModelDetail, tags=["models"],
+             responses=_ERRORS)
+    def show_model(model_id: ModelId, _: ReadKey) -> dict[str, Any]:
+        """One model: schema (units, ranges), provenance, metrics, global importance."""
+        record, model = service.model(model_id)
+        out = record.to_dict(parameters=False)
+        out["global_importance"] = service.importance(record, model)
+        return out
+
+    @app.get("/v1/models/{model_id}/card", tags=["models"], responses={
+        **_ERRORS, 200: {"content": {"text/html": {}, "application/json": {}},
+                         "description": "The model card, HTML or JSON."}})
+    def card(model_id: ModelId, _: ReadKey,
+             format: Literal["html", "json"] = "html") -> Any:
+        """The model card: intended use, data sources, per-site performance incl.
+        calibration, privacy guarantees, importance, limitations."""
+        from fedcare.report import model_card, render_card_html
+
+        record, model = service.model(model_id)
+        content = model_card(record, service.importance(record, model))
+        if format == "json":
+            return JSONResponse(jsonable_encoder(content))
+        return HTMLResponse(render_card_html(content))
+
+    @app.post("/v1/models/{model_id}/predict", response_model=PredictResponse,
+              tags=["predictions"],
+              responses={**_ERRORS, 409: {"model": Problem, "description": "Model retired."}})
+    def predict(model_id: ModelId, body: PredictRequest,
+                key: ClinicianKey) -> PredictResponse:
+        """Risk for one patient or a batch (up to 10,000). Values in the feature's unit,
+        or {"value": x, "unit": "UCUM"} to be converted; out-of-range values get 422."""
+        record, model = _active(model_id)
+        rows = body.rows()
+        X = _validated(model, rows, key, model_id, "predict")
+        z = model.log_odds(X)
+        service.log(key, model_id, "predict", rows, 200)
+        risks = 1.0 / (1.0 + _exp(-z))
+        return PredictResponse(model_id=model_id, content_hash=record.content_hash,
+                               predictions=[Prediction(risk=float(r), log_odds=_finite(float(v)))
+                                            for r, v in zip(risks, z, strict=True)])
+
+    @app.post("/v1/models/{model_id}/explain", response_model=ExplainResponse,
+              tags=["predictions"],
+              responses={**_ERRORS, 409: {"model": Problem, "description": "Model retired."}})
+    def explain(model_id: ModelId, body: PredictRequest,
+                key: ClinicianKey) -> ExplainResponse:
+        """Risk plus per-feature contributions (exact for linear models, SHAP otherwise)
+        and the top factors in plain words."""
+        record, model = _active(model_id)
+        rows = body.rows()
+        _validated(model, rows, key, model_id, "explain")
+        explanations = model.explain(rows)
+        service.log(key, model_id, "explain", rows, 200)
+        return ExplainResponse(model_id=model_id, content_hash=record.content_hash,
+                               explanations=[ExplanationOut(**e.to_dict()) for e in explanations])
+
+    @app.patch("/v1/models/{model_id}", response_model=ModelSummary, tags=["admin"],
+               responses=_ERRORS)
+    def set_status(model_id: ModelId, body: StatusChange,
+                   _: AdminKey) -> dict[str, Any]:
+        """Retire a model (predictions refused with 409) or re-activate it. Admin only."""
+        return service.registry.set_status(model_id, body.status).summary()
+
+    @app.get("/v1/audit/predictions", response_model=list[LogEntry], tags=["admin"],
+             responses=_ERRORS)
+    def prediction_log(_: AdminKey,
+                       limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+                       ) -> list[dict[str, Any]]:
+        """The newest logged prediction requests (no values). Admin only."""
+        return service.registry.prediction_log(limit)
+
+    return app
+
+
+def _exp(z: Any) -> Any:
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        return np.exp(z)

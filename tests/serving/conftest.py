@@ -1,0 +1,56 @@
+"""A finished heart-disease study, registered in a fresh SQLite registry, and API keys."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fedcare.registry import Registry
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, heart_dir: Path) -> Path:
+    """The run folder of a 4-site Newton heart study (as `fedcare demo` writes it)."""
+    from fedcare.cli._common import write_outputs
+    from fedcare.study import StudyConfig, run_study
+
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir), rounds=4)
+    metrics = run_study(config).to_dict()
+    return write_outputs(metrics, tmp_path_factory.mktemp("runs"), "heart-newton")
+
+
+@pytest.fixture
+def registry(tmp_path: Path, run_dir: Path) -> Iterator[Registry]:
+    """A new SQLite registry file holding the heart model as id 1."""
+    reg = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    reg.register(run_dir)
+    yield reg
+    reg.close()
+
+
+@pytest.fixture
+def keys(registry: Registry) -> dict[str, str]:
+    """One key per role."""
+    return {role: registry.create_api_key(f"test-{role}", role)[1]
+            for role in ("admin", "clinician", "read-only")}
+
+
+@pytest.fixture
+def patient() -> dict[str, Any]:
+    """A plausible patient for the heart-disease model (values in the schema's units)."""
+    return dict(PATIENT)
+
+
+PATIENT: dict[str, Any] = {
+    "age": 63, "sex": 1, "cp": "4", "trestbps": 145, "chol": 233, "fbs": 1, "restecg": "2",
+    "thalach": 150, "exang": 0, "oldpeak": 2.3,
+}
+
+
+def postgres_url() -> str | None:
+    """The throw-away PostgreSQL of `.ci/postgres.sh`, when one runs."""
+    return os.environ.get("FEDCARE_TEST_POSTGRES_URL")

@@ -51,6 +51,23 @@ PATIENT: dict[str, Any] = {
 }
 
 
-def postgres_url() -> str | None:
-    """The throw-away PostgreSQL of `.ci/postgres.sh`, when one runs."""
-    return os.environ.get("FEDCARE_TEST_POSTGRES_URL")
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty database on the throw-away PostgreSQL `.ci/postgres.sh` starts.
+
+    Skipped where none runs, except under `.ci/run` (FEDCARE_REQUIRE_POSTGRES=1), where
+    a missing server fails the test.
+    """
+    url = os.environ.get("FEDCARE_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("FEDCARE_REQUIRE_POSTGRES") == "1":
+            pytest.fail("FEDCARE_REQUIRE_POSTGRES=1 but FEDCARE_TEST_POSTGRES_URL is unset")
+        pytest.skip("no PostgreSQL (start one with: eval \"$(.ci/postgres.sh)\")")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:  # start from an empty schema
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    yield url

@@ -12,8 +12,9 @@ from fedcare.registry._registry import (
     Registry,
     content_hash,
     database_url,
+    downgrade,
     upgrade,
 )
 
 __all__ = ["ROLES", "ApiKey", "ModelRecord", "Registry", "content_hash", "database_url",
-           "upgrade"]
+           "downgrade", "upgrade"]

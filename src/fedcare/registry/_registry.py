@@ -25,6 +25,7 @@ __all__ = [
     "ModelRecord",
     "Registry",
     "database_url",
+    "downgrade",
     "upgrade",
 ]
 
@@ -76,7 +77,12 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     _upgrade(engine, revision)
 
 
-def _upgrade(engine: Engine, revision: str = "head") -> None:
+def downgrade(url: str | None = None, revision: str = "base") -> None:
+    """Migrate the registry's database back to ``revision`` (``base`` drops every table)."""
+    _upgrade(_engine(database_url(url)), revision, down=True)
+
+
+def _upgrade(engine: Engine, revision: str = "head", *, down: bool = False) -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -85,7 +91,7 @@ def _upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         with engine.begin() as connection:
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
+            (command.downgrade if down else command.upgrade)(cfg, revision)
     except OperationalError as exc:
         raise ConfigError(f"cannot open the model registry at {_describe(str(engine.url))}: "
                           f"{exc.orig.__class__.__name__ if exc.orig else 'error'} (check "

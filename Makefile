@@ -29,13 +29,16 @@ demo: $(VENV)/.installed
 	$(BIN)/fedcare demo $(if $(HEART),--data $(HEART))
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
+# The registry's PostgreSQL tests get a throw-away server on loopback (.ci/postgres.sh
+# installs Debian's package if needed and stops it afterwards).
 test: lint typecheck
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	@eval "$$(.ci/postgres.sh)" && trap 'eval "$$FEDCARE_TEST_POSTGRES_STOP" >/dev/null 2>&1' EXIT \
+	  && FEDCARE_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/heart.py

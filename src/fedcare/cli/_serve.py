@@ -72,7 +72,7 @@ def register(
         console.print(f"{verb}: model [bold]{record.id}[/] {record.name} "
                       f"(hash {record.content_hash[:12]}) in {registry.description}",
                       highlight=False)
-        for note in record.limitations:
+        for note in record.limitations if new else []:
             err_console.print(f"  limitation: {note}", highlight=False, soft_wrap=True)
 
 
@@ -94,7 +94,7 @@ def list_models(db: Db = None) -> None:
             table.add_row(str(s["id"]), s["name"], s["status"], str(s["strategy"]),
                           str(len(s["sites"])), _fmt(s["mean_client_accuracy"]),
                           _fmt(s["pooled_test_auc"]), _fmt(s["epsilon"]),
-                          s["created_at"][:19])
+                          s["created_at"][:10])
         console.print(table)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,7 @@ def test_unknown_and_revoked_keys_are_401(client: TestClient, registry: Registry
     assert client.get("/v1/models", headers=_h(keys["clinician"])).status_code == 200
     key_id = next(k.id for k in registry.api_keys() if k.role == "clinician")
     registry.revoke_api_key(key_id)
+    time.sleep(client.app.state.service.CACHE_SECONDS)  # type: ignore[attr-defined]
     r = client.get("/v1/models", headers=_h(keys["clinician"]))
     assert r.status_code == 401 and "revoked" in r.json()["detail"]
 

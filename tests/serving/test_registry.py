@@ -125,6 +125,7 @@ def test_postgres_end_to_end(postgres_url: str, run_dir: Path) -> None:
     assert r.status_code == 200
     assert client.post(f"/v1/models/{record.id}/predict", json={"patient": patient}
                        ).status_code == 401
+    client.app.state.service.flush()  # type: ignore[attr-defined]
     log = reg.prediction_log()
     assert [(e["endpoint"], e["status_code"]) for e in log] == [("predict", 200)]
     with create_engine(postgres_url).connect() as conn:

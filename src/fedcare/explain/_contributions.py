@@ -44,7 +44,11 @@ def contributions(model: RiskModel, X: np.ndarray) -> tuple[float, np.ndarray, s
 
 
 def _shap(model: RiskModel, X: np.ndarray) -> tuple[float, np.ndarray]:
-    import shap
+    import warnings
+
+    with warnings.catch_warnings():  # shap's colour maps use a deprecated matplotlib API
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        import shap
 
     background = model.standardiser.mean[None, :]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from fedcare.data._cohort import Feature, Schema, encode, level_of
+from fedcare.data._cohort import Feature, Schema, level_of
 from fedcare.data._standardise import Standardiser
 from fedcare.data._units import convert, quantity_for
 from fedcare.exceptions import DataError
@@ -191,11 +191,9 @@ class RiskModel:
             With one :class:`InputError` per bad field (missing, unknown, wrong type,
             unknown level, unconvertible unit, outside the plausible range).
         """
-        import pandas as pd
-
         errors: list[InputError] = []
         names = {f.name for f in self.features}
-        columns: dict[str, list[Any]] = {f.name: [] for f in self.features}
+        X = np.zeros((len(patients), len(self.schema.feature_names)))
         for i, patient in enumerate(patients):
             if not isinstance(patient, dict):
                 errors.append(InputError(i, "*", "expected an object of feature values",
@@ -204,22 +202,32 @@ class RiskModel:
             for extra in sorted(set(patient) - names):
                 errors.append(InputError(i, str(extra)[:64], "unknown field; expected "
                                          + ", ".join(sorted(names)), "value_error.extra"))
-            for f in self.features:
+            for f, (_, cols) in zip(self.features, self._groups, strict=True):
                 if f.name not in patient or patient[f.name] is None:
                     errors.append(InputError(i, f.name, "field required"
                                              + (f" (in {say_unit(f.unit)})" if f.unit else ""),
                                              "missing"))
-                    columns[f.name].append(None)
+                    continue
+                value = self._value(f, patient[f.name], i, errors)
+                if value is None:
+                    continue
+                if f.kind == "categorical":  # one-hot, first level dropped (as encode does)
+                    position = f.categories.index(value)
+                    if position:
+                        X[i, cols[position - 1]] = 1.0
                 else:
-                    columns[f.name].append(self._value(f, patient[f.name], i, errors))
+                    X[i, cols[0]] = value
         if errors:
             raise PatientInputError(errors)
-        return encode(pd.DataFrame(columns), self.schema)
+        return X
 
     # -- output -----------------------------------------------------------------------
     def log_odds(self, X: np.ndarray) -> np.ndarray:
         """Log-odds of the outcome for encoded rows."""
-        return np.asarray(self.model.decision_function(self.standardiser.transform(X)))
+        Z = self.standardiser.transform(X)
+        if self.kind == "logistic":  # the estimator's decision_function without its checks
+            return np.asarray(Z @ self.model.coef_.ravel() + self.model.intercept_[0])
+        return np.asarray(self.model.decision_function(Z))
 
     def predict(self, patients: list[dict[str, Any]]) -> np.ndarray:
         """Risk (probability of the outcome) of each patient, validated first."""

@@ -265,6 +265,13 @@ class Registry:
             return [ModelRecord._from_row(r)
                     for r in session.scalars(select(ModelRow).order_by(ModelRow.id))]
 
+    def count_models(self) -> int:
+        """How many models are registered."""
+        from sqlalchemy import func
+
+        with self._open() as session:
+            return int(session.scalar(select(func.count()).select_from(ModelRow)) or 0)
+
     def model(self, model_id: int) -> ModelRecord:
         """The model with ``model_id``; :class:`DataNotFoundError` if there is none."""
         with self._open() as session:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import queue
 import threading
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -174,13 +177,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 def _require(needed: Literal["admin", "clinician", "read-only"]) -> Any:
     """A dependency: the request's API key, which must exist, be active and allow ``needed``."""
-    def check(request: Request,
-              secret: Annotated[str | None, Security(_HEADER)] = None) -> ApiKey:
+    async def check(request: Request,
+                    secret: Annotated[str | None, Security(_HEADER)] = None) -> ApiKey:
         service: _Service = request.app.state.service
         if not secret:
             raise HTTPException(401, detail="missing API key: send it in the X-API-Key "
                                 "header", headers={"WWW-Authenticate": "APIKey"})
-        key = service.registry.authenticate(secret)
+        key = service.authenticate(secret)
         if key is None:
             raise HTTPException(401, detail="unknown or revoked API key",
                                 headers={"WWW-Authenticate": "APIKey"})
@@ -205,7 +208,16 @@ def _finite(x: float) -> float:
 
 
 class _Service:
-    """Registry access, model cache, rate limiter and request log of one app."""
+    """Registry access, caches, rate limiter and the request-log writer of one app.
+
+    Keys and model status are re-read from the registry at most every ``CACHE_SECONDS``
+    (a revoked key or retired model takes effect within that time); the request log is
+    written by a background thread in one transaction every ``LOG_FLUSH_SECONDS`` and on
+    shutdown.
+    """
+
+    CACHE_SECONDS = 1.0
+    LOG_FLUSH_SECONDS = 0.05
 
     def __init__(self, registry: Registry, rate_limit: str) -> None:
         from limits import parse_many, storage, strategies
@@ -213,19 +225,43 @@ class _Service:
         self.registry = registry
         self.limits = parse_many(rate_limit)
         self.limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
-        self._models: dict[int, tuple[ModelRecord, RiskModel]] = {}
+        self._models: dict[int, tuple[float, ModelRecord, RiskModel]] = {}
+        self._keys: dict[str, tuple[float, ApiKey | None]] = {}
         self._importance: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
+        self._log: queue.SimpleQueue[dict[str, Any] | threading.Event | None] = (
+            queue.SimpleQueue())
+        self._writer = threading.Thread(target=self._write_log, name="fedcare-request-log",
+                                        daemon=True)
+        self._writer.start()
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        now = time.monotonic()
+        cached = self._keys.get(secret)
+        if cached is None or cached[0] < now:
+            cached = (now + self.CACHE_SECONDS, self.registry.authenticate(secret))
+            if len(self._keys) > 10_000:  # unknown keys must not grow the cache forever
+                self._keys.clear()
+            self._keys[secret] = cached
+        return cached[1]
 
     def model(self, model_id: int) -> tuple[ModelRecord, RiskModel]:
-        record = self.registry.model(model_id)  # fresh status every time
+        now = time.monotonic()
         with self._lock:
             cached = self._models.get(model_id)
-            if cached is None or cached[0].content_hash != record.content_hash:
-                cached = (record, RiskModel.from_record(record))
-            cached = (record, cached[1])
-            self._models[model_id] = cached
-        return cached
+        if cached is not None and cached[0] >= now:
+            return cached[1], cached[2]
+        record = self.registry.model(model_id)
+        model = (cached[2] if cached is not None
+                 and cached[1].content_hash == record.content_hash
+                 else RiskModel.from_record(record))
+        with self._lock:
+            self._models[model_id] = (now + self.CACHE_SECONDS, record, model)
+        return record, model
+
+    def forget(self, model_id: int) -> None:
+        with self._lock:
+            self._models.pop(model_id, None)
 
     def importance(self, record: ModelRecord, model: RiskModel) -> dict[str, float]:
         if record.content_hash not in self._importance:
@@ -244,11 +280,57 @@ class _Service:
     def log(self, key: ApiKey, model_id: int, endpoint: str, rows: list[dict[str, Any]],
             status: int) -> None:
         text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
-        self.registry.log_requests([{
+        self._log.put({
             "at": datetime.now(UTC), "api_key_id": key.id, "model_id": model_id,
             "endpoint": endpoint, "n_rows": len(rows), "status_code": status,
             "input_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        }])
+        })
+
+    def _write_log(self) -> None:
+        import logging
+
+        while True:
+            item = self._log.get()
+            entries: list[dict[str, Any]] = []
+            flushed: list[threading.Event] = []
+            stop = False
+            deadline = time.monotonic() + self.LOG_FLUSH_SECONDS
+            while True:
+                if item is None:
+                    stop = True
+                    break
+                if isinstance(item, threading.Event):
+                    flushed.append(item)
+                    break
+                entries.append(item)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    item = self._log.get(timeout=remaining)
+                except queue.Empty:
+                    break
+            try:
+                self.registry.log_requests(entries)
+            except Exception as exc:  # keep serving; say so loudly
+                logging.getLogger("fedcare").error(
+                    "could not write %d request-log entries: %s", len(entries),
+                    type(exc).__name__)
+            for event in flushed:
+                event.set()
+            if stop:
+                return
+
+    def flush(self) -> None:
+        """Write every queued log entry now (the writer keeps running)."""
+        done = threading.Event()
+        self._log.put(done)
+        done.wait(10)
+
+    def close(self) -> None:
+        """Write what is queued and stop the writer."""
+        self._log.put(None)
+        self._writer.join(10)
 
 
 def create_app(registry: Registry | str | None = None, *,
@@ -275,7 +357,14 @@ def create_app(registry: Registry | str | None = None, *,
         raise ConfigError(f"rate limit '{rate_limit}' is not like '100/second;3000/minute'"
                           ) from None
     service = _Service(registry, rate_limit)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="fedcare prediction API", version=__version__,
         description="Risk predictions, explanations and model cards of federated models. "
                     "Authenticate with an `X-API-Key` header (`fedcare apikey create`). "
@@ -314,9 +403,9 @@ def create_app(registry: Registry | str | None = None, *,
         return X
 
     @app.get("/healthz", response_model=Health, tags=["service"])
-    def healthz() -> Health:
+    async def healthz() -> Health:
         """Liveness: no key needed."""
-        return Health(status="ok", version=__version__, models=len(service.registry.models()))
+        return Health(status="ok", version=__version__, models=service.registry.count_models())
 
     @app.get("/v1/models", response_model=list[ModelSummary], tags=["models"],
              responses=_ERRORS)
@@ -351,7 +440,7 @@ def create_app(registry: Registry | str | None = None, *,
     @app.post("/v1/models/{model_id}/predict", response_model=PredictResponse,
               tags=["predictions"],
               responses={**_ERRORS, 409: {"model": Problem, "description": "Model retired."}})
-    def predict(model_id: ModelId, body: PredictRequest,
+    async def predict(model_id: ModelId, body: PredictRequest,
                 key: ClinicianKey) -> PredictResponse:
         """Risk for one patient or a batch (up to 10,000). Values in the feature's unit,
         or {"value": x, "unit": "UCUM"} to be converted; out-of-range values get 422."""
@@ -385,7 +474,9 @@ def create_app(registry: Registry | str | None = None, *,
     def set_status(model_id: ModelId, body: StatusChange,
                    _: AdminKey) -> dict[str, Any]:
         """Retire a model (predictions refused with 409) or re-activate it. Admin only."""
-        return service.registry.set_status(model_id, body.status).summary()
+        summary = service.registry.set_status(model_id, body.status).summary()
+        service.forget(model_id)
+        return summary
 
     @app.get("/v1/audit/predictions", response_model=list[LogEntry], tags=["admin"],
              responses=_ERRORS)
@@ -393,6 +484,7 @@ def create_app(registry: Registry | str | None = None, *,
                        limit: Annotated[int, Query(ge=1, le=10_000)] = 100
                        ) -> list[dict[str, Any]]:
         """The newest logged prediction requests (no values). Admin only."""
+        service.flush()
         return service.registry.prediction_log(limit)
 
     return app

@@ -29,6 +29,7 @@ from fedcare.models import (
 )
 from fedcare.models._personalise import ConstantRisk, personalise
 from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
+from fedcare.quality import site_quality
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import Site, SiteSplit, schema_from_json, schema_to_json, site_names
 
@@ -151,6 +152,17 @@ def query_schema(message: Message, context: Context) -> Message:
     return _reply(message, name, {"n-rows": usable, "n-test": n_test,
                                   "n-dropped": len(site.frame) - usable},
                   schema=schema_to_json(schema))
+
+
+@client_app.query("quality")
+def query_quality(message: Message, context: Context) -> Message:
+    """Send this site's data-quality aggregates (small-cell protected; docs/quality.md)."""
+    config, key = _config(context)
+    name = site_name(context, config)
+    schema = schema_from_json(str(config_of(message.content)["schema"]))
+    aggregates = site_quality(_site(key, name).frame, schema, name, min_cell=config.min_cell,
+                              positive=config.positive or None)
+    return _reply(message, name, dict(aggregates))
 
 
 @client_app.query("moments")

@@ -43,16 +43,17 @@ from fedcare.data._standardise import combine_moments
 from fedcare.exceptions import FederationError, PrivacyBudgetError
 from fedcare.models import LogisticRegression, make_model
 from fedcare.privacy import epsilon_spent, noise_for_budget
+from fedcare.quality import QualityReport, combine_quality
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import schema_from_json, schema_to_json
 
 from ._audit import audit_grid
-from ._grid import GridWrapper
+from ._grid import GridWrapper, InProcessGrid
 from ._newton import FedNewton
 from ._records import arrays_of, number, text
 from ._robust import NormBound
 
-__all__ = ["server_app"]
+__all__ = ["check_quality", "run_quality_check", "run_quality_inprocess", "server_app"]
 
 server_app = ServerApp()
 
@@ -266,6 +267,80 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> tuple[
     return schema_json, sites, excluded, participants, names
 
 
+def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
+                  config: StudyConfig) -> QualityReport:
+    """Ask sites for their data-quality aggregates and combine them (docs/quality.md).
+
+    Uses the schema round's timeout and fault tolerance: with ``min_sites_per_round``,
+    sites that fail or stay silent are left out as long as that many answered.
+    """
+    replies = _ask(grid, node_ids, "query.quality", ConfigRecord({"schema": schema_json}),
+                   timeout=config.round_timeout, min_answers=config.min_sites_per_round)
+    aggregates = {_site_of(r): {key: number(r.content, key)
+                                for key in r.content.metric_records["metrics"]}
+                  for r in replies}
+    return combine_quality(aggregates, schema_from_json(schema_json),
+                           min_cell=config.min_cell)
+
+
+def _apply_quality(report: QualityReport, config: StudyConfig) -> None:
+    """Log the findings; with ``quality_check = "refuse"``, stop on a blocking one."""
+    blocking = report.blocking
+    if config.quality_check == "refuse" and blocking:
+        listed = "; ".join(f"site '{f.site}' feature '{f.feature}' {f.kind}: {f.detail}"
+                           for f in blocking)
+        raise FederationError(f"data quality check (quality_check = 'refuse'): "
+                              f"{len(blocking)} blocking finding(s), training not started: "
+                              f"{listed}")
+    log = logging.getLogger("fedcare")
+    for f in report.findings:
+        if f.severity != "info":
+            log.warning("data quality (%s): site '%s' feature '%s' %s: %s", f.severity,
+                        f.site, f.feature, f.kind, f.detail)
+
+
+def run_quality_check(grid: Grid, context: Context) -> dict[str, Any]:
+    """A data-quality check on its own: the schema round, then every site's aggregates.
+
+    Returns ``quality`` (:meth:`QualityReport.to_dict`), ``schema``, ``sites`` and
+    ``excluded_sites`` (as the study would exclude them; they are checked too).
+    """
+    config = StudyConfig.from_run_config(dict(context.run_config))
+    node_ids = wait_for_sites(grid, context)
+    schema_json, sites, excluded, _, names = agree_schema(grid, node_ids, config)
+    report = check_quality(grid, sorted(names), schema_json, config)
+    return {"quality": report.to_dict(), "schema": json.loads(schema_json), "sites": sites,
+            "excluded_sites": excluded}
+
+
+def run_quality_inprocess(config: StudyConfig, sites: list[str], *,
+                          keep_messages: bool = False
+                          ) -> tuple[dict[str, Any], InProcessGrid]:
+    """:func:`run_quality_check` with one in-process ClientApp per site.
+
+    Returns the result and the :class:`InProcessGrid` (its messages when
+    ``keep_messages``).
+    """
+    from fedcare.federation._client import client_app
+
+    run_config = {**config.to_run_config(), "num-sites": len(sites)}
+    grid = InProcessGrid(client_app, [{"site": name, "partition-id": i,
+                                       "num-partitions": len(sites)}
+                                      for i, name in enumerate(sites)], run_config)
+    flwr_logger = logging.getLogger("flwr")
+    level = flwr_logger.level
+    flwr_logger.setLevel(logging.WARNING)
+    try:
+        context = grid.server_context()
+        result = run_quality_check(audit_grid(grid, context), context)
+    finally:
+        flwr_logger.setLevel(level)
+    if not keep_messages:
+        grid.messages_sent.clear()
+        grid.replies_received.clear()
+    return result, grid
+
+
 def final_evaluations(grid: Grid, participants: list[int], base: ConfigRecord,
                       final: ArrayRecord, sites: dict[str, dict[str, Any]],
                       min_answers: int = 0, timeout: float = 3600,
@@ -340,6 +415,13 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     schema_json, sites, excluded, participants, names = agree_schema(grid, node_ids, config)
     study_grid = _Participants(grid, participants)
     base = ConfigRecord({"schema": schema_json})
+
+    # 1b. data quality of the sites taking part (aggregates only)
+    quality: dict[str, Any] | None = None
+    if config.quality_check != "off":
+        report = check_quality(study_grid, participants, schema_json, config)
+        _apply_quality(report, config)
+        quality = report.to_dict()
 
     # 2. federated standardisation
     n_features = len(schema_from_json(schema_json).feature_names)
@@ -424,6 +506,7 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     else:
         privacy = None
     out = {
+        "quality": quality,
         "missing_rounds": missing,
         "privacy": privacy,
         "config": config.to_run_config(),

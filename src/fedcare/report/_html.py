@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from fedcare._io import write_text_atomic
 
-__all__ = ["write_report"]
+__all__ = ["write_quality_report", "write_report"]
 
 _DASH = "–"
 
@@ -36,6 +36,24 @@ figure{margin:1em 0 2em}img{max-width:100%}
 figcaption{font-size:.9em;color:#555}
 .note{background:#f7f7f7;border-left:4px solid #888;padding:.5em 1em}
 </style>"""
+
+#: The "Data quality" section (study reports and ``fedcare data check --report``).
+QUALITY_SECTION = """{% if quality %}<h2>Data quality</h2>
+<p class="note">Before training, each site sent only aggregates of its own rows: counts
+(missing values, candidate missing-value codes, values outside each feature's valid range,
+events) and quartiles; {% if quality.min_cell > 1 %}every count of 1 to
+{{ quality.min_cell - 1 }} patients was withheld and each quartile is an average over
+{{ quality.min_cell }} values{% else %}small-cell protection was off{% endif %}. Findings:
+{{ quality.summary }}.</p>
+{% if quality.findings %}<table><thead><tr><th>severity</th><th>site</th><th>feature</th>
+<th>kind</th><th>detail</th></tr></thead>
+<tbody>{% for r in quality.findings %}<tr>{% for c in r %}<td style="text-align:left">{{ c }}</td>
+{% endfor %}</tr>{% endfor %}</tbody></table>
+{% else %}<p>No findings.</p>{% endif %}
+<table><thead><tr><th>site</th><th>rows</th><th>events</th><th>prevalence</th></tr></thead>
+<tbody>{% for r in quality.sites %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
+{% endfor %}</tbody></table>{% endif %}
+"""
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -57,6 +75,7 @@ place, which is only possible in an embedded study or benchmark.</p>
 <tr>{% for s in settings %}<th>accuracy</th><th>AUC</th>{% endfor %}</tr></thead>
 <tbody>{% for r in per_site %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>
+""" + QUALITY_SECTION + """
 {% if privacy %}<h2>Privacy</h2>
 <table><thead><tr><th>setting</th><th>level</th><th>target epsilon</th><th>delta</th>
 <th>epsilon spent</th><th>membership-inference AUC</th></tr></thead>
@@ -232,6 +251,56 @@ def _figures(metrics: Mapping[str, Any], settings: Sequence[str], sites: Sequenc
     return out
 
 
+def _quality(quality: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The "Data quality" section's rows from a quality report's ``to_dict()``."""
+    if not quality:
+        return None
+    summary = quality.get("summary") or {}
+    return {
+        "min_cell": int(quality.get("min_cell", 5)),
+        "summary": ", ".join(f"{n} {severity}" for severity, n in summary.items()) or "none",
+        "findings": [[f.get("severity"), f.get("site") or _DASH, f.get("feature") or _DASH,
+                      f.get("kind"), f.get("detail")] for f in quality.get("findings", [])],
+        "sites": [[site, row.get("n_rows", _DASH), row.get("n_events", _DASH),
+                   _fmt(row.get("prevalence"))]
+                  for site, row in (quality.get("sites") or {}).items()],
+    }
+
+
+_QUALITY_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title>
+""" + STYLE + """</head><body>
+<h1>{{ title }}</h1>
+""" + QUALITY_SECTION + """</body></html>
+"""
+
+
+def write_quality_report(quality: dict[str, Any], path: pathlib.Path, *,
+                         title: str = "fedcare data-quality report") -> pathlib.Path:
+    """Write a self-contained HTML page of a data-quality report.
+
+    Parameters
+    ----------
+    quality : dict
+        :meth:`fedcare.quality.QualityReport.to_dict` output.
+    path : pathlib.Path
+        Target HTML file, replaced atomically.
+    title : str
+        Page title.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, once the report is complete on disk.
+    """
+    path = pathlib.Path(path)
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    html = env.from_string(_QUALITY_TEMPLATE).render(title=title, quality=_quality(quality))
+    write_text_atomic(path, html)
+    return path
+
+
 def _render(metrics: Mapping[str, Any]) -> str:
     results: Mapping[str, Any] = metrics["results"]
     if not isinstance(results, Mapping) or not results:
@@ -278,6 +347,7 @@ def _render(metrics: Mapping[str, Any]) -> str:
         missing=[(s, ", ".join(map(str, r))) for s, r in
                  (metrics.get("missing_rounds") or {}).items()],
         final_round=int(study.get("rounds", 0) or 0) + 1,
+        quality=_quality(metrics.get("quality")),
         figures=_figures(metrics, settings, sites),
     )
 

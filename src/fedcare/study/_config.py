@@ -22,6 +22,7 @@ PRIVACY_KEYS = frozenset({"min_cell", "aggregation", "trim_fraction", "expected_
 MODELS = ("logistic", "mlp")
 STANDARDISE = ("federated", "local", "none")
 PERSONALISE = ("auto", "intercept", "finetune", "none")
+QUALITY_CHECKS = ("refuse", "warn", "off")
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
@@ -81,6 +82,12 @@ class StudyConfig:
         gradients and Hessians, FedAvg-family model updates) goes through Flower's
         SecAgg+, so the coordinator sees only the sum (at least 3 sites; aggregation
         "mean" only, no norm bound, no client-level DP: those need each site's update).
+    Data quality
+        ``quality_check`` (refuse | warn | off): before training, every eligible site
+        sends small-cell protected data-quality aggregates (docs/quality.md);
+        ``"warn"`` logs the findings and puts them in metrics.json and the report,
+        ``"refuse"`` also stops the study before training on a blocking finding.
+        Not run with ``secure_aggregation``.
     """
 
     data: str = "builtin:heart-disease"
@@ -122,6 +129,7 @@ class StudyConfig:
     round_timeout: float = 3600.0
     checkpoint_dir: str = ""
     resume_from: str = ""
+    quality_check: str = "warn"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -136,7 +144,8 @@ class StudyConfig:
                 raise ConfigError(f"{name} must be a list of column names, got {value!r}")
         choices = {"strategy": STRATEGIES, "model": MODELS, "standardise": STANDARDISE,
                    "personalise": PERSONALISE, "aggregation": AGGREGATIONS,
-                   "norm_action": NORM_ACTIONS, "dp_level": DP_LEVELS}
+                   "norm_action": NORM_ACTIONS, "dp_level": DP_LEVELS,
+                   "quality_check": QUALITY_CHECKS}
         for name, allowed in choices.items():
             value = getattr(self, name)
             if value not in allowed:

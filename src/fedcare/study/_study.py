@@ -42,14 +42,20 @@ class StudyResult:
     schema: dict[str, Any] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     missing_rounds: dict[str, list[int]] = field(default_factory=dict)
+    quality: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: ``sites``, ``results`` (per setting), curves and provenance."""
+        """JSON-ready dict: ``sites``, ``results`` (per setting), curves and provenance.
+
+        ``quality`` holds the data-quality findings and tables (None when
+        ``quality_check = "off"``).
+        """
         return {
             "study": dataclasses.asdict(self.config),
             "sites": self.sites,
             "excluded_sites": self.excluded_sites,
             "missing_rounds": self.missing_rounds,
+            "quality": self.quality,
             "results": self.results,
             "convergence": self.convergence,
             "calibration": self.calibration,
@@ -158,7 +164,7 @@ def federation_result(config: StudyConfig, fed: dict[str, Any], seconds: float) 
     return StudyResult(
         config=config, sites=sites, excluded_sites=fed["excluded_sites"], results=results,
         convergence={f"federated:{tag}": curve}, calibration={}, schema=fed["schema"],
-        missing_rounds=fed.get("missing_rounds", {}),
+        missing_rounds=fed.get("missing_rounds", {}), quality=fed.get("quality"),
         model={"kind": config.model, "arrays": fed["arrays"],
                "standardiser": fed["standardiser"],
                "feature_names": fed["schema"]["encoded_feature_names"]},
@@ -282,7 +288,7 @@ def run_study(
     return StudyResult(
         config=config, sites=sites_out, excluded_sites=fed["excluded_sites"], results=results,
         convergence=convergence, calibration=calibration, schema=fed["schema"],
-        missing_rounds=fed.get("missing_rounds", {}),
+        missing_rounds=fed.get("missing_rounds", {}), quality=fed.get("quality"),
         model={"kind": config.model, "arrays": fed["arrays"], "standardiser": fed["standardiser"],
                "feature_names": fed["schema"]["encoded_feature_names"]},
     )

@@ -1,0 +1,124 @@
+"""What the site and the coordinator of a quality check share: names, rules, thresholds.
+
+Everything here is public study information (the schema, the candidate codes, the
+thresholds); none of it depends on a patient row.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final, Literal
+
+from fedcare.data._cohort import Feature
+from fedcare.data._units import Quantity, default_range, quantity_for
+
+__all__ = [
+    "CANDIDATE_CODES",
+    "KINDS",
+    "QUARTILES",
+    "SEVERITIES",
+    "THRESHOLDS",
+    "WITHHELD_REST",
+    "code_key",
+    "effective_range",
+    "effective_unit",
+    "feature_key",
+]
+
+Severity = Literal["blocking", "warning", "info"]
+#: Severities, most serious first.
+SEVERITIES: Final = ("blocking", "warning", "info")
+#: Finding kinds.
+KINDS: Final = ("missing", "missing_code", "out_of_range", "unit_mismatch", "prevalence",
+                "small_site")
+
+#: Values that hospital exports use for "not measured": zero, -1 and the 9-family.
+CANDIDATE_CODES: Final = (0.0, -1.0, -9.0, -99.0, -999.0, -9999.0, 9.0, 99.0, 999.0, 9999.0,
+                          99999.0)
+#: The quantiles a site releases (micro-aggregated, see :func:`site_quality`).
+QUARTILES: Final = (0.25, 0.5, 0.75)
+#: Marker for a count withheld because the rest of its total is a small cell.
+WITHHELD_REST: Final = -1.0
+
+#: The rules' thresholds (documented in docs/quality.md).
+THRESHOLDS: Final = {
+    # share of a site's rows with the feature missing
+    "missing_info": 0.05,
+    "missing_warning": 0.20,
+    # a candidate code outside the valid range: blocking from this share of present values
+    "code_blocking": 0.20,
+    # a candidate code inside the valid range (or with none): a "spike" at one site ...
+    "spike_share": 0.10,
+    # ... that the other sites together hold in at most this share of their values ...
+    "spike_elsewhere": 0.01,
+    # ... and at least this many times more often than the other sites
+    "spike_ratio": 10.0,
+    # out-of-range values (not codes): blocking from this share of present values
+    "range_blocking": 0.50,
+    # unit mismatch: the site's quartiles are at least this factor from the others' ...
+    "unit_shift": 1.6,
+    # ... and within this factor of them once read as another unit of the quantity
+    "unit_match": 1.3,
+    # prevalence: odds ratio against the other sites pooled (or its inverse) ...
+    "prevalence_odds_ratio": 4.0,
+    # ... and a Wald z of at least this (two-sided p < 0.001)
+    "prevalence_z": 3.29,
+}
+
+
+def feature_key(name: str, stat: str) -> str:
+    """Key of one feature statistic in a site's message: ``feature/<name>/<stat>``."""
+    return f"feature/{name}/{stat}"
+
+
+def code_key(code: float) -> str:
+    """Statistic name of a candidate code's count (``n-code=0``, ``n-code=-99``)."""
+    return f"n-code={code:g}"
+
+
+def parse_code(stat: str) -> float | None:
+    """Inverse of :func:`code_key` (None for other statistics)."""
+    if not stat.startswith("n-code="):
+        return None
+    try:
+        return float(stat.split("=", 1)[1])
+    except ValueError:
+        return None
+
+
+def _quantity(feature: Feature) -> Quantity | None:
+    return quantity_for(feature.name)
+
+
+def effective_unit(feature: Feature) -> str | None:
+    """The unit values are checked in: the declared one, else the quantity's canonical unit.
+
+    Features of an unknown quantity without a declared unit have none.
+    """
+    if feature.unit:
+        return feature.unit
+    quantity = _quantity(feature)
+    return quantity.canonical if quantity is not None else None
+
+
+def effective_range(feature: Feature) -> tuple[float, float] | None:
+    """The valid range checked: the feature's ``valid_range``, else the quantity's default.
+
+    Only numeric features have one.
+    """
+    if feature.kind != "numeric":
+        return None
+    if feature.valid_range is not None:
+        return (float(feature.valid_range[0]), float(feature.valid_range[1]))
+    unit = effective_unit(feature)
+    return default_range(feature.name, unit) if unit else None
+
+
+def is_code_outside(code: float, valid: tuple[float, float] | None) -> bool:
+    """Whether a candidate code lies outside the valid range (False without a range)."""
+    return valid is not None and not valid[0] <= code <= valid[1]
+
+
+def finite(value: float) -> bool:
+    """True for a finite float (a released figure), False for NaN/inf (withheld)."""
+    return not (math.isnan(value) or math.isinf(value))

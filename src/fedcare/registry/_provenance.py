@@ -86,7 +86,8 @@ def _limitations(metrics: dict[str, Any], fed: dict[str, Any], kind: str,
             notes.append(f"{site}: calibration slope {slope:.2f} (predicted risks {way} "
                          "there); check calibration before use at this site")
     for finding in (metrics.get("quality") or {}).get("findings", []):
-        if finding.get("severity") in {"blocking", "warning"}:
+        # missingness is already stated as rows left out (above)
+        if finding.get("severity") in {"blocking", "warning"} and finding.get("kind") != "missing":
             notes.append(f"{finding.get('site')}: {finding.get('feature')}: "
                          f"{finding.get('kind', '').replace('_', ' ')} "
                          f"({finding.get('detail')})")

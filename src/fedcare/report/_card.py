@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 from matplotlib.figure import Figure
 
+from fedcare.explain._model import say_unit
 from fedcare.report._html import STYLE, _fmt, _png
 
 __all__ = ["model_card", "render_card_html"]
@@ -38,6 +39,7 @@ def model_card(record: Any, importance: Mapping[str, float] | None = None) -> di
         "intended_use": record.intended_use,
         "inputs": [
             {"name": f["name"], "kind": f["kind"], "unit": f.get("unit"),
+             "unit_display": say_unit(f.get("unit")) or None,
              "valid_range": f.get("valid_range"), "levels": f.get("categories") or None}
             for f in record.schema.get("features", [])
         ],
@@ -68,7 +70,7 @@ content hash <code>{{ d.content_hash[:16] }}…</code></p>
 <h2>Inputs</h2>
 <table><thead><tr><th>feature</th><th>kind</th><th>unit</th><th>accepted</th></tr></thead>
 <tbody>{% for f in card.inputs %}<tr><td>{{ f.name }}</td><td>{{ f.kind }}</td>
-<td>{{ f.unit or "–" }}</td><td>{% if f.valid_range %}{{ f.valid_range[0] }} –
+<td>{{ f.unit_display or "–" }}</td><td>{% if f.valid_range %}{{ f.valid_range[0] }} –
 {{ f.valid_range[1] }}{% elif f.levels %}{{ f.levels | join(", ") }}
 {% elif f.kind == "binary" %}0 or 1{% else %}any number{% endif %}</td></tr>
 {% endfor %}</tbody></table>

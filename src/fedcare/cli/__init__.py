@@ -12,6 +12,7 @@ from fedcare.cli._audit import audit_app
 from fedcare.cli._benchmark import benchmark_app
 from fedcare.cli._common import EXIT_CODES
 from fedcare.cli._data import data_app
+from fedcare.cli._deid import deid
 from fedcare.cli._deploy import coordinator_app, site_app, study_resume, study_submit
 from fedcare.cli._quality import register as register_quality
 from fedcare.cli._serve import apikey_app, model_app, serve
@@ -36,6 +37,7 @@ app.add_typer(analytics_app, name="analytics")
 app.add_typer(coordinator_app, name="coordinator")
 app.add_typer(site_app, name="site")
 app.add_typer(data_app, name="data")
+app.command("deid", epilog=EXIT_CODES)(deid)
 register_quality(data_app, study_app)
 app.add_typer(model_app, name="model")
 app.add_typer(apikey_app, name="apikey")

@@ -1,0 +1,90 @@
+"""Recall and precision on SYNTHETIC annotated notes meet the goal; the scorer is right.
+
+The notes come from ``scripts/make_phi_notes.py`` (its own name/place lists, hard
+negatives); 50 per language, seed 7.  Goal per PHI type and language: span-level recall
+>= 0.98 and precision >= 0.90.  This can fail: a type with 10 gold spans fails on one miss.
+The full benchmark (200 notes per language) is ``benchmarks/deid_eval.py``.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+
+from fedcare.deid import Span, score
+
+RECALL_GOAL, PRECISION_GOAL = 0.98, 0.90
+#: Measured gaps (docs/deid.md), checked against a lower floor instead of the goal:
+#: insurance numbers after payer names the recogniser does not list ("Tufts ID# ...") are
+#: removed but typed ID, which also costs ID precision; Chinese names with rare surnames
+#: and no cue are missed.
+KNOWN_GAPS = {("en", "INSURANCE", "recall"): 0.90, ("en", "ID", "precision"): 0.80,
+              ("zh", "NAME", "recall"): 0.95}
+
+
+@pytest.fixture(scope="module")
+def report(phi_notes: ModuleType) -> dict[str, object]:
+    notes = phi_notes.generate(50, seed=7)
+    assert {n["lang"] for n in notes} == {"en", "zh"} and len(notes) == 100
+    assert all(n["synthetic"] for n in notes)
+    return score(notes)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_goal_per_type(report: dict[str, dict[str, dict[str, dict[str, float]]]],
+                       lang: str) -> None:
+    types = report[lang]["types"]
+    expected = {"NAME", "ADDRESS", "DATE", "AGE", "PHONE", "EMAIL", "URL", "IP", "ID", "MRN",
+                "INSURANCE", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE"}
+    if lang == "en":
+        expected.add("SSN")
+    assert {t for t, r in types.items() if r["gold"]} == expected
+    below = {}
+    for phi_type, r in types.items():
+        for metric, goal, n in (("recall", RECALL_GOAL, r["gold"]),
+                                ("precision", PRECISION_GOAL, r["pred"])):
+            floor = KNOWN_GAPS.get((lang, phi_type, metric), goal)
+            if n and r[metric] < floor:
+                below[(phi_type, metric)] = (r[metric], floor)
+    assert below == {}
+
+
+def test_generator_is_deterministic_and_spans_are_exact(phi_notes: ModuleType) -> None:
+    one, two = phi_notes.generate(5, seed=3), phi_notes.generate(5, seed=3)
+    assert one == two
+    assert one != phi_notes.generate(5, seed=4)
+    for note in one:
+        for span in note["spans"]:
+            value = note["text"][span["start"]:span["end"]]
+            assert value and value == value.strip(), (note["id"], span)
+
+
+def test_generator_has_names_unknown_to_the_recogniser(phi_notes: ModuleType) -> None:
+    from fedcare.deid._eval import name_in_lexicon
+
+    notes = phi_notes.generate(50, seed=7)
+    names = [(n["text"][s["start"]:s["end"]], n["lang"]) for n in notes for s in n["spans"]
+             if s["type"] == "NAME"]
+    unseen = {lang for name, lang in names if not name_in_lexicon(name, lang)}
+    assert unseen == {"en", "zh"}
+
+
+def test_scorer_counts_overlaps_by_type() -> None:
+    text = "John Smith called 617-555-0134 on 3/4/2021."
+    gold = [{"start": 0, "end": 10, "type": "NAME"}, {"start": 18, "end": 30, "type": "PHONE"},
+            {"start": 34, "end": 42, "type": "DATE"}]
+    predicted = [Span(5, 10, "NAME"),      # partial overlap: counts
+                 Span(18, 30, "ID"),       # wrong type: a miss and a false positive
+                 Span(11, 17, "NAME")]     # no gold there: false positive
+
+    def predict(_text: str, _lang: str) -> list[Span]:
+        return predicted
+
+    rep = score([{"text": text, "lang": "en", "spans": gold}], predict=predict)["en"]
+    name, phone, date, ident = (rep["types"][t] for t in ("NAME", "PHONE", "DATE", "ID"))
+    assert (name["recall"], name["precision"]) == (1.0, 0.5)
+    assert phone["recall"] == 0.0 and phone["precision"] is None
+    assert date["recall"] == 0.0 and ident["precision"] == 0.0
+    assert name["char_recall"] == 0.5
+    assert rep["leak"] == pytest.approx((5 + 8) / (10 + 12 + 8))

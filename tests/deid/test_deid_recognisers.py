@@ -1,0 +1,236 @@
+"""Each recogniser on synthetic sentences: what it must find and what it must leave alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from fedcare.deid import find_phi, is_valid_cn_id
+from fedcare.deid._common import cn_id_checksum
+from fedcare.deid._recognise import _cn_ids, _long_numbers
+
+
+def _found(text: str, lang: str) -> list[tuple[str, str]]:
+    return [(s.type, text[s.start:s.end]) for s in find_phi(text, lang)]
+
+
+def _types_of(text: str, lang: str, value: str) -> set[str]:
+    """Types of the spans overlapping ``value`` in ``text``."""
+    start = text.index(value)
+    end = start + len(value)
+    return {s.type for s in find_phi(text, lang) if s.start < end and start < s.end}
+
+
+# ---------------------------------------------------------------- Chinese resident ID
+
+def _valid_id(body: str) -> str:
+    return body + cn_id_checksum(body)
+
+
+def test_cn_id_checksum_known_value() -> None:
+    # ISO 7064 MOD 11-2 worked by hand: weights 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
+    body = "11010519491231002"
+    total = sum(int(d) * w for d, w in zip(body, (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5,
+                                                  8, 4, 2), strict=True))
+    assert cn_id_checksum(body) == "10X98765432"[total % 11] == "X"
+    assert is_valid_cn_id(body + "X")
+    assert is_valid_cn_id(body + "x")
+
+
+@pytest.mark.parametrize("body", ["44030519800229123", "65280119251019724", "11010519491231002"])
+def test_cn_id_valid_and_one_digit_off(body: str) -> None:
+    good = _valid_id(body)
+    assert is_valid_cn_id(good)
+    wrong_check = good[:-1] + ("0" if good[-1] != "0" else "1")
+    assert not is_valid_cn_id(wrong_check)
+    assert not is_valid_cn_id(good[:8] + "13" + good[10:])  # month 13
+    assert not is_valid_cn_id("0" + good[1:])  # no region starts with 0
+
+
+def test_cn_id_in_text_needs_checksum_unless_labelled() -> None:
+    good = _valid_id("32050619390720290")
+    bad = good[:-1] + ("1" if good[-1] != "1" else "2")
+    text = f"患者证件已核对{good}，检验条码{bad}已打印。"
+    # the resident-ID recogniser takes only the checksum-valid number ...
+    assert [text[s:e] for s, e, _, _ in _cn_ids(text)] == [good]
+    spans = find_phi(text, "zh")
+    assert (spans[0].type, text[spans[0].start:spans[0].end]) == ("ID", good)
+    # ... the other is caught only by the weaker bare-long-number rule (kept out of output
+    # all the same, but at the lowest priority: any label or pattern overrides it)
+    assert [text[s:e] for s, e, _, prio in _long_numbers(text)] == [good, bad]
+    # a labelled 18-digit number is an ID even with a typo in the check digit
+    assert _types_of(f"身份证号：{bad}。", "zh", bad) == {"ID"}
+    assert _types_of(f"ID verified: {good}.", "en", good) == {"ID"}
+
+
+# ---------------------------------------------------------------- phones, e-mail, URL, IP
+
+@pytest.mark.parametrize("phone", ["(617) 555-0134", "617-555-0134", "617.555.0134",
+                                   "+1 617 555 0134", "1-800-555-0199", "(617) 555-0134 ext. 22"])
+def test_us_phones(phone: str) -> None:
+    assert _found(f"Call back at {phone} tomorrow.", "en") == [("PHONE", phone)]
+
+
+@pytest.mark.parametrize("phone", ["13812345678", "138-1234-5678", "138 1234 5678",
+                                   "+86 13812345678", "010-87654321", "(021)62345678",
+                                   "0755-8888 6666", "400-820-8820"])
+def test_chinese_phones(phone: str) -> None:
+    assert _found(f"联系电话{phone}，请及时回复。", "zh") == [("PHONE", phone)]
+
+
+def test_numbers_that_are_not_phones() -> None:
+    text = ("BP 120/80, HR 92, WBC 12.3, ICD-10 I50.22, NDC 0002-1433-80, dose 1-2 tabs, "
+            "range 3.5-5.0, 2/6 murmur, lot 20210314.")
+    assert _found(text, "en") == []
+
+
+def test_email_url_ip() -> None:
+    text = ("Mail j.smith+clinic@mail.example.org or see https://portal.example.org/pt/123; "
+            "login from 192.168.1.23 and 2001:db8::1; firmware version 3.2.1.0; time 14:30:00.")
+    assert _found(text, "en") == [
+        ("EMAIL", "j.smith+clinic@mail.example.org"),
+        ("URL", "https://portal.example.org/pt/123"),
+        ("IP", "192.168.1.23"), ("IP", "2001:db8::1"),
+    ]
+    zh = "邮箱zhangwei@example.cn，影像链接：www.example-yy.cn/report/42电子报告已发送。"
+    assert _found(zh, "zh") == [("EMAIL", "zhangwei@example.cn"),
+                                ("URL", "www.example-yy.cn/report/42")]
+
+
+# ---------------------------------------------------------------- labelled identifiers
+
+@pytest.mark.parametrize(("text", "value", "phi_type"), [
+    ("MRN: 00482913, admitted", "00482913", "MRN"),
+    ("Medical Record # A1234567.", "A1234567", "MRN"),
+    ("SSN 123-45-6789 on file", "123-45-6789", "SSN"),
+    ("Social security number 123 45 6789.", "123 45 6789", "SSN"),
+    ("Medicare #1EG4-TE5-MK73 verified", "1EG4-TE5-MK73", "INSURANCE"),
+    ("Member ID W123456789.", "W123456789", "INSURANCE"),
+    ("Account #4907-9461-84.", "4907-9461-84", "ACCOUNT"),
+    ("Driver's license D1234567 on file.", "D1234567", "LICENSE"),
+    ("License plate: 7ABC123.", "7ABC123", "VEHICLE"),
+    ("VIN 1HGCM82633A004352 recorded", "1HGCM82633A004352", "VEHICLE"),
+    ("Pacemaker serial number PJN123456H.", "PJN123456H", "DEVICE"),
+    ("Passport number X12345678.", "X12345678", "ID"),
+])
+def test_labelled_identifiers_en(text: str, value: str, phi_type: str) -> None:
+    assert _types_of(text, "en", value) == {phi_type}
+
+
+@pytest.mark.parametrize(("text", "value", "phi_type"), [
+    ("住院号：0012345。", "0012345", "MRN"),
+    ("门诊号 MZ202312345，", "MZ202312345", "MRN"),
+    ("医保卡号：1101234567890。", "1101234567890", "INSURANCE"),
+    ("银行卡号：6222 0212 3456 7890。", "6222 0212 3456 7890", "ACCOUNT"),
+    ("医师执业证书编号110110000012345。", "110110000012345", "LICENSE"),
+    ("车牌号：京A·12345。", "京A·12345", "VEHICLE"),
+    ("肇事车辆粤BD12345已登记。", "粤BD12345", "VEHICLE"),
+    ("起搏器序列号：PJN123456H。", "PJN123456H", "DEVICE"),
+    ("护照号码E12345678。", "E12345678", "ID"),
+])
+def test_labelled_identifiers_zh(text: str, value: str, phi_type: str) -> None:
+    assert _types_of(text, "zh", value) == {phi_type}
+
+
+# ---------------------------------------------------------------- ages over 89
+
+@pytest.mark.parametrize(("text", "age"), [
+    ("A 92-year-old man with CHF.", "92"), ("She is 101 y/o.", "101"),
+    ("Pt is a 95 yo female.", "95"), ("Mr. X, aged 93, reports pain.", "93"),
+    ("A ninety-one-year-old woman.", "ninety-one"), ("Age: 90.", "90"),
+])
+def test_ages_over_89_en(text: str, age: str) -> None:
+    assert ("AGE", age) in _found(text, "en")
+
+
+@pytest.mark.parametrize("text", ["A 67-year-old man.", "HR 92, SpO2 95%.", "Age 89.",
+                                  "Metoprolol 100 mg.", "Temp 99F overnight."])
+def test_ages_not_flagged_en(text: str) -> None:
+    assert "AGE" not in {t for t, _ in _found(text, "en")}
+
+
+@pytest.mark.parametrize(("text", "age"), [("患者92岁，", "92"), ("年龄：95岁", "95"),
+                                           ("九十二岁高龄", "九十二"), ("101周岁", "101")])
+def test_ages_over_89_zh(text: str, age: str) -> None:
+    assert ("AGE", age) in _found(text, "zh")
+
+
+def test_ages_not_flagged_zh() -> None:
+    assert _found("心率92次/分，SpO2 92%，患者67岁，血红蛋白92g/L。", "zh") == []
+
+
+# ---------------------------------------------------------------- names
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("Seen by Dr. Okonkwo in clinic.", "Okonkwo"),            # not in any name list
+    ("Patient: Thandiwe Przybylski", "Thandiwe Przybylski"),  # label
+    ("John Smith reports chest pain.", "John Smith"),          # name lists
+    ("SMITH, JOHN | MRN 12345678", "SMITH, JOHN"),             # header
+    ("Call her daughter Oluwaseun at home.", "Oluwaseun"),    # kinship cue
+    ("Electronically signed by Maria Gonzalez, MD", "Maria Gonzalez"),
+    ("Follow up with Dr. Murphy next week.", "Murphy"),        # surname that is an eponym
+])
+def test_english_names(text: str, name: str) -> None:
+    assert ("NAME", name) in _found(text, "en")
+
+
+def test_english_name_propagates_to_later_mentions() -> None:
+    text = "Dr. Okonkwo saw the patient. Okonkwo recommends rest."
+    assert [v for t, v in _found(text, "en") if t == "NAME"] == ["Okonkwo", "Okonkwo"]
+
+
+def test_english_words_that_are_not_names() -> None:
+    text = ("Will continue lisinopril. Mark the incision site. May consider CPAP. Grace period "
+            "ends soon. Parkinson disease and Crohn's disease noted; Foley catheter placed; "
+            "Glasgow Coma Scale 14. Seen in the Department of Cardiology. Patient Education "
+            "given. Hope to discharge.")
+    assert _found(text, "en") == []
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("患者张伟，男，65岁，因胸痛入院。", "张伟"),
+    ("主治医师：欧阳明华", "欧阳明华"),          # compound surname
+    ("姓名：禤嘉华", "禤嘉华"),                  # surname absent from the recogniser's list
+    ("王主任查房后指示继续抗凝治疗。", "王"),     # surname + title
+    ("由女儿周海燕陪同就诊。", "周海燕"),
+    ("请程主任协助诊治。", "程"),
+])
+def test_chinese_names(text: str, name: str) -> None:
+    assert ("NAME", name) in _found(text, "zh")
+
+
+def test_chinese_words_that_are_not_names() -> None:
+    text = ("高血压病史10年，常规服用阿司匹林100mg qd。心前区无隆起，肾区叩击痛阴性，麦氏点无压痛。"
+            "张力性气胸已排除，金黄色葡萄球菌培养阳性，左前臂石膏固定。常规心电图示窦性心律。"
+            "请心内科会诊，转入重症监护室。由孙女陪同就诊。")
+    assert _found(text, "zh") == []
+
+
+# ---------------------------------------------------------------- addresses and dates
+
+def test_addresses() -> None:
+    en = "Lives at 45 Oak Ave., Apt 3B, Springfield, IL 62704 with her son."
+    assert ("ADDRESS", "45 Oak Ave., Apt 3B, Springfield, IL 62704") in _found(en, "en")
+    zh = "家住上海市浦东新区张江路123弄4号502室，务农。"
+    assert ("ADDRESS", "上海市浦东新区张江路123弄4号502室") in _found(zh, "zh")
+
+
+@pytest.mark.parametrize(("text", "date"), [
+    ("seen on 03/14/2021.", "03/14/2021"), ("on 2021-03-14 at noon", "2021-03-14"),
+    ("since March 14, 2021,", "March 14, 2021"), ("on 14-Mar-2021", "14-Mar-2021"),
+    ("labs on 3/14 were", "3/14"), ("in March 2021 she", "March 2021"),
+])
+def test_dates_en(text: str, date: str) -> None:
+    assert ("DATE", date) in _found(text, "en")
+
+
+@pytest.mark.parametrize(("text", "date"), [
+    ("于2023年3月5日入院", "2023年3月5日"), ("复查2023-03-05", "2023-03-05"),
+    ("3月5日出院", "3月5日"), ("二〇二三年三月五日签字", "二〇二三年三月五日"),
+])
+def test_dates_zh(text: str, date: str) -> None:
+    assert ("DATE", date) in _found(text, "zh")
+
+
+def test_date_like_numbers_are_not_dates() -> None:
+    assert _found("BP 120/80, 5/5 strength, 3/6 murmur, 1/2 tab, in 2019.", "en") == []
+    assert _found("咳嗽3月余，每日3次，2周后复查，病史10年。", "zh") == []

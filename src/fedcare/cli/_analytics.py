@@ -1,9 +1,11 @@
 """``fedcare analytics``: federated descriptive statistics, Kaplan-Meier and Cox regression.
 
-The table is split by its site column and each ``site_*`` function of
-:mod:`fedcare.analytics` is called on that site's rows only; the coordinator's
-``combine_*`` function sees nothing but the sites' messages. Running all of it on one
-machine is the embedded mode (a real federation calls the same functions in Flower apps).
+Embedded (``--data FILE --site-column COL``): the table is checked as a whole, then
+fedcare's Flower apps run on the in-process engine, one ClientApp per site: each site
+reads its own rows of the table and answers the coordinator's ``query.*`` messages with
+the protected aggregates of :mod:`fedcare.analytics` (see
+:mod:`fedcare.federation._analytics`). Live (``--coordinator DIR --sites N``): the same
+apps run on the running deployment; each site reads its own table.
 """
 
 from __future__ import annotations
@@ -20,21 +22,7 @@ from numpy.typing import NDArray
 from rich.markup import escape
 from rich.table import Table
 
-from fedcare.analytics import (
-    DEFAULT_MIN_CELL,
-    Description,
-    KaplanMeier,
-    combine_describe,
-    combine_km,
-    combine_table1,
-    design_matrix,
-    federated_cox,
-    site_describe,
-    site_event_times,
-    site_km,
-    site_table1,
-    union_grid,
-)
+from fedcare.analytics import DEFAULT_MIN_CELL
 from fedcare.cli._common import (
     EXIT_CODES,
     check_output_file,
@@ -43,8 +31,14 @@ from fedcare.cli._common import (
     handle_errors,
     write_json,
 )
-from fedcare.data._table import MAX_LEVELS, _did_you_mean, _rows, read_frame
+from fedcare.data._table import _did_you_mean, _rows, read_frame
 from fedcare.exceptions import ConfigError, DataError
+from fedcare.federation._analytics import default_edges, km_grid
+from fedcare.federation._analytics import is_text as _is_text
+from fedcare.federation._analytics import labels as _labels
+from fedcare.federation._analytics import natural as _natural
+from fedcare.federation._analytics import numeric as _numeric
+from fedcare.federation._analytics import survival_rows as _survival
 
 __all__ = ["analytics_app", "default_edges"]
 
@@ -56,8 +50,17 @@ analytics_app = typer.Typer(
     no_args_is_help=True)
 
 # ----------------------------------------------------------------------------- options
-Data = Annotated[Path, typer.Option(help="CSV or Parquet table, one row per patient.")]
+Data = Annotated[Path | None, typer.Option(
+    help="CSV or Parquet table, one row per patient (embedded). With --coordinator: the "
+         "table each site reads unless its node config names its own.")]
 SiteColumn = Annotated[str, typer.Option(help="Column naming each row's hospital.")]
+Coordinator = Annotated[Path | None, typer.Option(
+    help="Run on the live federation of this coordinator folder (see fedcare deploy) "
+         "instead of embedded; the sites read their own tables.")]
+Sites = Annotated[int | None, typer.Option(
+    "--sites", min=2, help="With --coordinator: the number of sites to wait for.")]
+Timeout = Annotated[float, typer.Option(help="With --coordinator: seconds before the run "
+                                             "is stopped.")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the result here.")]
 ReportOut = Annotated[Path | None, typer.Option(
     "--report", help="Also write a self-contained HTML report here.")]
@@ -66,23 +69,6 @@ MinCell = Annotated[int, typer.Option(
 Duration = Annotated[str, typer.Option(help="Follow-up time column (numeric, >= 0).")]
 Event = Annotated[str, typer.Option(help="Event indicator column: 0/1 or true/false "
                                          "(1 = event, 0 = censored).")]
-
-#: Two-significant-digit magnitudes: every m * 10^e for m in 10..99 (0.001 .. 990000).
-_DEFAULT_EXPONENTS = range(-4, 5)
-
-
-def default_edges() -> NDArray[np.float64]:
-    """The public default bin grid of ``describe``: the same for every data set.
-
-    Every number with two significant digits from 0.001 to 990000, their negatives and
-    0 (1621 edges): bins are 1 wide in [10, 100), 10 wide in [100, 1000), and so on, so
-    a quantile's error bound is at most ~10% of its magnitude (more where sites merged
-    small bins). Values beyond +-990000 fall in open end bins.
-    """
-    pos = np.array(sorted({float(f"{m}e{e}") for e in _DEFAULT_EXPONENTS
-                           for m in range(10, 100)}))
-    return np.concatenate((-pos[::-1], [0.0], pos))
-
 
 # ----------------------------------------------------------------------------- input checks
 def _list(value: str | None) -> list[str]:
@@ -106,67 +92,6 @@ def _require(frame: pd.DataFrame, path: Path, columns: Mapping[str, Sequence[str
             if col not in frame.columns:
                 raise DataError(f"{path}: column '{col}' ({option}) not found"
                                 + _did_you_mean(col, names))
-
-
-def _numeric(frame: pd.DataFrame, col: str, option: str) -> pd.Series:
-    """``col`` as float (NaN = missing), or a DataError naming the offending rows."""
-    raw = frame[col]
-    if raw.dtype == bool:
-        return raw.astype(np.float64)
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = (raw.notna() & values.isna()).to_numpy()
-    if bad.any():
-        raise DataError(f"column '{col}' ({option}) is not numeric: {int(bad.sum())} "
-                        f"value(s) are not numbers ({_rows(bad)})")
-    return values.astype(np.float64)
-
-
-def _natural(level: str) -> tuple[int, float, str]:
-    try:
-        return (0, float(level), level)
-    except ValueError:
-        return (1, 0.0, level)
-
-
-def _labels(series: pd.Series) -> pd.Series:
-    """Values as text labels (integral numbers without ``.0``), missing kept as NaN."""
-    def label(v: Any) -> Any:
-        if pd.isna(v):
-            return np.nan
-        if isinstance(v, float | np.floating) and float(v).is_integer():
-            return str(int(v))
-        return str(v)
-    return series.astype(object).map(label)
-
-
-def _levels(sites: Mapping[str, pd.DataFrame], col: str, option: str) -> list[str]:
-    """Union of the sites' levels of ``col``, naturally sorted.
-
-    In a real federation every site would send its level names in a set-up round (or the
-    study would agree them in advance); here they are read from each site's rows.
-    """
-    found: set[str] = set()
-    for rows in sites.values():
-        found.update(str(v) for v in rows[col].dropna().unique())
-    if len(found) > MAX_LEVELS:
-        raise DataError(f"column '{col}' ({option}) has {len(found)} distinct values, more "
-                        f"than {MAX_LEVELS}: it looks like an identifier or free text")
-    if not found:
-        raise DataError(f"column '{col}' ({option}) has no values")
-    return sorted(found, key=_natural)
-
-
-def _is_text(frame: pd.DataFrame, col: str) -> bool:
-    raw = frame[col]
-    if raw.dtype == bool or pd.api.types.is_numeric_dtype(raw):
-        return False
-    values = pd.to_numeric(raw, errors="coerce")
-    bad = (raw.notna() & values.isna()).to_numpy()
-    n = int(raw.notna().sum())
-    if bad.any() and n and bad.sum() <= 0.1 * n:
-        raise DataError(f"column '{col}' is mostly numeric but {int(bad.sum())} value(s) are "
-                        f"not numbers ({_rows(bad)}); fix them, or list it in --categorical")
-    return bool(bad.any())
 
 
 def _load(data: Path, site_column: str, columns: Mapping[str, Sequence[str]]
@@ -193,47 +118,65 @@ def _split(frame: pd.DataFrame, site_column: str) -> dict[str, pd.DataFrame]:
     return {name: sites[name] for name in sorted(sites, key=_natural)}
 
 
-def _survival(frame: pd.DataFrame, duration: str, event: str) -> tuple[pd.DataFrame, int]:
-    """Validated float ``duration`` and 0/1 ``event``; rows missing either are dropped."""
-    frame = frame.copy()
-    t = _numeric(frame, duration, "--duration")
-    negative = (t < 0).to_numpy() | np.isinf(t.to_numpy())
-    if negative.any():
-        raise DataError(f"column '{duration}' (--duration) holds {int(negative.sum())} "
-                        f"negative or infinite value(s) ({_rows(negative)})")
-    raw = frame[event]
-    if raw.dtype == bool:
-        e = raw.astype(np.float64)
-    else:
-        text = raw.astype(object).map(lambda v: str(v).strip().lower() if pd.notna(v) else v)
-        mapped = text.map({"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0,
-                           "0.0": 0.0})
-        bad = (raw.notna() & mapped.isna()).to_numpy()
-        if bad.any():
-            raise DataError(f"column '{event}' (--event) holds {int(bad.sum())} value(s) "
-                            f"other than 0/1 or true/false ({_rows(bad)})")
-        e = mapped.astype(np.float64)
-    frame[duration], frame[event] = t, e
-    keep = frame[duration].notna() & frame[event].notna()
-    return frame.loc[keep].reset_index(drop=True), int((~keep).sum())
-
-
 def _warn(text: str) -> None:
     err_console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
 
 
-def _exclude_small(sites: dict[str, pd.DataFrame], k: int, what: str
-                   ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Leave out (and name) sites with fewer than ``k`` usable rows."""
-    excluded = {name: f"fewer than {k} {what}" for name, rows in sites.items()
-                if len(rows) < k}
-    for name, reason in excluded.items():
+#: Keys of a federated result that the embedded CLI's JSON does not carry.
+_RUN_KEYS = ("message_rounds", "wall_seconds", "rows_dropped_suppressed_sites")
+
+
+def _target(data: Path | None, coordinator: Path | None, sites: int | None) -> bool:
+    """True for a live run (--coordinator); checks the options' combination."""
+    if coordinator is None:
+        if data is None:
+            raise ConfigError("pass --data FILE (embedded) or --coordinator DIR --sites N "
+                              "(live federation)")
+        if sites is not None:
+            raise ConfigError("--sites applies only with --coordinator")
+        return False
+    if sites is None:
+        raise ConfigError("--coordinator needs --sites N (the sites to wait for)")
+    if not coordinator.is_dir():
+        raise ConfigError(f"--coordinator {coordinator}: no such folder")
+    return True
+
+
+def _federate(request: dict[str, Any], data: Path | None, site_column: str, min_cell: int,
+              sites: Sequence[str] = (), coordinator: Path | None = None,
+              n_sites: int | None = None, timeout: float = 1800) -> dict[str, Any]:
+    """Run ``request`` through fedcare's Flower apps: in-process, or on the live federation.
+
+    Embedded: one in-process ClientApp per name in ``sites``, each reading its own rows
+    of ``data``. Live: every site reads its own table (node config ``data``, else
+    ``data``).
+    """
+    from fedcare.federation._analytics import run_analytics_inprocess, submit_analytics
+    from fedcare.study._config import StudyConfig
+
+    settings: dict[str, Any] = {"site_column": site_column, "min_cell": min_cell}
+    if data is not None:
+        settings["data"] = str(data.resolve())
+    config = StudyConfig(**settings)
+    if coordinator is None:
+        result, _ = run_analytics_inprocess(config, request, list(sites))
+        for key in _RUN_KEYS:
+            result.pop(key, None)
+        result["data"] = data.name if data is not None else result["data"]
+        return result
+    assert n_sites is not None
+    result = submit_analytics(config, request, coordinator, n_sites=n_sites, timeout=timeout,
+                              on_progress=lambda line: err_console.print(f"[dim]{line}[/]"))
+    result["data"] = data.name if data is not None else "(each site's own table)"
+    if result.get("rows_dropped_suppressed_sites"):
+        _warn(f"{result['rows_dropped_suppressed_sites']} site(s) dropped 1..{min_cell - 1} "
+              "row(s) each (not counted in rows_dropped)")
+    return result
+
+
+def _warn_excluded(result: Mapping[str, Any]) -> None:
+    for name, reason in result.get("excluded_sites", {}).items():
         _warn(f"site '{name}' excluded: {reason}")
-    kept = {n: r for n, r in sites.items() if n not in excluded}
-    if len(kept) < 2:
-        raise DataError(f"{len(kept)} site(s) have at least {k} {what}; federated analytics "
-                        "needs at least 2")
-    return kept, excluded
 
 
 def _clean(value: Any) -> Any:
@@ -336,11 +279,11 @@ def _table1_table(t1: Mapping[str, Any]) -> Table:
 
 @analytics_app.command("describe", epilog=EXIT_CODES)
 def describe(
-    data: Data,
     site_column: SiteColumn,
     columns: Annotated[str, typer.Option(
         help="Comma-separated columns to describe (numeric; with --group text columns "
              "are counted per level).")],
+    data: Data = None,
     group: Annotated[str | None, typer.Option(
         help="Also build a Table 1 with one column per level of this column.")] = None,
     range_: Annotated[list[str] | None, typer.Option(
@@ -352,6 +295,9 @@ def describe(
     json_out: JsonOut = None,
     report: ReportOut = None,
     min_cell: MinCell = DEFAULT_MIN_CELL,
+    coordinator: Coordinator = None,
+    sites_n: Sites = None,
+    timeout: Timeout = 1800,
 ) -> None:
     """Count, mean, sd and quantiles per column, pooled from per-site summaries.
 
@@ -372,48 +318,39 @@ def describe(
         cols = _list(columns)
         if not cols:
             raise ConfigError("--columns names no column")
-        frame = _load(data, site_column, {"--columns": cols,
-                                          "--group": [group] if group else []})
+        live = _target(data, coordinator, sites_n)
         if group in cols or site_column in cols:
             raise ConfigError("--columns must not hold the --group or --site-column column")
         edges = _ranges(range_ or [], cols, bins)
-        text = {c for c in cols if _is_text(frame, c)}
-        if text and group is None:
-            raise DataError(f"column(s) {sorted(text)} (--columns) are not numeric; describe "
-                            "counts text columns only in a Table 1 (add --group)")
-        for c in text:
-            frame[c] = _labels(frame[c])
-        numeric = [c for c in cols if c not in text]
-        for c in numeric:
-            frame[c] = _numeric(frame, c, "--columns")
-        if group is not None:
-            frame[group] = _labels(frame[group])
-        sites = _split(frame, site_column)
-        result: dict[str, Any] = {"analysis": "describe", "data": data.name,
-                                  "site_column": site_column, "sites": list(sites),
-                                  "min_cell": min_cell, "columns": {}}
-        grid = default_edges()
-        for c in numeric:
-            e = edges.get(c, grid)
-            msgs = [site_describe(rows[c].to_numpy(dtype=np.float64), e, min_cell=min_cell)
-                    for rows in sites.values()]
-            d: Description = combine_describe(msgs, e, quantiles=(0.05, 0.25, 0.5, 0.75, 0.95),
-                                              min_cell=min_cell)
-            result["columns"][c] = {**d.to_dict(),
-                                    "edges_from": "--range" if c in edges else "default grid"}
-        if group is not None:
-            missing = int(frame[group].isna().sum())
-            if missing:
-                _warn(f"{missing} row(s) with no '{group}' left out of the Table 1")
-            levels = _levels(sites, group, "--group")
-            cat = {c: _levels(sites, c, "--columns") for c in sorted(text)}
-            msgs = [site_table1(rows[rows[group].notna()], group, levels, numeric=numeric,
-                                categorical=cat, min_cell=min_cell)
-                    for rows in sites.values()]
-            t1 = combine_table1(msgs, levels, numeric=numeric, categorical=cat,
-                                min_cell=min_cell)
-            result["table1"] = {"group": group, "rows": list(t1.rows),
-                                "columns": list(t1.columns), "cells": t1.to_dict()}
+        request: dict[str, Any] = {
+            "analysis": "describe", "columns": cols, "group": group, "bins": bins,
+            "ranges": {c: [float(e[0]), float(e[-1])] for c, e in edges.items()}}
+        names: list[str] = []
+        if not live:
+            assert data is not None
+            frame = _load(data, site_column, {"--columns": cols,
+                                              "--group": [group] if group else []})
+            text = {c for c in cols if _is_text(frame, c)}
+            if text and group is None:
+                raise DataError(f"column(s) {sorted(text)} (--columns) are not numeric; "
+                                "describe counts text columns only in a Table 1 (add "
+                                "--group)")
+            for c in cols:
+                if c not in text:
+                    _numeric(frame, c, "--columns")
+            if group is not None:
+                missing = int(_labels(frame[group]).isna().sum())
+                if missing:
+                    _warn(f"{missing} row(s) with no '{group}' left out of the Table 1")
+            names = list(_split(frame, site_column))
+            request["text"] = sorted(text)
+        result = _federate(request, data, site_column, min_cell, names, coordinator,
+                           sites_n, timeout)
+        if live and group is not None and result["rows_dropped"]:
+            _warn(f"{result['rows_dropped']} row(s) with no '{group}' left out of the "
+                  "Table 1")
+        result.pop("rows_dropped", None)
+        result.pop("rows_dropped_suppressed_sites", None)
         result = _clean(result)
         if result["columns"]:
             console.print(_describe_table(result["columns"], min_cell))
@@ -436,31 +373,12 @@ def _survival_sites(data: Path, site_column: str, duration: str, event: str,
     return _survival(frame, duration, event)
 
 
-def _km_summary(km: KaplanMeier, exact: bool) -> tuple[list[float], dict[str, Any]]:
-    """Survival (95% CI) of each group at up to 6 times."""
-    followed = np.flatnonzero((km.at_risk.sum(axis=0) > 0) & (km.grid > 0))
-    if followed.size == 0:
-        return [], {}
-    end = float(km.grid[followed[-1]])
-    if exact:   # round times: the exact event times need not be printed
-        times = sorted({float(f"{t:.2g}") for t in np.linspace(0, end, 6)[1:]})
-    else:       # public grid points
-        idx = np.unique(np.linspace(0, followed.size - 1, 5).round().astype(int))
-        times = [float(km.grid[followed[i]]) for i in idx]
-    out = {}
-    for i, lvl in enumerate(km.group_levels):
-        s = km.at(times, i)
-        out[str(lvl)] = {"survival": s[0].tolist(), "lower": s[1].tolist(),
-                         "upper": s[2].tolist()}
-    return times, out
-
-
 @analytics_app.command("km", epilog=EXIT_CODES)
 def km(
-    data: Data,
     site_column: SiteColumn,
     duration: Duration,
     event: Event,
+    data: Data = None,
     group: Annotated[str | None, typer.Option(
         help="One curve per level of this column, and the log-rank test across them.")
     ] = None,
@@ -476,6 +394,9 @@ def km(
     json_out: JsonOut = None,
     report: ReportOut = None,
     min_cell: MinCell = DEFAULT_MIN_CELL,
+    coordinator: Coordinator = None,
+    sites_n: Sites = None,
+    timeout: Timeout = 1800,
 ) -> None:
     """Kaplan-Meier curves with 95% CIs (and a log-rank test with --group).
 
@@ -501,45 +422,38 @@ def km(
                               "--duration) or opt in to --exact")
         if exact and (grid_step is not None or horizon is not None):
             raise ConfigError("--grid-step and --horizon do not apply with --exact")
-        frame, dropped = _survival_sites(data, site_column, duration, event,
-                                         {"--group": [group] if group else []})
-        levels: list[str] | None = None
-        if group is not None:
-            frame[group] = _labels(frame[group])
-            no_group = frame[group].isna()
-            dropped += int(no_group.sum())
-            frame = frame.loc[~no_group].reset_index(drop=True)
-        if dropped:
-            _warn(f"{dropped} row(s) with a missing {duration}, {event}"
-                  + (f" or {group}" if group else "") + " left out")
-        sites, excluded = _exclude_small(_split(frame, site_column), min_cell, "usable rows")
-        if group is not None:
-            levels = _levels(sites, group, "--group")
+        live = _target(data, coordinator, sites_n)
+        if not exact:
+            assert grid_step is not None
+            km_grid(grid_step, horizon)     # refuse a grid that is too fine before any work
+        request: dict[str, Any] = {"analysis": "km", "duration": duration, "event": event,
+                                   "group": group, "exact": exact, "grid_step": grid_step,
+                                   "horizon": horizon}
+        names: list[str] = []
+        dropped = 0
+        if not live:
+            assert data is not None
+            frame, dropped = _survival_sites(data, site_column, duration, event,
+                                             {"--group": [group] if group else []})
+            if group is not None:
+                no_group = _labels(frame[group]).isna()
+                dropped += int(no_group.sum())
+                frame = frame.loc[~no_group].reset_index(drop=True)
+            if dropped:
+                _warn(f"{dropped} row(s) with a missing {duration}, {event}"
+                      + (f" or {group}" if group else "") + " left out")
+            names = list(_split(frame, site_column))
         if exact:
             _warn(_EXACT_KM_WARNING)
-            grid = union_grid([site_event_times(rows[duration], rows[event])
-                               for rows in sites.values()])
-        else:
-            assert grid_step is not None
-            steps = math.ceil((horizon if horizon is not None else 60 * grid_step)
-                              / grid_step)
-            if steps > 100_000:
-                raise ConfigError("--horizon / --grid-step gives more than 100000 grid "
-                                  "points")
-            grid = grid_step * np.arange(0, steps + 1, dtype=np.float64)
-        msgs = [site_km(rows[duration], rows[event], grid,
-                        groups=rows[group] if group else None, group_levels=levels,
-                        exact=exact, min_cell=min_cell)
-                for rows in sites.values()]
-        fit = combine_km(msgs, grid, group_levels=levels if levels else ["all"])
-        times, at = _km_summary(fit, exact)
-        result = _clean({
-            "analysis": "km", "data": data.name, "site_column": site_column,
-            "duration": duration, "event": event, "group": group, "exact": exact,
-            "grid_step": grid_step, "min_cell": min_cell, "sites": list(sites),
-            "excluded_sites": excluded, "rows_dropped": dropped, "stop": fit.stop,
-            "km": fit.to_dict(), "summary": {"times": times, "groups": at},
-        })
+        result = _federate(request, data, site_column, min_cell, names, coordinator, sites_n,
+                           timeout)
+        if live and result["rows_dropped"]:
+            _warn(f"{result['rows_dropped']} row(s) with a missing {duration}, {event}"
+                  + (f" or {group}" if group else "") + " left out")
+        elif not live:
+            result["rows_dropped"] = dropped
+        _warn_excluded(result)
+        result = _clean(result)
         _print_km(result)
         _emit(result, json_out, report)
 
@@ -582,11 +496,11 @@ _EXACT_COX_WARNING = (
 
 @analytics_app.command("cox", epilog=EXIT_CODES)
 def cox(
-    data: Data,
     site_column: SiteColumn,
     duration: Duration,
     event: Event,
     covariates: Annotated[str, typer.Option(help="Comma-separated covariate columns.")],
+    data: Data = None,
     categorical: Annotated[str | None, typer.Option(
         help="Comma-separated covariates to one-hot encode even if numeric (text columns "
              "always are).")] = None,
@@ -601,6 +515,9 @@ def cox(
     json_out: JsonOut = None,
     report: ReportOut = None,
     min_cell: MinCell = DEFAULT_MIN_CELL,
+    coordinator: Coordinator = None,
+    sites_n: Sites = None,
+    timeout: Timeout = 1800,
 ) -> None:
     """Cox proportional-hazards regression by federated Newton-Raphson.
 
@@ -640,44 +557,41 @@ def cox(
         clash = {duration, event, site_column} & set(covs)
         if clash:
             raise ConfigError(f"--covariates must not hold {sorted(clash)}")
-        frame, dropped = _survival_sites(data, site_column, duration, event,
-                                         {"--covariates": covs})
+        live = _target(data, coordinator, sites_n)
+        request: dict[str, Any] = {"analysis": "cox", "duration": duration, "event": event,
+                                   "covariates": covs, "categorical": cats, "ties": ties,
+                                   "stratified": stratified, "exact": exact}
+        names: list[str] = []
+        dropped = 0
+        if not live:
+            assert data is not None
+            frame, dropped = _survival_sites(data, site_column, duration, event,
+                                             {"--covariates": covs})
+            cat_cols = [c for c in covs if c in cats or _is_text(frame, c)]
+            for c in covs:
+                frame[c] = _labels(frame[c]) if c in cat_cols else _numeric(frame, c,
+                                                                            "--covariates")
+            complete = frame[covs].notna().all(axis=1)
+            dropped += int((~complete).sum())
+            names = list(_split(frame.loc[complete], site_column))
+            request["categorical"] = cat_cols
         if exact and stratified:
             _warn("--exact is not needed for a site-stratified fit: ignored")
         elif exact:
             _warn(_EXACT_COX_WARNING)
-        cat_cols = [c for c in covs if c in cats or _is_text(frame, c)]
-        for c in covs:
-            frame[c] = _labels(frame[c]) if c in cat_cols else _numeric(frame, c,
-                                                                        "--covariates")
-        complete = frame[covs].notna().all(axis=1)
-        dropped += int((~complete).sum())
         if dropped:
             _warn(f"{dropped} row(s) with a missing {duration}, {event} or covariate left out")
-        frame = frame.loc[complete].reset_index(drop=True)
-        sites, excluded = _exclude_small(_split(frame, site_column), min_cell,
-                                         "complete rows")
-        levels = {c: _levels(sites, c, "--covariates") for c in cat_cols}
-        site_data: list[tuple[NDArray[np.float64], NDArray[np.float64],
-                              NDArray[np.float64]]] = []
-        names: list[str] = []
-        for rows in sites.values():     # each site builds its own design matrix
-            x, names, _ = design_matrix(rows, covs, levels)
-            site_data.append((x, rows[duration].to_numpy(dtype=np.float64),
-                              rows[event].to_numpy(dtype=np.float64)))
-        fit = federated_cox(site_data, names, ties=ties,  # type: ignore[arg-type]
-                            stratified=stratified, min_cell=min_cell)
-        if not fit.converged:
-            _warn(f"Newton-Raphson did not converge in {fit.rounds} rounds")
-        out = fit.to_dict()
-        out["ci"] = {n: [out["ci_lower"][n], out["ci_upper"][n]] for n in names}
-        result = _clean({
-            "analysis": "cox", "data": data.name, "site_column": site_column,
-            "duration": duration, "event": event, "covariates": covs, "levels": levels,
-            "exact": exact, "min_cell": min_cell, "sites": list(sites),
-            "excluded_sites": excluded, "rows_dropped": dropped,
-            "n": int(sum(len(r) for r in sites.values())), **out,
-        })
+        result = _federate(request, data, site_column, min_cell, names, coordinator, sites_n,
+                           timeout)
+        if live and result["rows_dropped"]:
+            _warn(f"{result['rows_dropped']} row(s) with a missing {duration}, {event} or "
+                  "covariate left out")
+        elif not live:
+            result["rows_dropped"] = dropped
+        _warn_excluded(result)
+        if not result["converged"]:
+            _warn(f"Newton-Raphson did not converge in {result['rounds']} rounds")
+        result = _clean(result)
         _print_cox(result)
         _emit(result, json_out, report)
 

@@ -33,6 +33,7 @@ from fedcare.quality import site_quality
 from fedcare.study._config import StudyConfig
 from fedcare.study._sites import Site, SiteSplit, schema_from_json, schema_to_json, site_names
 
+from . import _analytics
 from ._audit import make_audit_mod
 from ._policy import make_policy_mod
 from ._records import arrays_of, config_of
@@ -299,3 +300,11 @@ def evaluate_personalised(message: Message, context: Context) -> Message:
                           method=config.personalise, seed=config.seed)
     p = adapted.predict_proba(prep.X_test)[:, 1]
     return _evaluate_reply(message, prep.split, p, method=adapted.method)
+
+
+# Federated analytics (fedcare.federation._analytics): protected aggregates only.
+client_app.query("analytics_setup")(_analytics.handle_setup)
+client_app.query("describe")(_analytics.handle_describe)
+client_app.query("event_times")(_analytics.handle_event_times)
+client_app.query("km")(_analytics.handle_km)
+client_app.query("cox")(_analytics.handle_cox)

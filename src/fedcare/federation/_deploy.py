@@ -62,6 +62,8 @@ __all__ = [
     "init_coordinator",
     "init_site",
     "revoke_site",
+    "run_status",
+    "site_status",
     "start_coordinator",
     "start_site",
     "stop_process",
@@ -85,6 +87,9 @@ EXIT_CODES: dict[int, str] = {
 }
 
 Progress = Callable[[str], None]
+
+#: Consecutive ``flwr ls`` failures after which :func:`submit` reports the coordinator lost.
+_UNANSWERED_POLLS = 3
 
 
 # -- files ---------------------------------------------------------------------------
@@ -377,6 +382,44 @@ def enrolled_sites(coordinator_dir: str | Path) -> dict[str, dict[str, Any]]:
     return dict(_coordinator(coordinator_dir)[1].get("sites", {}))
 
 
+def site_status(coordinator_dir: str | Path) -> dict[str, str]:
+    """What the running SuperLink knows of each enrolled site (``flwr supernode list``).
+
+    Returns
+    -------
+    dict
+        Site name -> the SuperLink's status of its node: ``registered`` (never
+        connected), ``online``, ``offline``, ``unregistered``, or ``unknown`` when the
+        SuperLink has no such node (e.g. its database was lost: enrol the site again).
+        A node counts as online until two heartbeat intervals (60 s) pass without one,
+        so right after a SuperLink restart a site still shows the status it had.
+
+    Raises
+    ------
+    FederationError
+        The SuperLink is not running.
+    """
+    root, settings = _coordinator(coordinator_dir)
+    nodes = _cli(root, settings, ["supernode", "list", _CONNECTION]).get("nodes", [])
+    by_id = {int(n["node-id"]): str(n.get("status", "")) for n in nodes}
+    return {name: by_id.get(int(site["node_id"]), "unknown")
+            for name, site in settings.get("sites", {}).items()}
+
+
+def run_status(coordinator_dir: str | Path, run_id: str | int) -> tuple[str, str]:
+    """A run's status on the running SuperLink (``flwr ls``): e.g. ``finished:failed`` and
+    its details (``No heartbeat received from the task`` for a run whose ServerApp died).
+
+    Raises
+    ------
+    FederationError
+        The SuperLink is not running or does not know the run.
+    """
+    root, settings = _coordinator(coordinator_dir)
+    runs = _cli(root, settings, ["ls", _CONNECTION, "--run-id", str(run_id)])["runs"]
+    return str(runs[0]["status"]), str(runs[0].get("status-details", "") or "")
+
+
 # -- processes -----------------------------------------------------------------------
 class ProcessExited(FederationError):
     """A SuperLink or SuperNode process stopped while being started.
@@ -436,17 +479,20 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> int | None:
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15, *,
+                 kill: bool = False) -> int | None:
     """Stop a process started here and everything it started; return its exit code.
 
     SIGTERM to its session (it was started with ``start_new_session``) and to its
-    descendants that left it (Flower starts SuperExec detached), SIGKILL after
-    ``timeout`` seconds.
+    descendants that left it (Flower starts SuperExec, and SuperExec the ServerApp,
+    detached), SIGKILL after ``timeout`` seconds. With ``kill``, SIGKILL at once: no
+    clean shutdown, as in a crash or a power cut.
     """
+    first = signal.SIGKILL if kill else signal.SIGTERM
     below = _descendants(proc.pid)
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, first)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -454,7 +500,7 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15) -> int | No
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     for pid in below:
-        _signal(pid, signal.SIGTERM)
+        _signal(pid, first)
     deadline = time.monotonic() + timeout
     alive = below
     while alive and time.monotonic() < deadline:
@@ -676,7 +722,7 @@ def start_site(
 def submit(
     config: StudyConfig, coordinator_dir: str | Path, *, n_sites: int,
     timeout: float = 1800, wait_for_sites: float = 120, on_progress: Progress | None = None,
-    poll_every: float = 2.0,
+    poll_every: float = 2.0, extra_run_config: Mapping[str, str | int | float | bool] | None = None,
 ) -> dict[str, Any]:
     """Run a study on the running coordinator's SuperLink and the connected sites.
 
@@ -696,6 +742,9 @@ def submit(
         Called with one line per poll (status and elapsed seconds) and per stage.
     poll_every : float
         Seconds between ``flwr ls`` polls.
+    extra_run_config : mapping, optional
+        Further run-config keys the app declares (e.g. ``task`` and
+        ``analytics-request`` for :func:`fedcare.federation._analytics.submit_analytics`).
 
     Raises
     ------
@@ -711,7 +760,7 @@ def submit(
     app_dir = write_flower_app(work / "app", secure=config.secure_aggregation)
     out_dir = work / "out"
     run_config = {**config.to_run_config(), "num-sites": n_sites, "output-dir": str(out_dir),
-                  "wait-for-sites": float(wait_for_sites)}
+                  "wait-for-sites": float(wait_for_sites), **(extra_run_config or {})}
     overrides = work / "run_config.toml"
     _write_toml(overrides, run_config)
     started = time.monotonic()
@@ -720,9 +769,27 @@ def submit(
     run_id = str(submitted["run-id"])
     say(f"run {run_id} submitted ({config.label}, {config.rounds} rounds, {n_sites} sites)")
     (work / "run_id").write_text(run_id)
-    status, details = "", ""
+    status, details, unanswered = "submitted", "", 0
     while True:
-        runs = _cli(root, settings, ["ls", _CONNECTION, "--run-id", run_id])["runs"]
+        try:
+            runs = _cli(root, settings, ["ls", _CONNECTION, "--run-id", run_id])["runs"]
+        except (FederationError, subprocess.TimeoutExpired) as exc:
+            # The SuperLink stopped answering: it crashed or was stopped. The ServerApp
+            # cannot go on without it (and a restarted SuperLink marks the run failed and
+            # refuses it), so the run cannot finish: say so rather than wait.
+            unanswered += 1
+            if unanswered < _UNANSWERED_POLLS:
+                say(f"run {run_id}: the coordinator did not answer ({unanswered})")
+                time.sleep(poll_every)
+                continue
+            resume = (f"; once it runs again, resume the study from "
+                      f"{Path(config.checkpoint_dir) / 'checkpoint.json'}"
+                      if config.checkpoint_dir else "")
+            raise FederationError(
+                f"run {run_id}: lost the coordinator while the run was '{status}' "
+                f"(its SuperLink did not answer {unanswered} polls: "
+                f"{str(exc).strip()[-300:]}){resume}") from exc
+        unanswered = 0
         status = str(runs[0]["status"])
         details = str(runs[0].get("status-details", "") or "")
         elapsed = time.monotonic() - started

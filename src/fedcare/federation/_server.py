@@ -526,8 +526,12 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
 
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
-    """Flower entry point: run the study, write ``result.json`` to ``output-dir``."""
-    if bool(context.run_config.get("secure-aggregation", False)):
+    """Flower entry point: run the study (or analytics), write ``result.json``."""
+    if str(context.run_config.get("task", "study")) == "analytics":
+        from fedcare.federation._analytics import run_analytics
+
+        out = run_analytics(audit_grid(grid, context), context)
+    elif bool(context.run_config.get("secure-aggregation", False)):
         from fedcare.federation._secagg import run_secure
 
         out = run_secure(audit_grid(grid, context), context)

@@ -29,6 +29,7 @@ __all__ = ["run_simulation", "write_flower_app"]
 _BIN = Path(sys.executable).parent
 _EXTRA_KEYS: dict[str, str | int | float | bool] = {
     "num-sites": 0, "output-dir": "", "wait-for-sites": 60.0,
+    "task": "study", "analytics-request": "",  # fedcare.federation._analytics
 }
 
 

@@ -1,0 +1,180 @@
+"""What the analytics messages carry: every reply on the in-process grid is inspected.
+
+In the default (protected) modes no reply may hold a count of 1..k-1 patients, nor a
+figure summing over fewer than k patients; the opt-in exact modes are the documented
+exception (tests/analytics/test_analytics_federated.py checks they alone ask for event
+times). The ServerApp runs analytics when the run config says ``task = "analytics"``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from flwr.app import Message
+
+from fedcare.analytics import DESCRIBE_COUNT_KEYS, small_cells
+from fedcare.exceptions import ConfigError, FederationError
+from fedcare.federation._analytics import (
+    ANALYTICS_MESSAGE_TYPES,
+    analytics_run_config,
+    run_analytics_inprocess,
+)
+from fedcare.federation._client import client_app
+from fedcare.federation._grid import InProcessGrid
+from fedcare.study._config import StudyConfig
+
+K = 5
+SURV = {"duration": "time", "event": "event"}
+
+
+@pytest.fixture(scope="module")
+def pbc3_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    survset = pytest.importorskip("SurvSet.data")
+    df = survset.SurvLoader().load_dataset("Pbc3")["df"]
+    path = tmp_path_factory.mktemp("pbc3") / "pbc3.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+SITES = ["1", "2", "3", "4", "5", "6"]
+REQUESTS: dict[str, dict[str, Any]] = {
+    "describe": {"analysis": "describe", "columns": ["num_age", "num_bili", "fac_stage"],
+                 "group": "fac_tment", "text": ["fac_stage"],
+                 "ranges": {"num_age": [20.0, 80.0]}, "bins": 60},
+    "km": {"analysis": "km", **SURV, "group": "fac_tment", "grid_step": 180.0},
+    "cox": {"analysis": "cox", **SURV, "categorical": ["fac_sex", "fac_tment"],
+            "covariates": ["num_age", "num_bili", "num_alb", "fac_sex", "fac_tment"]},
+}
+
+
+def _small(values: np.ndarray) -> bool:
+    v = np.asarray(values, dtype=np.float64)
+    return bool(np.any((v > 0) & (v < K)))
+
+
+def _check_reply(reply: Message) -> None:
+    assert not reply.has_error(), reply.error.reason
+    kind = reply.metadata.message_type
+    assert kind in ANALYTICS_MESSAGE_TYPES and kind != "query.event_times"
+    content = reply.content
+    assert set(content.config_records) == {"site"}
+    assert set(content.array_records) <= {"arrays"}
+    for record in content.metric_records.values():
+        assert set(record) <= {"n-rows", "n-dropped"}
+        assert not _small(np.array([float(v) for v in record.values()]))  # type: ignore[arg-type]
+    if "arrays" not in content.array_records:
+        return
+    arrays = {k: np.asarray(v.numpy(), dtype=np.float64)
+              for k, v in content.array_records["arrays"].items()}
+    if kind == "query.describe":
+        table1 = {k[len("table1/"):]: v for k, v in arrays.items() if k.startswith("table1/")}
+        assert small_cells(table1, DESCRIBE_COUNT_KEYS, K) == []
+        for name, value in arrays.items():
+            if name.endswith(("/n", "/n_missing")):
+                assert not _small(value), name
+            if name.endswith("/cum"):       # every released block: 0 or >= k patients
+                n = arrays[name[:-3] + "n"]
+                full = np.concatenate(([0.0], value, n.reshape(1)))
+                released = full[~np.isnan(full)]
+                assert not _small(np.diff(released)), name
+    elif kind == "query.km":
+        events, at_risk = arrays["events"], arrays["at_risk"]
+        assert not _small(events) and not _small(at_risk)
+        shown = int(arrays["released"])
+        censored = at_risk[:, :shown - 1] - events[:, :shown - 1] - at_risk[:, 1:shown]
+        assert not _small(censored)
+    elif kind == "query.cox":
+        if "n" in arrays:                   # offset round and stratified rounds
+            assert float(arrays["n"]) >= K
+        assert set(arrays) <= {"n", "sum", "loglik", "grad", "hess"}
+    else:
+        raise AssertionError(f"unexpected reply type {kind}")
+
+
+@pytest.mark.parametrize("analysis", list(REQUESTS))
+def test_no_reply_describes_fewer_than_k(pbc3_csv: Path, analysis: str) -> None:
+    config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit", min_cell=K)
+    result, grid = run_analytics_inprocess(config, REQUESTS[analysis], SITES,
+                                           keep_messages=True)
+    assert result["sites"] == SITES
+    assert len(grid.replies_received) == len(SITES) * result["message_rounds"]
+    for reply in grid.replies_received:
+        _check_reply(reply)
+
+
+def test_checker_catches_a_small_count() -> None:
+    # the inspection above is not vacuous: an exact-mode KM reply fails it
+    from flwr.app import Array, ArrayRecord, ConfigRecord, RecordDict
+
+    content = RecordDict({"arrays": ArrayRecord({"events": Array(np.array([[1.0, 0.0]])),
+                                                 "at_risk": Array(np.array([[9.0, 8.0]])),
+                                                 "released": Array(np.array(2.0))}),
+                          "site": ConfigRecord({"site": "x"})})
+    reply = Message(content=content, dst_node_id=1, message_type="query.km")
+    with pytest.raises(AssertionError):
+        _check_reply(reply)
+
+
+def test_setup_counts_are_suppressed_by_the_mod(tmp_path: Path) -> None:
+    # 3 rows dropped at one site (1..k-1) reach the coordinator only as NaN
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"h": ["a"] * 20 + ["b"] * 20, "t": rng.uniform(1, 100, 40),
+                          "e": rng.integers(0, 2, 40), "x": rng.normal(size=40)})
+    frame.loc[[0, 1, 2], "x"] = np.nan
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    config = StudyConfig(data=str(path), site_column="h", min_cell=K)
+    request = {"analysis": "cox", "duration": "t", "event": "e", "covariates": ["x"]}
+    result, grid = run_analytics_inprocess(config, request, ["a", "b"], keep_messages=True)
+    setup = [r for r in grid.replies_received
+             if r.metadata.message_type == "query.analytics_setup"]
+    dropped = {str(r.content.config_records["site"]["site"]):
+               float(r.content.metric_records["metrics"]["n-dropped"]) for r in setup}
+    assert math.isnan(dropped["a"]) and dropped["b"] == 0.0
+    assert result["rows_dropped"] == 0 and result["rows_dropped_suppressed_sites"] == 1
+    assert result["n"] == 37
+
+
+def test_server_app_runs_analytics(pbc3_csv: Path, tmp_path: Path) -> None:
+    from fedcare.federation._server import main
+
+    config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit")
+    run_config = {**analytics_run_config(config, REQUESTS["cox"]), "num-sites": 6,
+                  "output-dir": str(tmp_path / "out")}
+    grid = InProcessGrid(client_app, [{"site": s} for s in SITES], run_config)
+    main(grid, grid.server_context())
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    direct, _ = run_analytics_inprocess(config, REQUESTS["cox"], SITES)
+    assert result["coef"] == pytest.approx(direct["coef"], abs=1e-12)
+    assert result["analysis"] == "cox" and result["stratified"] is True
+
+
+def test_partition_ids_map_to_sites_in_natural_order(pbc3_csv: Path) -> None:
+    # Flower's simulation gives nodes a partition-id, not a site name
+    config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit")
+    run_config = {**analytics_run_config(config, REQUESTS["km"]), "num-sites": 6}
+    grid = InProcessGrid(client_app, [{"partition-id": i, "num-partitions": 6}
+                                      for i in range(6)], run_config)
+    from fedcare.federation._analytics import run_analytics
+
+    result = run_analytics(grid, grid.server_context())
+    named, _ = run_analytics_inprocess(config, REQUESTS["km"], SITES)
+    assert result["sites"] == SITES and result["km"] == named["km"]
+
+
+def test_bad_requests_are_refused(pbc3_csv: Path) -> None:
+    config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit")
+    with pytest.raises(ConfigError, match="'analysis' must be one of"):
+        analytics_run_config(config, {"analysis": "anova"})
+    with pytest.raises(ConfigError, match="add --exact"):
+        analytics_run_config(config, {**REQUESTS["cox"], "stratified": False})
+    with pytest.raises(FederationError, match="column 'num_agee' \\(--covariates\\) not found; "
+                                              "did you mean 'num_age'"):
+        run_analytics_inprocess(config, {**REQUESTS["cox"], "covariates": ["num_agee"]},
+                                SITES)

@@ -190,7 +190,7 @@ def main() -> None:
          f"{results[name]['predictions_per_s']:.0f}"]
         for name in ("batch_predict", "batch_explain")]))
     if args.json:
-        C.write_json(results, args.json)
+        C.write_json(args.json, results)
 
 
 if __name__ == "__main__":

@@ -340,9 +340,10 @@ class Registry:
         """Append prediction-log entries (who, when, model, endpoint, rows, input hash)."""
         if not entries:
             return
-        with self._open() as session:
-            session.add_all(PredictionLogRow(**entry) for entry in entries)
-            session.commit()
+        from sqlalchemy import insert
+
+        with self.engine.begin() as connection:  # one executemany, no ORM objects
+            connection.execute(insert(PredictionLogRow), entries)
 
     def prediction_log(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest ``limit`` log entries, newest first."""

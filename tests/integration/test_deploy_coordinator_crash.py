@@ -32,6 +32,7 @@ import pytest
 
 from fedcare.exceptions import FederationError
 from fedcare.federation import run_inprocess
+from fedcare.federation._deploy import _descendants as descendants
 from fedcare.federation._deploy import (
     enroll_site,
     enrolled_sites,
@@ -57,23 +58,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def descendants(pid: int) -> list[int]:
-    """Processes below ``pid`` (they stay ours after it dies: Flower detaches them)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = entry.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.parent.name))
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            out.append(child)
-            todo.append(child)
-    return out
 
 
 def command_line(pid: int) -> str:

@@ -15,12 +15,10 @@ import pytest
 from fedcare.deid import Span, score
 
 RECALL_GOAL, PRECISION_GOAL = 0.98, 0.90
-#: Measured gaps (docs/deid.md), checked against a lower floor instead of the goal:
-#: insurance numbers after payer names the recogniser does not list ("Tufts ID# ...") are
-#: removed but typed ID, which also costs ID precision; Chinese names with rare surnames
-#: and no cue are missed.
-KNOWN_GAPS = {("en", "INSURANCE", "recall"): 0.90, ("en", "ID", "precision"): 0.80,
-              ("zh", "NAME", "recall"): 0.95}
+#: Measured gaps (docs/deid.md), checked against a lower floor instead of the goal.  None
+#: at present: en INSURANCE recall, en ID precision and zh NAME recall, once below the goal,
+#: met it on the held-out seeds 100-102 (docs/deid.md), so they are held to the goal.
+KNOWN_GAPS: dict[tuple[str, str, str], float] = {}
 
 
 @pytest.fixture(scope="module")

@@ -205,6 +205,48 @@ def test_chinese_words_that_are_not_names() -> None:
     assert _found(text, "zh") == []
 
 
+# Context cues for names whose surname the recogniser does not list (蹇, 鞠, 冼 are not in
+# its list, nor in the benchmark generator's): a confirming word after a weak label, a label
+# with a separator, a department before a title, a title between name and demographics.
+@pytest.mark.parametrize(("text", "name"), [
+    ("家属蹇立新电话13912345678。", "蹇立新"),          # weak label + 电话
+    ("家属鞠红（妻子）已到。", "鞠红"),                 # weak label + bracket
+    ("记录医师 冼志鹏，审核 蹇明", "冼志鹏"),            # signature labels with a space
+    ("记录医师 冼志鹏，审核 蹇明", "蹇明"),             # ... and at the end of the text
+    ("转诊医生：鞠宏。", "鞠宏"),                      # weak label + colon, nothing Han after
+    ("心血管内科蹇卫东主任意见：暂不手术。", "蹇卫东"),  # department + name + title
+    ("经呼延海春护士长会诊，建议转科。", "呼延海春"),    # 4 characters after a particle
+    ("鞠文斌先生，93岁，因跌倒入院。", "鞠文斌"),        # title between name and age
+    ("患者王国（女，77周岁）因发热入院。", "王国"),      # a dictionary word confirmed as a name
+    ("医师签名：何国", "何国"),                         # ... after a strong label, alone
+])
+def test_chinese_names_by_context(text: str, name: str) -> None:
+    assert ("NAME", name) in _found(text, "zh")
+
+
+@pytest.mark.parametrize("text", [
+    "医生：建议手术治疗。", "主任：考虑社区获得性肺炎。", "护士 测血压130/80mmHg。",
+    "家属联系电话已登记。", "家属要求出院。", "审核 通过。", "审核人：质控科。",
+    "护士：静滴头孢曲松钠2g。", "神经外科主任意见：暂不手术。", "急诊科值班医生电话通知。",
+    "会诊医生意见：同意转科。", "骨科主任查房后指示：继续目前治疗。", "家属代诉病史。",
+    "审核 2023年3月5日",
+])
+def test_chinese_label_contexts_without_names(text: str) -> None:
+    assert [t for t, _ in _found(text, "zh") if t == "NAME"] == []
+
+
+def test_organisation_member_ids_are_insurance() -> None:
+    text = "Pinewood Mutual ID# 7788123. Acme Health Plan ID: XK12345678."
+    assert _types_of(text, "en", "7788123") == {"INSURANCE"}
+    assert _types_of(text, "en", "XK12345678") == {"INSURANCE"}
+    for other, value in (("Photo ID# 12345678 checked.", "12345678"),
+                         ("State ID 123456789 on file.", "123456789"),
+                         ("Employee ID# A123456.", "A123456"),
+                         ("Study ID 2021-0042 enrolled.", "2021-0042"),
+                         ("Seen by Dr. Smith ID 1234567.", "1234567")):
+        assert "INSURANCE" not in _types_of(other, "en", value), other
+
+
 # ---------------------------------------------------------------- addresses and dates
 
 def test_addresses() -> None:

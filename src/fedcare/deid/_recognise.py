@@ -228,6 +228,24 @@ def _label_patterns(lang: str) -> list[tuple[str, re.Pattern[str]]]:
 _GENERIC_LABEL = re.compile(r"(?<![A-Za-z])(?:ID|I\.D\.|identifier|number|No\.|#)\s*[:#]?\s*"
                             r"(?P<v>(?=[A-Za-z0-9\-]*\d)[A-Za-z0-9][A-Za-z0-9\-]{4,})")
 _GENERIC_ZH = re.compile(r"(?:编号|号码|卡号|证号)[:：\s]*(?P<v>[A-Za-z0-9][A-Za-z0-9\-]{4,})")
+# "<Proper Name> ID# VALUE" (Acme Health ID# ..., Pinewood ID: ...): an organisation's member
+# number, most often a health plan's in clinical notes, unless a word of the organisation
+# names another kind of identifier (State ID#, Employee ID#, Hospital ID#) or is not a name
+_ORG_ID = re.compile(r"(?<![A-Za-z&'.-])(?P<org>(?:[A-Z][A-Za-z&'.-]*\s+){0,2}[A-Z][A-Za-z&'.-]*)"
+                     r"\s+(?:ID|member\s+(?:ID|#))\s*[:#]?\s*(?P<v>(?=[A-Za-z0-9\-]*\d)"
+                     r"[A-Za-z0-9][A-Za-z0-9\-]{4,})")
+_ORG_NOT_PAYER = L.words("""
+patient pt state national government military employee student passport photo device chart
+visit order specimen lab laboratory study subject accession hospital hosp encounter case
+sample report requisition transaction tax record unit staff provider clinic center centre
+university school college medical card badge user login network system account employer
+company federal veteran va dl driver drivers driver's license licence implant serial model
+lot batch claim trial research registry donor organ blood bank image imaging scan exam test
+order session call ticket reference ref file document form his her their my your our its the
+a an this that new old verified confirmed checked scanned provided updated primary secondary
+alien green identity personal travel voter social security ssn npi dea mrn emr ehr epic
+dr mr mrs ms miss prof nurse rn md do
+""")
 
 
 def _labelled(text: str, lang: str) -> list[_Cand]:
@@ -236,6 +254,11 @@ def _labelled(text: str, lang: str) -> list[_Cand]:
         for m in pattern.finditer(text):
             if re.search(r"\d", m.group("v")):
                 out.append((m.start("v"), m.end("v"), "ID", _PRIORITY["GENERIC"]))
+    if lang == "en":
+        for m in _ORG_ID.finditer(text):
+            words = [w.strip("&'.-").lower() for w in m.group("org").split()]
+            if words and all(w and w not in _ORG_NOT_PAYER for w in words):
+                out.append((m.start("v"), m.end("v"), "INSURANCE", _PRIORITY["GENERIC"] + 1))
     for phi_type, pattern in _label_patterns(lang):
         for m in pattern.finditer(text):
             start, end = m.span("v")
@@ -540,22 +563,30 @@ _ZH_NAME_LABEL = re.compile(
     r"(?P<label>姓名|患者姓名|病人姓名|患者|病人|患儿|家属|联系人|紧急联系人|监护人|代理人|主治医师|"
     r"主治医生|住院医师|主任医师|副主任医师|责任护士|管床医生|经治医师|上级医师|记录者|记录人|"
     r"签名|医师签名|医生签名|护士签名|报告医师|审核医师|检查医师|申请医生|送检医生|操作者|"
-    r"手术者|术者|助手|麻醉医师|代诉人|陈述者|见证人|授权人|签字人|医生|医师|护士|大夫|主任|"
-    rf"{_KIN_ZH})[：:\s]*")
+    r"手术者|术者|助手|麻醉医师|代诉人|陈述者|见证人|授权人|签字人|记录医师|记录医生|审核医生|"
+    r"审核人|审核者|审核|审阅|复核人|复核|核对人|转诊医生|转诊医师|会诊医生|会诊医师|值班医生|"
+    r"值班医师|主管医生|主管医师|接诊医生|接诊医师|管床医师|主刀医生|主刀|医生|医师|护士|大夫|主任|"
+    rf"{_KIN_ZH})(?P<sep>[：:\s]*)")
 _STRONG_LABELS = {"姓名", "患者姓名", "病人姓名", "签名", "医师签名", "医生签名", "护士签名",
                   "联系人", "紧急联系人", "记录者", "记录人", "见证人", "签字人", "代诉人",
                   "主治医师", "住院医师", "上级医师", "主任医师", "副主任医师", "经治医师",
-                  "报告医师", "审核医师", "检查医师", *_KIN_ZH.split("|")}
+                  "报告医师", "审核医师", "检查医师", "记录医师", "记录医生", "审核医生",
+                  "审核人", "审核者", "复核人", "核对人", *_KIN_ZH.split("|")}
+# words right after a name that confirm it (家属X电话, 科X主任意见, X（妻子）)
+_ZH_NAME_NEXT = re.compile(r"电话|手机|联系|（|\(|意见|查房|会诊|表示|同意|签字|签名|知情|拒绝|"
+                           r"已阅|核对|审核|陪同|陪护|代诉|诉|称|述")
 # "X，男，" / "X，92岁" (demographics), "X/2023-03-05" (signature), "X表示理解" (consent)
 _ZH_CUES = [
-    re.compile(r"(?:^|(?<=[\n，,。；;：:\s]))(?P<n>[\u4e00-\u9fff]{2,7})[，,、]\s*(?:男|女|\d{1,3}\s*"
-               r"(?:周岁|岁))", re.M),
+    re.compile(r"(?:^|(?<=[\n，,。；;：:\s]))(?P<n>[\u4e00-\u9fff]{2,7}?)(?:先生|女士)?[，,、]\s*"
+               r"(?:男|女|\d{1,3}\s*(?:周岁|岁))", re.M),
     re.compile(r"(?:^|(?<=\n))[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})[ \t]*/", re.M),
     re.compile(r"(?:^|(?<=[\n。；;]))[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})(?=表示|同意|签字|知情|拒绝|"
                r"要求|已阅)", re.M),
 ]
 # characters after which a name may start even when jieba glued them to it (请程/主任)
 _ZH_PARTICLES = frozenset("请经由向与和及给找问被让叫将把对跟、，。；：:（()）/ \t\n")
+# department words after which a name may start before a title (神经外科X主任)
+_ZH_DEPT_END = frozenset("科室")
 _ZH_KIN_WORDS = frozenset(_KIN_ZH.split("|")) | L.words(
     "爷爷 奶奶 姥姥 姥爷 叔叔 阿姨 舅舅 姑姑 伯伯 大爷 大妈 老人 病人 患者 家属")
 _ZH_NOT_NAMES = L.words("""
@@ -618,14 +649,36 @@ def _given_ok(chunk: str) -> bool:
     return all(_is_han(c) and c not in L.CN_NAME_STOPWORDS for c in chunk)
 
 
+def _confirmed_end(text: str, end: int) -> bool:
+    """A name may end here: end of text, a non-Han character, a title or a confirming word."""
+    return (end == len(text) or not _is_han(text[end]) or _title_at(text, end)
+            or _ZH_NAME_NEXT.match(text, end) is not None)
+
+
 def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
-             strong: bool) -> tuple[int, int] | None:
-    """The name starting at ``pos`` (after a label): surname plus one or two characters."""
+             strong: bool, separated: bool = False) -> tuple[int, int] | None:
+    """The name starting at ``pos`` (after a label): surname plus one or two characters.
+
+    ``strong``: a label that introduces a name (姓名：, 签名：, kinship words);
+    ``separated``: a weaker label followed by a colon or space (医生：, 审核 ), after which
+    an unlisted surname is taken when nothing Han follows the name.
+    """
     if pos >= len(text) or not _is_han(text[pos]):
         return None
     s_len = _surname_len(text, pos)
     if s_len == 0:
-        if not (strong or pos in nr_starts) or text[pos] in L.CN_NAME_STOPWORDS:
+        if text[pos] in L.CN_NAME_STOPWORDS:
+            return None
+        if not (strong or pos in nr_starts):
+            # an unlisted surname after a weak label: only when a confirming word follows
+            # the 2-4 characters (家属X电话, 家属X（妻子）)
+            for end in (pos + 4, pos + 3, pos + 2):
+                if (end <= len(text) and _given_ok(text[pos + 1:end])
+                        and ((end < len(text) and _ZH_NAME_NEXT.match(text, end))
+                             or (separated and (end == len(text) or not _is_han(text[end]))))
+                        and not any(_title_at(text, i) for i in range(pos + 1, end))
+                        and not _bad_name(text[pos:end])):
+                    return pos, end
             return None
         # an unlisted (rare or compound) surname: the longest run of 2-4 characters that
         # ends at a word boundary
@@ -634,10 +687,10 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
             if not _given_ok(text[pos + 1:end]) or any(_title_at(text, i)
                                                         for i in range(pos + 1, end)):
                 break
-            if end in bounds or end == len(text) or not _is_han(text[end]) or \
-                    _title_at(text, end):
+            if end in bounds or _confirmed_end(text, end):
                 best = end
-        if best is None or _bad_name(text[pos:best], strong):
+        if best is None or _bad_name(text[pos:best], strong) or \
+                text[best:best + 1] in _ZH_DEPT_END:
             return None
         return pos, best
     best = None
@@ -658,7 +711,15 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
         end = pos + s_len + 1
         if end <= len(text) and _given_ok(text[pos + s_len:end]):
             best = end
-    if best is None or (best - pos > s_len and _bad_name(text[pos:best], strong)):
+    if best is None or text[best:best + 1] in _ZH_DEPT_END:  # 审核人：质控科
+        return None
+    # a listed surname whose name is also a dictionary word (何国/r, 王国/n): kept after a
+    # strong label when nothing Han follows, or when a confirming word follows (王国（女）)
+    isolated = best == len(text) or not _is_han(text[best])
+    confirmed = (strong and isolated) or (best < len(text) and _ZH_NAME_NEXT.match(text, best))
+    if best - pos > s_len and _bad_name(text[pos:best], strong) and not (
+            confirmed and text[pos:best] not in _ZH_NOT_NAMES
+            and text[pos:best] not in _ZH_KIN_WORDS):
         return None
     return pos, best
 
@@ -674,11 +735,11 @@ def _name_before(text: str, end: int, bounds: set[int], soft: set[int]) -> tuple
         if not all(_is_han(c) for c in chunk):
             break
         s_len = _surname_len(text, start)
-        after_particle = start in soft
+        after_particle = start in soft or (start > 0 and text[start - 1] in _ZH_DEPT_END)
         if s_len == 0:
-            if not after_particle or length > 3 or text[start] in L.CN_NAME_STOPWORDS:
+            if not after_particle or text[start] in L.CN_NAME_STOPWORDS:
                 continue
-            s_len = 1
+            s_len = 1 if length < 4 else 2  # 4 characters: a compound surname (公孙/x/x)
         if length > s_len + 2 or not (start in bounds or after_particle):
             continue
         if not _given_ok(chunk[s_len:]) or (length > s_len and _bad_name(chunk)):
@@ -696,7 +757,8 @@ def _zh_names(text: str) -> list[_Cand]:
     nr_starts = {s for s, _, f in tokens if f.startswith("nr")}
     found: list[tuple[int, int]] = []
     for m in _ZH_NAME_LABEL.finditer(text):
-        span = _name_at(text, m.end(), bounds, nr_starts, m.group("label") in _STRONG_LABELS)
+        span = _name_at(text, m.end(), bounds, nr_starts, m.group("label") in _STRONG_LABELS,
+                        separated=bool(m.group("sep")))
         if span:
             found.append(span)
     for m in _ZH_TITLE.finditer(text):
@@ -712,7 +774,7 @@ def _zh_names(text: str) -> list[_Cand]:
             if label and label.end() < len(name):
                 start += label.end()
                 name = name[label.end():]
-            if 2 <= len(name) <= 4 and _given_ok(name[1:]) and not _bad_name(name) \
+            if 2 <= len(name) <= 4 and _given_ok(name[1:]) and not _bad_name(name, True) \
                     and name[-1] not in "科室院部区市县省":
                 found.append((start, start + len(name)))
     # jieba person names (nr), merging a split surname + given name (周/海燕, 笪/晓静)

@@ -124,8 +124,11 @@ def test_km_coarse_grid_is_protected(pbc3_csv: Path, tmp_path: Path) -> None:
     assert km["exact"] is False
     grid = np.array(km["km"]["grid"])
     assert np.allclose(grid, 365.0 * np.arange(grid.size))
-    # default k = 5 on six sites: the curve stops at the first small cell of any site
+    # default k = 5 on six sites: sites merge intervals; three hospitals have fewer
+    # than 5 events, so no interval holding one of their events may be released
     assert km["km"]["released"] < km["km"]["n_grid"]
+    assert km["km"]["released_points"] == list(range(km["km"]["released"]))[:1]
+    assert km["stop"] == 365.0
 
 
 def test_describe_means_equal_pandas(pbc3_csv: Path, tmp_path: Path) -> None:

@@ -15,14 +15,30 @@ computes exactly what a pooled analysis would. Two kinds of grid:
     coordinator sees only the sums across sites (which a published KM plot shows
     anyway).
 
-``exact=False`` (default) -- a public, coarse grid (e.g. every 90 days)
-    Times are rounded *up* to the grid: ``d_j`` counts events in ``(t_{j-1}, t_j]``
-    and ``n_j = #(T > t_{j-1})``. The result equals lifelines on the rounded-up
-    times. Nothing data-derived builds the grid. Small cells: a site releases its
-    counts only up to the first grid point where an event count, an at-risk count or
-    an implied censoring count (``n_j - d_j - n_{j+1}``) of any group would lie in
-    1..k-1; later points are NaN and the pooled curve stops at the earliest such
-    point over all sites (``KaplanMeier.released``).
+``exact=False`` (default) -- a public, coarse grid (e.g. every 90 days), coarsened
+    Times are rounded *up* to the grid: the count at ``t_j`` covers ``(t_{j-1}, t_j]``.
+    Each site then merges consecutive grid intervals greedily (:func:`coarsen`): it
+    releases a subset of the grid points -- the first one, unless a count at or before
+    it is small -- chosen so that, for every group, every released interval's event
+    count ``d``, its censoring count ``c`` (``n_i - d_i - n_{i+1}``, derivable from
+    the message) and every released at-risk count ``n`` is 0 or >= k. Points it does
+    not release are NaN. Where no further interval can satisfy k (fewer than k still
+    at risk), the site stops, and its last interval's ``n - d`` (censored in it or
+    followed beyond it) is 0 or >= k too.
+
+    :func:`combine_km` pools on the points every site released (the intersection):
+    a site's counts over a pooled interval are sums of its released intervals, so no
+    new per-site count appears. The result equals a pooled KM (and log-rank test) on
+    the times rounded up to that common grid, up to its last point
+    (``KaplanMeier.stop`` is the next public grid point).
+
+    **What the grid reveals** (beyond the released 0-or->=k counts): which public grid
+    points each site released. A skipped point tells the coordinator that, between the
+    site's previous released point and it, the event count or the censoring count of
+    some group, or the number of the group still at risk after it, lay in 1..k-1 --
+    not which count, which group or how many; a site's last released point tells that
+    it could form no further interval of 0 or >= k counts. Nothing data-derived builds
+    the public grid itself.
 """
 
 from __future__ import annotations
@@ -48,6 +64,7 @@ __all__ = [
     "KM_COUNT_KEYS",
     "KaplanMeier",
     "LogRank",
+    "coarsen",
     "combine_km",
     "logrank",
     "site_event_times",
@@ -134,16 +151,18 @@ def site_km(time: ArrayLike, event: ArrayLike, grid: ArrayLike, *,
         Shared levels of ``groups``; required with ``groups``.
     exact : bool, default False
         True: counts at exact event times (every event time must be on the grid), no
-        small-cell protection. False: interval counts on a coarse grid, truncated
-        at the first small cell.
+        small-cell protection. False: interval counts on a coarse grid, merged by
+        :func:`coarsen` so that every count is 0 or >= ``min_cell``.
     min_cell : int, default 5
         Small-cell threshold for ``exact=False``.
 
     Returns
     -------
     dict
-        ``events`` and ``at_risk`` (n_groups, n_times), NaN from the first withheld
-        grid point on; ``released`` () how many grid points were released.
+        ``events`` and ``at_risk`` (n_groups, n_times): at a released grid point, the
+        events in the merged interval ending there and the number at risk at its
+        start; NaN at the points not released. ``released`` (): how many grid points
+        were released.
     """
     k = check_min_cell(min_cell)
     t, e = survival_inputs(time, event)
@@ -168,20 +187,79 @@ def site_km(time: ArrayLike, event: ArrayLike, grid: ArrayLike, *,
     censored = np.zeros_like(events)
     np.add.at(events, (gi[e & inside], pos[e & inside]), 1.0)
     np.add.at(censored, (gi[~e & inside], pos[~e & inside]), 1.0)
-    for j in range(n_groups):
-        tj = np.sort(t[gi == j])
-        prev = np.concatenate(([-np.inf], g[:-1]))
-        at_risk[j] = tj.size - np.searchsorted(tj, prev, side="right")
+    beyond = np.bincount(gi[~inside], minlength=n_groups).astype(np.float64)
+    keep = coarsen(events, censored, beyond, min_cell=k)
+    total = events.sum(axis=1) + censored.sum(axis=1) + beyond
+    cum_d = np.cumsum(events, axis=1)[:, keep]
+    gone = np.cumsum(events + censored, axis=1)[:, keep]     # #(T <= released point)
+    out_d = np.full_like(events, np.nan)
+    out_n = np.full_like(at_risk, np.nan)
+    out_d[:, keep] = np.diff(cum_d, axis=1, prepend=0.0)
+    out_n[:, keep] = total[:, None] - np.concatenate((np.zeros((n_groups, 1)),
+                                                      gone[:, :-1]), axis=1)
+    return {"events": out_d, "at_risk": out_n, "released": np.array(float(keep.size))}
 
-    def small(a: NDArray[np.float64]) -> NDArray[np.bool_]:
-        return np.asarray(((a > 0) & (a < k)).any(axis=0), dtype=np.bool_)
 
-    bad = small(events) | small(at_risk)
-    bad[1:] |= small(censored)[:-1]
-    released = int(np.argmax(bad)) if bad.any() else g.size
-    events[:, released:] = np.nan
-    at_risk[:, released:] = np.nan
-    return {"events": events, "at_risk": at_risk, "released": np.array(float(released))}
+def coarsen(events: ArrayLike, censored: ArrayLike, beyond: ArrayLike, *,
+            min_cell: int = DEFAULT_MIN_CELL) -> NDArray[np.intp]:
+    """The grid points a site releases: consecutive grid intervals merged greedily.
+
+    Walking the grid, the site releases a point as soon as the interval from its
+    previous released point has, in every group, an event count and a censoring count
+    of 0 or >= k, and the number still at risk after the point is 0 or >= k (it is
+    the next interval's at-risk count). Where no further point qualifies, the site
+    stops; its last released point may then instead satisfy the weaker terminal rule
+    (events 0 or >= k, and censored-or-beyond ``n - d`` 0 or >= k), the latest such
+    point being taken.
+
+    Parameters
+    ----------
+    events, censored : array_like of shape (n_groups, n_times)
+        Events and censorings per group in ``(t_{j-1}, t_j]`` (the first: ``<= t_0``).
+    beyond : array_like of shape (n_groups,)
+        Rows followed beyond the last grid point.
+    min_cell : int, default 5
+        k.
+
+    Returns
+    -------
+    ndarray of shape (n_released,)
+        Increasing indices of the released grid points (empty if a group's total is
+        1..k-1).
+    """
+    k = check_min_cell(min_cell)
+    d = np.asarray(events, dtype=np.float64)
+    c = np.asarray(censored, dtype=np.float64)
+    b = np.asarray(beyond, dtype=np.float64)
+    if d.ndim != 2 or c.shape != d.shape or b.shape != d.shape[:1]:
+        raise DataError(f"coarsen: counts of shapes {d.shape}, {c.shape} and {b.shape} "
+                        "do not match")
+    zero = np.zeros((d.shape[0], 1))
+    cum_d = np.concatenate((zero, np.cumsum(d, axis=1)), axis=1)
+    cum_c = np.concatenate((zero, np.cumsum(c, axis=1)), axis=1)
+    total = cum_d[:, -1] + cum_c[:, -1] + b
+
+    def ok(x: NDArray[np.float64]) -> bool:
+        return bool(np.all((x == 0) | (x >= k)))
+
+    released: list[int] = []
+    if not ok(total):
+        return np.array(released, dtype=np.intp)
+    start, terminal = 0, -1          # start: cum index after the last released point
+    for j in range(d.shape[1]):
+        dj = cum_d[:, j + 1] - cum_d[:, start]
+        if not ok(dj):
+            continue
+        cj = cum_c[:, j + 1] - cum_c[:, start]
+        after = total - cum_d[:, j + 1] - cum_c[:, j + 1]
+        if ok(cj) and ok(after):
+            released.append(j)
+            start, terminal = j + 1, -1
+        elif ok(cj + after):
+            terminal = j
+    if terminal >= start:
+        released.append(terminal)
+    return np.array(released, dtype=np.intp)
 
 
 @dataclass(frozen=True)
@@ -237,10 +315,12 @@ class KaplanMeier:
     events, at_risk : ndarray of shape (n_groups, n_released)
         Pooled counts.
     released, n_grid : int
-        Grid points released by every site, and in all.
+        Grid points released by every site (the common grid), and in all.
     stop : float
-        First withheld grid time (inf when the whole grid was released); the curves
-        are unknown from there on.
+        The public grid point after the last common one (inf when that is the grid's
+        last); the curves are unknown from there on.
+    points : ndarray of shape (n_released,)
+        Indices of the common grid points in the public grid.
     """
 
     grid: NDArray[np.float64]
@@ -255,6 +335,7 @@ class KaplanMeier:
     n_grid: int
     stop: float
     logrank: LogRank | None
+    points: NDArray[np.intp]
 
     def at(self, times: ArrayLike, group: int = 0) -> NDArray[np.float64]:
         """Survival, lower and upper CI as step functions at ``times``.
@@ -262,8 +343,8 @@ class KaplanMeier:
         Returns
         -------
         ndarray of shape (3, n_times)
-            Value at the last grid point <= t (1 before the first); NaN past the last
-            released point of a truncated curve.
+            Value at the last grid point <= t (1 before the first); NaN from
+            ``stop`` on.
         """
         t = np.asarray(times, dtype=np.float64)
         pos = np.searchsorted(self.grid, t, side="right") - 1
@@ -278,6 +359,7 @@ class KaplanMeier:
         """JSON-ready curves and test."""
         out: dict[str, Any] = {
             "grid": self.grid.tolist(), "released": self.released, "n_grid": self.n_grid,
+            "released_points": self.points.tolist(),
             "groups": {str(lvl): {"survival": self.survival[i].tolist(),
                                   "lower": self.lower[i].tolist(),
                                   "upper": self.upper[i].tolist(),
@@ -300,7 +382,8 @@ def combine_km(messages: Sequence[Mapping[str, NDArray[np.float64]]], grid: Arra
     messages : sequence of dict
         One :func:`site_km` message per site.
     grid : array_like of shape (n_times,)
-        The grid the sites used.
+        The grid the sites used. The curves use the points every site released; a
+        site's counts over an interval of them are sums of its released intervals.
     group_levels : sequence, optional
         The group levels the sites used (labels only).
     alpha : float, default 0.05
@@ -311,11 +394,31 @@ def combine_km(messages: Sequence[Mapping[str, NDArray[np.float64]]], grid: Arra
         raise DataError("no site messages to combine")
     if not 0 < alpha < 1:
         raise ConfigError(f"alpha must lie in (0, 1), got {alpha!r}")
-    released = int(min(float(m["released"]) for m in messages))
-    events = np.stack([np.asarray(m["events"], dtype=np.float64)[:, :released]
-                       for m in messages]).sum(axis=0)
-    at_risk = np.stack([np.asarray(m["at_risk"], dtype=np.float64)[:, :released]
-                        for m in messages]).sum(axis=0)
+    counts = []
+    for m in messages:
+        d = np.asarray(m["events"], dtype=np.float64)
+        n = np.asarray(m["at_risk"], dtype=np.float64)
+        if d.ndim != 2 or n.shape != d.shape or d.shape[1] != g.size:
+            raise DataError(f"a site sent counts of shapes {d.shape} and {n.shape} for a "
+                            f"grid of {g.size} points")
+        mask = ~(np.isnan(d).any(axis=0) | np.isnan(n).any(axis=0))
+        if int(mask.sum()) != int(float(m["released"])):
+            raise DataError("a site's released count does not match its counts")
+        counts.append((d, n, mask))
+    if len({d.shape for d, _, _ in counts}) > 1:
+        raise DataError("sites sent counts for different numbers of groups")
+    common = np.logical_and.reduce([mask for _, _, mask in counts])
+    points = np.flatnonzero(common)
+    released = int(points.size)
+    events = np.zeros((counts[0][0].shape[0], released))
+    at_risk = np.zeros_like(events)
+    for d, n, mask in counts:
+        own = np.flatnonzero(mask)
+        pos = np.searchsorted(own, points)      # each common point among the site's own
+        cum = np.cumsum(d[:, own], axis=1)[:, pos]
+        events += np.diff(cum, axis=1, prepend=0.0)
+        first = np.concatenate(([0], pos[:-1] + 1)).astype(np.intp)
+        at_risk += n[:, own][:, first]
     with np.errstate(divide="ignore", invalid="ignore"):
         step = np.where(at_risk > 0, 1.0 - events / at_risk, 1.0)
         term = np.where((at_risk > 0) & (at_risk > events),
@@ -330,6 +433,7 @@ def combine_km(messages: Sequence[Mapping[str, NDArray[np.float64]]], grid: Arra
     levels = tuple(group_levels) if group_levels is not None else tuple(
         range(events.shape[0]))
     test = logrank(events, at_risk) if events.shape[0] >= 2 and released > 0 else None
-    stop = float(g[released]) if released < g.size else float("inf")
-    return KaplanMeier(g[:released], surv, lower, upper, gw, events, at_risk, levels,
-                       released, g.size, stop, test)
+    after = int(points[-1]) + 1 if released else 0
+    stop = float(g[after]) if after < g.size else float("inf")
+    return KaplanMeier(g[points], surv, lower, upper, gw, events, at_risk, levels,
+                       released, g.size, stop, test, points)

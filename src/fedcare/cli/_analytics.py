@@ -401,9 +401,15 @@ def km(
     """Kaplan-Meier curves with 95% CIs (and a log-rank test with --group).
 
     Default (privacy-friendly): sites count events and patients at risk on a public grid
-    (--grid-step, up to --horizon), and each site stops releasing counts at the first grid
-    point where any count would describe 1..k-1 patients; the pooled curves stop at the
-    earliest such point and equal a pooled KM on the rounded-up times.
+    (--grid-step, up to --horizon), times rounded up to it. Each site merges consecutive
+    grid intervals so that every released event count, censoring count and at-risk
+    count (per group with --group) is 0 or >= k, and releases only the grid points that
+    end its merged intervals; where fewer than k patients remain at risk it stops. The
+    curves and the log-rank test use the grid points every site released and equal a
+    pooled KM on the times rounded up to those points. What the grid reveals: which
+    grid points each site released -- a skipped point says that some count of that
+    site between its neighbouring released points lay in 1..k-1 (not which, nor how
+    many).
 
     --exact (opt-in): the grid is the union of every site's event times, so the curves,
     CIs and log-rank test equal a pooled analysis; this reveals when each site's events
@@ -471,14 +477,18 @@ def _print_km(result: Mapping[str, Any]) -> None:
                              zip(s["survival"], s["lower"], s["upper"], strict=True)))
     console.print(table)
     km_ = result["km"]
-    if km_["released"] < km_["n_grid"]:
-        console.print(f"curves stop at t={_g(result['stop'])}: from there on some site would "
-                      f"release a count of 1..{result['min_cell'] - 1} patients; a coarser "
-                      "--grid-step releases more", highlight=False)
+    stop = result.get("stop")       # None: the whole grid is covered
+    if not result["exact"] and km_["released"] < km_["n_grid"]:
+        console.print(f"the curves use {km_['released']} of {km_['n_grid']} grid points: "
+                      "sites merged grid intervals so that no count describes "
+                      f"1..{result['min_cell'] - 1} patients", highlight=False)
+    if stop is not None:
+        console.print(f"curves stop at t={_g(stop)}: from there on some site has fewer than "
+                      f"{result['min_cell']} patients left to describe", highlight=False)
     events = sum(sum(g["events"]) for g in km_["groups"].values())
     if "logrank" in km_ and events > 0:
         lr = km_["logrank"]
-        upto = "" if km_["released"] == km_["n_grid"] else f" (up to t={_g(result['stop'])})"
+        upto = "" if stop is None else f" (up to t={_g(stop)})"
         console.print(f"log-rank test across {escape(str(result['group']))}{upto}: chi2 = "
                       f"{_g(lr['statistic'])}, df = {lr['df']}, p = {_g(lr['p_value'])}",
                       highlight=False)

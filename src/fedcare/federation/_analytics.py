@@ -23,7 +23,9 @@ Messages (all ``query.*``; each carries the request as JSON in its config):
 ``query.event_times``
     Opt-in exact modes only (KM ``--exact``, unstratified Cox): the site's event times.
 ``query.km``
-    :func:`site_km` on the agreed grid.
+    :func:`site_km` on the agreed grid: by default the site's counts on the grid points
+    ending its merged intervals (NaN elsewhere); the coordinator pools on the points
+    every site released (``km.released_points``).
 ``query.cox``
     ``step = "means"``: :func:`site_means` (the centring offset); ``step = "eval"``: at
     the coordinator's ``beta``, :func:`site_cox_stratum` (stratified by site) or

@@ -137,9 +137,15 @@ def _km_tables(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = [[lvl, *(f"{_fmt(v)} ({_fmt(a)}–{_fmt(b)})" for v, a, b in
                     zip(s["survival"], s["lower"], s["upper"], strict=True))]
             for lvl, s in summary["groups"].items()]
+    km = result["km"]
+    note = ""
+    if not result.get("exact") and km.get("released", 0) < km.get("n_grid", 0):
+        note = (f"The curves use {km['released']} of {km['n_grid']} public grid points: "
+                "sites merged grid intervals so that every count is 0 or at least "
+                f"{result.get('min_cell', 5)} patients.")
     tables = [{"title": "Survival (95% CI)",
                "header": ["group", *(f"t = {_fmt(t, 1)}" for t in summary["times"])],
-               "rows": rows, "note": ""}]
+               "rows": rows, "note": note}]
     lr = result["km"].get("logrank")
     if lr:
         tables.append({"title": f"Log-rank test across {result['group']}",
@@ -166,8 +172,11 @@ def _cox_tables(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 _PRIVACY = {
     "describe": "Sites sent counts, sums and squared deviations, and cumulative counts at "
                 "public bin edges with small blocks merged; no minimum or maximum.",
-    "km": "Sites sent event and at-risk counts on a public time grid, withholding counts "
-          "from the first grid point where a cell would describe fewer than {k} patients.",
+    "km": "Sites sent event and at-risk counts on a public time grid, merging consecutive "
+          "grid intervals so that every event, censoring and at-risk count is 0 or at "
+          "least {k} patients, and stopping where fewer than {k} remain at risk; the curves "
+          "use the grid points every site released. Which points a site released is "
+          "visible to the coordinator.",
     "km-exact": "Exact mode (opted in): sites revealed their event times and per-time "
                 "event and at-risk counts, without small-cell protection.",
     "cox": "Each Newton round, sites sent their own log partial likelihood, gradient and "

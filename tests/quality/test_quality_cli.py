@@ -129,3 +129,52 @@ def test_study_check_bad_study_file(tmp_path: Path) -> None:
     assert code == 5 and "quality_check must be one of ['refuse', 'warn', 'off']" in out
     code, out = _invoke("study", "check", str(tmp_path / "none.toml"))
     assert code == 5 and "no such study file" in out
+
+
+def test_study_check_on_a_live_federation_prints_and_fails_like_embedded(
+        heart_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fedcare.federation import _server
+
+    study = tmp_path / "study.toml"
+    study.write_text(f'data_dir = "{heart_dir}"\n')
+    (tmp_path / "coord").mkdir()
+    calls: list[tuple[str, int, float]] = []
+
+    def fake_submit(config: object, coordinator: Path, *, n_sites: int, timeout: float,
+                    on_progress: object = None) -> dict[str, object]:
+        calls.append((str(coordinator), n_sites, timeout))
+        result, _ = _server.run_quality_inprocess(config, ["cleveland", "hungary",  # type: ignore[arg-type]
+                                                           "switzerland", "va"])
+        return json.loads(json.dumps(result))  # as read back from result.json
+
+    monkeypatch.setattr(_server, "submit_quality", fake_submit)
+    embedded_json, live_json = tmp_path / "e.json", tmp_path / "l.json"
+    code_e, out_e = _invoke("study", "check", str(study), "--json", str(embedded_json))
+    code_l, out_l = _invoke("study", "check", str(study), "--json", str(live_json),
+                            "--coordinator", str(tmp_path / "coord"), "--sites", "4",
+                            "--timeout", "90")
+    assert calls == [(str(tmp_path / "coord"), 4, 90.0)]
+    assert code_e == code_l == 3
+    first_l, _, rest_l = out_l.partition("\n")
+    first_e, _, rest_e = out_e.partition("\n")
+    assert first_l.startswith("data-quality check over 4 sites (live federation: ")
+    assert first_e == "data-quality check over 4 sites (in-process)"
+    # the first line names the coordinator folder and may wrap: compare from the tables on
+    rest_l, rest_e = rest_l[rest_l.index("Sites"):], rest_e[rest_e.index("Sites"):]
+    assert rest_l.replace(str(live_json), "J") == rest_e.replace(str(embedded_json), "J")
+    assert json.loads(live_json.read_text()) == json.loads(embedded_json.read_text())
+    code, _ = _invoke("study", "check", str(study), "--coordinator", str(tmp_path / "coord"),
+                      "--sites", "4", "--fail-on", "never")
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("--sites", "3"), "--sites applies only with --coordinator"),
+     (("--coordinator", "{tmp}"), "--coordinator needs --sites N"),
+     (("--coordinator", "{tmp}/nowhere", "--sites", "3"), "nowhere: no such folder")])
+def test_study_check_live_options(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    study = tmp_path / "study.toml"
+    study.write_text("rounds = 1\n")
+    code, out = _invoke("study", "check", str(study), *[a.format(tmp=tmp_path) for a in args])
+    assert code == 5 and message in out and out.count("error:") == 1

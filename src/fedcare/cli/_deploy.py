@@ -147,19 +147,26 @@ def site_init(
         help="Take part only with at least this many usable patients.")] = 1,
     require_secure_aggregation: Annotated[bool, typer.Option(
         help="Only train when updates are summed with SecAgg+.")] = False,
+    unit: Annotated[list[str] | None, typer.Option(
+        "--unit", help="FEATURE=UNIT (UCUM, e.g. chol=mmol/L): this site records the "
+                       "feature in this unit; its values are converted to the study's "
+                       "unit before the quality check and training; repeatable.")] = None,
 ) -> None:
-    """Create a site: its key pair, its data path and the policy it insists on.
+    """Create a site: its key pair, its data path, its units and the policy it insists on.
 
     Send node.pub to the coordinator (never node.key). The policy is checked against
     every study before the site touches its data; a refusal names the site and reason.
 
     Example: fedcare site init va/ --name va --data /data/va.csv --max-epsilon 3
+    --unit chol=mmol/L
     """
+    from fedcare.cli._quality import _units
     from fedcare.federation._deploy import init_site
 
     with handle_errors():
         if not data.is_file():
             raise ConfigError(f"--data {data}: no such file")
+        units = _units(unit)  # checked before anything is written
         path = init_site(directory, name=name)
         settings = tomllib.loads(path.read_text())
         settings["site"]["data"] = str(data.resolve())
@@ -170,6 +177,8 @@ def site_init(
         if max_epsilon is not None:
             policy["max_epsilon"] = max_epsilon
         settings["policy"] = policy
+        if units:
+            settings["units"] = units
         path.write_text(tomli_w.dumps(settings))
         console.print(f"site {name} ready: {path}\nsend the coordinator: "
                       f"{Path(directory) / 'node.pub'}")

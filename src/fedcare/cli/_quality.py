@@ -3,7 +3,8 @@
 Each site's rows are summarised on their own (small-cell protected counts and
 micro-aggregated quartiles, see docs/quality.md); the findings come from those
 aggregates only. ``data check`` does it for one table on this machine, ``study check``
-runs the real Flower apps in-process over a study's sites. The lead registers the
+runs the real Flower apps in-process over a study's sites, or with ``--coordinator DIR
+--sites N`` on a live federation (run config ``task = "quality"``). The lead registers the
 commands (``data check``, ``study check``) in :mod:`fedcare.cli`, e.g. with
 :func:`register`.
 """
@@ -183,32 +184,64 @@ def data_check(
               f"Data quality of {data.name} by {site_column}", json_out, report, fail_on)
 
 
+def _live(coordinator: Path | None, sites: int | None) -> bool:
+    """True for a live check (--coordinator); checks the options' combination."""
+    if coordinator is None:
+        if sites is not None:
+            raise ConfigError("--sites applies only with --coordinator")
+        return False
+    if sites is None:
+        raise ConfigError("--coordinator needs --sites N (the sites to wait for)")
+    if not coordinator.is_dir():
+        raise ConfigError(f"--coordinator {coordinator}: no such folder")
+    return True
+
+
 def study_check(
     study: Annotated[Path, typer.Argument(help="Study TOML file (as for `fedcare study run "
                                                "--config`).", show_default=False)],
     json_out: JsonOut = None,
     report: ReportOut = None,
     fail_on: FailOn = "blocking",
+    coordinator: Annotated[Path | None, typer.Option(
+        help="Check on the live federation of this coordinator folder (see fedcare "
+             "deploy) instead of in-process; the sites read their own tables.")] = None,
+    sites_n: Annotated[int | None, typer.Option(
+        "--sites", min=1, help="With --coordinator: the number of sites to wait for.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(
+        help="With --coordinator: seconds before the run is stopped.")] = 1800,
 ) -> None:
     """Check the data quality of a study's sites through the federation, before training.
 
     The coordinator agrees the schema with the sites, then every site sends only its
-    small-cell protected quality aggregates (the Flower apps run in-process here). The
-    same check runs before every `fedcare study run` unless the study sets
-    quality_check = "off"; "refuse" stops a study on a blocking finding.
+    small-cell protected quality aggregates (the Flower apps run in-process here, or on
+    a live federation with --coordinator DIR --sites N). The same check runs before
+    every `fedcare study run` unless the study sets quality_check = "off"; "refuse"
+    stops a study on a blocking finding.
 
     Example: fedcare study check study.toml --json quality.json --report quality.html
     """
-    from fedcare.federation._server import run_quality_inprocess
+    from fedcare.federation import _server
     from fedcare.study import StudyConfig
     from fedcare.study._sites import site_names
 
     with handle_errors():
         _check_outputs(json_out, report, fail_on)
+        live = _live(coordinator, sites_n)
         config = StudyConfig.from_toml(study)
-        sites = site_names(config)
-        err_console.print(f"[dim]data-quality check over {len(sites)} sites (in-process)[/]")
-        result, _ = run_quality_inprocess(config, sites)
+        if live:
+            assert coordinator is not None and sites_n is not None
+            err_console.print(f"[dim]data-quality check over {sites_n} sites (live "
+                              f"federation: {escape(str(coordinator))})[/]")
+            result = _server.submit_quality(
+                config, coordinator, n_sites=sites_n, timeout=timeout,
+                on_progress=lambda line: err_console.print(f"[dim]{escape(line)}[/]"))
+        else:
+            sites = site_names(config)
+            err_console.print(f"[dim]data-quality check over {len(sites)} sites "
+                              "(in-process)[/]")
+            result, _ = _server.run_quality_inprocess(config, sites)
         for name, reason in result["excluded_sites"].items():
             err_console.print(f"[yellow]site {escape(name)} would be excluded:[/] "
                               f"{escape(reason)}")

@@ -10,6 +10,7 @@ import json
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
@@ -31,6 +32,7 @@ from fedcare.models._personalise import ConstantRisk, personalise
 from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
 from fedcare.quality import site_quality
 from fedcare.study._config import StudyConfig
+from fedcare.study._policy import read_site_units
 from fedcare.study._sites import Site, SiteSplit, schema_from_json, schema_to_json, site_names
 
 from . import _analytics
@@ -46,14 +48,37 @@ __all__ = ["client_app"]
 client_app = ClientApp(mods=[make_audit_mod(), make_policy_mod(), make_small_cell_mod()])
 
 
-@lru_cache(maxsize=64)
-def _site(config_json: str, name: str) -> Site:
-    return Site(StudyConfig(**json.loads(config_json)), name)
+Units = tuple[tuple[str, str], ...]
 
 
 @lru_cache(maxsize=64)
-def _split(config_json: str, name: str, schema_json: str) -> SiteSplit:
-    return _site(config_json, name).split(schema_from_json(schema_json))
+def _site(config_json: str, name: str, units: Units = ()) -> Site:
+    return Site(StudyConfig(**json.loads(config_json)), name, dict(units))
+
+
+@lru_cache(maxsize=64)
+def _split(config_json: str, name: str, schema_json: str, units: Units = ()) -> SiteSplit:
+    return _site(config_json, name, units).split(schema_from_json(schema_json))
+
+
+@lru_cache(maxsize=16)
+def _units_of(path: str, stamp: tuple[int, int]) -> Units:
+    return tuple(sorted(read_site_units(path).items()))
+
+
+def site_units(context: Context) -> Units:
+    """This site's own units (``[units]`` of the file ``node_config['site-config']``).
+
+    Re-read when the file changes (its modification time or size).
+    """
+    path = context.node_config.get("site-config")
+    if not path:
+        return ()
+    try:
+        stat = Path(str(path)).stat()
+    except OSError:
+        return _units_of(str(path), (0, 0))  # read_site_units names the missing file
+    return _units_of(str(path), (stat.st_mtime_ns, stat.st_size))
 
 
 def _config(context: Context) -> tuple[StudyConfig, str]:
@@ -87,8 +112,9 @@ class _Prepared:
 
 @lru_cache(maxsize=64)
 def _prepared(key: str, name: str, schema_json: str, mean: tuple[float, ...] | None,
-              scale: tuple[float, ...] | None, standardise: str) -> _Prepared:
-    split = _split(key, name, schema_json)
+              scale: tuple[float, ...] | None, standardise: str, units: Units = ()
+              ) -> _Prepared:
+    split = _split(key, name, schema_json, units)
     if mean is not None and scale is not None:
         std = Standardiser(np.asarray(mean), np.asarray(scale))
     elif standardise == "local":
@@ -111,7 +137,8 @@ def _prepare(message: Message, context: Context) -> tuple[StudyConfig, _Prepared
     cfg = config_of(message.content)
     mean = tuple(cast(list[float], cfg["std-mean"])) if "std-mean" in cfg else None
     scale = tuple(cast(list[float], cfg["std-scale"])) if "std-scale" in cfg else None
-    return config, _prepared(key, name, str(cfg["schema"]), mean, scale, config.standardise)
+    return config, _prepared(key, name, str(cfg["schema"]), mean, scale, config.standardise,
+                             site_units(context))
 
 
 def _risk(config: StudyConfig, arrays: list[np.ndarray], X: np.ndarray) -> np.ndarray:
@@ -157,11 +184,16 @@ def query_schema(message: Message, context: Context) -> Message:
 
 @client_app.query("quality")
 def query_quality(message: Message, context: Context) -> Message:
-    """Send this site's data-quality aggregates (small-cell protected; docs/quality.md)."""
+    """Send this site's data-quality aggregates (small-cell protected; docs/quality.md).
+
+    Values recorded in the site's own units (its site config's ``[units]``) are
+    converted to the schema's first.
+    """
     config, key = _config(context)
     name = site_name(context, config)
     schema = schema_from_json(str(config_of(message.content)["schema"]))
     aggregates = site_quality(_site(key, name).frame, schema, name, min_cell=config.min_cell,
+                              units=dict(site_units(context)),
                               positive=config.positive or None)
     return _reply(message, name, dict(aggregates))
 

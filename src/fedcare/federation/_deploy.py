@@ -767,7 +767,9 @@ def submit(
     submitted = _cli(root, settings, ["run", str(app_dir), _CONNECTION,
                                       "--run-config", str(overrides)], timeout=300)
     run_id = str(submitted["run-id"])
-    say(f"run {run_id} submitted ({config.label}, {config.rounds} rounds, {n_sites} sites)")
+    task = str((extra_run_config or {}).get("task", "study"))
+    what = f"{config.label}, {config.rounds} rounds" if task == "study" else f"task {task}"
+    say(f"run {run_id} submitted ({what}, {n_sites} sites)")
     (work / "run_id").write_text(run_id)
     status, details, unanswered = "submitted", "", 0
     while True:

@@ -83,11 +83,20 @@ from ._client import (
     evaluate,
     evaluate_local,
     evaluate_personalised,
+    query_quality,
     query_schema,
     site_name,
+    site_units,
 )
 from ._policy import make_policy_mod
-from ._server import _Participants, agree_schema, final_evaluations, wait_for_sites
+from ._server import (
+    _Participants,
+    agree_schema,
+    apply_quality,
+    check_quality,
+    final_evaluations,
+    wait_for_sites,
+)
 from ._small_cell import make_small_cell_mod
 
 __all__ = [
@@ -194,7 +203,8 @@ class _SecureSite(NumPyClient):
         name = site_name(context, study)
         mean = tuple(json.loads(str(config["std-mean"]))) if "std-mean" in config else None
         scale = tuple(json.loads(str(config["std-scale"]))) if "std-scale" in config else None
-        prep = _prepared(key, name, str(config["schema"]), mean, scale, study.standardise)
+        prep = _prepared(key, name, str(config["schema"]), mean, scale, study.standardise,
+                         site_units(context))
         split = prep.split
         n = float(len(split.y_train))
         task = str(config["task"])
@@ -246,8 +256,10 @@ def _legacy_train(message: Message, context: Context) -> Message:
 
 
 def _register_plain_handlers(app: ClientApp) -> None:
-    """The plain app's schema query and evaluations (aggregates, small-cell protected)."""
+    """The plain app's schema and quality queries and evaluations (aggregates, small-cell
+    protected)."""
     app.query("schema", mods=[make_small_cell_mod()])(query_schema)
+    app.query("quality", mods=[make_small_cell_mod()])(query_quality)
     app.evaluate(mods=[make_small_cell_mod()])(evaluate)
     app.evaluate("local", mods=[make_small_cell_mod()])(evaluate_local)
     app.evaluate("personalised", mods=[make_small_cell_mod()])(evaluate_personalised)
@@ -255,7 +267,7 @@ def _register_plain_handlers(app: ClientApp) -> None:
 
 secagg_client_app = ClientApp(mods=[make_audit_mod(), make_policy_mod()])
 """A site's app for secure studies: ``train`` only through SecAgg+ (a plain ``train``
-request fails at the mod), plus the plain app's schema query and evaluation."""
+request fails at the mod), plus the plain app's schema and quality queries and evaluation."""
 secagg_client_app.train(mods=[secaggplus_mod])(_legacy_train)
 _register_plain_handlers(secagg_client_app)
 
@@ -406,7 +418,10 @@ def run_secure(grid: Grid, context: Context, *, secure: bool = True) -> dict[str
     """A horizontal study whose every sum over sites goes through SecAgg+.
 
     Steps: the schema query (in the clear, as in the plain study: column names and
-    categorical levels); federated standardisation from secure sums; ``rounds`` rounds of
+    categorical levels); the data-quality round (in the clear too: its aggregates are
+    small-cell protected counts and micro-aggregated quartiles that are compared site by
+    site, not summed; ``quality_check`` warn/refuse/off as in the plain study);
+    federated standardisation from secure sums; ``rounds`` rounds of
     the study's strategy (newton, fedavg, fedprox, fedadam) from secure sums; the final
     model evaluated at every site (aggregate test metrics, as in the plain study).
     Site exclusion (``min_site_rows``) is not applied: every connected site takes part.
@@ -424,6 +439,7 @@ def run_secure(grid: Grid, context: Context, *, secure: bool = True) -> dict[str
     Returns
     -------
     dict
+        ``quality`` (the data-quality report, None when ``quality_check = "off"``),
         ``standardiser`` (and ``standardisation_seconds``, its round), ``arrays``
         (final model), ``history`` (per round: ``seconds``, and ``train_loss`` for
         Newton), ``per_site`` (``federated`` test metrics), ``secagg``
@@ -441,6 +457,11 @@ def run_secure(grid: Grid, context: Context, *, secure: bool = True) -> dict[str
     if len(nodes) < 3:
         raise FederationError(f"SecAgg+ needs at least 3 eligible sites, got {len(nodes)}")
     grid = _Participants(grid, nodes)
+    quality: dict[str, Any] | None = None
+    if config.quality_check != "off":  # in the clear, like the schema (not summed)
+        report = check_quality(grid, nodes, schema_json, config)
+        apply_quality(report, config)
+        quality = report.to_dict()
     target = quantization_range(len(nodes))
     n_features = len(schema_from_json(schema_json).feature_names)
     base: dict[str, Scalar] = {"schema": schema_json}
@@ -500,6 +521,7 @@ def run_secure(grid: Grid, context: Context, *, secure: bool = True) -> dict[str
         for entry, loss in zip(history, strategy.train_loss, strict=True):
             entry["train_loss"] = loss
     return {
+        "quality": quality,
         "config": config.to_run_config(),
         "schema": json.loads(schema_json),
         "sites": sites,

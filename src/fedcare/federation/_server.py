@@ -17,7 +17,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -40,7 +40,7 @@ from flwr.serverapp.strategy import (
 
 from fedcare.data._cohort import FeatureKind
 from fedcare.data._standardise import combine_moments
-from fedcare.exceptions import FederationError, PrivacyBudgetError
+from fedcare.exceptions import ConfigError, FederationError, PrivacyBudgetError
 from fedcare.models import LogisticRegression, make_model
 from fedcare.privacy import epsilon_spent, noise_for_budget
 from fedcare.quality import QualityReport, combine_quality
@@ -53,9 +53,13 @@ from ._newton import FedNewton
 from ._records import arrays_of, number, text
 from ._robust import NormBound
 
-__all__ = ["check_quality", "run_quality_check", "run_quality_inprocess", "server_app"]
+__all__ = ["TASKS", "check_quality", "run_quality_check", "run_quality_inprocess",
+           "server_app", "submit_quality"]
 
 server_app = ServerApp()
+
+#: What the ServerApp runs, by the run config's ``task`` (default ``study``).
+TASKS = ("study", "analytics", "quality")
 
 class _Participants(GridWrapper):
     """The study's grid restricted to the sites taking part (excluded ones are skipped)."""
@@ -283,7 +287,7 @@ def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
                            min_cell=config.min_cell)
 
 
-def _apply_quality(report: QualityReport, config: StudyConfig) -> None:
+def apply_quality(report: QualityReport, config: StudyConfig) -> None:
     """Log the findings; with ``quality_check = "refuse"``, stop on a blocking one."""
     blocking = report.blocking
     if config.quality_check == "refuse" and blocking:
@@ -301,6 +305,9 @@ def _apply_quality(report: QualityReport, config: StudyConfig) -> None:
 
 def run_quality_check(grid: Grid, context: Context) -> dict[str, Any]:
     """A data-quality check on its own: the schema round, then every site's aggregates.
+
+    What the ServerApp runs for ``task = "quality"`` (also for secure-aggregation
+    studies: quality aggregates are not summed, so they go in the clear like the schema).
 
     Returns ``quality`` (:meth:`QualityReport.to_dict`), ``schema``, ``sites`` and
     ``excluded_sites`` (as the study would exclude them; they are checked too).
@@ -339,6 +346,21 @@ def run_quality_inprocess(config: StudyConfig, sites: list[str], *,
         grid.messages_sent.clear()
         grid.replies_received.clear()
     return result, grid
+
+
+def submit_quality(config: StudyConfig, coordinator_dir: str | Path, *, n_sites: int,
+                   timeout: float = 1800, on_progress: Callable[[str], None] | None = None
+                   ) -> dict[str, Any]:
+    """:func:`run_quality_check` on a live federation (``task = "quality"``).
+
+    Submitted like a study (:func:`fedcare.federation._deploy.submit`); each site reads
+    its own table (``data`` in its node config, else ``config.data``) and applies its own
+    declared units. Returns the ServerApp's result (as :func:`run_quality_inprocess`).
+    """
+    from fedcare.federation._deploy import submit
+
+    return submit(config, coordinator_dir, n_sites=n_sites, timeout=timeout,
+                  on_progress=on_progress, extra_run_config={"task": "quality"})
 
 
 def final_evaluations(grid: Grid, participants: list[int], base: ConfigRecord,
@@ -420,7 +442,7 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
     quality: dict[str, Any] | None = None
     if config.quality_check != "off":
         report = check_quality(study_grid, participants, schema_json, config)
-        _apply_quality(report, config)
+        apply_quality(report, config)
         quality = report.to_dict()
 
     # 2. federated standardisation
@@ -526,11 +548,17 @@ def run_study(grid: Grid, context: Context) -> dict[str, Any]:
 
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
-    """Flower entry point: run the study (or analytics), write ``result.json``."""
-    if str(context.run_config.get("task", "study")) == "analytics":
+    """Flower entry point: run the study (or analytics, or the quality check alone),
+    write ``result.json``."""
+    task = str(context.run_config.get("task", "study"))
+    if task not in TASKS:
+        raise ConfigError(f"run config 'task' must be one of {list(TASKS)}, got '{task}'")
+    if task == "analytics":
         from fedcare.federation._analytics import run_analytics
 
         out = run_analytics(audit_grid(grid, context), context)
+    elif task == "quality":
+        out = run_quality_check(audit_grid(grid, context), context)
     elif bool(context.run_config.get("secure-aggregation", False)):
         from fedcare.federation._secagg import run_secure
 

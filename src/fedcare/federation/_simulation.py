@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,8 @@ __all__ = ["run_simulation", "write_flower_app"]
 _BIN = Path(sys.executable).parent
 _EXTRA_KEYS: dict[str, str | int | float | bool] = {
     "num-sites": 0, "output-dir": "", "wait-for-sites": 60.0,
-    "task": "study", "analytics-request": "",  # fedcare.federation._analytics
+    # "study", "analytics" (fedcare.federation._analytics) or "quality" (the check alone)
+    "task": "study", "analytics-request": "",
 }
 
 
@@ -75,12 +77,13 @@ def _flwr(args: list[str], env: dict[str, str], timeout: float = 120) -> dict[st
 
 def run_simulation(
     config: StudyConfig, n_sites: int, *, workdir: str | Path | None = None,
-    timeout: float = 600,
+    timeout: float = 600, extra_run_config: Mapping[str, str | int | float | bool] | None = None,
 ) -> dict[str, Any]:
     """Run the study on Flower's Ray simulation with ``n_sites`` supernodes.
 
     Supernode ``i`` is the ``i``-th site in sorted order (``partition-id``).
     Returns the ServerApp's result (as :func:`run_inprocess` does).
+    ``extra_run_config`` adds keys the app declares (e.g. ``{"task": "quality"}``).
 
     Raises
     ------
@@ -103,7 +106,8 @@ def run_simulation(
                PATH=f"{_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     (work / "flwr-home").mkdir(exist_ok=True)
     out_dir = work / "out"
-    run_config = {**config.to_run_config(), "num-sites": n_sites, "output-dir": str(out_dir)}
+    run_config = {**config.to_run_config(), "num-sites": n_sites, "output-dir": str(out_dir),
+                  **(extra_run_config or {})}
     overrides = work / "run_config.toml"
     overrides.write_text(tomli_w.dumps(run_config))
     log_file = work / "superlink.log"
@@ -134,8 +138,13 @@ def run_simulation(
         run_id = str(submitted["run-id"])
         deadline = time.monotonic() + timeout
         while True:
-            runs = _flwr(["ls", "local", "--run-id", run_id], env)["runs"]
-            status = str(runs[0]["status"])
+            listing = _flwr(["ls", "local", "--run-id", run_id], env)
+            if not listing.get("runs"):  # seen under load: an answer without the run yet
+                if time.monotonic() > deadline:
+                    raise FederationError(f"run {run_id}: `flwr ls` never listed it")
+                time.sleep(1)
+                continue
+            status = str(listing["runs"][0]["status"])
             if status.startswith("finished"):
                 break
             if time.monotonic() > deadline:
@@ -150,7 +159,8 @@ def run_simulation(
             errors = [line.strip() for line in logs.splitlines()
                       if "Error" in line or "error" in line][-3:]
             raise FederationError(f"run {run_id} ended '{status}': "
-                                  f"{runs[0].get('status-details')} {' | '.join(errors)} "
+                                  f"{listing['runs'][0].get('status-details')} "
+                                  f"{' | '.join(errors)} "
                                   f"(full log: {work / 'run.log'})")
         result = dict(json.loads((out_dir / "result.json").read_text()))
         if owned:

@@ -16,7 +16,7 @@ from fedcare.quality._common import (
     effective_unit,
 )
 from fedcare.quality._local import check_table, split_sites
-from fedcare.quality._site import protect_partition, site_quality
+from fedcare.quality._site import protect_partition, site_quality, to_schema_units
 
 __all__ = [
     "CANDIDATE_CODES",
@@ -32,4 +32,5 @@ __all__ = [
     "protect_partition",
     "site_quality",
     "split_sites",
+    "to_schema_units",
 ]

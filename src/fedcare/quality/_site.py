@@ -48,7 +48,7 @@ from fedcare.quality._common import (
     is_code_outside,
 )
 
-__all__ = ["protect_partition", "site_quality"]
+__all__ = ["protect_partition", "site_quality", "to_schema_units"]
 
 
 def _check_k(min_cell: int) -> int:
@@ -169,7 +169,8 @@ def site_quality(frame: pd.DataFrame, schema: Schema, site: str, *, min_cell: in
         A feature column is absent (named, with a close match), or the target has other
         levels than two.
     ConfigError
-        ``min_cell`` is not an integer >= 1, or ``units`` names an unknown feature.
+        ``min_cell`` is not an integer >= 1, or ``units`` names a column that is not a
+        numeric feature.
     UnitError
         A unit in ``units`` cannot be converted to the schema's.
     """
@@ -180,9 +181,7 @@ def site_quality(frame: pd.DataFrame, schema: Schema, site: str, *, min_cell: in
             raise DataError(f"site '{site}': feature column '{f.name}' not found"
                             f"{_did_you_mean(f.name, columns)}")
     units = dict(units or {})
-    unknown = sorted(set(units) - {f.name for f in schema.features})
-    if unknown:
-        raise ConfigError(f"site '{site}': units given for {unknown}, which are not features")
+    _check_units(schema, units, site)
     n = len(frame)
     out: dict[str, float] = {"n-rows": float(n), "num-examples": float(n)}
     has_target = schema.target in columns
@@ -199,6 +198,66 @@ def site_quality(frame: pd.DataFrame, schema: Schema, site: str, *, min_cell: in
         out.update(_numeric(f, _numbers(frame, f, site), n, k, units.get(f.name), site))
     if 0 < n < k:  # nothing about fewer than k patients
         out = dict.fromkeys(out, float("nan"))
+    return out
+
+
+def _check_units(schema: Schema, units: Mapping[str, str], site: str) -> dict[str, Feature]:
+    """The numeric features named in a site's ``units`` (ConfigError for any other name)."""
+    features = {f.name: f for f in schema.features}
+    unknown = sorted(set(units) - set(features))
+    if unknown:
+        raise ConfigError(f"site '{site}': units given for {unknown}, which are not features")
+    not_numeric = sorted(name for name in units if features[name].kind != "numeric")
+    if not_numeric:
+        raise ConfigError(f"site '{site}': units given for {not_numeric}, which are not "
+                          "numeric features")
+    return {name: features[name] for name in units}
+
+
+def to_schema_units(frame: pd.DataFrame, schema: Schema, units: Mapping[str, str] | None,
+                    site: str) -> pd.DataFrame:
+    """A site's rows with its declared units converted to the schema's (before training).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The site's own rows (never changed; a converted copy is returned).
+    schema : Schema
+        The agreed schema; each feature is converted to its effective unit (the declared
+        one, else its quantity's canonical unit), as :func:`site_quality` does.
+    units : mapping of str to str, optional
+        The site's own unit per numeric feature (e.g. ``{"chol": "mmol/L"}``).
+    site : str
+        Named in error messages.
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` itself when there is nothing to convert, else a copy whose named
+        columns hold floats in the schema's unit (values that are not numbers become
+        missing; candidate missing-value codes are converted like any value).
+
+    Raises
+    ------
+    ConfigError
+        ``units`` names a column that is not a numeric feature, or a feature without a
+        unit to convert to.
+    UnitError
+        A unit cannot be converted to the schema's.
+    """
+    if not units:
+        return frame
+    out = frame.copy()
+    for name, f in _check_units(schema, units, site).items():
+        target_unit = effective_unit(f)
+        if target_unit is None:
+            raise ConfigError(f"site '{site}': feature '{name}' has no declared unit to "
+                              f"convert '{units[name]}' to")
+        if name not in out.columns:
+            continue  # reported by the data loading, which names the missing column
+        values = pd.to_numeric(out[name], errors="coerce").to_numpy(dtype=np.float64)
+        out[name] = convert(values, units[name], target_unit, quantity=quantity_for(name),
+                            feature=name)
     return out
 
 

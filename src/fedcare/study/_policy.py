@@ -1,14 +1,30 @@
-"""What a site allows: the tasks it accepts and the privacy it insists on."""
+"""What a site allows (the tasks it accepts, the privacy it insists on) and its units."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from fedcare.exceptions import ConfigError
 from fedcare.study._config import StudyConfig, read_toml
 
-__all__ = ["SitePolicy"]
+__all__ = ["SitePolicy", "read_site_units"]
+
+
+def read_site_units(path: str | Path) -> dict[str, str]:
+    """The ``[units]`` table of a site's config file: feature -> the unit the site records.
+
+    E.g. ``[units]`` with ``chol = "mmol/L"``: this site's cholesterol is in mmol/L; its
+    values are converted to the study's unit before the quality check and training.
+    A missing table means the site uses the study's units.
+    """
+    table: Any = read_toml(Path(path), "site config").get("units", {})
+    if not isinstance(table, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in table.items()):
+        raise ConfigError(f"{path}: [units] must map feature names to unit codes, e.g. "
+                          'chol = "mmol/L"')
+    return {k: v.strip() for k, v in table.items()}
 
 
 @dataclass(frozen=True)

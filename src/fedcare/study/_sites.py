@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -93,11 +94,18 @@ class SiteSplit:
 
 
 class Site:
-    """The rows of one named site of a study table, as that site sees them."""
+    """The rows of one named site of a study table, as that site sees them.
 
-    def __init__(self, config: StudyConfig, name: str) -> None:
+    ``units`` is the site's own unit per numeric feature where it differs from the
+    study's (its site config's ``[units]``): :meth:`split` converts those columns to the
+    agreed schema's units before encoding. ``frame`` keeps the values as recorded.
+    """
+
+    def __init__(self, config: StudyConfig, name: str,
+                 units: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.name = name
+        self.units = dict(units or {})
         stamp = Path(config.data).stat().st_mtime if config.data != HEART else 0.0
         frame = _read(config.data, config.data_dir, stamp)
         roles = _roles(config)
@@ -121,9 +129,13 @@ class Site:
         )
 
     def split(self, schema: Schema) -> SiteSplit:
-        """Encode with the agreed ``schema`` and split; raises if too few rows."""
+        """Convert the site's units, encode with the agreed ``schema`` and split; raises
+        if too few rows."""
+        from fedcare.quality import to_schema_units
+
+        frame = to_schema_units(self.frame, schema, self.units, self.name)
         cohort = cohort_from_frame(
-            self.frame, site_column=schema.site_column, target=schema.target, schema=schema,
+            frame, site_column=schema.site_column, target=schema.target, schema=schema,
             positive=self.config.positive or None, source=f"site '{self.name}'",
             allow_one_class=True,
         )

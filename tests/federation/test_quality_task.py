@@ -1,0 +1,126 @@
+"""The quality check as a ServerApp task (``task = "quality"``) and in secure studies."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flwr.clientapp import ClientApp
+
+from fedcare.exceptions import ConfigError, FederationError
+from fedcare.federation._client import client_app
+from fedcare.federation._grid import InProcessGrid
+from fedcare.federation._secagg import run_secure, secagg_client_app
+from fedcare.federation._server import main, run_quality_inprocess
+from fedcare.study import StudyConfig
+
+SITES = ["cleveland", "hungary", "switzerland", "va"]
+
+
+@pytest.fixture(scope="module")
+def heart_config(heart_dir: Path) -> StudyConfig:
+    return StudyConfig(data_dir=str(heart_dir), rounds=1)
+
+
+def _grid(app: ClientApp, config: StudyConfig, **extra: str | int | float | bool
+          ) -> InProcessGrid:
+    return InProcessGrid(app, [{"site": s} for s in SITES],
+                         {**config.to_run_config(), "num-sites": len(SITES), **extra})
+
+
+def _main(grid: InProcessGrid) -> dict[str, Any]:
+    """The Flower entry point, as a deployment runs it; returns its ``result.json``."""
+    flwr_logger = logging.getLogger("flwr")
+    level = flwr_logger.level
+    flwr_logger.setLevel(logging.WARNING)
+    try:
+        context = grid.server_context()
+        main(grid, context)
+    finally:
+        flwr_logger.setLevel(level)
+    return dict(json.loads((Path(str(context.run_config["output-dir"])) / "result.json")
+                           .read_text()))
+
+
+def test_quality_task_answers_with_the_report(heart_config: StudyConfig,
+                                              tmp_path: Path) -> None:
+    expected, _ = run_quality_inprocess(heart_config, SITES)
+    grid = _grid(client_app, heart_config, task="quality", **{"output-dir": str(tmp_path)})
+    result = _main(grid)
+    assert result == json.loads(json.dumps(expected))
+    assert result["quality"]["summary"]["blocking"] == 2
+    assert {m.metadata.message_type for m in grid.messages_sent} == {"query.schema",
+                                                                     "query.quality"}
+
+
+def test_quality_task_of_a_secure_study_runs_on_the_secure_app(heart_config: StudyConfig,
+                                                               tmp_path: Path) -> None:
+    config = heart_config.replace(secure_aggregation=True)
+    grid = _grid(secagg_client_app, config, task="quality", **{"output-dir": str(tmp_path)})
+    result = _main(grid)
+    assert result["quality"]["summary"]["blocking"] == 2
+    assert not any(r.has_error() for r in grid.replies_received)
+    assert {m.metadata.message_type for m in grid.messages_sent} == {"query.schema",
+                                                                     "query.quality"}
+
+
+def test_unknown_task_is_refused(heart_config: StudyConfig, tmp_path: Path) -> None:
+    grid = _grid(client_app, heart_config, task="qualty", **{"output-dir": str(tmp_path)})
+    with pytest.raises(ConfigError, match="'task' must be one of"):
+        _main(grid)
+    assert grid.messages_sent == [] and not (tmp_path / "result.json").exists()
+
+
+def _secure(config: StudyConfig) -> tuple[dict[str, Any], InProcessGrid]:
+    grid = _grid(secagg_client_app, config)
+    flwr_logger = logging.getLogger("flwr")
+    level = flwr_logger.level
+    flwr_logger.setLevel(logging.WARNING)
+    try:
+        return run_secure(grid, grid.server_context()), grid
+    finally:
+        flwr_logger.setLevel(level)
+
+
+def test_secure_study_refuses_on_a_blocking_finding(heart_config: StudyConfig) -> None:
+    config = heart_config.replace(secure_aggregation=True, quality_check="refuse")
+    grid = _grid(secagg_client_app, config)
+    with pytest.raises(FederationError) as err:
+        run_secure(grid, grid.server_context())
+    text = str(err.value)
+    assert "quality_check = 'refuse'" in text
+    assert "site 'switzerland' feature 'chol' missing_code" in text
+    assert "site 'va' feature 'chol' missing_code" in text
+    # stopped before standardisation and training: only the two rounds in the clear
+    assert {m.metadata.message_type for m in grid.messages_sent} == {"query.schema",
+                                                                     "query.quality"}
+
+
+def test_secure_study_warns_and_reports_findings(heart_config: StudyConfig) -> None:
+    config = heart_config.replace(secure_aggregation=True, quality_check="warn",
+                                  strategy="newton")
+    result, grid = _secure(config)
+    findings = result["quality"]["findings"]
+    assert {"site": "switzerland", "feature": "chol", "kind": "missing_code",
+            "severity": "blocking"}.items() <= findings[0].items()
+    assert result["arrays"] and result["secagg"] is not None  # the study went ahead
+    sent = [m.metadata.message_type for m in grid.messages_sent]
+    assert sent.count("query.quality") == 4 and "train" in sent
+    off, off_grid = _secure(config.replace(quality_check="off"))
+    assert off["quality"] is None
+    assert "query.quality" not in {m.metadata.message_type for m in off_grid.messages_sent}
+
+
+@pytest.mark.slow
+def test_quality_task_on_flowers_simulation_engine(heart_config: StudyConfig,
+                                                   tmp_path: Path) -> None:
+    from fedcare.federation._simulation import run_simulation
+
+    expected, _ = run_quality_inprocess(heart_config, SITES)
+    result = run_simulation(heart_config, len(SITES), workdir=tmp_path, timeout=300,
+                            extra_run_config={"task": "quality"})
+    assert result["quality"] == json.loads(json.dumps(expected["quality"]))
+    assert "arrays" not in result  # no training was run

@@ -79,7 +79,6 @@ from fedcare.data._table import MAX_LEVELS, _did_you_mean, _rows
 from fedcare.exceptions import ConfigError, DataError, FederationError
 from fedcare.study._config import StudyConfig
 
-from ._audit import audit_grid
 from ._grid import InProcessGrid
 from ._server import _ask, wait_for_sites
 
@@ -775,23 +774,10 @@ def run_analytics_inprocess(config: StudyConfig, request: Mapping[str, Any],
     ``keep_messages``).
     """
     from fedcare.federation._client import client_app
+    from fedcare.federation._run import run_app
 
     run_config = {**analytics_run_config(config, request), "num-sites": len(sites)}
-    grid = InProcessGrid(client_app, [{"site": name, "partition-id": i,
-                                       "num-partitions": len(sites)}
-                                      for i, name in enumerate(sites)], run_config)
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    flwr_logger.setLevel(logging.WARNING)
-    try:
-        context = grid.server_context()
-        result = run_analytics(audit_grid(grid, context), context)
-    finally:
-        flwr_logger.setLevel(level)
-    if not keep_messages:
-        grid.messages_sent.clear()
-        grid.replies_received.clear()
-    return result, grid
+    return run_app(client_app, run_analytics, run_config, sites, keep_messages=keep_messages)
 
 
 def submit_analytics(config: StudyConfig, request: Mapping[str, Any],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flwr.app import Context
@@ -39,17 +39,32 @@ def run_inprocess(
     grid : InProcessGrid
         Holds every message sent and received (for audits and tests).
     """
-    run_config = {**config.to_run_config(), "num-sites": len(sites)}
-    node_configs: list[dict[str, str | int | float]] = [
-        {"site": name, "partition-id": i, "num-partitions": len(sites)}
-        for i, name in enumerate(sites)
-    ]
     runner: Callable[[Grid, Context], dict[str, Any]] = run_study
     app = client_app
     if config.secure_aggregation:
         from fedcare.federation._secagg import run_secure, secagg_client_app
 
         app, runner = secagg_client_app, run_secure
+    return run_app(app, runner, {**config.to_run_config(), "num-sites": len(sites)}, sites,
+                   keep_messages=keep_messages, on_send=on_send)
+
+
+def run_app(
+    app: Any, runner: Callable[[Grid, Context], dict[str, Any]], run_config: dict[str, Any],
+    sites: Sequence[str], *, keep_messages: bool = False,
+    on_send: Callable[[str], None] | None = None,
+) -> tuple[dict[str, Any], InProcessGrid]:
+    """Run ``runner`` (a ServerApp's body) against one in-process ``app`` per site.
+
+    Each node gets ``node_config = {"site": name, "partition-id": i, "num-partitions":
+    n}``; every message passes through the coordinator's audit wrapper; Flower's INFO
+    logging is silenced for the run. Returns the result and the grid (its messages only
+    with ``keep_messages``).
+    """
+    node_configs: list[dict[str, str | int | float]] = [
+        {"site": name, "partition-id": i, "num-partitions": len(sites)}
+        for i, name in enumerate(sites)
+    ]
     grid = InProcessGrid(app, node_configs, run_config, on_send=on_send)
     flwr_logger = logging.getLogger("flwr")
     level = flwr_logger.level

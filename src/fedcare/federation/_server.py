@@ -329,23 +329,11 @@ def run_quality_inprocess(config: StudyConfig, sites: list[str], *,
     ``keep_messages``).
     """
     from fedcare.federation._client import client_app
+    from fedcare.federation._run import run_app
 
     run_config = {**config.to_run_config(), "num-sites": len(sites)}
-    grid = InProcessGrid(client_app, [{"site": name, "partition-id": i,
-                                       "num-partitions": len(sites)}
-                                      for i, name in enumerate(sites)], run_config)
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    flwr_logger.setLevel(logging.WARNING)
-    try:
-        context = grid.server_context()
-        result = run_quality_check(audit_grid(grid, context), context)
-    finally:
-        flwr_logger.setLevel(level)
-    if not keep_messages:
-        grid.messages_sent.clear()
-        grid.replies_received.clear()
-    return result, grid
+    return run_app(client_app, run_quality_check, run_config, sites,
+                   keep_messages=keep_messages)
 
 
 def submit_quality(config: StudyConfig, coordinator_dir: str | Path, *, n_sites: int,

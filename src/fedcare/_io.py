@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["umask_mode", "write_text_atomic"]
+__all__ = ["umask_mode", "write_bytes_atomic", "write_text_atomic"]
 
 
 def umask_mode(mode: int) -> int:
@@ -22,12 +22,17 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     A failure leaves the old file (or none), never a partial one; the new file gets the
     usual permissions (0o666 less the umask), not mkstemp's 0o600.
     """
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """:func:`write_text_atomic` for bytes (e.g. a DICOM file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, umask_mode(0o666))

@@ -24,18 +24,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fedcare._io import umask_mode
+from fedcare._io import write_bytes_atomic
 from fedcare.deid._common import Keyed, Mode
 from fedcare.deid._dicom_profile import BASIC_PROFILE, CODE_BASIC, CODE_MODIFIED_DATES
 from fedcare.deid._text import DateMode, make_keyed
 from fedcare.exceptions import DataError
 
-__all__ = ["DicomReport", "deidentify_dataset", "deidentify_dicom", "write_bytes_atomic"]
+__all__ = ["DicomReport", "deidentify_dataset", "deidentify_dicom"]
 
 _DUMMY_TEXT = "ANONYMOUS"
 _DUMMY = {"DA": "19000101", "TM": "000000", "DT": "19000101000000", "AS": "000D",
@@ -269,23 +268,6 @@ def dicom_bytes(ds: Any) -> bytes:
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=getattr(ds, "preamble", None) is None)
     return buffer.getvalue()
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    """Like :func:`fedcare._io.write_text_atomic`, for bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, umask_mode(0o666))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def deidentify_dicom(source: str | Path | Any, out: str | Path | None = None,

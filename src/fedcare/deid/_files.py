@@ -9,9 +9,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fedcare._io import umask_mode, write_text_atomic
+from fedcare._io import umask_mode, write_bytes_atomic, write_text_atomic
 from fedcare.deid._common import Mode
-from fedcare.deid._dicom import deidentify_dataset, dicom_bytes, read_dicom, write_bytes_atomic
+from fedcare.deid._dicom import deidentify_dataset, dicom_bytes, read_dicom
 from fedcare.deid._table import deidentify_frame, read_csv
 from fedcare.deid._text import DateMode, Replacer, make_keyed
 from fedcare.exceptions import ConfigError, DataError, DataNotFoundError

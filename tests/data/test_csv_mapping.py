@@ -7,10 +7,9 @@ synthetic-c in mmol/L and [lb_av]); small tables below are synthetic too and pla
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import tomllib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -25,14 +24,9 @@ PLANTED = ("987.654", "Zyxwvut")
 
 
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location("make_fhir_sites",
-                                                  REPO / "scripts" / "make_fhir_sites.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_fhir_sites", module)
-    spec.loader.exec_module(module)
-    out = dict(module.generate(tmp_path_factory.mktemp("flat"), patients=150, seed=3,
+def sites(tmp_path_factory: pytest.TempPathFactory,
+          fhir_generator: ModuleType) -> dict[str, Any]:
+    out = dict(fhir_generator.generate(tmp_path_factory.mktemp("flat"), patients=150, seed=3,
                                formats=("csv",)))
     out["raw"] = tomllib.loads(Path(out["mapping"]).read_text())
     return out

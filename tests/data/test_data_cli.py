@@ -6,10 +6,9 @@ planted value ("987.654", "Zyxwvut") and leave no output file (an existing one u
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -24,14 +23,9 @@ PLANTED = ("987.654", "Zyxwvut")
 
 
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location("make_fhir_sites",
-                                                  REPO / "scripts" / "make_fhir_sites.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_fhir_sites", module)
-    spec.loader.exec_module(module)
-    return dict(module.generate(tmp_path_factory.mktemp("cli"), patients=90, seed=2,
+def sites(tmp_path_factory: pytest.TempPathFactory,
+          fhir_generator: ModuleType) -> dict[str, Any]:
+    return dict(fhir_generator.generate(tmp_path_factory.mktemp("cli"), patients=90, seed=2,
                                 formats=("ndjson", "omop", "csv")))
 
 

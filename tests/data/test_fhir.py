@@ -8,9 +8,7 @@ never appear in an error message.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -36,20 +34,11 @@ FEATURES = ["age", "sex", "trestbps", "chol", "thalach", "weight", "fbs", "diabe
             "statin", "cad"]
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_fhir_sites",
-                                                  REPO / "scripts" / "make_fhir_sites.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_fhir_sites", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def sites(tmp_path_factory: pytest.TempPathFactory,
+          fhir_generator: ModuleType) -> dict[str, Any]:
     """150 SYNTHETIC patients over 3 sites in every format."""
-    return dict(_generator().generate(tmp_path_factory.mktemp("synthetic"), patients=150,
+    return dict(fhir_generator.generate(tmp_path_factory.mktemp("synthetic"), patients=150,
                                       seed=11))
 
 

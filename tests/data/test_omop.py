@@ -7,12 +7,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sqlite3
-import sys
 import tomllib
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -29,15 +28,10 @@ FEATURES = ["age", "sex", "trestbps", "chol", "thalach", "weight", "fbs", "diabe
 
 
 @pytest.fixture(scope="module")
-def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def sites(tmp_path_factory: pytest.TempPathFactory,
+          fhir_generator: ModuleType) -> dict[str, Any]:
     """150 SYNTHETIC patients as OMOP CSV tables, with the truth and the mapping."""
-    spec = importlib.util.spec_from_file_location("make_fhir_sites",
-                                                  REPO / "scripts" / "make_fhir_sites.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_fhir_sites", module)
-    spec.loader.exec_module(module)
-    out = dict(module.generate(tmp_path_factory.mktemp("omop"), patients=150, seed=5,
+    out = dict(fhir_generator.generate(tmp_path_factory.mktemp("omop"), patients=150, seed=5,
                                formats=("omop",)))
     out["raw"] = tomllib.loads(Path(out["mapping"]).read_text())
     return out

@@ -29,6 +29,7 @@ from fedcare.cli._common import (
     console,
     err_console,
     handle_errors,
+    live_federation,
     write_json,
 )
 from fedcare.data._table import _did_you_mean, _rows, read_frame
@@ -128,18 +129,10 @@ _RUN_KEYS = ("message_rounds", "wall_seconds", "rows_dropped_suppressed_sites")
 
 def _target(data: Path | None, coordinator: Path | None, sites: int | None) -> bool:
     """True for a live run (--coordinator); checks the options' combination."""
-    if coordinator is None:
-        if data is None:
-            raise ConfigError("pass --data FILE (embedded) or --coordinator DIR --sites N "
-                              "(live federation)")
-        if sites is not None:
-            raise ConfigError("--sites applies only with --coordinator")
-        return False
-    if sites is None:
-        raise ConfigError("--coordinator needs --sites N (the sites to wait for)")
-    if not coordinator.is_dir():
-        raise ConfigError(f"--coordinator {coordinator}: no such folder")
-    return True
+    if coordinator is None and data is None:
+        raise ConfigError("pass --data FILE (embedded) or --coordinator DIR --sites N "
+                          "(live federation)")
+    return live_federation(coordinator, sites)
 
 
 def _federate(request: dict[str, Any], data: Path | None, site_column: str, min_cell: int,

@@ -55,6 +55,19 @@ def handle_errors() -> Iterator[None]:
 
 
 
+def live_federation(coordinator: Path | None, sites: int | None) -> bool:
+    """True when ``--coordinator`` asks for a live federation; checks it goes with ``--sites``."""
+    if coordinator is None:
+        if sites is not None:
+            raise ConfigError("--sites applies only with --coordinator")
+        return False
+    if sites is None:
+        raise ConfigError("--coordinator needs --sites N (the sites to wait for)")
+    if not coordinator.is_dir():
+        raise ConfigError(f"--coordinator {coordinator}: no such folder")
+    return True
+
+
 def check_output_file(option: str, path: Path | None) -> None:
     """Refuse an output file path that cannot be written, before any work starts."""
     if path is None:

@@ -24,6 +24,7 @@ from fedcare.cli._common import (
     console,
     err_console,
     handle_errors,
+    live_federation,
     write_json,
 )
 from fedcare.exceptions import ConfigError, DataError
@@ -184,19 +185,6 @@ def data_check(
               f"Data quality of {data.name} by {site_column}", json_out, report, fail_on)
 
 
-def _live(coordinator: Path | None, sites: int | None) -> bool:
-    """True for a live check (--coordinator); checks the options' combination."""
-    if coordinator is None:
-        if sites is not None:
-            raise ConfigError("--sites applies only with --coordinator")
-        return False
-    if sites is None:
-        raise ConfigError("--coordinator needs --sites N (the sites to wait for)")
-    if not coordinator.is_dir():
-        raise ConfigError(f"--coordinator {coordinator}: no such folder")
-    return True
-
-
 def study_check(
     study: Annotated[Path, typer.Argument(help="Study TOML file (as for `fedcare study run "
                                                "--config`).", show_default=False)],
@@ -228,7 +216,7 @@ def study_check(
 
     with handle_errors():
         _check_outputs(json_out, report, fail_on)
-        live = _live(coordinator, sites_n)
+        live = live_federation(coordinator, sites_n)
         config = StudyConfig.from_toml(study)
         if live:
             assert coordinator is not None and sites_n is not None

@@ -38,7 +38,7 @@ typecheck: $(VENV)/.installed
 # installs Debian's package if needed and stops it afterwards).
 test: lint typecheck
 	@eval "$$(.ci/postgres.sh)" && trap 'eval "$$FEDCARE_TEST_POSTGRES_STOP" >/dev/null 2>&1' EXIT \
-	  && FEDCARE_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
+	  && FEDCARE_REQUIRE_POSTGRES=1 FEDCARE_REQUIRE_DATA=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/heart.py

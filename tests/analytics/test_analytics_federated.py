@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from fedcare.federation.engines.inprocess import run_analytics_inprocess
 
 from fedcare.analytics import (
     combine_describe,
@@ -21,8 +22,7 @@ from fedcare.analytics import (
     site_describe,
     site_km,
 )
-from fedcare.federation._analytics import run_analytics_inprocess
-from fedcare.study._config import StudyConfig
+from fedcare.config import StudyConfig
 
 lifelines = pytest.importorskip("lifelines")
 

@@ -1,8 +1,12 @@
-"""Recall and precision on SYNTHETIC annotated notes meet the goal; the scorer is right.
+"""Recall, precision and leaked characters on SYNTHETIC annotated notes; the scorer is right.
 
 The notes come from ``scripts/make_phi_notes.py`` (its own name/place lists, hard
-negatives); 50 per language, seed 7.  Goal per PHI type and language: span-level recall
->= 0.98 and precision >= 0.90.  This can fail: a type with 10 gold spans fails on one miss.
+negatives), on the held-out seeds 100-102 of docs/deid.md (never used to develop the
+recognisers), 100 notes per language per seed (the benchmark uses 200; 100 keeps this
+test near 20 s).  Goal per PHI type and language: span-level recall >= 0.98 and
+precision >= 0.90.  This can fail: a type with 10 gold spans fails on one miss.
+Span recall counts a partly covered span as found, so the share of gold PHI characters
+left uncovered by any prediction (what stays readable in the output) is bounded too.
 The full benchmark (200 notes per language) is ``benchmarks/deid_eval.py``.
 """
 
@@ -19,14 +23,26 @@ RECALL_GOAL, PRECISION_GOAL = 0.98, 0.90
 #: at present: en INSURANCE recall, en ID precision and zh NAME recall, once below the goal,
 #: met it on the held-out seeds 100-102 (docs/deid.md), so they are held to the goal.
 KNOWN_GAPS: dict[tuple[str, str, str], float] = {}
+HELD_OUT_SEEDS = (100, 101, 102)
+NOTES_PER_LANGUAGE = 100
+#: Bound on the share of gold PHI characters left uncovered, per language and seed.
+#: Measured on seeds 100-102: en 0.0026-0.0048 and zh <= 0.0005 at 200 notes, en <= 0.0061
+#: and zh <= 0.0018 at 50; the English bound of 1 % is about twice the worst of those
+#: (and the 1.1 % of round 3 in docs/deid.md, before its fixes, would have failed it).
+LEAK_BOUND = {"en": 0.01, "zh": 0.005}
 
 
-@pytest.fixture(scope="module")
-def report(phi_notes: ModuleType) -> dict[str, object]:
-    notes = phi_notes.generate(50, seed=7)
-    assert {n["lang"] for n in notes} == {"en", "zh"} and len(notes) == 100
+@pytest.fixture(scope="module", params=HELD_OUT_SEEDS, ids=lambda s: f"seed{s}")
+def report(request: pytest.FixtureRequest, phi_notes: ModuleType) -> dict[str, object]:
+    notes = phi_notes.generate(NOTES_PER_LANGUAGE, seed=request.param)
+    assert {n["lang"] for n in notes} == {"en", "zh"} and len(notes) == 2 * NOTES_PER_LANGUAGE
     assert all(n["synthetic"] for n in notes)
     return score(notes)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_leaked_characters_are_bounded(report: dict[str, dict[str, float]], lang: str) -> None:
+    assert report[lang]["leak"] <= LEAK_BOUND[lang]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

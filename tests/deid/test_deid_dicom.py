@@ -21,9 +21,9 @@ FILES = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm"]
 
 
 def _testfile(name: str) -> Path:
-    path = get_testdata_file(name)
-    if path is None:
-        pytest.skip(f"pydicom test file {name} not available")
+    # these files ship inside pydicom's wheel (a dependency): missing means a broken install
+    path = get_testdata_file(name, download=False)
+    assert path is not None, f"pydicom test file {name} not installed"
     return Path(str(path))
 
 
@@ -133,3 +133,146 @@ def test_not_a_dicom_file(tmp_path: Path) -> None:
         deidentify_dicom(bad, tmp_path / "o.dcm", key=KEY)
     assert "Zyxwvut" not in str(info.value)
     assert not (tmp_path / "o.dcm").exists()
+
+
+#: PS3.15 (2024) Annex E, Table E.1-1, basic-profile column, for well-known attributes:
+#: written from the standard for this test, independently of ``_dicom_profile.py``.
+#: D dummy value, Z zero length (or dummy), X remove, U new UID; "X/Z" etc. either.
+ANNEX_E: list[tuple[int, str, str]] = [
+    (0x00080014, "InstanceCreatorUID", "U"),
+    (0x00080018, "SOPInstanceUID", "U"),
+    (0x00080020, "StudyDate", "Z"),
+    (0x00080021, "SeriesDate", "X/D"),
+    (0x00080022, "AcquisitionDate", "X/Z"),  # X/D in editions before 2017
+    (0x00080023, "ContentDate", "Z/D"),
+    (0x00080030, "StudyTime", "Z"),
+    (0x00080031, "SeriesTime", "X/D"),
+    (0x00080032, "AcquisitionTime", "X/Z"),  # X/D in editions before 2017
+    (0x00080033, "ContentTime", "Z/D"),
+    (0x00080050, "AccessionNumber", "Z"),
+    (0x00080080, "InstitutionName", "X/Z/D"),
+    (0x00080081, "InstitutionAddress", "X"),
+    (0x00080090, "ReferringPhysicianName", "Z"),
+    (0x00080092, "ReferringPhysicianAddress", "X"),
+    (0x00080094, "ReferringPhysicianTelephoneNumbers", "X"),
+    (0x00081010, "StationName", "X/Z/D"),
+    (0x00081030, "StudyDescription", "X"),
+    (0x0008103E, "SeriesDescription", "X"),
+    (0x00081040, "InstitutionalDepartmentName", "X"),
+    (0x00081048, "PhysiciansOfRecord", "X"),
+    (0x00081050, "PerformingPhysicianName", "X"),
+    (0x00081060, "NameOfPhysiciansReadingStudy", "X"),
+    (0x00081070, "OperatorsName", "X/Z/D"),
+    (0x00081080, "AdmittingDiagnosesDescription", "X"),
+    (0x00081155, "ReferencedSOPInstanceUID", "U"),
+    (0x00082111, "DerivationDescription", "X"),
+    (0x00100010, "PatientName", "Z"),
+    (0x00100020, "PatientID", "Z"),
+    (0x00100030, "PatientBirthDate", "Z"),
+    (0x00100032, "PatientBirthTime", "X"),
+    (0x00100040, "PatientSex", "Z"),
+    (0x00101000, "OtherPatientIDs", "X"),
+    (0x00101001, "OtherPatientNames", "X"),
+    (0x00101010, "PatientAge", "X"),
+    (0x00101020, "PatientSize", "X"),
+    (0x00101030, "PatientWeight", "X"),
+    (0x00101040, "PatientAddress", "X"),
+    (0x00101060, "PatientMotherBirthName", "X"),
+    (0x00102154, "PatientTelephoneNumbers", "X"),
+    (0x00102160, "EthnicGroup", "X"),
+    (0x00102180, "Occupation", "X"),
+    (0x001021B0, "AdditionalPatientHistory", "X"),
+    (0x00104000, "PatientComments", "X"),
+    (0x00181000, "DeviceSerialNumber", "X/Z/D"),
+    (0x00181030, "ProtocolName", "X/D"),
+    (0x0020000D, "StudyInstanceUID", "U"),
+    (0x0020000E, "SeriesInstanceUID", "U"),
+    (0x00200010, "StudyID", "Z"),
+    (0x00200052, "FrameOfReferenceUID", "U"),
+    (0x00204000, "ImageComments", "X"),
+    (0x00321032, "RequestingPhysician", "X"),
+    (0x00380010, "AdmissionID", "X"),
+    (0x00400244, "PerformedProcedureStepStartDate", "X"),
+    (0x00400253, "PerformedProcedureStepID", "X"),
+    (0x00400254, "PerformedProcedureStepDescription", "X"),
+    (0x00402016, "PlacerOrderNumberImagingServiceRequest", "Z"),
+    (0x00402017, "FillerOrderNumberImagingServiceRequest", "Z"),
+    (0x30060024, "ReferencedFrameOfReferenceUID", "U"),
+]
+ROLES = {"PN": "Zyxwvut^Synthetic", "DA": "20010203", "TM": "101112", "DT": "20010203101112",
+         "UI": "1.2.826.0.1.3680043.2.1125.99.1", "AS": "042Y", "DS": "71.5", "IS": "7",
+         "CS": "ZYXW", "UT": "Zyxwvut synthetic text", "LT": "Zyxwvut synthetic text",
+         "ST": "Zyxwvut synthetic text", "SH": "ZYX-0042", "LO": "Zyxwvut synthetic"}
+
+
+def test_annex_e_table_names_the_standard_attributes() -> None:
+    from pydicom.datadict import keyword_for_tag
+
+    assert len(ANNEX_E) >= 40
+    for tag, keyword, _ in ANNEX_E:  # the hand-written tags are the keywords' tags
+        assert keyword_for_tag(tag) == keyword, f"{tag:08X}"
+
+
+def _with_every_listed_attribute() -> Dataset:
+    """CT_small with every ANNEX_E attribute (absent or not) set to a synthetic value."""
+    from pydicom.datadict import dictionary_VR
+
+    ds = pydicom.dcmread(_testfile("CT_small.dcm"))
+    for tag, keyword, _ in ANNEX_E:
+        if keyword not in ds:
+            vr = dictionary_VR(tag)
+            ds.add_new(tag, vr, ROLES[vr])
+    return ds
+
+
+def _check_annex_e(before: Dataset, after: Dataset) -> list[str]:
+    """Every ANNEX_E attribute of ``before`` treated as its action allows in ``after``."""
+    wrong = []
+    for tag, keyword, action in ANNEX_E:
+        if tag not in before:
+            continue
+        old = before[tag].value
+        elem = after.get(tag)
+        new = None if elem is None else elem.value
+        if elem is None:
+            outcome = "X"
+        elif new in ("", None) or (hasattr(new, "__len__") and len(new) == 0):
+            outcome = "Z"
+        elif str(new) != str(old):
+            outcome = "U" if action == "U" and elem.VR == "UI" else "D"
+        else:
+            outcome = "kept"
+        if outcome not in action.split("/"):
+            wrong.append(f"{keyword} ({tag:08X}) action {action}: {outcome}")
+        if action == "U" and outcome == "U":
+            assert str(new).startswith("2.25."), keyword
+    # and nowhere deeper: no removed attribute, no original UID in any sequence item
+    old_uids = {str(e.value) for e in before.iterall() if e.VR == "UI"}
+    for elem in after.iterall():
+        action = dict((t, a) for t, _, a in ANNEX_E).get(int(elem.tag))
+        if action == "X":
+            wrong.append(f"{elem.keyword} left in a sequence item")
+        elif action == "U" and str(elem.value) in old_uids:
+            wrong.append(f"{elem.keyword} kept an original UID")
+    return wrong
+
+
+@pytest.mark.parametrize("name", [*FILES, "rtdose.dcm", "waveform_ecg.dcm", "JPEG2000.dcm",
+                                  "image_dfl.dcm"])
+def test_annex_e_actions_on_pydicom_files(name: str, tmp_path: Path) -> None:
+    source = _testfile(name)
+    before = pydicom.dcmread(source)
+    deidentify_dicom(source, tmp_path / "out.dcm", key=KEY)
+    after = pydicom.dcmread(tmp_path / "out.dcm")
+    assert any(tag in before for tag, _, _ in ANNEX_E)
+    assert _check_annex_e(before, after) == []
+
+
+def test_annex_e_actions_on_every_listed_attribute(tmp_path: Path) -> None:
+    ds = _with_every_listed_attribute()
+    ds.save_as(tmp_path / "full.dcm")
+    before = pydicom.dcmread(tmp_path / "full.dcm")
+    assert all(tag in before for tag, _, _ in ANNEX_E)
+    deidentify_dicom(tmp_path / "full.dcm", tmp_path / "out.dcm", key=KEY)
+    after = pydicom.dcmread(tmp_path / "out.dcm")
+    assert _check_annex_e(before, after) == []

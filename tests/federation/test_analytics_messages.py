@@ -19,15 +19,14 @@ import pytest
 from flwr.app import Message
 
 from fedcare.analytics import DESCRIBE_COUNT_KEYS, small_cells
+from fedcare.config import StudyConfig
 from fedcare.exceptions import ConfigError, FederationError
-from fedcare.federation._analytics import (
-    ANALYTICS_MESSAGE_TYPES,
-    analytics_run_config,
-    run_analytics_inprocess,
-)
-from fedcare.federation._client import client_app
-from fedcare.federation._grid import InProcessGrid
-from fedcare.study._config import StudyConfig
+from fedcare.federation import InProcessGrid
+from fedcare.federation.coordinator.analytics import run_analytics
+from fedcare.federation.engines.inprocess import run_analytics_inprocess
+from fedcare.federation.protocol import ANALYTICS_MESSAGE_TYPES
+from fedcare.federation.site import client_app
+from fedcare.study._runs import analytics_run_config
 
 K = 5
 SURV = {"duration": "time", "event": "event"}
@@ -144,7 +143,7 @@ def test_setup_counts_are_suppressed_by_the_mod(tmp_path: Path) -> None:
 
 
 def test_server_app_runs_analytics(pbc3_csv: Path, tmp_path: Path) -> None:
-    from fedcare.federation._server import main
+    from fedcare.federation.coordinator.app import main
 
     config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit")
     run_config = {**analytics_run_config(config, REQUESTS["cox"]), "num-sites": 6,
@@ -163,8 +162,6 @@ def test_partition_ids_map_to_sites_in_natural_order(pbc3_csv: Path) -> None:
     run_config = {**analytics_run_config(config, REQUESTS["km"]), "num-sites": 6}
     grid = InProcessGrid(client_app, [{"partition-id": i, "num-partitions": 6}
                                       for i in range(6)], run_config)
-    from fedcare.federation._analytics import run_analytics
-
     result = run_analytics(grid, grid.server_context())
     named, _ = run_analytics_inprocess(config, REQUESTS["km"], SITES)
     assert result["sites"] == SITES and result["km"] == named["km"]

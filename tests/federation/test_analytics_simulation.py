@@ -12,14 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from fedcare.config import StudyConfig
 from fedcare.federation import run_simulation
-from fedcare.federation._analytics import (
-    REQUEST_KEY,
-    TASK_KEY,
-    analytics_run_config,
-    run_analytics_inprocess,
-)
-from fedcare.study._config import StudyConfig
+from fedcare.federation.engines.inprocess import run_analytics_inprocess
+from fedcare.study._runs import analytics_run_config
 
 pytestmark = pytest.mark.slow
 
@@ -34,10 +30,8 @@ def test_cox_on_the_simulation_engine_equals_inprocess(tmp_path: Path) -> None:
     path = tmp_path / "pbc3.csv"
     survset.SurvLoader().load_dataset("Pbc3")["df"].to_csv(path, index=False)
     config = StudyConfig(data=str(path), site_column="fac_unit")
-    extra = analytics_run_config(config, COX)
-    simulated = run_simulation(config, len(SITES), workdir=tmp_path / "sim",
-                               extra_run_config={TASK_KEY: extra[TASK_KEY],
-                                                 REQUEST_KEY: extra[REQUEST_KEY]})
+    simulated = run_simulation(analytics_run_config(config, COX), len(SITES),
+                               workdir=tmp_path / "sim")
     inprocess, _ = run_analytics_inprocess(config, COX, SITES)
     assert simulated["analysis"] == "cox" and simulated["stratified"] is True
     assert simulated["sites"] == SITES and simulated["n"] == inprocess["n"]
@@ -45,4 +39,5 @@ def test_cox_on_the_simulation_engine_equals_inprocess(tmp_path: Path) -> None:
     for key in ("coef", "se", "p"):
         assert simulated[key] == pytest.approx(inprocess[key], rel=0, abs=1e-12), key
     assert simulated["loglik"] == pytest.approx(inprocess["loglik"], rel=0, abs=1e-9)
-    assert json.loads(extra[REQUEST_KEY])["analysis"] == "cox"   # the request went as JSON
+    assert json.loads(str(analytics_run_config(config, COX)["analytics-request"]))[
+        "analysis"] == "cox"   # the request goes as JSON

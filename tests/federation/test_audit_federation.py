@@ -15,8 +15,10 @@ from flwr.serverapp.strategy import FedAvg
 from typer.testing import CliRunner
 
 from fedcare.cli._audit import audit_app
-from fedcare.federation._audit import AuditingGrid, audit_grid, describe, make_audit_mod
-from fedcare.federation._grid import InProcessGrid
+from fedcare.federation import InProcessGrid
+from fedcare.federation.audit import describe
+from fedcare.federation.coordinator.grid import AuditingGrid, audit_grid
+from fedcare.federation.site.mods import make_audit_mod
 from fedcare.privacy._audit import verify_log
 
 PLANTED = 987.654321

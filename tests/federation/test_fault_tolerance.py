@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from fedcare.exceptions import FederationError
-from fedcare.federation._attacks import make_dropout_mod, with_mods
-from fedcare.federation._client import client_app
-from fedcare.federation._grid import InProcessGrid
-from fedcare.federation._server import run_study
+from fedcare.federation import InProcessGrid
+from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.site import client_app
+from fedcare.federation.testing import make_dropout_mod, with_mods
 from fedcare.report import write_report
 from fedcare.study import StudyConfig, federation_result
 

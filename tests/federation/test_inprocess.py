@@ -11,9 +11,9 @@ import pytest
 from fedcare.data._standardise import Standardiser
 from fedcare.exceptions import FederationError
 from fedcare.federation import run_inprocess
+from fedcare.federation.site.data import SiteSplit
 from fedcare.models import LogisticRegression
 from fedcare.study import StudyConfig, load_study_cohort
-from fedcare.study._sites import SiteSplit
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from fedcare.config import SitePolicy
 from fedcare.exceptions import ConfigError, FederationError
-from fedcare.federation._client import client_app
-from fedcare.federation._grid import InProcessGrid
-from fedcare.federation._server import run_study
+from fedcare.federation import InProcessGrid
+from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.site import client_app
 from fedcare.study import StudyConfig
-from fedcare.study._policy import SitePolicy
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 

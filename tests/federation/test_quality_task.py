@@ -11,10 +11,11 @@ import pytest
 from flwr.clientapp import ClientApp
 
 from fedcare.exceptions import ConfigError, FederationError
-from fedcare.federation._client import client_app
-from fedcare.federation._grid import InProcessGrid
-from fedcare.federation._secagg import run_secure, secagg_client_app
-from fedcare.federation._server import main, run_quality_inprocess
+from fedcare.federation import InProcessGrid
+from fedcare.federation.coordinator import run_task as run_secure
+from fedcare.federation.coordinator.app import main
+from fedcare.federation.engines.inprocess import run_quality_inprocess
+from fedcare.federation.site import client_app, secagg_client_app
 from fedcare.study import StudyConfig
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
@@ -106,7 +107,7 @@ def test_secure_study_warns_and_reports_findings(heart_config: StudyConfig) -> N
     findings = result["quality"]["findings"]
     assert {"site": "switzerland", "feature": "chol", "kind": "missing_code",
             "severity": "blocking"}.items() <= findings[0].items()
-    assert result["arrays"] and result["secagg"] is not None  # the study went ahead
+    assert result["arrays"] and result["secure"] is not None  # the study went ahead
     sent = [m.metadata.message_type for m in grid.messages_sent]
     assert sent.count("query.quality") == 4 and "train" in sent
     off, off_grid = _secure(config.replace(quality_check="off"))
@@ -117,10 +118,10 @@ def test_secure_study_warns_and_reports_findings(heart_config: StudyConfig) -> N
 @pytest.mark.slow
 def test_quality_task_on_flowers_simulation_engine(heart_config: StudyConfig,
                                                    tmp_path: Path) -> None:
-    from fedcare.federation._simulation import run_simulation
+    from fedcare.federation import run_simulation
 
     expected, _ = run_quality_inprocess(heart_config, SITES)
-    result = run_simulation(heart_config, len(SITES), workdir=tmp_path, timeout=300,
-                            extra_run_config={"task": "quality"})
+    result = run_simulation({**heart_config.to_run_config(), "task": "quality"}, len(SITES),
+                            workdir=tmp_path, timeout=300)
     assert result["quality"] == json.loads(json.dumps(expected["quality"]))
     assert "arrays" not in result  # no training was run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import statistics
 from collections.abc import Iterator
@@ -17,11 +18,11 @@ from flwr.supercore.task_identity import TaskIdentity
 
 from fedcare.data import heart_disease_table
 from fedcare.exceptions import ConfigError
-from fedcare.federation import _server
-from fedcare.federation._attacks import make_attack_mod, with_mods
-from fedcare.federation._client import client_app
-from fedcare.federation._grid import InProcessGrid
-from fedcare.federation._robust import NormBound
+from fedcare.federation import InProcessGrid
+from fedcare.federation.coordinator import run_task
+from fedcare.federation.site import client_app
+from fedcare.federation.strategies import NormBound
+from fedcare.federation.testing import make_attack_mod, with_mods
 from fedcare.study import StudyConfig
 
 SITES = ["a", "b", "c", "d", "e"]
@@ -201,43 +202,50 @@ def _five_sites(heart_dir: Path, seed: int, out: Path) -> Path:
     return out
 
 
-def _pooled_accuracy(config: StudyConfig, attack: str, monkeypatch: pytest.MonkeyPatch) -> float:
-    original = _server._strategy
-
-    def strategy(cfg: StudyConfig, n_sites: int) -> Any:
-        inner = original(cfg, n_sites)
-        if cfg.norm_bound > 0 and not isinstance(inner, NormBound):
-            return NormBound(inner, factor=cfg.norm_bound, action=cfg.norm_action)
-        return inner
-
-    monkeypatch.setattr(_server, "_strategy", strategy)
+def _run(config: StudyConfig, attack: str) -> dict[str, Any]:
+    """The study through the production strategy wiring (no monkeypatching)."""
     run_config: dict[str, str | int | float | bool] = {**config.to_run_config(),
                                                        "num-sites": len(FIVE)}
     if attack != "none":
         run_config.update({"attack-site": "cleveland-a", "attack-kind": attack})
     grid = InProcessGrid(with_mods(client_app, [make_attack_mod()]),
                          [{"site": s} for s in FIVE], run_config)
-    out = _server.run_study(grid, grid.server_context())
+    return run_task(grid, grid.server_context())
+
+
+def _accuracy(out: dict[str, Any]) -> float:
     fed = out["per_site"]["federated"].values()
     return sum(m["accuracy"] * m["num-examples"] for m in fed) / sum(
         m["num-examples"] for m in fed)
 
 
+def _pooled_accuracy(config: StudyConfig, attack: str) -> float:
+    return _accuracy(_run(config, attack))
+
+
 @pytest.mark.slow
 def test_scaled_attacker_breaks_mean_but_not_median_or_norm_bound(
-    heart_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    heart_dir: Path, tmp_path: Path
 ) -> None:
     acc: dict[str, list[float]] = {"clean": [], "mean": [], "median": [], "reject": []}
     for seed in (0, 1, 2):
         base = StudyConfig(data=str(_five_sites(heart_dir, seed, tmp_path / f"h{seed}.csv")),
                            features=FEATURES, categorical=["cp", "restecg"],
                            strategy="fedavg", rounds=20, split_seed=seed, seed=seed)
-        acc["clean"].append(_pooled_accuracy(base, "none", monkeypatch))
-        acc["mean"].append(_pooled_accuracy(base, "scale", monkeypatch))
-        acc["median"].append(_pooled_accuracy(base.replace(aggregation="median"), "scale",
-                                              monkeypatch))
-        acc["reject"].append(_pooled_accuracy(base.replace(norm_bound=3.0), "scale",
-                                              monkeypatch))
+        acc["clean"].append(_pooled_accuracy(base, "none"))
+        acc["mean"].append(_pooled_accuracy(base, "scale"))
+        acc["median"].append(_pooled_accuracy(base.replace(aggregation="median"), "scale"))
+        # the norm bound as a user sets it: in a study file, through the real strategy
+        study = tmp_path / f"study{seed}.toml"
+        study.write_text("\n".join(f"{k} = {json.dumps(v)}" for k, v in {
+            "data": base.data, "features": list(FEATURES), "categorical": ["cp", "restecg"],
+            "strategy": "fedavg", "rounds": 20, "split_seed": seed, "seed": seed,
+            "norm_bound": 3.0, "norm_action": "reject"}.items()) + "\n")
+        out = _run(StudyConfig.from_toml(study), "scale")
+        rejected = [e for e in out["norm_bound_events"] if e["action"] == "reject"]
+        # the attacker is rejected in (nearly) every one of the 20 rounds
+        assert sum(e["site"] == "cleveland-a" for e in rejected) >= 18, rejected
+        acc["reject"].append(_accuracy(out))
     clean, mean, median, reject = (statistics.fmean(acc[k]) for k in acc)
     # measured (3 seeds, 254 test rows each): 0.799, 0.226, 0.786, 0.785
     assert 0.77 < clean < 0.83

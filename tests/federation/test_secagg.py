@@ -1,78 +1,48 @@
-"""SecAgg+ studies: same model as the plain run, and the coordinator sees only sums."""
+"""SecAgg+ studies: the same study flow as the plain run, the coordinator sees only sums."""
 
 from __future__ import annotations
 
-import copy
-import logging
-from collections.abc import Iterable
+import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pytest
-from flwr.app import Message
-from flwr.common import bytes_to_ndarray
 from flwr.common.secure_aggregation.quantization import quantize
-from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key
 
-from fedcare.exceptions import FederationError
+from fedcare.config import StudyConfig
+from fedcare.exceptions import ConfigError, FederationError
 from fedcare.federation import run_inprocess
-from fedcare.federation._grid import InProcessGrid
-from fedcare.federation._secagg import (
-    SECURE_CLIP,
-    SECURE_LIMBS,
-    decode_limbs,
-    encode_limbs,
-    error_bound,
-    legacy_client_app,
-    quantization_range,
-    run_secure,
-    secagg_client_app,
-)
-from fedcare.study import StudyConfig
+from fedcare.federation.coordinator import sums as sums_module
+from fedcare.federation.limbs import decode_limbs, encode_limbs, error_bound, quantization_range
+from fedcare.federation.protocol import SECURE, MessageType
+from fedcare.federation.site import secagg_client_app
+from fedcare.federation.testing import make_dropout_mod, with_mods
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
+TRAIN = SECURE[MessageType.TRAIN]
+NEWTON = SECURE[MessageType.NEWTON]
 
 
 @pytest.fixture(scope="module")
 def heart_config(heart_dir: Path) -> StudyConfig:
-    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir))
+    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir),
+                       quality_check="off")
 
 
-class _RecordingGrid(InProcessGrid):
-    """Keeps a copy of every reply as it left the site (Flower's legacy code empties them)."""
-
-    copies: list[Message]
-
-    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        done = len(self.replies_received)
-        ids = super().push_messages(messages)
-        self.copies = getattr(self, "copies", [])
-        self.copies += [copy.deepcopy(r) for r in self.replies_received[done:]]
-        return ids
-
-
-def _run(config: StudyConfig, secure: bool = True) -> tuple[dict[str, Any], _RecordingGrid]:
-    app = secagg_client_app if secure else legacy_client_app
-    grid = _RecordingGrid(app, [{"site": s} for s in SITES],
-                         {**config.to_run_config(), "num-sites": len(SITES)})
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    flwr_logger.setLevel(logging.WARNING)
-    try:
-        return run_secure(grid, grid.server_context(), secure=secure), grid
-    finally:
-        flwr_logger.setLevel(level)
+def _secure(config: StudyConfig, **run: Any) -> tuple[dict[str, Any], Any]:
+    return run_inprocess({**config.replace(secure_aggregation=True).to_run_config(), **run},
+                         SITES, keep_messages=True)
 
 
 def _max_diff(a: list[Any], b: list[Any]) -> float:
-    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y)))) for x, y in zip(a, b,
-                                                                                  strict=True))
+    return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))))
+               for x, y in zip(a, b, strict=True))
 
 
 def test_limbs_survive_flowers_quantiser_within_the_bound() -> None:
     rng = np.random.default_rng(0)
-    k, clip, limbs = 4, SECURE_CLIP["train"], SECURE_LIMBS["train"]
+    k, clip, limbs = 4, TRAIN.clip, TRAIN.limbs
     target = quantization_range(k)
     sites = [[rng.normal(scale=100, size=(5, 5)), rng.normal(size=3)] for _ in range(k)]
     encoded = [encode_limbs(s, clip, target, limbs) for s in sites]
@@ -94,81 +64,83 @@ def test_value_beyond_clipping_range_is_refused_not_clipped() -> None:
         quantization_range(2)
 
 
-@pytest.mark.parametrize("strategy,rounds", [("newton", 6), ("fedavg", 3)])
-def test_secure_study_equals_plain_study(heart_config: StudyConfig, strategy: str,
-                                         rounds: int) -> None:
+@pytest.mark.parametrize("strategy,rounds", [("newton", 6), ("fedavg", 3), ("fedadam", 3)])
+def test_secure_study_equals_plain_study_within_the_stated_bound(
+        heart_config: StudyConfig, strategy: str, rounds: int) -> None:
     config = heart_config.replace(strategy=strategy, rounds=rounds)
     plain, _ = run_inprocess(config, SITES)
-    secure, _ = _run(config)
+    secure, _ = _secure(config)
+    bound = secure["secure"]["error_bound"]
+    assert bound[MessageType.NEWTON] == error_bound(4, NEWTON.clip, NEWTON.limbs)
     for key in ("mean", "scale"):
         np.testing.assert_allclose(secure["standardiser"][key], plain["standardiser"][key],
-                                   rtol=0, atol=1e-9)
-    assert _max_diff(secure["arrays"], plain["arrays"]) < 1e-8
-    for site, metrics in plain["per_site"]["federated"].items():
-        assert secure["per_site"]["federated"][site]["accuracy"] == metrics["accuracy"]
+                                   rtol=0, atol=bound[MessageType.MOMENTS])
+    assert _max_diff(secure["arrays"], plain["arrays"]) <= bound[MessageType.TRAIN]
+    for setting in ("federated", "local", "personalised"):  # by value, not by keys
+        for site, metrics in plain["per_site"][setting].items():
+            got = secure["per_site"][setting][site]
+            for key in ("accuracy", "auc", "brier"):
+                assert got[key] == pytest.approx(metrics[key], abs=1e-9), (setting, site, key)
+    assert [r["round"] for r in secure["history"]] == list(range(1, rounds + 1))
 
 
 def test_coordinator_never_receives_a_sites_own_arrays(heart_config: StudyConfig) -> None:
-    config = heart_config.replace(strategy="newton", rounds=2)
-    # What each site would send in the clear (same code without SecAgg+), quantised
-    # exactly as the mod would quantise it before masking.
-    clear, clear_grid = _run(config, secure=False)
-    secure, grid = _run(config)
-    assert _max_diff(secure["arrays"], clear["arrays"]) < 1e-8
-    target = quantization_range(len(SITES))
-    own: list[np.ndarray] = []
-    for reply in clear_grid.copies:
-        for record in reply.content.array_records.values():
-            arrays = record.to_numpy_ndarrays()
-            own += [a for a in arrays if a.size > 1]
-            task = "moments" if len(arrays) == 3 else "train"
-            own += quantize(encode_limbs(arrays, SECURE_CLIP[task], target,
-                                         SECURE_LIMBS[task]), SECURE_CLIP[task], target)
-    assert len(own) > 20
-
-    train_replies = [r for r in grid.copies if r.metadata.message_type == "train"]
-    masked = 0
-    for reply in train_replies:
-        assert not reply.has_error()
-        content = reply.content
-        assert all(len(record) == 0 for record in content.array_records.values())
-        for metrics in content.metric_records.values():
-            assert all(v in (0, 1) for v in metrics.values())  # no counts, no losses
-        values = content.config_records[RECORD_KEY_CONFIGS].get(Key.MASKED_PARAMETERS, [])
-        for value in cast(list[bytes], values):
-            vector = bytes_to_ndarray(value)
-            masked += 1
-            for array in own:
-                assert not (vector.shape == array.shape
-                            and np.allclose(vector, array, rtol=0, atol=1e-9))
-    # 4 sites x (1 moments round + 2 Newton rounds) x (1 factor + 3 or 2 limbs x arrays)
-    assert masked == 4 * (1 + 3 * 3) + 2 * 4 * (1 + 2 * 4)
+    _, grid = _secure(heart_config.replace(rounds=2))
+    train_replies = [r for r in grid.replies_received if r.metadata.message_type == "train"]
+    assert train_replies
+    for r in train_replies:  # SecAgg+ replies: keys, shares, masked ints; never arrays
+        for record in r.content.array_records.values():
+            assert len(record) == 0
+    for m in grid.messages_sent:
+        assert m.metadata.message_type != MessageType.NEWTON  # never asked in the clear
 
 
-def test_secure_app_refuses_a_request_in_the_clear(heart_config: StudyConfig) -> None:
-    grid = InProcessGrid(secagg_client_app, [{"site": s} for s in SITES],
-                         {**heart_config.replace(rounds=1).to_run_config(), "num-sites": 4})
-    with pytest.raises(FederationError, match="4 site\\(s\\) failed"):
-        run_secure(grid, grid.server_context(), secure=False)
-    assert all(r.has_error() for r in grid.replies_received
-               if r.metadata.message_type == "train")
+def test_round_timeout_reaches_secagg(heart_config: StudyConfig,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[float | None] = []
+    original = sums_module.SecAggPlusWorkflow
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("timeout"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sums_module, "SecAggPlusWorkflow", recording)
+    _secure(heart_config.replace(rounds=2, round_timeout=42.0))
+    assert seen and set(seen) == {42.0}
 
 
-def test_secure_refuses_aggregations_that_need_each_update(heart_config: StudyConfig) -> None:
-    config = heart_config.replace(strategy="fedavg", aggregation="median")
-    with pytest.raises(FederationError, match="aggregation 'mean' only"):
-        _run(config)
+def test_a_site_dropping_mid_round_is_named_and_the_study_completes(
+        heart_config: StudyConfig) -> None:
+    config = heart_config.replace(rounds=4, min_sites_per_round=3, secure_aggregation=True)
+    app = with_mods(secagg_client_app, [make_dropout_mod()])
+    out, _ = run_inprocess({**config.to_run_config(), "drop-site": "va", "drop-rounds": "2"},
+                           SITES, app=app)
+    assert out["missing_rounds"] == {"va": [2]}
+    assert [r["round"] for r in out["history"]] == [1, 2, 3, 4]
+    strict, _ = run_inprocess(config.replace(rounds=3).to_run_config(), SITES)
+    assert strict["missing_rounds"] == {}
+    with pytest.raises(FederationError, match="va"):
+        run_inprocess({**config.replace(min_sites_per_round=0).to_run_config(),
+                       "drop-site": "va", "drop-rounds": "2"}, SITES, app=app)
 
 
-def test_secure_study_matches_plain_study_end_to_end(heart_dir: Path) -> None:
-    from fedcare.study import StudyConfig, run_study
+def test_checkpoint_and_resume_in_a_secure_study(heart_config: StudyConfig,
+                                                 tmp_path: Path) -> None:
+    config = heart_config.replace(strategy="fedavg", rounds=4, secure_aggregation=True)
+    whole, _ = run_inprocess(config, SITES)
+    first = config.replace(rounds=2, checkpoint_dir=str(tmp_path / "ck"))
+    run_inprocess(first, SITES)
+    state = json.loads((tmp_path / "ck" / "checkpoint.json").read_text())
+    assert state["round"] == 2
+    resumed, _ = run_inprocess(config.replace(
+        resume_from=str(tmp_path / "ck" / "checkpoint.json")), SITES)
+    assert [r["round"] for r in resumed["history"]] == [1, 2, 3, 4]
+    assert _max_diff(resumed["arrays"], whole["arrays"]) <= 1e-9
 
-    plain = StudyConfig(data_dir=str(heart_dir), strategy="newton", rounds=6)
-    a = run_study(plain).to_dict()
-    b = run_study(plain.replace(secure_aggregation=True)).to_dict()
-    ra, rb = a["results"]["federated:newton"], b["results"]["federated:newton+secagg"]
-    assert ra["mean_client_accuracy"] == rb["mean_client_accuracy"]
-    assert abs(ra["pooled_test"]["auc"] - rb["pooled_test"]["auc"]) < 1e-9
-    assert a["results"]["personalised:newton"]["per_site"].keys() == b["results"][
-        "personalised:newton+secagg"]["per_site"].keys()
-    assert a["sites"] == b["sites"]
+
+def test_settings_that_need_each_sites_update_are_refused_up_front() -> None:
+    for changes in ({"aggregation": "median", "strategy": "fedavg"},
+                    {"norm_bound": 3.0, "strategy": "fedavg"},
+                    {"dp_epsilon": 1.0, "dp_level": "client", "strategy": "fedavg"}):
+        with pytest.raises(ConfigError, match="secure_aggregation"):
+            StudyConfig(secure_aggregation=True, **changes)  # type: ignore[arg-type]

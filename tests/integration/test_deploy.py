@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from fedcare.config import StudyConfig
 from fedcare.exceptions import ConfigError
 from fedcare.federation import run_inprocess
-from fedcare.federation._deploy import (
+from fedcare.federation.engines.deploy import (
     ProcessExited,
     enroll_site,
     enrolled_sites,
@@ -36,7 +37,6 @@ from fedcare.federation._deploy import (
     stop_process,
     submit,
 )
-from fedcare.study._config import StudyConfig
 
 pytestmark = pytest.mark.slow
 

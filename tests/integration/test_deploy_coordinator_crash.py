@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from fedcare.config import StudyConfig
 from fedcare.exceptions import FederationError
 from fedcare.federation import run_inprocess
-from fedcare.federation._deploy import _descendants as descendants
-from fedcare.federation._deploy import (
+from fedcare.federation.engines.deploy import (
+    descendants,
     enroll_site,
     enrolled_sites,
     init_coordinator,
@@ -45,7 +46,6 @@ from fedcare.federation._deploy import (
     stop_process,
     submit,
 )
-from fedcare.study._config import StudyConfig
 
 pytestmark = pytest.mark.slow
 

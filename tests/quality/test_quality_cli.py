@@ -104,9 +104,9 @@ def test_bad_input_gives_one_clear_error(heart_csv: Path, tmp_path: Path, args: 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_study_check_runs_the_federation(heart_dir: Path, tmp_path: Path) -> None:
+def test_study_check_runs_the_federation(heart_data_dir: Path, tmp_path: Path) -> None:
     study = tmp_path / "study.toml"
-    study.write_text(f'data_dir = "{heart_dir}"\nquality_check = "refuse"\n')
+    study.write_text(f'data_dir = "{heart_data_dir}"\nquality_check = "refuse"\n')
     json_out = tmp_path / "q.json"
     code, out = _invoke("study", "check", str(study), "--json", str(json_out))
     assert code == 3
@@ -131,23 +131,26 @@ def test_study_check_bad_study_file(tmp_path: Path) -> None:
     assert code == 5 and "no such study file" in out
 
 
-def test_study_check_on_a_live_federation_prints_and_fails_like_embedded(
-        heart_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fedcare.federation import _server
+def test_study_check_live_cli_path_with_submission_mocked_prints_and_fails_like_embedded(
+        heart_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fedcare.federation.engines.inprocess import run_quality_inprocess
 
     study = tmp_path / "study.toml"
-    study.write_text(f'data_dir = "{heart_dir}"\n')
+    study.write_text(f'data_dir = "{heart_data_dir}"\n')
     (tmp_path / "coord").mkdir()
     calls: list[tuple[str, int, float]] = []
 
     def fake_submit(config: object, coordinator: Path, *, n_sites: int, timeout: float,
-                    on_progress: object = None) -> dict[str, object]:
+                    on_progress: object = None,
+                    extra_run_config: object = None) -> dict[str, object]:
         calls.append((str(coordinator), n_sites, timeout))
-        result, _ = _server.run_quality_inprocess(config, ["cleveland", "hungary",  # type: ignore[arg-type]
+        result, _ = run_quality_inprocess(config, ["cleveland", "hungary",  # type: ignore[arg-type]
                                                            "switzerland", "va"])
         return json.loads(json.dumps(result))  # as read back from result.json
 
-    monkeypatch.setattr(_server, "submit_quality", fake_submit)
+    from fedcare.study import _runs
+
+    monkeypatch.setattr(_runs, "submit", fake_submit)
     embedded_json, live_json = tmp_path / "e.json", tmp_path / "l.json"
     code_e, out_e = _invoke("study", "check", str(study), "--json", str(embedded_json))
     code_l, out_l = _invoke("study", "check", str(study), "--json", str(live_json),

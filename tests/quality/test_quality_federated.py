@@ -9,12 +9,13 @@ from typing import cast
 import numpy as np
 import pandas as pd
 import pytest
+from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.engines.inprocess import run_quality_inprocess
 
 from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES, HEART_UNITS
 from fedcare.exceptions import FederationError
-from fedcare.federation._client import client_app
-from fedcare.federation._grid import InProcessGrid
-from fedcare.federation._server import run_quality_inprocess, run_study
+from fedcare.federation import InProcessGrid
+from fedcare.federation.site import client_app
 from fedcare.quality import check_table
 from fedcare.report import write_report
 from fedcare.study import StudyConfig
@@ -24,8 +25,8 @@ SITES = ["cleveland", "hungary", "switzerland", "va"]
 
 
 @pytest.fixture(scope="module")
-def heart_config(heart_dir: Path) -> StudyConfig:
-    return StudyConfig(data_dir=str(heart_dir), rounds=1)
+def heart_config(heart_data_dir: Path) -> StudyConfig:
+    return StudyConfig(data_dir=str(heart_data_dir), rounds=1)
 
 
 def test_federated_check_equals_local_check(heart_config: StudyConfig,

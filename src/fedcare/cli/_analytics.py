@@ -4,7 +4,7 @@ Embedded (``--data FILE --site-column COL``): the table is checked as a whole, t
 fedcare's Flower apps run on the in-process engine, one ClientApp per site: each site
 reads its own rows of the table and answers the coordinator's ``query.*`` messages with
 the protected aggregates of :mod:`fedcare.analytics` (see
-:mod:`fedcare.federation._analytics`). Live (``--coordinator DIR --sites N``): the same
+:mod:`fedcare.federation.site.analytics`). Live (``--coordinator DIR --sites N``): the same
 apps run on the running deployment; each site reads its own table.
 """
 
@@ -22,7 +22,12 @@ from numpy.typing import NDArray
 from rich.markup import escape
 from rich.table import Table
 
-from fedcare.analytics import DEFAULT_MIN_CELL
+from fedcare.analytics import DEFAULT_MIN_CELL, default_edges, km_grid
+from fedcare.analytics import is_text as _is_text
+from fedcare.analytics import labels as _labels
+from fedcare.analytics import natural as _natural
+from fedcare.analytics import numeric as _numeric
+from fedcare.analytics import survival_rows as _survival
 from fedcare.cli._common import (
     EXIT_CODES,
     check_output_file,
@@ -32,14 +37,10 @@ from fedcare.cli._common import (
     live_federation,
     write_json,
 )
+from fedcare.config import StudyConfig
 from fedcare.data._table import _did_you_mean, _rows, read_frame
 from fedcare.exceptions import ConfigError, DataError
-from fedcare.federation._analytics import default_edges, km_grid
-from fedcare.federation._analytics import is_text as _is_text
-from fedcare.federation._analytics import labels as _labels
-from fedcare.federation._analytics import natural as _natural
-from fedcare.federation._analytics import numeric as _numeric
-from fedcare.federation._analytics import survival_rows as _survival
+from fedcare.study import run_analytics
 
 __all__ = ["analytics_app", "default_edges"]
 
@@ -144,22 +145,20 @@ def _federate(request: dict[str, Any], data: Path | None, site_column: str, min_
     of ``data``. Live: every site reads its own table (node config ``data``, else
     ``data``).
     """
-    from fedcare.federation._analytics import run_analytics_inprocess, submit_analytics
-    from fedcare.study._config import StudyConfig
-
     settings: dict[str, Any] = {"site_column": site_column, "min_cell": min_cell}
     if data is not None:
         settings["data"] = str(data.resolve())
     config = StudyConfig(**settings)
     if coordinator is None:
-        result, _ = run_analytics_inprocess(config, request, list(sites))
+        result = run_analytics(config, request, sites=list(sites))
         for key in _RUN_KEYS:
             result.pop(key, None)
         result["data"] = data.name if data is not None else result["data"]
         return result
     assert n_sites is not None
-    result = submit_analytics(config, request, coordinator, n_sites=n_sites, timeout=timeout,
-                              on_progress=lambda line: err_console.print(f"[dim]{line}[/]"))
+    result = run_analytics(config, request, coordinator=coordinator, n_sites=n_sites,
+                           timeout=timeout,
+                           on_progress=lambda line: err_console.print(f"[dim]{line}[/]"))
     result["data"] = data.name if data is not None else "(each site's own table)"
     if result.get("rows_dropped_suppressed_sites"):
         _warn(f"{result['rows_dropped_suppressed_sites']} site(s) dropped 1..{min_cell - 1} "

@@ -20,17 +20,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from fedcare._io import umask_mode, write_text_atomic
-from fedcare.exceptions import ConfigError, FedcareError
+from fedcare.exceptions import ConfigError, FedcareError, exit_code_help
 
 console = Console()
 err_console = Console(stderr=True)
 
-EXIT_CODES = (
-    "Exit codes: 0 success; 1 unexpected error (a bug: please report it); 2 wrong "
-    "command-line usage; 3 bad input data; 4 data file or data set not found; 5 invalid "
-    "study setting; 6 the federated run failed; 7 privacy budget exceeded; 8 an audit log "
-    "failed verification. Set FEDCARE_DEBUG=1 to see a traceback."
-)
+#: The exit codes in one sentence (every command's epilog), generated from the error table.
+EXIT_CODES = exit_code_help()
 
 
 @contextmanager
@@ -51,8 +47,6 @@ def handle_errors() -> Iterator[None]:
                           "rerun with FEDCARE_DEBUG=1 for the traceback and report it",
                           highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-
-
 
 
 def live_federation(coordinator: Path | None, sites: int | None) -> bool:

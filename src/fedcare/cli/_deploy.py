@@ -34,7 +34,7 @@ Dir = Annotated[Path, typer.Argument(help="The coordinator's or site's folder.")
 
 def _wait_forever(proc: object, what: str) -> None:
     """Keep a started process in the foreground until it ends or Ctrl-C."""
-    from fedcare.federation._deploy import stop_process
+    from fedcare.federation.engines.deploy import stop_process
 
     console.print(f"{what} running (pid {proc.pid}); Ctrl-C stops it")  # type: ignore[attr-defined]
     try:
@@ -62,7 +62,7 @@ def coordinator_init(
 
     Example: fedcare coordinator init coord/ --host coord.hospital.org --bind 0.0.0.0
     """
-    from fedcare.federation._deploy import init_coordinator
+    from fedcare.federation.engines.deploy import init_coordinator
 
     with handle_errors():
         hosts = list(dict.fromkeys([*host, "127.0.0.1"]))
@@ -80,7 +80,7 @@ def coordinator_enroll(
 
     Example: fedcare coordinator enroll coord/ va/node.pub --name va
     """
-    from fedcare.federation._deploy import enroll_site
+    from fedcare.federation.engines.deploy import enroll_site
 
     with handle_errors():
         node_id = enroll_site(directory, public_key, name=name)
@@ -95,7 +95,7 @@ def coordinator_revoke(
 
     Example: fedcare coordinator revoke coord/ --name va
     """
-    from fedcare.federation._deploy import revoke_site
+    from fedcare.federation.engines.deploy import revoke_site
 
     with handle_errors():
         revoke_site(directory, name=name)
@@ -108,7 +108,7 @@ def coordinator_sites(directory: Dir) -> None:
 
     Example: fedcare coordinator sites coord/
     """
-    from fedcare.federation._deploy import enrolled_sites
+    from fedcare.federation.engines.deploy import enrolled_sites
 
     with handle_errors():
         table = Table("site", "node id", "key fingerprint")
@@ -127,7 +127,7 @@ def coordinator_start(
 
     Example: fedcare coordinator start coord/
     """
-    from fedcare.federation._deploy import start_coordinator
+    from fedcare.federation.engines.deploy import start_coordinator
 
     with handle_errors():
         proc = start_coordinator(directory, insecure=insecure)
@@ -161,7 +161,7 @@ def site_init(
     --unit chol=mmol/L
     """
     from fedcare.cli._quality import _units
-    from fedcare.federation._deploy import init_site
+    from fedcare.federation.engines.deploy import init_site
 
     with handle_errors():
         if not data.is_file():
@@ -201,7 +201,7 @@ def site_start(
 
     Example: fedcare site start va/ --coordinator coord.hospital.org:8000 --ca-cert ca.pem
     """
-    from fedcare.federation._deploy import start_site
+    from fedcare.federation.engines.deploy import start_site
 
     with handle_errors():
         if ca_cert is not None and not ca_cert.is_file():
@@ -243,12 +243,9 @@ def study_submit(
     Example: fedcare study submit heart.toml --coordinator coord/ --sites 4
     --resume-from coord/checkpoints/heart/checkpoint.json
     """
-    import time
-
     from fedcare.cli._common import comparison_table, write_json, write_outputs
     from fedcare.cli._study import _check_outputs
-    from fedcare.federation._deploy import submit
-    from fedcare.study import StudyConfig, federation_result
+    from fedcare.study import StudyConfig, submit_study
 
     with handle_errors():
         config = StudyConfig.from_toml(study_file)
@@ -261,10 +258,9 @@ def study_submit(
             config = config.replace(resume_from=str(resume_from.resolve()))
         _check_outputs(out, json_out)
         err_console.print(f"[dim]checkpoints: {config.checkpoint_dir}/checkpoint.json[/]")
-        started = time.perf_counter()
-        fed = submit(config, coordinator, n_sites=sites, timeout=timeout,
-                     on_progress=lambda line: err_console.print(f"[dim]{line}[/]"))
-        metrics = federation_result(config, fed, time.perf_counter() - started).to_dict()
+        metrics = submit_study(config, coordinator, n_sites=sites, timeout=timeout,
+                               on_progress=lambda line: err_console.print(f"[dim]{line}[/]")
+                               ).to_dict()
         run_dir = write_outputs(metrics, out, f"{study_file.stem}-{config.label}")
         if json_out is not None:
             write_json(metrics, json_out)

@@ -210,9 +210,7 @@ def study_check(
 
     Example: fedcare study check study.toml --json quality.json --report quality.html
     """
-    from fedcare.federation import _server
-    from fedcare.study import StudyConfig
-    from fedcare.study._sites import site_names
+    from fedcare.study import StudyConfig, check_quality, site_names
 
     with handle_errors():
         _check_outputs(json_out, report, fail_on)
@@ -222,14 +220,13 @@ def study_check(
             assert coordinator is not None and sites_n is not None
             err_console.print(f"[dim]data-quality check over {sites_n} sites (live "
                               f"federation: {escape(str(coordinator))})[/]")
-            result = _server.submit_quality(
-                config, coordinator, n_sites=sites_n, timeout=timeout,
+            result = check_quality(
+                config, coordinator=coordinator, n_sites=sites_n, timeout=timeout,
                 on_progress=lambda line: err_console.print(f"[dim]{escape(line)}[/]"))
         else:
-            sites = site_names(config)
-            err_console.print(f"[dim]data-quality check over {len(sites)} sites "
-                              "(in-process)[/]")
-            result, _ = _server.run_quality_inprocess(config, sites)
+            err_console.print(f"[dim]data-quality check over {len(site_names(config))} "
+                              "sites (in-process)[/]")
+            result = check_quality(config)
         for name, reason in result["excluded_sites"].items():
             err_console.print(f"[yellow]site {escape(name)} would be excluded:[/] "
                               f"{escape(reason)}")

@@ -1,13 +1,25 @@
 """Federation on Flower 1.41: the only package that imports ``flwr``.
 
-``apps.server_app`` / ``apps.client_app`` are the Flower apps; ``run_inprocess`` runs
-them in this process, ``run_simulation`` on Flower's simulation engine.
+Layers, each importing only those below it (checked in CI by import-linter):
+
+``protocol``, ``result``, ``limbs``, ``audit``
+    message types and run keys, the typed result of a run, the SecAgg+ limb encoding,
+    audit-log records;
+``site`` | ``coordinator`` (+ ``strategies``)
+    the site's framework-neutral tasks and their Flower adapters; the coordinator's one
+    study flow, sums (plain | SecAgg+), analytics and quality rounds. Neither imports
+    the other;
+``engines``
+    where the apps run: in-process (the embedded default), Flower's Ray simulation, a
+    real deployment (SuperLink + SuperNodes with TLS and node authentication).
+
+``apps.server_app`` / ``apps.client_app`` / ``apps.secagg_client_app`` are the Flower apps.
 """
 
-from fedcare.federation._grid import InProcessGrid
-from fedcare.federation._newton import FedNewton
-from fedcare.federation._robust import NormBound
-from fedcare.federation._run import run_inprocess
-from fedcare.federation._simulation import run_simulation
+from fedcare.federation.engines import InProcessGrid, run_inprocess, run_simulation
+from fedcare.federation.engines.deploy import submit
+from fedcare.federation.result import FederatedRun, RoundRecord, SecureSummary, SiteInfo
+from fedcare.federation.strategies import FedNewton, NormBound
 
-__all__ = ["FedNewton", "InProcessGrid", "NormBound", "run_inprocess", "run_simulation"]
+__all__ = ["FedNewton", "FederatedRun", "InProcessGrid", "NormBound", "RoundRecord",
+           "SecureSummary", "SiteInfo", "run_inprocess", "run_simulation", "submit"]

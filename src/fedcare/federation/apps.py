@@ -1,7 +1,6 @@
 """The Flower apps (``[tool.flwr.app.components]`` points here)."""
 
-from fedcare.federation._client import client_app
-from fedcare.federation._secagg import secagg_client_app
-from fedcare.federation._server import server_app
+from fedcare.federation.coordinator.app import server_app
+from fedcare.federation.site.app import client_app, secagg_client_app
 
 __all__ = ["client_app", "secagg_client_app", "server_app"]

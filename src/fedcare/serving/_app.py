@@ -23,7 +23,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedcare import __version__
-from fedcare.exceptions import DataNotFoundError
+from fedcare.exceptions import DataNotFoundError, FedcareError
 from fedcare.explain import PatientInputError, RiskModel
 from fedcare.registry import ApiKey, ModelRecord, Registry
 
@@ -253,7 +253,10 @@ class _Service:
             cached = self._models.get(model_id)
         if cached is not None and cached[0] >= now:
             return cached[1], cached[2]
-        record = self.registry.model(model_id)
+        try:
+            record = self.registry.model(model_id)
+        except DataNotFoundError:  # the registry's message names its database: not for clients
+            raise DataNotFoundError(f"no model with id {model_id}") from None
         model = (cached[2] if cached is not None
                  and cached[1].content_hash == record.content_hash
                  else RiskModel.from_record(record))
@@ -388,9 +391,11 @@ def create_app(registry: Registry | str | None = None, *,
                    "type": e.get("type", "value_error")} for e in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": errors})
 
-    @app.exception_handler(DataNotFoundError)
-    async def _missing(_: Request, exc: DataNotFoundError) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(exc).split(" in the ")[0]})
+    @app.exception_handler(FedcareError)
+    async def _fedcare_error(_: Request, exc: FedcareError) -> JSONResponse:
+        # One mapping for every fedcare error: its class's HTTP status (the error table in
+        # fedcare.exceptions). Messages name settings, files and ids, never patient values.
+        return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
 
     def _active(model_id: int) -> tuple[ModelRecord, RiskModel]:
         record, model = service.model(model_id)

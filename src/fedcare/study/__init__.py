@@ -1,14 +1,26 @@
-"""Studies: configuration, what a site does with its rows, and whole-study runs."""
+"""Studies: whole federated runs on the engines, as a Python user calls them.
 
-from fedcare.study._config import STRATEGIES, StudyConfig
-from fedcare.study._sites import load_study_cohort
-from fedcare.study._study import StudyResult, federation_result, run_study
+``run_study`` runs an embedded study (the Flower apps in-process, or on Flower's
+simulation) beside local-only and pooled references; ``federation_result`` turns a live
+federation's result into the same layout. See the README's Python section.
+"""
+
+from fedcare.config import STRATEGIES, StudyConfig
+from fedcare.data._study import load_study_cohort
+from fedcare.data._study import study_site_names as site_names
+from fedcare.study._runs import check_quality, run_analytics, submit_study
+from fedcare.study._study import ENGINES, StudyResult, federation_result, run_study
 
 __all__ = [
+    "ENGINES",
     "STRATEGIES",
     "StudyConfig",
     "StudyResult",
+    "check_quality",
     "federation_result",
     "load_study_cohort",
+    "run_analytics",
     "run_study",
+    "site_names",
+    "submit_study",
 ]

@@ -12,19 +12,18 @@ runs use federated standardisation (global mean/std from per-site sums).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from fedcare.config import StudyConfig
 from fedcare.data import Cohort, load_heart_disease
 from fedcare.data._standardise import Standardiser
 from fedcare.evaluation import binary_metrics
+from fedcare.federation.site.data import SiteSplit
 from fedcare.models import LogisticRegression
 from fedcare.models._personalise import ConstantRisk
-from fedcare.study._config import StudyConfig
-from fedcare.study._sites import SiteSplit
 from fedcare.study._study import run_study
 
 __all__ = ["FLAMBY_PUBLISHED", "heart_benchmark", "rounds_to_reference"]
@@ -123,7 +122,7 @@ def heart_benchmark(
             merged = result
             merged["study"] = {"protocol": "FLamby Fed-Heart-Disease",
                                "strategies": {s: rounds[s] for s in strategies},
-                               **{k: v for k, v in dataclasses.asdict(base).items()
+                               **{k: v for k, v in base.to_dict().items()
                                   if k not in {"strategy", "rounds"}}}
             continue
         for key in ("results", "convergence", "calibration"):
@@ -199,7 +198,7 @@ def privacy_benchmark(
             merged["calibration"] = {}
             merged["study"] = {"protocol": "FLamby Fed-Heart-Disease, record-level DP-SGD",
                                "epsilons": list(epsilons),
-                               **{k: v for k, v in dataclasses.asdict(base).items()
+                               **{k: v for k, v in base.to_dict().items()
                                   if k != "dp_epsilon"}}
         merged["results"][name] = fed
         merged["convergence"][name] = curve

@@ -16,15 +16,22 @@ from typing import Any
 
 import numpy as np
 
+from fedcare.config import StudyConfig
 from fedcare.data import Cohort
 from fedcare.data._standardise import Standardiser
+from fedcare.data._study import load_study_cohort
 from fedcare.evaluation import binary_metrics
+from fedcare.exceptions import ConfigError
+from fedcare.federation import FederatedRun, run_inprocess, run_simulation
+from fedcare.federation.site.data import SiteSplit
 from fedcare.models import LogisticRegression, make_model
+from fedcare.models._personalise import ConstantRisk, personalise
 from fedcare.privacy import membership_inference_auc
-from fedcare.study._config import StudyConfig
-from fedcare.study._sites import SiteSplit, load_study_cohort
 
-__all__ = ["StudyResult", "run_study"]
+__all__ = ["ENGINES", "StudyResult", "federation_result", "run_study"]
+
+ENGINES = ("inprocess", "simulation")
+"""Where an embedded study's Flower apps run."""
 
 Progress = Callable[[str], None]
 
@@ -51,7 +58,7 @@ class StudyResult:
         ``quality_check = "off"``).
         """
         return {
-            "study": dataclasses.asdict(self.config),
+            "study": self.config.to_dict(),
             "sites": self.sites,
             "excluded_sites": self.excluded_sites,
             "missing_rounds": self.missing_rounds,
@@ -74,6 +81,31 @@ def _predict(config: StudyConfig, arrays: list[np.ndarray], X: np.ndarray) -> np
     else:
         model = make_model(config.model, random_state=config.seed).set_arrays(arrays)
     return np.asarray(model.predict_proba(X)[:, 1])
+
+
+def _local_risk(config: StudyConfig, split: SiteSplit) -> np.ndarray:
+    """Each test row scored by its own site's local-only model (as the site computes it)."""
+    own = Standardiser.fit(split.X_train)
+    if len(np.unique(split.y_train)) < 2:
+        return np.asarray(ConstantRisk(float(np.mean(split.y_train)))
+                          .predict_proba(split.X_test)[:, 1])
+    if config.model == "logistic":
+        model: Any = LogisticRegression(C=config.C)
+    else:
+        model = make_model(config.model, random_state=config.seed)
+    model.fit(own.transform(split.X_train), split.y_train)
+    return np.asarray(model.predict_proba(own.transform(split.X_test))[:, 1])
+
+
+def _personalised_risk(config: StudyConfig, arrays: list[np.ndarray], X_train: np.ndarray,
+                       X_test: np.ndarray, y_train: np.ndarray) -> np.ndarray:
+    """Each test row scored by its own site's personalised model (as the site adapts it)."""
+    if config.model == "logistic":
+        model: Any = LogisticRegression(C=config.C).set_arrays(arrays)
+    else:
+        model = make_model(config.model, random_state=config.seed).set_arrays(arrays)
+    adapted = personalise(model, X_train, y_train, method=config.personalise, seed=config.seed)
+    return np.asarray(adapted.predict_proba(X_test)[:, 1])
 
 
 def _summary(per_site: dict[str, dict[str, Any]], y: np.ndarray | None,
@@ -106,10 +138,10 @@ def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str,
     return out
 
 
-def _per_site(fed: dict[str, Any], setting: str) -> dict[str, dict[str, Any]]:
+def _per_site(fed: FederatedRun, setting: str) -> dict[str, dict[str, Any]]:
     """The per-site metrics of ``setting`` as the sites reported them."""
     out = {}
-    for name, m in fed["per_site"][setting].items():
+    for name, m in fed.per_site[setting].items():
         row = {k: m.get(k) for k in ("accuracy", "auc", "brier", "calibration_slope",
                                       "calibration_intercept")}
         row["n"] = m["num-examples"]
@@ -120,13 +152,13 @@ def _per_site(fed: dict[str, Any], setting: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _privacy(config: StudyConfig, fed: dict[str, Any]) -> dict[str, Any] | None:
+def _privacy(config: StudyConfig, fed: FederatedRun) -> dict[str, Any] | None:
     """What the run spent: the coordinator's (client level) or each site's (record level)."""
-    if fed.get("privacy"):
-        return dict(fed["privacy"])
+    if fed.privacy:
+        return dict(fed.privacy)
     if not config.dp_epsilon:
         return None
-    site_metrics = fed["per_site"]["federated"]
+    site_metrics = fed.per_site["federated"]
     return {
         "level": "record (DP-SGD at every site)", "target_epsilon": config.dp_epsilon,
         "delta": config.dp_delta, "max_grad_norm": config.dp_max_grad_norm,
@@ -135,13 +167,30 @@ def _privacy(config: StudyConfig, fed: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def federation_result(config: StudyConfig, fed: dict[str, Any], seconds: float) -> StudyResult:
+def _secure(fed: FederatedRun) -> dict[str, Any] | None:
+    """How SecAgg+ summed (its stated error bound per message type), for the results."""
+    return None if fed.secure is None else dataclasses.asdict(fed.secure)
+
+
+def _sites(fed: FederatedRun) -> dict[str, dict[str, Any]]:
+    return {name: dataclasses.asdict(info) for name, info in fed.sites.items()}
+
+
+def _model(config: StudyConfig, fed: FederatedRun) -> dict[str, Any]:
+    return {"kind": config.model, "arrays": fed.arrays, "standardiser": fed.standardiser,
+            "feature_names": fed.schema["encoded_feature_names"]}
+
+
+def federation_result(config: StudyConfig, fed: FederatedRun | dict[str, Any],
+                      seconds: float) -> StudyResult:
     """The metrics.json layout from a live federation's result alone (no table here).
 
     Per-site figures are those the sites sent; pooled-test accuracy is exact from their
     counts; pooled-test AUC, the pooled model and calibration curves need the rows and
     are absent. The convergence curve is the sites' test accuracy and loss per round.
     """
+    if isinstance(fed, dict):
+        fed = FederatedRun.from_dict(fed)
     tag = config.label
     results: dict[str, dict[str, Any]] = {
         "local": {**_summary(_per_site(fed, "local"), None, None), "rounds": 0,
@@ -154,20 +203,16 @@ def federation_result(config: StudyConfig, fed: dict[str, Any], seconds: float) 
     privacy = _privacy(config, fed)
     if privacy:
         results[f"federated:{tag}"]["privacy"] = privacy
-    curve = [{"round": e["round"], "accuracy": e.get("accuracy"), "auc": None,
-              "test_loss": e.get("test_loss"), "train_loss": e.get("train_loss"),
-              "seconds": e["seconds"]} for e in fed["history"]]
-    sites = {name: {"n_train": info.get("n_train"), "n_test": info.get("n_test"),
-                    "n_rows": info.get("n_rows"),
-                    "n_dropped_missing": info.get("n_dropped_missing")}
-             for name, info in fed["sites"].items()}
+    secure = _secure(fed)
+    if secure:
+        results[f"federated:{tag}"]["secure_aggregation"] = secure
+    curve = [{"round": e.round, "accuracy": e.accuracy, "auc": None,
+              "test_loss": e.test_loss, "train_loss": e.train_loss,
+              "seconds": e.seconds} for e in fed.history]
     return StudyResult(
-        config=config, sites=sites, excluded_sites=fed["excluded_sites"], results=results,
-        convergence={f"federated:{tag}": curve}, calibration={}, schema=fed["schema"],
-        missing_rounds=fed.get("missing_rounds", {}), quality=fed.get("quality"),
-        model={"kind": config.model, "arrays": fed["arrays"],
-               "standardiser": fed["standardiser"],
-               "feature_names": fed["schema"]["encoded_feature_names"]},
+        config=config, sites=_sites(fed), excluded_sites=fed.excluded_sites, results=results,
+        convergence={f"federated:{tag}": curve}, calibration={}, schema=fed.schema,
+        missing_rounds=fed.missing_rounds, quality=fed.quality, model=_model(config, fed),
     )
 
 
@@ -192,9 +237,14 @@ def run_study(
         Where the Flower apps run.
     on_round : callable, optional
         Called after each training round (in-process engine only).
-    """
-    from fedcare.federation import run_inprocess, run_simulation
 
+    Raises
+    ------
+    ConfigError
+        ``engine`` is not one of :data:`ENGINES`.
+    """
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {list(ENGINES)}, got '{engine}'")
     say = progress or (lambda _text: None)
     cohort = cohort if cohort is not None else load_study_cohort(config)
     sites = sorted(cohort.sites)
@@ -202,19 +252,20 @@ def run_study(
         f"{config.rounds} rounds ({engine})")
     started = time.perf_counter()
     if engine == "simulation":
-        fed = run_simulation(config, len(sites))
+        fed = FederatedRun.from_dict(run_simulation(config.to_run_config(), len(sites)))
     else:
         def on_send(message_type: str) -> None:
             if on_round is not None and message_type.startswith("train"):
                 on_round()
 
-        fed, _ = run_inprocess(config, sites, on_send=on_send)
+        raw, _ = run_inprocess(config.to_run_config(), sites, on_send=on_send)
+        fed = FederatedRun.from_dict(raw)
     fed_seconds = time.perf_counter() - started
-    included = sorted(fed["per_site"]["federated"])
+    included = sorted(fed.per_site["federated"])
     splits = _splits(cohort, config, included)
-    std = (Standardiser(np.asarray(fed["standardiser"]["mean"]),
-                        np.asarray(fed["standardiser"]["scale"]))
-           if fed["standardiser"] else None)
+    std = (Standardiser(np.asarray(fed.standardiser["mean"]),
+                        np.asarray(fed.standardiser["scale"]))
+           if fed.standardiser else None)
     y_test = np.concatenate([splits[s].y_test for s in included])
 
     def transform(X: np.ndarray, site: str) -> np.ndarray:
@@ -230,10 +281,11 @@ def run_study(
         return _per_site(fed, setting)
 
     tag = config.label
-    arrays = [np.asarray(a) for a in fed["arrays"]]
+    arrays = fed.numpy()
     p_fed = _predict(config, arrays, X_test_std)
     results: dict[str, dict[str, Any]] = {}
-    results["local"] = {**_summary(per_site("local"), None, None), "rounds": 0,
+    p_local = np.concatenate([_local_risk(config, splits[s]) for s in included])
+    results["local"] = {**_summary(per_site("local"), y_test, p_local), "rounds": 0,
                         "seconds": None}
     X_train_std = np.concatenate([transform(splits[s].X_train, s) for s in included])
     y_train = np.concatenate([splits[s].y_train for s in included])
@@ -245,16 +297,24 @@ def run_study(
     privacy = _privacy(config, fed)
     if privacy:
         results[f"federated:{tag}"]["privacy"] = privacy
-    results[f"personalised:{tag}"] = {**_summary(per_site("personalised"), None, None),
+    secure = _secure(fed)
+    if secure:
+        results[f"federated:{tag}"]["secure_aggregation"] = secure
+    p_personal = np.concatenate([
+        _personalised_risk(config, arrays, transform(splits[s].X_train, s),
+                           transform(splits[s].X_test, s), splits[s].y_train)
+        for s in included])
+    results[f"personalised:{tag}"] = {**_summary(per_site("personalised"), y_test,
+                                                 p_personal),
                                      "rounds": config.rounds, "seconds": None}
     calibration = {f"federated:{tag}": calibration_curve(y_test, p_fed)}
     curve = []
-    for entry in fed["history"]:
-        p = _predict(config, [np.asarray(a) for a in entry["arrays"]], X_test_std)
+    for entry in fed.history:
+        p = _predict(config, entry.numpy(), X_test_std)
         m = binary_metrics(y_test, p)
-        curve.append({"round": entry["round"], "accuracy": m["accuracy"], "auc": m["auc"],
-                      "test_loss": entry.get("test_loss"), "train_loss": entry.get("train_loss"),
-                      "seconds": entry["seconds"]})
+        curve.append({"round": entry.round, "accuracy": m["accuracy"], "auc": m["auc"],
+                      "test_loss": entry.test_loss, "train_loss": entry.train_loss,
+                      "seconds": entry.seconds})
     convergence = {f"federated:{tag}": curve}
     if pooled:
         say("pooled reference model (all rows in one place)")
@@ -280,15 +340,8 @@ def run_study(
                              "membership_inference_auc": membership_inference_auc(
                                  y_train, p_pool_train, y_test, p_pool)}
         calibration["pooled"] = calibration_curve(y_test, p_pool)
-    sites_out = {}
-    for name, info in fed["sites"].items():
-        sites_out[name] = {"n_train": info.get("n_train"), "n_test": info.get("n_test"),
-                           "n_rows": info.get("n_rows"),
-                           "n_dropped_missing": info.get("n_dropped_missing")}
     return StudyResult(
-        config=config, sites=sites_out, excluded_sites=fed["excluded_sites"], results=results,
-        convergence=convergence, calibration=calibration, schema=fed["schema"],
-        missing_rounds=fed.get("missing_rounds", {}), quality=fed.get("quality"),
-        model={"kind": config.model, "arrays": fed["arrays"], "standardiser": fed["standardiser"],
-               "feature_names": fed["schema"]["encoded_feature_names"]},
+        config=config, sites=_sites(fed), excluded_sites=fed.excluded_sites, results=results,
+        convergence=convergence, calibration=calibration, schema=fed.schema,
+        missing_rounds=fed.missing_rounds, quality=fed.quality, model=_model(config, fed),
     )

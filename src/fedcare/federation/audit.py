@@ -1,7 +1,8 @@
 """Audit logs of every Flower message a site or the coordinator receives and sends.
 
-A site's ClientApp gets :func:`make_audit_mod` (a Flower client mod); the coordinator's
-grid is wrapped in :class:`AuditingGrid`.  Both write through
+A site's ClientApp gets the audit mod (:mod:`fedcare.federation.site.mods`); the
+coordinator's grid is wrapped in an auditing grid
+(:mod:`fedcare.federation.coordinator.grid`).  Both write through
 :class:`fedcare.privacy._audit.AuditLog` when the run config's ``audit-dir`` is set:
 ``<audit-dir>/site-<name>.jsonl`` per site and ``<audit-dir>/coordinator.jsonl``.
 
@@ -15,33 +16,31 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from flwr.app import Context, Message, RecordDict
-from flwr.clientapp.typing import ClientAppCallable, Mod
-from flwr.serverapp import Grid
 
-from fedcare.federation._grid import GridWrapper
 from fedcare.privacy._audit import AuditLog
 
-__all__ = ["AuditingGrid", "audit_grid", "describe", "make_audit_mod", "site_log_path"]
+from .protocol import ConfigKey, RunKey
 
-AUDIT_DIR_KEY = "audit-dir"
+__all__ = ["AUDIT_DIR_KEY", "audit_log", "describe", "site_log_path", "site_name"]
+
+AUDIT_DIR_KEY = RunKey.AUDIT_DIR
 """Run-config key naming the folder for audit logs (empty: no audit)."""
 
-PRIVACY_PREFIXES = ("dp-", "privacy-", "secagg-")
+LOGGED_PREFIXES = ("dp-", "privacy-", "secagg-")
 """Config keys with these prefixes are logged with their values."""
 
-PRIVACY_KEYS = frozenset({"server-round", "proximal-mu"})
+LOGGED_KEYS = frozenset({ConfigKey.SERVER_ROUND, ConfigKey.PROXIMAL_MU})
 """Further config keys logged with their values."""
 
 _logs: dict[Path, AuditLog] = {}
 _logs_lock = threading.Lock()
 
 
-def _log(path: Path) -> AuditLog:
+def audit_log(path: Path) -> AuditLog:
     """One :class:`AuditLog` per file in this process."""
     path = path.resolve()
     with _logs_lock:
@@ -51,7 +50,7 @@ def _log(path: Path) -> AuditLog:
 
 
 def _allowed(key: str) -> bool:
-    return key in PRIVACY_KEYS or key.startswith(PRIVACY_PREFIXES)
+    return key in LOGGED_KEYS or key.startswith(LOGGED_PREFIXES)
 
 
 def _safe_value(value: Any) -> Any:
@@ -148,120 +147,7 @@ def site_log_path(audit_dir: str | Path, context: Context) -> Path:
     return Path(audit_dir) / f"site-{safe}.jsonl"
 
 
-def _site_name(context: Context) -> str:
+def site_name(context: Context) -> str:
     return str(context.node_config.get("site", f"node{context.node_id}"))
 
 
-def make_audit_mod() -> Mod:
-    """A Flower client mod that logs every message a site receives and sends.
-
-    Active when ``context.run_config['audit-dir']`` is a non-empty folder path; the
-    log is ``<audit-dir>/site-<name>.jsonl``.  The incoming message is logged before
-    the app handles it, the reply after; if the app raises, a ``sent`` record with
-    the exception's type name (never its message) is logged and the exception
-    propagates.
-
-    Returns
-    -------
-    Mod
-        ``(message, context, call_next) -> Message``; use as ``ClientApp(mods=[...])``.
-    """
-
-    def audit_mod(message: Message, context: Context, call_next: ClientAppCallable) -> Message:
-        audit_dir = str(context.run_config.get(AUDIT_DIR_KEY, "") or "")
-        if not audit_dir:
-            return call_next(message, context)
-        log = _log(site_log_path(audit_dir, context))
-        site = _site_name(context)
-        received = describe(message, "received")
-        log.append({"site": site, "peer": "coordinator", **received})
-        try:
-            reply = call_next(message, context)
-        except Exception as exc:
-            log.append({"site": site, "peer": "coordinator", "direction": "sent",
-                        "message_type": message.metadata.message_type,
-                        "group_id": message.metadata.group_id,
-                        "reply_to": message.metadata.message_id, "bytes": 0,
-                        "round": received["round"],
-                        "error": {"exception": type(exc).__name__}})
-            raise
-        sent = describe(reply, "sent")
-        if sent["round"] is None:
-            sent["round"] = received["round"]
-        log.append({"site": site, "peer": "coordinator", **sent})
-        return reply
-
-    return audit_mod
-
-
-class AuditingGrid(GridWrapper):
-    """A grid that logs every message the coordinator sends and every reply it receives.
-
-    Parameters
-    ----------
-    grid : flwr.serverapp.Grid
-        The grid doing the work; every call is delegated to it.
-    path : str or path-like
-        The coordinator's log, e.g. ``<audit-dir>/coordinator.jsonl``.
-    """
-
-    def __init__(self, grid: Grid, path: str | Path) -> None:
-        super().__init__(grid)
-        self.log = _log(Path(path))
-        self._rounds: dict[str, int | None] = {}  # message id -> round, for its reply
-
-    def _record(self, message: Message, direction: str) -> None:
-        meta = message.metadata
-        node = meta.dst_node_id if direction == "sent" else meta.src_node_id
-        record = describe(message, direction)
-        if direction == "sent":
-            self._rounds[meta.message_id] = record["round"]
-        elif record["round"] is None:
-            record["round"] = self._rounds.pop(meta.reply_to_message_id, None)
-        self.log.append({"site": "coordinator", "peer": f"node{node}", **record})
-
-    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        messages = list(messages)
-        try:
-            return list(self._grid.push_messages(messages))
-        finally:  # after the push: message ids are assigned by then
-            for message in messages:
-                self._record(message, "sent")
-
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        replies = list(self._grid.pull_messages(message_ids))
-        for reply in replies:
-            self._record(reply, "received")
-        return replies
-
-    def send_and_receive(self, messages: Iterable[Message], *,
-                         timeout: float | None = None) -> Iterable[Message]:
-        messages = list(messages)
-        try:
-            replies = list(self._grid.send_and_receive(messages, timeout=timeout))
-        finally:
-            for message in messages:
-                self._record(message, "sent")
-        for reply in replies:
-            self._record(reply, "received")
-        return replies
-
-
-def audit_grid(grid: Grid, context: Context) -> Grid:
-    """``grid`` wrapped in an :class:`AuditingGrid` when the run config sets ``audit-dir``.
-
-    Parameters
-    ----------
-    grid : flwr.serverapp.Grid
-    context : flwr.app.Context
-        The ServerApp's context.
-
-    Returns
-    -------
-    Grid
-        ``grid`` itself when ``audit-dir`` is unset or empty.
-    """
-    audit_dir = str(context.run_config.get(AUDIT_DIR_KEY, "") or "")
-    if not audit_dir:
-        return grid
-    return AuditingGrid(grid, Path(audit_dir) / "coordinator.jsonl")

@@ -20,21 +20,14 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, Re
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
 
+from fedcare.config import NORM_ACTIONS
 from fedcare.exceptions import ConfigError
 
-__all__ = ["NORM_ACTIONS", "NormBound"]
+from ..protocol import site_of
 
-from fedcare.study._config import NORM_ACTIONS
+__all__ = ["NormBound"]
 
 logger = logging.getLogger("fedcare")
-
-
-def _site(reply: Message) -> str:
-    """The reply's site name (ConfigRecord ``site``), else its node id."""
-    records = reply.content.config_records
-    if "site" in records and "site" in records["site"]:
-        return str(records["site"]["site"])
-    return f"node {reply.metadata.src_node_id}"
 
 
 class NormBound(Strategy):
@@ -153,7 +146,7 @@ class NormBound(Strategy):
             if norm is None or norm <= bound:
                 kept.append(reply)
                 continue
-            site = _site(reply)
+            site = site_of(reply)
             ratio = norm / median if median > 0 else float("inf")
             self.events.append({"round": server_round, "site": site, "norm": norm,
                                 "median": median, "action": self.action})

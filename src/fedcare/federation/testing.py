@@ -23,6 +23,11 @@ from typing import cast
 import numpy as np
 from flwr.app import Array, ArrayRecord, Context, Message, MessageType
 from flwr.client.mod import make_ffn
+from flwr.common.secure_aggregation.secaggplus_constants import (
+    RECORD_KEY_CONFIGS,
+    Key,
+    Stage,
+)
 from flwr.clientapp import ClientApp
 from flwr.clientapp.typing import ClientAppCallable, Mod
 
@@ -99,6 +104,11 @@ def make_dropout_mod() -> Mod:
                   if r.strip()}
         config = message.content.config_records.get("config")
         server_round = int(cast(int, config.get("server-round", 0))) if config else 0
+        secagg = message.content.config_records.get(RECORD_KEY_CONFIGS)
+        if secagg is not None:  # SecAgg+: drop after the key exchange, before the vector
+            if secagg.get(Key.STAGE) != Stage.COLLECT_MASKED_VECTORS:
+                return call_next(message, context)
+            server_round = int(message.metadata.group_id or 0)
         if (site and site == context.run_config.get("drop-site")
                 and message.metadata.message_type.startswith("train")
                 and server_round in rounds):

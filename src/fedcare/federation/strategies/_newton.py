@@ -17,7 +17,7 @@ from flwr.serverapp.strategy import FedAvg
 
 from fedcare.models import newton_update
 
-from ._records import arrays_of, number
+from ..protocol import MessageType, arrays_of, number
 
 __all__ = ["FedNewton"]
 
@@ -49,7 +49,7 @@ class FedNewton(FedAvg):
             server_round, ArrayRecord([self._weights]), config, grid
         )
         for message in messages:
-            message.metadata.message_type = "train.newton"
+            message.metadata.message_type = MessageType.NEWTON
         return messages
 
     def aggregate_train(

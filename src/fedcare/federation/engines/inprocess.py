@@ -8,18 +8,28 @@ network and no Ray (about 0.04 s a round for four small sites).
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import count
+from typing import Any
 
 from flwr.app import Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp
 from flwr.common.constant import SUPERLINK_NODE_ID
-from flwr.proto.node_pb2 import NodeInfo
 from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
 
-__all__ = ["GridWrapper", "InProcessGrid"]
+from fedcare.analytics import check_request
+from fedcare.config import StudyConfig
+
+from ..coordinator import run_task
+from ..protocol import RunKey
+from ..site import client_app, secagg_client_app
+
+__all__ = ["InProcessGrid", "run_analytics_inprocess", "run_app", "run_inprocess",
+           "run_quality_inprocess"]
 
 _ERROR_CLIENT_EXCEPTION = 3
 
@@ -114,41 +124,62 @@ class InProcessGrid(Grid):
         return replies
 
 
-class GridWrapper(Grid):
-    """A Grid that delegates every call to another; subclasses override what they add.
+def run_app(app: ClientApp, runner: Callable[[Grid, Context], dict[str, Any]],
+            run_config: dict[str, Any], sites: Sequence[str], *, keep_messages: bool = False,
+            on_send: Callable[[str], None] | None = None) -> tuple[dict[str, Any], InProcessGrid]:
+    """Run ``runner`` (a ServerApp's body) against one in-process ``app`` per site.
 
-    Parameters
-    ----------
-    grid : flwr.serverapp.Grid
-        The grid doing the work.
+    Each node gets ``node_config = {"site": name, "partition-id": i, "num-partitions":
+    n}``; Flower's INFO logging is silenced for the run. Returns the result and the grid
+    (its messages only with ``keep_messages``).
     """
+    node_configs: list[dict[str, str | int | float]] = [
+        {"site": name, "partition-id": i, "num-partitions": len(sites)}
+        for i, name in enumerate(sites)
+    ]
+    grid = InProcessGrid(app, node_configs, run_config, on_send=on_send)
+    flwr_logger = logging.getLogger("flwr")
+    level = flwr_logger.level
+    flwr_logger.setLevel(logging.WARNING)
+    try:
+        result = runner(grid, grid.server_context())
+    finally:
+        flwr_logger.setLevel(level)
+    if not keep_messages:
+        grid.messages_sent.clear()
+        grid.replies_received.clear()
+    return result, grid
 
-    def __init__(self, grid: Grid) -> None:
-        self._grid = grid
 
-    def set_run(self, run: Run) -> None:
-        self._grid.set_run(run)
+def run_inprocess(run_config: dict[str, Any] | StudyConfig, sites: Sequence[str], *,
+                  keep_messages: bool = False, on_send: Callable[[str], None] | None = None,
+                  app: ClientApp | None = None) -> tuple[dict[str, Any], InProcessGrid]:
+    """The ServerApp's task (``run_config['task']``: study, analytics or quality) with
+    one in-process ClientApp per site: the embedded engine.
 
-    @property
-    def run(self) -> Run:
-        return self._grid.run
+    The secure app is used when ``run_config['secure-aggregation']`` is true. Every
+    message passes through the coordinator's audit wrapper when ``audit-dir`` is set.
+    """
+    if isinstance(run_config, StudyConfig):
+        run_config = run_config.to_run_config()
+    if app is None:
+        app = secagg_client_app if run_config.get(RunKey.SECURE) else client_app
+    return run_app(app, run_task, {**run_config, RunKey.NUM_SITES: len(sites)}, sites,
+                   keep_messages=keep_messages, on_send=on_send)
 
-    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int,
-                       group_id: str, ttl: float | None = None) -> Message:
-        return self._grid.create_message(content, message_type, dst_node_id, group_id, ttl)
 
-    def get_node_ids(self) -> Iterable[int]:
-        return self._grid.get_node_ids()
+def run_quality_inprocess(config: StudyConfig, sites: Sequence[str], *,
+                          keep_messages: bool = False) -> tuple[dict[str, Any], InProcessGrid]:
+    """The data-quality check alone (``task = "quality"``) with in-process sites."""
+    return run_inprocess({**config.to_run_config(), RunKey.TASK: "quality"}, sites,
+                         keep_messages=keep_messages)
 
-    def get_nodes(self) -> Iterable[NodeInfo]:
-        return self._grid.get_nodes()
 
-    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        return self._grid.push_messages(messages)
-
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        return self._grid.pull_messages(message_ids)
-
-    def send_and_receive(self, messages: Iterable[Message], *,
-                         timeout: float | None = None) -> Iterable[Message]:
-        return self._grid.send_and_receive(messages, timeout=timeout)
+def run_analytics_inprocess(config: StudyConfig, request: Mapping[str, Any],
+                            sites: Sequence[str], *, keep_messages: bool = False
+                            ) -> tuple[dict[str, Any], InProcessGrid]:
+    """An analytics request (``task = "analytics"``) with in-process sites."""
+    return run_inprocess({**config.to_run_config(), RunKey.TASK: "analytics",
+                          RunKey.ANALYTICS_REQUEST: json.dumps(check_request(request),
+                                                               sort_keys=True)},
+                         sites, keep_messages=keep_messages)

@@ -1,0 +1,53 @@
+"""The coordinator's Flower ServerApp: a study, an analytics run or a quality check."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flwr.app import Context
+from flwr.serverapp import Grid, ServerApp
+
+from fedcare._io import write_text_atomic
+from fedcare.exceptions import ConfigError
+
+from ..protocol import RunKey
+from .analytics import run_analytics
+from .grid import audit_grid
+from .quality import run_quality_check
+from .study import run_study
+
+__all__ = ["RUNNERS", "run_task", "server_app"]
+
+server_app = ServerApp()
+
+
+def _study(grid: Grid, context: Context) -> dict[str, Any]:
+    return run_study(grid, context).to_dict()
+
+
+RUNNERS: dict[str, Callable[[Grid, Context], dict[str, Any]]] = {
+    "study": _study, "analytics": run_analytics, "quality": run_quality_check}
+"""What the ServerApp runs, by the run config's ``task`` (default ``study``)."""
+
+
+def run_task(grid: Grid, context: Context) -> dict[str, Any]:
+    """Run the task the run config names, through the audited grid; its JSON result."""
+    task = str(context.run_config.get(RunKey.TASK, "study"))
+    if task not in RUNNERS:
+        raise ConfigError(f"run config '{RunKey.TASK}' must be one of {sorted(RUNNERS)}, "
+                          f"got '{task}'")
+    return RUNNERS[task](audit_grid(grid, context), context)
+
+
+@server_app.main()
+def main(grid: Grid, context: Context) -> None:
+    """Flower entry point: run the task, write ``result.json`` to ``output-dir``."""
+    out = run_task(grid, context)
+    output_dir = str(context.run_config.get(RunKey.OUTPUT_DIR, ""))
+    if output_dir:
+        path = Path(output_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path / "result.json", json.dumps(out))

@@ -1,0 +1,142 @@
+"""Grids the coordinator wraps around the engine's: participants only, and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from flwr.app import Context, Message, RecordDict
+from flwr.proto.node_pb2 import NodeInfo
+from flwr.serverapp import Grid
+from flwr.supercore.run import Run
+
+from ..audit import AUDIT_DIR_KEY, audit_log, describe
+
+__all__ = ["AuditingGrid", "GridWrapper", "Participants", "audit_grid"]
+
+
+class GridWrapper(Grid):
+    """A Grid that delegates every call to another; subclasses override what they add.
+
+    Parameters
+    ----------
+    grid : flwr.serverapp.Grid
+        The grid doing the work.
+    """
+
+    def __init__(self, grid: Grid) -> None:
+        self._grid = grid
+
+    def set_run(self, run: Run) -> None:
+        self._grid.set_run(run)
+
+    @property
+    def run(self) -> Run:
+        return self._grid.run
+
+    def create_message(self, content: RecordDict, message_type: str, dst_node_id: int,
+                       group_id: str, ttl: float | None = None) -> Message:
+        return self._grid.create_message(content, message_type, dst_node_id, group_id, ttl)
+
+    def get_node_ids(self) -> Iterable[int]:
+        return self._grid.get_node_ids()
+
+    def get_nodes(self) -> Iterable[NodeInfo]:
+        return self._grid.get_nodes()
+
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        return self._grid.push_messages(messages)
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        return self._grid.pull_messages(message_ids)
+
+    def send_and_receive(self, messages: Iterable[Message], *,
+                         timeout: float | None = None) -> Iterable[Message]:
+        return self._grid.send_and_receive(messages, timeout=timeout)
+
+
+class Participants(GridWrapper):
+    """The study's grid restricted to the sites taking part (excluded ones are skipped)."""
+
+    def __init__(self, grid: Grid, node_ids: Iterable[int]) -> None:
+        super().__init__(grid)
+        self._nodes = list(node_ids)
+
+    def get_node_ids(self) -> Iterable[int]:
+        return list(self._nodes)
+
+    def get_nodes(self) -> Iterable[NodeInfo]:
+        return (NodeInfo(node_id=n) for n in self._nodes)
+
+
+class AuditingGrid(GridWrapper):
+    """A grid that logs every message the coordinator sends and every reply it receives.
+
+    Parameters
+    ----------
+    grid : flwr.serverapp.Grid
+        The grid doing the work; every call is delegated to it.
+    path : str or path-like
+        The coordinator's log, e.g. ``<audit-dir>/coordinator.jsonl``.
+    """
+
+    def __init__(self, grid: Grid, path: str | Path) -> None:
+        super().__init__(grid)
+        self.log = audit_log(Path(path))
+        self._rounds: dict[str, int | None] = {}  # message id -> round, for its reply
+
+    def _record(self, message: Message, direction: str) -> None:
+        meta = message.metadata
+        node = meta.dst_node_id if direction == "sent" else meta.src_node_id
+        record = describe(message, direction)
+        if direction == "sent":
+            self._rounds[meta.message_id] = record["round"]
+        elif record["round"] is None:
+            record["round"] = self._rounds.pop(meta.reply_to_message_id, None)
+        self.log.append({"site": "coordinator", "peer": f"node{node}", **record})
+
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        messages = list(messages)
+        try:
+            return list(self._grid.push_messages(messages))
+        finally:  # after the push: message ids are assigned by then
+            for message in messages:
+                self._record(message, "sent")
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        replies = list(self._grid.pull_messages(message_ids))
+        for reply in replies:
+            self._record(reply, "received")
+        return replies
+
+    def send_and_receive(self, messages: Iterable[Message], *,
+                         timeout: float | None = None) -> Iterable[Message]:
+        messages = list(messages)
+        try:
+            replies = list(self._grid.send_and_receive(messages, timeout=timeout))
+        finally:
+            for message in messages:
+                self._record(message, "sent")
+        for reply in replies:
+            self._record(reply, "received")
+        return replies
+
+
+def audit_grid(grid: Grid, context: Context) -> Grid:
+    """``grid`` wrapped in an :class:`AuditingGrid` when the run config sets ``audit-dir``.
+
+    Parameters
+    ----------
+    grid : flwr.serverapp.Grid
+    context : flwr.app.Context
+        The ServerApp's context.
+
+    Returns
+    -------
+    Grid
+        ``grid`` itself when ``audit-dir`` is unset or empty.
+    """
+    audit_dir = str(context.run_config.get(AUDIT_DIR_KEY, "") or "")
+    if not audit_dir:
+        return grid
+    return AuditingGrid(grid, Path(audit_dir) / "coordinator.jsonl")

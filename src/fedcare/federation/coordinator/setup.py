@@ -1,0 +1,94 @@
+"""A run's set-up: every site's columns merged into one schema, and who may take part."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from flwr.serverapp import Grid
+
+from fedcare.config import StudyConfig
+from fedcare.data._cohort import FeatureKind
+from fedcare.data._study import schema_from_json, schema_to_json
+from fedcare.exceptions import FederationError
+
+from ..protocol import MessageType, metrics_of, site_of, text
+from ..result import SiteInfo
+from .rounds import ask
+
+__all__ = ["Setup", "agree_schema", "merge_schemas"]
+
+
+def merge_schemas(texts: Sequence[str]) -> str:
+    """One schema from the sites': same columns; the widest kind; the union of levels."""
+    schemas = [schema_from_json(t) for t in texts]
+    first = schemas[0]
+    names = [f.name for f in first.features]
+    for s in schemas[1:]:
+        if [f.name for f in s.features] != names:
+            raise FederationError("sites disagree on the feature columns")
+    features = []
+    for i, f in enumerate(first.features):
+        kinds = {s.features[i].kind for s in schemas}
+        kind: FeatureKind = "categorical" if "categorical" in kinds else (
+            "numeric" if "numeric" in kinds else "binary")
+        features.append(replace(f, kind=kind, categories=()))
+    merged = replace(first, features=tuple(features))
+    levels = [{f.name: list(f.categories) for f in s.features} for s in schemas]
+    return schema_to_json(merged.merge_categories(levels))
+
+
+@dataclass
+class Setup:
+    """What the schema round established."""
+
+    schema_json: str
+    sites: dict[str, SiteInfo]
+    excluded: dict[str, str]
+    participants: list[int]
+    names: dict[int, str]            # node id -> site, every site that answered
+
+    @property
+    def participant_names(self) -> dict[int, str]:
+        """Node id -> site of the sites taking part."""
+        return {n: self.names[n] for n in self.participants}
+
+
+def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> Setup:
+    """Ask every site for its columns; merge them; apply the eligibility rules.
+
+    A site is excluded (and reported, never merged with another) when it has fewer than
+    ``min_cell`` usable rows (its count is suppressed), fewer than ``min_site_rows``, or
+    fewer than ``max(2, min_cell)`` test rows.
+    """
+    replies = ask(grid, node_ids, MessageType.SCHEMA, {}, timeout=config.round_timeout,
+                  min_sites=config.min_sites_per_round)
+    schema_json = merge_schemas([text(r.content, "schema") for r in replies])
+    sites: dict[str, SiteInfo] = {}
+    excluded: dict[str, str] = {}
+    participants: list[int] = []
+    names = {r.metadata.src_node_id: site_of(r) for r in replies}
+    k_test = max(2, config.min_cell)
+    for r in replies:
+        m, name = metrics_of(r), site_of(r)
+        rows, n_test = m.get("n-rows"), m.get("n-test")
+        if rows is None:  # suppressed by the site: fewer than min_cell
+            excluded[name] = (f"fewer than min_cell {config.min_cell} usable rows (needs at "
+                              f"least {max(config.min_cell, config.min_site_rows)})")
+        elif int(rows) < config.min_site_rows:
+            excluded[name] = (f"{rows} usable rows < min_site_rows {config.min_site_rows} "
+                              f"(needs {config.min_site_rows - int(rows)} more)")
+        elif n_test is None or int(n_test) < k_test:
+            excluded[name] = (f"fewer than {k_test} test rows (small-cell rule: a site's "
+                              "test metrics must describe at least min_cell patients; needs "
+                              f"about {int(k_test / config.test_size) + 1} usable rows)")
+        else:
+            participants.append(r.metadata.src_node_id)
+        dropped = m.get("n-dropped")
+        sites[name] = SiteInfo(n_rows=None if rows is None else int(rows),
+                               n_dropped_missing=None if dropped is None else int(dropped))
+    if len(participants) < 2:
+        raise FederationError(
+            f"a federated study needs at least 2 eligible sites, got {len(participants)} "
+            f"(excluded: {excluded})")
+    return Setup(schema_json, sites, excluded, participants, names)

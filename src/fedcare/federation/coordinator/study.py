@@ -1,0 +1,232 @@
+"""ONE study, plain or secure: schema -> quality -> standardise -> train -> evaluate.
+
+1. every site sends its columns and categorical levels -> one agreed schema; sites too
+   small to train or test on are excluded (reported, never merged);
+2. the data-quality round (protected aggregates; ``quality_check`` warn/refuse/off);
+3. federated standardisation from the sum of the sites' moments;
+4. ``rounds`` rounds of the study's Flower strategy: its training replies are collected
+   through the study's :class:`~.sums.SiteSums` (in the clear, or SecAgg+ so that the
+   strategy only ever sees their sum), the global model is then evaluated at every site;
+   a checkpoint after every round;
+5. final per-site evaluation of the global, local-only and personalised models.
+
+Every setting means the same in a plain and a secure study: ``round_timeout`` bounds
+every round (SecAgg+ stages included), ``min_sites_per_round`` lets a round go ahead
+without sites that fail or stay silent (and names them), ``checkpoint_dir`` and
+``resume_from`` work alike. Only aggregates and model arrays reach the coordinator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import Strategy
+
+from fedcare.config import StudyConfig
+from fedcare.data._standardise import combine_moments
+from fedcare.data._study import schema_from_json
+from fedcare.exceptions import FederationError
+from fedcare.models import LogisticRegression, make_model
+from fedcare.privacy import epsilon_spent
+
+from ..protocol import ConfigKey, MessageType, metrics_of, request, site_of
+from ..result import FederatedRun, RoundRecord
+from ..strategies import build_strategy, client_dp_noise, norm_bound_events
+from .checkpoint import load_checkpoint, save_checkpoint
+from .grid import Participants
+from .quality import apply_quality, check_quality
+from .rounds import ask, check_replies, wait_for_sites
+from .setup import Setup, agree_schema
+from .sums import SiteSums, add_up, make_sums
+
+__all__ = ["SETTINGS", "run_study", "standardise", "train"]
+
+log = logging.getLogger("fedcare")
+
+SETTINGS = {"federated": MessageType.EVALUATE, "local": MessageType.EVALUATE_LOCAL,
+            "personalised": MessageType.EVALUATE_PERSONALISED}
+"""The final evaluation: setting -> the message type asking for it."""
+
+RoundHook = Callable[[RoundRecord], None]
+
+
+def standardise(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig
+                ) -> dict[str, list[float]]:
+    """Global mean and scale from the sum of the sites' row counts, sums and squares."""
+    names = setup.participant_names
+    messages = [request(MessageType.MOMENTS, node, {ConfigKey.SCHEMA: setup.schema_json})
+                for node in names]
+    answers = sums.collect(grid, messages, names, what="standardisation",
+                           timeout=config.round_timeout, min_sites=config.min_sites_per_round)
+    total = add_up(answers.replies)
+    arrays = cast(list[np.ndarray], total.arrays)
+    mean, std = combine_moments([(int(cast(float, total.metrics["num-examples"])), arrays[0],
+                                  arrays[1])])
+    return {"mean": mean.tolist(), "scale": std.tolist()}
+
+
+def train(grid: Grid, strategy: Strategy, sums: SiteSums, names: dict[int, str],
+          initial: list[np.ndarray], config: StudyConfig, base: dict[str, Any], *,
+          first_round: int = 1, offset: int = 0, missing: dict[str, list[int]],
+          on_round: RoundHook | None = None) -> tuple[ArrayRecord, list[RoundRecord]]:
+    """The training rounds: configure, collect (through ``sums``), aggregate, evaluate.
+
+    Rounds are numbered ``first_round..config.rounds - offset`` for the strategy and
+    recorded as ``round + offset`` (a resumed study continues its numbering).
+    """
+    arrays = ArrayRecord(initial)
+    history: list[RoundRecord] = []
+    for server_round in range(first_round, config.rounds - offset + 1):
+        started = time.perf_counter()
+        label = server_round + offset
+        messages = list(strategy.configure_train(server_round, arrays, ConfigRecord(base),
+                                                 grid))
+        trained = sums.collect(grid, messages, names, what=f"round {label} (train)",
+                               timeout=config.round_timeout,
+                               min_sites=config.min_sites_per_round, server_round=label)
+        new, train_metrics = strategy.aggregate_train(server_round, trained.replies)
+        if new is None:
+            raise FederationError(f"round {label}: the strategy produced no model")
+        arrays = new
+        evaluations = list(strategy.configure_evaluate(server_round, arrays,
+                                                       ConfigRecord(base), grid))
+        evaluated = check_replies(grid.send_and_receive(evaluations,
+                                                        timeout=config.round_timeout),
+                                  names, what=f"round {label} (evaluate)",
+                                  min_sites=config.min_sites_per_round)
+        curve = strategy.aggregate_evaluate(server_round, evaluated.replies)
+        for site in sorted(set(trained.absent) | set(evaluated.absent)):
+            rounds = missing.setdefault(site, [])
+            if label not in rounds:
+                rounds.append(label)
+        record = RoundRecord(
+            round=label, seconds=time.perf_counter() - started,
+            arrays=[a.tolist() for a in arrays.to_numpy_ndarrays()],
+            accuracy=_metric(curve, "accuracy"), test_loss=_metric(curve, "test-loss"),
+            train_loss=_metric(train_metrics, "train-loss"),
+            sites=sorted(site_of(r) for r in evaluated.replies))
+        history.append(record)
+        if on_round is not None:
+            on_round(record)
+    return arrays, history
+
+
+def _metric(record: MetricRecord | None, key: str) -> float | None:
+    if record is None or key not in record:
+        return None
+    return float(cast(float, record[key]))
+
+
+def final_evaluations(grid: Grid, setup: Setup, base: dict[str, Any], final: ArrayRecord,
+                      config: StudyConfig, missing: dict[str, list[int]]
+                      ) -> dict[str, dict[str, dict[str, Any]]]:
+    """Global, local-only and personalised test metrics from every site (aggregates
+    only); records each site's train/test sizes in ``setup.sites``."""
+    names = setup.participant_names
+    settings: dict[str, dict[str, Any]] = {}
+    for setting, message_type in SETTINGS.items():
+        per_site = {}
+        for r in ask(grid, list(names), message_type, base, final,
+                     timeout=config.round_timeout, min_sites=config.min_sites_per_round,
+                     names=names):
+            texts = {k: str(v) for k, v in r.content.config_records["site"].items()
+                     if k != "site"}
+            per_site[site_of(r)] = {**metrics_of(r), **texts}
+        settings[setting] = per_site
+    for name, metrics in settings["federated"].items():
+        setup.sites[name].n_train = metrics["n-train"]
+        setup.sites[name].n_test = metrics["num-examples"]
+    for site in sorted(set(names.values()) - set(settings["federated"])):
+        missing.setdefault(site, []).append(config.rounds + 1)
+    return settings
+
+
+def _client_privacy(config: StudyConfig) -> dict[str, Any] | None:
+    if not (config.dp_epsilon and config.dp_level == "client"):
+        return None
+    sigma = client_dp_noise(config)
+    return {"level": "client (each site's update clipped and noised at the coordinator)",
+            "target_epsilon": config.dp_epsilon, "delta": config.dp_delta,
+            "clipping_norm": config.dp_max_grad_norm, "noise_multiplier": sigma,
+            "epsilon_spent": epsilon_spent(sigma, 1.0, config.rounds, config.dp_delta)}
+
+
+def run_study(grid: Grid, context: Context, *, on_round: RoundHook | None = None
+              ) -> FederatedRun:
+    """The study, start to finish (``task = "study"``), plain or secure."""
+    started = time.perf_counter()
+    config = StudyConfig.from_run_config(dict(context.run_config))
+    setup = agree_schema(grid, wait_for_sites(grid, context), config)
+    if config.secure_aggregation and len(setup.participants) < 3:
+        raise FederationError(f"secure aggregation (SecAgg+) needs at least 3 eligible "
+                              f"sites, got {len(setup.participants)} (excluded: "
+                              f"{setup.excluded})")
+    study_grid = Participants(grid, setup.participants)
+    names = setup.participant_names
+    sums = make_sums(config.secure_aggregation, len(setup.participants), context,
+                     config.min_sites_per_round)
+
+    quality: dict[str, Any] | None = None
+    if config.quality_check != "off":
+        report = check_quality(study_grid, setup.participants, setup.schema_json, config)
+        apply_quality(report, config)
+        quality = report.to_dict()
+
+    base: dict[str, Any] = {ConfigKey.SCHEMA: setup.schema_json}
+    standardiser = None
+    if config.standardise == "federated":
+        standardiser = standardise(study_grid, setup, sums, config)
+        base[ConfigKey.STD_MEAN] = standardiser["mean"]
+        base[ConfigKey.STD_SCALE] = standardiser["scale"]
+
+    n_features = len(schema_from_json(setup.schema_json).feature_names)
+    if config.model == "logistic":
+        initial = LogisticRegression(C=config.C).init_arrays(n_features)
+    else:
+        initial = make_model(config.model, random_state=config.seed).init_arrays(n_features)
+    missing: dict[str, list[int]] = {}
+    history: list[RoundRecord] = []
+    offset = 0
+    if config.resume_from:
+        checkpoint = load_checkpoint(config.resume_from, setup.schema_json, standardiser)
+        offset = int(checkpoint["round"])
+        if offset >= config.rounds:
+            raise FederationError(f"{config.resume_from}: already at round {offset} of "
+                                  f"{config.rounds}; nothing to resume")
+        initial = [np.asarray(a, dtype=np.float64) for a in checkpoint["arrays"]]
+        history = list(checkpoint["history"])
+        missing.update(checkpoint.get("missing_rounds", {}))
+        base[ConfigKey.ROUND_OFFSET] = offset
+
+    def after_round(record: RoundRecord) -> None:
+        history.append(record)
+        if config.checkpoint_dir:
+            save_checkpoint(Path(config.checkpoint_dir), setup.schema_json, standardiser,
+                            history, missing)
+        if on_round is not None:
+            on_round(record)
+
+    strategy = build_strategy(config, len(setup.participants))
+    train_started = time.perf_counter()
+    final, _ = train(study_grid, strategy, sums, names, initial, config, base,
+                     offset=offset, missing=missing, on_round=after_round)
+    train_seconds = time.perf_counter() - train_started
+
+    per_site = final_evaluations(study_grid, setup, base, final, config, missing)
+    return FederatedRun(
+        config=config.to_run_config(), schema=dict(json.loads(setup.schema_json)),
+        sites=setup.sites,
+        excluded_sites=setup.excluded, standardiser=standardiser,
+        arrays=[a.tolist() for a in final.to_numpy_ndarrays()], history=history,
+        per_site=per_site, quality=quality, missing_rounds=missing,
+        privacy=_client_privacy(config), secure=sums.summary(),
+        norm_bound_events=list(norm_bound_events(strategy)), rounds=config.rounds,
+        seconds=time.perf_counter() - started, train_seconds=train_seconds)

@@ -1,0 +1,122 @@
+"""Submitting a study (or an analytics run, or a quality check) to a running federation."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fedcare.config import StudyConfig
+from fedcare.exceptions import FederationError
+
+from ..flwr_cli import failed_run, flower_env, write_flower_app
+from .layout import CONNECTION, coordinator_settings, flwr_cli, write_toml
+
+__all__ = ["submit"]
+
+Progress = Callable[[str], None]
+
+#: Consecutive ``flwr ls`` failures after which :func:`submit` reports the coordinator lost.
+_UNANSWERED_POLLS = 3
+
+
+def submit(
+    config: StudyConfig, coordinator_dir: str | Path, *, n_sites: int,
+    timeout: float = 1800, wait_for_sites: float = 120, on_progress: Progress | None = None,
+    poll_every: float = 2.0, extra_run_config: Mapping[str, str | int | float | bool] | None = None,
+) -> dict[str, Any]:
+    """Run a study on the running coordinator's SuperLink and the connected sites.
+
+    Writes the Flower app and the run config under ``runs/<stamp>/`` in the coordinator
+    directory, submits with ``flwr run``, polls ``flwr ls`` until the run finishes and
+    returns the ServerApp's ``result.json``.
+
+    Parameters
+    ----------
+    config : StudyConfig
+    coordinator_dir : str or Path
+    n_sites : int
+        Sites the ServerApp waits for (``num-sites``), up to ``wait_for_sites`` seconds.
+    timeout : float
+        Seconds before the run is stopped (``flwr stop``) and reported as failed.
+    on_progress : callable, optional
+        Called with one line per poll (status and elapsed seconds) and per stage.
+    poll_every : float
+        Seconds between ``flwr ls`` polls.
+    extra_run_config : mapping, optional
+        Further run-config keys the app declares (e.g. ``task`` and
+        ``analytics-request`` for :func:`fedcare.federation._analytics.submit_analytics`).
+
+    Raises
+    ------
+    FederationError
+        ``flwr run`` refused, the run ended other than ``finished:completed`` (its
+        status details and the last error lines of its log are in the message), or it
+        ran past ``timeout``.
+    """
+    say = on_progress or (lambda _line: None)
+    root, settings = coordinator_settings(coordinator_dir)
+    stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    work = root / "runs" / stamp
+    app_dir = write_flower_app(work / "app", secure=config.secure_aggregation)
+    out_dir = work / "out"
+    run_config = {**config.to_run_config(), "num-sites": n_sites, "output-dir": str(out_dir),
+                  "wait-for-sites": float(wait_for_sites), **(extra_run_config or {})}
+    overrides = work / "run_config.toml"
+    write_toml(overrides, run_config)
+    started = time.monotonic()
+    submitted = flwr_cli(root, settings, ["run", str(app_dir), CONNECTION,
+                                      "--run-config", str(overrides)], timeout=300)
+    run_id = str(submitted["run-id"])
+    task = str((extra_run_config or {}).get("task", "study"))
+    what = f"{config.label}, {config.rounds} rounds" if task == "study" else f"task {task}"
+    say(f"run {run_id} submitted ({what}, {n_sites} sites)")
+    (work / "run_id").write_text(run_id)
+    status, details, unanswered = "submitted", "", 0
+    while True:
+        try:
+            runs = flwr_cli(root, settings, ["ls", CONNECTION, "--run-id", run_id])["runs"]
+        except (FederationError, subprocess.TimeoutExpired) as exc:
+            # The SuperLink stopped answering: it crashed or was stopped. The ServerApp
+            # cannot go on without it (and a restarted SuperLink marks the run failed and
+            # refuses it), so the run cannot finish: say so rather than wait.
+            unanswered += 1
+            if unanswered < _UNANSWERED_POLLS:
+                say(f"run {run_id}: the coordinator did not answer ({unanswered})")
+                time.sleep(poll_every)
+                continue
+            resume = (f"; once it runs again, resume the study from "
+                      f"{Path(config.checkpoint_dir) / 'checkpoint.json'}"
+                      if config.checkpoint_dir else "")
+            raise FederationError(
+                f"run {run_id}: lost the coordinator while the run was '{status}' "
+                f"(its SuperLink did not answer {unanswered} polls: "
+                f"{str(exc).strip()[-300:]}){resume}") from exc
+        unanswered = 0
+        status = str(runs[0]["status"])
+        details = str(runs[0].get("status-details", "") or "")
+        elapsed = time.monotonic() - started
+        say(f"run {run_id}: {status} ({elapsed:.0f} s)")
+        if status.startswith("finished"):
+            break
+        if elapsed > timeout:
+            with contextlib.suppress(FederationError):
+                flwr_cli(root, settings, ["stop", run_id, CONNECTION])
+            raise FederationError(f"run {run_id} still '{status}' after {timeout:.0f} s "
+                                  "(stopped)")
+        time.sleep(poll_every)
+    if status != "finished:completed":
+        raise failed_run(run_id, CONNECTION, flower_env(Path(settings["coordinator"]["cli_home"])),
+                         work, status, details)
+    try:
+        result = dict(json.loads((out_dir / "result.json").read_text()))
+    except FileNotFoundError:
+        raise FederationError(f"run {run_id} completed but wrote no {out_dir / 'result.json'}"
+                              ) from None
+    say(f"run {run_id}: finished:completed in {time.monotonic() - started:.1f} s")
+    return result

@@ -1,0 +1,219 @@
+"""What sites and the coordinator say to each other: one place for every name.
+
+Message types, run-config keys, the records inside a message and the helpers that read
+and build them. Site code (:mod:`fedcare.federation.site`) and coordinator code
+(:mod:`fedcare.federation.coordinator`) both import from here and never from each
+other.
+
+A message from the coordinator holds a ConfigRecord ``config`` (and, for model rounds,
+an ArrayRecord ``arrays``); a site's reply holds ``arrays`` (model arrays or sums, never
+rows), a MetricRecord ``metrics`` (aggregate figures) and a ConfigRecord ``site``
+(``{"site": name, ...}``: the site's name and short texts such as the personalisation
+method chosen).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, cast
+
+import numpy as np
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+
+__all__ = [
+    "ANALYTICS_MESSAGE_TYPES",
+    "INT_METRICS",
+    "MessageType",
+    "RunKey",
+    "SecureEncoding",
+    "TaskResult",
+    "arrays_of",
+    "config_of",
+    "metrics_of",
+    "named_arrays_of",
+    "number",
+    "reply",
+    "request",
+    "site_of",
+    "text",
+]
+
+
+class MessageType:
+    """Every message type a fedcare site answers (Flower's ``<kind>.<name>`` form)."""
+
+    SCHEMA: Final = "query.schema"
+    QUALITY: Final = "query.quality"
+    MOMENTS: Final = "query.moments"
+    TRAIN: Final = "train"                      # FedAvg family: local SGD from the arrays
+    NEWTON: Final = "train.newton"              # log-loss gradient and Hessian sums
+    EVALUATE: Final = "evaluate"                # the global model on the site's test rows
+    EVALUATE_LOCAL: Final = "evaluate.local"
+    EVALUATE_PERSONALISED: Final = "evaluate.personalised"
+    ANALYTICS_SETUP: Final = "query.analytics_setup"
+    DESCRIBE: Final = "query.describe"
+    EVENT_TIMES: Final = "query.event_times"
+    KM: Final = "query.km"
+    COX: Final = "query.cox"
+
+
+ANALYTICS_MESSAGE_TYPES = (MessageType.ANALYTICS_SETUP, MessageType.DESCRIBE,
+                           MessageType.EVENT_TIMES, MessageType.KM, MessageType.COX)
+
+
+class RunKey:
+    """Run-config keys beyond the study settings (``StudyConfig.to_run_config()``)."""
+
+    TASK: Final = "task"                        # study | analytics | quality
+    ANALYTICS_REQUEST: Final = "analytics-request"
+    NUM_SITES: Final = "num-sites"
+    OUTPUT_DIR: Final = "output-dir"
+    WAIT_FOR_SITES: Final = "wait-for-sites"
+    AUDIT_DIR: Final = "audit-dir"              # = StudyConfig.audit_dir
+    MIN_CELL: Final = "min-cell"                # = StudyConfig.min_cell
+    SECURE: Final = "secure-aggregation"        # = StudyConfig.secure_aggregation
+
+    TASKS: Final = ("study", "analytics", "quality")
+    """What the ServerApp can run (``task``)."""
+
+    DEFAULTS: Final[Mapping[str, str | int | float | bool]] = {
+        NUM_SITES: 0, OUTPUT_DIR: "", WAIT_FOR_SITES: 60.0, TASK: "study",
+        ANALYTICS_REQUEST: ""}
+    """Keys a Flower app project must declare beside the study settings."""
+
+
+class ConfigKey:
+    """Keys of the ``config`` record the coordinator sends."""
+
+    SCHEMA: Final = "schema"
+    STD_MEAN: Final = "std-mean"
+    STD_SCALE: Final = "std-scale"
+    SERVER_ROUND: Final = "server-round"
+    ROUND_OFFSET: Final = "round-offset"
+    PROXIMAL_MU: Final = "proximal-mu"
+    REQUEST: Final = "request"
+    LEVELS: Final = "levels"
+    STEP: Final = "step"
+    TASK: Final = "task"                        # the message type a secure sum stands for
+
+
+INT_METRICS = frozenset({"num-examples", "n-train", "n-rows", "n-test", "n-dropped",
+                         "n-events", "n-non-events"})
+"""Metric names that are counts (read back as int)."""
+
+
+@dataclass(frozen=True)
+class SecureEncoding:
+    """How a task's arrays travel through SecAgg+ (see :mod:`.coordinator.sums`).
+
+    ``clip`` is the largest absolute value a site may send (a power of two), ``limbs``
+    the number of limbs per float; ``weighted``: the arrays are averaged with the
+    ``num-examples`` weights (the FedAvg family), else summed; ``metrics``: the metric
+    names summed with them.
+    """
+
+    clip: float
+    limbs: int
+    weighted: bool = False
+    metrics: tuple[str, ...] = ("num-examples",)
+
+
+SECURE: Final[Mapping[str, SecureEncoding]] = {
+    MessageType.MOMENTS: SecureEncoding(2.0**40, 3),
+    MessageType.NEWTON: SecureEncoding(2.0**27, 2, metrics=("num-examples", "train-loss")),
+    MessageType.TRAIN: SecureEncoding(2.0**27, 2, weighted=True, metrics=()),
+    MessageType.COX: SecureEncoding(2.0**40, 3, metrics=()),
+}
+"""The message types whose replies can be summed with SecAgg+."""
+
+
+@dataclass
+class TaskResult:
+    """What a site task returns: arrays (a list, or named), metrics, short texts."""
+
+    arrays: list[np.ndarray] | dict[str, np.ndarray] | None = None
+    metrics: dict[str, float | int | None] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+# -- reading records ------------------------------------------------------------------
+def arrays_of(content: RecordDict, key: str = "arrays") -> list[np.ndarray]:
+    """The numpy arrays of the ArrayRecord ``key`` (empty when absent)."""
+    record = content.array_records.get(key)
+    return [] if record is None else list(record.to_numpy_ndarrays())
+
+
+def named_arrays_of(content: RecordDict, prefix: str = "",
+                    key: str = "arrays") -> dict[str, np.ndarray]:
+    """The float64 arrays of the ArrayRecord ``key`` whose names start with ``prefix``
+    (the prefix removed)."""
+    record = content.array_records.get(key)
+    if record is None:
+        return {}
+    return {k[len(prefix):]: np.asarray(v.numpy(), dtype=np.float64)
+            for k, v in record.items() if k.startswith(prefix)}
+
+
+def number(content: RecordDict, key: str, record: str = "metrics") -> float:
+    """One value of the MetricRecord ``record`` as a float."""
+    return float(cast(float, content.metric_records[record][key]))
+
+
+def metrics_of(message: Message) -> dict[str, float | int | None]:
+    """A reply's metrics: NaN (suppressed) as None, counts as int."""
+    out: dict[str, float | int | None] = {}
+    record = message.content.metric_records.get("metrics")
+    for key in record or {}:
+        value = number(message.content, key)
+        out[key] = None if math.isnan(value) else (int(value) if key in INT_METRICS
+                                                    else value)
+    return out
+
+
+def config_of(content: RecordDict, key: str = "config") -> ConfigRecord:
+    """The ConfigRecord ``key`` (empty when absent)."""
+    return content.config_records.get(key) or ConfigRecord()
+
+
+def text(content: RecordDict, key: str, record: str = "site") -> str:
+    """One value of the ConfigRecord ``record`` as a string."""
+    return str(content.config_records[record][key])
+
+
+def site_of(message: Message) -> str:
+    """The site a reply comes from (its ``site`` record), else ``node <id>``."""
+    records = message.content.config_records if message.has_content() else {}
+    if "site" in records and "site" in records["site"]:
+        return str(records["site"]["site"])
+    return f"node {message.metadata.src_node_id}"
+
+
+# -- building messages ----------------------------------------------------------------
+def _array_record(arrays: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> ArrayRecord:
+    if isinstance(arrays, Mapping):
+        return ArrayRecord({k: Array(np.array(v, dtype=np.float64, order="C"))
+                            for k, v in arrays.items()})
+    return ArrayRecord([np.asarray(a) for a in arrays])
+
+
+def request(message_type: str, node_id: int, config: Mapping[str, Any],
+            arrays: Sequence[np.ndarray] | Mapping[str, np.ndarray] | ArrayRecord | None = None,
+            ) -> Message:
+    """A coordinator's message to one site."""
+    content = RecordDict({"config": ConfigRecord(dict(config))})
+    if arrays is not None:
+        content["arrays"] = arrays if isinstance(arrays, ArrayRecord) else _array_record(arrays)
+    return Message(content=content, dst_node_id=node_id, message_type=message_type)
+
+
+def reply(message: Message, site: str, result: TaskResult) -> Message:
+    """A site's reply to ``message``: arrays, metrics (None as NaN) and its name."""
+    record = RecordDict()
+    if result.arrays is not None and len(result.arrays):
+        record["arrays"] = _array_record(result.arrays)
+    record["metrics"] = MetricRecord(
+        {k: (float("nan") if v is None else v) for k, v in result.metrics.items()})
+    record["site"] = ConfigRecord({"site": site, **result.texts})
+    return Message(content=record, reply_to=message)

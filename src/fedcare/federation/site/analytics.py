@@ -1,0 +1,226 @@
+"""The site side of federated analytics: describe / Table 1, Kaplan-Meier, Cox.
+
+Each task reads the site's own rows of its table (``data`` of its settings), prepares
+them for the request once (cached across rounds) and answers with the protected
+aggregates of :mod:`fedcare.analytics` only. See
+:mod:`fedcare.federation.coordinator.analytics` for the rounds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from fedcare.analytics import (
+    design_matrix,
+    is_text,
+    labels,
+    local_levels,
+    numeric,
+    site_cox_risk_sets,
+    site_cox_stratum,
+    site_describe,
+    site_event_times,
+    site_km,
+    site_means,
+    site_table1,
+    survival_rows,
+)
+from fedcare.data._study import read_study_table, table_stamp
+from fedcare.data._table import _did_you_mean
+from fedcare.exceptions import ConfigError, DataError
+
+from ..protocol import ConfigKey, MessageType, TaskResult
+from .request import SiteRequest
+
+__all__ = ["TASKS", "site_table"]
+
+
+@lru_cache(maxsize=8)
+def _table(data: str, data_dir: str, stamp: float, site_column: str) -> pd.DataFrame:
+    frame = read_study_table(data, data_dir).copy()
+    frame.columns = [str(c) for c in frame.columns]
+    if site_column not in frame.columns:
+        raise DataError(f"{data}: column '{site_column}' (--site-column) not found"
+                        + _did_you_mean(site_column, list(frame.columns)))
+    frame[site_column] = labels(frame[site_column])
+    return frame
+
+
+def site_table(data: str, data_dir: str, site_column: str) -> pd.DataFrame:
+    """The table a site reads: columns as text, the site column as labels (cached)."""
+    return _table(data, data_dir, table_stamp(data), site_column)
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """A site's rows prepared for one request (cached across rounds; never sent)."""
+
+    name: str
+    frame: pd.DataFrame
+    dropped: int
+    text: tuple[str, ...]
+    levels: dict[str, list[str]]
+
+
+def _require(frame: pd.DataFrame, data: str, columns: Mapping[str, Sequence[str]]) -> None:
+    names = [str(c) for c in frame.columns]
+    for option, cols in columns.items():
+        for col in cols:
+            if col not in frame.columns:
+                raise DataError(f"{Path(data).name}: column '{col}' ({option}) not found"
+                                + _did_you_mean(col, names))
+
+
+@lru_cache(maxsize=32)
+def _prepare(data: str, data_dir: str, stamp: float, site_column: str, name: str,
+             request_json: str) -> _Prepared:
+    req = json.loads(request_json)
+    table = _table(data, data_dir, stamp, site_column)
+    rows = table[table[site_column] == name].reset_index(drop=True)
+    if rows.empty:
+        raise DataError(f"site '{name}' has no rows in {Path(data).name}")
+    group = req.get("group")
+    levels: dict[str, list[str]] = {}
+    if req["analysis"] == "describe":
+        cols = req["columns"]
+        _require(rows, data, {"--columns": cols, "--group": [group] if group else []})
+        text = [c for c in cols if c in req["text"] or is_text(rows, c, strict=False)]
+        if text and group is None:
+            raise DataError(f"column(s) {sorted(text)} (--columns) are not numeric; describe "
+                            "counts text columns only in a Table 1 (add --group)")
+        for c in cols:
+            rows[c] = labels(rows[c]) if c in text else numeric(rows, c, "--columns")
+        dropped = 0
+        if group is not None:
+            rows[group] = labels(rows[group])
+            dropped = int(rows[group].isna().sum())
+            levels = {c: local_levels(rows, c, "--columns") for c in text}
+            levels[group] = local_levels(rows, group, "--group")
+        return _Prepared(name, rows, dropped, tuple(text), levels)
+    duration, event = req["duration"], req["event"]
+    extra = ({"--group": [group] if group else []} if req["analysis"] == "km"
+             else {"--covariates": req["covariates"]})
+    _require(rows, data, {"--duration": [duration], "--event": [event], **extra})
+    rows, dropped = survival_rows(rows, duration, event)
+    if req["analysis"] == "km":
+        if group is not None:
+            rows[group] = labels(rows[group])
+            missing = rows[group].isna()
+            dropped += int(missing.sum())
+            rows = rows.loc[~missing].reset_index(drop=True)
+            levels[group] = local_levels(rows, group, "--group")
+        return _Prepared(name, rows, dropped, (), levels)
+    covs = req["covariates"]
+    text = [c for c in covs if c in req["categorical"] or is_text(rows, c, strict=False)]
+    for c in covs:
+        rows[c] = labels(rows[c]) if c in text else numeric(rows, c, "--covariates")
+    complete = rows[covs].notna().all(axis=1)
+    dropped += int((~complete).sum())
+    rows = rows.loc[complete].reset_index(drop=True)
+    levels = {c: local_levels(rows, c, "--covariates") for c in text}
+    return _Prepared(name, rows, dropped, tuple(text), levels)
+
+
+def _site(req: SiteRequest) -> tuple[dict[str, Any], _Prepared, int]:
+    """The request, this site's prepared rows and the small-cell threshold."""
+    config = req.config
+    request_json = str(req.cfg[ConfigKey.REQUEST])
+    prep = _prepare(config.data, config.data_dir, table_stamp(config.data), config.site_column,
+                    req.name, request_json)
+    return json.loads(request_json), prep, config.min_cell
+
+
+def _agreed(req: SiteRequest) -> dict[str, list[str]]:
+    return dict(json.loads(str(req.cfg.get(ConfigKey.LEVELS, "{}"))))
+
+
+def setup(req: SiteRequest) -> TaskResult:
+    """Usable and dropped row counts, level names, text columns."""
+    _, prep, _ = _site(req)
+    return TaskResult(None, {"n-rows": len(prep.frame), "n-dropped": prep.dropped},
+                      {"text": json.dumps(list(prep.text)), "levels": json.dumps(prep.levels)})
+
+
+def describe(req: SiteRequest) -> TaskResult:
+    """Protected moments and cumulative counts per numeric column; a protected Table 1."""
+    request, prep, k = _site(req)
+    rows, levels = prep.frame, _agreed(req)
+    numeric_cols = [c for c in request["columns"] if c not in prep.text]
+    out: dict[str, NDArray[np.float64]] = {}
+    for c in numeric_cols:
+        msg = site_describe(rows[c].to_numpy(dtype=np.float64), req.named[f"edges/{c}"],
+                            min_cell=k)
+        out.update({f"describe/{c}/{key}": v for key, v in msg.items()})
+    group = request.get("group")
+    if group is not None:
+        msg = site_table1(rows[rows[group].notna()], group, levels[group],
+                          numeric=numeric_cols,
+                          categorical={c: levels[c] for c in sorted(prep.text)}, min_cell=k)
+        out.update({f"table1/{key}": v for key, v in msg.items()})
+    return TaskResult(out)
+
+
+def event_times(req: SiteRequest) -> TaskResult:
+    """Opt-in exact modes only: the site's distinct event times."""
+    request, prep, _ = _site(req)
+    rows = prep.frame
+    return TaskResult(dict(site_event_times(rows[request["duration"]], rows[request["event"]])))
+
+
+def km(req: SiteRequest) -> TaskResult:
+    """Events and numbers at risk on the agreed grid (protected unless exact)."""
+    request, prep, k = _site(req)
+    rows, group = prep.frame, request.get("group")
+    levels = _agreed(req).get(group) if group else None
+    msg = site_km(rows[request["duration"]], rows[request["event"]], req.named["grid"],
+                  groups=rows[group] if group else None, group_levels=levels,
+                  exact=bool(request["exact"]), min_cell=k)
+    return TaskResult(dict(msg))
+
+
+@lru_cache(maxsize=32)
+def _design(prep: _Prepared, request_json: str, levels_json: str
+            ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    req = json.loads(request_json)
+    x, _, _ = design_matrix(prep.frame, req["covariates"], json.loads(levels_json))
+    return (x, prep.frame[req["duration"]].to_numpy(dtype=np.float64),
+            prep.frame[req["event"]].to_numpy(dtype=np.float64))
+
+
+def cox(req: SiteRequest) -> TaskResult:
+    """The centring sums (``step = "means"``), or the site's Newton contribution at the
+    coordinator's ``beta`` (``step = "eval"``)."""
+    request, prep, k = _site(req)
+    x, t, e = _design(prep, str(req.cfg[ConfigKey.REQUEST]),
+                      str(req.cfg.get(ConfigKey.LEVELS, "{}")))
+    step = str(req.cfg.get(ConfigKey.STEP, ""))
+    if step == "means":
+        return TaskResult(dict(site_means(x, min_cell=k)))
+    if step != "eval":
+        raise ConfigError(f"query.cox: unknown step {step!r}")
+    arrays = req.named
+    if request["stratified"]:
+        msg = site_cox_stratum(x, t, e, arrays["beta"], offset=arrays["offset"],
+                               ties=request["ties"], min_cell=k)
+    else:
+        msg = site_cox_risk_sets(x, t, e, arrays["grid"], arrays["beta"],
+                                 offset=arrays["offset"], ties=request["ties"])
+    return TaskResult(dict(msg))
+
+
+TASKS = {
+    MessageType.ANALYTICS_SETUP: setup,
+    MessageType.DESCRIBE: describe,
+    MessageType.EVENT_TIMES: event_times,
+    MessageType.KM: km,
+    MessageType.COX: cox,
+}

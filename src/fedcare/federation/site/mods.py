@@ -1,0 +1,128 @@
+"""A site's Flower mods: the audit log, its policy and small-cell protection.
+
+Mods run outermost first: the audit log records the reply after suppression, and the
+site's policy is checked before anything touches its data.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import cast
+
+from flwr.app import Context, Message
+from flwr.clientapp.typing import ClientAppCallable, Mod
+
+from fedcare.config import SitePolicy
+from fedcare.exceptions import PolicyRefusal
+from fedcare.privacy import suppress_small_cells
+
+from ..audit import AUDIT_DIR_KEY, audit_log, describe, site_log_path, site_name
+from ..protocol import MessageType, RunKey
+from .context import SITE_CONFIG_KEY, settings
+
+__all__ = ["make_audit_mod", "make_policy_mod", "make_small_cell_mod"]
+
+
+def make_audit_mod() -> Mod:
+    """A Flower client mod that logs every message a site receives and sends.
+
+    Active when ``context.run_config['audit-dir']`` is a non-empty folder path; the
+    log is ``<audit-dir>/site-<name>.jsonl``.  The incoming message is logged before
+    the app handles it, the reply after; if the app raises, a ``sent`` record with
+    the exception's type name (never its message) is logged and the exception
+    propagates.
+
+    Returns
+    -------
+    Mod
+        ``(message, context, call_next) -> Message``; use as ``ClientApp(mods=[...])``.
+    """
+
+    def audit_mod(message: Message, context: Context, call_next: ClientAppCallable) -> Message:
+        audit_dir = str(context.run_config.get(AUDIT_DIR_KEY, "") or "")
+        if not audit_dir:
+            return call_next(message, context)
+        log = audit_log(site_log_path(audit_dir, context))
+        site = site_name(context)
+        received = describe(message, "received")
+        log.append({"site": site, "peer": "coordinator", **received})
+        try:
+            reply = call_next(message, context)
+        except Exception as exc:
+            log.append({"site": site, "peer": "coordinator", "direction": "sent",
+                        "message_type": message.metadata.message_type,
+                        "group_id": message.metadata.group_id,
+                        "reply_to": message.metadata.message_id, "bytes": 0,
+                        "round": received["round"],
+                        "error": {"exception": type(exc).__name__}})
+            raise
+        sent = describe(reply, "sent")
+        if sent["round"] is None:
+            sent["round"] = received["round"]
+        log.append({"site": site, "peer": "coordinator", **sent})
+        return reply
+
+    return audit_mod
+
+
+@lru_cache(maxsize=16)
+def _policy(path: str) -> SitePolicy:
+    return SitePolicy.from_toml(path)
+
+
+def make_policy_mod() -> Mod:
+    """A mod checking each message's study against the site's ``[policy]``.
+
+    The policy file is named by ``node_config["site-config"]``; without one, the site
+    accepts every study. A refusal becomes the site's error reply, which the coordinator
+    reports with the site's name and every reason.
+    """
+
+    def policy_mod(message: Message, context: Context, call_next: ClientAppCallable) -> Message:
+        path = context.node_config.get(SITE_CONFIG_KEY)
+        if not path:
+            return call_next(message, context)
+        policy = _policy(str(path))
+        site = context.node_config.get("site", f"node {context.node_id}")
+        reasons = policy.violations(settings(context)[0])
+        if reasons:
+            raise PolicyRefusal(f"site '{site}' refuses this study: " + "; ".join(reasons))
+        reply = call_next(message, context)
+        if (message.metadata.message_type == MessageType.SCHEMA and policy.min_cohort > 1
+                and not reply.has_error()):
+            rows = float(cast(float, reply.content.metric_records["metrics"]["n-rows"]))
+            if math.isnan(rows) or rows < policy.min_cohort:
+                raise PolicyRefusal(f"site '{site}' refuses this study: fewer usable "
+                                    f"patients than its minimum cohort {policy.min_cohort}")
+        return reply
+
+    return policy_mod
+
+
+def make_small_cell_mod() -> Mod:
+    """A mod suppressing every figure that would describe fewer than ``min-cell`` patients.
+
+    ``min-cell`` comes from the run config (default 5); see
+    :func:`fedcare.privacy.suppress_small_cells` for the rules.
+    """
+
+    def small_cell_mod(message: Message, context: Context, call_next: ClientAppCallable
+                       ) -> Message:
+        reply = call_next(message, context)
+        if reply.has_error():
+            return reply
+        k = int(cast(int, context.run_config.get(RunKey.MIN_CELL, 5)))
+        if k <= 1:
+            return reply
+        records = reply.content.metric_records
+        for key in list(records):
+            values = {name: float(cast(float, v)) for name, v in records[key].items()}
+            kept = suppress_small_cells(values, k)
+            changed = {name for name, v in kept.items()
+                       if v != values[name] and not (v != v and values[name] != values[name])}
+            for name in changed:  # NaN != NaN: only real changes are written
+                records[key][name] = kept[name]
+        return reply
+
+    return small_cell_mod

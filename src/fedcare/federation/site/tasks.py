@@ -1,0 +1,213 @@
+"""What a site does for a study, with no framework in sight.
+
+Each task takes a :class:`SiteRequest` (the study's settings, the site's name and
+units, the arrays and config the coordinator sent, the site's state across messages)
+and returns a :class:`~fedcare.federation.protocol.TaskResult`: model arrays or sums,
+aggregate metrics, short texts. Rows never leave a task. The Message-API handlers
+(:mod:`.handlers`) and the SecAgg+ adapter (:mod:`.secure`) both call these, so a plain
+and a secure study compute exactly the same things at a site.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from fedcare.config import StudyConfig
+from fedcare.data._standardise import Standardiser, site_moments
+from fedcare.data._study import schema_from_json, schema_to_json
+from fedcare.evaluation import binary_metrics
+from fedcare.exceptions import PrivacyBudgetError
+from fedcare.models import (
+    BatchOptimiser,
+    LogisticRegression,
+    MinibatchSGD,
+    logistic_gradient_hessian,
+    make_model,
+)
+from fedcare.models._personalise import ConstantRisk, personalise
+from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
+from fedcare.quality import site_quality
+
+from ..protocol import ConfigKey, MessageType, TaskResult
+from . import analytics
+from .data import SiteSplit, site
+from .request import SiteRequest, Task
+
+__all__ = ["TASKS", "SiteRequest", "Task"]
+
+DP_STEPS = "dp-steps"
+"""Key of the site's state holding the DP-SGD steps taken so far in this run."""
+
+
+
+
+# -- the study's set-up ---------------------------------------------------------------
+def schema(req: SiteRequest) -> TaskResult:
+    """The columns, kinds and categorical levels seen here, and the usable row count."""
+    here = site(req.config, req.name, req.units, key=req.key)
+    local = here.local_schema()
+    usable = here.usable_rows(local)
+    return TaskResult(metrics={"n-rows": usable,
+                               "n-test": math.ceil(usable * req.config.test_size),
+                               "n-dropped": len(here.frame) - usable},
+                      texts={"schema": schema_to_json(local)})
+
+
+def quality(req: SiteRequest) -> TaskResult:
+    """This site's data-quality aggregates (small-cell protected; docs/quality.md), its
+    values first converted from its own units to the schema's."""
+    here = site(req.config, req.name, req.units, key=req.key)
+    aggregates = site_quality(here.frame, schema_from_json(str(req.cfg[ConfigKey.SCHEMA])),
+                              req.name, min_cell=req.config.min_cell, units=dict(req.units),
+                              positive=req.config.positive or None)
+    return TaskResult(metrics=dict(aggregates))
+
+
+def moments(req: SiteRequest) -> TaskResult:
+    """The training rows' count, column sums and sums of squares (standardisation)."""
+    n, total, total_sq = site_moments(req.prepared().split.X_train)
+    return TaskResult([total, total_sq], {"num-examples": n})
+
+
+# -- training -------------------------------------------------------------------------
+def newton_statistics(req: SiteRequest) -> TaskResult:
+    """The log-loss gradient and Hessian summed over the training rows, at the weights
+    sent (coefficients then intercept), and the summed loss."""
+    prep = req.prepared()
+    gradient, hessian, loss = logistic_gradient_hessian(
+        prep.X_train, prep.split.y_train.astype(np.float64), req.arrays[0])
+    return TaskResult([gradient, hessian], {"num-examples": len(prep.split.y_train),
+                                            "train-loss": loss})
+
+
+@lru_cache(maxsize=64)
+def _dp_plan(epsilon: float, delta: float, sample_rate: float, steps: int) -> float:
+    return noise_for_budget(epsilon, delta, sample_rate, steps)
+
+
+def optimiser(config: StudyConfig, n_train: int) -> BatchOptimiser:
+    """Plain mini-batch SGD, or DP-SGD calibrated to spend the study's budget exactly
+    over ``rounds`` x ``local_steps`` steps."""
+    if not config.dp_epsilon or config.dp_level != "record":
+        return MinibatchSGD(config.batch_size)
+    rate = min(1.0, config.batch_size / n_train)
+    sigma = _dp_plan(config.dp_epsilon, config.dp_delta, rate, config.rounds * config.local_steps)
+    return DPSGD(noise_multiplier=sigma, max_grad_norm=config.dp_max_grad_norm,
+                 sample_rate=rate)
+
+
+def _spent(config: StudyConfig, opt: BatchOptimiser, steps: int) -> float:
+    if not isinstance(opt, DPSGD):
+        return 0.0
+    return epsilon_spent(opt.noise_multiplier, opt.sample_rate, steps, config.dp_delta)
+
+
+def model_of(config: StudyConfig, arrays: list[np.ndarray]) -> Any:
+    """The study's model with the given arrays."""
+    if config.model == "logistic":
+        return LogisticRegression(C=config.C).set_arrays(arrays)
+    return make_model(config.model, random_state=config.seed).set_arrays(arrays)
+
+
+def train(req: SiteRequest) -> TaskResult:
+    """FedAvg / FedProx / FedAdam local training from the global arrays (DP-SGD when the
+    study asks for record-level DP; refused past the budget)."""
+    config, prep = req.config, req.prepared()
+    split = prep.split
+    model = model_of(config, req.arrays)
+    # rounds continue across a resumed study, so that seeds never repeat
+    server_round = int(req.cfg.get(ConfigKey.SERVER_ROUND, 0)) + int(
+        req.cfg.get(ConfigKey.ROUND_OFFSET, 0))
+    opt = optimiser(config, len(split.y_train))
+    steps = int(req.state.get(DP_STEPS, 0)) + config.local_steps
+    if isinstance(opt, DPSGD) and steps > config.rounds * config.local_steps:
+        raise PrivacyBudgetError(
+            f"site '{split.name}': round {server_round} would take DP-SGD past its budget "
+            f"(epsilon {config.dp_epsilon}, planned for {config.rounds} rounds)")
+    model.local_update(
+        prep.X_train, split.y_train, steps=config.local_steps, lr=config.lr,
+        batch_size=config.batch_size,
+        prox_mu=float(req.cfg.get(ConfigKey.PROXIMAL_MU, 0.0)),
+        seed=config.seed * 100_003 + server_round * 1_009 + sum(map(ord, split.name)),
+        optimiser=opt,
+    )
+    metrics: dict[str, float | int | None] = {"num-examples": len(split.y_train)}
+    if isinstance(opt, DPSGD):
+        req.state[DP_STEPS] = steps
+        metrics["dp-epsilon"] = _spent(config, opt, steps)
+    return TaskResult(model.get_arrays(), metrics)
+
+
+# -- evaluation -----------------------------------------------------------------------
+def _risk(config: StudyConfig, arrays: list[np.ndarray], X: np.ndarray) -> np.ndarray:
+    if config.model == "logistic":
+        coef, intercept = arrays
+        return np.asarray(expit(X @ coef.ravel() + intercept[0]))
+    return np.asarray(model_of(config, arrays).predict_proba(X)[:, 1])
+
+
+def _evaluated(split: SiteSplit, p: np.ndarray, **texts: str) -> TaskResult:
+    metrics: dict[str, float | int | None] = dict(binary_metrics(split.y_test, p))
+    eps = 1e-12
+    metrics["test-loss"] = float(
+        -np.mean(split.y_test * np.log(p + eps) + (1 - split.y_test) * np.log(1 - p + eps)))
+    metrics["num-examples"] = metrics.pop("n")
+    metrics["n-train"] = len(split.y_train)
+    metrics["n-events"] = int(split.y_test.sum())
+    metrics["n-non-events"] = int(len(split.y_test) - split.y_test.sum())
+    return TaskResult(metrics=metrics, texts={k: v for k, v in texts.items() if v})
+
+
+def evaluate(req: SiteRequest) -> TaskResult:
+    """Test-set metrics of the global model here, and the DP budget spent so far."""
+    config, prep = req.config, req.prepared()
+    result = _evaluated(prep.split, _risk(config, req.arrays, prep.X_test))
+    opt = optimiser(config, len(prep.split.y_train))
+    if isinstance(opt, DPSGD):
+        result.metrics["dp-epsilon"] = _spent(config, opt, int(req.state.get(DP_STEPS, 0)))
+        result.metrics["dp-noise-multiplier"] = opt.noise_multiplier
+    return result
+
+
+def evaluate_local(req: SiteRequest) -> TaskResult:
+    """A model trained on this site's rows alone (own standardisation), tested here."""
+    config, split = req.config, req.prepared().split
+    own = Standardiser.fit(split.X_train)
+    if len(np.unique(split.y_train)) < 2:
+        p = ConstantRisk(float(np.mean(split.y_train))).predict_proba(split.X_test)[:, 1]
+        return _evaluated(split, p, model="constant-prior")
+    if config.model == "logistic":
+        model: Any = LogisticRegression(C=config.C)
+    else:
+        model = make_model(config.model, random_state=config.seed)
+    model.fit(own.transform(split.X_train), split.y_train)
+    return _evaluated(split, model.predict_proba(own.transform(split.X_test))[:, 1],
+                      model=config.model)
+
+
+def evaluate_personalised(req: SiteRequest) -> TaskResult:
+    """The global model adapted to this site's training rows, tested here."""
+    config, prep = req.config, req.prepared()
+    adapted = personalise(model_of(config, req.arrays), prep.X_train, prep.split.y_train,
+                          method=config.personalise, seed=config.seed)
+    return _evaluated(prep.split, adapted.predict_proba(prep.X_test)[:, 1],
+                      method=adapted.method)
+
+
+TASKS: dict[str, Task] = {
+    MessageType.SCHEMA: schema,
+    MessageType.QUALITY: quality,
+    MessageType.MOMENTS: moments,
+    MessageType.NEWTON: newton_statistics,
+    MessageType.TRAIN: train,
+    MessageType.EVALUATE: evaluate,
+    MessageType.EVALUATE_LOCAL: evaluate_local,
+    MessageType.EVALUATE_PERSONALISED: evaluate_personalised,
+    **analytics.TASKS,
+}
+"""Every site task by the message type that asks for it."""

@@ -76,8 +76,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import pandas as pd
     from SurvSet.data import SurvLoader
 
-    from fedcare.federation._analytics import run_analytics_inprocess, submit_analytics
-    from fedcare.study._config import StudyConfig
+    from fedcare.config import StudyConfig
+    from fedcare.federation.engines.inprocess import run_analytics_inprocess
+    from fedcare.study import run_analytics
 
     work = Path(tempfile.mkdtemp(prefix="fca-", dir="/tmp"))
     df = SurvLoader().load_dataset("Pbc3")["df"]
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                          "wall_seconds": statistics.median(times),
                          "max_abs_diff": _diff(res["coef"], reference[stratified])})
         if args.deploy:
-            rows += _deploy(args, work, csv, sites, config, reference, submit_analytics)
+            rows += _deploy(args, work, csv, sites, config, reference, run_analytics)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table = [[r["fit"], r["engine"], str(r["rounds"]), str(r["setup_rounds"]),
@@ -131,7 +132,7 @@ def _diff(a: dict[str, float], b: dict[str, float]) -> float:
 def _deploy(args: argparse.Namespace, work: Path, csv: Path, sites: list[str], config: Any,
             reference: dict[bool, dict[str, float]], submit_analytics: Any
             ) -> list[dict[str, Any]]:
-    from fedcare.federation._deploy import (
+    from fedcare.federation.engines.deploy import (
         enroll_site,
         init_coordinator,
         init_site,
@@ -159,7 +160,7 @@ def _deploy(args: argparse.Namespace, work: Path, csv: Path, sites: list[str], c
         print(f"coordinator + {len(sites)} sites up in {time.perf_counter() - t0:.1f} s")
         for stratified in (True, False) if args.deploy_exact else (True,):
             started = time.perf_counter()
-            res = submit_analytics(config, _request(stratified), work / "coord",
+            res = submit_analytics(config, _request(stratified), coordinator=work / "coord",
                                    n_sites=len(sites), timeout=900,
                                    on_progress=(lambda line: print("  " + line))
                                    if args.verbose else None)

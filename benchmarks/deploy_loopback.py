@@ -2,7 +2,7 @@
 
 Setup: one ``flower-superlink`` (TLS, SuperNode authentication) and four
 ``flower-supernode`` processes (the UCI heart-disease hospitals, each enrolled by its
-public key, each reading its own rows), started with ``fedcare.federation._deploy``; the
+public key, each reading its own rows), started with ``fedcare.federation.engines.deploy``; the
 study is submitted with ``flwr run`` and polled with ``flwr ls``.  The same processes
 serve both runs.
 
@@ -53,7 +53,7 @@ def pooled_curve(config: Any, result: dict[str, Any]) -> list[dict[str, float]]:
     """Pooled-test accuracy and AUC of each round's global model (as run_study does)."""
     from fedcare.data._standardise import Standardiser
     from fedcare.evaluation import binary_metrics
-    from fedcare.study._sites import load_study_cohort
+    from fedcare.study import load_study_cohort
     from fedcare.study._study import _predict, _splits
 
     cohort = load_study_cohort(config)
@@ -89,8 +89,9 @@ def to_target(curve: list[dict[str, float]], pooled: dict[str, float]) -> dict[s
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     C.flower_env()
+    from fedcare.config import StudyConfig
     from fedcare.federation import run_inprocess
-    from fedcare.federation._deploy import (
+    from fedcare.federation.engines.deploy import (
         enroll_site,
         init_coordinator,
         init_site,
@@ -100,7 +101,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         submit,
     )
     from fedcare.study import run_study
-    from fedcare.study._config import StudyConfig
 
     base = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR))
     with C.quiet_flower():

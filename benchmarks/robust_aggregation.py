@@ -14,7 +14,7 @@ which flatters robust aggregators (they discard honest-but-different sites too).
 
 Per seed (``split_seed`` = Cleveland shuffle = 0..N-1): strategy fedavg, logistic
 model, 20 rounds, federated standardisation.  ``cleveland-a`` attacks in every training
-round through a client mod (:mod:`fedcare.federation._attacks`): ``scale`` multiplies
+round through a client mod (:mod:`fedcare.federation.testing`): ``scale`` multiplies
 its update by -10, ``random`` replaces its arrays by N(0, 10^2) noise.  Aggregations:
 Flower's FedAvg (mean), FedMedian, FedTrimmedAvg (beta 0.2), Krum and MultiKrum
 (1 expected attacker), and mean wrapped in :class:`NormBound` (factor 3, reject or
@@ -32,8 +32,6 @@ import logging
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +42,10 @@ import _common as C
 C.flower_env()
 
 from fedcare.data import heart_disease_table  # noqa: E402
-from fedcare.federation import _server  # noqa: E402
-from fedcare.federation._attacks import make_attack_mod, with_mods  # noqa: E402
-from fedcare.federation._client import client_app  # noqa: E402
-from fedcare.federation._grid import InProcessGrid  # noqa: E402
-from fedcare.federation._robust import NormBound  # noqa: E402
+from fedcare.federation import InProcessGrid  # noqa: E402
+from fedcare.federation.coordinator import run_task  # noqa: E402
+from fedcare.federation.site import client_app  # noqa: E402
+from fedcare.federation.testing import make_attack_mod, with_mods  # noqa: E402
 from fedcare.study import StudyConfig  # noqa: E402
 
 FEATURES = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
@@ -80,26 +77,6 @@ def five_site_csv(heart_dir: Path, seed: int, out: Path) -> Path:
     return out
 
 
-@contextmanager
-def norm_bound_wired(made: list[NormBound]) -> Iterator[None]:
-    """Make ``_server._strategy`` honour ``norm_bound`` (until that wiring lands)."""
-    original = _server._strategy
-
-    def strategy(config: StudyConfig, n_sites: int) -> Any:
-        inner = original(config, n_sites)
-        if config.norm_bound > 0 and not isinstance(inner, NormBound):
-            inner = NormBound(inner, factor=config.norm_bound, action=config.norm_action)
-        if isinstance(inner, NormBound):
-            made.append(inner)
-        return inner
-
-    _server._strategy = strategy  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        _server._strategy = original
-
-
 def run_one(config: StudyConfig, attack: str) -> dict[str, Any]:
     """One federated study with the attacked ClientApp; final global-model accuracies."""
     sites = ["cleveland-a", "cleveland-b", "hungary", "switzerland", "va"]
@@ -111,9 +88,7 @@ def run_one(config: StudyConfig, attack: str) -> dict[str, Any]:
         {"site": s, "partition-id": i, "num-partitions": len(sites)} for i, s in enumerate(sites)
     ]
     grid = InProcessGrid(with_mods(client_app, [make_attack_mod()]), node_configs, run_config)
-    made: list[NormBound] = []
-    with norm_bound_wired(made):
-        out = _server.run_study(grid, grid.server_context())
+    out = run_task(grid, grid.server_context())
     fed = out["per_site"]["federated"]
     n = sum(int(m["num-examples"]) for m in fed.values())
     return {
@@ -121,7 +96,7 @@ def run_one(config: StudyConfig, attack: str) -> dict[str, Any]:
                                for m in fed.values()) / n,
         "mean_client_accuracy": float(np.mean([float(m["accuracy"]) for m in fed.values()])),
         "n_test": n,
-        "flagged": [e for s in made for e in s.events],
+        "flagged": list(out["norm_bound_events"]),
     }
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from fedcare.federation.engines.inprocess import run_analytics_inprocess
 
 from fedcare.analytics import (
     combine_describe,
@@ -23,6 +22,7 @@ from fedcare.analytics import (
     site_km,
 )
 from fedcare.config import StudyConfig
+from fedcare.federation.engines.inprocess import run_analytics_inprocess
 
 lifelines = pytest.importorskip("lifelines")
 

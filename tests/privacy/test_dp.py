@@ -139,9 +139,8 @@ def test_study_reports_epsilon_spent_per_site(heart_data_dir: Path,
 
 def test_training_past_the_budget_is_refused(heart_dir: Path) -> None:
     # Sites plan their noise for 1 round; a coordinator asking for a 2nd round is refused.
-    from fedcare.federation.coordinator import run_task as run_study
-
     from fedcare.federation import InProcessGrid
+    from fedcare.federation.coordinator import run_task as run_study
     from fedcare.federation.site import client_app
 
     planned = StudyConfig(data_dir=str(heart_dir), strategy="fedavg", rounds=1, local_steps=5,

@@ -9,12 +9,12 @@ from typing import cast
 import numpy as np
 import pandas as pd
 import pytest
-from fedcare.federation.coordinator import run_task as run_study
-from fedcare.federation.engines.inprocess import run_quality_inprocess
 
 from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES, HEART_UNITS
 from fedcare.exceptions import FederationError
 from fedcare.federation import InProcessGrid
+from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.engines.inprocess import run_quality_inprocess
 from fedcare.federation.site import client_app
 from fedcare.quality import check_table
 from fedcare.report import write_report

@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from fedcare.federation.coordinator import run_task as run_study
-from fedcare.federation.coordinator.quality import run_quality_check
 
 from fedcare.config import read_site_units
 from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES
 from fedcare.data._units import QUANTITIES, convert
 from fedcare.exceptions import ConfigError, FederationError
 from fedcare.federation import InProcessGrid
+from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.coordinator.quality import run_quality_check
 from fedcare.federation.site import client_app
 from fedcare.study import StudyConfig
 

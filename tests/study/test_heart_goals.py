@@ -76,7 +76,8 @@ def test_pooled_reference_is_scikit_learns_model(heart: dict,  # type: ignore[ty
     Z_train, y_train, Z_test, y_test, C = pooled_rows
     assert len(y_train) == sum(v["n_train"] for v in heart["sites"].values())
     assert len(y_test) == sum(v["n_test"] for v in heart["sites"].values())
-    reference = SklearnLogisticRegression(C=float(C), tol=1e-12, max_iter=10_000).fit(Z_train, y_train)
+    reference = SklearnLogisticRegression(C=float(C), tol=1e-12, max_iter=10_000).fit(
+        Z_train, y_train)
     ours = LogisticRegression(C=float(C)).fit(Z_train, y_train)
     np.testing.assert_allclose(ours.coef_, reference.coef_, atol=1e-5)
     np.testing.assert_allclose(ours.intercept_, reference.intercept_, atol=1e-5)

@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (Python 3.11):
 #   make demo   -- create/refresh .venv, install, run the four-hospital demo study
-#   make test   -- create/refresh .venv, install, run ruff, mypy and the whole test suite
+#   make test   -- create/refresh .venv, install, run ruff, import contracts, mypy and the
+#                  whole test suite (make test-fast: the tier without processes and Ray)
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -12,7 +13,7 @@ export FLWR_TELEMETRY_ENABLED=0
 export FLWR_DISABLE_UPDATE_CHECK=1
 export FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION=1
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test test-fast lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,14 +29,21 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 demo: $(VENV)/.installed
 	$(BIN)/fedcare demo $(if $(HEART),--data $(HEART))
 
+# ruff, then the import contracts of pyproject.toml (layers point down; no flwr in the core)
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
 # The registry's PostgreSQL tests get a throw-away server on loopback (.ci/postgres.sh
 # installs Debian's package if needed and stops it afterwards).
+# The developer's tier: no Ray, no Flower processes, no PostgreSQL (a few minutes on 2 cores).
+test-fast: $(VENV)/.installed
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
+
 test: lint typecheck
 	@eval "$$(.ci/postgres.sh)" && trap 'eval "$$FEDCARE_TEST_POSTGRES_STOP" >/dev/null 2>&1' EXIT \
 	  && FEDCARE_REQUIRE_POSTGRES=1 FEDCARE_REQUIRE_DATA=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile

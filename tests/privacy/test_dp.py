@@ -137,13 +137,13 @@ def test_study_reports_epsilon_spent_per_site(heart_data_dir: Path,
         assert sigma > 0.3, site
 
 
-def test_training_past_the_budget_is_refused(heart_dir: Path) -> None:
+def test_training_past_the_budget_is_refused(heart_data_dir: Path) -> None:
     # Sites plan their noise for 1 round; a coordinator asking for a 2nd round is refused.
     from fedcare.federation import InProcessGrid
     from fedcare.federation.coordinator import run_task as run_study
     from fedcare.federation.site import client_app
 
-    planned = StudyConfig(data_dir=str(heart_dir), strategy="fedavg", rounds=1, local_steps=5,
+    planned = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=1, local_steps=5,
                           dp_epsilon=2.0)
     grid = InProcessGrid(client_app, [{"site": "cleveland"}, {"site": "hungary"}],
                          {**planned.to_run_config(), "num-sites": 2})
@@ -165,10 +165,10 @@ def test_membership_inference_auc() -> None:
     assert membership_inference_auc(y, np.full(4, 0.5), y, np.full(4, 0.5)) == 0.5
 
 
-def test_client_level_dp_wraps_the_strategy_and_reports_epsilon(heart_dir: Path) -> None:
+def test_client_level_dp_wraps_the_strategy_and_reports_epsilon(heart_data_dir: Path) -> None:
     from fedcare.study import run_study
 
-    config = StudyConfig(data_dir=str(heart_dir), strategy="fedavg", rounds=4, local_steps=5,
+    config = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=4, local_steps=5,
                          dp_epsilon=4.0, dp_level="client")
     np.random.seed(0)
     result = run_study(config, pooled=False).to_dict()

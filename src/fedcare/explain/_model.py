@@ -12,6 +12,8 @@ from fedcare.data._cohort import Feature, Schema, level_of
 from fedcare.data._standardise import Standardiser
 from fedcare.data._units import convert, quantity_for
 from fedcare.exceptions import DataError
+from fedcare.explain._contributions import contributions
+from fedcare.models import LogisticRegression, make_model
 
 __all__ = ["Explanation", "InputError", "PatientInputError", "RiskModel"]
 
@@ -99,8 +101,6 @@ class RiskModel:
 
     def __init__(self, kind: str, arrays: list[Any], standardiser: dict[str, Any],
                  schema: dict[str, Any]) -> None:
-        from fedcare.models import LogisticRegression, make_model
-
         self.kind = kind
         self.schema = Schema.from_dict(schema)
         self.standardiser = Standardiser(np.asarray(standardiser["mean"]),
@@ -236,8 +236,6 @@ class RiskModel:
 
     def explain(self, patients: list[dict[str, Any]], *, top: int = 3) -> list[Explanation]:
         """Per-feature contributions to each patient's log-odds, with the top factors."""
-        from fedcare.explain._contributions import contributions
-
         X = self.validate(patients)
         z = self.log_odds(X)
         base, per_feature, method = contributions(self, X)
@@ -275,8 +273,6 @@ class RiskModel:
         columns, Bernoulli/multinomial for binary and categorical ones). Sorted, largest
         first.
         """
-        from fedcare.explain._contributions import contributions
-
         X = self.reference_sample(n_reference, seed)
         _, per_feature, _ = contributions(self, X)
         means = np.abs(per_feature).mean(axis=0)

@@ -1,5 +1,6 @@
 """Models: scikit-learn estimators whose parameter arrays are all a site ever sends."""
 
+from fedcare.exceptions import ConfigError
 from fedcare.models._base import BatchOptimiser, MinibatchSGD
 from fedcare.models._logistic import (
     LogisticRegression,
@@ -23,8 +24,6 @@ MODELS = {"logistic": LogisticRegression, "mlp": MLPClassifier}
 
 def make_model(name: str, **params: object) -> LogisticRegression | MLPClassifier:
     """Build the model called ``name`` ("logistic" or "mlp")."""
-    from fedcare.exceptions import ConfigError
-
     if name not in MODELS:
         raise ConfigError(f"model must be one of {sorted(MODELS)}, got '{name}'")
     return MODELS[name](**params)

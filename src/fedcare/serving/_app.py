@@ -23,9 +23,10 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from fedcare import __version__
-from fedcare.exceptions import DataNotFoundError, FedcareError
+from fedcare.exceptions import ConfigError, DataNotFoundError, FedcareError
 from fedcare.explain import PatientInputError, RiskModel
 from fedcare.registry import ApiKey, ModelRecord, Registry
+from fedcare.report import model_card, render_card_html
 
 __all__ = ["create_app"]
 
@@ -357,8 +358,6 @@ def create_app(registry: Registry | str | None = None, *,
     try:
         parse_many(rate_limit)
     except ValueError:
-        from fedcare.exceptions import ConfigError
-
         raise ConfigError(f"rate limit '{rate_limit}' is not like '100/second;3000/minute'"
                           ) from None
     service = _Service(registry, rate_limit)
@@ -440,8 +439,6 @@ def create_app(registry: Registry | str | None = None, *,
              format: Literal["html", "json"] = "html") -> Any:
         """The model card: intended use, data sources, per-site performance incl.
         calibration, privacy guarantees, importance, limitations."""
-        from fedcare.report import model_card, render_card_html
-
         record, model = service.model(model_id)
         content = model_card(record, service.importance(record, model))
         if format == "json":

@@ -19,6 +19,7 @@ __all__ = [
     "FIXED_EXIT_CODES",
     "AuditError",
     "ConfigError",
+    "ConvergenceWarning",
     "DataError",
     "DataNotFoundError",
     "FedcareError",
@@ -28,6 +29,11 @@ __all__ = [
     "exit_code_help",
     "exit_codes",
 ]
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative fit stopped at its iteration limit before converging (as scikit-learn's
+    ``ConvergenceWarning``): the estimates may be inaccurate."""
 
 
 class FedcareError(Exception):

@@ -31,6 +31,7 @@ overflow; the partial likelihood is unchanged by centring.
 from __future__ import annotations
 
 import time as _time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -48,7 +49,7 @@ from fedcare.analytics._common import (
     survival_inputs,
 )
 from fedcare.analytics._km import site_event_times, union_grid
-from fedcare.exceptions import ConfigError, DataError, FederationError
+from fedcare.exceptions import ConfigError, ConvergenceWarning, DataError, FederationError
 
 __all__ = [
     "CoxResult",
@@ -394,6 +395,9 @@ def newton_raphson(evaluate: Callable[[NDArray[np.float64]], Evaluation], n_para
         current = trial
         if np.max(np.abs(step * delta), initial=0.0) < tol:
             return beta, current, rounds, True
+    warnings.warn(f"Newton-Raphson did not converge in {rounds} rounds (max_rounds "
+                  f"{max_rounds}, tol {tol:g}): the estimates may be inaccurate",
+                  ConvergenceWarning, stacklevel=2)
     return beta, current, rounds, False
 
 

@@ -591,8 +591,6 @@ def cox(
         elif not live:
             result["rows_dropped"] = dropped
         _warn_excluded(result)
-        if not result["converged"]:
-            _warn(f"Newton-Raphson did not converge in {result['rounds']} rounds")
         result = _clean(result)
         _print_cox(result)
         _emit(result, json_out, report)

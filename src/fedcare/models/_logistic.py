@@ -7,6 +7,7 @@ The same objective is minimised pooled (``LogisticRegression.fit``) and federate
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from fedcare.exceptions import ConvergenceWarning
 from fedcare.models._base import BatchOptimiser, LogOddsMixin, MinibatchSGD
 from fedcare.models._base import binary_only as _binary_only
 
@@ -151,6 +153,10 @@ class LogisticRegression(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type:
             weights = new
             if step < self.tol:
                 break
+        else:
+            warnings.warn(f"Newton-IRLS did not converge in {self.max_iter} iterations "
+                          f"(last step {step:.3g} > tol {self.tol:g})", ConvergenceWarning,
+                          stacklevel=2)
         self._set_weights(weights)
         return self
 

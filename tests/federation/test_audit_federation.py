@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
@@ -111,14 +112,30 @@ def test_error_reply_is_described_without_its_reason() -> None:
     assert "987" not in json.dumps(record)
 
 
-def test_no_audit_dir_means_no_log(tmp_path: Path) -> None:
+def test_no_audit_dir_means_no_log(tmp_path: Path, labs: pd.DataFrame,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # a whole study with audit off, run from an empty working directory: neither the
+    # coordinator nor any site may write a log anywhere (a hook writing ./site-a.jsonl
+    # would fail here), and no audit log is even opened in this process
+    from fedcare.federation import audit as audit_module
+    from fedcare.federation import run_inprocess
+    from fedcare.study import StudyConfig
+
+    data = tmp_path / "data"
+    data.mkdir()
+    labs.to_csv(data / "labs.csv", index=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    opened = set(audit_module._logs)
+    config = StudyConfig(data=str(data / "labs.csv"), site_column="site", target="event",
+                         rounds=2, audit_dir="")
+    run_inprocess(config, ["a", "b", "c"])
+    assert list(work.rglob("*")) == []
+    assert [p.name for p in data.iterdir()] == ["labs.csv"]
+    assert set(audit_module._logs) == opened
     inner = InProcessGrid(_app(), [{"site": "a"}], {"audit-dir": ""})
     assert audit_grid(inner, inner.server_context()) is inner
-    message = Message(RecordDict({"arrays": ArrayRecord([np.zeros(3)])}), dst_node_id=1000,
-                      message_type="train")
-    replies = list(inner.send_and_receive([message]))
-    assert not replies[0].has_error()
-    assert list(tmp_path.iterdir()) == []
 
 
 runner = CliRunner()

@@ -239,7 +239,8 @@ class StudyConfig(FrozenSettings):
         sends small-cell protected data-quality aggregates (docs/quality.md);
         ``"warn"`` logs the findings and puts them in metrics.json and the report,
         ``"refuse"`` also stops the study before training on a blocking finding.
-        Not run with ``secure_aggregation``.
+        Secure studies run it too (in the clear: its aggregates are compared site by
+        site, not summed).
 
     Types are strict: ``true``/``false`` only for ``secure_aggregation``, whole numbers
     for integer settings (a number for float settings may be written ``2`` or ``2.0``).

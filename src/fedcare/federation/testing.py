@@ -1,7 +1,7 @@
 """Simulated model-poisoning sites, for tests and benchmarks ONLY.
 
 Nothing in a real study uses this module: it exists so that robust aggregation
-(:class:`fedcare.federation._robust.NormBound`, FedMedian, Krum, ...) can be tested
+(:class:`fedcare.federation.strategies.NormBound`, FedMedian, Krum, ...) can be tested
 against a site that sends corrupted training updates.  The attack is a Flower client
 mod, so the honest ClientApp code is untouched; it reads these run-config keys:
 

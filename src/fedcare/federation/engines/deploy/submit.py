@@ -50,7 +50,7 @@ def submit(
         Seconds between ``flwr ls`` polls.
     extra_run_config : mapping, optional
         Further run-config keys the app declares (e.g. ``task`` and
-        ``analytics-request`` for :func:`fedcare.federation._analytics.submit_analytics`).
+        ``analytics-request`` for :func:`fedcare.study.run_analytics`).
 
     Raises
     ------

@@ -8,7 +8,7 @@ import pytest
 
 from fedcare.exceptions import FederationError
 from fedcare.federation import InProcessGrid
-from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.coordinator import run_task
 from fedcare.federation.site import client_app
 from fedcare.federation.testing import make_dropout_mod, with_mods
 from fedcare.report import write_report
@@ -22,7 +22,7 @@ def _run(config: StudyConfig, drop_rounds: str) -> dict:  # type: ignore[type-ar
     run_config = {**config.to_run_config(), "num-sites": 4, "drop-site": "va",
                   "drop-rounds": drop_rounds}
     grid = InProcessGrid(app, [{"site": s} for s in SITES], run_config)
-    return run_study(grid, grid.server_context())
+    return run_task(grid, grid.server_context())
 
 
 def test_dropped_site_is_skipped_and_rejoins(heart_dir: Path, tmp_path: Path) -> None:

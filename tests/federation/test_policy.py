@@ -9,7 +9,7 @@ import pytest
 from fedcare.config import SitePolicy
 from fedcare.exceptions import ConfigError, FederationError
 from fedcare.federation import InProcessGrid
-from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.coordinator import run_task
 from fedcare.federation.site import client_app
 from fedcare.study import StudyConfig
 
@@ -24,7 +24,7 @@ def _run(config: StudyConfig, policies: dict[str, Path]) -> dict:  # type: ignor
             node["site-config"] = str(policies[site])
         nodes.append(node)
     grid = InProcessGrid(client_app, nodes, {**config.to_run_config(), "num-sites": 4})
-    return run_study(grid, grid.server_context())
+    return run_task(grid, grid.server_context())
 
 
 def _policy(tmp_path: Path, text: str) -> Path:

@@ -140,7 +140,7 @@ def test_study_reports_epsilon_spent_per_site(heart_data_dir: Path,
 def test_training_past_the_budget_is_refused(heart_data_dir: Path) -> None:
     # Sites plan their noise for 1 round; a coordinator asking for a 2nd round is refused.
     from fedcare.federation import InProcessGrid
-    from fedcare.federation.coordinator import run_task as run_study
+    from fedcare.federation.coordinator import run_task
     from fedcare.federation.site import client_app
 
     planned = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=1, local_steps=5,
@@ -150,7 +150,7 @@ def test_training_past_the_budget_is_refused(heart_data_dir: Path) -> None:
     context = grid.server_context()
     context.run_config["rounds"] = 2
     with pytest.raises(PrivacyBudgetError, match="round 2 would take DP-SGD past its budget"):
-        run_study(grid, context)
+        run_task(grid, context)
 
 
 def test_dp_needs_the_fedavg_family() -> None:

@@ -13,7 +13,7 @@ import pytest
 from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES, HEART_UNITS
 from fedcare.exceptions import FederationError
 from fedcare.federation import InProcessGrid
-from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.coordinator import run_task
 from fedcare.federation.engines.inprocess import run_quality_inprocess
 from fedcare.federation.site import client_app
 from fedcare.quality import check_table
@@ -47,7 +47,7 @@ def _grid(config: StudyConfig) -> InProcessGrid:
 def test_refuse_stops_the_study_before_training(heart_config: StudyConfig) -> None:
     grid = _grid(heart_config.replace(quality_check="refuse"))
     with pytest.raises(FederationError) as err:
-        run_study(grid, grid.server_context())
+        run_task(grid, grid.server_context())
     text = str(err.value)
     assert "site 'switzerland' feature 'chol' missing_code" in text
     assert "site 'va' feature 'chol' missing_code" in text
@@ -63,7 +63,7 @@ def test_refuse_trains_when_nothing_blocks(tmp_path: Path, labs: pd.DataFrame) -
                          quality_check="refuse")
     grid = InProcessGrid(client_app, [{"site": s} for s in "abc"],
                          {**config.to_run_config(), "num-sites": 3})
-    result = run_study(grid, grid.server_context())
+    result = run_task(grid, grid.server_context())
     assert result["quality"]["summary"]["blocking"] == 0
     assert any(m.metadata.message_type.startswith("train") for m in grid.messages_sent)
 
@@ -81,7 +81,7 @@ def test_warn_reports_findings_in_metrics_and_html(heart_config: StudyConfig,
 
 def test_off_sends_no_quality_message(heart_config: StudyConfig) -> None:
     grid = _grid(heart_config.replace(quality_check="off"))
-    result = run_study(grid, grid.server_context())
+    result = run_task(grid, grid.server_context())
     assert result["quality"] is None
     assert "query.quality" not in {m.metadata.message_type for m in grid.messages_sent}
 

@@ -15,7 +15,7 @@ from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES
 from fedcare.data._units import QUANTITIES, convert
 from fedcare.exceptions import ConfigError, FederationError
 from fedcare.federation import InProcessGrid
-from fedcare.federation.coordinator import run_task as run_study
+from fedcare.federation.coordinator import run_task
 from fedcare.federation.coordinator.quality import run_quality_check
 from fedcare.federation.site import client_app
 from fedcare.study import StudyConfig
@@ -78,12 +78,12 @@ def test_declared_unit_resolves_the_mismatch_in_the_federated_check(
 def test_declared_unit_converts_values_before_training(lyon_csv: Path, tmp_path: Path) -> None:
     config = _config(lyon_csv)
     site_config = _site_config(tmp_path, '[units]\nchol = "mmol/L"\n')
-    converted = _run(run_study, _grid(config, {"site-config": str(site_config)}))
+    converted = _run(run_task, _grid(config, {"site-config": str(site_config)}))
     fed = converted["per_site"]["federated"]
     # Lyon's rows are Cleveland's once converted: same split, same test metrics
     for key in ("accuracy", "auc", "test-loss"):
         assert fed["lyon"][key] == pytest.approx(fed["cleveland"][key], abs=1e-9), key
-    raw = _run(run_study, _grid(config, {}))
+    raw = _run(run_task, _grid(config, {}))
     # unconverted, Lyon's cholesterol is read as mg/dL: the shared model sees other rows
     assert raw["per_site"]["federated"]["lyon"]["test-loss"] != pytest.approx(
         raw["per_site"]["federated"]["cleveland"]["test-loss"], abs=1e-6)

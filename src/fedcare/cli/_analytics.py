@@ -16,18 +16,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-import pandas as pd
 import typer
 from numpy.typing import NDArray
 from rich.markup import escape
 from rich.table import Table
 
 from fedcare.analytics import DEFAULT_MIN_CELL, default_edges, km_grid
-from fedcare.analytics import is_text as _is_text
-from fedcare.analytics import labels as _labels
-from fedcare.analytics import natural as _natural
-from fedcare.analytics import numeric as _numeric
-from fedcare.analytics import survival_rows as _survival
 from fedcare.cli._common import (
     EXIT_CODES,
     check_output_file,
@@ -38,8 +32,8 @@ from fedcare.cli._common import (
     write_json,
 )
 from fedcare.config import StudyConfig
-from fedcare.data._table import _did_you_mean, _rows, read_frame
-from fedcare.exceptions import ConfigError, DataError
+from fedcare.data._table import _did_you_mean
+from fedcare.exceptions import ConfigError
 from fedcare.study import run_analytics
 
 __all__ = ["analytics_app", "default_edges"]
@@ -86,40 +80,6 @@ def _check_outputs(*outputs: tuple[str, Path | None]) -> None:
         raise ConfigError("--json and --report name the same file")
 
 
-def _require(frame: pd.DataFrame, path: Path, columns: Mapping[str, Sequence[str]]) -> None:
-    """Every column named by an option exists (else: did you mean)."""
-    names = [str(c) for c in frame.columns]
-    for option, cols in columns.items():
-        for col in cols:
-            if col not in frame.columns:
-                raise DataError(f"{path}: column '{col}' ({option}) not found"
-                                + _did_you_mean(col, names))
-
-
-def _load(data: Path, site_column: str, columns: Mapping[str, Sequence[str]]
-          ) -> pd.DataFrame:
-    frame = read_frame(data)
-    frame.columns = [str(c) for c in frame.columns]
-    _require(frame, data, {"--site-column": [site_column], **columns})
-    no_site = frame[site_column].isna().to_numpy()
-    if no_site.any():
-        raise DataError(f"column '{site_column}' (--site-column) is empty in "
-                        f"{int(no_site.sum())} row(s) ({_rows(no_site)}); every row needs a "
-                        "site")
-    frame[site_column] = _labels(frame[site_column])
-    return frame
-
-
-def _split(frame: pd.DataFrame, site_column: str) -> dict[str, pd.DataFrame]:
-    """Each site's own rows (the only rows its ``site_*`` call gets)."""
-    sites = {str(name): rows.reset_index(drop=True)
-             for name, rows in frame.groupby(site_column, sort=False)}
-    if len(sites) < 2:
-        raise DataError(f"column '{site_column}' (--site-column) names {len(sites)} site; "
-                        "federated analytics needs at least 2")
-    return {name: sites[name] for name in sorted(sites, key=_natural)}
-
-
 def _warn(text: str) -> None:
     err_console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
 
@@ -137,25 +97,20 @@ def _target(data: Path | None, coordinator: Path | None, sites: int | None) -> b
 
 
 def _federate(request: dict[str, Any], data: Path | None, site_column: str, min_cell: int,
-              sites: Sequence[str] = (), coordinator: Path | None = None,
-              n_sites: int | None = None, timeout: float = 1800) -> dict[str, Any]:
-    """Run ``request`` through fedcare's Flower apps: in-process, or on the live federation.
-
-    Embedded: one in-process ClientApp per name in ``sites``, each reading its own rows
-    of ``data``. Live: every site reads its own table (node config ``data``, else
-    ``data``).
-    """
+              coordinator: Path | None = None, n_sites: int | None = None,
+              timeout: float = 1800) -> dict[str, Any]:
+    """Run ``request`` through :func:`fedcare.study.run_analytics`: embedded on ``data``
+    (checked as a whole first), or on the live federation of ``coordinator``."""
     settings: dict[str, Any] = {"site_column": site_column, "min_cell": min_cell}
     if data is not None:
         settings["data"] = str(data.resolve())
     config = StudyConfig(**settings)
     if coordinator is None:
-        result = run_analytics(config, request, sites=list(sites))
+        result = run_analytics(config, request)
         for key in _RUN_KEYS:
             result.pop(key, None)
         result["data"] = data.name if data is not None else result["data"]
         return result
-    assert n_sites is not None
     result = run_analytics(config, request, coordinator=coordinator, n_sites=n_sites,
                            timeout=timeout,
                            on_progress=lambda line: err_console.print(f"[dim]{line}[/]"))
@@ -310,37 +265,15 @@ def describe(
         cols = _list(columns)
         if not cols:
             raise ConfigError("--columns names no column")
-        live = _target(data, coordinator, sites_n)
+        _target(data, coordinator, sites_n)
         if group in cols or site_column in cols:
             raise ConfigError("--columns must not hold the --group or --site-column column")
         edges = _ranges(range_ or [], cols, bins)
         request: dict[str, Any] = {
             "analysis": "describe", "columns": cols, "group": group, "bins": bins,
             "ranges": {c: [float(e[0]), float(e[-1])] for c, e in edges.items()}}
-        names: list[str] = []
-        if not live:
-            assert data is not None
-            frame = _load(data, site_column, {"--columns": cols,
-                                              "--group": [group] if group else []})
-            text = {c for c in cols if _is_text(frame, c)}
-            if text and group is None:
-                raise DataError(f"column(s) {sorted(text)} (--columns) are not numeric; "
-                                "describe counts text columns only in a Table 1 (add "
-                                "--group)")
-            for c in cols:
-                if c not in text:
-                    _numeric(frame, c, "--columns")
-            if group is not None:
-                missing = int(_labels(frame[group]).isna().sum())
-                if missing:
-                    _warn(f"{missing} row(s) with no '{group}' left out of the Table 1")
-            names = list(_split(frame, site_column))
-            request["text"] = sorted(text)
-        result = _federate(request, data, site_column, min_cell, names, coordinator,
-                           sites_n, timeout)
-        if live and group is not None and result["rows_dropped"]:
-            _warn(f"{result['rows_dropped']} row(s) with no '{group}' left out of the "
-                  "Table 1")
+        result = _federate(request, data, site_column, min_cell, coordinator, sites_n,
+                           timeout)
         result.pop("rows_dropped", None)
         result.pop("rows_dropped_suppressed_sites", None)
         result = _clean(result)
@@ -356,13 +289,6 @@ _EXACT_KM_WARNING = (
     "--exact: every site reveals each of its exact event times (the shared grid is their "
     "union), and at every event time its event count and number at risk, with no "
     "small-cell protection; use it only where the study accepts this")
-
-
-def _survival_sites(data: Path, site_column: str, duration: str, event: str,
-                    extra: Mapping[str, Sequence[str]]) -> tuple[pd.DataFrame, int]:
-    frame = _load(data, site_column, {"--duration": [duration], "--event": [event],
-                                      **extra})
-    return _survival(frame, duration, event)
 
 
 @analytics_app.command("km", epilog=EXIT_CODES)
@@ -420,36 +346,17 @@ def km(
                               "--duration) or opt in to --exact")
         if exact and (grid_step is not None or horizon is not None):
             raise ConfigError("--grid-step and --horizon do not apply with --exact")
-        live = _target(data, coordinator, sites_n)
+        _target(data, coordinator, sites_n)
         if not exact:
             assert grid_step is not None
             km_grid(grid_step, horizon)     # refuse a grid that is too fine before any work
         request: dict[str, Any] = {"analysis": "km", "duration": duration, "event": event,
                                    "group": group, "exact": exact, "grid_step": grid_step,
                                    "horizon": horizon}
-        names: list[str] = []
-        dropped = 0
-        if not live:
-            assert data is not None
-            frame, dropped = _survival_sites(data, site_column, duration, event,
-                                             {"--group": [group] if group else []})
-            if group is not None:
-                no_group = _labels(frame[group]).isna()
-                dropped += int(no_group.sum())
-                frame = frame.loc[~no_group].reset_index(drop=True)
-            if dropped:
-                _warn(f"{dropped} row(s) with a missing {duration}, {event}"
-                      + (f" or {group}" if group else "") + " left out")
-            names = list(_split(frame, site_column))
         if exact:
             _warn(_EXACT_KM_WARNING)
-        result = _federate(request, data, site_column, min_cell, names, coordinator, sites_n,
+        result = _federate(request, data, site_column, min_cell, coordinator, sites_n,
                            timeout)
-        if live and result["rows_dropped"]:
-            _warn(f"{result['rows_dropped']} row(s) with a missing {duration}, {event}"
-                  + (f" or {group}" if group else "") + " left out")
-        elif not live:
-            result["rows_dropped"] = dropped
         _warn_excluded(result)
         result = _clean(result)
         _print_km(result)
@@ -559,37 +466,16 @@ def cox(
         clash = {duration, event, site_column} & set(covs)
         if clash:
             raise ConfigError(f"--covariates must not hold {sorted(clash)}")
-        live = _target(data, coordinator, sites_n)
+        _target(data, coordinator, sites_n)
         request: dict[str, Any] = {"analysis": "cox", "duration": duration, "event": event,
                                    "covariates": covs, "categorical": cats, "ties": ties,
                                    "stratified": stratified, "exact": exact}
-        names: list[str] = []
-        dropped = 0
-        if not live:
-            assert data is not None
-            frame, dropped = _survival_sites(data, site_column, duration, event,
-                                             {"--covariates": covs})
-            cat_cols = [c for c in covs if c in cats or _is_text(frame, c)]
-            for c in covs:
-                frame[c] = _labels(frame[c]) if c in cat_cols else _numeric(frame, c,
-                                                                            "--covariates")
-            complete = frame[covs].notna().all(axis=1)
-            dropped += int((~complete).sum())
-            names = list(_split(frame.loc[complete], site_column))
-            request["categorical"] = cat_cols
         if exact and stratified:
             _warn("--exact is not needed for a site-stratified fit: ignored")
         elif exact:
             _warn(_EXACT_COX_WARNING)
-        if dropped:
-            _warn(f"{dropped} row(s) with a missing {duration}, {event} or covariate left out")
-        result = _federate(request, data, site_column, min_cell, names, coordinator, sites_n,
+        result = _federate(request, data, site_column, min_cell, coordinator, sites_n,
                            timeout)
-        if live and result["rows_dropped"]:
-            _warn(f"{result['rows_dropped']} row(s) with a missing {duration}, {event} or "
-                  "covariate left out")
-        elif not live:
-            result["rows_dropped"] = dropped
         _warn_excluded(result)
         result = _clean(result)
         _print_cox(result)

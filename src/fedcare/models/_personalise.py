@@ -15,7 +15,7 @@ METHODS = ("auto", "intercept", "finetune", "none")
 MIN_ROWS = 10
 
 
-class RiskModel(Protocol):
+class ProbabilityModel(Protocol):
     """Anything with a log-odds output."""
 
     def decision_function(self, X: Any) -> np.ndarray: ...
@@ -53,7 +53,7 @@ class Personalised:
         How ``delta`` was chosen.
     """
 
-    def __init__(self, base: RiskModel, delta: np.ndarray, method: str) -> None:
+    def __init__(self, base: ProbabilityModel, delta: np.ndarray, method: str) -> None:
         self.base = base
         self.delta = delta
         self.method = method
@@ -99,7 +99,7 @@ def _candidates() -> list[tuple[str, float, bool]]:
 
 
 def personalise(
-    base: RiskModel, X: np.ndarray, y: np.ndarray, method: str = "auto", seed: int = 0
+    base: ProbabilityModel, X: np.ndarray, y: np.ndarray, method: str = "auto", seed: int = 0
 ) -> Personalised:
     """Adapt the global model to one site's training data.
 

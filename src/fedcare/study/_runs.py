@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,10 @@ from typing import Any
 from fedcare.analytics import check_request
 from fedcare.config import StudyConfig
 from fedcare.data._study import study_site_names
+from fedcare.exceptions import ConfigError
 from fedcare.federation import FederatedRun, run_inprocess, submit
 from fedcare.federation.protocol import RunKey
+from fedcare.study._analytics import AnalyticsWarning, check_analytics_table, dropped_text
 from fedcare.study._study import StudyResult, federation_result
 
 __all__ = ["analytics_run_config", "check_quality", "run_analytics", "submit_study"]
@@ -33,25 +36,42 @@ def analytics_run_config(config: StudyConfig, request: Mapping[str, Any]
 
 
 def run_analytics(config: StudyConfig, request: Mapping[str, Any], *,
-                  sites: Sequence[str] = (), coordinator: str | Path | None = None,
+                  sites: Sequence[str] | None = None, coordinator: str | Path | None = None,
                   n_sites: int | None = None, timeout: float = 1800,
                   on_progress: Progress | None = None) -> dict[str, Any]:
     """Federated describe / Kaplan-Meier / Cox (``request``, see
-    :func:`fedcare.analytics.check_request`).
+    :func:`fedcare.analytics.check_request`) on ``config.data`` by ``config.site_column``
+    with small-cell ``config.min_cell``.
 
-    Embedded (``sites``: the site names of ``config.data``): one in-process ClientApp
-    per site. Live (``coordinator`` and ``n_sites``): on the running federation.
-    Returns the coordinator's JSON-ready result.
+    Embedded (no ``coordinator``): the table is checked as a whole first
+    (:func:`check_analytics_table`: columns, numeric values, two sites; rows left out
+    announced as :class:`AnalyticsWarning`), then one in-process ClientApp per site
+    (``sites``, default: every site of the table) reads its own rows. Live
+    (``coordinator`` and ``n_sites``): on the running federation, each site reading its
+    own table. Returns the coordinator's JSON-ready result with ``rows_dropped``.
     """
-    run_config = analytics_run_config(config, request)
     if coordinator is None:
-        result, _ = run_inprocess(run_config, list(sites))
+        request = dict(request)
+        dropped: int | None = None
+        if sites is None:
+            checked = check_analytics_table(config.data, config.site_column, request)
+            request, sites, dropped = checked.request, checked.sites, checked.dropped
+        result, _ = run_inprocess(analytics_run_config(config, request), list(sites))
+        if dropped is not None and request["analysis"] != "describe":
+            result["rows_dropped"] = dropped
         return result
-    assert n_sites is not None
-    return submit(config, coordinator, n_sites=n_sites, timeout=timeout,
-                  on_progress=on_progress,
-                  extra_run_config={k: run_config[k] for k in (RunKey.TASK,
-                                                               RunKey.ANALYTICS_REQUEST)})
+    if n_sites is None:
+        raise ConfigError("a live federation (coordinator) needs n_sites, the sites to "
+                          "wait for")
+    run_config = analytics_run_config(config, request)
+    result = submit(config, coordinator, n_sites=n_sites, timeout=timeout,
+                    on_progress=on_progress,
+                    extra_run_config={k: run_config[k] for k in (RunKey.TASK,
+                                                                 RunKey.ANALYTICS_REQUEST)})
+    if result.get("rows_dropped"):
+        warnings.warn(dropped_text(check_request(request), int(result["rows_dropped"])),
+                      AnalyticsWarning, stacklevel=2)
+    return result
 
 
 def check_quality(config: StudyConfig, *, coordinator: str | Path | None = None,
@@ -65,7 +85,9 @@ def check_quality(config: StudyConfig, *, coordinator: str | Path | None = None,
         result, _ = run_inprocess({**config.to_run_config(), RunKey.TASK: "quality"},
                                   study_site_names(config))
         return result
-    assert n_sites is not None
+    if n_sites is None:
+        raise ConfigError("a live federation (coordinator) needs n_sites, the sites to "
+                          "wait for")
     return submit(config, coordinator, n_sites=n_sites, timeout=timeout,
                   on_progress=on_progress, extra_run_config={RunKey.TASK: "quality"})
 

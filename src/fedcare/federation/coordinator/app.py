@@ -17,7 +17,7 @@ from ..protocol import RunKey
 from .analytics import run_analytics
 from .grid import audit_grid
 from .quality import run_quality_check
-from .study import run_study
+from .study import coordinate_study
 
 __all__ = ["RUNNERS", "run_task", "server_app"]
 
@@ -25,7 +25,7 @@ server_app = ServerApp()
 
 
 def _study(grid: Grid, context: Context) -> dict[str, Any]:
-    return run_study(grid, context).to_dict()
+    return coordinate_study(grid, context).to_dict()
 
 
 RUNNERS: dict[str, Callable[[Grid, Context], dict[str, Any]]] = {

@@ -47,7 +47,7 @@ from .rounds import ask, check_replies, wait_for_sites
 from .setup import Setup, agree_schema
 from .sums import SiteSums, add_up, make_sums
 
-__all__ = ["SETTINGS", "run_study", "standardise", "train"]
+__all__ = ["SETTINGS", "coordinate_study", "standardise", "train"]
 
 log = logging.getLogger("fedcare")
 
@@ -159,7 +159,7 @@ def _client_privacy(config: StudyConfig) -> dict[str, Any] | None:
             "epsilon_spent": epsilon_spent(sigma, 1.0, config.rounds, config.dp_delta)}
 
 
-def run_study(grid: Grid, context: Context, *, on_round: RoundHook | None = None
+def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None = None
               ) -> FederatedRun:
     """The study, start to finish (``task = "study"``), plain or secure."""
     started = time.perf_counter()

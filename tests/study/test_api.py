@@ -1,0 +1,53 @@
+"""The public Python API does what the CLI does, without the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fedcare.config import StudyConfig
+from fedcare.exceptions import ConfigError, DataError
+from fedcare.study import AnalyticsWarning, check_quality, run_analytics, run_study
+
+
+@pytest.fixture
+def survival_csv(tmp_path: Path) -> Path:
+    """Synthetic survival table: 3 sites, a few rows missing the covariate."""
+    rng = np.random.default_rng(3)
+    n = 240
+    frame = pd.DataFrame({"site": rng.choice(["x", "y", "z"], n),
+                          "age": np.round(rng.normal(60, 8, n), 1),
+                          "time": np.round(rng.exponential(400, n), 0),
+                          "event": rng.integers(0, 2, n)})
+    frame.loc[:4, "age"] = np.nan
+    path = tmp_path / "surv.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_run_analytics_checks_the_table_and_warns_about_left_out_rows(
+        survival_csv: Path) -> None:
+    config = StudyConfig(data=str(survival_csv), site_column="site")
+    with pytest.warns(AnalyticsWarning, match="5 row"):
+        result = run_analytics(config, {"analysis": "cox", "duration": "time",
+                                        "event": "event", "covariates": ["age"]})
+    assert result["sites"] == ["x", "y", "z"] and result["rows_dropped"] == 5
+    assert result["n"] == 235 and "age" in result["coef"]
+    with pytest.raises(DataError, match="column 'agee' .* did you mean 'age'"):
+        run_analytics(config, {"analysis": "cox", "duration": "time", "event": "event",
+                               "covariates": ["agee"]})
+    with pytest.raises(ConfigError, match="n_sites"):
+        run_analytics(config, {"analysis": "describe", "columns": ["age"]},
+                      coordinator=survival_csv.parent)
+
+
+def test_run_study_refuses_a_misspelt_engine(labs: pd.DataFrame, tmp_path: Path) -> None:
+    labs.to_csv(tmp_path / "labs.csv", index=False)
+    config = StudyConfig(data=str(tmp_path / "labs.csv"), site_column="site", target="event")
+    with pytest.raises(ConfigError, match="engine must be one of"):
+        run_study(config, engine="simluation")
+    quality = check_quality(config)
+    assert sorted(quality["sites"]) == ["a", "b", "c"] and "findings" in quality["quality"]

@@ -144,3 +144,22 @@ def test_settings_that_need_each_sites_update_are_refused_up_front() -> None:
                     {"dp_epsilon": 1.0, "dp_level": "client", "strategy": "fedavg"}):
         with pytest.raises(ConfigError, match="secure_aggregation"):
             StudyConfig(secure_aggregation=True, **changes)  # type: ignore[arg-type]
+
+
+def test_the_error_bound_reaches_metrics_report_registry_and_card(
+        heart_config: StudyConfig, tmp_path: Path) -> None:
+    from fedcare.registry._provenance import model_from_run
+    from fedcare.report import write_report
+    from fedcare.study import run_study
+
+    metrics = run_study(heart_config.replace(rounds=2, secure_aggregation=True)).to_dict()
+    secure = metrics["results"]["federated:newton+secagg"]["secure_aggregation"]
+    stated = error_bound(4, NEWTON.clip, NEWTON.limbs)
+    assert secure["error_bound"][MessageType.NEWTON] == stated
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    write_report(metrics, run / "report.html")
+    assert f"{stated:.1e}" in (run / "report.html").read_text()
+    provenance = model_from_run(run)["provenance"]
+    assert provenance["privacy"]["secure_aggregation_error_bound"] == stated

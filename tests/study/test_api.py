@@ -36,7 +36,7 @@ def test_run_analytics_checks_the_table_and_warns_about_left_out_rows(
                                         "event": "event", "covariates": ["age"]})
     assert result["sites"] == ["x", "y", "z"] and result["rows_dropped"] == 5
     assert result["n"] == 235 and "age" in result["coef"]
-    with pytest.raises(DataError, match="column 'agee' .* did you mean 'age'"):
+    with pytest.raises(DataError, match=r"column 'agee' .* did you mean 'age'"):
         run_analytics(config, {"analysis": "cox", "duration": "time", "event": "event",
                                "covariates": ["agee"]})
     with pytest.raises(ConfigError, match="n_sites"):

@@ -45,6 +45,13 @@ def _federated_key(results: dict[str, Any]) -> str:
     return keys[0]
 
 
+def _bound(fed: dict[str, Any]) -> float | None:
+    """SecAgg+'s stated error bound on the sums that make the model (largest over them)."""
+    bounds = (fed.get("secure_aggregation") or {}).get("error_bound") or {}
+    model = [v for k, v in bounds.items() if k in ("train", "train.newton")]
+    return max(model) if model else None
+
+
 def _privacy(study: dict[str, Any], fed: dict[str, Any]) -> dict[str, Any]:
     spent = (fed.get("privacy") or {}).get("epsilon_spent")
     values = ([v for v in spent.values() if isinstance(v, int | float)]
@@ -58,6 +65,8 @@ def _privacy(study: dict[str, Any], fed: dict[str, Any]) -> dict[str, Any]:
         "epsilon_spent": spent,
         "epsilon_max": max(values) if values else None,
         "secure_aggregation": bool(study.get("secure_aggregation")),
+        # the stated bound on |secure sum - exact sum| per element of the model sums
+        "secure_aggregation_error_bound": _bound(fed),
         "min_cell": study.get("min_cell"),
         "membership_inference_auc": fed.get("membership_inference_auc"),
     }

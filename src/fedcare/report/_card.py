@@ -111,7 +111,9 @@ alt="Calibration: predicted vs observed risk"><figcaption>Calibration over all t
 <li>Differential privacy: {% if p.differential_privacy %}yes, {{ p.dp_level }}, target ε =
 {{ p.target_epsilon }}, δ = {{ p.delta }}; ε spent (largest over sites) = {{ fmt(p.epsilon_max) }}
 {% else %}no{% endif %}</li>
-<li>Secure aggregation: {{ "yes (SecAgg+)" if p.secure_aggregation else "no" }}</li>
+<li>Secure aggregation: {% if p.secure_aggregation %}yes (SecAgg+: the coordinator saw only
+sums over sites{% if p.secure_aggregation_error_bound %}, each exact to within
+{{ "%.1e" % p.secure_aggregation_error_bound }} per element{% endif %}){% else %}no{% endif %}</li>
 <li>Small-cell protection: counts below {{ p.min_cell }} were never reported by a site</li>
 {% if p.membership_inference_auc %}<li>Membership-inference attack AUC on this model:
 {{ fmt(p.membership_inference_auc) }} (0.5 = the attacker guesses)</li>{% endif %}

@@ -78,11 +78,14 @@ place, which is only possible in an embedded study or benchmark.</p>
 """ + QUALITY_SECTION + """
 {% if privacy %}<h2>Privacy</h2>
 <table><thead><tr><th>setting</th><th>level</th><th>target epsilon</th><th>delta</th>
-<th>epsilon spent</th><th>membership-inference AUC</th></tr></thead>
+<th>epsilon spent</th><th>membership-inference AUC</th><th>SecAgg+ error bound</th></tr>
+</thead>
 <tbody>{% for r in privacy %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>
 <p class="note">Epsilon spent: the largest over sites for record-level DP (each site's
-own accountant). Membership-inference AUC: a loss-threshold attack telling training rows
+own accountant). SecAgg+ error bound: the largest difference between a secure sum of the
+sites' model contributions and the exact sum, per element (the coordinator saw only
+sums). Membership-inference AUC: a loss-threshold attack telling training rows
 from test rows; 0.5 means the model reveals nothing about who was in the training data.
 Figures that would describe fewer than {{ min_cell }} patients are suppressed (shown as –).</p>
 {% endif %}
@@ -334,9 +337,13 @@ def _render(metrics: Mapping[str, Any]) -> str:
         spent = p.get("epsilon_spent")
         if isinstance(spent, dict):
             spent = max((v for v in spent.values() if v is not None), default=None)
+        bounds = (r.get("secure_aggregation") or {}).get("error_bound") or {}
+        model_bound = max((v for k, v in bounds.items() if k in ("train", "train.newton")),
+                          default=None)
         privacy.append([s, p.get("level", "none"), _fmt(p.get("target_epsilon")),
                         _fmt(p.get("delta"), 6) if p else "–", _fmt(spent),
-                        _fmt(r.get("membership_inference_auc"))])
+                        _fmt(r.get("membership_inference_auc")),
+                        "–" if model_bound is None else f"{model_bound:.1e}"])
     title = (f"fedcare study report — data: {study.get('data', 'unknown')}, "
              f"strategy: {study.get('strategy', 'unknown')}")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)

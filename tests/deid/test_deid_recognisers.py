@@ -6,7 +6,7 @@ import pytest
 
 from fedcare.deid import find_phi, is_valid_cn_id
 from fedcare.deid._common import cn_id_checksum
-from fedcare.deid._recognise import _cn_ids, _long_numbers
+from fedcare.deid.recognisers.identifiers import _cn_ids, _long_numbers
 
 
 def _found(text: str, lang: str) -> list[tuple[str, str]]:
@@ -309,3 +309,22 @@ def test_dates_zh(text: str, date: str) -> None:
 def test_date_like_numbers_are_not_dates() -> None:
     assert _found("BP 120/80, 5/5 strength, 3/6 murmur, 1/2 tab, in 2019.", "en") == []
     assert _found("咳嗽3月余，每日3次，2周后复查，病史10年。", "zh") == []
+
+
+def test_registry_order_does_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """find_phi runs every registered recogniser; the spans kept do not depend on the order
+    of registration (priority, then length, then position decide)."""
+    from fedcare.deid import find_phi
+    from fedcare.deid.recognisers import REGISTRY
+
+    notes = [
+        "Seen 03/12/2024, Mr John Carter (MRN: 88213456), 92 years old, 12 Oak Street, "
+        "Springfield, IL 62704; call 217-555-0134 or mail j.carter@example.org.",
+        "患者张伟，男，93岁，身份证号11010519491231002X，住北京市朝阳区建国路88号，电话13800138000。",
+    ]
+    expected = [find_phi(n) for n in notes]
+    assert {"email", "date", "name-en", "name-zh", "cn-resident-id"} <= set(REGISTRY)
+    reversed_registry = dict(reversed(list(REGISTRY.items())))
+    monkeypatch.setattr("fedcare.deid._recognise.REGISTRY", reversed_registry)
+    assert [find_phi(n) for n in notes] == expected
+    assert all(expected)  # something was found in each note

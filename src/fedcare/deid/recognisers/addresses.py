@@ -1,0 +1,138 @@
+"""Street addresses, cities and Chinese addresses."""
+
+from __future__ import annotations
+
+import re
+
+from fedcare.deid import _lexicon as L
+
+from ._base import PRIORITY as _PRIORITY
+from ._base import Cand as _Cand
+from ._base import recogniser
+from ._jieba import _jieba_tokens
+
+# ---------------------------------------------------------------- addresses
+
+_SUFFIX = (r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Way|Place|Terrace|Circle|"
+           r"Parkway|Highway|Square|Trail|Alley|Plaza|Loop|Path|Pike|Crescent|Row|Run|Pass|"
+           r"Point|Ridge|Heights)\b|(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Cir|Pkwy|Hwy|Sq|Trl)\b"
+           r"\.?")
+_STATE_ABBR = "|".join(sorted(L.US_STATES))
+_STATE_NAME = "|".join(n.replace(" ", r"\s+") for n in L.US_STATE_NAMES)
+_CITY_WORDS = r"[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2}"
+_ZIP = r"\d{5}(?:-\d{4})?"
+_CITY_STATE = (rf"{_CITY_WORDS},?\s+(?:(?:{_STATE_ABBR})\.?(?:\s+{_ZIP})?|"
+               rf"(?:{_STATE_NAME})(?:\s+{_ZIP})?)(?![A-Za-z])")
+_UNIT = r"(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|Bldg|#)\.?\s*#?\s*[A-Za-z0-9-]+)"
+_STREET = (rf"(?<![\w/.-])\d{{1,6}}[A-Za-z]?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)"
+           rf"\.?\s+)?(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))(?:\s+[A-Z][a-z]+){{0,3}}\s+"
+           rf"(?:{_SUFFIX})(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?{_UNIT}?")
+# an apartment before the street ("apt 4, 12 Elm St"), a city after it ("..., Dayton")
+_UNIT_BEFORE = re.compile(r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s*#?\s*[A-Za-z0-9-]+,?\s+$")
+_CITY_NEXT = re.compile(r"(?:,\s*|\s+in\s+)(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?)(?![A-Za-z])")
+_EN_ADDRESS = [
+    re.compile(rf"{_STREET}(?:,?\s+{_CITY_STATE})?"),
+    re.compile(rf"(?i:P\.?\s?O\.?\s+Box)\s+\d+(?:,?\s+{_CITY_STATE})?"),
+    re.compile(rf"(?<![\w,]){_CITY_WORDS},\s+(?:(?:{_STATE_ABBR})\.?\s+{_ZIP}|"
+               rf"(?:{_STATE_NAME})(?:\s+{_ZIP})?)(?![A-Za-z])"),
+    re.compile(r"(?i:zip(?:\s*code)?|postal\s+code)\s*[:#]?\s*(?P<z>\d{5}(?:-\d{4})?)\b"),
+]
+# "City, ST" only for state abbreviations that are not also credentials or words.
+_SAFE_ABBR = "|".join(sorted(L.US_STATES - {"MD", "PA", "DO", "DE", "IN", "OR", "ME", "OK", "HI",
+                                            "CO", "LA", "MA", "ID", "MS", "NP", "DC", "PR"}))
+_CITY_ABBR = re.compile(rf"(?<![\w,])(?P<c>{_CITY_WORDS}),\s+(?:{_SAFE_ABBR})(?![A-Za-z])")
+_CITY_AFTER = re.compile(r"\b(?:in|from|near|to|at|of)\s+(?P<c>[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)")
+_RESIDENCE = re.compile(r"(?i:\b(?:lives|living|lived|resides|residing|resided|reside|moved|"
+                        r"relocated|relocating|born|raised|grew\s+up|native|resident|home|"
+                        r"originally|hometown|transferred|travell?ed|visiting)\s+(?:alone\s+|"
+                        r"here\s+|back\s+|with\s+\w+\s+(?:\w+\s+)?)?(?:in|from|to|of|near|at)"
+                        r"(?:\s+the)?)\s+(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2})")
+
+
+@recogniser("address-en", ("en",))
+def _en_addresses(text: str) -> list[_Cand]:
+    out: list[_Cand] = []
+    prio = _PRIORITY["ADDRESS"]
+    for pattern in _EN_ADDRESS:
+        group = "z" if "?P<z>" in pattern.pattern else 0
+        for m in pattern.finditer(text):
+            start, end = m.span(group)
+            if pattern is _EN_ADDRESS[0]:
+                unit = _UNIT_BEFORE.search(text, max(0, start - 20), start)
+                start = unit.start() if unit else start
+                city = _CITY_NEXT.match(text, end)
+                if city and not any(w.lower() in L.EN_NOT_NAMES
+                                    for w in city.group("c").split()):
+                    end = city.end()
+            out.append((start, end, "ADDRESS", prio))
+    for m in _CITY_ABBR.finditer(text):
+        if m.group("c").split()[0].lower() not in L.EN_NOT_NAMES:
+            out.append((m.start(), m.end(), "ADDRESS", prio))
+    for m in _RESIDENCE.finditer(text):
+        words = m.group("c").split()
+        if words[0].lower() not in L.EN_NOT_NAMES:
+            out.append((m.start("c"), m.end("c"), "ADDRESS", prio))
+    for m in _CITY_AFTER.finditer(text):
+        place: str = m.group("c")
+        first = place.split()[0]
+        if place.lower().replace(" ", "_") in L.US_CITIES:
+            out.append((m.start("c"), m.end("c"), "ADDRESS", prio - 1))
+        elif first.lower() in L.US_CITIES:
+            out.append((m.start("c"), m.start("c") + len(first), "ADDRESS", prio - 1))
+    return out
+
+
+_ZH_PROV = "|".join(sorted(L.CN_PROVINCES, key=len, reverse=True))
+_ZH_CITY = "|".join(sorted(L.CN_CITIES, key=len, reverse=True))
+_HAN = r"[\u4e00-\u9fff]"
+_ZH_COMP = (rf"(?:{_HAN}{{1,8}}?(?:自治州|自治县|特别行政区|新区|街道|社区|小区|花园|公寓|大厦|"
+            r"广场|"
+            rf"新村|家园|开发区|工业园|省|市|地区|盟|区|县|旗|镇|乡|村|组|苑|庄|屯|里|城)|"
+            rf"[\u4e00-\u9fff\dA-Za-z]{{1,10}}?(?:大街|大道|胡同|路|街|巷|弄|道)|"
+            r"[\dA-Za-z一二三四五六七八九十零〇\-]+(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|户|组|排)"
+            r"(?:之\d+)?)")
+_ZH_ANCHOR = re.compile(
+    rf"(?:(?:{_ZH_PROV})(?:壮族自治区|回族自治区|维吾尔自治区|自治区|特别行政区|省|市)?|"
+    rf"(?:{_ZH_CITY})市?)(?:{_ZH_COMP})*")
+_ZH_ADDR_LABEL = re.compile(
+    rf"(?:住址|地址|家住|现住|住在|居住于|居住在|户籍地|户籍所在地|户籍|籍贯|现居|暂住|住于|"
+    rf"来自|通讯地址|联系地址|家庭住址)[：:\s]*(?P<a>(?:{_ZH_COMP})+)")
+_ZH_COMPS = re.compile(rf"(?:{_ZH_COMP})+")
+_ZH_ADMIN_END = re.compile(r"(?:省|市|区|县|镇|乡|村|路|街|道|巷|号|室|弄|栋|单元|组|里|旗)$")
+_ZH_ROAD = re.compile(rf"(?P<a>{_HAN}{{2,6}}?(?:大街|大道|胡同|路|街|巷)\d+(?:号|弄)"
+                      rf"(?:{_ZH_COMP})*)")
+
+
+@recogniser("address-zh", ("zh",))
+def _zh_addresses(text: str) -> list[_Cand]:
+    out: list[_Cand] = []
+    prio = _PRIORITY["ADDRESS"]
+    for m in _ZH_ANCHOR.finditer(text):
+        value = m.group(0)
+        # a bare province or city name ("北京", "上海") is an address only with more parts
+        if len(value) > 3 or (_ZH_ADMIN_END.search(value) and len(value) >= 3):
+            if value in L.CN_PROVINCES or value in L.CN_CITIES:
+                continue
+            out.append((m.start(), m.end(), "ADDRESS", prio))
+    for m in _ZH_ADDR_LABEL.finditer(text):
+        value = m.group("a")
+        parts = re.findall(_ZH_COMP, value)
+        if len(parts) >= 2 or re.search(r"\d", value):
+            out.append((m.start("a"), m.end("a"), "ADDRESS", prio + 0.5))
+    tokens = _jieba_tokens(text)
+    for start, word, flag in tokens:
+        if flag == "ns" and len(word) >= 2:
+            more = _ZH_COMPS.match(text, start + len(word))
+            if more and (len(more.group(0)) >= 3 or re.search(r"\d", more.group(0))):
+                out.append((start, more.end(), "ADDRESS", prio - 0.5))
+    for m in _ZH_ROAD.finditer(text):
+        start = m.start("a")
+        # start the road name at a word boundary (jieba's), not inside the previous word
+        bounds = {s for s, _, _ in tokens}
+        while start < m.end("a") and start not in bounds:
+            start += 1
+        if m.end("a") - start >= 4:
+            out.append((start, m.end("a"), "ADDRESS", prio - 1))
+    return out
+
+

@@ -1,0 +1,107 @@
+"""Ages over 89 (English and Chinese, digits and words)."""
+
+from __future__ import annotations
+
+import re
+
+from ._base import PRIORITY as _PRIORITY
+from ._base import Cand as _Cand
+from ._base import recogniser
+
+# ---------------------------------------------------------------- ages over 89
+
+_SPELLED_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                  "eight": 8, "nine": 9}
+_SPELLED_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+                  "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+                  "twenty": 20}
+_UNIT = r"(?:one|two|three|four|five|six|seven|eight|nine)"
+# an age over 89 in English words: "ninety", "ninety-three", "one hundred (and) four/ten/twenty-one"
+_AGE_WORDS = (rf"\b(?:ninety(?:[\s-]{_UNIT})?|one[\s-]+hundred(?:\s+and)?(?:[\s-](?:{_UNIT}|ten|"
+              rf"eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|"
+              rf"twenty(?:[\s-]{_UNIT})?))?)(?![a-z])")
+# an age in digits or words (the value is checked to be 90..125 afterwards)
+_AGE_N = rf"(?P<n>(?<![\d.,/])\d{{2,3}}(?![\d.,/]\d)|{_AGE_WORDS})"
+_DASH = r"[-‐‑–]"
+_NOT_AFTER = r"(?!\s+(?:ago|later|earlier|before|prior|hence|since)\b)"
+_NAME_BEFORE = (r"(?P<who>\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+[A-Z][A-Za-z'’-]+|\b[A-Z][a-z]+\s+"
+                r"[A-Z][A-Za-z'’-]+)")
+# words that make "<Capitalised> <Capitalised> (93)" a heading or a place, not a name
+_NOT_NAME_WORDS = frozenset({
+    "day", "days", "hospital", "room", "bed", "unit", "ward", "floor", "section", "table",
+    "figure", "fig", "grade", "level", "score", "scale", "stage", "page", "lot", "trial",
+    "study", "week", "weeks", "month", "months", "year", "years", "visit", "dose", "test",
+    "lab", "labs", "item", "note", "notes", "appendix", "chapter", "part", "step", "phase",
+    "cycle", "class", "type", "group", "total", "count", "code",
+})
+_EN_AGE = [
+    # "93-year-old", "93 yr old", "ninety-three years old", "one hundred and four-year-old"
+    re.compile(rf"(?i){_AGE_N}\s*(?:{_DASH}\s*|\s)?(?:year|yr)s?(?:\s*{_DASH}\s*|\s+)old\b"),
+    # "93 y/o", "93 yo", "93 y.o.", "93yrs", "93 years (of age)", "(93 y)", "ninety-three yo"
+    re.compile(rf"(?i){_AGE_N}\s*{_DASH}?\s*(?:y\s?/\s?o|y\.\s?o\.?|yo|yrs?|years?|"
+               rf"y(?=\s*\)|\s+old\b))(?![a-z/]){_NOT_AFTER}"),
+    # "age 93", "Age: 93", "aged 93", "age of 93", "Age (years): 93", "Age/Sex: 93/F"
+    re.compile(rf"(?i)\b(?:age|aged)(?:\s+of|\s*\((?:years?|yrs?|y)\)|\s*/\s*(?:sex|gender))?"
+               rf"\s*[:=]?\s*{_AGE_N}(?!\d|\.\d|\s*%|st\b|nd\b|rd\b|th\b)"),
+    # "93 yo M with", "93F presents"
+    re.compile(r"(?<![\d.])(?P<n>\d{2,3})\s?(?:yo|y/o)?\s?(?:M|F)\b(?=\s+(?:with|w/|presents|"
+               r"presenting|who|admitted|s/p|h/o|c/o|here|brought|transferred))"),
+    # "Mr. Smith (93)", "John Smith (ninety-three)", "John Smith (93 y/o)": bracket after a name
+    re.compile(rf"{_NAME_BEFORE}\s*\((?i:{_AGE_N})(?:\s*(?:y|yo|y/o|yrs?|years?|[MF]))?\)"),
+    # "Ms. Vega, 93, fell": an age set off by commas right after a name
+    re.compile(rf"{_NAME_BEFORE},\s*(?i:{_AGE_N})\s*(?=[,;]|\.(?!\d))"),
+    # "patient is 93.", "she turned 93 last week", "93rd birthday"
+    re.compile(rf"(?i)\b(?:(?:patient|pt|he|she)\s+is|turned)\s+{_AGE_N}"
+               rf"(?=\s*(?:[,;]|\.(?!\d)|$|\s(?:last|this|in|on|yesterday|today)\b))"),
+    re.compile(rf"(?i){_AGE_N}(?:st|nd|rd|th)?\s+birthday\b"),
+]
+_CN_AGE_NUM = (r"九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十[一二三四五六七八九]?|"
+               r"[一二]十[一二三四五六七八九]?)?")
+_ZH_AGE = [
+    re.compile(r"(?<![\d.])(?P<n>\d{2,3})\s*(?:周岁|岁)"),
+    re.compile(r"年龄[:：\s]*(?P<n>\d{2,3})(?![\d.])"),
+    re.compile(rf"(?P<n>{_CN_AGE_NUM})\s*(?:周岁|岁)"),
+]
+
+
+def age_value(value: str) -> int | None:
+    """An age written in digits, English words or Chinese numerals, as a number."""
+    value = value.strip().lower()
+    if value.isdigit():
+        return int(value)
+    words = [w for w in re.split(r"[\s-]+", value) if w and w != "and"]
+    if words and words[0] in {"ninety", "one"}:
+        base = 90 if words[0] == "ninety" else 100
+        total = base
+        for word in (w for w in words[1:] if w != "hundred"):
+            total += _SPELLED_UNITS.get(word, 0) + _SPELLED_TEENS.get(word, 0)
+        return total
+    digits = "零一二三四五六七八九"
+    if value.startswith("九十"):
+        return 90 + (digits.index(value[2]) if len(value) > 2 else 0)
+    if value.startswith("一百"):
+        more = value[2:]
+        if not more:
+            return 100
+        if more.startswith("零"):
+            return 100 + digits.index(more[1])
+        tens = 1 if more.startswith("一十") else digits.index(more[0])
+        tail = more[2:]
+        return 100 + tens * 10 + (digits.index(tail) if tail else 0)
+    return None
+
+
+@recogniser("age-over-89", with_lang=True)
+def _ages(text: str, lang: str) -> list[_Cand]:
+    out = []
+    for pattern in (_ZH_AGE + _EN_AGE[:3]) if lang == "zh" else _EN_AGE:
+        for m in pattern.finditer(text):
+            if "who" in pattern.groupindex and any(
+                    w.lower() in _NOT_NAME_WORDS for w in m.group("who").split()):
+                continue
+            age = age_value(m.group("n"))
+            if age is not None and 89 < age <= 125:
+                out.append((m.start("n"), m.end("n"), "AGE", _PRIORITY["AGE"]))
+    return out
+
+

@@ -1,0 +1,13 @@
+"""Dates (every written form; see :mod:`fedcare.deid._dates`)."""
+
+from __future__ import annotations
+
+from fedcare.deid._dates import find_dates
+
+from ._base import PRIORITY, Cand, recogniser
+
+
+@recogniser("date", with_lang=True)
+def dates(text: str, lang: str) -> list[Cand]:
+    """Every date found by :func:`fedcare.deid._dates.find_dates`."""
+    return [(d.start, d.end, "DATE", PRIORITY["DATE"]) for d in find_dates(text, lang)]

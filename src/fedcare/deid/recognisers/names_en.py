@@ -1,0 +1,210 @@
+"""English person names (titles, cues, name lists, propagation)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from fedcare.deid import _lexicon as L
+
+from ._base import PRIORITY as _PRIORITY
+from ._base import Cand as _Cand
+from ._base import recogniser
+
+# ---------------------------------------------------------------- English names
+
+_CAPW = r"(?:(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*)"
+_UPPW = r"(?:(?:MC|MAC|O'|D')?[A-Z]{2,}(?:[-'][A-Z]+)*)"
+_INIT = r"(?:[A-Z]\.?)"
+_PARTICLE = r"(?:(?:van|von|de|da|del|der|di|du|la|le|bin|ibn|al|el) (?:la |der |los )?)"
+_FULL_CAP = rf"(?:{_INIT} )?{_CAPW}(?: (?:{_INIT} )?{_PARTICLE}?{_CAPW}){{0,2}}"
+_FULL_UP = rf"(?:{_INIT} )?{_UPPW}(?: (?:{_INIT} )?{_UPPW}){{0,2}}"
+_FULL = rf"(?:{_FULL_CAP}|{_FULL_UP})"
+_LASTFIRST = (rf"(?:{_CAPW}(?:-{_CAPW})?|{_UPPW}),[ ]?(?:{_CAPW}|{_UPPW})"
+              rf"(?: {_INIT}(?![A-Za-z]))?")
+_TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mister|Doctor|Sr|Sra|Srta)\.?\s+"
+                    rf"(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW}|{_FULL_UP})")
+_COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\s+physician)?|"
+                 r"resident|fellow|intern|pcp|primary\s+care(?:\s+(?:physician|provider))?|"
+                 r"provider|physician|surgeon|nurse|rn|np|pa|referring(?:\s+(?:physician|"
+                 r"provider|doctor))?|consultant|dictated\s+by|signed\s+by|electronically\s+"
+                 r"signed\s+by|reviewed\s+by|transcribed\s+by|cosigned\s+by|author|cc|contact|"
+                 r"emergency\s+contact|next\s+of\s+kin|nok|guardian|caregiver|interpreter|"
+                 r"spouse|wife|husband|son|daughter|mother|father|brother|sister|"
+                 r"health\s+care\s+proxy|hcp|poa|witness|informant|source|sign(?:ed|ature)")
+_COLON = re.compile(rf"(?<![A-Za-z])(?i:{_COLON_LABELS})\s*[:–-]\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
+                    rf"(?P<n>{_LASTFIRST}|{_FULL})")
+# cues after which one capitalised word is a person even when no list knows it
+_KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|niece|nephew|"
+        r"grandson|granddaughter|grandmother|grandfather|grandchild|aunt|uncle|cousin|"
+        r"partner|fianc[eé]e?|friend|neighbou?r|caregiver|guardian|roommate|stepson|"
+        r"stepdaughter|daughter-in-law|son-in-law|call|contact|paged|notified|informed|"
+        r"contacted|tell|ask|interpreter|chaplain|social\s+worker|case\s+manager")
+_KIN_CUE = re.compile(rf"(?<![A-Za-z])(?i:{_KIN})\s*[,(]?\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
+                      rf"(?P<n>{_LASTFIRST}|{_FULL_CAP})")
+_KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_FULL})\s*(?:\((?i:{_KIN}|resident|attending|"
+                        r"fellow|intern|pcp|nurse|rn|np|pa|md|cardiology|surgery)\)|"
+                        r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b)")
+_SEQ_UP = re.compile(rf"(?<![A-Za-z'’-]){_UPPW}(?: {_INIT}\.?)?(?: {_UPPW}){{1,2}}(?![A-Za-z])")
+_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|Sister|Brother|Father|Rev\.?|Pastor|Chaplain)\s+"
+                    rf"(?P<n>{_FULL_CAP})")
+# cues after which a name needs a second word or a listed word
+_SOFT_LABELS = (r"patient|pt|seen\s+by|signed\s+by|dictated\s+by|reviewed\s+by|discussed\s+with|"
+                r"spoke\s+with|spoke\s+to|accompanied\s+by|follows\s+with|followed\s+by|"
+                r"referred\s+by|referred\s+to|written\s+by|per|by|to|from|with|cc|attending|resident|"
+                r"colleague|covering|electronically\s+signed|co-signed|cosigned|and")
+_SOFT = re.compile(rf"(?<![A-Za-z])(?i:{_SOFT_LABELS}),?\s+(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
+                   rf"(?P<n>{_LASTFIRST}|{_FULL_CAP}|{_UPPW} {_UPPW}(?: {_UPPW})?)")
+_CRED = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL}),?\s+(?:MD|M\.D\.|DO|D\.O\.|NP|"
+                   r"PA-C|PA|RN|PhD|MBBS|DDS|DMD|CNM|CRNA|LPN|FNP|FNP-BC|DNP|APRN|PharmD|MSW|"
+                   r"LCSW)\b(?![ \t]*\d{5})")
+_INTRO = re.compile(rf"(?:^|(?<=[\n.!?;]))\s*(?P<n>{_FULL}),?\s+(?:is|was)\s+an?\s+"
+                    r"(?:\d|ninety|one\s+hundred|pleasant|well|very|frail|elderly)", re.M)
+_HEADER = re.compile(rf"^[ \t]*(?P<n>{_LASTFIRST})(?=[ \t]*(?:\||\n|$|\(|MRN|DOB|,[ \t]*(?:MRN|"
+                     r"DOB|\d)))", re.M)
+_SEQ = re.compile(rf"(?<![A-Za-z'’-]){_FULL_CAP}")
+_LF = re.compile(rf"(?<![A-Za-z])(?P<n>{_LASTFIRST})")
+_CREDENTIALS = L.words("md do rn np pa phd mbbs facp facs dds dmd pharmd lpn cna crna "
+                       "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw")
+
+
+def _tokens(name: str) -> list[str]:
+    """The lower-case words of a name candidate, initials left out."""
+    return [t.strip(".,").lower() for t in re.split(r"[\s,]+", name) if len(t.strip(".,")) > 1]
+
+
+def _never(token: str, strong: bool) -> bool:
+    """A word that is not a name part here (eponyms count as names only after a cue)."""
+    return token in L.EN_NOT_NAMES or token in _CREDENTIALS or (
+        not strong and token in L.EN_EPONYMS)
+
+
+def _trim_name(text: str, start: int, end: int, strong: bool) -> tuple[int, int] | None:
+    """Drop leading/trailing words that are not name parts (credentials, eponyms, labels)."""
+    words = list(re.finditer(r"[^\s,]+", text[start:end]))
+    while words and _never(words[-1].group(0).strip(".").lower(), strong):
+        words.pop()
+    while words and _never(words[0].group(0).strip(".").lower(), strong):
+        words.pop(0)
+    if not words:
+        return None
+    s, e = start + words[0].start(), start + words[-1].end()
+    if text[s:e].endswith(("'s", "’s")):
+        e -= 2
+    elif text[s:e].endswith(".") and not re.search(r"(?:^|\s)[A-Z]\.$", text[s:e]):
+        e -= 1
+    return (s, e) if e > s else None
+
+
+def _known(token: str) -> bool:
+    return token in L.EN_FIRST_NAMES or token in L.EN_SURNAMES
+
+
+def _plausible(toks: list[str], strong: bool = False) -> bool:
+    """Not made only of words that are never names (labels, eponyms, credentials)."""
+    return bool(toks) and not any(t in L.EN_NOT_NAMES for t in toks) and \
+        not all(_never(t, strong) for t in toks)
+
+
+def _weak_run(toks: list[str]) -> bool:
+    """Whether capitalised words with no cue are a name, by the name lists."""
+    first, last = toks[0], toks[-1]
+    if any(t in L.EN_EPONYMS for t in toks) and first not in L.EN_FIRST_NAMES:
+        return False
+    if len(toks) == 1:
+        return first in L.EN_FIRST_NAMES and first not in L.AMBIGUOUS_EN_NAMES
+    first_ok = first in L.EN_FIRST_NAMES and first not in L.AMBIGUOUS_EN_NAMES
+    last_ok = last in L.EN_SURNAMES and last not in L.AMBIGUOUS_EN_NAMES
+    return first_ok or last_ok or (first in L.EN_FIRST_NAMES and last in L.EN_SURNAMES)
+
+
+@recogniser("name-en", ("en",))
+def _en_names(text: str) -> list[_Cand]:
+    strong: list[tuple[int, int]] = []
+    weak: list[tuple[int, int]] = []
+
+    def add(into: list[tuple[int, int]], start: int, end: int) -> None:
+        span = _trim_name(text, start, end, into is strong)
+        if span:
+            into.append(span)
+
+    for m in _TITLE.finditer(text):
+        add(strong, *m.span("n"))
+    for pattern in (_COLON, _CRED, _INTRO, _HEADER, _KIN_CUE, _KIN_AFTER, _NURSE):
+        for m in pattern.finditer(text):
+            toks = _tokens(m.group("n"))
+            if _plausible(toks, strong=True):
+                add(strong, *m.span("n"))
+    for m in _SOFT.finditer(text):
+        toks = _tokens(m.group("n"))
+        initial = re.match(r"[A-Z]\. ?[A-Z][a-z]", m.group("n")) is not None
+        if not _plausible(toks, strong=initial):
+            continue
+        if initial:  # "A. Turner": an initial and a surname after a cue
+            add(strong, *m.span("n"))
+        elif any(_known(t) and t not in L.AMBIGUOUS_EN_NAMES for t in toks) or len(toks) >= 2:
+            add(weak, *m.span("n"))
+    for m in _SEQ_UP.finditer(text):
+        toks = _tokens(m.group(0))
+        if toks and not any(_never(t, False) for t in toks) and _weak_run(toks):
+            add(weak, *m.span())
+    for m in _SEQ.finditer(text):
+        # split the run at words that are never names ("Nurse Carl", "Dr Smith Clinic")
+        run: list[re.Match[str]] = []
+        words = list(re.finditer(r"\S+", m.group(0)))
+        for w in [*words, None]:
+            token = w.group(0).strip(".,").lower() if w is not None else None
+            if w is not None and token is not None and not _never(token, False):
+                run.append(w)
+                continue
+            if run and _weak_run([r.group(0).strip(".,").lower() for r in run]):
+                add(weak, m.start() + run[0].start(), m.start() + run[-1].end())
+            run = []
+    for m in _LF.finditer(text):
+        last, first = (t.strip().lower() for t in m.group("n").split(",", 1))
+        first = first.split()[0] if first.split() else first
+        if _never(first, False) or _never(last, False):
+            continue
+        if first in L.EN_FIRST_NAMES or (last in L.EN_SURNAMES and
+                                         last not in L.AMBIGUOUS_EN_NAMES):
+            add(weak, *m.span("n"))
+    weak += _propagate_en(text, strong + weak)
+    out = [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in _merge_adjacent(text, strong)]
+    out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _merge_adjacent(text, weak)]
+    return out
+
+
+def _propagate_en(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    words: set[str] = set()
+    for s, e in found:
+        for w in re.findall(r"[A-Za-z][A-Za-z'’-]+", text[s:e]):
+            low = w.lower()
+            if (len(w) >= 3 and not _never(low, False) and low not in L.AMBIGUOUS_EN_NAMES
+                    and low not in _CREDENTIALS and w[0].isupper()):
+                words.add(w)
+                if w.isupper():
+                    words.add(w.capitalize())
+                elif not w.isupper():
+                    words.add(w.upper())
+    out = []
+    for w in words:
+        for m in re.finditer(rf"(?<![A-Za-z]){re.escape(w)}(?![a-z])", text):
+            out.append(m.span())
+    return out
+
+
+def _merge_adjacent(text: str, spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    ordered = sorted(set(spans))
+    current: list[int] | None = None
+    for s, e in ordered:
+        if current is not None and (s <= current[1] or re.fullmatch(
+                r" ?(?:[A-Z]\. ?)?", text[current[1]:s])):
+            current[1] = max(current[1], e)
+            continue
+        if current is not None:
+            yield current[0], current[1]
+        current = [s, e]
+    if current is not None:
+        yield current[0], current[1]
+
+

@@ -1,0 +1,278 @@
+"""Chinese person names (jieba's person tags, surname lists, cues)."""
+
+from __future__ import annotations
+
+import re
+
+from fedcare.deid import _lexicon as L
+
+from ._base import PRIORITY as _PRIORITY
+from ._base import Cand as _Cand
+from ._base import recogniser
+from ._jieba import _jieba_tokens, _posseg
+
+# ---------------------------------------------------------------- Chinese names
+
+_ZH_TITLE = re.compile("|".join(L.CN_TITLES))
+_KIN_ZH = ("配偶|丈夫|妻子|老伴|爱人|儿子|女儿|儿媳|女婿|孙子|孙女|外孙|外孙女|侄子|侄女|外甥|"
+           "外甥女|"
+           "父亲|母亲|哥哥|姐姐|弟弟|妹妹|兄长|朋友|邻居|同事|之子|之女")
+_ZH_NAME_LABEL = re.compile(
+    r"(?P<label>姓名|患者姓名|病人姓名|患者|病人|患儿|家属|联系人|紧急联系人|监护人|代理人|主治医师|"
+    r"主治医生|住院医师|主任医师|副主任医师|责任护士|管床医生|经治医师|上级医师|记录者|记录人|"
+    r"签名|医师签名|医生签名|护士签名|报告医师|审核医师|检查医师|申请医生|送检医生|操作者|"
+    r"手术者|术者|助手|麻醉医师|代诉人|陈述者|见证人|授权人|签字人|记录医师|记录医生|审核医生|"
+    r"审核人|审核者|审核|审阅|复核人|复核|核对人|转诊医生|转诊医师|会诊医生|会诊医师|值班医生|"
+    r"值班医师|主管医生|主管医师|接诊医生|接诊医师|管床医师|主刀医生|主刀|医生|医师|护士|大夫|主任|"
+    rf"{_KIN_ZH})(?P<sep>[：:\s]*)")
+_STRONG_LABELS = {"姓名", "患者姓名", "病人姓名", "签名", "医师签名", "医生签名", "护士签名",
+                  "联系人", "紧急联系人", "记录者", "记录人", "见证人", "签字人", "代诉人",
+                  "主治医师", "住院医师", "上级医师", "主任医师", "副主任医师", "经治医师",
+                  "报告医师", "审核医师", "检查医师", "记录医师", "记录医生", "审核医生",
+                  "审核人", "审核者", "复核人", "核对人", *_KIN_ZH.split("|")}
+# words right after a name that confirm it (家属X电话, 科X主任意见, X（妻子）)
+_ZH_NAME_NEXT = re.compile(r"电话|手机|联系|（|\(|意见|查房|会诊|表示|同意|签字|签名|知情|拒绝|"
+                           r"已阅|核对|审核|陪同|陪护|代诉|诉|称|述")
+# "X，男，" / "X，92岁" (demographics), "X/2023-03-05" (signature), "X表示理解" (consent)
+_ZH_CUES = [
+    re.compile(r"(?:^|(?<=[\n，,。；;：:\s]))(?P<n>[\u4e00-\u9fff]{2,7}?)(?:先生|女士)?[，,、]\s*"
+               r"(?:男|女|\d{1,3}\s*(?:周岁|岁))", re.M),
+    re.compile(r"(?:^|(?<=\n))[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})[ \t]*/", re.M),
+    re.compile(r"(?:^|(?<=[\n。；;]))[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})(?=表示|同意|签字|知情|拒绝|"
+               r"要求|已阅)", re.M),
+]
+# characters after which a name may start even when jieba glued them to it (请程/主任)
+_ZH_PARTICLES = frozenset("请经由向与和及给找问被让叫将把对跟、，。；：:（()）/ \t\n")
+# department words after which a name may start before a title (神经外科X主任)
+_ZH_DEPT_END = frozenset("科室")
+_ZH_KIN_WORDS = frozenset(_KIN_ZH.split("|")) | L.words(
+    "爷爷 奶奶 姥姥 姥爷 叔叔 阿姨 舅舅 姑姑 伯伯 大爷 大妈 老人 病人 患者 家属")
+_ZH_NOT_NAMES = L.words("""
+高血压 高血脂 高血糖 常规 明显 方案 方面 安静 安全 黄疸 周期 周围 周身 石膏 毛发 程度 江湖
+金属 白细胞
+白色 白天 张力 马上 牛奶 宫颈 谷丙 孙子 胡须 林业 邱疹 夏季 秦艽 于是 余量 杜冷丁 叶酸 苏醒 魏氏
+吕氏 丁香 任何 沈默 姚黄 卢氏 姜黄 钟表 谭氏 陆续 汪洋 范围 金黄色 石头 廖氏 贾氏 夏天 韦氏 付费
+方法 方式 白蛋白 孟鲁司特 熊胆 秦皮 江西 尹氏 薛氏 段落 雷诺 侯氏 龙胆 史上 陶瓷 黎明 贺氏 顾虑 毛细
+郝氏 龚氏 邵氏 万分 钱款 严重 武汉 戴用 莫名 孔径 向前 汤药 常见 温度 温和 康复 施行 文件 文献 牛黄
+葛根 邢台 安定 齐全 易于 乔氏 伍用 庞大 颜色 倪氏 庄重 聂氏 章节 鲁米那 岳母 翟氏 殷红 詹氏 申请
+欧洲 耿直 关节 关注 兰州 焦虑 俞氏 左侧 左心 柳氮 甘油 甘露醇 祝福 包括 包块 宁可 尚可 符合 舒张
+阮氏 柯氏 纪录 梅毒 童年 凌晨 毕业 单位 单纯 季节 裴氏 霍乱 涂片 成人 成分 苗条 谷氨酰 盛行 曲张
+翁氏 冉氏 骆氏 蓝色 路径 游离 辛辣 靳氏 管理 管道 柴胡 蒙古 鲍氏 华法林 喻氏 祁氏 蒲公英 房颤 房间
+滕氏 屈曲 饶氏 解释 解除 牟氏 艾滋 尤其 阳性 时间 时期 穆氏 农村 农药 司机 卓越 古代 吉祥 缪氏 简单
+车祸 项目 连续 芦荟 麦粒 褚氏 娄氏 窦性 窦房 戚氏 景观 党员 宫缩 费用 卜氏 冷却 冷汗 晏氏 席位 卫生
+米粒 柏氏 宗教 瞿氏 桂枝 全身 全血 佟氏 应用 应该 臧氏 闵氏 苟氏 邬氏 边缘 卞氏 姬氏 师傅 仇恨 栾氏
+隋氏 商量 刁氏 沙丁 荣誉 巫氏 寇氏 桑叶 郎氏 丛氏 仲氏 虞氏 敖氏 巩固 佘氏 池塘 查体 查房 麻醉 麻木
+苑氏 迟缓 迟发 邝氏 官方 封闭 谈话 匡氏 惠及 荆芥 乐观 冀氏 郁闷 胥氏 班级 储存 栗子 燕窝 楚氏 鄢氏
+劳累 谌氏 奚氏 皮疹 皮肤 皮下 粟粒 蔺氏 楼层 盘氏 满意 位置 厉害 伊氏 仝氏 郜氏 阚氏 权衡 帅气 屠宰
+豆类 朴素 练习 廉价 禹氏 井然 祖父 漆黑 巴比妥 丰富 支气管 支架 卿氏 狄氏 计划 计算 索引 宣教 晋升
+初步 初次 心电图 时许 金星 高峰 方正 文明 安然 平安 建国 国庆
+""")
+
+
+def _is_han(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
+def _surname_len(text: str, pos: int) -> int:
+    if text[pos:pos + 2] in L.CN_COMPOUND_SURNAMES:
+        return 2
+    return 1 if pos < len(text) and text[pos] in L.CN_SURNAMES else 0
+
+
+def _title_at(text: str, pos: int) -> bool:
+    return _ZH_TITLE.match(text, pos) is not None
+
+
+_FUNCTION_TAGS = ("v", "a", "d", "p", "c", "u", "r", "m", "q", "f", "t", "y", "e", "o")
+
+
+def _dict_word(word: str, strong: bool = False) -> bool:
+    """A word jieba's dictionary knows as something other than a person name.
+
+    After a strong label (姓名：, 签名：) only function words count: a name may also be
+    listed as a place (沈庆/ns) or a noun.
+    """
+    tag = _posseg().dt.word_tag_tab.get(word)
+    if tag is None or tag.startswith("nr"):
+        return False
+    return tag.startswith(_FUNCTION_TAGS) if strong else True
+
+
+def _bad_name(name: str, strong: bool = False) -> bool:
+    return (name in _ZH_NOT_NAMES or name in _ZH_KIN_WORDS or name.endswith("氏")
+            or _dict_word(name, strong) or any(k in name for k in ("医院", "科室", "病房")))
+
+
+def _given_ok(chunk: str) -> bool:
+    return all(_is_han(c) and c not in L.CN_NAME_STOPWORDS for c in chunk)
+
+
+def _confirmed_end(text: str, end: int) -> bool:
+    """A name may end here: end of text, a non-Han character, a title or a confirming word."""
+    return (end == len(text) or not _is_han(text[end]) or _title_at(text, end)
+            or _ZH_NAME_NEXT.match(text, end) is not None)
+
+
+def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
+             strong: bool, separated: bool = False) -> tuple[int, int] | None:
+    """The name starting at ``pos`` (after a label): surname plus one or two characters.
+
+    ``strong``: a label that introduces a name (姓名：, 签名：, kinship words);
+    ``separated``: a weaker label followed by a colon or space (医生：, 审核 ), after which
+    an unlisted surname is taken when nothing Han follows the name.
+    """
+    if pos >= len(text) or not _is_han(text[pos]):
+        return None
+    s_len = _surname_len(text, pos)
+    if s_len == 0:
+        if text[pos] in L.CN_NAME_STOPWORDS:
+            return None
+        if not (strong or pos in nr_starts):
+            # an unlisted surname after a weak label: only when a confirming word follows
+            # the 2-4 characters (家属X电话, 家属X（妻子）)
+            for end in (pos + 4, pos + 3, pos + 2):
+                if (end <= len(text) and _given_ok(text[pos + 1:end])
+                        and ((end < len(text) and _ZH_NAME_NEXT.match(text, end))
+                             or (separated and (end == len(text) or not _is_han(text[end]))))
+                        and not any(_title_at(text, i) for i in range(pos + 1, end))
+                        and not _bad_name(text[pos:end])):
+                    return pos, end
+            return None
+        # an unlisted (rare or compound) surname: the longest run of 2-4 characters that
+        # ends at a word boundary
+        best = None
+        for end in range(pos + 2, min(pos + 4, len(text)) + 1):
+            if not _given_ok(text[pos + 1:end]) or any(_title_at(text, i)
+                                                        for i in range(pos + 1, end)):
+                break
+            if end in bounds or _confirmed_end(text, end):
+                best = end
+        if best is None or _bad_name(text[pos:best], strong) or \
+                text[best:best + 1] in _ZH_DEPT_END:
+            return None
+        return pos, best
+    best = None
+    for given in (1, 2):
+        end = pos + s_len + given
+        if end > len(text):
+            break
+        chunk = text[pos + s_len:end]
+        if not _given_ok(chunk):
+            break
+        if any(_title_at(text, i) for i in range(pos + s_len, end)):
+            break
+        if end in bounds or end == len(text) or not _is_han(text[end]) or _title_at(text, end):
+            best = end
+    if best is None and _title_at(text, pos + s_len):
+        best = pos + s_len  # 王主任: a surname with a title
+    if best is None:
+        end = pos + s_len + 1
+        if end <= len(text) and _given_ok(text[pos + s_len:end]):
+            best = end
+    if best is None or text[best:best + 1] in _ZH_DEPT_END:  # 审核人：质控科
+        return None
+    # a listed surname whose name is also a dictionary word (何国/r, 王国/n): kept after a
+    # strong label when nothing Han follows, or when a confirming word follows (王国（女）)
+    isolated = best == len(text) or not _is_han(text[best])
+    confirmed = (strong and isolated) or (best < len(text) and _ZH_NAME_NEXT.match(text, best))
+    if best - pos > s_len and _bad_name(text[pos:best], strong) and not (
+            confirmed and text[pos:best] not in _ZH_NOT_NAMES
+            and text[pos:best] not in _ZH_KIN_WORDS):
+        return None
+    return pos, best
+
+
+def _name_before(text: str, end: int, bounds: set[int], soft: set[int]) -> tuple[int, int] | None:
+    """The name ending at ``end`` (just before a title such as 医生 or 主任)."""
+    best = None
+    for length in (1, 2, 3, 4):
+        start = end - length
+        if start < 0:
+            break
+        chunk = text[start:end]
+        if not all(_is_han(c) for c in chunk):
+            break
+        s_len = _surname_len(text, start)
+        after_particle = start in soft or (start > 0 and text[start - 1] in _ZH_DEPT_END)
+        if s_len == 0:
+            if not after_particle or text[start] in L.CN_NAME_STOPWORDS:
+                continue
+            s_len = 1 if length < 4 else 2  # 4 characters: a compound surname (公孙/x/x)
+        if length > s_len + 2 or not (start in bounds or after_particle):
+            continue
+        if not _given_ok(chunk[s_len:]) or (length > s_len and _bad_name(chunk)):
+            continue
+        if length == s_len and chunk in _ZH_KIN_WORDS:
+            continue
+        best = (start, end)
+    return best
+
+
+@recogniser("name-zh", ("zh",))
+def _zh_names(text: str) -> list[_Cand]:
+    tokens = _jieba_tokens(text)
+    soft = {i for i in range(len(text) + 1) if i == 0 or text[i - 1] in _ZH_PARTICLES}
+    bounds = {s for s, _, _ in tokens} | {s + len(w) for s, w, _ in tokens} | soft
+    nr_starts = {s for s, _, f in tokens if f.startswith("nr")}
+    found: list[tuple[int, int]] = []
+    for m in _ZH_NAME_LABEL.finditer(text):
+        span = _name_at(text, m.end(), bounds, nr_starts, m.group("label") in _STRONG_LABELS,
+                        separated=bool(m.group("sep")))
+        if span:
+            found.append(span)
+    for m in _ZH_TITLE.finditer(text):
+        span = _name_before(text, m.start(), bounds, soft)
+        if span:
+            found.append(span)
+    for pattern in _ZH_CUES:
+        for m in pattern.finditer(text):
+            name = m.group("n")
+            start = m.start("n")
+            # drop a label glued in front ("患者张伟，男")
+            label = _ZH_NAME_LABEL.match(name)
+            if label and label.end() < len(name):
+                start += label.end()
+                name = name[label.end():]
+            if 2 <= len(name) <= 4 and _given_ok(name[1:]) and not _bad_name(name, True) \
+                    and name[-1] not in "科室院部区市县省":
+                found.append((start, start + len(name)))
+    # jieba person names (nr), merging a split surname + given name (周/海燕, 笪/晓静)
+    i = 0
+    while i < len(tokens):
+        start, word, flag = tokens[i]
+        if not flag.startswith("nr"):
+            i += 1
+            continue
+        end = start + len(word)
+        j = i + 1
+        while (j < len(tokens) and tokens[j][0] == end and tokens[j][2].startswith("nr")
+               and end - start + len(tokens[j][1]) <= 4 and len(tokens[j - 1][1]) == 1):
+            end += len(tokens[j][1])
+            j += 1
+        # a particle glued in front by jieba (经林怡): start after it
+        if text[start] in _ZH_PARTICLES and end - start >= 3:
+            start += 1
+        name = text[start:end]
+        merged = j - i > 1
+        s_len = _surname_len(text, start)
+        if (2 <= len(name) <= 4 and all(_is_han(c) for c in name) and not _bad_name(name)
+                and _given_ok(name[max(s_len, 1):]) and not _title_at(text, start)
+                and (s_len or merged)):
+            trimmed = _ZH_TITLE.search(name, 1)
+            end = start + trimmed.start() if trimmed else end
+            if end - start >= 2 or _title_at(text, end):
+                found.append((start, end))
+        i = j
+    found += _propagate_zh(text, found)
+    return [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in found]
+
+
+def _propagate_zh(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    names = {text[s:e] for s, e in found if e - s >= 2}
+    out = []
+    for name in names:
+        for m in re.finditer(re.escape(name), text):
+            out.append(m.span())
+    return out
+
+

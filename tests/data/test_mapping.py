@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fedcare.data import Feature, load_mapping, parse_mapping
-from fedcare.data._mapping import CodeMatcher
+from fedcare.data._codes import CodeMatcher
 from fedcare.exceptions import ConfigError, DataNotFoundError
 
 BASE: dict[str, Any] = {

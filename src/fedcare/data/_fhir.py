@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from fedcare.data._codes import CodeMatcher
 from fedcare.data._ingest import (
     EVENT_COLUMNS,
     PATIENT_COLUMNS,
@@ -33,7 +34,7 @@ from fedcare.data._ingest import (
     day_of,
     frame_of,
 )
-from fedcare.data._mapping import CodeMatcher, Mapping
+from fedcare.data._mapping import Mapping
 from fedcare.exceptions import DataError, DataNotFoundError
 
 __all__ = ["FHIR_SUFFIXES", "read_fhir"]

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fedcare.data._codes import CodeMatcher
 from fedcare.data._cohort import Cohort, level_of
-from fedcare.data._mapping import (
+from fedcare.data._mapping import Mapping
+from fedcare.data._mapping_spec import (
     AgeFeature,
-    CodeMatcher,
     ColumnLabel,
     ConditionLabel,
-    Mapping,
     ObservationFeature,
     ObservationLabel,
     SexFeature,

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fedcare.data._codes import CodeMatcher
 from fedcare.data._ingest import (
     EVENT_COLUMNS,
     PATIENT_COLUMNS,
@@ -30,7 +31,7 @@ from fedcare.data._ingest import (
     IngestReport,
     build,
 )
-from fedcare.data._mapping import CodeMatcher, Mapping
+from fedcare.data._mapping import Mapping
 from fedcare.data._table import _rows
 from fedcare.exceptions import DataError, DataNotFoundError
 

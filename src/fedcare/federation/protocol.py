@@ -31,6 +31,7 @@ __all__ = [
     "TaskResult",
     "arrays_of",
     "config_of",
+    "decode_arrays",
     "metrics_of",
     "named_arrays_of",
     "number",
@@ -154,6 +155,16 @@ def named_arrays_of(content: RecordDict, prefix: str = "",
         return {}
     return {k[len(prefix):]: np.asarray(v.numpy(), dtype=np.float64)
             for k, v in record.items() if k.startswith(prefix)}
+
+
+def decode_arrays(content: RecordDict, key: str = "arrays"
+                  ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """The ArrayRecord ``key`` decoded once: its arrays in order, and by name."""
+    record = content.array_records.get(key)
+    if record is None:
+        return [], {}
+    named = {k: v.numpy() for k, v in record.items()}
+    return list(named.values()), named
 
 
 def number(content: RecordDict, key: str, record: str = "metrics") -> float:

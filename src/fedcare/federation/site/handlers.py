@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from flwr.app import Context, Message
 
-from ..protocol import arrays_of, config_of, named_arrays_of, reply
+from ..protocol import config_of, decode_arrays, reply
 from .context import SITE_CONFIG_KEY, load_state, save_state, settings, site_name
 from .data import units_of
 from .request import SiteRequest, Task
@@ -25,10 +25,11 @@ def site_request(message: Message, context: Context) -> SiteRequest:
     config, key = settings(context)
     content = message.content
     site_config = context.node_config.get(SITE_CONFIG_KEY)
+    arrays, named = decode_arrays(content)
     return SiteRequest(config=config, key=key, name=site_name(context, config),
                        units=units_of(str(site_config) if site_config else None),
-                       arrays=arrays_of(content), named=named_arrays_of(content),
-                       cfg=dict(config_of(content)), state=load_state(context))
+                       arrays=arrays, named=named, cfg=config_of(content),
+                       state=load_state(context))
 
 
 def handler(task: Task) -> Callable[[Message, Context], Message]:

@@ -14,6 +14,7 @@ from typing import Any
 from fedcare.config import StudyConfig
 from fedcare.exceptions import FederationError
 
+from ...protocol import RunKey
 from ..flwr_cli import failed_run, flower_env, write_flower_app
 from .layout import CONNECTION, coordinator_settings, flwr_cli, write_toml
 
@@ -65,15 +66,16 @@ def submit(
     work = root / "runs" / stamp
     app_dir = write_flower_app(work / "app", secure=config.secure_aggregation)
     out_dir = work / "out"
-    run_config = {**config.to_run_config(), "num-sites": n_sites, "output-dir": str(out_dir),
-                  "wait-for-sites": float(wait_for_sites), **(extra_run_config or {})}
+    run_config = {**config.to_run_config(), RunKey.NUM_SITES: n_sites,
+                  RunKey.OUTPUT_DIR: str(out_dir), RunKey.WAIT_FOR_SITES: float(wait_for_sites),
+                  **(extra_run_config or {})}
     overrides = work / "run_config.toml"
     write_toml(overrides, run_config)
     started = time.monotonic()
     submitted = flwr_cli(root, settings, ["run", str(app_dir), CONNECTION,
                                       "--run-config", str(overrides)], timeout=300)
     run_id = str(submitted["run-id"])
-    task = str((extra_run_config or {}).get("task", "study"))
+    task = str((extra_run_config or {}).get(RunKey.TASK, "study"))
     what = f"{config.label}, {config.rounds} rounds" if task == "study" else f"task {task}"
     say(f"run {run_id} submitted ({what}, {n_sites} sites)")
     (work / "run_id").write_text(run_id)

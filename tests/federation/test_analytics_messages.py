@@ -214,3 +214,26 @@ def test_merged_km_through_messages(tmp_path: Path) -> None:
         ref = lifelines.KaplanMeierFitter().fit(t, part.e.to_numpy() * inside)
         want = ref.survival_function_at_times(points).to_numpy()
         assert np.abs(np.array(km["groups"][level]["survival"]) - want).max() < 1e-12
+
+
+def test_secure_cox_equals_plain_cox(pbc3_csv: Path) -> None:
+    # the stratified fit's sums (centring sums, log-likelihood, gradient, Hessian) go
+    # through SecAgg+: the coordinator sees only their totals, the fit is the same
+    from fedcare.federation.limbs import error_bound
+    from fedcare.federation.protocol import SECURE, MessageType
+
+    config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit")
+    plain, _ = run_analytics_inprocess(config, REQUESTS["cox"], SITES)
+    secure, grid = run_analytics_inprocess(config.replace(secure_aggregation=True),
+                                           REQUESTS["cox"], SITES, keep_messages=True)
+    enc = SECURE[MessageType.COX]
+    bound = error_bound(len(SITES), enc.clip, enc.limbs)
+    for name, value in plain["coef"].items():
+        assert secure["coef"][name] == pytest.approx(value, abs=1e-9)
+    assert secure["loglik"] == pytest.approx(plain["loglik"], abs=1e-9 + 100 * bound)
+    cox_replies = [r for r in grid.replies_received if r.metadata.message_type == "train"]
+    assert cox_replies and all(not rec for r in cox_replies
+                               for rec in r.content.array_records.values())
+    with pytest.raises(ConfigError, match="secure_aggregation applies to analytics 'cox'"):
+        run_analytics_inprocess(config.replace(secure_aggregation=True), REQUESTS["km"],
+                                SITES)

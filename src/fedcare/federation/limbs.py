@@ -109,7 +109,9 @@ def pack(result: TaskResult, encoding: SecureEncoding) -> tuple[list[np.ndarray]
     items = (sorted(result.arrays.items()) if isinstance(result.arrays, dict)
              else [(str(i), a) for i, a in enumerate(result.arrays or [])])
     weight = float(result.metrics.get("num-examples") or 0.0) if encoding.weighted else 1.0
-    arrays = [weight * np.asarray(a, dtype=np.float64) for _, a in items]
+    # at least 1-d: Flower's SecAgg+ workflow adds its offset and divides in place, which
+    # leaves 0-d arrays (scalars) unchanged; the layout restores their shapes
+    arrays = [np.atleast_1d(weight * np.asarray(a, dtype=np.float64)) for _, a in items]
     if encoding.weighted:
         arrays.append(np.array([weight]))
     for key in encoding.metrics:

@@ -25,8 +25,8 @@ def _run(config: StudyConfig, drop_rounds: str) -> dict:  # type: ignore[type-ar
     return run_task(grid, grid.server_context())
 
 
-def test_dropped_site_is_skipped_and_rejoins(heart_dir: Path, tmp_path: Path) -> None:
-    config = StudyConfig(data_dir=str(heart_dir), strategy="fedavg", rounds=5,
+def test_dropped_site_is_skipped_and_rejoins(heart_data_dir: Path, tmp_path: Path) -> None:
+    config = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=5,
                          min_sites_per_round=3)
     fed = _run(config, "2,3")
     assert fed["missing_rounds"] == {"va": [2, 3]}
@@ -37,14 +37,14 @@ def test_dropped_site_is_skipped_and_rejoins(heart_dir: Path, tmp_path: Path) ->
     assert "Missing rounds" in html and "round(s)\n2, 3" in html
 
 
-def test_without_fault_tolerance_a_dropped_site_stops_the_study(heart_dir: Path) -> None:
-    config = StudyConfig(data_dir=str(heart_dir), strategy="fedavg", rounds=3)
+def test_without_fault_tolerance_a_dropped_site_stops_the_study(heart_data_dir: Path) -> None:
+    config = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=3)
     with pytest.raises(FederationError, match=r"site 'va'.*dropped out in round 2"):
         _run(config, "2")
 
 
-def test_too_few_sites_stops_the_study(heart_dir: Path) -> None:
-    config = StudyConfig(data_dir=str(heart_dir), strategy="newton", rounds=3,
+def test_too_few_sites_stops_the_study(heart_data_dir: Path) -> None:
+    config = StudyConfig(data_dir=str(heart_data_dir), strategy="newton", rounds=3,
                          min_sites_per_round=4)
     with pytest.raises(FederationError, match="fewer than min_sites_per_round 4"):
         _run(config, "2")

@@ -19,8 +19,8 @@ SITES = ["cleveland", "hungary", "switzerland", "va"]
 
 
 @pytest.fixture(scope="module")
-def heart_config(heart_dir: Path) -> StudyConfig:
-    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir))
+def heart_config(heart_data_dir: Path) -> StudyConfig:
+    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir))
 
 
 def _pooled_train(config: StudyConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -22,8 +22,8 @@ SITES = ["cleveland", "hungary", "switzerland", "va"]
 
 
 @pytest.fixture(scope="module")
-def heart_config(heart_dir: Path) -> StudyConfig:
-    return StudyConfig(data_dir=str(heart_dir), rounds=1)
+def heart_config(heart_data_dir: Path) -> StudyConfig:
+    return StudyConfig(data_dir=str(heart_data_dir), rounds=1)
 
 
 def _grid(app: ClientApp, config: StudyConfig, **extra: str | int | float | bool

@@ -17,9 +17,9 @@ SITES = ["cleveland", "hungary", "switzerland", "va"]
 
 @pytest.mark.parametrize("strategy", ["fedavg", "newton"])
 def test_resume_after_round_2_equals_an_uninterrupted_run(
-    heart_dir: Path, tmp_path: Path, strategy: str
+    heart_data_dir: Path, tmp_path: Path, strategy: str
 ) -> None:
-    base = StudyConfig(data_dir=str(heart_dir), strategy=strategy, rounds=5)
+    base = StudyConfig(data_dir=str(heart_data_dir), strategy=strategy, rounds=5)
     reference, _ = run_inprocess(base, SITES)
     # the coordinator "crashes" after round 2: its last checkpoint is round 2
     run_inprocess(base.replace(rounds=2, checkpoint_dir=str(tmp_path / "a")), SITES)
@@ -39,8 +39,8 @@ def test_resume_after_round_2_equals_an_uninterrupted_run(
             assert got == value if not isinstance(value, float) else abs(got - value) < 1e-9
 
 
-def test_checkpoint_of_another_study_is_refused(heart_dir: Path, tmp_path: Path) -> None:
-    base = StudyConfig(data_dir=str(heart_dir), strategy="fedavg", rounds=2,
+def test_checkpoint_of_another_study_is_refused(heart_data_dir: Path, tmp_path: Path) -> None:
+    base = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=2,
                        checkpoint_dir=str(tmp_path))
     run_inprocess(base, SITES)
     other = base.replace(standardise="none", rounds=4,

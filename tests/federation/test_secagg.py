@@ -25,8 +25,8 @@ NEWTON = SECURE[MessageType.NEWTON]
 
 
 @pytest.fixture(scope="module")
-def heart_config(heart_dir: Path) -> StudyConfig:
-    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir),
+def heart_config(heart_data_dir: Path) -> StudyConfig:
+    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
                        quality_check="off")
 
 

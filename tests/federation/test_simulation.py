@@ -25,8 +25,8 @@ def _close(a: object, b: object) -> None:
         assert a == b
 
 
-def test_inprocess_and_flower_simulation_agree(heart_dir: Path, tmp_path: Path) -> None:
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir), rounds=5)
+def test_inprocess_and_flower_simulation_agree(heart_data_dir: Path, tmp_path: Path) -> None:
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir), rounds=5)
     sites = ["cleveland", "hungary", "switzerland", "va"]
     embedded, _ = run_inprocess(config, sites)
     simulated = run_simulation(config, len(sites), workdir=tmp_path / "sim")

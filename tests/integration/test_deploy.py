@@ -59,7 +59,7 @@ class Federation:
 
 
 @pytest.fixture(scope="module")
-def federation(heart_dir: Path) -> Iterator[Federation]:
+def federation(heart_data_dir: Path) -> Iterator[Federation]:
     # Short paths under /tmp: Flower's state and logs stay out of the home directory.
     root = Path(tempfile.mkdtemp(prefix="fcd-", dir="/tmp"))
     port = free_port()
@@ -132,8 +132,8 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and bool(a == b)
 
 
-def test_deployed_study_matches_inprocess(federation: Federation, heart_dir: Path) -> None:
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir),
+def test_deployed_study_matches_inprocess(federation: Federation, heart_data_dir: Path) -> None:
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
                          strategy="newton", rounds=3)
     progress: list[str] = []
     deployed = submit(config, federation.coordinator, n_sites=len(SITES), timeout=900,
@@ -151,7 +151,7 @@ def test_deployed_study_matches_inprocess(federation: Federation, heart_dir: Pat
 
 
 def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
-                                                   heart_dir: Path) -> None:
+                                                   heart_data_dir: Path) -> None:
     # Runs last: it kills VA's SuperNode. With min_sites_per_round the study goes on
     # without it and names its missing rounds; the coordinator's checkpoint then lets a
     # longer study continue from round 2 without repeating a round.
@@ -159,7 +159,7 @@ def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
     import time
 
     checkpoints = federation.root / "ckpt"
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir),
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
                          strategy="newton", rounds=3, min_sites_per_round=3,
                          round_timeout=45.0, checkpoint_dir=str(checkpoints))
     outcome: dict[str, Any] = {}

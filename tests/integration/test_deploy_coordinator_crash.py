@@ -101,7 +101,7 @@ class Federation:
 
 
 @pytest.fixture
-def federation(heart_dir: Path) -> Iterator[Federation]:
+def federation(heart_data_dir: Path) -> Iterator[Federation]:
     root = Path(tempfile.mkdtemp(prefix="fcc-", dir="/tmp"))
     port = free_port()
     coordinator = root / "coord"
@@ -134,13 +134,13 @@ def federation(heart_dir: Path) -> Iterator[Federation]:
 
 
 def test_coordinator_crash_after_round_2_resumes_without_losing_or_repeating_a_round(
-    federation: Federation, heart_dir: Path,
+    federation: Federation, heart_data_dir: Path,
 ) -> None:
     fed = federation
     started = time.monotonic()
     checkpoints = fed.root / "checkpoints"
     checkpoint = checkpoints / "checkpoint.json"
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_dir),
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
                          strategy="newton", rounds=ROUNDS, checkpoint_dir=str(checkpoints),
                          quality_check="off")  # one message round trip less per run
     outcome: dict[str, Any] = {}

@@ -49,6 +49,7 @@ from fedcare.analytics._table import (
     local_levels,
     natural,
     numeric,
+    require_columns,
     survival_rows,
 )
 
@@ -83,6 +84,7 @@ __all__ = [
     "natural",
     "newton_raphson",
     "numeric",
+    "require_columns",
     "site_cox_risk_sets",
     "site_cox_stratum",
     "site_describe",

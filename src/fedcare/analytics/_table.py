@@ -7,17 +7,18 @@ names, the public default bin grid of ``describe`` and the KM time grid. No flwr
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from fedcare.data._table import MAX_LEVELS, _rows
+from fedcare.data._table import MAX_LEVELS, _did_you_mean, _rows
 from fedcare.exceptions import ConfigError, DataError
 
 __all__ = ["default_edges", "is_text", "km_grid", "labels", "local_levels", "natural",
-           "numeric", "survival_rows"]
+           "numeric", "require_columns", "survival_rows"]
 
 _DEFAULT_EXPONENTS = range(-4, 5)
 
@@ -126,3 +127,15 @@ def km_grid(grid_step: float, horizon: float | None) -> NDArray[np.float64]:
     if steps > 100_000:
         raise ConfigError("--horizon / --grid-step gives more than 100000 grid points")
     return grid_step * np.arange(0, steps + 1, dtype=np.float64)
+
+
+def require_columns(frame: pd.DataFrame, source: str,
+                    columns: Mapping[str, Sequence[str]]) -> None:
+    """Every column named by an option (``{"--duration": ["time"]}``) exists in ``frame``;
+    else a DataError naming ``source``, the option and a close match."""
+    names = [str(c) for c in frame.columns]
+    for option, cols in columns.items():
+        for col in cols:
+            if col not in frame.columns:
+                raise DataError(f"{source}: column '{col}' ({option}) not found"
+                                + _did_you_mean(col, names))

@@ -17,8 +17,16 @@ from typing import Any
 
 import pandas as pd
 
-from fedcare.analytics import check_request, is_text, labels, natural, numeric, survival_rows
-from fedcare.data._table import _did_you_mean, _rows, read_frame
+from fedcare.analytics import (
+    check_request,
+    is_text,
+    labels,
+    natural,
+    numeric,
+    require_columns,
+    survival_rows,
+)
+from fedcare.data._table import _rows, read_frame
 from fedcare.exceptions import DataError
 
 __all__ = ["AnalyticsWarning", "EmbeddedTable", "check_analytics_table", "dropped_text"]
@@ -38,20 +46,11 @@ class EmbeddedTable:
     dropped: int
 
 
-def _require(frame: pd.DataFrame, path: Path, columns: Mapping[str, Sequence[str]]) -> None:
-    names = [str(c) for c in frame.columns]
-    for option, cols in columns.items():
-        for col in cols:
-            if col not in frame.columns:
-                raise DataError(f"{path}: column '{col}' ({option}) not found"
-                                + _did_you_mean(col, names))
-
-
 def _load(data: Path, site_column: str, columns: Mapping[str, Sequence[str]]
           ) -> pd.DataFrame:
     frame = read_frame(data)
     frame.columns = [str(c) for c in frame.columns]
-    _require(frame, data, {"--site-column": [site_column], **columns})
+    require_columns(frame, str(data), {"--site-column": [site_column], **columns})
     no_site = frame[site_column].isna().to_numpy()
     if no_site.any():
         raise DataError(f"column '{site_column}' (--site-column) is empty in "

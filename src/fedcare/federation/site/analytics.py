@@ -9,7 +9,6 @@ aggregates of :mod:`fedcare.analytics` only. See
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,7 @@ from fedcare.analytics import (
     labels,
     local_levels,
     numeric,
+    require_columns,
     site_cox_risk_sets,
     site_cox_stratum,
     site_describe,
@@ -71,15 +71,6 @@ class _Prepared:
     levels: dict[str, list[str]]
 
 
-def _require(frame: pd.DataFrame, data: str, columns: Mapping[str, Sequence[str]]) -> None:
-    names = [str(c) for c in frame.columns]
-    for option, cols in columns.items():
-        for col in cols:
-            if col not in frame.columns:
-                raise DataError(f"{Path(data).name}: column '{col}' ({option}) not found"
-                                + _did_you_mean(col, names))
-
-
 @lru_cache(maxsize=32)
 def _prepare(data: str, data_dir: str, stamp: float, site_column: str, name: str,
              request_json: str) -> _Prepared:
@@ -92,7 +83,8 @@ def _prepare(data: str, data_dir: str, stamp: float, site_column: str, name: str
     levels: dict[str, list[str]] = {}
     if req["analysis"] == "describe":
         cols = req["columns"]
-        _require(rows, data, {"--columns": cols, "--group": [group] if group else []})
+        require_columns(rows, Path(data).name,
+                        {"--columns": cols, "--group": [group] if group else []})
         text = [c for c in cols if c in req["text"] or is_text(rows, c, strict=False)]
         if text and group is None:
             raise DataError(f"column(s) {sorted(text)} (--columns) are not numeric; describe "
@@ -109,7 +101,7 @@ def _prepare(data: str, data_dir: str, stamp: float, site_column: str, name: str
     duration, event = req["duration"], req["event"]
     extra = ({"--group": [group] if group else []} if req["analysis"] == "km"
              else {"--covariates": req["covariates"]})
-    _require(rows, data, {"--duration": [duration], "--event": [event], **extra})
+    require_columns(rows, Path(data).name, {"--duration": [duration], "--event": [event], **extra})
     rows, dropped = survival_rows(rows, duration, event)
     if req["analysis"] == "km":
         if group is not None:

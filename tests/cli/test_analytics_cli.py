@@ -18,7 +18,8 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from fedcare.cli._analytics import analytics_app, default_edges
+from fedcare.analytics import default_edges
+from fedcare.cli._analytics import analytics_app
 
 TOL = 1e-6
 TIGHT = {"precision": 1e-12, "r_precision": 1e-14, "max_steps": 200}

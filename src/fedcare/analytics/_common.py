@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fedcare.config import DEFAULT_MIN_CELL
 from fedcare.exceptions import ConfigError, DataError
 
 __all__ = ["DEFAULT_MIN_CELL", "SiteMessage", "small_cells", "suppress"]
@@ -15,7 +16,6 @@ __all__ = ["DEFAULT_MIN_CELL", "SiteMessage", "small_cells", "suppress"]
 SiteMessage = dict[str, NDArray[np.float64]]
 
 #: Smallest group of patients that any released count may describe.
-DEFAULT_MIN_CELL = 5
 
 
 def check_min_cell(k: int) -> int:

@@ -21,22 +21,20 @@ from numpy.typing import NDArray
 from rich.markup import escape
 from rich.table import Table
 
-from fedcare.analytics import DEFAULT_MIN_CELL, default_edges, km_grid
 from fedcare.cli._common import (
     EXIT_CODES,
     check_output_file,
     console,
+    did_you_mean,
     err_console,
     handle_errors,
     live_federation,
     write_json,
 )
-from fedcare.config import StudyConfig
-from fedcare.data._table import _did_you_mean
+from fedcare.config import DEFAULT_MIN_CELL, StudyConfig
 from fedcare.exceptions import ConfigError
-from fedcare.study import run_analytics
 
-__all__ = ["analytics_app", "default_edges"]
+__all__ = ["analytics_app"]
 
 analytics_app = typer.Typer(
     help="Federated statistics and survival analysis on a table with a site column: each "
@@ -51,7 +49,8 @@ Data = Annotated[Path | None, typer.Option(
          "table each site reads unless its node config names its own.")]
 SiteColumn = Annotated[str, typer.Option(help="Column naming each row's hospital.")]
 Coordinator = Annotated[Path | None, typer.Option(
-    help="Run on the live federation of this coordinator folder (see fedcare deploy) "
+    help="Run on the live federation of this coordinator folder (fedcare coordinator "
+         "init/start; docs/deploy.md) "
          "instead of embedded; the sites read their own tables.")]
 Sites = Annotated[int | None, typer.Option(
     "--sites", min=2, help="With --coordinator: the number of sites to wait for.")]
@@ -105,6 +104,8 @@ def _federate(request: dict[str, Any], data: Path | None, site_column: str, min_
     if data is not None:
         settings["data"] = str(data.resolve())
     config = StudyConfig(**settings)
+    from fedcare.study import run_analytics  # heavy: imported when a command runs
+
     if coordinator is None:
         result = run_analytics(config, request)
         for key in _RUN_KEYS:
@@ -186,7 +187,7 @@ def _ranges(specs: Sequence[str], columns: Sequence[str], bins: int
             raise ConfigError(f"--range {col}: need finite LO < HI")
         if col not in columns:
             raise ConfigError(f"--range names '{col}', which is not in --columns"
-                              + _did_you_mean(col, columns))
+                              + did_you_mean(col, columns))
         out[col] = np.linspace(lo, hi, bins + 1)
     return out
 
@@ -349,6 +350,8 @@ def km(
         _target(data, coordinator, sites_n)
         if not exact:
             assert grid_step is not None
+            from fedcare.analytics import km_grid
+
             km_grid(grid_step, horizon)     # refuse a grid that is too fine before any work
         request: dict[str, Any] = {"analysis": "km", "duration": duration, "event": event,
                                    "group": group, "exact": exact, "grid_step": grid_step,

@@ -192,8 +192,9 @@ def study_check(
     report: ReportOut = None,
     fail_on: FailOn = "blocking",
     coordinator: Annotated[Path | None, typer.Option(
-        help="Check on the live federation of this coordinator folder (see fedcare "
-             "deploy) instead of in-process; the sites read their own tables.")] = None,
+        help="Check on the live federation of this coordinator folder (fedcare "
+             "coordinator init/start; docs/deploy.md) instead of in-process; the sites "
+             "read their own tables.")] = None,
     sites_n: Annotated[int | None, typer.Option(
         "--sites", min=1, help="With --coordinator: the number of sites to wait for.")
     ] = None,

@@ -20,8 +20,8 @@ from fedcare.cli._common import (
     write_json,
     write_outputs,
 )
+from fedcare.config import STRATEGIES, StudyConfig
 from fedcare.exceptions import ConfigError
-from fedcare.study import STRATEGIES, StudyConfig, run_study
 
 study_app = typer.Typer(
     help="Run federated studies on a table with a site column.\n\nExample: fedcare study run "
@@ -69,6 +69,8 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
     _check_outputs(out, json_out)
     progress, advance = round_progress(config.rounds, f"{config.strategy} rounds")
     with progress:
+        from fedcare.study import run_study  # heavy: imported when the study runs
+
         result = run_study(config, progress=lambda text: err_console.print(f"[dim]{text}[/]"),
                            on_round=advance, engine=engine)
     metrics = result.to_dict()

@@ -8,7 +8,9 @@ and what was received.
 from fedcare.config._policy import SitePolicy, read_site_units
 from fedcare.config._study import (
     AGGREGATIONS,
+    DEFAULT_MIN_CELL,
     DP_LEVELS,
+    ENGINES,
     MODELS,
     NORM_ACTIONS,
     PERSONALISE,
@@ -22,7 +24,9 @@ from fedcare.config._study import (
 
 __all__ = [
     "AGGREGATIONS",
+    "DEFAULT_MIN_CELL",
     "DP_LEVELS",
+    "ENGINES",
     "MODELS",
     "NORM_ACTIONS",
     "PERSONALISE",

@@ -29,7 +29,9 @@ from fedcare.exceptions import ConfigError
 
 __all__ = [
     "AGGREGATIONS",
+    "DEFAULT_MIN_CELL",
     "DP_LEVELS",
+    "ENGINES",
     "MODELS",
     "NORM_ACTIONS",
     "PERSONALISE",
@@ -42,6 +44,10 @@ __all__ = [
 ]
 
 STRATEGIES = ("newton", "fedavg", "fedprox", "fedadam")
+ENGINES = ("inprocess", "simulation")
+"""Where an embedded study's Flower apps run (``fedcare.study.run_study(engine=...)``)."""
+DEFAULT_MIN_CELL = 5
+"""Small-cell k: no released count may describe 1..k-1 patients."""
 AGGREGATIONS = ("mean", "median", "trimmed-mean", "krum", "multikrum")
 NORM_ACTIONS = ("reject", "clip")
 DP_LEVELS = ("record", "client")

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fedcare.config import StudyConfig
+from fedcare.config import ENGINES, StudyConfig
 from fedcare.data import Cohort
 from fedcare.data._standardise import Standardiser
 from fedcare.data._study import load_study_cohort
@@ -30,8 +30,7 @@ from fedcare.privacy import membership_inference_auc
 
 __all__ = ["ENGINES", "StudyResult", "federation_result", "run_study"]
 
-ENGINES = ("inprocess", "simulation")
-"""Where an embedded study's Flower apps run."""
+
 
 Progress = Callable[[str], None]
 

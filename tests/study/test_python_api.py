@@ -51,3 +51,21 @@ def test_run_study_refuses_a_misspelt_engine(labs: pd.DataFrame, tmp_path: Path)
         run_study(config, engine="simluation")
     quality = check_quality(config)
     assert sorted(quality["sites"]) == ["a", "b", "c"] and "findings" in quality["quality"]
+
+
+def test_a_one_site_table_is_a_data_error_and_leaves_no_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fedcare.cli import app
+
+    rng = np.random.default_rng(0)
+    table = tmp_path / "one.csv"
+    pd.DataFrame({"site": ["a"] * 60, "x": rng.normal(size=60),
+                  "y": rng.integers(0, 2, 60)}).to_csv(table, index=False)
+    with pytest.raises(DataError, match="names 1 site"):
+        run_study(StudyConfig(data=str(table), site_column="site", target="y"))
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(app, ["study", "run", "--data", str(table), "--site-column",
+                                      "site", "--target", "y", "--out", str(out)])
+    assert result.exit_code == 3, result.output
+    assert not out.exists()  # a failing run leaves no empty output folder

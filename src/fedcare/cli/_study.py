@@ -55,12 +55,11 @@ def _check_outputs(out: Path, json_out: Path | None) -> None:
     """Refuse unusable output paths before any work starts."""
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file; expected a folder for run folders")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise ConfigError(f"--out {out}: the folder is not writable")
+    # nothing is created before the run succeeds: check the folder, or the nearest
+    # existing folder above it, can be written
+    existing = next(p for p in (out.resolve(), *out.resolve().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise ConfigError(f"--out {out}: {existing} is not a writable folder")
     check_output_file("--json", json_out)
 
 

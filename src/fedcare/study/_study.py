@@ -21,7 +21,7 @@ from fedcare.data import Cohort
 from fedcare.data._standardise import Standardiser
 from fedcare.data._study import load_study_cohort
 from fedcare.evaluation import binary_metrics
-from fedcare.exceptions import ConfigError
+from fedcare.exceptions import ConfigError, DataError
 from fedcare.federation import FederatedRun, run_inprocess, run_simulation
 from fedcare.federation.site.data import SiteSplit
 from fedcare.models import LogisticRegression, make_model
@@ -247,6 +247,9 @@ def run_study(
     say = progress or (lambda _text: None)
     cohort = cohort if cohort is not None else load_study_cohort(config)
     sites = sorted(cohort.sites)
+    if len(sites) < 2:
+        raise DataError(f"column '{config.site_column}' (site column) names {len(sites)} "
+                        "site: a federated study needs at least 2 sites")
     say(f"federated study: {len(sites)} sites, strategy {config.strategy}, "
         f"{config.rounds} rounds ({engine})")
     started = time.perf_counter()

@@ -69,3 +69,21 @@ def test_a_one_site_table_is_a_data_error_and_leaves_no_folder(tmp_path: Path) -
                                       "site", "--target", "y", "--out", str(out)])
     assert result.exit_code == 3, result.output
     assert not out.exists()  # a failing run leaves no empty output folder
+
+
+def test_pooled_reference_obeys_the_small_cell_rule(heart_data_dir: Path) -> None:
+    # Switzerland's test rows hold fewer than 5 negatives: the sites withhold its AUC in
+    # every setting, and the pooled reference must not show it either
+    metrics = run_study(StudyConfig(data_dir=str(heart_data_dir), rounds=2)).to_dict()
+    results = metrics["results"]
+    assert results["federated:newton"]["per_site"]["switzerland"]["auc"] is None
+    assert results["pooled"]["per_site"]["switzerland"]["auc"] is None
+    assert results["pooled"]["per_site"]["cleveland"]["auc"] is not None
+
+
+def test_p_values_and_reference_levels_are_written_for_clinicians() -> None:
+    from fedcare._format import format_p, reference_levels
+
+    assert format_p(3e-7) == "< 0.0001" and format_p(0.0321) == "0.032"
+    assert reference_levels({"sex": ["1", "2"], "arm": ["placebo", "drug"]}) == (
+        "reference levels: sex = 1, arm = placebo")

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from rich.markup import escape
 from rich.table import Table
 
+from fedcare._format import format_p, reference_levels
 from fedcare.cli._common import (
     EXIT_CODES,
     check_output_file,
@@ -392,7 +393,7 @@ def _print_km(result: Mapping[str, Any]) -> None:
         lr = km_["logrank"]
         upto = "" if stop is None else f" (up to t={_g(stop)})"
         console.print(f"log-rank test across {escape(str(result['group']))}{upto}: chi2 = "
-                      f"{_g(lr['statistic'])}, df = {lr['df']}, p = {_g(lr['p_value'])}",
+                      f"{_g(lr['statistic'])}, df = {lr['df']}, p = {format_p(lr['p_value'])}",
                       highlight=False)
     elif "logrank" in km_:
         console.print("log-rank test: no events in the released part of the curves")
@@ -495,8 +496,11 @@ def _print_cox(result: Mapping[str, Any]) -> None:
         table.add_row(n, f"{result['coef'][n]:.4f}", f"{result['se'][n]:.4f}",
                       f"{result['hr'][n]:.3f}",
                       f"{result['ci_lower'][n]:.3f}–{result['ci_upper'][n]:.3f}",
-                      f"{result['p'][n]:.3g}")
+                      format_p(result["p"][n]))
     console.print(table)
+    if result.get("levels"):
+        console.print(reference_levels(result["levels"]) + " (each col[T.level] is "
+                      "against its reference)", highlight=False)
     console.print(f"{result['n']} patients at {len(result['sites'])} sites; "
                   f"{result['rounds']} Newton rounds (+{result['setup_rounds']} set-up), "
                   f"{result['seconds']:.2f} s, converged: {result['converged']}",

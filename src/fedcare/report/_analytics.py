@@ -16,6 +16,7 @@ import jinja2
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from fedcare._format import format_p, reference_levels
 from fedcare._io import write_text_atomic
 from fedcare.report._html import STYLE, _fmt, _num, _png
 
@@ -150,7 +151,7 @@ def _km_tables(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     if lr:
         tables.append({"title": f"Log-rank test across {result['group']}",
                        "header": ["chi-square", "df", "p"],
-                       "rows": [[_fmt(lr["statistic"]), lr["df"], _fmt(lr["p_value"], 4)]],
+                       "rows": [[_fmt(lr["statistic"]), lr["df"], format_p(lr["p_value"])]],
                        "note": ""})
     return tables
 
@@ -159,14 +160,16 @@ def _cox_tables(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows = [[n, _fmt(result["coef"][n], 4), _fmt(result["se"][n], 4),
              _fmt(result["hr"][n]), f"{_fmt(result['ci_lower'][n])}–"
                                     f"{_fmt(result['ci_upper'][n])}",
-             _fmt(result["p"][n], 4)] for n in result["coef"]]
+             format_p(result["p"][n])] for n in result["coef"]]
     kind = "stratified by site" if result.get("stratified") else "unstratified"
     return [{"title": f"Cox model ({kind}, {result.get('ties')} ties)",
              "header": ["covariate", "coef", "se", "HR", "95% CI", "p"], "rows": rows,
              "note": f"{result.get('n')} patients; {result.get('rounds')} Newton rounds "
                      f"(+{result.get('setup_rounds')} set-up), "
                      f"{_fmt(result.get('seconds'), 2)} s; converged: "
-                     f"{result.get('converged')}."}]
+                     f"{result.get('converged')}. "
+                     + (reference_levels(result["levels"]) + "."
+                        if result.get("levels") else "")}]
 
 
 _PRIVACY = {

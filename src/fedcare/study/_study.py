@@ -332,8 +332,13 @@ def run_study(
         for s in included:
             ps = model.predict_proba(pooled_std.transform(splits[s].X_test))[:, 1]
             m = binary_metrics(splits[s].y_test, ps)
-            rows[s] = {k: m[k] for k in ("accuracy", "auc", "brier", "calibration_slope",
-                                          "calibration_intercept", "n")}
+            row = {k: m[k] for k in ("accuracy", "auc", "brier", "calibration_slope",
+                                     "calibration_intercept", "n")}
+            # the small-cell rule the sites apply to every other setting applies here too
+            events = int(splits[s].y_test.sum())
+            if min(events, len(splits[s].y_test) - events) < config.min_cell:
+                row.update(auc=None, calibration_slope=None, calibration_intercept=None)
+            rows[s] = row
         X_all = np.concatenate([splits[s].X_test for s in included])
         p_pool = model.predict_proba(pooled_std.transform(X_all))[:, 1]
         p_pool_train = model.predict_proba(pooled_std.transform(X_train))[:, 1]

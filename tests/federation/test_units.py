@@ -6,6 +6,7 @@ No study, no site data: each test builds the Flower messages a site would send.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,3 +165,24 @@ def test_requests_and_replies_carry_only_their_records() -> None:
     assert not out.content.array_records
     assert isinstance(out.content.metric_records["metrics"], MetricRecord)
     assert ArrayRecord is not None
+
+
+def test_checkpoint_accepts_float_rounding_but_not_another_study(tmp_path: Path) -> None:
+    from fedcare.federation.coordinator.checkpoint import load_checkpoint, save_checkpoint
+    from fedcare.federation.result import RoundRecord
+
+    std = {"mean": [0.1 + 0.2, 5.0], "scale": [1.0, 2.0]}
+    path = save_checkpoint(tmp_path, "{}", std, [RoundRecord(1, 0.1, [[0.0]])], {})
+    summed_otherwise = {"mean": [0.3, 5.0], "scale": [1.0, 2.0]}   # 0.1 + 0.2 != 0.3
+    assert load_checkpoint(str(path), "{}", summed_otherwise)["round"] == 1
+    with pytest.raises(FederationError, match="belongs to another study"):
+        load_checkpoint(str(path), "{}", {"mean": [0.4, 5.0], "scale": [1.0, 2.0]})
+
+
+def test_plain_sums_add_up_in_site_order_whatever_the_arrival_order() -> None:
+    names = {1: "b", 2: "a"}
+    replies = [_reply_to(n, MessageType.MOMENTS, TaskResult([np.ones(1)], {"num-examples": 1}),
+                         names[n]) for n in (1, 2)]
+    messages = [request(MessageType.MOMENTS, n, {}) for n in names]
+    answers = PlainSums().collect(_Grid(replies), messages, names, what="x", timeout=1)  # type: ignore[arg-type]
+    assert [r.content.config_records["site"]["site"] for r in answers.replies] == ["a", "b"]

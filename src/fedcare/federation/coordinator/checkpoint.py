@@ -7,6 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fedcare._io import write_text_atomic
 from fedcare.exceptions import FederationError
 
@@ -30,6 +32,15 @@ def save_checkpoint(directory: Path, schema_json: str,
     return path
 
 
+def _same(a: dict[str, list[float]] | None, b: dict[str, list[float]] | None) -> bool:
+    """The same standardisation, up to float rounding (sums may add up in another order)."""
+    if a is None or b is None:
+        return a is b
+    return set(a) == set(b) and all(
+        len(a[k]) == len(b[k]) and np.allclose(a[k], b[k], rtol=1e-12, atol=1e-12)
+        for k in a)
+
+
 def load_checkpoint(path: str, schema_json: str,
                     standardiser: dict[str, list[float]] | None) -> Checkpoint:
     """Read a checkpoint and check it belongs to this study (same schema, same scaling)."""
@@ -37,8 +48,8 @@ def load_checkpoint(path: str, schema_json: str,
         state = dict(json.loads(Path(path).read_text()))
     except (OSError, ValueError):
         raise FederationError(f"{path}: not a readable fedcare checkpoint") from None
-    if state.get("schema") != json.loads(schema_json) or state.get(
-            "standardiser") != standardiser:
+    if state.get("schema") != json.loads(schema_json) or not _same(
+            state.get("standardiser"), standardiser):
         raise FederationError(f"{path}: the checkpoint's schema or standardisation differs "
                               "from this study's; it belongs to another study")
     state["history"] = [RoundRecord(**h) for h in state["history"]]

@@ -45,7 +45,7 @@ from flwr.serverapp import Grid
 from fedcare.exceptions import FederationError
 
 from ..limbs import MODULUS_RANGE, decode_limbs, error_bound, quantization_range, unpack
-from ..protocol import SECURE, ConfigKey, TaskResult, arrays_of, config_of, reply
+from ..protocol import SECURE, ConfigKey, TaskResult, arrays_of, config_of, reply, site_of
 from ..result import SecureSummary
 from .rounds import Answers, check_replies
 
@@ -84,9 +84,12 @@ class PlainSums(SiteSums):
                 what: str, timeout: float, min_sites: int = 0,
                 server_round: int = 0) -> Answers:
         replies = grid.send_and_receive(list(messages), timeout=timeout)
-        return check_replies(replies, {m.metadata.dst_node_id: names.get(
+        answers = check_replies(replies, {m.metadata.dst_node_id: names.get(
             m.metadata.dst_node_id, f"node {m.metadata.dst_node_id}") for m in messages},
             what=what, min_sites=min_sites)
+        # replies arrive in any order on a deployment: sums in site order are reproducible
+        answers.replies.sort(key=site_of)
+        return answers
 
 
 def add_up(replies: Sequence[Message]) -> TaskResult:

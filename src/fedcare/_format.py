@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 
-__all__ = ["format_p", "reference_levels"]
+__all__ = ["did_you_mean", "format_p", "reference_levels"]
 
 
 def format_p(p: float | None) -> str:
@@ -24,3 +25,14 @@ def reference_levels(levels: Mapping[str, Sequence[str]]) -> str:
         return ""
     return "reference levels: " + ", ".join(f"{col} = {lv[0]}" for col, lv in levels.items()
                                             if lv)
+
+
+def did_you_mean(name: str, names: Sequence[str]) -> str:
+    """``; did you mean 'x'?`` for a close (or case-insensitive) match among ``names``,
+    else ``""``."""
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in names}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -21,12 +21,11 @@ from numpy.typing import NDArray
 from rich.markup import escape
 from rich.table import Table
 
-from fedcare._format import format_p, reference_levels
+from fedcare._format import did_you_mean, format_p, reference_levels
 from fedcare.cli._common import (
     EXIT_CODES,
     check_output_file,
     console,
-    did_you_mean,
     err_console,
     handle_errors,
     live_federation,

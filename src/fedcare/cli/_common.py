@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import shutil
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -48,17 +47,6 @@ def handle_errors() -> Iterator[None]:
                           "rerun with FEDCARE_DEBUG=1 for the traceback and report it",
                           highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-
-
-def did_you_mean(name: str, names: Sequence[str]) -> str:
-    """``; did you mean 'x'?`` for a close match among ``names`` (as the table reader
-    says it), else ``""``."""
-    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in names}
-        if name.lower() in lowered:
-            close = [lowered[name.lower()]]
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def live_federation(coordinator: Path | None, sites: int | None) -> bool:

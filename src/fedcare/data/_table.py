@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import difflib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fedcare._format import did_you_mean
 from fedcare.data._cohort import Cohort, Feature, FeatureKind, Schema, encode, level_of
 from fedcare.data._units import default_range
 from fedcare.exceptions import DataError, DataNotFoundError
@@ -30,13 +30,7 @@ def _rows(mask: np.ndarray) -> str:
     )
 
 
-def _did_you_mean(name: str, columns: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(columns), n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in columns}
-        if name.lower() in lowered:
-            close = [lowered[name.lower()]]
-    return f"; did you mean '{close[0]}'?" if close else ""
+_did_you_mean = did_you_mean
 
 
 _NA = ["?", "NA", "NaN", ""]

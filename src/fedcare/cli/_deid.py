@@ -27,6 +27,7 @@ class Mode(StrEnum):
 
 class Dates(StrEnum):
     shift = "shift"
+    safe_harbor = "safe-harbor"
     tag = "tag"
 
 
@@ -49,9 +50,15 @@ def deid(
                            "$FEDCARE_DEID_KEY. Without either (tag mode only) a random key "
                            "is used for this run.", show_default=False)] = None,
     dates: Annotated[Dates, typer.Option(
-        "--dates", help="shift: move every date of a person by the same keyed offset "
-                        "(1-365 days; intervals kept; DICOM: option 113107); tag: [DATE] "
-                        "(DICOM: the basic profile's actions).")] = Dates.shift,
+        "--dates", help="Date mode. shift: every date of a person moves by one "
+                        "keyed offset, format kept (DICOM: option 113107); safe-harbor: year "
+                        "only, old years grouped (DICOM: the basic profile's actions); tag: "
+                        "[DATE] (DICOM: the basic profile's actions).")] = Dates.shift,
+    day_first: Annotated[bool, typer.Option(
+        "--day-first", help="Read NN/NN/YYYY dates day first (04/12/1961 = 4 Dec 1961); "
+                            "default month first (12 Apr 1961) unless the first number "
+                            "exceeds 12. Shifted dates keep the order they were read in.")
+    ] = False,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace --out if it exists.")] = False,
 ) -> None:
@@ -59,9 +66,17 @@ def deid(
 
     Text and CSV: the 18 HIPAA Safe Harbor identifier types and their Chinese counterparts
     (PIPL / GB/T 37964). CSV columns named as identifiers (name, mrn, phone, 姓名,
-    身份证号, ...) are replaced whole, date columns shifted, free-text columns cleaned,
-    numeric columns kept. DICOM: PS3.15 Annex E basic profile. Prints counts per PHI type,
-    never a value.
+    身份证号, ...) are replaced whole, date columns follow the date mode, free-text columns
+    cleaned, numeric columns kept. Ages over 89 become 90+ in every mode. DICOM: PS3.15
+    Annex E basic profile. Prints the date mode and counts per PHI type, never a value.
+
+    Date modes (--dates):
+
+    shift (default): a person's dates move by one keyed offset, format kept; not Safe Harbor.
+
+    safe-harbor: dates cut to the year (04/12/1961 -> 1961), years showing age > 89 grouped.
+
+    tag: every date becomes [DATE].
 
     Example: fedcare deid --in notes/ --out notes-deid/ --mode pseudonym --key-file deid.key
     """
@@ -71,7 +86,8 @@ def deid(
     with handle_errors():
         key = load_key(key_file, required=mode is Mode.pseudonym)
         summary = deidentify_path(source, out, lang=lang.value, mode=mode.value, key=key,
-                                  dates=dates.value, overwrite=overwrite)
+                                  dates=dates.value, overwrite=overwrite, day_first=day_first)
+        console.print(_settings_line(summary), highlight=False, soft_wrap=True)
         table = Table(title=f"De-identified {source} -> {out}", show_header=True)
         table.add_column("what", no_wrap=True)
         table.add_column("count", justify="right")
@@ -94,6 +110,25 @@ def deid(
             err_console.print(f"[yellow]warning:[/] {summary.dicom_burned_in} DICOM file(s) "
                               "say BurnedInAnnotation=YES: text in the pixels is not removed",
                               highlight=False)
+        if dates is Dates.safe_harbor and mode is Mode.pseudonym:
+            err_console.print("[yellow]note:[/] pseudonyms are keyed hashes of the identifiers; "
+                              "45 CFR 164.514(c) allows a re-identification code only if it is "
+                              "not derived from them: use --mode tag for a Safe Harbor release",
+                              highlight=False)
         if summary.ephemeral_key:
             err_console.print("[yellow]note:[/] no key given: date shifts and DICOM UIDs use "
                               "a random key and will not match other runs", highlight=False)
+
+
+def _settings_line(summary: object) -> str:
+    """One line recording how the run de-identified: replacement mode and date mode."""
+    from fedcare.deid._files import Summary
+
+    assert isinstance(summary, Summary)
+    line = f"mode: {summary.mode}; dates: {summary.dates}"
+    if summary.dates == "safe-harbor" and summary.reference_year is not None:
+        line += (f" (year only; years <= {summary.reference_year - 90} grouped, "
+                 f"reference year {summary.reference_year})")
+    if summary.day_first:
+        line += "; NN/NN/YYYY read day first"
+    return line

@@ -3,13 +3,16 @@
 Free text and tables: the 18 HIPAA Safe Harbor identifier types and their Chinese
 counterparts (PIPL, GB/T 37964) are found by recognisers (patterns, checksums, word lists,
 jieba's person-name tags) and replaced by type tags (``[NAME]``) or keyed HMAC-SHA256
-pseudonyms (``[NAME-3fa2c19b0d4e]``); dates move by a keyed per-person offset so intervals
-within a person are kept; ages over 89 become ``90+``.  DICOM: the basic application-level
-confidentiality profile of PS3.15 Annex E.
+pseudonyms (``[NAME-3fa2c19b0d4e]``); ages over 89 become ``90+``.  Dates follow a date
+mode: ``shift`` (default) moves them by a keyed per-person offset in their own format so
+intervals within a person are kept (not Safe Harbor); ``safe-harbor`` cuts them to the year
+and groups years that may show an age over 89; ``tag`` writes ``[DATE]``.  DICOM: the
+basic application-level confidentiality profile of PS3.15 Annex E.
 
 Public API::
 
-    deidentify_text(text, lang="auto", mode="tag", key=None) -> Result(text, spans, lang)
+    deidentify_text(text, lang="auto", mode="tag", key=None, dates="shift",
+                    day_first=False, reference_year=None) -> Result(text, spans, lang)
     deidentify_frame(frame, ...) -> (DataFrame, FrameReport)
     deidentify_dicom(path_or_dataset, out=None, ...) -> (Dataset, DicomReport)
     deidentify_path(source, out, ...) -> Summary      # a .txt/.csv/.dcm file or a folder

@@ -61,7 +61,7 @@ class Result:
     Attributes
     ----------
     text : str
-        The text with every span replaced (tag, pseudonym, shifted date or "90+").
+        The text with every span replaced (tag, pseudonym, shifted date, year or "90+").
     spans : tuple of Span
         Positions in the *original* text, sorted, non-overlapping.
     lang : str

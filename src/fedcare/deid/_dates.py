@@ -1,10 +1,21 @@
-"""Finding dates in English and Chinese text and shifting them, keeping their format.
+"""Finding dates in English and Chinese text; shifting them or cutting them to the year.
 
-A match records which parts it has (year, month, day) and where each part sits in the
-matched string, so a shifted date is written back in the same surface form: "Mar. 5th,
-2021" stays "Mon. Dth, YYYY", "2023年3月5日" stays Chinese, "二〇二三年三月五日" stays in
-Chinese numerals.  Partial dates shift too: month-day on a leap reference year (2000),
-month-year from the 15th.
+A match records which parts it has (year, month, day, a time of day) and where each part
+sits in the matched string, so a shifted date is written back in the same surface form:
+"Mar. 5th, 2021" stays "Mon. Dth, YYYY", "04/12/1961" stays "NN/NN/YYYY" with its two
+numbers in the order they were read, "2023年3月5日" stays Chinese, "二〇二三年三月五日" stays
+in Chinese numerals, zero padding is kept, and a time after the date ("2021-03-14 10:30",
+"2021-03-14T10:30:00Z") is kept verbatim.  Partial dates shift too: month-day on a leap
+reference year (2000), month-year from the 15th.
+
+``NN/NN/YYYY`` (also with ``-`` or ``.``) is read month first (03/04/2021 = 4 March) unless
+the first number exceeds 12; with ``day_first=True`` it is read day first (03/04/2021 = 3
+April) unless the second number exceeds 12.  Either way the shifted date is written in the
+order it was read, so day and month never trade places.
+
+For Safe Harbor (:func:`year_date_text`) a date becomes its year alone ("04/12/1961" ->
+"1961", "1961年12月4日" -> "1961年"); a year at or before a cut-off (90 years before the
+reference year) becomes the single category "<cut-off> or earlier".
 """
 
 from __future__ import annotations
@@ -13,7 +24,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-__all__ = ["DateMatch", "find_dates", "shift_date_text"]
+__all__ = ["DateMatch", "find_dates", "shift_date_text", "year_date_text", "year_label"]
 
 _MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7,
@@ -27,19 +38,26 @@ _month_forms = sorted({f for m in [*_MONTHS, *_ABBR] for f in (m.capitalize(), m
 _MON = r"(?P<mon>" + "|".join(_month_forms) + r")(?P<dot>\.)?"
 _Y4 = r"(?P<y>(?:19|20)\d\d)"
 _DAY = r"(?P<d>3[01]|[12]\d|0?[1-9])"
+# a time of day right after a date, on the same line: "T10:30:00Z", " 10:30", ", 10:30 am",
+# " at 14:05:09.123+08:00"; kept verbatim when the date is shifted, dropped for Safe Harbor
+_TIME = (r"(?P<time>(?:T|,?[ \t]+(?:at[ \t]+)?)(?:[01]?\d|2[0-3]):[0-5]\d"
+         r"(?::[0-5]\d(?:[.,]\d{1,6})?)?(?:[ \t]?(?:[AaPp][Mm]|[AaPp]\.[Mm]\.)(?![A-Za-z]))?"
+         r"(?:Z|[+-][01]\d:?[0-5]\d)?(?![\d:]))?")
+_ZH_TIME = (r"(?P<time>[ \t]*(?:[01]?\d|2[0-3])(?:[:：][0-5]\d(?:[:：][0-5]\d)?(?![\d:：])|"
+            r"[时点](?:[0-5]?\d分)?))?")
 _CUE = r"(?:on|since|from|until|till|through|thru|by|dated|before|after|to|and|DOS:?|[Dd]ate:?)"
 
 _EN_PATTERNS = [
     # 2021-03-14, 2021/03/14, 2021.03.14
-    rf"(?<![\d.-])(?<!\d/){_Y4}(?P<s>[-/.])(?P<m>1[0-2]|0?[1-9])(?P=s){_DAY}(?![\d/])",
-    # 03/14/2021, 3-14-21, 14.03.2021 (day first when the first number exceeds 12)
+    rf"(?<![\d.-])(?<!\d/){_Y4}(?P<s>[-/.])(?P<m>1[0-2]|0?[1-9])(?P=s){_DAY}(?![\d/]){_TIME}",
+    # 03/14/2021, 3-14-21, 14.03.2021 (see the module docstring for the order)
     r"(?<![\d/.-])(?P<a>\d{1,2})(?P<s>[/.-])(?P<b>\d{1,2})(?P=s)(?P<y>(?:19|20)\d\d|\d\d)"
-    r"(?![\d/]|\.\d)",
+    rf"(?![\d/]|\.\d){_TIME}",
     # 14-Mar-2021, 14 Mar 2021, 14th of March, 2021, 5 March
     rf"(?<![\d.]){_DAY}(?P<ord>st|nd|rd|th)?(?P<sep>-|\s+(?:of\s+)?){_MON}"
-    rf"(?:(?:-|,?\s+){_Y4}|-(?P<y2>\d\d)\b)?(?![\w-])",
+    rf"(?:(?:-|,?\s+){_Y4}|-(?P<y2>\d\d)\b)?(?![\w-]){_TIME}",
     # March 14, 2021; Mar. 14th; March 14
-    rf"\b{_MON}\s+{_DAY}(?P<ord>st|nd|rd|th)?(?:,?\s+{_Y4})?(?![\d:.]\d|\w)",
+    rf"\b{_MON}\s+{_DAY}(?P<ord>st|nd|rd|th)?(?:,?\s+{_Y4})?(?![\d:.]\d|\w){_TIME}",
     # March 2021, Mar. 2021
     rf"\b{_MON},?\s+{_Y4}(?!\d)",
     # 03/2021
@@ -52,10 +70,10 @@ _CN_DIGITS = "〇一二三四五六七八九"
 _CN_NUM = r"(?:三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])"
 _ZH_PATTERNS = [
     r"(?<!\d)(?P<y>(?:19|20)\d\d|\d\d)\s*年\s*(?P<m>1[0-2]|0?[1-9])\s*月\s*"
-    r"(?P<d>3[01]|[12]\d|0?[1-9])\s*(?P<suffix>[日号])",
+    rf"(?P<d>3[01]|[12]\d|0?[1-9])\s*(?P<suffix>[日号]){_ZH_TIME}",
     r"(?<!\d)(?P<y>(?:19|20)\d\d)\s*年\s*(?P<m>1[0-2]|0?[1-9])\s*月(?!\s*\d)(?!余|内|底前)",
     r"(?<![\d年])(?P<m>1[0-2]|0?[1-9])\s*月\s*(?P<d>3[01]|[12]\d|0?[1-9])\s*(?P<suffix>[日号])",
-    rf"(?<![\d.-])(?<!\d/){_Y4}(?P<s>[-/.])(?P<m>1[0-2]|0?[1-9])(?P=s){_DAY}(?!\d)",
+    rf"(?<![\d.-])(?<!\d/){_Y4}(?P<s>[-/.])(?P<m>1[0-2]|0?[1-9])(?P=s){_DAY}(?!\d){_TIME}",
     r"(?P<cy>[〇零○一二三四五六七八九]{4})年(?P<cm>十[一二]?|[一二三四五六七八九])月"
     rf"(?:(?P<cd>{_CN_NUM})(?P<suffix>[日号]))?",
 ]
@@ -76,19 +94,36 @@ class DateMatch:
     _match: re.Match[str]
     _day_first: bool = False
 
+    @property
+    def time(self) -> str | None:
+        """The time of day written right after the date (with its separator), if any."""
+        return self._match.groupdict().get("time")
+
     def render(self, new: dt.date) -> str:
-        """The matched text with its year/month/day replaced by ``new``'s, format kept."""
+        """The matched text with its year/month/day replaced by ``new``'s, format kept.
+
+        Numbers keep the order they were read in, their zero padding (padded when any
+        number of the date was written with a leading zero, or when an all-numeric date has
+        only two-digit numbers) and the year its length; a time after the date is kept
+        verbatim.
+        """
         m = self._match
         pieces: list[tuple[int, int, str]] = []
+        groups = m.groupdict()
+        numbers = [groups[g] for g in ("a", "b", "m", "d") if groups.get(g) is not None]
+        # all-numeric dates with only two-digit numbers ("11/15/2021") are taken as padded;
+        # with a month name or in Chinese ("March 14", "12月14日") days are not padded
+        numeric = groups.get("mon") is None and "月" not in m.group(0)
+        padded = (any(n.startswith("0") for n in numbers)
+                  or (numeric and not any(len(n) == 1 for n in numbers)))
 
         def put(group: str, text: str) -> None:
             if m.group(group) is not None:
                 pieces.append((m.start(group) - m.start(), m.end(group) - m.start(), text))
 
-        def num(group: str, value: int) -> str:
-            return f"{value:02d}" if (m.group(group) or "").startswith("0") else str(value)
+        def num(value: int) -> str:
+            return f"{value:02d}" if padded else str(value)
 
-        groups = m.groupdict()
         if groups.get("y") is not None:
             old = m.group("y")
             put("y", str(new.year) if len(old) == 4 else f"{new.year % 100:02d}")
@@ -96,12 +131,12 @@ class DateMatch:
             put("y2", f"{new.year % 100:02d}")
         if groups.get("a") is not None:
             first, second = (new.day, new.month) if self._day_first else (new.month, new.day)
-            put("a", num("a", first))
-            put("b", num("b", second))
+            put("a", num(first))
+            put("b", num(second))
         if groups.get("m") is not None:
-            put("m", num("m", new.month))
+            put("m", num(new.month))
         if groups.get("d") is not None:
-            put("d", num("d", new.day))
+            put("d", num(new.day))
         if groups.get("mon") is not None:
             put("mon", _month_like(m.group("mon"), new.month))
         if groups.get("ord") is not None:
@@ -121,6 +156,45 @@ class DateMatch:
         year = self.year if self.year is not None else 2000
         day = self.day if self.day is not None else 15
         return self.render(dt.date(year, self.month, day) + dt.timedelta(days=days))
+
+    def year_only(self, cutoff: int | None = None) -> str | None:
+        """Safe Harbor: the year alone (see :func:`year_label`); None without a year.
+
+        Month, day and time are dropped; a Chinese date keeps ``年`` and its numerals.
+        """
+        if self.year is None:
+            return None
+        return year_label(self.year, cutoff, zh="年" in self._match.group(0),
+                          numerals=self._match.groupdict().get("cy") is not None)
+
+
+def year_label(year: int, cutoff: int | None = None, *, zh: bool = False,
+               numerals: bool = False) -> str:
+    """A year as Safe Harbor allows it to stay.
+
+    Parameters
+    ----------
+    year : int
+        The year.
+    cutoff : int, optional
+        Years at or before it (they may show an age over 89) become the single category
+        ``"<cutoff> or earlier"`` (Chinese: ``"<cutoff>年或更早"``).
+    zh : bool
+        Write ``年`` after the year.
+    numerals : bool
+        Chinese numerals (``一九六一``) instead of digits.
+
+    Returns
+    -------
+    str
+        ``"1961"``, ``"1961年"``, ``"1935 or earlier"``, ``"1935年或更早"``, ...
+    """
+    earlier = cutoff is not None and year <= cutoff
+    shown = cutoff if earlier and cutoff is not None else year
+    digits = "".join(_CN_DIGITS[int(c)] for c in str(shown)) if numerals else str(shown)
+    if zh:
+        return digits + ("年或更早" if earlier else "年")
+    return digits + (" or earlier" if earlier else "")
 
 
 def _month_like(old: str, month: int) -> str:
@@ -155,19 +229,20 @@ def _cn_value(text: str) -> int:
     return (_CN_DIGITS.index(head) if head else 1) * 10 + (_CN_DIGITS.index(tail) if tail else 0)
 
 
-def _parts(m: re.Match[str]) -> tuple[int | None, int, int | None, bool] | None:
+def _parts(m: re.Match[str], day_first: bool = False
+           ) -> tuple[int | None, int, int | None, bool] | None:
     g = m.groupdict()
-    day_first = False
+    read_day_first = False
     if g.get("cy") is not None:
         year: int | None = _cn_value(g["cy"].replace("零", "〇").replace("○", "〇"))
         month = _cn_value(g["cm"])
         day = _cn_value(g["cd"]) if g.get("cd") else None
     elif g.get("a") is not None:
         a, b = int(g["a"]), int(g["b"])
-        if a > 12:
-            day_first, (month, day) = True, (b, a)
-        else:
-            month, day = a, b
+        # the preferred order, unless its month would exceed 12 (then the date can only
+        # be read the other way); the date is written back in the order it was read
+        read_day_first = (b <= 12) if day_first else (a > 12)
+        day, month = (a, b) if read_day_first else (b, a)
         year = int(g["y"])
     else:
         if g.get("mon") is not None:
@@ -183,21 +258,25 @@ def _parts(m: re.Match[str]) -> tuple[int | None, int, int | None, bool] | None:
         dt.date(year if year is not None else 2000, month, day if day is not None else 15)
     except ValueError:
         return None
-    return year, month, day, day_first
+    return year, month, day, read_day_first
 
 
-def find_dates(text: str, lang: str) -> list[DateMatch]:
-    """Non-overlapping dates in ``text`` (longest first where two candidates overlap)."""
+def find_dates(text: str, lang: str, day_first: bool = False) -> list[DateMatch]:
+    """Non-overlapping dates in ``text`` (longest first where two candidates overlap).
+
+    ``day_first`` only changes how ``NN/NN/YYYY`` is read (see the module docstring), not
+    which spans are found.
+    """
     found: list[DateMatch] = []
     patterns = _ZH + _EN[:2] if lang == "zh" else _EN
     for pattern in patterns:
         for m in pattern.finditer(text):
-            parts = _parts(m)
+            parts = _parts(m, day_first)
             if parts is None:
                 continue
-            year, month, day, day_first = parts
+            year, month, day, read_day_first = parts
             span = m.span("date") if m.groupdict().get("date") is not None else m.span()
-            found.append(DateMatch(span[0], span[1], year, month, day, m, day_first))
+            found.append(DateMatch(span[0], span[1], year, month, day, m, read_day_first))
     found.sort(key=lambda d: (-(d.end - d.start), d.start))
     kept: list[DateMatch] = []
     for cand in found:
@@ -206,28 +285,64 @@ def find_dates(text: str, lang: str) -> list[DateMatch]:
     return sorted(kept, key=lambda d: d.start)
 
 
-_COMPACT = re.compile(r"\s*((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s*")
+_COMPACT = re.compile(r"((?:19|20)\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])")
 
 
-def shift_date_text(value: str, lang: str, days: int) -> str | None:
+@dataclass(frozen=True)
+class _CompactDate:
+    """A whole value ``YYYYMMDD`` (table columns, DICOM)."""
+
+    date: dt.date
+
+    def shifted(self, days: int) -> str:
+        return (self.date + dt.timedelta(days=days)).strftime("%Y%m%d")
+
+    def year_only(self, cutoff: int | None = None) -> str | None:
+        return year_label(self.date.year, cutoff)
+
+
+def _whole(value: str, lang: str, day_first: bool
+           ) -> tuple[str, DateMatch | _CompactDate, str] | None:
+    """``value`` as leading space, one whole date, trailing space; None if it is not one."""
+    stripped = value.strip()
+    if not stripped:
+        return None
+    lead = value[:len(value) - len(value.lstrip())]
+    trail = value[len(value.rstrip()):]
+    compact = _COMPACT.fullmatch(stripped)
+    if compact:
+        try:
+            return lead, _CompactDate(dt.date(*(int(g) for g in compact.groups()))), trail
+        except ValueError:
+            return None
+    for match in find_dates(stripped, lang, day_first):
+        if match.start == 0 and match.end == len(stripped):
+            return lead, match, trail
+    return None
+
+
+def shift_date_text(value: str, lang: str, days: int, day_first: bool = False) -> str | None:
     """``value`` (a whole date) shifted by ``days``; None when it is not a date we parse.
 
     Besides the formats of :func:`find_dates`, a whole value may be a compact
-    ``YYYYMMDD`` (common in table columns and DICOM).
+    ``YYYYMMDD`` (common in table columns and DICOM).  Surrounding spaces are kept.
     """
-    compact = _COMPACT.fullmatch(value)
-    if compact:
-        try:
-            day = dt.date(*(int(g) for g in compact.groups())) + dt.timedelta(days=days)
-        except ValueError:
-            return None
-        return value.replace(value.strip(), day.strftime("%Y%m%d"))
-    for match in find_dates(value, lang):
-        if match.start == 0 and match.end == len(value.rstrip()):
-            return match.shifted(days) + value[len(value.rstrip()):]
-    stripped = value.strip()
-    if stripped != value:
-        inner = shift_date_text(stripped, lang, days)
-        if inner is not None:
-            return value.replace(stripped, inner, 1)
-    return None
+    whole = _whole(value, lang, day_first)
+    if whole is None:
+        return None
+    lead, date, trail = whole
+    return lead + date.shifted(days) + trail
+
+
+def year_date_text(value: str, lang: str, cutoff: int | None = None,
+                   day_first: bool = False) -> str | None:
+    """Safe Harbor: ``value`` (a whole date) cut to its year (see :func:`year_label`).
+
+    None when ``value`` is not a date we parse or has no year ("March 14", "3月5日").
+    """
+    whole = _whole(value, lang, day_first)
+    if whole is None:
+        return None
+    lead, date, trail = whole
+    year = date.year_only(cutoff)
+    return None if year is None else lead + year + trail

@@ -13,7 +13,7 @@ from fedcare._io import umask_mode, write_bytes_atomic, write_text_atomic
 from fedcare.deid._common import Mode
 from fedcare.deid._dicom import deidentify_dataset, dicom_bytes, read_dicom
 from fedcare.deid._table import deidentify_frame, read_csv
-from fedcare.deid._text import DateMode, Replacer, make_keyed
+from fedcare.deid._text import DateMode, Replacer, check_date_mode, make_keyed
 from fedcare.exceptions import ConfigError, DataError, DataNotFoundError
 
 __all__ = ["SUFFIXES", "Summary", "deidentify_path"]
@@ -25,7 +25,11 @@ SUFFIXES = {".txt": "text", ".text": "text", ".csv": "table", ".tsv": "table",
 
 @dataclass
 class Summary:
-    """What :func:`deidentify_path` did: counts only, never a value."""
+    """What :func:`deidentify_path` did: counts and settings only, never a value.
+
+    ``mode`` (tag/pseudonym), ``dates`` (shift/safe-harbor/tag), ``day_first`` and
+    ``reference_year`` (Safe Harbor's reference for ages over 89) record how it was run.
+    """
 
     source: Path
     output: Path
@@ -35,6 +39,10 @@ class Summary:
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     dicom_burned_in: int = 0
     ephemeral_key: bool = False
+    mode: str = "tag"
+    dates: str = "shift"
+    day_first: bool = False
+    reference_year: int | None = None
 
 
 def _read_text(path: Path) -> str:
@@ -67,7 +75,9 @@ class _Job:
             self.summary.columns[label] = report.roles
         else:
             ds = read_dicom(src)
-            ds, dicom = deidentify_dataset(ds, mode=self.replacer.mode, dates=self.dates,
+            # Safe Harbor keeps no DICOM date at all: the profile's actions (as for tag)
+            dicom_dates: DateMode = "shift" if self.dates == "shift" else "tag"
+            ds, dicom = deidentify_dataset(ds, mode=self.replacer.mode, dates=dicom_dates,
                                            keyed=self.replacer.keyed)
             write_bytes_atomic(dst, dicom_bytes(ds))
             self.summary.phi["DICOM attributes"] += (dicom.removed + dicom.emptied
@@ -88,7 +98,8 @@ def _inside(child: Path, parent: Path) -> bool:
 
 def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
                     mode: Mode = "tag", key: bytes | str | None = None,
-                    dates: DateMode = "shift", overwrite: bool = False) -> Summary:
+                    dates: DateMode = "shift", overwrite: bool = False,
+                    day_first: bool = False, reference_year: int | None = None) -> Summary:
     """De-identify a file or a folder of files into ``out``.
 
     A text file (``.txt``) goes through the free-text de-identifier, a table (``.csv``,
@@ -104,10 +115,11 @@ def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
         A file or a folder.
     out : path
         The output file or folder; must not exist unless ``overwrite``.
-    lang, mode, key, dates
-        As for :func:`deidentify_text` (DICOM dates follow the profile unless ``dates`` is
-        ``"shift"``, then they are shifted like text dates).  One key serves all files,
-        so pseudonyms, date offsets and DICOM UIDs agree across them.
+    lang, mode, key, dates, day_first, reference_year
+        As for :func:`deidentify_text`.  DICOM dates follow the basic profile (emptied or
+        dummied, year included) unless ``dates`` is ``"shift"``, then they are shifted like
+        text dates.  One key serves all files, so pseudonyms, date offsets and DICOM UIDs
+        agree across them.
     overwrite : bool
         Replace an existing ``out``.
 
@@ -141,9 +153,12 @@ def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
     if dst.exists() and dst.is_dir() != src.is_dir():
         raise ConfigError(f"--out {dst} is a {'folder' if dst.is_dir() else 'file'} but the "
                           f"input is a {'folder' if src.is_dir() else 'file'}")
+    check_date_mode(dates)
     keyed, ephemeral = make_keyed(key, mode)
-    summary = Summary(source=src, output=dst, ephemeral_key=ephemeral)
-    job = _Job(Replacer(keyed, mode, dates), lang, dates, summary)
+    replacer = Replacer(keyed, mode, dates, day_first, reference_year)
+    summary = Summary(source=src, output=dst, ephemeral_key=ephemeral, mode=mode, dates=dates,
+                      day_first=day_first, reference_year=replacer.reference_year)
+    job = _Job(replacer, lang, dates, summary)
     if src.is_file():
         if src.suffix.lower() not in SUFFIXES:
             raise ConfigError(f"--in {src}: unsupported file type {src.suffix or '(none)'}; "

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from fedcare.deid._common import Mode
-from fedcare.deid._dates import shift_date_text
+from fedcare.deid._dates import shift_date_text, year_label
 from fedcare.deid._recognise import age_value, detect_language
-from fedcare.deid._text import DateMode, Replacer, make_keyed, person_key
+from fedcare.deid._text import DateMode, Replacer, check_date_mode, make_keyed, person_key
 from fedcare.exceptions import DataError
 
 __all__ = ["FrameReport", "classify_columns", "deidentify_frame", "read_csv"]
@@ -48,6 +48,8 @@ _ID_COLUMNS: list[tuple[str, str]] = [
 _DATE_NAME = re.compile(r"date|^dob$|birth|admit|admission|discharge|^dod$|death|visit|"
                         r"日期|出生|入院|出院|就诊时间|手术时间|死亡")
 _AGE_NAME = re.compile(r"^age(?:years|yrs|atadmission|atvisit)?$|^年龄")
+_YEAR_NAME = re.compile(r"year|^yob$|^yr|年份|出生年")
+_YEAR_VALUE = re.compile(r"\s*(?:18|19|20)\d\d\s*")
 
 
 def _norm_column(name: object) -> str:
@@ -67,8 +69,9 @@ def classify_columns(frame: pd.DataFrame, lang: str = "auto") -> dict[str, str]:
 
     Identifier columns are recognised by name (English and Chinese, e.g. ``name``,
     ``mrn``, ``phone``, ``姓名``, ``身份证号``); date columns by name (with at least half
-    of the values dates) or by content (at least 80 %); numeric columns are kept; any other
-    string column is free text.
+    of the values dates) or by content (at least 80 %); year columns by name (a date or
+    year word: ``birth_year``, ``yob``, ``dob``, ``出生年份``) with at least 80 % four-digit
+    years; numeric columns are kept; any other string column is free text.
 
     Parameters
     ----------
@@ -80,8 +83,8 @@ def classify_columns(frame: pd.DataFrame, lang: str = "auto") -> dict[str, str]:
     Returns
     -------
     dict
-        Column name -> a PHI type (``NAME``, ``MRN``, ...), ``DATE``, ``AGE``, ``TEXT``
-        or ``KEEP``.
+        Column name -> a PHI type (``NAME``, ``MRN``, ...), ``DATE``, ``YEAR``, ``AGE``,
+        ``TEXT`` or ``KEEP``.
     """
     roles: dict[str, str] = {}
     for column in frame.columns:
@@ -94,10 +97,14 @@ def classify_columns(frame: pd.DataFrame, lang: str = "auto") -> dict[str, str]:
             dates = sum(shift_date_text(v, lang if lang != "auto" else detect_language(v),
                                         1) is not None for v in sample)
             share = dates / len(sample) if len(sample) else 0.0
+            years = sum(bool(_YEAR_VALUE.fullmatch(v)) for v in sample)
+            year_share = years / len(sample) if len(sample) else 0.0
             if _AGE_NAME.search(norm):
                 role = "AGE"
             elif share >= 0.8 or (_DATE_NAME.search(norm) and share >= 0.5):
                 role = "DATE"
+            elif year_share >= 0.8 and (_DATE_NAME.search(norm) or _YEAR_NAME.search(norm)):
+                role = "YEAR"
             elif _numeric(values) or not len(sample):
                 role = "KEEP"
             else:
@@ -108,33 +115,42 @@ def classify_columns(frame: pd.DataFrame, lang: str = "auto") -> dict[str, str]:
 
 @dataclass
 class FrameReport:
-    """What :func:`deidentify_frame` did: column roles and PHI counts (never values)."""
+    """What :func:`deidentify_frame` did: column roles and PHI counts (never values).
+
+    ``dates`` is the date mode used (``shift``, ``safe-harbor`` or ``tag``).
+    """
 
     roles: dict[str, str]
     counts: Counter[str] = field(default_factory=Counter)
     rows: int = 0
+    dates: str = "shift"
 
 
 def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag",
                      key: bytes | str | None = None, dates: DateMode = "shift",
-                     replacer: Replacer | None = None) -> tuple[pd.DataFrame, FrameReport]:
+                     replacer: Replacer | None = None, day_first: bool = False,
+                     reference_year: int | None = None) -> tuple[pd.DataFrame, FrameReport]:
     """De-identify a table.
 
     Identifier columns (by name) are replaced whole: every non-empty cell becomes its tag
-    or keyed pseudonym.  Date columns are shifted by the row's person offset (the person is
-    the row's MRN, else national ID/SSN, else insurance number, else name; without any
-    identifier column one offset for the whole table).  Age columns: values over 89 become
-    ``90+``.  Other string columns go through the free-text de-identifier; numeric columns
-    are untouched.
+    or keyed pseudonym.  Date columns follow the date mode: ``shift`` moves them by the
+    row's person offset in their own format (the person is the row's MRN, else national
+    ID/SSN, else insurance number, else name; without any identifier column one offset for
+    the whole table); ``safe-harbor`` keeps the year alone (years at or before
+    ``reference_year - 90`` grouped, as are such values in year columns such as
+    ``birth_year``); ``tag`` writes ``[DATE]``.  Year columns are kept in the other modes.
+    Age columns: values over 89 become ``90+``.  Other string columns go through the
+    free-text de-identifier; numeric columns are untouched.
 
     Parameters
     ----------
     frame : DataFrame
         The table; read it with ``dtype=str`` to keep formats (leading zeros) intact.
-    lang, mode, key, dates
+    lang, mode, key, dates, day_first, reference_year
         As for :func:`deidentify_text`.
     replacer : Replacer, optional
-        Share one key/offset policy across several tables (used by :func:`deidentify_path`).
+        Share one key/offset policy across several tables (used by :func:`deidentify_path`);
+        it then sets ``mode``, ``dates``, ``day_first`` and ``reference_year``.
 
     Returns
     -------
@@ -142,11 +158,12 @@ def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag"
         A new frame (the input is not modified) and the column roles and PHI counts.
     """
     if replacer is None:
+        check_date_mode(dates)
         keyed, _ = make_keyed(key, mode)
-        replacer = Replacer(keyed, mode, dates)
+        replacer = Replacer(keyed, mode, dates, day_first, reference_year)
     out = frame.copy().astype(object)
     roles = classify_columns(frame, lang)
-    report = FrameReport(roles=roles, rows=len(frame))
+    report = FrameReport(roles=roles, rows=len(frame), dates=replacer.dates)
     person_col = next((c for t in ("MRN", "ID", "SSN", "INSURANCE", "NAME")
                        for c, r in roles.items() if r == t), None)
     columns = [str(c) for c in frame.columns]
@@ -171,6 +188,12 @@ def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag"
                 if age is not None and age > 89:
                     out.iat[i, j] = "90+"
                     report.counts["AGE"] += 1
+            elif role == "YEAR":
+                if (replacer.dates == "safe-harbor" and _YEAR_VALUE.fullmatch(value)
+                        and int(value) <= replacer.cutoff):
+                    out.iat[i, j] = value.replace(value.strip(),
+                                                  year_label(int(value), replacer.cutoff))
+                    report.counts["DATE"] += 1
             else:
                 out.iat[i, j] = replacer.replace(role, value, cell_lang, person)
                 report.counts[role] += 1

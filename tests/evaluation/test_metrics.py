@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from fedcare.evaluation import binary_metrics, calibration_slope_intercept
+from fedcare.evaluation import baseline_accuracy, binary_metrics, calibration_slope_intercept
 
 
 def test_metrics_match_sklearn() -> None:
@@ -47,3 +48,18 @@ def test_constant_predictions_have_no_calibration_figures() -> None:
     y = np.array([0, 1, 1, 1, 0])
     assert calibration_slope_intercept(y, np.full(5, 0.6)) == (None, None)
     assert calibration_slope_intercept(y, np.ones(5)) == (None, None)
+
+
+def test_baseline_accuracy_is_the_majority_class_share() -> None:
+    assert baseline_accuracy(8, 20) == 0.6
+    assert baseline_accuracy(15, 20) == 0.75
+    assert baseline_accuracy(0, 7) == 1.0
+    assert baseline_accuracy(None, 20) is None  # withheld count: no baseline
+    assert baseline_accuracy(3, 0) is None
+
+
+def test_baseline_accuracy_refuses_impossible_counts() -> None:
+    with pytest.raises(ValueError, match="n_events"):
+        baseline_accuracy(21, 20)
+    with pytest.raises(ValueError, match="n_events"):
+        baseline_accuracy(-1, 20)

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.special import expit, logit
 from sklearn.metrics import roc_auc_score
 
-__all__ = ["binary_metrics", "calibration_slope_intercept"]
+__all__ = ["baseline_accuracy", "binary_metrics", "calibration_slope_intercept"]
 
 _EPS = 1e-12
 
@@ -51,6 +51,38 @@ def calibration_slope_intercept(y: np.ndarray, p: np.ndarray) -> tuple[float | N
                                                                     abs(intercept)) > 50:
         return None, None
     return float(slope), float(intercept)
+
+
+def baseline_accuracy(n_events: int | None, n: int | None) -> float | None:
+    """Accuracy of a "model" that predicts the majority class for everyone.
+
+    ``max(prevalence, 1 - prevalence)`` of the evaluated rows: the figure any accuracy
+    must beat to mean something (at 80 % prevalence, always saying "event" is 80 %
+    accurate).
+
+    Parameters
+    ----------
+    n_events : int or None
+        Rows with the outcome (class 1) among the evaluated rows.
+    n : int or None
+        Evaluated rows.
+
+    Returns
+    -------
+    float or None
+        ``None`` when a count is missing (e.g. withheld by the small-cell rule) or
+        ``n`` is 0.
+
+    Raises
+    ------
+    ValueError
+        If ``n_events`` is negative or larger than ``n``.
+    """
+    if n_events is None or n is None or n == 0:
+        return None
+    if not 0 <= n_events <= n:
+        raise ValueError(f"n_events must be within 0..n ({n}), got {n_events}")
+    return max(n_events, n - n_events) / n
 
 
 def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | int | None]:

@@ -13,6 +13,7 @@ from fedcare.federation.site import client_app
 from fedcare.federation.testing import make_dropout_mod, with_mods
 from fedcare.report import write_report
 from fedcare.study import StudyConfig, federation_result
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 
@@ -26,7 +27,8 @@ def _run(config: StudyConfig, drop_rounds: str) -> dict:  # type: ignore[type-ar
 
 
 def test_dropped_site_is_skipped_and_rejoins(heart_data_dir: Path, tmp_path: Path) -> None:
-    config = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=5,
+    config = StudyConfig(**FLAMBY_PROTOCOL,
+                         data_dir=str(heart_data_dir), strategy="fedavg", rounds=5,
                          min_sites_per_round=3)
     fed = _run(config, "2,3")
     assert fed["missing_rounds"] == {"va": [2, 3]}
@@ -38,13 +40,15 @@ def test_dropped_site_is_skipped_and_rejoins(heart_data_dir: Path, tmp_path: Pat
 
 
 def test_without_fault_tolerance_a_dropped_site_stops_the_study(heart_data_dir: Path) -> None:
-    config = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=3)
+    config = StudyConfig(**FLAMBY_PROTOCOL,
+                         data_dir=str(heart_data_dir), strategy="fedavg", rounds=3)
     with pytest.raises(FederationError, match=r"site 'va'.*dropped out in round 2"):
         _run(config, "2")
 
 
 def test_too_few_sites_stops_the_study(heart_data_dir: Path) -> None:
-    config = StudyConfig(data_dir=str(heart_data_dir), strategy="newton", rounds=3,
+    config = StudyConfig(**FLAMBY_PROTOCOL,
+                         data_dir=str(heart_data_dir), strategy="newton", rounds=3,
                          min_sites_per_round=4)
     with pytest.raises(FederationError, match="fewer than min_sites_per_round 4"):
         _run(config, "2")

@@ -14,13 +14,17 @@ from fedcare.federation import run_inprocess
 from fedcare.federation.site.data import SiteSplit
 from fedcare.models import LogisticRegression
 from fedcare.study import StudyConfig, load_study_cohort
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 
 
 @pytest.fixture(scope="module")
 def heart_config(heart_data_dir: Path) -> StudyConfig:
-    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir))
+    # FLamby's protocol (complete cases, no missing codes): the pooled reference below
+    # reads the table the same way
+    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
+                       **FLAMBY_PROTOCOL)
 
 
 def _pooled_train(config: StudyConfig) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ from fedcare.federation import InProcessGrid
 from fedcare.federation.coordinator import run_task
 from fedcare.federation.site import client_app
 from fedcare.study import StudyConfig
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 
@@ -46,7 +47,7 @@ def _policy(tmp_path: Path, text: str) -> Path:
 )
 def test_site_refuses_and_coordinator_names_it(heart_data_dir: Path, tmp_path: Path, policy: str,
                                                study: dict, reason: str) -> None:  # type: ignore[type-arg]
-    config = StudyConfig(data_dir=str(heart_data_dir), rounds=2, **study)
+    config = StudyConfig(**FLAMBY_PROTOCOL, data_dir=str(heart_data_dir), rounds=2, **study)
     with pytest.raises(FederationError) as err:
         _run(config, {"switzerland": _policy(tmp_path, policy)})
     message = str(err.value)
@@ -55,7 +56,8 @@ def test_site_refuses_and_coordinator_names_it(heart_data_dir: Path, tmp_path: P
 
 def test_site_accepts_a_study_within_its_policy(heart_data_dir: Path, tmp_path: Path) -> None:
     policy = _policy(tmp_path, 'models = ["logistic"]\nmax_epsilon = 8.0\nmin_cohort = 40\n')
-    config = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=2, local_steps=5,
+    config = StudyConfig(**FLAMBY_PROTOCOL,
+                         data_dir=str(heart_data_dir), strategy="fedavg", rounds=2, local_steps=5,
                          dp_epsilon=4.0)
     result = _run(config, {"switzerland": policy})
     assert "switzerland" in result["per_site"]["federated"]

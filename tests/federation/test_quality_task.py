@@ -10,20 +10,21 @@ from typing import Any
 import pytest
 from flwr.clientapp import ClientApp
 
-from fedcare.exceptions import ConfigError, FederationError
+from fedcare.exceptions import ConfigError, DataError
 from fedcare.federation import InProcessGrid
 from fedcare.federation.coordinator import run_task as run_secure
 from fedcare.federation.coordinator.app import main
 from fedcare.federation.engines.inprocess import run_quality_inprocess
 from fedcare.federation.site import client_app, secagg_client_app
 from fedcare.study import StudyConfig
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 
 
 @pytest.fixture(scope="module")
 def heart_config(heart_data_dir: Path) -> StudyConfig:
-    return StudyConfig(data_dir=str(heart_data_dir), rounds=1)
+    return StudyConfig(**FLAMBY_PROTOCOL, data_dir=str(heart_data_dir), rounds=1)
 
 
 def _grid(app: ClientApp, config: StudyConfig, **extra: str | int | float | bool
@@ -89,12 +90,12 @@ def _secure(config: StudyConfig) -> tuple[dict[str, Any], InProcessGrid]:
 def test_secure_study_refuses_on_a_blocking_finding(heart_config: StudyConfig) -> None:
     config = heart_config.replace(secure_aggregation=True, quality_check="refuse")
     grid = _grid(secagg_client_app, config)
-    with pytest.raises(FederationError) as err:
+    with pytest.raises(DataError) as err:
         run_secure(grid, grid.server_context())
     text = str(err.value)
-    assert "quality_check = 'refuse'" in text
-    assert "site 'switzerland' feature 'chol' missing_code" in text
-    assert "site 'va' feature 'chol' missing_code" in text
+    assert "refused the study before training" in text and err.value.exit_code == 3
+    assert "switzerland chol: value 0 in all 123 values" in text
+    assert "va chol: value 0 in 49 of 193 values" in text
     # stopped before standardisation and training: only the two rounds in the clear
     assert {m.metadata.message_type for m in grid.messages_sent} == {"query.schema",
                                                                      "query.quality"}

@@ -11,6 +11,7 @@ import pytest
 from fedcare.exceptions import ConfigError, FederationError
 from fedcare.federation import run_inprocess
 from fedcare.study import StudyConfig
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 
@@ -19,7 +20,7 @@ SITES = ["cleveland", "hungary", "switzerland", "va"]
 def test_resume_after_round_2_equals_an_uninterrupted_run(
     heart_data_dir: Path, tmp_path: Path, strategy: str
 ) -> None:
-    base = StudyConfig(data_dir=str(heart_data_dir), strategy=strategy, rounds=5)
+    base = StudyConfig(**FLAMBY_PROTOCOL, data_dir=str(heart_data_dir), strategy=strategy, rounds=5)
     reference, _ = run_inprocess(base, SITES)
     # the coordinator "crashes" after round 2: its last checkpoint is round 2
     run_inprocess(base.replace(rounds=2, checkpoint_dir=str(tmp_path / "a")), SITES)
@@ -40,7 +41,7 @@ def test_resume_after_round_2_equals_an_uninterrupted_run(
 
 
 def test_checkpoint_of_another_study_is_refused(heart_data_dir: Path, tmp_path: Path) -> None:
-    base = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=2,
+    base = StudyConfig(**FLAMBY_PROTOCOL, data_dir=str(heart_data_dir), strategy="fedavg", rounds=2,
                        checkpoint_dir=str(tmp_path))
     run_inprocess(base, SITES)
     other = base.replace(standardise="none", rounds=4,

@@ -24,6 +24,7 @@ from fedcare.federation.site import client_app
 from fedcare.federation.strategies import NormBound
 from fedcare.federation.testing import make_attack_mod, with_mods
 from fedcare.study import StudyConfig
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 SITES = ["a", "b", "c", "d", "e"]
 GLOBAL = [np.zeros(3), np.zeros(1)]
@@ -231,7 +232,8 @@ def test_scaled_attacker_breaks_mean_but_not_median_or_norm_bound(
     for seed in (0, 1, 2):
         base = StudyConfig(data=str(_five_sites(heart_dir, seed, tmp_path / f"h{seed}.csv")),
                            features=FEATURES, categorical=["cp", "restecg"],
-                           strategy="fedavg", rounds=20, split_seed=seed, seed=seed)
+                           strategy="fedavg", rounds=20, split_seed=seed, seed=seed,
+                           **FLAMBY_PROTOCOL)
         acc["clean"].append(_pooled_accuracy(base, "none"))
         acc["mean"].append(_pooled_accuracy(base, "scale"))
         acc["median"].append(_pooled_accuracy(base.replace(aggregation="median"), "scale"))
@@ -240,7 +242,7 @@ def test_scaled_attacker_breaks_mean_but_not_median_or_norm_bound(
         study.write_text("\n".join(f"{k} = {json.dumps(v)}" for k, v in {
             "data": base.data, "features": list(FEATURES), "categorical": ["cp", "restecg"],
             "strategy": "fedavg", "rounds": 20, "split_seed": seed, "seed": seed,
-            "norm_bound": 3.0, "norm_action": "reject"}.items()) + "\n")
+            "norm_bound": 3.0, "norm_action": "reject", **FLAMBY_PROTOCOL}.items()) + "\n")
         out = _run(StudyConfig.from_toml(study), "scale")
         rejected = [e for e in out["norm_bound_events"] if e["action"] == "reject"]
         # the attacker is rejected in (nearly) every one of the 20 rounds

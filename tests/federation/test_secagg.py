@@ -18,6 +18,7 @@ from fedcare.federation.limbs import decode_limbs, encode_limbs, error_bound, qu
 from fedcare.federation.protocol import SECURE, MessageType
 from fedcare.federation.site import secagg_client_app
 from fedcare.federation.testing import make_dropout_mod, with_mods
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 TRAIN = SECURE[MessageType.TRAIN]
@@ -27,7 +28,7 @@ NEWTON = SECURE[MessageType.NEWTON]
 @pytest.fixture(scope="module")
 def heart_config(heart_data_dir: Path) -> StudyConfig:
     return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
-                       quality_check="off")
+                       missing=FLAMBY_PROTOCOL["missing"], quality_check="off")
 
 
 def _secure(config: StudyConfig, **run: Any) -> tuple[dict[str, Any], Any]:

@@ -10,6 +10,7 @@ import pytest
 from fedcare.exceptions import FederationError
 from fedcare.federation import run_inprocess, run_simulation
 from fedcare.study import StudyConfig
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +27,8 @@ def _close(a: object, b: object) -> None:
 
 
 def test_inprocess_and_flower_simulation_agree(heart_data_dir: Path, tmp_path: Path) -> None:
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir), rounds=5)
+    config = StudyConfig(**FLAMBY_PROTOCOL,
+                         data="builtin:heart-disease", data_dir=str(heart_data_dir), rounds=5)
     sites = ["cleveland", "hungary", "switzerland", "va"]
     embedded, _ = run_inprocess(config, sites)
     simulated = run_simulation(config, len(sites), workdir=tmp_path / "sim")

@@ -13,6 +13,7 @@ from fedcare.exceptions import ConfigError, PrivacyBudgetError
 from fedcare.models import LogisticRegression
 from fedcare.privacy import DPSGD, epsilon_spent, membership_inference_auc, noise_for_budget
 from fedcare.study import StudyConfig, run_study
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 
 def test_noise_for_budget_spends_the_budget() -> None:
@@ -110,7 +111,8 @@ def test_study_reports_epsilon_spent_per_site(heart_data_dir: Path,
         import dp_accounting
     except ImportError:
         require_data("dp-accounting (flwr[dp]) is not installed")
-    config = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=3,
+    config = StudyConfig(**FLAMBY_PROTOCOL,
+                         data_dir=str(heart_data_dir), strategy="fedavg", rounds=3,
                          local_steps=5, dp_epsilon=2.0)
     result = run_study(config, pooled=False).to_dict()
     [setting] = [k for k in result["results"] if k.startswith("federated:")]
@@ -143,7 +145,8 @@ def test_training_past_the_budget_is_refused(heart_data_dir: Path) -> None:
     from fedcare.federation.coordinator import run_task
     from fedcare.federation.site import client_app
 
-    planned = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=1, local_steps=5,
+    planned = StudyConfig(**FLAMBY_PROTOCOL,
+                          data_dir=str(heart_data_dir), strategy="fedavg", rounds=1, local_steps=5,
                           dp_epsilon=2.0)
     grid = InProcessGrid(client_app, [{"site": "cleveland"}, {"site": "hungary"}],
                          {**planned.to_run_config(), "num-sites": 2})
@@ -168,7 +171,8 @@ def test_membership_inference_auc() -> None:
 def test_client_level_dp_wraps_the_strategy_and_reports_epsilon(heart_data_dir: Path) -> None:
     from fedcare.study import run_study
 
-    config = StudyConfig(data_dir=str(heart_data_dir), strategy="fedavg", rounds=4, local_steps=5,
+    config = StudyConfig(**FLAMBY_PROTOCOL,
+                         data_dir=str(heart_data_dir), strategy="fedavg", rounds=4, local_steps=5,
                          dp_epsilon=4.0, dp_level="client")
     np.random.seed(0)
     result = run_study(config, pooled=False).to_dict()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES, HEART_UNITS
-from fedcare.exceptions import FederationError
+from fedcare.exceptions import DataError
 from fedcare.federation import InProcessGrid
 from fedcare.federation.coordinator import run_task
 from fedcare.federation.engines.inprocess import run_quality_inprocess
@@ -26,7 +26,8 @@ SITES = ["cleveland", "hungary", "switzerland", "va"]
 
 @pytest.fixture(scope="module")
 def heart_config(heart_data_dir: Path) -> StudyConfig:
-    return StudyConfig(data_dir=str(heart_data_dir), rounds=1)
+    # complete cases, as the local check below
+    return StudyConfig(data_dir=str(heart_data_dir), rounds=1, missing="complete-case")
 
 
 def test_federated_check_equals_local_check(heart_config: StudyConfig,
@@ -46,12 +47,12 @@ def _grid(config: StudyConfig) -> InProcessGrid:
 
 def test_refuse_stops_the_study_before_training(heart_config: StudyConfig) -> None:
     grid = _grid(heart_config.replace(quality_check="refuse"))
-    with pytest.raises(FederationError) as err:
+    with pytest.raises(DataError) as err:
         run_task(grid, grid.server_context())
     text = str(err.value)
-    assert "site 'switzerland' feature 'chol' missing_code" in text
-    assert "site 'va' feature 'chol' missing_code" in text
-    assert err.value.exit_code == 6
+    assert "switzerland chol: value 0 in all 123 values" in text
+    assert "va chol: value 0 in 49 of 193 values" in text
+    assert err.value.exit_code == 3 and "missing_codes" in text
     sent = {m.metadata.message_type for m in grid.messages_sent}
     assert sent == {"query.schema", "query.quality"}  # nothing else was asked for
 
@@ -70,7 +71,9 @@ def test_refuse_trains_when_nothing_blocks(tmp_path: Path, labs: pd.DataFrame) -
 
 def test_warn_reports_findings_in_metrics_and_html(heart_config: StudyConfig,
                                                    tmp_path: Path) -> None:
-    metrics = run_whole_study(heart_config, pooled=False).to_dict()
+    metrics = run_whole_study(heart_config.replace(quality_check="warn"),
+                              pooled=False).to_dict()
+    assert any("switzerland" in line and "chol" in line for line in metrics["quality_override"])
     findings = metrics["quality"]["findings"]
     assert {"site": "switzerland", "feature": "chol", "kind": "missing_code",
             "severity": "blocking"}.items() <= findings[0].items()

@@ -13,7 +13,7 @@ import pytest
 from fedcare.config import read_site_units
 from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES
 from fedcare.data._units import QUANTITIES, convert
-from fedcare.exceptions import ConfigError, FederationError
+from fedcare.exceptions import ConfigError, DataError, FederationError
 from fedcare.federation import InProcessGrid
 from fedcare.federation.coordinator import run_task
 from fedcare.federation.coordinator.quality import run_quality_check
@@ -83,7 +83,9 @@ def test_declared_unit_converts_values_before_training(lyon_csv: Path, tmp_path:
     # Lyon's rows are Cleveland's once converted: same split, same test metrics
     for key in ("accuracy", "auc", "test-loss"):
         assert fed["lyon"][key] == pytest.approx(fed["cleveland"][key], abs=1e-9), key
-    raw = _run(run_task, _grid(config, {}))
+    with pytest.raises(DataError, match="lyon chol: values look like mmol/L"):
+        _run(run_task, _grid(config, {}))   # the quality gate stops the study by default
+    raw = _run(run_task, _grid(config.replace(quality_check="warn"), {}))
     # unconverted, Lyon's cholesterol is read as mg/dL: the shared model sees other rows
     assert raw["per_site"]["federated"]["lyon"]["test-loss"] != pytest.approx(
         raw["per_site"]["federated"]["cleveland"]["test-loss"], abs=1e-6)

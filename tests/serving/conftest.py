@@ -21,9 +21,12 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory, heart_data_dir: Path) -> P
     with the heart schema, not its accuracy).
     """
     from fedcare.cli._common import write_outputs
+    from fedcare.data._heart import HEART_MISSING_CODES
     from fedcare.study import StudyConfig, run_study
 
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir), rounds=4)
+    # as the demo trains it: cholesterol / blood pressure 0 declared missing, imputed
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir), rounds=4,
+                         missing_codes=HEART_MISSING_CODES)
     metrics = run_study(config).to_dict()
     return write_outputs(metrics, tmp_path_factory.mktemp("runs"), "heart-newton")
 

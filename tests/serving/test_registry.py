@@ -65,7 +65,10 @@ def test_record_holds_schema_provenance_metrics(registry: Registry, run_dir: Pat
     fed = metrics["results"]["federated:newton"]
     assert record.metrics["federated"]["per_site"] == fed["per_site"]
     assert "local" in record.metrics["comparison"] and "pooled" in record.metrics["comparison"]
-    assert any("switzerland: 77 of 123 rows" in note for note in record.limitations)
+    # Switzerland recorded no cholesterol: imputed, and the card says so
+    assert any("missing values of chol" in note and "federated mean" in note
+               for note in record.limitations)
+    assert prov["imputed"]["chol"] > 150 and prov["quality_override"] == []
     assert record.created_at.tzinfo is not None
 
 
@@ -74,7 +77,8 @@ def test_dp_epsilon_is_recorded(tmp_path: Path, heart_data_dir: Path) -> None:
     from fedcare.study import StudyConfig, run_study
 
     config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
-                         strategy="fedavg", rounds=2, local_steps=5, dp_epsilon=3.0)
+                         strategy="fedavg", rounds=2, local_steps=5, dp_epsilon=3.0,
+                         quality_check="warn")
     run = write_outputs(run_study(config).to_dict(), tmp_path, "dp")
     record, _ = Registry(f"sqlite:///{tmp_path / 'r.db'}").register(run)
     privacy = record.provenance["privacy"]

@@ -339,9 +339,11 @@ def test_site_policy(tmp_path: Path) -> None:
         policy.min_cell = 3
     study = StudyConfig(strategy="fedavg", dp_epsilon=2.0, min_cell=10)
     assert policy.violations(study) == []
-    assert policy.violations(study.replace(model="mlp", dp_epsilon=0.0)) == [
+    # each reason: the rule, then (after ";") the fix
+    assert [r.split(";")[0] for r in policy.violations(
+        study.replace(model="mlp", dp_epsilon=0.0))] == [
         "model 'mlp' is not allowed (allowed: ['logistic'])",
-        "record-level DP with epsilon <= 4.0 is required (study: no DP)"]
+        "its policy requires record-level DP (max_epsilon = 4), which model 'mlp' cannot use"]
     assert SitePolicy.from_toml(tmp_path / "site.toml").violations(study, usable_rows=0) == [
         "fewer usable patients than the site's minimum cohort 1"]
 

@@ -12,9 +12,9 @@ from sklearn.metrics import roc_auc_score
 from fedcare.data import load_heart_disease, site_split
 from fedcare.models import LogisticRegression
 from fedcare.study import StudyConfig, run_study
-from fedcare.study._benchmark import rounds_to_reference
+from fedcare.study._benchmark import FLAMBY_PROTOCOL, rounds_to_reference
 
-CONFIG = dict(data="builtin:heart-disease", rounds=10)
+CONFIG = dict(data="builtin:heart-disease", rounds=10, **FLAMBY_PROTOCOL)
 
 
 @pytest.fixture(scope="module")

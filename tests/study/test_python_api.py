@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from fedcare.config import StudyConfig
+from fedcare.data._heart import HEART_MISSING_CODES
 from fedcare.exceptions import ConfigError, DataError
 from fedcare.study import AnalyticsWarning, check_quality, run_analytics, run_study
 
@@ -74,7 +75,8 @@ def test_a_one_site_table_is_a_data_error_and_leaves_no_folder(tmp_path: Path) -
 def test_pooled_reference_obeys_the_small_cell_rule(heart_data_dir: Path) -> None:
     # Switzerland's test rows hold fewer than 5 negatives: the sites withhold its AUC in
     # every setting, and the pooled reference must not show it either
-    metrics = run_study(StudyConfig(data_dir=str(heart_data_dir), rounds=2)).to_dict()
+    metrics = run_study(StudyConfig(data_dir=str(heart_data_dir), rounds=2,
+                                    missing_codes=HEART_MISSING_CODES)).to_dict()
     results = metrics["results"]
     assert results["federated:newton"]["per_site"]["switzerland"]["auc"] is None
     assert results["pooled"]["per_site"]["switzerland"]["auc"] is None

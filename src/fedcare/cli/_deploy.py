@@ -12,8 +12,8 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
-import tomli_w
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fedcare.cli._common import EXIT_CODES, console, err_console, handle_errors
@@ -26,7 +26,8 @@ coordinator_app = typer.Typer(
 site_app = typer.Typer(
     help="Run a hospital site (Flower SuperNode): its key, data, policy.\n\nExample: fedcare "
          "site init va/ --name va --data va.csv && fedcare site start va/ --coordinator "
-         "coord.hospital.org:8000 --ca-cert ca.pem",
+         "coord.hospital.org:8000 --ca-cert ca.pem\n\nExample: fedcare site policy va/ "
+         "--set max_epsilon=none",
     no_args_is_help=True)
 
 Dir = Annotated[Path, typer.Argument(help="The coordinator's or site's folder.")]
@@ -134,6 +135,25 @@ def coordinator_start(
         _wait_forever(proc, "coordinator")
 
 
+def _missing(specs: list[str] | None) -> dict[str, list[float]]:
+    """``--missing COLUMN=CODE[|CODE...]`` options as ``column -> codes``."""
+    from fedcare.config._study import parse_missing_codes
+
+    out: dict[str, list[float]] = {}
+    for spec in specs or []:
+        try:
+            parsed = parse_missing_codes(spec)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict) or not parsed:
+            raise ConfigError("--missing expects COLUMN=CODE (e.g. chol=0; several codes: "
+                              f"chol=0|999), got '{spec}'")
+        for column, codes in parsed.items():
+            known = out.setdefault(column, [])
+            known.extend(c for c in codes if c not in known)
+    return out
+
+
 @site_app.command("init", epilog=EXIT_CODES)
 def site_init(
     directory: Dir,
@@ -141,7 +161,8 @@ def site_init(
     data: Annotated[Path, typer.Option(help="This site's table (CSV or Parquet).")],
     models: Annotated[str, typer.Option(help="Models this site trains.")] = "logistic,mlp",
     max_epsilon: Annotated[float | None, typer.Option(
-        help="Only train with record-level DP at epsilon <= this.")] = None,
+        help="Only train with record-level DP at epsilon <= this (Newton studies, which "
+             "cannot use DP, are then refused).")] = None,
     min_cell: Annotated[int, typer.Option(help="Smallest small-cell k accepted.")] = 5,
     min_cohort: Annotated[int, typer.Option(
         help="Take part only with at least this many usable patients.")] = 1,
@@ -151,37 +172,148 @@ def site_init(
         "--unit", help="FEATURE=UNIT (UCUM, e.g. chol=mmol/L): this site records the "
                        "feature in this unit; its values are converted to the study's "
                        "unit before the quality check and training; repeatable.")] = None,
+    missing: Annotated[list[str] | None, typer.Option(
+        "--missing", help="COLUMN=CODE (e.g. chol=0; several codes chol=0|999): values "
+                          "that mean 'not recorded' at this site; recoded to missing "
+                          "before the quality check and training; repeatable.")] = None,
 ) -> None:
     """Create a site: its key pair, its data path, its units and the policy it insists on.
 
     Send node.pub to the coordinator (never node.key). The policy is checked against
-    every study before the site touches its data; a refusal names the site and reason.
+    every study before the site touches its data; a refusal names the site, the rule
+    and the fix. Change it later with `fedcare site policy`.
 
     Example: fedcare site init va/ --name va --data /data/va.csv --max-epsilon 3
-    --unit chol=mmol/L
+    --unit chol=mmol/L --missing chol=0
     """
     from fedcare.cli._quality import _units
+    from fedcare.config import SitePolicy
     from fedcare.federation.engines.deploy import init_site
+    from fedcare.federation.engines.deploy.layout import log_site_change, write_toml
 
     with handle_errors():
         if not data.is_file():
             raise ConfigError(f"--data {data}: no such file")
         units = _units(unit)  # checked before anything is written
-        path = init_site(directory, name=name)
-        settings = tomllib.loads(path.read_text())
-        settings["site"]["data"] = str(data.resolve())
+        codes = _missing(missing)
         policy: dict[str, object] = {
             "models": [m.strip() for m in models.split(",") if m.strip()],
             "min_cell": min_cell, "min_cohort": min_cohort,
             "require_secure_aggregation": require_secure_aggregation}
         if max_epsilon is not None:
             policy["max_epsilon"] = max_epsilon
+        SitePolicy.from_table(policy, source="site init")
+        path = init_site(directory, name=name)
+        settings = tomllib.loads(path.read_text())
+        settings["site"]["data"] = str(data.resolve())
         settings["policy"] = policy
         if units:
             settings["units"] = units
-        path.write_text(tomli_w.dumps(settings))
+        if codes:
+            settings["missing"] = codes
+        write_toml(path, settings)
+        log_site_change(directory, {"site": name, "type": "site.init", "file": path.name,
+                                    "policy": policy, "units": units, "missing": codes})
         console.print(f"site {name} ready: {path}\nsend the coordinator: "
                       f"{Path(directory) / 'node.pub'}")
+
+
+_MEANING = {
+    "models": "models the site trains",
+    "strategies": "training strategies it takes part in",
+    "max_epsilon": "trains only with record-level DP at epsilon <= this (none: no DP "
+                   "required)",
+    "min_cell": "smallest small-cell k it accepts",
+    "min_cohort": "takes part only with at least this many usable patients",
+    "require_secure_aggregation": "trains only when updates are summed with SecAgg+",
+}
+
+
+def _shown(key: str, value: object, is_set: bool) -> str:
+    """A policy value as shown; ``is_set`` false: the default applies (None: look it up)."""
+    from fedcare.config import SitePolicy
+
+    if value is None and key != "max_epsilon":
+        value = SitePolicy.model_fields[key].get_default(call_default_factory=True)
+    if key == "max_epsilon" and value is None:
+        return "none (no limit)"
+    text = ", ".join(map(str, value)) if isinstance(value, list) else (
+        str(value).lower() if isinstance(value, bool) else f"{value:g}"
+        if isinstance(value, float) else str(value))
+    return text if is_set else f"{text} (default)"
+
+
+def _policy_tables(path: Path, settings: dict[str, object]) -> list[Table]:
+    """The site's [policy] (every setting, defaults marked), [units] and [missing]."""
+    from fedcare.config import SitePolicy, read_site_missing, read_site_units
+
+    policy = SitePolicy.from_toml(path)
+    table = settings.get("policy", {})
+    site = settings.get("site", {})
+    name = site.get("name", path.parent.name) if isinstance(site, dict) else path.parent.name
+    out = Table("setting", "value", "meaning", title=f"Policy of site {name} ({path})")
+    for key, meaning in _MEANING.items():
+        out.add_row(key, _shown(key, getattr(policy, key),
+                                isinstance(table, dict) and key in table), meaning)
+    tables = [out]
+    units = read_site_units(path)
+    if units:
+        extra = Table("feature", "unit at this site", title=escape("Units ([units])"))
+        for feature, unit in units.items():
+            extra.add_row(feature, unit)
+        tables.append(extra)
+    codes = read_site_missing(path)
+    if codes:
+        extra = Table("column", "codes meaning 'not recorded'",
+                      title=escape("Missing-value codes ([missing])"))
+        for column, values in codes.items():
+            extra.add_row(column, ", ".join(f"{v:g}" for v in values))
+        tables.append(extra)
+    return tables
+
+
+@site_app.command("policy", epilog=EXIT_CODES)
+def site_policy(
+    directory: Dir,
+    assignments: Annotated[list[str] | None, typer.Option(
+        "--set", help="KEY=VALUE: change one policy setting (repeatable): models, "
+                      "strategies (comma-separated, or all), max_epsilon (a number, or none: "
+                      "no DP required), min_cell, min_cohort (integers), "
+                      "require_secure_aggregation (true/false). KEY=none restores the "
+                      "default.")] = None,
+) -> None:
+    """Show the site's policy, units and missing-value codes (site.toml); change the policy.
+
+    With --set the new values are checked as a whole first: a bad value changes nothing
+    (exit 5, naming the key and what was expected). Otherwise site.toml is replaced
+    atomically and each change (who, when, key, old -> new) is appended to the site's
+    hash-chained audit log, DIR/audit.jsonl (`fedcare audit verify`). A running site
+    applies the new policy to the next study it is sent.
+
+    Example: fedcare site policy va/
+
+    Example: fedcare site policy va/ --set max_epsilon=none --set min_cell=10
+    """
+    from fedcare.federation.engines.deploy.layout import (
+        SITE_AUDIT_LOG,
+        set_site_policy,
+        site_settings,
+    )
+
+    with handle_errors():
+        path, settings = site_settings(directory)
+        if assignments:
+            changes = set_site_policy(directory, assignments)
+            path, settings = site_settings(directory)
+            for key, old, new in changes:
+                console.print(f"{key}: {_shown(key, old, old is not None)} -> "
+                              f"{_shown(key, new, new is not None)}", highlight=False)
+            if changes:
+                console.print(f"logged to {path.parent / SITE_AUDIT_LOG}", highlight=False)
+            else:
+                console.print("no change", highlight=False)
+        for table in _policy_tables(path, settings):
+            console.print(table)
 
 
 @site_app.command("start", epilog=EXIT_CODES)
@@ -206,13 +338,12 @@ def site_start(
     with handle_errors():
         if ca_cert is not None and not ca_cert.is_file():
             raise ConfigError(f"--ca-cert {ca_cert}: no such file (the coordinator's ca.pem)")
-        toml_path = Path(directory) / "site.toml"
-        if not toml_path.is_file():
-            raise ConfigError(f"{toml_path}: not a site folder (run `fedcare site init`)")
-        settings = tomllib.loads(toml_path.read_text())
+        from fedcare.federation.engines.deploy.layout import site_settings
+
+        toml_path, settings = site_settings(directory)
         site = settings["site"]
         node_config = {"site": site["name"], "data": site.get("data", ""),
-                       "site-config": str((Path(directory) / "site.toml").resolve())}
+                       "site-config": str(toml_path)}
         proc = start_site(directory, coordinator_address=coordinator,
                           ca_cert=ca_cert.resolve() if ca_cert else None,
                           data_node_config=node_config, clientappio_port=port,

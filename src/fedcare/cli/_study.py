@@ -78,6 +78,17 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
         write_json(metrics, json_out)
     for name, reason in metrics["excluded_sites"].items():
         err_console.print(f"[yellow]excluded site[/] {name}: {reason}")
+    for column, why in metrics.get("identifiers_refused", {}).items():
+        err_console.print(f"[yellow]not used as a feature[/] {column}: identifies people "
+                          f"({why}); name it in --features to use it anyway")
+    console.print(f"features used ({len(metrics['features'])}): "
+                  + ", ".join(metrics["features"]), soft_wrap=True)
+    if metrics.get("imputed"):
+        console.print("imputed with the federated mean (+ a 'missing' indicator): "
+                      + ", ".join(sorted(metrics["imputed"])), soft_wrap=True)
+    for line in metrics.get("quality_override", []):
+        err_console.print(f"[bold yellow]data-quality override[/] (quality_check = 'warn'): "
+                          f"{line}", soft_wrap=True)
     console.print(comparison_table(metrics, f"{label}: local vs federated vs pooled"))
     console.print(site_table(metrics))
     console.print(f"report: {run_dir / 'report.html'}\nmetrics: {run_dir / 'metrics.json'}")
@@ -98,13 +109,20 @@ def demo(
     """The embedded default: a four-hospital heart-disease study on this machine.
 
     Cleveland, Hungary, Switzerland and VA Long Beach each keep their rows; only model
-    arrays and aggregate metrics cross to the coordinator. Prints local-only vs federated
+    arrays and aggregate metrics cross to the coordinator. Cholesterol and blood
+    pressure recorded as 0 are declared missing (missing_codes); missing values get the
+    federated mean and a missing indicator (Switzerland recorded no cholesterol). Prints local-only vs federated
     vs personalised vs pooled, writes runs/<id>/report.html and runs/<id>/metrics.json.
 
     Example: fedcare demo --strategy fedavg --rounds 30
     """
     with handle_errors():
+        from fedcare.data._heart import HEART_MISSING_CODES
+
+        # the clinically right way: 0 mg/dL cholesterol and 0 mm[Hg] blood pressure mean
+        # "not recorded"; such values are imputed with the federated mean and flagged
         config = StudyConfig(data="builtin:heart-disease", data_dir=str(data or ""),
+                             missing_codes=HEART_MISSING_CODES, missing="impute",
                              strategy=strategy, rounds=rounds,
                              audit_dir=str(audit_dir.resolve()) if audit_dir else "",
                              secure_aggregation=secure_aggregation)
@@ -122,7 +140,19 @@ def study_run(
         help="Binary outcome column: 0/1, true/false, or two levels with --positive (or "
              "`target` in --config).")] = None,
     features: Annotated[str | None, typer.Option(
-        help="Comma-separated feature columns (default: all other columns).")] = None,
+        help="Comma-separated feature columns (default: all other columns except those "
+             "that identify people, which are named and left out).")] = None,
+    missing_codes: Annotated[str | None, typer.Option(
+        help="Values meaning 'not recorded', e.g. 'chol=0, trestbps=0' or 'bmi=0|999': "
+             "recoded to missing at every site before the quality check and training.")
+    ] = None,
+    missing: Annotated[str | None, typer.Option(
+        help="impute: keep rows with a missing numeric/binary value (federated mean + a "
+             "'<column> missing' indicator); complete-case: drop them [default: impute].")
+    ] = None,
+    quality_check: Annotated[str | None, typer.Option(
+        help="refuse: stop on a blocking data-quality finding (exit 3); warn: train anyway, "
+             "recorded as an override; off [default: refuse].")] = None,
     categorical: Annotated[str | None, typer.Option(
         help="Comma-separated columns to one-hot encode even if numeric.")] = None,
     positive: Annotated[str | None, typer.Option(
@@ -148,7 +178,10 @@ def study_run(
 
     Each site's rows are split 66/34 (stratified), trained on locally and never pooled by
     the federated part; the pooled model is a reference computed because the table is
-    here. Rows with a missing feature are dropped and counted per site.
+    here. Declared missing-value codes are recoded first; a blocking data-quality finding
+    stops the study (exit 3) unless --quality-check warn. Missing numeric values get the
+    federated mean and an indicator (--missing impute); rows missing a categorical value
+    or the outcome are dropped and counted per site.
 
     Example: fedcare study run --data cohort.csv --site-column hospital --target died
     --features age,sbp,smoker --strategy fedavg --rounds 40 --json metrics.json
@@ -158,6 +191,8 @@ def study_run(
         given = {"data": str(data) if data else None, "site_column": site_column,
                  "target": target, "features": _list(features) or None,
                  "categorical": _list(categorical) or None, "positive": positive,
+                 "missing_codes": missing_codes, "missing": missing,
+                 "quality_check": quality_check,
                  "strategy": strategy, "rounds": rounds, "model": model,
                  "min_site_rows": min_site_rows,
                  "audit_dir": str(audit_dir.resolve()) if audit_dir else None,

@@ -5,7 +5,12 @@ Imports nothing of fedcare but :mod:`fedcare.exceptions`; every invalid value is
 and what was received.
 """
 
-from fedcare.config._policy import SitePolicy, read_site_units
+from fedcare.config._policy import (
+    SitePolicy,
+    read_site_missing,
+    read_site_units,
+    update_policy,
+)
 from fedcare.config._study import (
     AGGREGATIONS,
     DEFAULT_MIN_CELL,
@@ -36,6 +41,8 @@ __all__ = [
     "STRATEGIES",
     "SitePolicy",
     "StudyConfig",
+    "read_site_missing",
     "read_site_units",
     "read_toml",
+    "update_policy",
 ]

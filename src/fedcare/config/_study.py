@@ -9,6 +9,8 @@ names the setting (and the file), what was expected and what was received.
 from __future__ import annotations
 
 import difflib
+import json
+import math
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +34,7 @@ __all__ = [
     "DEFAULT_MIN_CELL",
     "DP_LEVELS",
     "ENGINES",
+    "MISSING",
     "MODELS",
     "NORM_ACTIONS",
     "PERSONALISE",
@@ -55,11 +58,13 @@ MODELS = ("logistic", "mlp")
 STANDARDISE = ("federated", "local", "none")
 PERSONALISE = ("auto", "intercept", "finetune", "none")
 QUALITY_CHECKS = ("refuse", "warn", "off")
+MISSING = ("impute", "complete-case")
+"""How rows with a missing numeric value are used (``[data] missing``)."""
 
 #: The tables a study file may group its settings in (section -> its settings).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "data": ("data", "data_dir", "site_column", "target", "features", "categorical",
-             "numeric", "positive"),
+             "numeric", "positive", "missing_codes", "missing"),
     "split": ("test_size", "split_seed", "min_site_rows"),
     "training": ("model", "C", "strategy", "rounds", "local_steps", "lr", "batch_size",
                  "prox_mu", "server_lr", "standardise", "personalise", "seed"),
@@ -75,11 +80,46 @@ _SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in key
 _CHOICES: dict[str, tuple[str, ...]] = {
     "strategy": STRATEGIES, "model": MODELS, "standardise": STANDARDISE,
     "personalise": PERSONALISE, "aggregation": AGGREGATIONS, "norm_action": NORM_ACTIONS,
-    "dp_level": DP_LEVELS, "quality_check": QUALITY_CHECKS,
+    "dp_level": DP_LEVELS, "quality_check": QUALITY_CHECKS, "missing": MISSING,
 }
 _LISTS = ("features", "categorical", "numeric")
 _MAX_SHOWN = 40  # characters of a received value quoted in an error
 _MAX_ERRORS = 8
+
+
+def parse_missing_codes(value: Any) -> Any:
+    """Missing-value codes as ``{column: [number, ...]}``, from a TOML table, the CLI form
+    ``"chol=0, trestbps=0"`` (``;`` or ``,`` between columns, ``|`` between codes) or
+    the JSON of the run config. Anything else is returned for pydantic to reject."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                raise ValueError(f"expected column=number pairs, got {show(value)}") from None
+        else:
+            out: dict[str, list[float]] = {}
+            for part in (p.strip() for p in text.replace(";", ",").split(",")):
+                if not part:
+                    continue
+                name, sep, codes = part.partition("=")
+                try:
+                    numbers = [float(c) for c in codes.split("|")]
+                except ValueError:
+                    numbers = []
+                if not sep or not name.strip() or not numbers or not all(
+                        math.isfinite(n) for n in numbers):
+                    raise ValueError(f"expected column=number pairs such as 'chol=0', got "
+                                     f"{show(part)}")
+                out.setdefault(name.strip(), []).extend(numbers)
+            return out
+    if isinstance(value, dict):
+        return {k: [float(c) for c in (v if isinstance(v, list) else [v])]
+                if all(isinstance(c, int | float) and not isinstance(c, bool)
+                       for c in (v if isinstance(v, list) else [v])) else v
+                for k, v in value.items()}
+    return value
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
@@ -199,8 +239,18 @@ class StudyConfig(FrozenSettings):
     ``[data]``
         ``data`` is a CSV/Parquet path or ``builtin:heart-disease`` (then ``data_dir``
         may point at the four UCI files); ``site_column``, ``target``, ``features``
-        (empty: all other columns), ``categorical``/``numeric`` overrides, ``positive``.
+        (empty: all other columns except those that identify people, which are refused
+        and named), ``categorical``/``numeric`` overrides, ``positive``.
         Lists are TOML arrays of column names or one comma-separated string.
+        ``missing_codes``: values that mean "not recorded", per column, e.g.
+        ``{chol = 0}`` or ``{chol = [0, 999]}`` (the CLI form ``"chol=0, trestbps=0"``);
+        every site recodes them to missing before the quality check and training (a
+        site adds its own in its site config's ``[missing]`` table). ``missing``:
+        ``"impute"`` (default) keeps a row with a missing numeric or binary value: the
+        value is replaced by the federated mean (from the sites' sums of observed values)
+        and a ``<column> missing`` indicator column is added for every column missing
+        anywhere; ``"complete-case"`` drops such rows (FLamby's protocol). Rows missing
+        a categorical value, the outcome or the site are always dropped and counted.
     ``[split]``
         Each site splits its own rows: ``test_size`` (0.34, within 0.05-0.9) with
         ``split_seed`` (43), stratified where each class has more than 2 rows (the FLamby
@@ -243,8 +293,10 @@ class StudyConfig(FrozenSettings):
     ``[quality]``
         ``quality_check`` (refuse | warn | off): before training, every eligible site
         sends small-cell protected data-quality aggregates (docs/quality.md);
-        ``"warn"`` logs the findings and puts them in metrics.json and the report,
-        ``"refuse"`` also stops the study before training on a blocking finding.
+        ``"refuse"`` (default) stops the study before training on a blocking finding
+        (exit 3, saying how to proceed); ``"warn"`` is a conscious override: training
+        goes ahead and the overridden findings are recorded in metrics.json, at the top
+        of the report, in the registry and on the model card.
         Secure studies run it too (in the clear: its aggregates are compared site by
         site, not summed).
 
@@ -264,6 +316,8 @@ class StudyConfig(FrozenSettings):
     categorical: list[str] = Field(default_factory=list)
     numeric: list[str] = Field(default_factory=list)
     positive: str = ""
+    missing_codes: dict[str, list[float]] = Field(default_factory=dict)
+    missing: str = "impute"
     # [split]
     test_size: float = Field(0.34, ge=0.05, le=0.9)
     split_seed: int = 43
@@ -300,7 +354,7 @@ class StudyConfig(FrozenSettings):
     checkpoint_dir: str = ""
     resume_from: str = ""
     # [quality]
-    quality_check: str = "warn"
+    quality_check: str = "refuse"
 
     def __init__(self, **settings: Any) -> None:
         try:
@@ -316,6 +370,12 @@ class StudyConfig(FrozenSettings):
         if isinstance(value, str):
             return [v.strip() for v in value.split(",") if v.strip()]
         return value
+
+    @field_validator("missing_codes", mode="before")
+    @classmethod
+    def _missing_codes(cls, value: Any) -> Any:
+        """``{chol = 0}``, ``{chol = [0, 999]}``, ``"chol=0, trestbps=0"`` or its JSON."""
+        return parse_missing_codes(value)
 
     @field_validator(*_CHOICES)
     @classmethod
@@ -402,12 +462,16 @@ class StudyConfig(FrozenSettings):
 
     def to_dict(self) -> dict[str, Any]:
         """Every setting as a JSON-ready plain dict (lists are fresh copies)."""
-        return {k: list(v) if isinstance(v, list) else v for k, v in self.__dict__.items()}
+        return {k: list(v) if isinstance(v, list) else
+                {c: list(x) for c, x in v.items()} if isinstance(v, dict) else v
+                for k, v in self.__dict__.items()}
 
     # -- Flower run config: flat str/int/float/bool values ------------------------------
     def to_run_config(self) -> dict[str, str | int | float | bool]:
-        """Flatten to Flower's run-config form (lists become comma-separated strings)."""
-        return {_RUN_KEY[k]: ",".join(v) if isinstance(v, list) else v
+        """Flatten to Flower's run-config form (lists become comma-separated strings,
+        ``missing_codes`` a JSON string)."""
+        return {_RUN_KEY[k]: ",".join(v) if isinstance(v, list) else
+                json.dumps(v, sort_keys=True) if isinstance(v, dict) else v
                 for k, v in self.__dict__.items()}
 
     @classmethod

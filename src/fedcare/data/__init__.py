@@ -7,6 +7,7 @@ from fedcare.data._heart import (
     load_heart_disease,
     load_heart_disease_frame,
 )
+from fedcare.data._identifiers import identifier_columns
 from fedcare.data._ingest import Ingested, IngestReport, read_mapped_table
 from fedcare.data._mapping import Mapping, load_mapping, parse_mapping
 from fedcare.data._omop import read_omop
@@ -25,6 +26,7 @@ __all__ = [
     "cohort_from_frame",
     "encode",
     "heart_disease_table",
+    "identifier_columns",
     "infer_schema",
     "load_heart_disease",
     "load_heart_disease_frame",

@@ -33,6 +33,11 @@ class Feature:
     valid_range : tuple of float or None
         Plausible ``(low, high)`` values in ``unit`` (e.g. systolic BP 50-300 mm[Hg]);
         the quality report flags values outside it and the prediction API refuses them.
+    impute : float or None
+        For a numeric or binary feature missing somewhere in the federation (``[data]
+        missing = "impute"``): the federated mean of its observed values (in ``unit``),
+        computed from the sites' sums. A missing value is replaced by it and the feature
+        gains a 0/1 indicator column ``"<name> missing"`` right after its own.
     """
 
     name: str
@@ -40,13 +45,21 @@ class Feature:
     unit: str | None = None
     categories: tuple[str, ...] = ()
     valid_range: tuple[float, float] | None = None
+    impute: float | None = None
 
     @property
     def encoded_names(self) -> list[str]:
         """Names of the model columns this feature becomes."""
         if self.kind == "categorical":
             return [f"{self.name}={level}" for level in self.categories[1:]]
+        if self.impute is not None:
+            return [self.name, missing_indicator(self.name)]
         return [self.name]
+
+
+def missing_indicator(name: str) -> str:
+    """The name of the 0/1 column flagging rows where feature ``name`` was missing."""
+    return f"{name} missing"
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,8 @@ class Schema:
         features = tuple(
             Feature(name=f["name"], kind=f["kind"], unit=f.get("unit"),
                     categories=tuple(f.get("categories", ())),
-                    valid_range=tuple(f["valid_range"]) if f.get("valid_range") else None)
+                    valid_range=tuple(f["valid_range"]) if f.get("valid_range") else None,
+                    impute=None if f.get("impute") is None else float(f["impute"]))
             for f in raw["features"]
         )
         return cls(features=features, target=raw["target"], site_column=raw["site_column"])
@@ -116,7 +130,8 @@ class Schema:
             "site_column": self.site_column,
             "features": [
                 {"name": f.name, "kind": f.kind, "unit": f.unit, "categories": list(f.categories),
-                 "valid_range": list(f.valid_range) if f.valid_range else None}
+                 "valid_range": list(f.valid_range) if f.valid_range else None,
+                 **({"impute": f.impute} if f.impute is not None else {})}
                 for f in self.features
             ],
             "encoded_feature_names": self.feature_names,
@@ -144,7 +159,9 @@ def encode(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
     Parameters
     ----------
     frame : DataFrame of shape (n_rows, ...)
-        Holds every feature column, with no missing values.
+        Holds every feature column. Missing values are allowed only in features with an
+        ``impute`` value (they are filled and flagged by the indicator column) and, for
+        the sums of the imputation round, in numeric and binary ones (kept as NaN).
 
     Returns
     -------
@@ -164,7 +181,13 @@ def encode(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
             for level in f.categories[1:]:
                 columns.append((levels == level).astype(np.float64))
         else:
-            columns.append(values.to_numpy(dtype=np.float64))
+            numbers = values.to_numpy(dtype=np.float64)
+            if f.impute is not None:
+                absent = np.isnan(numbers)
+                columns.append(np.where(absent, f.impute, numbers))
+                columns.append(absent.astype(np.float64))
+            else:
+                columns.append(numbers)
     if not columns:
         return np.zeros((len(frame), 0))
     return np.column_stack(columns)

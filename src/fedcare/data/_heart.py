@@ -23,6 +23,7 @@ __all__ = [
     "HEART_CATEGORICAL",
     "HEART_COLUMNS",
     "HEART_FEATURES",
+    "HEART_MISSING_CODES",
     "HEART_SITES",
     "heart_disease_table",
     "load_heart_disease",
@@ -186,6 +187,12 @@ def load_heart_disease_frame(
 HEART_FEATURES = ["age", "sex", "cp", "trestbps", "chol", "fbs", "restecg", "thalach", "exang",
                   "oldpeak"]
 HEART_CATEGORICAL = ["cp", "restecg"]
+
+HEART_MISSING_CODES: dict[str, list[float]] = {"chol": [0.0], "trestbps": [0.0]}
+"""Values of the UCI files that mean "not recorded": serum cholesterol 0 mg/dL (every
+Switzerland row, 49 VA rows) and resting blood pressure 0 mm[Hg] (one VA row) are not
+measurements. The demo declares them (``missing_codes``); FLamby's benchmark protocol
+keeps the files' values as they are."""
 
 
 def heart_disease_table(path: str | Path | None = None, *, download: bool = True

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from fedcare.config import StudyConfig
-from fedcare.data._cohort import Cohort, Schema
+from fedcare.data._cohort import Cohort, Schema, level_of
 from fedcare.data._heart import (
     HEART_CATEGORICAL,
     HEART_FEATURES,
@@ -68,24 +68,33 @@ def read_study_table(data: str, data_dir: str = "") -> pd.DataFrame:
     return _read(data, data_dir, table_stamp(data))
 
 
-def load_study_cohort(config: StudyConfig) -> Cohort:
-    """The whole table as one validated cohort (embedded studies and benchmarks only)."""
+def load_study_cohort(config: StudyConfig, *, keep_missing: bool = False) -> Cohort:
+    """The whole table as one validated cohort (embedded studies and benchmarks only;
+    ``keep_missing``: rows missing a numeric or binary value are kept, as NaN)."""
     if config.data == HEART:
         return cohort_from_frame(
             read_study_table(HEART, config.data_dir), site_column="site", target="target",
             features=HEART_FEATURES, categorical=HEART_CATEGORICAL, units=HEART_UNITS,
-            source="UCI heart disease",
+            source="UCI heart disease", keep_missing=keep_missing,
         )
     return read_table(
         config.data, site_column=config.site_column, target=config.target,
         features=list(config.features) or None, categorical=list(config.categorical),
         numeric=list(config.numeric), positive=config.positive or None,
+        keep_missing=keep_missing,
     )
 
 
 def study_site_names(config: StudyConfig) -> list[str]:
-    """Sorted site names of a one-table study."""
-    return sorted(load_study_cohort(config).sites)
+    """Sorted site names of a one-table study (rows without a site are left out; each
+    site checks its own rows)."""
+    frame = read_study_table(config.data, config.data_dir)
+    column = study_roles(config).site_column
+    if column not in frame.columns:
+        # names the column and suggests a close match
+        load_study_cohort(config)
+    names = {level_of(v) for v in frame[column].dropna()}
+    return sorted(n for n in names if n.strip())
 
 
 def schema_to_json(schema: Schema) -> str:

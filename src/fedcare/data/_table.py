@@ -112,6 +112,7 @@ def read_table(
     positive: str | None = None,
     units: dict[str, str] | None = None,
     missing: str = "drop",
+    keep_missing: bool = False,
 ) -> Cohort:
     """Read a CSV or Parquet table into a validated :class:`Cohort`.
 
@@ -154,6 +155,7 @@ def read_table(
         units=units,
         missing=missing,
         source=str(path),
+        keep_missing=keep_missing,
     )
 
 
@@ -298,12 +300,16 @@ def cohort_from_frame(
     schema: Schema | None = None,
     source: str = "table",
     allow_one_class: bool = False,
+    keep_missing: bool = False,
 ) -> Cohort:
     """Validate a DataFrame and encode it into a :class:`Cohort`.
 
     Parameters are those of :func:`read_table`; ``schema`` (e.g. agreed across sites)
     replaces the inferred one; ``allow_one_class`` accepts a label with one class
-    (one site of a federation may have only events).
+    (one site of a federation may have only events). A row missing a feature that has
+    an ``impute`` value is kept (the value is filled and flagged); ``keep_missing``
+    keeps rows missing any numeric or binary feature, as NaN in ``X`` (the sums of the
+    federated imputation round).
     """
     if missing not in {"drop", "error"}:
         raise DataError(f"missing must be 'drop' or 'error', got '{missing}'")
@@ -334,10 +340,12 @@ def cohort_from_frame(
     for f in schema.features:
         if f.kind != "categorical":
             frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce")
-    incomplete = frame[names].isna().any(axis=1).to_numpy()
+    required = [f.name for f in schema.features if f.impute is None
+                and not (keep_missing and f.kind != "categorical")]
+    incomplete = frame[required].isna().any(axis=1).to_numpy()
     site_names = sites.map(level_of).to_numpy(dtype=object)
     if incomplete.any() and missing == "error":
-        counts = frame[names].isna().sum()
+        counts = frame[required].isna().sum()
         worst = ", ".join(f"'{c}' {int(n)}" for c, n in counts[counts > 0].items())
         raise DataError(
             f"{source}: {int(incomplete.sum())} row(s) have missing feature values "

@@ -48,6 +48,7 @@ class MessageType:
     SCHEMA: Final = "query.schema"
     QUALITY: Final = "query.quality"
     MOMENTS: Final = "query.moments"
+    IMPUTE: Final = "query.impute"              # observed counts and sums (imputation)
     TRAIN: Final = "train"                      # FedAvg family: local SGD from the arrays
     NEWTON: Final = "train.newton"              # log-loss gradient and Hessian sums
     EVALUATE: Final = "evaluate"                # the global model on the site's test rows
@@ -123,6 +124,7 @@ class SecureEncoding:
 
 SECURE: Final[Mapping[str, SecureEncoding]] = {
     MessageType.MOMENTS: SecureEncoding(2.0**40, 3),
+    MessageType.IMPUTE: SecureEncoding(2.0**40, 3),
     MessageType.NEWTON: SecureEncoding(2.0**27, 2, metrics=("num-examples", "train-loss")),
     MessageType.TRAIN: SecureEncoding(2.0**27, 2, weighted=True, metrics=()),
     MessageType.COX: SecureEncoding(2.0**40, 3, metrics=()),

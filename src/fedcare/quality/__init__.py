@@ -1,4 +1,4 @@
-"""Federated data-quality checks: missingness, missing-value codes, ranges, units, labels.
+"""Federated data-quality checks: missingness, missing-value codes, ranges, units, labels, leaks.
 
 Each site runs :func:`site_quality` on its own rows and sends only protected aggregates
 (counts with small-cell protection, micro-aggregated quartiles); the coordinator runs

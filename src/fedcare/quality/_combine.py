@@ -47,7 +47,7 @@ class Finding:
         The feature (or the target column) it concerns; None for the site as a whole.
     kind : str
         ``missing``, ``missing_code``, ``out_of_range``, ``unit_mismatch``,
-        ``prevalence`` or ``small_site``.
+        ``prevalence``, ``leak`` or ``small_site``.
     severity : {"blocking", "warning", "info"}
         ``blocking``: a model trained on these data would be wrong or the study cannot
         use the rows (``quality_check = "refuse"`` stops on it); ``warning``: worth
@@ -80,7 +80,9 @@ class QualityReport:
         Per site: ``n_rows``, ``n_target_missing``, ``n_events``, ``prevalence``.
     features : dict
         Per feature, per site: ``n_missing``, ``missing_share``, ``codes`` (code ->
-        count), ``n_out_of_range`` and the quartiles ``q25``, ``q50``, ``q75``.
+        count), ``n_out_of_range``, the quartiles ``q25``, ``q50``, ``q75`` and ``auc``
+        (how well the feature alone separates the outcome, ``max(AUC, 1 - AUC)``;
+        None when withheld).
     """
 
     findings: tuple[Finding, ...]
@@ -178,6 +180,7 @@ class _SiteData:
     target: dict[str, _Count]
     counts: dict[str, dict[str, _Count]]       # feature -> stat -> count
     quartiles: dict[str, list[float] | None]   # feature -> [q25, q50, q75] or None
+    separation: dict[str, float] = field(default_factory=dict)  # feature -> max(AUC, 1-AUC)
 
 
 def _parse(message: Mapping[str, float], schema: Schema, k: int) -> _SiteData | None:
@@ -193,6 +196,7 @@ def _parse(message: Mapping[str, float], schema: Schema, k: int) -> _SiteData | 
             raw.setdefault(name, {})[stat] = float(value)
     counts: dict[str, dict[str, _Count]] = {}
     quartiles: dict[str, list[float] | None] = {}
+    separation: dict[str, float] = {}
     for f in schema.features:
         stats = raw.get(f.name)
         if stats is None:
@@ -200,11 +204,14 @@ def _parse(message: Mapping[str, float], schema: Schema, k: int) -> _SiteData | 
         qs = [stats.get(f"q{round(p * 100)}", math.nan) for p in QUARTILES]
         quartiles[f.name] = qs if all(finite(q) for q in qs) else None
         counts[f.name] = _bounds({s: v for s, v in stats.items() if s.startswith("n-")}, n, k)
-    return _SiteData(n, _bounds(target, n, k), counts, quartiles)
+        auc = stats.get("auc", math.nan)
+        if f.kind != "categorical" and finite(auc):
+            separation[f.name] = auc
+    return _SiteData(n, _bounds(target, n, k), counts, quartiles, separation)
 
 
 def combine_quality(aggregates: Mapping[str, Mapping[str, float]], schema: Schema, *,
-                    min_cell: int = 5) -> QualityReport:
+                    min_cell: int = 5, impute: bool = False) -> QualityReport:
     """Findings from the :func:`site_quality` messages of all sites.
 
     Parameters
@@ -215,6 +222,10 @@ def combine_quality(aggregates: Mapping[str, Mapping[str, float]], schema: Schem
         The schema the sites used (public: names, kinds, units, valid ranges).
     min_cell : int, default 5
         The small-cell threshold the sites applied.
+    impute : bool, default False
+        The study imputes missing numeric and binary values (``missing = "impute"``):
+        a feature not recorded at a site is then a warning, not a blocking finding (the
+        site takes part; its rows get the federated mean and a missing indicator).
 
     Returns
     -------
@@ -247,7 +258,8 @@ def combine_quality(aggregates: Mapping[str, Mapping[str, float]], schema: Schem
     findings += _label_findings(sites, schema.target, k)
     feature_table: dict[str, dict[str, dict[str, Any]]] = {}
     for f in schema.features:
-        findings += _feature_findings(f, sites, k)
+        findings += _feature_findings(f, sites, k, impute=impute and f.kind != "categorical")
+        findings += _leak_findings(f, sites)
         feature_table[f.name] = {s: _feature_row(f, d, k) for s, d in sites.items()
                                  if f.name in d.counts}
     order = {name: i for i, name in enumerate(names)}
@@ -281,6 +293,8 @@ def _feature_row(f: Feature, d: _SiteData, k: int) -> dict[str, Any]:
     row: dict[str, Any] = {
         "n_missing": missing.json(k),
         "missing_share": round(missing.lo / d.n, 4) if missing.exact and d.n else None}
+    if f.kind != "categorical":
+        row["auc"] = d.separation.get(f.name)
     if f.kind != "numeric":
         return row
     row["codes"] = {f"{code:g}": c.json(k) for stat, c in counts.items()
@@ -342,7 +356,8 @@ def _label_findings(sites: Mapping[str, _SiteData], target: str, k: int) -> list
     return out
 
 
-def _feature_findings(f: Feature, sites: Mapping[str, _SiteData], k: int) -> list[Finding]:
+def _feature_findings(f: Feature, sites: Mapping[str, _SiteData], k: int, *,
+                      impute: bool = False) -> list[Finding]:
     out: list[Finding] = []
     with_data = {s: d for s, d in sites.items() if f.name in d.counts}
     for s, d in with_data.items():
@@ -352,15 +367,23 @@ def _feature_findings(f: Feature, sites: Mapping[str, _SiteData], k: int) -> lis
         if present_hi < k:
             text = (f"all {d.n:.0f} rows" if missing.exact and missing.lo == d.n else
                     f"all but fewer than {k} of {d.n:.0f} rows")
-            out.append(Finding(s, f.name, "missing", "blocking",
-                               f"{text} missing: the site has no usable values of this "
-                               "feature (every row would be dropped)"))
+            if impute:
+                out.append(Finding(s, f.name, "missing", "warning",
+                                   f"{text} missing: not recorded at this site; its rows "
+                                   "get the federated mean and the missing indicator, so "
+                                   "the model learns this feature from the other sites"))
+            else:
+                out.append(Finding(s, f.name, "missing", "blocking",
+                                   f"{text} missing: the site has no usable values of this "
+                                   "feature (every row would be dropped)"))
         elif share >= THRESHOLDS["missing_info"]:
             severity: Severity = ("warning" if share >= THRESHOLDS["missing_warning"]
                                   else "info")
+            what = ("missing values get the federated mean and a missing indicator"
+                    if impute else "rows with a missing feature are dropped from training")
             out.append(Finding(s, f.name, "missing", severity,
                                f"{missing.text(k)} of {d.n:.0f} rows missing ({_pct(share)}); "
-                               "rows with a missing feature are dropped from training"))
+                               + what))
     if f.kind != "numeric":
         return out
     unit_flags = _unit_findings(f, with_data)
@@ -368,6 +391,24 @@ def _feature_findings(f: Feature, sites: Mapping[str, _SiteData], k: int) -> lis
     mismatched = {finding.site or "": unit for finding, unit in unit_flags}
     out += _code_and_range_findings(f, with_data, k, mismatched)
     return out
+
+
+def _leak_findings(f: Feature, sites: Mapping[str, _SiteData]) -> list[Finding]:
+    """One warning when the feature alone separates the outcome almost perfectly at any
+    site (``max(AUC, 1 - AUC)`` >= ``THRESHOLDS["leak_auc"]``)."""
+    released = {s: d.separation[f.name] for s, d in sites.items() if f.name in d.separation}
+    high = {s: v for s, v in released.items() if v >= THRESHOLDS["leak_auc"]}
+    if not high:
+        return []
+    top = max(high.values())
+    site: str | None = next(iter(high)) if len(high) == 1 else None
+    where = (f"at site {site} (AUC {top:.2f})" if site is not None else
+             f"at {len(high)} of the {len(released)} sites that report it "
+             f"({', '.join(high)}; AUC up to {top:.2f})")
+    return [Finding(site, f.name, "leak", "warning",
+                    f"alone separates the outcome almost perfectly {where}: a likely leak "
+                    "(follow-up time, a post-outcome measurement, or a code derived from the "
+                    "outcome); drop it or confirm it is known at prediction time")]
 
 
 def _present(d: _SiteData, name: str) -> _Count:

@@ -30,7 +30,7 @@ Severity = Literal["blocking", "warning", "info"]
 SEVERITIES: Final = ("blocking", "warning", "info")
 #: Finding kinds.
 KINDS: Final = ("missing", "missing_code", "out_of_range", "unit_mismatch", "prevalence",
-                "small_site")
+                "leak", "small_site")
 
 #: Values that hospital exports use for "not measured": zero, -1 and the 9-family.
 CANDIDATE_CODES: Final = (0.0, -1.0, -9.0, -99.0, -999.0, -9999.0, 9.0, 99.0, 999.0, 9999.0,
@@ -63,6 +63,8 @@ THRESHOLDS: Final = {
     "prevalence_odds_ratio": 4.0,
     # ... and a Wald z of at least this (two-sided p < 0.001)
     "prevalence_z": 3.29,
+    # leak: a feature alone separates the outcome at a site with max(AUC, 1 - AUC) >= this
+    "leak_auc": 0.90,
 }
 
 

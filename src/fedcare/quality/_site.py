@@ -9,7 +9,10 @@ that fits a Flower ``MetricRecord``:
   candidate missing-value code held by at least k values (``n-code=0``, ``n-code=-99``
   ...; a code held by fewer is not named and counts as an ordinary value), the counts of
   the other values below / above the valid range (``n-below``, ``n-above``) and three
-  quartiles ``q25``, ``q50``, ``q75``.
+  quartiles ``q25``, ``q50``, ``q75``;
+- per numeric or binary feature ``feature/<name>/auc``: how well the feature alone
+  separates the outcome at the site, ``max(AUC, 1 - AUC)`` of its raw values against
+  the label, rounded to 2 decimals (a leak check; see :func:`separation`).
 
 Protection (``min_cell`` = k):
 
@@ -21,6 +24,9 @@ Protection (``min_cell`` = k):
 - quartiles are sent only when at least k values enter them, each is the mean of the k
   order statistics around the quantile's position (micro-aggregation: never a single
   patient's value) and is rounded to 3 significant digits;
+- a separation figure is sent only when at least k rows with the event and k without
+  have the feature (else the key is absent); it is one rank statistic over all those
+  pairs, never a value;
 - a site with fewer than k rows sends nothing but NaN;
 - minima, maxima and individual values are never computed.
 """
@@ -48,7 +54,7 @@ from fedcare.quality._common import (
     is_code_outside,
 )
 
-__all__ = ["protect_partition", "site_quality", "to_schema_units"]
+__all__ = ["protect_partition", "separation", "site_quality", "to_schema_units"]
 
 
 def _check_k(min_cell: int) -> int:
@@ -113,24 +119,60 @@ def _numbers(frame: pd.DataFrame, feature: Feature, site: str) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
 
 
-def _events(frame: pd.DataFrame, target: str, positive: str | None, site: str
-            ) -> tuple[int, int]:
-    """``(rows without a label, rows with the event)``; a DataError for other labels."""
+def _labels(frame: pd.DataFrame, target: str, positive: str | None, site: str
+            ) -> np.ndarray:
+    """Each row's label: 1.0 (event), 0.0, NaN (missing); a DataError for other labels."""
     col = frame[target]
     missing = col.isna().to_numpy()
     present = col[~missing]
+    y = np.full(len(col), np.nan)
     if positive is not None:
-        return int(missing.sum()), int((present.map(level_of) == positive).sum())
-    if pd.api.types.is_bool_dtype(present):
-        return int(missing.sum()), int(present.astype(bool).sum())
-    numbers = pd.to_numeric(present, errors="coerce")
-    if numbers.notna().all() and set(numbers.unique().tolist()) <= {0, 1}:
-        return int(missing.sum()), int((numbers == 1).sum())
-    lowered = present.astype(str).str.strip().str.lower()
-    if set(lowered.unique().tolist()) <= {"true", "false"}:
-        return int(missing.sum()), int((lowered == "true").sum())
-    raise DataError(f"site '{site}': target '{target}' has {present.nunique()} distinct "
-                    "values, not 0/1; pass the event level as positive")
+        event = (present.map(level_of) == positive).to_numpy()
+    elif pd.api.types.is_bool_dtype(present):
+        event = present.astype(bool).to_numpy()
+    else:
+        numbers = pd.to_numeric(present, errors="coerce")
+        lowered = present.astype(str).str.strip().str.lower()
+        if numbers.notna().all() and set(numbers.unique().tolist()) <= {0, 1}:
+            event = (numbers == 1).to_numpy()
+        elif set(lowered.unique().tolist()) <= {"true", "false"}:
+            event = (lowered == "true").to_numpy()
+        else:
+            raise DataError(f"site '{site}': target '{target}' has {present.nunique()} "
+                            "distinct values, not 0/1; pass the event level as positive")
+    y[~missing] = event.astype(np.float64)
+    return y
+
+
+def separation(x: np.ndarray, y: np.ndarray, k: int) -> float | None:
+    """How well one feature alone separates the outcome: ``max(AUC, 1 - AUC)``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n,)
+        The feature's values (NaN: missing).
+    y : ndarray of shape (n,)
+        The labels, 1.0 / 0.0 (NaN: missing).
+    k : int
+        Small-cell threshold: the figure needs at least k events and k non-events among
+        the rows with both a value and a label.
+
+    Returns
+    -------
+    float or None
+        The AUC of the raw values against the label (Mann-Whitney, ties counted half),
+        folded to 0.5-1 and rounded to 2 decimals; None when either class has fewer
+        than ``max(k, 1)`` rows.
+    """
+    both = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[both], y[both]
+    events = int((y == 1).sum())
+    non_events = int(y.size - events)
+    if min(events, non_events) < max(k, 1):
+        return None
+    ranks = pd.Series(x).rank(method="average").to_numpy()
+    auc = (ranks[y == 1].sum() - events * (events + 1) / 2) / (events * non_events)
+    return round(float(max(auc, 1.0 - auc)), 2)
 
 
 def site_quality(frame: pd.DataFrame, schema: Schema, site: str, *, min_cell: int = 5,
@@ -184,9 +226,10 @@ def site_quality(frame: pd.DataFrame, schema: Schema, site: str, *, min_cell: in
     _check_units(schema, units, site)
     n = len(frame)
     out: dict[str, float] = {"n-rows": float(n), "num-examples": float(n)}
-    has_target = schema.target in columns
-    if has_target:
-        n_missing, n_events = _events(frame, schema.target, positive, site)
+    y: np.ndarray | None = None
+    if schema.target in columns:
+        y = _labels(frame, schema.target, positive, site)
+        n_missing, n_events = int(np.isnan(y).sum()), int((y == 1).sum())
         out.update({f"target/{stat}": v for stat, v in protect_partition(
             {"n-missing": n_missing, "n-events": n_events}, n, k).items()})
     for f in schema.features:
@@ -194,8 +237,12 @@ def site_quality(frame: pd.DataFrame, schema: Schema, site: str, *, min_cell: in
             missing = int(frame[f.name].isna().sum())
             out.update({feature_key(f.name, s): v for s, v in protect_partition(
                 {"n-missing": missing}, n, k).items()})
+            if f.kind == "binary" and y is not None:
+                auc = separation(_numbers(frame, f, site), y, k)
+                if auc is not None:
+                    out[feature_key(f.name, "auc")] = auc
             continue
-        out.update(_numeric(f, _numbers(frame, f, site), n, k, units.get(f.name), site))
+        out.update(_numeric(f, _numbers(frame, f, site), n, k, units.get(f.name), site, y))
     if 0 < n < k:  # nothing about fewer than k patients
         out = dict.fromkeys(out, float("nan"))
     return out
@@ -262,7 +309,7 @@ def to_schema_units(frame: pd.DataFrame, schema: Schema, units: Mapping[str, str
 
 
 def _numeric(f: Feature, x: np.ndarray, n: int, k: int, site_unit: str | None,
-             site: str) -> dict[str, float]:
+             site: str, y: np.ndarray | None = None) -> dict[str, float]:
     missing = np.isnan(x)
     present = x[~missing]
     valid = effective_range(f)
@@ -300,4 +347,8 @@ def _numeric(f: Feature, x: np.ndarray, n: int, k: int, site_unit: str | None,
                  else [math.nan] * len(QUARTILES))
     for p, q in zip(QUARTILES, quartiles, strict=True):
         out[feature_key(f.name, f"q{round(p * 100)}")] = q
+    if y is not None:  # separation of the measured values (codes left out, as above)
+        auc = separation(measured, y[~missing][keep], k)
+        if auc is not None:
+            out[feature_key(f.name, "auc")] = auc
     return out

@@ -75,6 +75,18 @@ def _privacy(study: dict[str, Any], fed: dict[str, Any]) -> dict[str, Any]:
 def _limitations(metrics: dict[str, Any], fed: dict[str, Any], kind: str,
                  privacy: dict[str, Any]) -> list[str]:
     notes: list[str] = []
+    quality = metrics.get("quality") or {}
+    for line in metrics.get("quality_override") or quality.get("override") or []:
+        notes.append("DATA-QUALITY OVERRIDE: trained with quality_check = 'warn' despite a "
+                     f"blocking finding: {line}")
+    for column, why in (metrics.get("identifiers_refused") or {}).items():
+        notes.append(f"column '{column}' was not used as a feature: it identifies people "
+                     f"({why})")
+    imputed = metrics.get("imputed") or {}
+    if imputed:
+        notes.append("missing values of " + ", ".join(sorted(imputed)) + " were replaced by "
+                     "the federated mean of the recorded values, with a 0/1 'missing' "
+                     "indicator per feature; a prediction may omit these features")
     for site, info in metrics.get("sites", {}).items():
         dropped, kept = info.get("n_dropped_missing") or 0, info.get("n_rows") or 0
         if dropped and dropped >= 0.2 * (dropped + kept):
@@ -152,6 +164,13 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
         "sites": sites,
         "excluded_sites": metrics.get("excluded_sites") or {},
         "missing_rounds": metrics.get("missing_rounds") or {},
+        "quality_check": metrics.get("quality_check", study.get("quality_check")),
+        "quality_override": list(metrics.get("quality_override")
+                                 or (metrics.get("quality") or {}).get("override") or []),
+        "missing_codes": study.get("missing_codes") or {},
+        "missing": study.get("missing"),
+        "imputed": metrics.get("imputed") or {},
+        "identifiers_refused": metrics.get("identifiers_refused") or {},
         "settings": {k: study.get(k) for k in _SETTINGS if k in study},
         "privacy": privacy,
         "versions": metrics.get("versions") or {"fedcare": __version__},
@@ -180,6 +199,8 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
         "metrics": {"federated": {k: fed.get(k) for k in (
             "per_site", "mean_client_accuracy", "pooled_test", "membership_inference_auc",
             "rounds")}, "comparison": comparison,
-            "calibration": (metrics.get("calibration") or {}).get(fed_key)},
+            "calibration": (metrics.get("calibration") or {}).get(fed_key),
+            "quality_check": provenance["quality_check"],
+            "quality_override": provenance["quality_override"]},
         "limitations": _limitations(metrics, fed, kind, privacy),
     }

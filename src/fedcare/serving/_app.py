@@ -20,7 +20,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 from fedcare import __version__
 from fedcare.exceptions import ConfigError, DataNotFoundError, FedcareError
@@ -48,7 +48,23 @@ class UnitValue(BaseModel):
 
 
 FieldValue = float | str | UnitValue | None
-Patient = dict[Annotated[str, Field(max_length=64)], FieldValue]
+#: Documented as FieldValue, but every value reaches the model's own validation, which knows
+#: the feature (its unit, levels and codes) and reports one error per field at the patient:
+#: ``["body", "patient", "chol"]``, not three pydantic union branches.
+_AnyValue = Annotated[Any, PlainValidator(lambda v: v, json_schema_input_type=FieldValue)]
+Patient = dict[Annotated[str, Field(max_length=64)], _AnyValue]
+
+
+def _canonical(value: Any) -> Any:
+    """JSON numbers as floats (as the typed body parsed them: the log's input hash)."""
+    if isinstance(value, bool | int) and not isinstance(value, float):
+        try:
+            return float(value)
+        except OverflowError:  # too large for a float: the model refuses it
+            return value
+    if isinstance(value, dict):
+        return {k: _canonical(v) if k == "value" else v for k, v in value.items()}
+    return value
 
 
 class PredictRequest(BaseModel):
@@ -66,11 +82,15 @@ class PredictRequest(BaseModel):
             raise ValueError("send exactly one of 'patient' (one) or 'patients' (a batch)")
         return self
 
+    @property
+    def single(self) -> bool:
+        """One patient (``patient``), not a batch: errors are located at ``patient``."""
+        return self.patient is not None
+
     def rows(self) -> list[dict[str, Any]]:
         """The patients as plain dicts (unit values as {"value", "unit"})."""
         batch = [self.patient] if self.patient is not None else list(self.patients or [])
-        return [{k: (v.model_dump() if isinstance(v, UnitValue) else v) for k, v in p.items()}
-                for p in batch]
+        return [{k: _canonical(v) for k, v in p.items()} for p in batch]
 
 
 class Prediction(BaseModel):
@@ -88,6 +108,23 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+class Factor(BaseModel):
+    """One feature's signed contribution to one patient's log-odds."""
+
+    feature: str
+    label: str | None = Field(description="What the feature is, where documented.")
+    value: float | str = Field(description="The patient's value (numbers in `unit`).")
+    unit: str | None
+    meaning: str | None = Field(description="What the patient's code means (coded inputs).")
+    contribution: float = Field(description="Signed change in log-odds vs. the study's "
+                                            "average patient: > 0 raises the risk, < 0 "
+                                            "lowers it.")
+    direction: str = Field(description='"raises risk", "lowers risk" or "little effect" '
+                                       '(|contribution| < 0.05).')
+    text: str = Field(description='e.g. "cp (chest pain type) = 4 (asymptomatic): raises the '
+                                  'risk of heart disease (+0.66 log-odds)".')
+
+
 class ExplanationOut(BaseModel):
     """Per-feature contributions: base_log_odds + sum(contributions) = log_odds."""
 
@@ -98,14 +135,41 @@ class ExplanationOut(BaseModel):
     contributions: dict[str, float]
     method: str
     top_factors: list[str]
+    factors: list[Factor] = Field(description="Every feature, largest |contribution| first.")
+
+
+class Effect(BaseModel):
+    """One comparison's signed effect on the log-odds."""
+
+    comparison: str = Field(description='"+10 years", "1 (male) vs 0 (female)" ...')
+    step: float | None = Field(description="Numeric features: the step, in the unit.")
+    level: str | None
+    reference: str | None
+    log_odds: float = Field(description="Change in log-odds (signed).")
+    odds_ratio: float
+    direction: str = Field(description='"raises risk", "lowers risk" or "little effect".')
+
+
+class FeatureEffect(BaseModel):
+    """A feature's importance (unsigned) and its signed effects."""
+
+    feature: str
+    label: str | None
+    kind: str
+    unit: str | None
+    importance: float = Field(description="Mean |contribution| over reference patients.")
+    effects: list[Effect]
 
 
 class ExplainResponse(BaseModel):
-    """Explanations in request order."""
+    """Explanations in request order, with the model's signed feature effects."""
 
     model_id: int
     content_hash: str
+    outcome: str = Field(description="What the risk is of (the outcome = 1).")
     explanations: list[ExplanationOut]
+    feature_effects: list[FeatureEffect] = Field(
+        description="The model's signed effect of each input, most important first.")
 
 
 class ModelSummary(BaseModel):
@@ -134,6 +198,7 @@ class ModelDetail(ModelSummary):
     metrics: dict[str, Any]
     limitations: list[str]
     global_importance: dict[str, float]
+    feature_effects: list[FeatureEffect]
 
 
 class StatusChange(BaseModel):
@@ -274,6 +339,9 @@ class _Service:
             self._importance[record.content_hash] = model.global_importance()
         return self._importance[record.content_hash]
 
+    def effects(self, model: RiskModel) -> list[dict[str, Any]]:
+        return model.effects()  # cached by the model (models are cached per content hash)
+
     def rate_limit(self, key: ApiKey) -> None:
         for item in self.limits:
             if not self.limiter.hit(item, str(key.id)):
@@ -386,9 +454,8 @@ def create_app(registry: Registry | str | None = None, *,
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI echoes the offending input by default; patient values must not be echoed.
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid"),
-                   "type": e.get("type", "value_error")} for e in exc.errors()]
-        return JSONResponse(status_code=422, content={"detail": errors})
+        return JSONResponse(status_code=422,
+                            content={"detail": [_problem(e) for e in exc.errors()]})
 
     @app.exception_handler(FedcareError)
     async def _fedcare_error(_: Request, exc: FedcareError) -> JSONResponse:
@@ -404,12 +471,13 @@ def create_app(registry: Registry | str | None = None, *,
         return record, model
 
     def _validated(model: RiskModel, rows: list[dict[str, Any]], key: ApiKey, model_id: int,
-                   endpoint: str) -> Any:
+                   endpoint: str, single: bool) -> Any:
         try:
-            X = model.validate(rows)
+            X = model.validate(rows, single=single)
         except PatientInputError as exc:
             service.log(key, model_id, endpoint, rows, 422)
-            raise HTTPException(422, detail=[e.to_dict() for e in exc.errors]) from None
+            raise HTTPException(422, detail=[e.to_dict(single=single)
+                                             for e in exc.errors]) from None
         return X
 
     @app.get("/healthz", response_model=Health, tags=["service"])
@@ -426,10 +494,12 @@ def create_app(registry: Registry | str | None = None, *,
     @app.get("/v1/models/{model_id}", response_model=ModelDetail, tags=["models"],
              responses=_ERRORS)
     def show_model(model_id: ModelId, _: ReadKey) -> dict[str, Any]:
-        """One model: schema (units, ranges), provenance, metrics, global importance."""
+        """One model: schema (units, ranges), provenance, metrics, global importance and
+        the signed effect of each input (odds ratios; raises or lowers the risk)."""
         record, model = service.model(model_id)
         out = record.to_dict(parameters=False)
         out["global_importance"] = service.importance(record, model)
+        out["feature_effects"] = service.effects(model)
         return out
 
     @app.get("/v1/models/{model_id}/card", tags=["models"], responses={
@@ -437,10 +507,11 @@ def create_app(registry: Registry | str | None = None, *,
                          "description": "The model card, HTML or JSON."}})
     def card(model_id: ModelId, _: ReadKey,
              format: Literal["html", "json"] = "html") -> Any:
-        """The model card: intended use, data sources, per-site performance incl.
-        calibration, privacy guarantees, importance, limitations."""
+        """The model card: intended use, inputs (units, what each code means), data
+        sources, per-site performance incl. calibration, privacy guarantees, signed feature
+        effects and importance, limitations."""
         record, model = service.model(model_id)
-        content = model_card(record, service.importance(record, model))
+        content = model_card(record, service.importance(record, model), service.effects(model))
         if format == "json":
             return JSONResponse(jsonable_encoder(content))
         return HTMLResponse(render_card_html(content))
@@ -454,7 +525,7 @@ def create_app(registry: Registry | str | None = None, *,
         or {"value": x, "unit": "UCUM"} to be converted; out-of-range values get 422."""
         record, model = _active(model_id)
         rows = body.rows()
-        X = _validated(model, rows, key, model_id, "predict")
+        X = _validated(model, rows, key, model_id, "predict", body.single)
         z = model.log_odds(X)
         service.log(key, model_id, "predict", rows, 200)
         risks = 1.0 / (1.0 + _exp(-z))
@@ -467,18 +538,24 @@ def create_app(registry: Registry | str | None = None, *,
               responses={**_ERRORS, 409: {"model": Problem, "description": "Model retired."}})
     async def explain(model_id: ModelId, body: PredictRequest,
                       key: ClinicianKey) -> ExplainResponse:
-        """Risk plus per-feature contributions (exact for linear models, SHAP otherwise)
-        and the top factors in plain words."""
+        """Risk plus signed per-feature contributions (exact for linear models, SHAP
+        otherwise): every factor with its value, what a code means and its direction
+        ("raises the risk of heart disease (+0.66 log-odds)"), the top three in plain
+        words, and the model's signed feature effects (odds ratios)."""
         record, model = _active(model_id)
         rows = body.rows()
-        _validated(model, rows, key, model_id, "explain")
+        _validated(model, rows, key, model_id, "explain", body.single)
         if model.kind == "logistic":  # exact and cheap: no thread hop
-            explanations = model.explain(rows)
+            explanations = model.explain(rows, single=body.single)
+            effects = service.effects(model)
         else:  # SHAP takes milliseconds per patient: keep the event loop free
-            explanations = await run_in_threadpool(model.explain, rows)
+            explanations = await run_in_threadpool(model.explain, rows, single=body.single)
+            effects = await run_in_threadpool(service.effects, model)
         service.log(key, model_id, "explain", rows, 200)
         return ExplainResponse(model_id=model_id, content_hash=record.content_hash,
-                               explanations=[ExplanationOut(**e.to_dict()) for e in explanations])
+                               outcome=model.outcome,
+                               explanations=[ExplanationOut(**e.to_dict()) for e in explanations],
+                               feature_effects=[FeatureEffect(**e) for e in effects])
 
     @app.patch("/v1/models/{model_id}", response_model=ModelSummary, tags=["admin"],
                responses=_ERRORS)
@@ -499,6 +576,25 @@ def create_app(registry: Registry | str | None = None, *,
         return service.registry.prediction_log(limit)
 
     return app
+
+
+#: pydantic's marker for a dict key's own error (``[..., "<key>", "[key]"]``).
+_KEY_MARK = "[key]"
+
+
+def _problem(error: Any) -> dict[str, Any]:
+    """A request-validation error without the input (names, locations and messages only).
+
+    Location strings are cut to 64 characters (a field name, never a value, but a long
+    one may be a pasted value); a too-long field name reads as such.
+    """
+    loc = list(error.get("loc", ()))
+    msg, kind = error.get("msg", "invalid"), error.get("type", "value_error")
+    if loc and loc[-1] == _KEY_MARK:
+        loc = loc[:-1]
+        msg, kind = "field name longer than 64 characters", "value_error.extra"
+    return {"loc": [p[:64] if isinstance(p, str) else p for p in loc], "msg": msg,
+            "type": kind}
 
 
 def _exp(z: Any) -> Any:

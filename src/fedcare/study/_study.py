@@ -18,12 +18,15 @@ import numpy as np
 
 from fedcare.config import ENGINES, StudyConfig
 from fedcare.data import Cohort
+from fedcare.data._cohort import Schema
+from fedcare.data._identifiers import identifier_columns
 from fedcare.data._standardise import Standardiser
-from fedcare.data._study import load_study_cohort
-from fedcare.evaluation import binary_metrics
+from fedcare.data._study import HEART, load_study_cohort
+from fedcare.data._table import read_frame
+from fedcare.evaluation import baseline_accuracy, binary_metrics
 from fedcare.exceptions import ConfigError, DataError
 from fedcare.federation import FederatedRun, run_inprocess, run_simulation
-from fedcare.federation.site.data import SiteSplit
+from fedcare.federation.site.data import SiteSplit, site
 from fedcare.models import LogisticRegression, make_model
 from fedcare.models._personalise import ConstantRisk, personalise
 from fedcare.privacy import membership_inference_auc
@@ -50,13 +53,26 @@ class StudyResult:
     missing_rounds: dict[str, list[int]] = field(default_factory=dict)
     quality: dict[str, Any] | None = None
 
+    live: bool = False
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ``sites``, ``results`` (per setting), curves and provenance.
 
         ``quality`` holds the data-quality findings and tables (None when
-        ``quality_check = "off"``).
+        ``quality_check = "off"``); ``quality_check`` the setting and
+        ``quality_override`` the blocking findings a ``"warn"`` study trained despite;
+        ``federation`` is ``"live"`` (the sites' figures only) or ``"embedded"``;
+        ``features`` the model's input columns, ``identifiers_refused`` the columns not
+        used because they identify people, ``imputed`` feature -> federated mean.
         """
+        quality = self.quality or {}
         return {
+            "federation": "live" if self.live else "embedded",
+            "quality_check": self.config.quality_check,
+            "quality_override": list(quality.get("override") or []),
+            "features": list(self.schema.get("encoded_feature_names", [])),
+            "identifiers_refused": dict(self.schema.get("identifiers_refused") or {}),
+            "imputed": dict(self.schema.get("imputed") or {}),
             "study": self.config.to_dict(),
             "sites": self.sites,
             "excluded_sites": self.excluded_sites,
@@ -70,8 +86,29 @@ class StudyResult:
         }
 
 
-def _splits(cohort: Cohort, config: StudyConfig, sites: list[str]) -> dict[str, SiteSplit]:
-    return {name: SiteSplit.from_cohort(cohort.for_site(name), config) for name in sites}
+def _checked_table(config: StudyConfig) -> Cohort:
+    """The whole table, validated as the sites will read it: rows missing a numeric value
+    kept under ``missing = "impute"``; without a feature list, the columns that identify
+    people left out (each site finds and refuses them again on its own rows)."""
+    keep = config.missing == "impute"
+    if config.features or config.data == HEART:
+        return load_study_cohort(config, keep_missing=keep)
+    frame = read_frame(config.data)
+    others = [str(c) for c in frame.columns if str(c) not in (config.site_column,
+                                                              config.target)]
+    ids = identifier_columns(frame, others)
+    if not ids:
+        return load_study_cohort(config, keep_missing=keep)
+    return load_study_cohort(config.replace(features=[c for c in others if c not in ids]),
+                             keep_missing=keep)
+
+
+def _splits(config: StudyConfig, schema: dict[str, Any], sites: list[str]
+            ) -> dict[str, SiteSplit]:
+    """Every site's rows as the site itself prepared them (its missing-value codes
+    recoded, imputed with the federated means, encoded with the agreed schema)."""
+    agreed = Schema.from_dict(schema)
+    return {name: site(config, name).split(agreed) for name in sites}
 
 
 def _predict(config: StudyConfig, arrays: list[np.ndarray], X: np.ndarray) -> np.ndarray:
@@ -116,10 +153,20 @@ def _summary(per_site: dict[str, dict[str, Any]], y: np.ndarray | None,
     if y is not None and p is not None:
         m = binary_metrics(y, p)
         out["pooled_test"] = {k: m[k] for k in ("accuracy", "auc", "brier")}
+        out["pooled_test"]["baseline_accuracy"] = baseline_accuracy(int(y.sum()), len(y))
     else:  # exact from counts, without any row leaving a site
         n = sum(int(v["n"]) for v in per_site.values())
         correct = sum(float(v["accuracy"]) * int(v["n"]) for v in per_site.values())
-        out["pooled_test"] = {"accuracy": correct / n, "auc": None, "brier": None}
+        briers = [(v.get("brier"), int(v["n"])) for v in per_site.values()]
+        known = [(float(b), w) for b, w in briers if b is not None]
+        brier = (sum(b * w for b, w in known) / n
+                 if n and len(known) == len(briers) else None)
+        events = [int(e) for e in (v.get("n_events") for v in per_site.values())
+                  if e is not None]
+        base = (baseline_accuracy(sum(events), n)
+                if n and len(events) == len(per_site) else None)
+        out["pooled_test"] = {"accuracy": correct / n, "auc": None, "brier": brier,
+                              "baseline_accuracy": base}
     return out
 
 
@@ -144,6 +191,7 @@ def _per_site(fed: FederatedRun, setting: str) -> dict[str, dict[str, Any]]:
         row = {k: m.get(k) for k in ("accuracy", "auc", "brier", "calibration_slope",
                                       "calibration_intercept")}
         row["n"] = m["num-examples"]
+        row["n_events"] = m.get("n-events")
         for extra in ("method", "model"):
             if extra in m:
                 row[extra] = m[extra]
@@ -212,6 +260,7 @@ def federation_result(config: StudyConfig, fed: FederatedRun | dict[str, Any],
         config=config, sites=_sites(fed), excluded_sites=fed.excluded_sites, results=results,
         convergence={f"federated:{tag}": curve}, calibration={}, schema=fed.schema,
         missing_rounds=fed.missing_rounds, quality=fed.quality, model=_model(config, fed),
+        live=True,
     )
 
 
@@ -226,8 +275,9 @@ def run_study(
     ----------
     config : StudyConfig
     cohort : Cohort, optional
-        Already-loaded table (else loaded from ``config``): used for the pooled model
-        and pooled-test figures only; the federated sites read their own rows.
+        Already-loaded table: only its site names are used (else read from ``config``);
+        every site, in the federated run and for the pooled and local references,
+        prepares its own rows the same way (missing codes, imputation, encoding).
     pooled : bool
         Fit the pooled model (all rows in one place) as the upper reference.
     progress : callable, optional
@@ -245,7 +295,8 @@ def run_study(
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {list(ENGINES)}, got '{engine}'")
     say = progress or (lambda _text: None)
-    cohort = cohort if cohort is not None else load_study_cohort(config)
+    if cohort is None:  # the whole table checked first: a clear error before any site runs
+        cohort = _checked_table(config)
     sites = sorted(cohort.sites)
     if len(sites) < 2:
         raise DataError(f"column '{config.site_column}' (site column) names {len(sites)} "
@@ -264,7 +315,7 @@ def run_study(
         fed = FederatedRun.from_dict(raw)
     fed_seconds = time.perf_counter() - started
     included = sorted(fed.per_site["federated"])
-    splits = _splits(cohort, config, included)
+    splits = _splits(config, fed.schema, included)
     std = (Standardiser(np.asarray(fed.standardiser["mean"]),
                         np.asarray(fed.standardiser["scale"]))
            if fed.standardiser else None)

@@ -12,7 +12,7 @@ from flwr.serverapp import Grid
 
 from fedcare.config import StudyConfig
 from fedcare.data._study import schema_from_json
-from fedcare.exceptions import FederationError
+from fedcare.exceptions import DataError
 from fedcare.quality import QualityReport, combine_quality
 
 from ..protocol import ConfigKey, MessageType, number, site_of
@@ -36,23 +36,56 @@ def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
     aggregates = {site_of(r): {key: number(r.content, key)
                                for key in r.content.metric_records["metrics"]}
                   for r in replies}
-    return combine_quality(aggregates, schema_from_json(schema_json), min_cell=config.min_cell)
+    return combine_quality(aggregates, schema_from_json(schema_json), min_cell=config.min_cell,
+                           impute=config.missing == "impute")
+
+
+def _where(f: Any) -> str:
+    return " ".join(p for p in (f.site or "", f.feature or "") if p) or "study"
+
+
+def _fixes(blocking: list[Any]) -> str:
+    """How to go on after a refusal, for the kinds of blocking findings there are."""
+    kinds = {f.kind for f in blocking}
+    fixes = []
+    coded = sorted({f.feature for f in blocking
+                    if f.kind in ("missing_code", "out_of_range") and f.feature})
+    if coded:
+        pairs = ", ".join(f"{c} = 0" for c in coded)
+        fixes.append(f"declare the missing-value code (study file: missing_codes = "
+                     f"{{{pairs}}}, with the real code; or at a site: fedcare site init "
+                     f"--missing {coded[0]}=0, site.toml [missing])")
+    if "missing" in kinds:
+        fixes.append('keep missing = "impute" (the default) so the rows are imputed and '
+                     "flagged")
+    if "unit_mismatch" in kinds:
+        fixes.append("declare the site's unit (fedcare site init --unit FEATURE=UNIT)")
+    fixes.append("leave the feature out (features = [...])")
+    fixes.append('or override consciously with quality_check = "warn" (recorded in '
+                 "metrics.json, the report, the registry and the model card)")
+    return "; ".join(fixes)
 
 
 def apply_quality(report: QualityReport, config: StudyConfig) -> None:
-    """Log the findings; with ``quality_check = "refuse"``, stop on a blocking one."""
+    """Log the findings; with ``quality_check = "refuse"`` (the default), stop on a
+    blocking one with a :class:`~fedcare.exceptions.DataError` (exit 3) that lists the
+    findings and says how to go on."""
     blocking = report.blocking
     if config.quality_check == "refuse" and blocking:
-        listed = "; ".join(f"site '{f.site}' feature '{f.feature}' {f.kind}: {f.detail}"
-                           for f in blocking)
-        raise FederationError(f"data quality check (quality_check = 'refuse'): "
-                              f"{len(blocking)} blocking finding(s), training not started: "
-                              f"{listed}")
+        shown = blocking[:6]
+        listed = "; ".join(f"{_where(f)}: {f.detail}" for f in shown)
+        more = f" (and {len(blocking) - len(shown)} more)" if len(blocking) > len(shown) else ""
+        raise DataError(f"data quality check refused the study before training: "
+                        f"{len(blocking)} blocking finding(s): {listed}{more}. To go on: "
+                        f"{_fixes(blocking)}")
     log = logging.getLogger("fedcare")
     for f in report.findings:
-        if f.severity != "info":
-            log.warning("data quality (%s): site '%s' feature '%s' %s: %s", f.severity,
-                        f.site, f.feature, f.kind, f.detail)
+        if f.severity == "blocking":
+            log.warning("data quality (blocking, overridden by quality_check = 'warn'): "
+                        "%s %s: %s", _where(f), f.kind, f.detail)
+        elif f.severity != "info":
+            log.warning("data quality (%s): %s %s: %s", f.severity, _where(f), f.kind,
+                        f.detail)
 
 
 def run_quality_check(grid: Grid, context: Context) -> dict[str, Any]:

@@ -4,11 +4,16 @@ Flower's strategy loop only logs a failed reply and carries on; here every round
 what a study requires. With ``min_sites`` 0 every site must answer (a failure stops the
 study, naming the site and its reason); otherwise a round goes ahead with the sites that
 answered if at least ``min_sites`` did, and each absent site is recorded.
+
+A failed reply's reason is reported as one readable line per site
+(:func:`failure_line`): Flower's wrapping (``<class '...'>:<'...'>``) is removed, and
+sites that failed for the same reason are named once (:func:`summarise_failures`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,14 +27,102 @@ from fedcare.exceptions import FederationError, PrivacyBudgetError
 
 from ..protocol import RunKey, request, site_of
 
-__all__ = ["Answers", "ask", "check_replies", "site_failure", "wait_for_sites"]
+__all__ = ["Answers", "ask", "check_replies", "failure_line", "site_failure",
+           "summarise_failures", "wait_for_sites"]
 
 log = logging.getLogger("fedcare")
 
 
-def site_failure(prefix: str, failed: Sequence[str]) -> FederationError | PrivacyBudgetError:
-    """The error for failed sites: a privacy-budget refusal keeps its own type (exit 7)."""
-    text = prefix + "; ".join(failed)
+#: Flower's reason for an exception in a deployed ClientApp: "<class 'mod.Name'>:<'text'>".
+_FLOWER_REASON = re.compile(r"^<class '(?:[\w.]*\.)?(\w+)'>:<'(.*)'>$", re.S)
+#: What Flower's simulation puts before the text of a ClientApp's exception.
+_SIMULATION = re.compile(r"^\s*Exception ClientAppException occurred\. Message:\s*", re.S)
+#: The in-process engine's reason: "Name: text".
+_NAMED = re.compile(r"^([A-Z]\w*(?:Error|Exception|Refusal|Exited|Interrupt)): (.*)$", re.S)
+#: A failure line's site: "site 'va' refuses ..." or "site 'va': ...".
+_SITE = re.compile(r"^site '([^']+)'(?=[ :])")
+_POLICY_COMMAND = re.compile(r"(fedcare site policy )\S+")
+_MAX_REASON = 400  # characters of one site's reason
+_ANY = "\0"  # stands for a site's name while lines are compared
+
+
+def _unwrap(reason: str) -> tuple[str, str]:
+    """A reply's error reason as (exception class name or "", its text on one line)."""
+    text, name = reason.strip(), ""
+    match = _FLOWER_REASON.match(text)
+    if match:
+        name, text = match.group(1), match.group(2)
+    text = _SIMULATION.sub("", text)
+    if name == "ClientAppException":
+        name = ""
+    match = _NAMED.match(text)
+    if match:
+        name, text = match.group(1), match.group(2)
+    text = " ".join(text.split())
+    if len(text) > _MAX_REASON:
+        text = text[:_MAX_REASON - 3] + "..."
+    return name, text
+
+
+def failure_line(site: str, reason: str) -> str:
+    """One readable line for a site's failed reply.
+
+    ``site 'va' refuses this study: <rules and fixes>`` for a policy refusal (whose text
+    names its site), else ``site 'va': DataError: <text>``; never Flower's class reprs.
+    """
+    name, text = _unwrap(reason)
+    if re.match(r"^site '[^']+' refuses ", text):
+        return text
+    return f"site '{site}': {name}: {text}" if name else f"site '{site}': {text}"
+
+
+def _generic(line: str) -> tuple[str, str]:
+    """A failure line's site and the line with that site (and its folder) left out."""
+    match = _SITE.match(line)
+    if not match:
+        return "", line
+    site = match.group(1)
+    return site, _POLICY_COMMAND.sub(r"\1<site folder>",
+                                     line.replace(f"'{site}'", f"'{_ANY}'"))
+
+
+def _quoted(names: Sequence[str]) -> str:
+    quoted = [f"'{n}'" for n in names]
+    return ", ".join(quoted[:-1]) + f" and {quoted[-1]}" if len(quoted) > 1 else quoted[0]
+
+
+def summarise_failures(lines: Sequence[str], asked: int | None = None) -> str:
+    """Per-site failure lines (:func:`failure_line`) as one line, each reason once.
+
+    Sites that failed for the same reason (their own name and folder aside) are named
+    together: ``all 4 sites refuse this study: ...`` when each of the ``asked`` sites
+    did, ``sites 'a' and 'b': DataError: ...`` otherwise. Groups are separated by
+    `` | ``.
+    """
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for line in lines:
+        site, key = _generic(line)
+        groups.setdefault(key, []).append((site, line))
+    out = []
+    for key, members in groups.items():
+        if len(members) == 1:
+            out.append(members[0][1])
+            continue
+        rest = key.removeprefix(f"site '{_ANY}'")
+        rest = rest.replace(f"site '{_ANY}'", "the site").replace(f"'{_ANY}'", "<site>")
+        if rest.startswith(" refuses "):
+            rest = " refuse " + rest.removeprefix(" refuses ")
+        who = (f"all {len(members)} sites" if len(members) == asked
+               else f"sites {_quoted([site for site, _ in members])}")
+        out.append(who + rest)
+    return " | ".join(out)
+
+
+def site_failure(prefix: str, failed: Sequence[str], asked: int | None = None
+                 ) -> FederationError | PrivacyBudgetError:
+    """The error for failed sites: their :func:`failure_line` s summarised in one line
+    (:func:`summarise_failures`); a privacy-budget refusal keeps its own type (exit 7)."""
+    text = prefix + summarise_failures(failed, asked)
     if failed and all("PrivacyBudgetError" in f for f in failed):
         return PrivacyBudgetError(text)
     return FederationError(text)
@@ -66,20 +159,21 @@ def check_replies(replies: Iterable[Message], names: Mapping[int, str], *, what:
         answered.
     """
     replies = list(replies)
-    failed = [f"site '{names.get(r.metadata.src_node_id, r.metadata.src_node_id)}': "
-              f"{r.error.reason}" for r in replies if r.has_error()]
+    failed = [failure_line(str(names.get(r.metadata.src_node_id, r.metadata.src_node_id)),
+                           r.error.reason or f"error code {r.error.code}")
+              for r in replies if r.has_error()]
     valid = [r for r in replies if not r.has_error()]
     answered = {r.metadata.src_node_id for r in valid}
     absent = sorted(site for node, site in names.items() if node not in answered)
     if not min_sites:
         if failed:
-            raise site_failure(f"{what}: ", failed)
+            raise site_failure(f"{what}: ", failed, len(names))
         if absent:
             raise FederationError(f"{what}: no answer from {absent} within round_timeout")
     elif len(valid) < min_sites:
         raise FederationError(
             f"{what}: {len(valid)} site(s) answered, fewer than min_sites_per_round "
-            f"{min_sites}; failures: {'; '.join(failed) or 'none'}")
+            f"{min_sites}; failures: {summarise_failures(failed, len(names)) or 'none'}")
     for site in absent:
         log.warning("%s: site '%s' missing, going ahead with %d site(s)", what, site,
                     len(valid))

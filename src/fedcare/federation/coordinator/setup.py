@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 
 from flwr.serverapp import Grid
 
@@ -19,14 +20,22 @@ from .rounds import ask
 __all__ = ["Setup", "agree_schema", "merge_schemas"]
 
 
-def merge_schemas(texts: Sequence[str]) -> str:
-    """One schema from the sites': same columns; the widest kind; the union of levels."""
+def merge_schemas(texts: Sequence[str], drop: Collection[str] = ()) -> str:
+    """One schema from the sites': same columns; the widest kind; the union of levels.
+
+    ``drop``: columns no site may use as a feature (those any site found to identify
+    people); they are taken out of every site's schema first.
+    """
     schemas = [schema_from_json(t) for t in texts]
+    schemas = [replace(s, features=tuple(f for f in s.features if f.name not in drop))
+               for s in schemas]
     first = schemas[0]
     names = [f.name for f in first.features]
     for s in schemas[1:]:
         if [f.name for f in s.features] != names:
-            raise FederationError("sites disagree on the feature columns")
+            only = sorted(set(names) ^ {f.name for f in s.features})
+            raise FederationError("sites disagree on the feature columns"
+                                  + (f" ({only} not at every site)" if only else ""))
     features = []
     for i, f in enumerate(first.features):
         kinds = {s.features[i].kind for s in schemas}
@@ -47,6 +56,7 @@ class Setup:
     excluded: dict[str, str]
     participants: list[int]
     names: dict[int, str]            # node id -> site, every site that answered
+    identifiers: dict[str, str] = field(default_factory=dict)  # column -> why refused
 
     @property
     def participant_names(self) -> dict[int, str]:
@@ -63,7 +73,13 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> Setup:
     """
     replies = ask(grid, node_ids, MessageType.SCHEMA, {}, timeout=config.round_timeout,
                   min_sites=config.min_sites_per_round)
-    schema_json = merge_schemas([text(r.content, "schema") for r in replies])
+    identifiers: dict[str, str] = {}
+    for r in replies:
+        found = r.content.config_records["site"].get("identifiers")
+        for column, reason in json.loads(str(found)).items() if found else ():
+            identifiers.setdefault(str(column), f"{reason} at site '{site_of(r)}'")
+    schema_json = merge_schemas([text(r.content, "schema") for r in replies],
+                                drop=identifiers)
     sites: dict[str, SiteInfo] = {}
     excluded: dict[str, str] = {}
     participants: list[int] = []
@@ -91,4 +107,4 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> Setup:
         raise FederationError(
             f"a federated study needs at least 2 eligible sites, got {len(participants)} "
             f"(excluded: {excluded})")
-    return Setup(schema_json, sites, excluded, participants, names)
+    return Setup(schema_json, sites, excluded, participants, names, identifiers)

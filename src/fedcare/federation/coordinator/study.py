@@ -2,7 +2,9 @@
 
 1. every site sends its columns and categorical levels -> one agreed schema; sites too
    small to train or test on are excluded (reported, never merged);
-2. the data-quality round (protected aggregates; ``quality_check`` warn/refuse/off);
+2. the data-quality round (protected aggregates; ``quality_check`` refuse/warn/off);
+   with ``missing = "impute"``, the imputation round: the sum of the sites' counts and
+   sums of observed values gives the mean for every feature missing anywhere;
 3. federated standardisation from the sum of the sites' moments;
 4. ``rounds`` rounds of the study's Flower strategy: its training replies are collected
    through the study's :class:`~.sums.SiteSums` (in the clear, or SecAgg+ so that the
@@ -18,6 +20,7 @@ without sites that fail or stay silent (and names them), ``checkpoint_dir`` and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -32,8 +35,8 @@ from flwr.serverapp.strategy import Strategy
 
 from fedcare.config import StudyConfig
 from fedcare.data._standardise import combine_moments
-from fedcare.data._study import schema_from_json
-from fedcare.exceptions import FederationError
+from fedcare.data._study import schema_from_json, schema_to_json
+from fedcare.exceptions import DataError, FederationError
 from fedcare.models import LogisticRegression, make_model
 from fedcare.privacy import epsilon_spent
 
@@ -47,7 +50,7 @@ from .rounds import ask, check_replies, wait_for_sites
 from .setup import Setup, agree_schema
 from .sums import SiteSums, add_up, make_sums
 
-__all__ = ["SETTINGS", "coordinate_study", "standardise", "train"]
+__all__ = ["SETTINGS", "coordinate_study", "impute", "standardise", "train"]
 
 log = logging.getLogger("fedcare")
 
@@ -71,6 +74,45 @@ def standardise(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig
     mean, std = combine_moments([(int(cast(float, total.metrics["num-examples"])), arrays[0],
                                   arrays[1])])
     return {"mean": mean.tolist(), "scale": std.tolist()}
+
+
+def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig) -> dict[str, float]:
+    """Federated mean imputation (``missing = "impute"``): every numeric or binary feature
+    missing in some usable row of some site gets the mean of its observed training values
+    over all sites (from the sum of the sites' counts and sums) and a missing indicator;
+    ``setup.schema_json`` is replaced by the schema carrying them. Returns feature ->
+    mean (empty when nothing is missing anywhere).
+
+    Raises
+    ------
+    DataError
+        A feature has no recorded value in any site's training rows.
+    """
+    names = setup.participant_names
+    messages = [request(MessageType.IMPUTE, node, {ConfigKey.SCHEMA: setup.schema_json})
+                for node in names]
+    answers = sums.collect(grid, messages, names, what="imputation sums",
+                           timeout=config.round_timeout, min_sites=config.min_sites_per_round)
+    total = add_up(answers.replies)
+    observed, summed, absent = (np.asarray(a, dtype=np.float64)
+                                for a in cast(list[np.ndarray], total.arrays))
+    schema = schema_from_json(setup.schema_json)
+    means: dict[str, float] = {}
+    features = []
+    for i, f in enumerate(schema.features):
+        column = schema.feature_names.index(f.encoded_names[0]) if f.encoded_names else i
+        if f.kind != "categorical" and round(float(absent[column])) > 0:
+            if round(float(observed[column])) == 0:
+                raise DataError(f"feature '{f.name}' has no recorded value in any site's "
+                                "training rows: it cannot be imputed; drop it from the "
+                                "features")
+            means[f.name] = float(summed[column] / observed[column])
+            f = dataclasses.replace(f, impute=means[f.name])
+        features.append(f)
+    if means:
+        setup.schema_json = schema_to_json(dataclasses.replace(schema,
+                                                               features=tuple(features)))
+    return means
 
 
 def train(grid: Grid, strategy: Strategy, sums: SiteSums, names: dict[int, str],
@@ -179,6 +221,15 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
         report = check_quality(study_grid, setup.participants, setup.schema_json, config)
         apply_quality(report, config)
         quality = report.to_dict()
+        quality["check"] = config.quality_check
+        quality["override"] = (
+            [f"site '{f.site or 'all'}'" + (f", feature '{f.feature}'" if f.feature else "")
+             + f" ({f.kind}): {f.detail}" for f in report.blocking]
+            if config.quality_check == "warn" else [])
+
+    imputed: dict[str, float] = {}
+    if config.missing == "impute":
+        imputed = impute(study_grid, setup, sums, config)
 
     base: dict[str, Any] = {ConfigKey.SCHEMA: setup.schema_json}
     standardiser = None
@@ -221,8 +272,12 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     train_seconds = time.perf_counter() - train_started
 
     per_site = final_evaluations(study_grid, setup, base, final, config, missing)
+    schema = dict(json.loads(setup.schema_json))
+    schema["missing"] = config.missing
+    schema["imputed"] = imputed
+    schema["identifiers_refused"] = setup.identifiers
     return FederatedRun(
-        config=config.to_run_config(), schema=dict(json.loads(setup.schema_json)),
+        config=config.to_run_config(), schema=schema,
         sites=setup.sites,
         excluded_sites=setup.excluded, standardiser=standardiser,
         arrays=[a.tolist() for a in final.to_numpy_ndarrays()], history=history,

@@ -7,9 +7,9 @@ schema and the site's units, so a new study or a changed table file is read afre
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -22,11 +22,14 @@ from fedcare.data._study import read_study_table, schema_from_json, study_roles
 from fedcare.exceptions import DataError
 from fedcare.quality import to_schema_units
 
-__all__ = ["Prepared", "Site", "SiteSplit", "Units", "config_key", "prepared", "site",
-           "units_of"]
+__all__ = ["Missing", "Prepared", "Site", "SiteSplit", "Units", "config_key", "missing_of",
+           "prepared", "site", "units_of"]
 
 Units = tuple[tuple[str, str], ...]
 """A site's own units, ``((feature, unit), ...)`` sorted (hashable: a cache key)."""
+
+Missing = tuple[tuple[str, tuple[float, ...]], ...]
+"""A site's own missing-value codes, ``((column, (code, ...)), ...)`` sorted (a cache key)."""
 
 
 @dataclass
@@ -54,11 +57,16 @@ class Site:
 
     ``units`` is the site's own unit per numeric feature where it differs from the
     study's (its site config's ``[units]``): :meth:`split` converts those columns to the
-    agreed schema's units before encoding. ``frame`` keeps the values as recorded.
+    agreed schema's units before encoding. ``missing`` holds the site's own
+    missing-value codes (its site config's ``[missing]``); with the study's
+    ``missing_codes`` they are recoded to missing in ``frame`` (``recoded`` counts them
+    per column), before the quality check and training. ``frame`` otherwise keeps the
+    values as recorded.
     """
 
     def __init__(self, config: StudyConfig, name: str,
-                 units: Mapping[str, str] | None = None) -> None:
+                 units: Mapping[str, str] | None = None,
+                 missing: Mapping[str, Sequence[float]] | None = None) -> None:
         self.config = config
         self.name = name
         self.units = dict(units or {})
@@ -70,31 +78,97 @@ class Site:
         mask = frame[self.roles.site_column].astype(str) == name
         if not mask.any():
             raise DataError(f"site '{name}' has no rows in {config.data}")
-        self.frame = frame[mask].reset_index(drop=True)
+        self.frame, self.recoded = recode_missing(
+            frame[mask].reset_index(drop=True),
+            merge_codes(config.missing_codes, missing or {}),
+            source=f"site '{name}'", protected=(self.roles.site_column, self.roles.target))
 
-    def local_schema(self) -> Schema:
-        """Columns and the categorical levels present at this site."""
+    @cached_property
+    def identifiers(self) -> dict[str, str]:
+        """Without a feature list: the columns that identify people here (column ->
+        reason, never a value); they are not used as features."""
         r = self.roles
+        if r.features is not None:
+            return {}
+        from fedcare.data._identifiers import identifier_columns
+
+        candidates = [str(c) for c in self.frame.columns
+                      if str(c) not in (r.site_column, r.target)]
+        return dict(identifier_columns(self.frame, candidates))
+
+    def local_schema(self, exclude: Sequence[str] = ()) -> Schema:
+        """Columns and the categorical levels present at this site (without a feature
+        list: every column but the site, the outcome, the identifiers and ``exclude``)."""
+        r = self.roles
+        features = r.features
+        if features is None:
+            dropped = {*self.identifiers, *exclude, r.site_column, r.target}
+            features = [str(c) for c in self.frame.columns if str(c) not in dropped]
         return infer_schema(
-            self.frame, site_column=r.site_column, target=r.target, features=r.features,
+            self.frame, site_column=r.site_column, target=r.target, features=features,
             categorical=r.categorical, numeric=r.numeric, units=r.units,
             source=f"site '{self.name}'",
         )
 
     def usable_rows(self, schema: Schema) -> int:
-        """Rows with every feature present."""
-        names = [f.name for f in schema.features]
+        """Rows with every feature present (with ``missing = "impute"``: every
+        categorical feature; numeric and binary ones may be imputed)."""
+        impute = self.config.missing == "impute"
+        names = [f.name for f in schema.features
+                 if not (impute and f.kind != "categorical")]
         return int(self.frame[names].notna().all(axis=1).sum())
 
-    def split(self, schema: Schema) -> SiteSplit:
-        """Convert the site's units, encode with the agreed ``schema`` and split."""
+    def split(self, schema: Schema, *, keep_missing: bool = False) -> SiteSplit:
+        """Convert the site's units, encode with the agreed ``schema`` and split
+        (``keep_missing``: rows missing a numeric or binary value kept, as NaN)."""
         frame: pd.DataFrame = to_schema_units(self.frame, schema, self.units, self.name)
         cohort = cohort_from_frame(
             frame, site_column=schema.site_column, target=schema.target, schema=schema,
             positive=self.config.positive or None, source=f"site '{self.name}'",
-            allow_one_class=True,
+            allow_one_class=True, keep_missing=keep_missing,
         )
         return SiteSplit.from_cohort(cohort, self.config)
+
+
+def merge_codes(*tables: Mapping[str, Sequence[float]]) -> dict[str, list[float]]:
+    """The union of missing-value code tables (the study's, then the site's own)."""
+    out: dict[str, list[float]] = {}
+    for table in tables:
+        for column, codes in table.items():
+            merged = out.setdefault(str(column), [])
+            merged.extend(float(c) for c in codes if float(c) not in merged)
+    return out
+
+
+def recode_missing(frame: pd.DataFrame, codes: Mapping[str, Sequence[float]], *,
+                   source: str, protected: Sequence[str] = ()
+                   ) -> tuple[pd.DataFrame, dict[str, int]]:
+    """``frame`` with the values in ``codes`` (column -> numbers meaning "not recorded")
+    replaced by missing, and how many were recoded per column.
+
+    A code for a column the table lacks is a :class:`DataError` naming it, as is a code
+    for the site or outcome column. Values are compared as numbers (``"0"`` and ``0.0``
+    are both code ``0``); text that is not a number is left alone.
+    """
+    if not codes:
+        return frame, {}
+    unknown = sorted(c for c in codes if c not in frame.columns)
+    if unknown:
+        raise DataError(f"{source}: missing-value codes name column(s) {unknown} that the "
+                        "table lacks (missing_codes / site config [missing])")
+    refused = sorted(c for c in codes if c in protected)
+    if refused:
+        raise DataError(f"{source}: missing-value codes for {refused}: the site and outcome "
+                        "columns cannot be recoded (a row without them is dropped anyway)")
+    out = frame.copy()
+    recoded: dict[str, int] = {}
+    for column, values in codes.items():
+        numbers = pd.to_numeric(out[column], errors="coerce")
+        hit = numbers.isin([float(v) for v in values]).to_numpy()
+        recoded[column] = int(hit.sum())
+        if hit.any():
+            out[column] = out[column].mask(hit)
+    return out, recoded
 
 
 @dataclass(frozen=True)
@@ -108,8 +182,9 @@ class Prepared:
 
 
 @lru_cache(maxsize=64)
-def _site(config_key: str, name: str, units: Units) -> Site:
-    return Site(StudyConfig.from_run_config(json.loads(config_key)), name, dict(units))
+def _site(config_key: str, name: str, units: Units, missing: Missing = ()) -> Site:
+    return Site(StudyConfig.from_run_config(json.loads(config_key)), name, dict(units),
+                dict(missing))
 
 
 def config_key(config: StudyConfig) -> str:
@@ -117,16 +192,18 @@ def config_key(config: StudyConfig) -> str:
     return json.dumps(config.to_run_config(), sort_keys=True)
 
 
-def site(config: StudyConfig, name: str, units: Units = (), key: str | None = None) -> Site:
+def site(config: StudyConfig, name: str, units: Units = (), key: str | None = None,
+         missing: Missing = ()) -> Site:
     """This site's rows under ``config`` (cached; ``key``: :func:`config_key`)."""
-    return _site(key or config_key(config), name, units)
+    return _site(key or config_key(config), name, units, missing)
 
 
 @lru_cache(maxsize=64)
 def _prepared(config_key: str, name: str, schema_json: str, mean: tuple[float, ...] | None,
-              scale: tuple[float, ...] | None, units: Units) -> Prepared:
+              scale: tuple[float, ...] | None, units: Units, missing: Missing = ()
+              ) -> Prepared:
     config = StudyConfig.from_run_config(json.loads(config_key))
-    split = _site(config_key, name, units).split(schema_from_json(schema_json))
+    split = _site(config_key, name, units, missing).split(schema_from_json(schema_json))
     if mean is not None and scale is not None:
         std = Standardiser(np.asarray(mean), np.asarray(scale))
     elif config.standardise == "local":
@@ -138,9 +215,10 @@ def _prepared(config_key: str, name: str, schema_json: str, mean: tuple[float, .
 
 def prepared(config: StudyConfig, name: str, schema_json: str,
              mean: tuple[float, ...] | None = None, scale: tuple[float, ...] | None = None,
-             units: Units = (), key: str | None = None) -> Prepared:
+             units: Units = (), key: str | None = None, missing: Missing = ()) -> Prepared:
     """The site's split under the agreed schema, standardised as the study says (cached)."""
-    return _prepared(key or config_key(config), name, schema_json, mean, scale, units)
+    return _prepared(key or config_key(config), name, schema_json, mean, scale, units,
+                     missing)
 
 
 @lru_cache(maxsize=16)
@@ -158,3 +236,22 @@ def units_of(site_config: str | None) -> Units:
     except OSError:
         return _units_of(site_config, (0, 0))  # read_site_units names the missing file
     return _units_of(site_config, (stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=16)
+def _missing_of(path: str, stamp: tuple[int, int]) -> Missing:
+    from fedcare.config import read_site_missing
+
+    return tuple(sorted((k, tuple(v)) for k, v in read_site_missing(path).items()))
+
+
+def missing_of(site_config: str | None) -> Missing:
+    """A site's own missing-value codes (``[missing]`` of its site config file), re-read
+    when the file changes."""
+    if not site_config:
+        return ()
+    try:
+        stat = Path(site_config).stat()
+    except OSError:
+        return _missing_of(site_config, (0, 0))
+    return _missing_of(site_config, (stat.st_mtime_ns, stat.st_size))

@@ -14,7 +14,7 @@ from flwr.app import Context, Message
 
 from ..protocol import config_of, decode_arrays, reply
 from .context import SITE_CONFIG_KEY, load_state, save_state, settings, site_name
-from .data import units_of
+from .data import missing_of, units_of
 from .request import SiteRequest, Task
 
 __all__ = ["handler", "site_request"]
@@ -28,6 +28,7 @@ def site_request(message: Message, context: Context) -> SiteRequest:
     arrays, named = decode_arrays(content)
     return SiteRequest(config=config, key=key, name=site_name(context, config),
                        units=units_of(str(site_config) if site_config else None),
+                       missing=missing_of(str(site_config) if site_config else None),
                        arrays=arrays, named=named, cfg=config_of(content),
                        state=load_state(context))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from pathlib import Path
 from typing import cast
 
 from flwr.app import Context, Message
@@ -67,8 +68,20 @@ def make_audit_mod() -> Mod:
 
 
 @lru_cache(maxsize=16)
-def _policy(path: str) -> SitePolicy:
+def _policy_at(path: str, stamp: tuple[int, int]) -> SitePolicy:
     return SitePolicy.from_toml(path)
+
+
+def _policy(path: str) -> SitePolicy:
+    """The site's policy, re-read when its file changes (``fedcare site policy --set``)."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return _policy_at(path, (0, 0))  # from_toml names the missing file
+    return _policy_at(path, (stat.st_mtime_ns, stat.st_size))
+
+
+_policy.cache_clear = _policy_at.cache_clear  # type: ignore[attr-defined]
 
 
 def make_policy_mod() -> Mod:

@@ -11,7 +11,7 @@ import numpy as np
 from fedcare.config import StudyConfig
 
 from ..protocol import ConfigKey, TaskResult
-from .data import Prepared, Units, prepared
+from .data import Missing, Prepared, Units, prepared
 
 __all__ = ["SiteRequest", "Task"]
 
@@ -30,6 +30,8 @@ class SiteRequest:
         This site.
     units : tuple
         The site's own units (its site config's ``[units]``).
+    missing : tuple
+        The site's own missing-value codes (its site config's ``[missing]``).
     arrays : list of ndarray
         The arrays the coordinator sent (model arrays, Newton weights), in order.
     named : dict
@@ -44,6 +46,7 @@ class SiteRequest:
     key: str
     name: str
     units: Units = ()
+    missing: Missing = ()
     arrays: list[np.ndarray] = field(default_factory=list)
     named: dict[str, np.ndarray] = field(default_factory=dict)
     cfg: Mapping[str, Any] = field(default_factory=dict)
@@ -57,7 +60,7 @@ class SiteRequest:
         scale = tuple(cast(list[float], cfg[ConfigKey.STD_SCALE])) \
             if ConfigKey.STD_SCALE in cfg else None
         return prepared(self.config, self.name, str(cfg[ConfigKey.SCHEMA]), mean, scale,
-                        self.units, key=self.key)
+                        self.units, key=self.key, missing=self.missing)
 
 
 Task = Callable[[SiteRequest], TaskResult]

@@ -10,6 +10,7 @@ and a secure study compute exactly the same things at a site.
 
 from __future__ import annotations
 
+import json
 import math
 from functools import lru_cache
 from typing import Any
@@ -35,7 +36,7 @@ from fedcare.quality import site_quality
 
 from ..protocol import ConfigKey, MessageType, TaskResult
 from . import analytics
-from .data import SiteSplit, site
+from .data import Site, SiteSplit, site
 from .request import SiteRequest, Task
 
 __all__ = ["TASKS", "SiteRequest", "Task"]
@@ -47,25 +48,49 @@ DP_STEPS = "dp-steps"
 
 
 # -- the study's set-up ---------------------------------------------------------------
+def _here(req: SiteRequest) -> Site:
+    return site(req.config, req.name, req.units, key=req.key, missing=req.missing)
+
+
 def schema(req: SiteRequest) -> TaskResult:
-    """The columns, kinds and categorical levels seen here, and the usable row count."""
-    here = site(req.config, req.name, req.units, key=req.key)
+    """The columns, kinds and categorical levels seen here, the usable row count, and
+    (without a feature list) the columns that identify people here (names and reasons,
+    no values: they are refused as features)."""
+    here = _here(req)
     local = here.local_schema()
     usable = here.usable_rows(local)
+    texts = {"schema": schema_to_json(local)}
+    if here.identifiers:
+        texts["identifiers"] = json.dumps(here.identifiers, sort_keys=True)
     return TaskResult(metrics={"n-rows": usable,
                                "n-test": math.ceil(usable * req.config.test_size),
                                "n-dropped": len(here.frame) - usable},
-                      texts={"schema": schema_to_json(local)})
+                      texts=texts)
 
 
 def quality(req: SiteRequest) -> TaskResult:
     """This site's data-quality aggregates (small-cell protected; docs/quality.md), its
-    values first converted from its own units to the schema's."""
-    here = site(req.config, req.name, req.units, key=req.key)
+    values first converted from its own units to the schema's (and its missing-value
+    codes recoded)."""
+    here = _here(req)
     aggregates = site_quality(here.frame, schema_from_json(str(req.cfg[ConfigKey.SCHEMA])),
                               req.name, min_cell=req.config.min_cell, units=dict(req.units),
                               positive=req.config.positive or None)
     return TaskResult(metrics=dict(aggregates))
+
+
+def impute_sums(req: SiteRequest) -> TaskResult:
+    """For the federated imputation: per encoded column of the agreed schema, the
+    training rows with a value and their sum, and the usable rows (train and test)
+    without one. Categorical columns are never missing here (such rows are dropped)."""
+    split = _here(req).split(schema_from_json(str(req.cfg[ConfigKey.SCHEMA])),
+                             keep_missing=True)
+    present = ~np.isnan(split.X_train)
+    absent = np.isnan(split.X_train).sum(axis=0) + np.isnan(split.X_test).sum(axis=0)
+    return TaskResult([present.sum(axis=0).astype(np.float64),
+                       np.where(present, split.X_train, 0.0).sum(axis=0),
+                       absent.astype(np.float64)],
+                      {"num-examples": len(split.y_train)})
 
 
 def moments(req: SiteRequest) -> TaskResult:
@@ -202,6 +227,7 @@ def evaluate_personalised(req: SiteRequest) -> TaskResult:
 TASKS: dict[str, Task] = {
     MessageType.SCHEMA: schema,
     MessageType.QUALITY: quality,
+    MessageType.IMPUTE: impute_sums,
     MessageType.MOMENTS: moments,
     MessageType.NEWTON: newton_statistics,
     MessageType.TRAIN: train,

@@ -13,8 +13,10 @@ Everything a party needs lives in a directory it owns:
     submitted study, with its ``result.json``).
 ``site/``
     ``node.key`` (OpenSSH EC P-384 private key, mode 0600), ``node.pub`` (its public
-    half, what the coordinator registers), ``site.toml``, ``node_config.toml``,
-    ``supernode.log`` and ``home/``.
+    half, what the coordinator registers), ``site.toml`` (name, data, ``[policy]``,
+    ``[units]``, ``[missing]``), ``audit.jsonl`` (hash-chained log of changes to the
+    site's settings: who, when, what), ``node_config.toml``, ``supernode.log`` and
+    ``home/``.
 
 Flower 1.41 serves its Fleet, Control and ServerAppIo APIs over one HTTPS port (the
 SuperLink's ``--port``, 8000 by default); the older gRPC ports (9091-9093) are no
@@ -25,6 +27,9 @@ longer opened. Each SuperNode also opens a local Runtime (ClientAppIo) HTTP port
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import os
+import socket
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,17 +37,23 @@ from typing import Any
 
 import tomli_w
 
+from fedcare._io import write_text_atomic
+from fedcare.config import update_policy
 from fedcare.exceptions import ConfigError, FederationError
+from fedcare.privacy._audit import AuditLog
 
 from ..flwr_cli import flower_env, flwr_json
 from .pki import key_fingerprint, make_certificates, make_site_key
 
-__all__ = ["CONNECTION", "DEFAULT_PORT", "coordinator_settings", "enroll_site",
-           "enrolled_sites", "flwr_cli", "init_coordinator", "init_site", "read_toml",
-           "revoke_site", "run_status", "site_status", "write_cli_config", "write_toml"]
+__all__ = ["CONNECTION", "DEFAULT_PORT", "SITE_AUDIT_LOG", "coordinator_settings",
+           "enroll_site", "enrolled_sites", "flwr_cli", "init_coordinator", "init_site",
+           "log_site_change", "read_toml", "revoke_site", "run_status", "set_site_policy",
+           "site_settings", "site_status", "write_cli_config", "write_toml"]
 
 CONNECTION = "fedcare"
 DEFAULT_PORT = 8000
+SITE_AUDIT_LOG = "audit.jsonl"
+"""A site folder's hash-chained log of changes to its settings (``fedcare audit verify``)."""
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -53,9 +64,8 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def write_toml(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(tomli_w.dumps(dict(data)), encoding="utf-8")
-    tmp.replace(path)
+    """Write atomically: a failure leaves the old file, never half a file."""
+    write_text_atomic(path, tomli_w.dumps(dict(data)))
 
 
 def init_coordinator(
@@ -134,6 +144,87 @@ def init_site(directory: str | Path, *, name: str) -> Path:
     return toml_path
 
 
+def site_settings(directory: str | Path) -> tuple[Path, dict[str, Any]]:
+    """A site folder's ``site.toml`` path and its parsed content.
+
+    Raises
+    ------
+    ConfigError
+        The folder holds no ``site.toml`` (not a site: run ``fedcare site init``).
+    """
+    path = Path(directory).resolve() / "site.toml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a site folder (run `fedcare site init`)")
+    return path, read_toml(path)
+
+
+def _who() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (e.g. some containers)
+        user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def log_site_change(directory: str | Path, record: Mapping[str, Any]) -> AuditLog:
+    """Append ``record`` (with ``who``: user@host) to the site folder's audit log.
+
+    The log (:data:`SITE_AUDIT_LOG`) is hash-chained; ``time`` is added by it. Records
+    describe settings (keys and their values), never patient data.
+
+    Raises
+    ------
+    AuditError
+        The existing log fails verification (nothing is appended).
+    """
+    log = AuditLog(Path(directory).resolve() / SITE_AUDIT_LOG)
+    log.append({"who": _who(), **record})
+    return log
+
+
+def set_site_policy(directory: str | Path, assignments: Sequence[str]
+                    ) -> list[tuple[str, Any, Any]]:
+    """Change a site's ``[policy]``: validate, write ``site.toml`` atomically, audit-log.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The site's folder.
+    assignments : sequence of str
+        ``KEY=VALUE`` each, e.g. ``max_epsilon=none`` (remove the limit) or
+        ``models=logistic,mlp`` (:func:`fedcare.config.update_policy`).
+
+    Returns
+    -------
+    list of tuple
+        ``(key, old, new)`` per changed setting (None: unset, its default applies);
+        each is one record (``type`` ``policy.set``, ``who``, ``key``, ``old``, ``new``)
+        in the site's audit log.
+
+    Raises
+    ------
+    ConfigError
+        Not a site folder, or an assignment is malformed or refused by the policy
+        model: nothing is written.
+    AuditError
+        The site's audit log fails verification: nothing is written.
+    """
+    path, settings = site_settings(directory)
+    table = settings.get("policy", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: policy: expected a table of settings ([policy])")
+    new, changes = update_policy(table, list(assignments), source=str(path))
+    if not changes:
+        return []
+    log = AuditLog(path.parent / SITE_AUDIT_LOG)  # verified before anything is written
+    write_toml(path, {**settings, "policy": new})
+    site = str(settings.get("site", {}).get("name", path.parent.name))
+    for key, old, value in changes:
+        log.append({"site": site, "type": "policy.set", "who": _who(), "file": path.name,
+                    "key": key, "old": old, "new": value})
+    return changes
+
+
 # -- the flwr CLI against the coordinator --------------------------------------------
 def coordinator_settings(directory: str | Path) -> tuple[Path, dict[str, Any]]:
     root = Path(directory).resolve()
@@ -141,10 +232,16 @@ def coordinator_settings(directory: str | Path) -> tuple[Path, dict[str, Any]]:
 
 
 def write_cli_config(root: Path, settings: dict[str, Any], insecure: bool) -> None:
-    """The ``flwr`` CLI's config.toml: one connection, ``fedcare``, to this SuperLink."""
+    """The ``flwr`` CLI's config.toml: one connection, ``fedcare``, to this SuperLink.
+
+    The CLI runs on the coordinator's machine: it connects over loopback when the
+    SuperLink listens there (``bind`` a wildcard or loopback address), else to the
+    coordinator's address (the first ``--host``, in its certificate).
+    """
     c = settings["coordinator"]
-    connection: dict[str, Any] = {"address": f"127.0.0.1:{c['port']}" if c["bind"] in {
-        "0.0.0.0", "::"} else c["address"]}
+    local = c["bind"] in {"0.0.0.0", "::", "127.0.0.1", "localhost"}
+    connection: dict[str, Any] = {"address": f"127.0.0.1:{c['port']}" if local
+                                  else c["address"]}
     if insecure:
         connection["insecure"] = True
     else:

@@ -18,12 +18,29 @@ from ...protocol import RunKey
 from ..flwr_cli import failed_run, flower_env, write_flower_app
 from .layout import CONNECTION, coordinator_settings, flwr_cli, write_toml
 
-__all__ = ["submit"]
+__all__ = ["failure", "submit"]
 
 Progress = Callable[[str], None]
 
 #: Consecutive ``flwr ls`` failures after which :func:`submit` reports the coordinator lost.
 _UNANSWERED_POLLS = 3
+
+
+_SERVERAPP_FAILED = "ServerApp failed with exception: "
+
+
+def failure(run_id: str, details: str, log: Path) -> FederationError | None:
+    """The error for a run whose ServerApp raised: its message, once, on one line.
+
+    Flower's status details hold the ServerApp's exception text (``ServerApp failed
+    with exception: ...``); the coordinator's own errors already name each site and its
+    reason in one line (:func:`fedcare.federation.coordinator.rounds.summarise_failures`),
+    so nothing of the log is repeated. None when the details say something else.
+    """
+    if not details.startswith(_SERVERAPP_FAILED):
+        return None
+    reason = " ".join(details.removeprefix(_SERVERAPP_FAILED).split())
+    return FederationError(f"run {run_id} failed: {reason} (Flower's log of the run: {log})")
 
 
 def submit(
@@ -113,8 +130,9 @@ def submit(
                                   "(stopped)")
         time.sleep(poll_every)
     if status != "finished:completed":
-        raise failed_run(run_id, CONNECTION, flower_env(Path(settings["coordinator"]["cli_home"])),
-                         work, status, details)
+        env = flower_env(Path(settings["coordinator"]["cli_home"]))
+        error = failed_run(run_id, CONNECTION, env, work, status, details)  # saves run.log
+        raise failure(run_id, details, work / "run.log") or error
     try:
         result = dict(json.loads((out_dir / "result.json").read_text()))
     except FileNotFoundError:

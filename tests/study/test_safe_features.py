@@ -1,0 +1,51 @@
+"""Safe feature sets (issue "Trust", item 2): without a feature list, columns that
+identify people are refused as features, named, and the features used are recorded.
+The table is synthetic (three sites, made up here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fedcare.config import StudyConfig
+from fedcare.study import run_study
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(7)
+    n = 360
+    age = rng.normal(60, 10, n).round()
+    sbp = rng.normal(135, 18, n).round()
+    risk = 1 / (1 + np.exp(-(0.05 * (age - 60) + 0.03 * (sbp - 135))))
+    frame = pd.DataFrame({
+        "patient_no": rng.permutation(np.arange(10_000, 10_000 + n)),   # unique integers
+        "mrn": [f"MRN{v:07d}" for v in rng.choice(9_999_999, n, replace=False)],
+        "hospital": np.repeat(["north", "south", "east"], n // 3),
+        "age": age, "sbp": sbp,
+        "smoker": rng.integers(0, 2, n),
+        "died": (rng.random(n) < risk).astype(int),
+    })
+    path = tmp_path_factory.mktemp("safe") / "synthetic.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_identifiers_are_refused_named_and_the_features_recorded(table: Path) -> None:
+    metrics = run_study(StudyConfig(data=str(table), site_column="hospital", target="died",
+                                    rounds=2)).to_dict()
+    assert set(metrics["identifiers_refused"]) == {"patient_no", "mrn"}
+    assert all("north" in why or "south" in why or "east" in why
+               for why in metrics["identifiers_refused"].values())
+    assert metrics["features"] == ["age", "sbp", "smoker"]
+    assert metrics["schema"]["encoded_feature_names"] == metrics["features"]
+
+
+def test_a_feature_list_is_taken_as_given(table: Path) -> None:
+    metrics = run_study(StudyConfig(data=str(table), site_column="hospital", target="died",
+                                    features=["age", "patient_no"], rounds=1)).to_dict()
+    assert metrics["features"] == ["age", "patient_no"]
+    assert metrics["identifiers_refused"] == {}

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 import _common as C
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 C.flower_env()
 
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                 csv = five_site_csv(args.heart_dir, seed, Path(tmp) / f"heart5_{seed}.csv")
                 base = StudyConfig(data=str(csv), features=FEATURES,
                                    categorical=["cp", "restecg"], strategy="fedavg",
-                                   rounds=args.rounds, split_seed=seed, seed=seed)
+                                   rounds=args.rounds, split_seed=seed, seed=seed,
+                                   **FLAMBY_PROTOCOL)
                 for name, changes in SETTINGS.items():
                     for attack in ATTACKS:
                         runs[name][attack].append(run_one(base.replace(**changes), attack))

@@ -40,6 +40,7 @@ import numpy as np
 from scipy.special import expit
 
 import _common as C
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 if TYPE_CHECKING:
     from flwr.app import ArrayRecord, Context, Message, MetricRecord
@@ -64,7 +65,7 @@ def load_sites(heart_dir: str) -> dict[str, SiteData]:
     from fedcare.data import site_split
     from fedcare.study import StudyConfig, load_study_cohort
 
-    config = StudyConfig(data="builtin:heart-disease", data_dir=heart_dir)
+    config = StudyConfig(data="builtin:heart-disease", data_dir=heart_dir, **FLAMBY_PROTOCOL)
     cohort = load_study_cohort(config)
     parts = {}
     for name in sorted(cohort.sites):
@@ -238,7 +239,8 @@ def run_ours(strategy: str, heart_dir: str, names: list[str], rounds: int) -> di
     from fedcare.federation import run_inprocess
     from fedcare.study import StudyConfig
 
-    config = StudyConfig(data="builtin:heart-disease", data_dir=heart_dir, strategy=strategy,
+    config = StudyConfig(data="builtin:heart-disease", data_dir=heart_dir, **FLAMBY_PROTOCOL,
+                         strategy=strategy,
                          rounds=rounds)
     started = time.perf_counter()
     result, _ = run_inprocess(config, names)

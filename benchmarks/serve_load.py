@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 import _common as C
+from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 PATIENT: dict[str, Any] = {
     "age": 63, "sex": 1, "cp": "4", "trestbps": 145, "chol": 233, "fbs": 1, "restecg": "2",
@@ -55,7 +56,8 @@ def _prepare(work: Path) -> tuple[str, str]:
 
     data_dir = str(C.HEART_DIR) if C.HEART_DIR.is_dir() else ""
     with C.quiet_flower():
-        metrics = run_study(StudyConfig(data="builtin:heart-disease", data_dir=data_dir)).to_dict()
+        metrics = run_study(StudyConfig(data="builtin:heart-disease", data_dir=data_dir,
+                                         **FLAMBY_PROTOCOL)).to_dict()
     run = write_outputs(metrics, work / "runs", "heart-newton")
     url = f"sqlite:///{work / 'registry.db'}"
     registry = Registry(url)

@@ -86,9 +86,12 @@ def cgd_frame() -> tuple[pd.DataFrame, dict[str, Any]]:
 def run_one(frame: pd.DataFrame, roles: dict[str, Any], csv: Path, seed: int, args: Any,
             min_site_rows: int) -> dict[str, Any]:
     from fedcare.study import StudyConfig, run_study
+    from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
     frame.to_csv(csv, index=False)
-    config = StudyConfig(data=str(csv), site_column=roles["site_column"],
+    # the data handling these figures were measured with: complete cases, quality
+    # findings recorded, not blocking
+    config = StudyConfig(**FLAMBY_PROTOCOL, data=str(csv), site_column=roles["site_column"],
                          target=roles["target"], features=roles["features"],
                          categorical=roles["categorical"], strategy=args.strategy,
                          rounds=args.rounds, min_site_rows=min_site_rows,

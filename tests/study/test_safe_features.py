@@ -29,6 +29,9 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "smoker": rng.integers(0, 2, n),
         "died": (rng.random(n) < risk).astype(int),
     })
+    # follow-up time: known only after the outcome (shorter for those who died)
+    frame["futime"] = np.where(frame.died == 1, rng.uniform(10, 400, n),
+                               rng.uniform(300, 2000, n)).round(1)
     path = tmp_path_factory.mktemp("safe") / "synthetic.csv"
     frame.to_csv(path, index=False)
     return path
@@ -40,8 +43,11 @@ def test_identifiers_are_refused_named_and_the_features_recorded(table: Path) ->
     assert set(metrics["identifiers_refused"]) == {"patient_no", "mrn"}
     assert all("north" in why or "south" in why or "east" in why
                for why in metrics["identifiers_refused"].values())
-    assert metrics["features"] == ["age", "sbp", "smoker"]
+    assert metrics["features"] == ["age", "sbp", "smoker", "futime"]
     assert metrics["schema"]["encoded_feature_names"] == metrics["features"]
+    leaks = [f for f in metrics["quality"]["findings"] if f["kind"] == "leak"]
+    assert [f["feature"] for f in leaks] == ["futime"]
+    assert leaks[0]["severity"] == "warning" and "likely leak" in leaks[0]["detail"]
 
 
 def test_a_feature_list_is_taken_as_given(table: Path) -> None:

@@ -10,6 +10,7 @@ and docs/quality.md.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -393,11 +394,32 @@ def _feature_findings(f: Feature, sites: Mapping[str, _SiteData], k: int, *,
     return out
 
 
+#: Feature names that read as follow-up time or the outcome itself (tokens of the name).
+_AFTER_OUTCOME = re.compile(
+    r"^(time|futime|fu|followup|follow|survival|surv|survtime|los|tte|"
+    r"death|dead|died|deceased|censor|censored)$")
+
+
+def _after_outcome_name(name: str) -> bool:
+    tokens = [t.lower() for t in re.split(r"[^0-9a-zA-Z]+|(?<=[a-z])(?=[A-Z])", name) if t]
+    joined = "".join(tokens)
+    return any(_AFTER_OUTCOME.match(t) for t in tokens) or joined in {
+        "followup", "followuptime", "timetoevent", "daystodeath", "lengthofstay"}
+
+
 def _leak_findings(f: Feature, sites: Mapping[str, _SiteData]) -> list[Finding]:
     """One warning when the feature alone separates the outcome almost perfectly at any
-    site (``max(AUC, 1 - AUC)`` >= ``THRESHOLDS["leak_auc"]``)."""
+    site (``max(AUC, 1 - AUC)`` >= ``THRESHOLDS["leak_auc"]``), or when its name reads as
+    follow-up time or the outcome (``time``, ``futime``, ``los``, ``status`` ...)."""
     released = {s: d.separation[f.name] for s, d in sites.items() if f.name in d.separation}
     high = {s: v for s, v in released.items() if v >= THRESHOLDS["leak_auc"]}
+    if not high and _after_outcome_name(f.name):
+        top = max(released.values(), default=None)
+        figure = f" (it alone gives an AUC up to {top:.2f} at a site)" if top else ""
+        return [Finding(None, f.name, "leak", "warning",
+                        "its name reads as follow-up time or the outcome itself, known only "
+                        f"after the outcome{figure}: a likely leak; leave it out of the "
+                        "features unless it is known at prediction time")]
     if not high:
         return []
     top = max(high.values())

@@ -14,6 +14,7 @@ from typing import Any
 
 __all__ = [
     "HEART_DIR",
+    "flamby_protocol",
     "flower_env",
     "fmt",
     "mean_sd",
@@ -24,6 +25,16 @@ __all__ = [
 
 #: The four UCI heart-disease hospital files next to the checkout.
 HEART_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "uci-heart-disease"
+
+
+def flamby_protocol() -> dict[str, Any]:
+    """FLamby's handling of the heart files (complete cases, no missing-value codes, the
+    quality findings recorded, not blocking): the data handling the heart benchmarks'
+    figures were measured with (``fedcare.study._benchmark.FLAMBY_PROTOCOL``)."""
+    flower_env()
+    from fedcare.study._benchmark import FLAMBY_PROTOCOL
+
+    return dict(FLAMBY_PROTOCOL)
 
 
 def flower_env() -> None:

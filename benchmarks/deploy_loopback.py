@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 
 import _common as C
-from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 TOL = 0.005
 SITES = ["cleveland", "hungary", "switzerland", "va"]
@@ -104,7 +103,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from fedcare.study import run_study
 
     base = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
-                       **FLAMBY_PROTOCOL)
+                       **C.flamby_protocol())
     with C.quiet_flower():
         pooled = run_study(base.replace(rounds=1)).to_dict()["results"]["pooled"]["pooled_test"]
     print(f"pooled model, pooled test: accuracy {pooled['accuracy']:.4f} AUC {pooled['auc']:.4f}")

@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 
 import _common as C
-from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 C.flower_env()
 
@@ -129,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 base = StudyConfig(data=str(csv), features=FEATURES,
                                    categorical=["cp", "restecg"], strategy="fedavg",
                                    rounds=args.rounds, split_seed=seed, seed=seed,
-                                   **FLAMBY_PROTOCOL)
+                                   **C.flamby_protocol())
                 for name, changes in SETTINGS.items():
                     for attack in ATTACKS:
                         runs[name][attack].append(run_one(base.replace(**changes), attack))

@@ -40,7 +40,6 @@ import numpy as np
 from scipy.special import expit
 
 import _common as C
-from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 if TYPE_CHECKING:
     from flwr.app import ArrayRecord, Context, Message, MetricRecord
@@ -65,7 +64,7 @@ def load_sites(heart_dir: str) -> dict[str, SiteData]:
     from fedcare.data import site_split
     from fedcare.study import StudyConfig, load_study_cohort
 
-    config = StudyConfig(data="builtin:heart-disease", data_dir=heart_dir, **FLAMBY_PROTOCOL)
+    config = StudyConfig(data="builtin:heart-disease", data_dir=heart_dir, **C.flamby_protocol())
     cohort = load_study_cohort(config)
     parts = {}
     for name in sorted(cohort.sites):
@@ -239,7 +238,7 @@ def run_ours(strategy: str, heart_dir: str, names: list[str], rounds: int) -> di
     from fedcare.federation import run_inprocess
     from fedcare.study import StudyConfig
 
-    config = StudyConfig(data="builtin:heart-disease", data_dir=heart_dir, **FLAMBY_PROTOCOL,
+    config = StudyConfig(data="builtin:heart-disease", data_dir=heart_dir, **C.flamby_protocol(),
                          strategy=strategy,
                          rounds=rounds)
     started = time.perf_counter()

@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 
 import _common as C
-from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 
@@ -59,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                               "sites": SITES, "strategies": {}}
     rows = []
     for strategy in args.strategies:
-        config = StudyConfig(**FLAMBY_PROTOCOL, data="builtin:heart-disease",
+        config = StudyConfig(**C.flamby_protocol(), data="builtin:heart-disease",
                              data_dir=str(C.HEART_DIR),
                              strategy=strategy, rounds=args.rounds)
         seconds: dict[str, list[float]] = {"plain": [], "clear": [], "secagg": []}

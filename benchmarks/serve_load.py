@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 
 import _common as C
-from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
 PATIENT: dict[str, Any] = {
     "age": 63, "sex": 1, "cp": "4", "trestbps": 145, "chol": 233, "fbs": 1, "restecg": "2",
@@ -57,7 +56,7 @@ def _prepare(work: Path) -> tuple[str, str]:
     data_dir = str(C.HEART_DIR) if C.HEART_DIR.is_dir() else ""
     with C.quiet_flower():
         metrics = run_study(StudyConfig(data="builtin:heart-disease", data_dir=data_dir,
-                                         **FLAMBY_PROTOCOL)).to_dict()
+                                         **C.flamby_protocol())).to_dict()
     run = write_outputs(metrics, work / "runs", "heart-newton")
     url = f"sqlite:///{work / 'registry.db'}"
     registry = Registry(url)

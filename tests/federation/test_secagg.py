@@ -164,3 +164,23 @@ def test_the_error_bound_reaches_metrics_report_registry_and_card(
     assert f"{stated:.1e}" in (run / "report.html").read_text()
     provenance = model_from_run(run)["provenance"]
     assert provenance["privacy"]["secure_aggregation_error_bound"] == stated
+
+
+def test_federated_imputation_through_secagg_equals_the_plain_one(
+        heart_config: StudyConfig) -> None:
+    from fedcare.data._heart import HEART_MISSING_CODES
+
+    config = heart_config.replace(missing="impute", missing_codes=HEART_MISSING_CODES,
+                                  rounds=2)
+    plain, _ = run_inprocess(config, SITES)
+    secure, grid = _secure(config)
+    means = {f["name"]: f["impute"] for f in plain["schema"]["features"] if "impute" in f}
+    assert {"chol", "trestbps"} <= set(means)  # Switzerland's cholesterol is imputed
+    got = {f["name"]: f["impute"] for f in secure["schema"]["features"] if "impute" in f}
+    assert got.keys() == means.keys()
+    bound = secure["secure"]["error_bound"][MessageType.IMPUTE]
+    for name, mean in means.items():
+        # a ratio of two sums, each within the bound
+        assert got[name] == pytest.approx(mean, abs=100 * bound), name
+    for m in grid.messages_sent:  # the counts and sums went only through SecAgg+
+        assert m.metadata.message_type != MessageType.IMPUTE

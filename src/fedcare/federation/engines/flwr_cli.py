@@ -61,9 +61,17 @@ def failed_run(run_id: str, connection: str, env: dict[str, str], work: Path, st
     log = subprocess.run([str(BIN / "flwr"), "log", run_id, connection, "--show"], env=env,
                          capture_output=True, text=True, timeout=60, check=False).stdout
     (work / "run.log").write_text(log)
-    errors = [line.strip() for line in log.splitlines() if "Error" in line or "error" in line]
-    return FederationError(f"run {run_id} ended '{status}': {details} "
-                           f"{' | '.join(errors[-3:])} (full log: {work / 'run.log'})")
+    from .deploy.submit import failure  # the ServerApp's own one-line message, once
+
+    said = failure(run_id, details, work / "run.log")
+    if said is not None:
+        return said
+    errors = list(dict.fromkeys(
+        line.strip() for line in log.splitlines() if "Error" in line or "error" in line))
+    last = errors[-1][:400] if errors else ""
+    return FederationError(f"run {run_id} ended '{status}': {' '.join(details.split())}"
+                           + (f"; last error in its log: {last}" if last else "")
+                           + f" (full log: {work / 'run.log'})")
 
 
 def write_flower_app(directory: Path, *, secure: bool = False) -> Path:

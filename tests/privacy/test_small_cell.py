@@ -66,3 +66,11 @@ def test_no_message_reveals_a_group_smaller_than_k(tmp_path: Path) -> None:
     assert seen_suppressed > 0  # the rare site's figures were really suppressed
     assert result["per_site"]["federated"]["rare"]["auc"] is None
     assert result["per_site"]["federated"]["a"]["auc"] is not None
+
+
+def test_a_small_class_count_cannot_be_recovered_from_the_other() -> None:
+    out = suppress_small_cells({"num-examples": 42, "n-events": 39, "n-non-events": 3,
+                                "accuracy": 0.9}, k=5)
+    # 42 - 39 would give the 3: both counts are withheld, the rows and accuracy are not
+    assert math.isnan(out["n-events"]) and math.isnan(out["n-non-events"])
+    assert out["num-examples"] == 42 and out["accuracy"] == 0.9

@@ -24,6 +24,7 @@ class SiteInfo:
     n_dropped_missing: int | None = None
     n_train: int | None = None
     n_test: int | None = None
+    data: str | None = None     # the site's own table, as it names it (file name only)
 
 
 @dataclass

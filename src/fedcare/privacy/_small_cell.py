@@ -17,7 +17,8 @@ def suppress_small_cells(metrics: Mapping[str, float], k: int) -> dict[str, floa
     """Suppress (set to NaN, reported as null) what would describe fewer than ``k``.
 
     - a count of patients between 1 and ``k - 1`` is suppressed (0 is kept: it reveals
-      no patient);
+      no patient); when it is ``n-events`` or ``n-non-events``, both are (the rows minus
+      the one shown would give the other);
     - AUC and calibration figures are suppressed when either outcome class of the test
       rows (``n-events`` / ``n-non-events``) has fewer than ``k`` patients;
     - every figure is suppressed when the rows it summarises (``num-examples``) are
@@ -42,8 +43,11 @@ def suppress_small_cells(metrics: Mapping[str, float], k: int) -> dict[str, floa
     n = out.get("num-examples")
     if n is not None and 0 < n < k:
         out = dict.fromkeys(out, nan)
-    for key in COUNT_KEYS & set(out):
-        if 0 < out[key] < k:
-            out[key] = nan
+    small = {key for key in COUNT_KEYS & set(out) if 0 < out[key] < k}
+    if small & {"n-events", "n-non-events"}:
+        # the other class's count is the rows minus this one: withhold both
+        small |= {"n-events", "n-non-events"} & set(out)
+    for key in small:
+        out[key] = nan
     return out
 

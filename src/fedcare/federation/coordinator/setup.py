@@ -101,8 +101,10 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> Setup:
         else:
             participants.append(r.metadata.src_node_id)
         dropped = m.get("n-dropped")
+        described = r.content.config_records["site"].get("data")
         sites[name] = SiteInfo(n_rows=None if rows is None else int(rows),
-                               n_dropped_missing=None if dropped is None else int(dropped))
+                               n_dropped_missing=None if dropped is None else int(dropped),
+                               data=None if described is None else str(described))
     if len(participants) < 2:
         raise FederationError(
             f"a federated study needs at least 2 eligible sites, got {len(participants)} "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from functools import lru_cache
 from typing import Any
 
@@ -59,7 +60,10 @@ def schema(req: SiteRequest) -> TaskResult:
     here = _here(req)
     local = here.local_schema()
     usable = here.usable_rows(local)
-    texts = {"schema": schema_to_json(local)}
+    data = req.config.data
+    texts = {"schema": schema_to_json(local),
+             "data": "its UCI heart-disease file" if data == "builtin:heart-disease"
+             else data if data.startswith("builtin:") else Path(data).name}
     if here.identifiers:
         texts["identifiers"] = json.dumps(here.identifiers, sort_keys=True)
     return TaskResult(metrics={"n-rows": usable,

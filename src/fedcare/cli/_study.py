@@ -111,7 +111,8 @@ def demo(
     Cleveland, Hungary, Switzerland and VA Long Beach each keep their rows; only model
     arrays and aggregate metrics cross to the coordinator. Cholesterol and blood
     pressure recorded as 0 are declared missing (missing_codes); missing values get the
-    federated mean and a missing indicator (Switzerland recorded no cholesterol). Prints local-only vs federated
+    federated mean and a missing indicator (Switzerland recorded no cholesterol).
+    Prints local-only vs federated
     vs personalised vs pooled, writes runs/<id>/report.html and runs/<id>/metrics.json.
 
     Example: fedcare demo --strategy fedavg --rounds 30

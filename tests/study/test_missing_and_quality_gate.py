@@ -128,3 +128,12 @@ def test_a_bad_missing_code_names_the_setting() -> None:
 
     with pytest.raises(ConfigError, match="missing_codes"):
         StudyConfig(missing_codes="chol=zero")
+
+
+def test_drop_feature_leaves_out_what_is_missing_somewhere(heart_dir: Path) -> None:
+    metrics = run_study(StudyConfig(data_dir=str(heart_dir), rounds=1,
+                                    missing_codes=HEART_MISSING_CODES,
+                                    missing="drop-feature")).to_dict()
+    assert {"chol", "trestbps", "fbs"} <= set(metrics["features_dropped"])
+    assert "chol" not in metrics["features"] and "chol missing" not in metrics["features"]
+    assert metrics["imputed"] == {} and "switzerland" not in metrics["excluded_sites"]

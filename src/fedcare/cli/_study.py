@@ -83,6 +83,9 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
                           f"({why}); name it in --features to use it anyway")
     console.print(f"features used ({len(metrics['features'])}): "
                   + ", ".join(metrics["features"]), soft_wrap=True)
+    if metrics.get("features_dropped"):
+        console.print("left out (missing at some site; missing = 'drop-feature'): "
+                      + ", ".join(metrics["features_dropped"]), soft_wrap=True)
     if metrics.get("imputed"):
         console.print("imputed with the federated mean (+ a 'missing' indicator): "
                       + ", ".join(sorted(metrics["imputed"])), soft_wrap=True)
@@ -149,7 +152,8 @@ def study_run(
     ] = None,
     missing: Annotated[str | None, typer.Option(
         help="impute: keep rows with a missing numeric/binary value (federated mean + a "
-             "'<column> missing' indicator); complete-case: drop them [default: impute].")
+             "'<column> missing' indicator); complete-case: drop them; drop-feature: leave "
+             "out every such feature [default: impute].")
     ] = None,
     quality_check: Annotated[str | None, typer.Option(
         help="refuse: stop on a blocking data-quality finding (exit 3); warn: train anyway, "

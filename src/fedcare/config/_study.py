@@ -58,7 +58,7 @@ MODELS = ("logistic", "mlp")
 STANDARDISE = ("federated", "local", "none")
 PERSONALISE = ("auto", "intercept", "finetune", "none")
 QUALITY_CHECKS = ("refuse", "warn", "off")
-MISSING = ("impute", "complete-case")
+MISSING = ("impute", "complete-case", "drop-feature")
 """How rows with a missing numeric value are used (``[data] missing``)."""
 
 #: The tables a study file may group its settings in (section -> its settings).
@@ -249,8 +249,10 @@ class StudyConfig(FrozenSettings):
         ``"impute"`` (default) keeps a row with a missing numeric or binary value: the
         value is replaced by the federated mean (from the sites' sums of observed values)
         and a ``<column> missing`` indicator column is added for every column missing
-        anywhere; ``"complete-case"`` drops such rows (FLamby's protocol). Rows missing
-        a categorical value, the outcome or the site are always dropped and counted.
+        anywhere; ``"complete-case"`` drops such rows (FLamby's protocol);
+        ``"drop-feature"`` keeps the rows and leaves out every numeric or binary feature
+        missing anywhere (named in the result). Rows missing a categorical value, the
+        outcome or the site are always dropped and counted.
     ``[split]``
         Each site splits its own rows: ``test_size`` (0.34, within 0.05-0.9) with
         ``split_seed`` (43), stratified where each class has more than 2 rows (the FLamby

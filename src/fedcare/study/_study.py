@@ -73,6 +73,7 @@ class StudyResult:
             "features": list(self.schema.get("encoded_feature_names", [])),
             "identifiers_refused": dict(self.schema.get("identifiers_refused") or {}),
             "imputed": dict(self.schema.get("imputed") or {}),
+            "features_dropped": dict(self.schema.get("features_dropped") or {}),
             "study": self.config.to_dict(),
             "sites": self.sites,
             "excluded_sites": self.excluded_sites,
@@ -90,7 +91,7 @@ def _checked_table(config: StudyConfig) -> Cohort:
     """The whole table, validated as the sites will read it: rows missing a numeric value
     kept under ``missing = "impute"``; without a feature list, the columns that identify
     people left out (each site finds and refuses them again on its own rows)."""
-    keep = config.missing == "impute"
+    keep = config.missing in ("impute", "drop-feature")
     if config.features or config.data == HEART:
         return load_study_cohort(config, keep_missing=keep)
     frame = read_frame(config.data)

@@ -37,7 +37,7 @@ def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
                                for key in r.content.metric_records["metrics"]}
                   for r in replies}
     return combine_quality(aggregates, schema_from_json(schema_json), min_cell=config.min_cell,
-                           impute=config.missing == "impute")
+                           impute=config.missing in ("impute", "drop-feature"))
 
 
 def _where(f: Any) -> str:

@@ -57,6 +57,7 @@ class Setup:
     participants: list[int]
     names: dict[int, str]            # node id -> site, every site that answered
     identifiers: dict[str, str] = field(default_factory=dict)  # column -> why refused
+    dropped_features: dict[str, str] = field(default_factory=dict)  # missing = drop-feature
 
     @property
     def participant_names(self) -> dict[int, str]:

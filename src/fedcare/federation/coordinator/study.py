@@ -77,7 +77,8 @@ def standardise(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig
 
 
 def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig) -> dict[str, float]:
-    """Federated mean imputation (``missing = "impute"``): every numeric or binary feature
+    """Federated mean imputation (``missing = "impute"``; with ``"drop-feature"`` such
+    features are left out instead, in ``setup.dropped_features``): every numeric or binary feature
     missing in some usable row of some site gets the mean of its observed training values
     over all sites (from the sum of the sites' counts and sums) and a missing indicator;
     ``setup.schema_json`` is replaced by the schema carrying them. Returns feature ->
@@ -102,6 +103,9 @@ def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig) -> dic
     for i, f in enumerate(schema.features):
         column = schema.feature_names.index(f.encoded_names[0]) if f.encoded_names else i
         if f.kind != "categorical" and round(float(absent[column])) > 0:
+            if config.missing == "drop-feature":
+                setup.dropped_features[f.name] = "missing at some site"
+                continue
             if round(float(observed[column])) == 0:
                 raise DataError(f"feature '{f.name}' has no recorded value in any site's "
                                 "training rows: it cannot be imputed; drop it from the "
@@ -109,7 +113,10 @@ def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig) -> dic
             means[f.name] = float(summed[column] / observed[column])
             f = dataclasses.replace(f, impute=means[f.name])
         features.append(f)
-    if means:
+    if means or setup.dropped_features:
+        if not features:
+            raise DataError("missing = 'drop-feature' leaves no feature: every one is "
+                            "missing at some site; use missing = 'impute'")
         setup.schema_json = schema_to_json(dataclasses.replace(schema,
                                                                features=tuple(features)))
     return means
@@ -228,7 +235,7 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
             if config.quality_check == "warn" else [])
 
     imputed: dict[str, float] = {}
-    if config.missing == "impute":
+    if config.missing in ("impute", "drop-feature"):
         imputed = impute(study_grid, setup, sums, config)
 
     base: dict[str, Any] = {ConfigKey.SCHEMA: setup.schema_json}
@@ -276,6 +283,7 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     schema["missing"] = config.missing
     schema["imputed"] = imputed
     schema["identifiers_refused"] = setup.identifiers
+    schema["features_dropped"] = setup.dropped_features
     return FederatedRun(
         config=config.to_run_config(), schema=schema,
         sites=setup.sites,

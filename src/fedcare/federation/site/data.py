@@ -113,7 +113,7 @@ class Site:
     def usable_rows(self, schema: Schema) -> int:
         """Rows with every feature present (with ``missing = "impute"``: every
         categorical feature; numeric and binary ones may be imputed)."""
-        impute = self.config.missing == "impute"
+        impute = self.config.missing in ("impute", "drop-feature")
         names = [f.name for f in schema.features
                  if not (impute and f.kind != "categorical")]
         return int(self.frame[names].notna().all(axis=1).sum())

@@ -183,15 +183,20 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
     }
     hyper = {"C": study.get("C", 1.0)} if kind == "logistic" else {
         "hidden": len(arrays[1]) if len(arrays) > 1 else None}
+    from fedcare.data._codebook import outcome_for
+
+    outcome = outcome_for(schema, study.get("data")).label
+    what = outcome or f"'{target}'"
     return {
-        "name": f"{target} risk ({kind}, {study.get('strategy', '?')}, {len(sites)} sites)",
+        "name": f"{outcome or target} risk ({kind}, {study.get('strategy', '?')}, "
+                f"{len(sites)} sites)",
         "kind": kind,
         "hyperparameters": hyper,
         "arrays": arrays,
         "standardiser": standardiser,
         "schema": schema,
         "intended_use": (
-            f"Estimates the probability that '{target}' is present for a patient like those "
+            f"Estimates the probability of {what} ({target} = 1) for a patient like those "
             f"of the training hospitals ({', '.join(sorted(sites))}). Decision support for "
             "clinicians alongside their judgement; not a diagnosis, and not for patients "
             "outside the training population."),

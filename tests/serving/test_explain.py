@@ -44,9 +44,12 @@ def test_every_error_is_reported_once(model: RiskModel) -> None:
         model.validate(bad)
     fields = [(e.row, e.field) for e in info.value.errors]
     assert fields[:2] == [(0, "age"), (0, "cp")]
-    # every feature but sex is missing; those with a federated mean may be (imputed)
+    # every feature but sex is missing; those with a federated mean (imputed) or a
+    # "(not recorded)" level may be
     assert sorted(f for r, f in fields if r == 1) == sorted(
-        f.name for f in model.features if f.name != "sex" and f.impute is None)
+        f.name for f in model.features if f.name != "sex" and f.impute is None
+        and "(not recorded)" not in f.categories)
+    assert "cp" in [f for r, f in fields if r == 1]
 
 
 def _by_hand(record: Any) -> tuple[np.ndarray, float, np.ndarray, np.ndarray,
@@ -325,3 +328,23 @@ def test_an_imputed_feature_may_be_left_out_of_a_request(run_dir) -> None:  # ty
     assert high > low
     with pytest.raises(PatientInputError, match="field required"):
         model.predict([{k: v for k, v in patient.items() if k != "cp"}])
+
+
+def test_values_no_plausible_patient_has_are_refused_for_a_users_own_table() -> None:
+    """A model trained on a user's table (no declared ranges): cholesterol gets its known
+    plausible range from its name; a feature fedcare knows nothing of is refused only
+    far outside the training values. Synthetic schema and weights."""
+    schema = {"target": "died", "site_column": "site", "features": [
+        {"name": "chol", "kind": "numeric"}, {"name": "score", "kind": "numeric"}]}
+    model = RiskModel("logistic", [[0.5, 0.2], [0.0]],
+                      {"mean": [220.0, 5.0], "scale": [40.0, 2.0]}, schema)
+    assert 0 < model.predict([{"chol": 240, "score": 7}])[0] < 1
+    for bad in ({"chol": -9, "score": 5}, {"chol": 1e9, "score": 5},
+                {"chol": 240, "score": 999}):
+        with pytest.raises(PatientInputError) as info:
+            model.validate([bad])
+        assert str(next(v for v in bad.values() if v not in (5, 240))) not in str(info.value)
+    with pytest.raises(PatientInputError, match="chol: must be between 50 and 1000"):
+        model.validate([{"chol": -9, "score": 5}])
+    with pytest.raises(PatientInputError, match="score: far outside the values"):
+        model.validate([{"chol": 240, "score": 999}])

@@ -30,7 +30,9 @@ def test_a_blocking_finding_stops_the_study_by_default_and_says_how_to_go_on(
     text = str(caught.value)
     assert caught.value.exit_code == 3
     assert "switzerland chol" in text and "blocking" in text
-    for fix in ("missing_codes", "--missing chol=0", 'quality_check = "warn"'):
+    for fix in ("missing_codes = {chol = 0}", '--missing-codes "chol=0"',
+                "fedcare site init --missing", 'quality_check = "warn"',
+                "--quality-check warn"):
         assert fix in text
     assert "\n" not in text
 
@@ -51,8 +53,9 @@ def test_declared_codes_are_recoded_before_the_check_and_imputed(imputed: dict) 
     assert blocking == []
     # Switzerland recorded no cholesterol: it still takes part, with an indicator
     assert "switzerland" in imputed["results"]["federated:newton"]["per_site"]
-    # every row but one missing a categorical value (restecg), which is never imputed
-    assert imputed["sites"]["switzerland"]["n_rows"] == 122
+    # every row: the one without restecg gets the level "(not recorded)"
+    assert imputed["sites"]["switzerland"]["n_rows"] == 123
+    assert "restecg=(not recorded)" in imputed["features"]
     assert "chol missing" in imputed["features"]
     assert set(imputed["imputed"]) >= {"chol", "trestbps"}
 
@@ -137,3 +140,33 @@ def test_drop_feature_leaves_out_what_is_missing_somewhere(heart_dir: Path) -> N
     assert {"chol", "trestbps", "fbs"} <= set(metrics["features_dropped"])
     assert "chol" not in metrics["features"] and "chol missing" not in metrics["features"]
     assert metrics["imputed"] == {} and "switzerland" not in metrics["excluded_sites"]
+
+
+def test_a_code_for_a_column_the_table_lacks_is_one_clear_error(heart_dir: Path) -> None:
+    with pytest.raises(DataError, match="no column 'choll'.*did you mean 'chol'"):
+        run_study(StudyConfig(data_dir=str(heart_dir), missing_codes="choll=0"))
+    with pytest.raises(DataError, match="'target' is the outcome column"):
+        run_study(StudyConfig(data_dir=str(heart_dir), missing_codes="target=0"))
+
+
+def test_a_missing_categorical_value_is_a_level_of_its_own(tmp_path: Path) -> None:
+    """Synthetic: a yes/no question left blank when it does not apply (no previous
+    pregnancy) must not drop those patients: the blank is a level, never the reference."""
+    rng = np.random.default_rng(3)
+    n = 240
+    previous = rng.choice(["Yes", "No", None], n, p=[0.3, 0.3, 0.4])
+    frame = pd.DataFrame({"clinic": np.repeat(["a", "b", "c"], n // 3),
+                          "age": rng.normal(28, 5, n).round(),
+                          "live_ptb": previous,
+                          "preterm": rng.integers(0, 2, n)})
+    path = tmp_path / "synthetic.csv"
+    frame.to_csv(path, index=False)
+    metrics = run_study(StudyConfig(data=str(path), site_column="clinic", target="preterm",
+                                    rounds=1)).to_dict()
+    assert "live_ptb=(not recorded)" in metrics["features"]
+    assert "live_ptb=No" not in metrics["features"]  # "No" is the reference level
+    assert sum(s["n_rows"] for s in metrics["sites"].values()) == n  # nobody dropped
+    complete = run_study(StudyConfig(data=str(path), site_column="clinic", target="preterm",
+                                     rounds=1, missing="complete-case")).to_dict()
+    assert sum(s["n_rows"] for s in complete["sites"].values()) == int(
+        pd.Series(previous).notna().sum())

@@ -35,8 +35,10 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except FedcareError as exc:
-        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False,
-                          soft_wrap=True)
+        from rich.markup import escape  # "[missing]" in a message is text, not markup
+
+        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}",
+                          highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except (KeyboardInterrupt, typer.Exit):
         raise

@@ -251,8 +251,9 @@ class StudyConfig(FrozenSettings):
         and a ``<column> missing`` indicator column is added for every column missing
         anywhere; ``"complete-case"`` drops such rows (FLamby's protocol);
         ``"drop-feature"`` keeps the rows and leaves out every numeric or binary feature
-        missing anywhere (named in the result). Rows missing a categorical value, the
-        outcome or the site are always dropped and counted.
+        missing anywhere (named in the result). With ``"impute"`` a missing categorical
+        value is a level of its own, ``(not recorded)``; otherwise such rows are dropped
+        and counted.
     ``[split]``
         Each site splits its own rows: ``test_size`` (0.34, within 0.05-0.9) with
         ``split_seed`` (43), stratified where each class has more than 2 rows (the FLamby

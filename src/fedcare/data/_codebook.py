@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fedcare.data._cohort import MISSING_LEVEL
+
 __all__ = [
     "HEART_CODEBOOK",
     "HEART_OUTCOME",
@@ -51,7 +53,10 @@ class Meaning:
     source: str = ""
 
     def say(self, code: object) -> str | None:
-        """The meaning of ``code`` (``4``, ``4.0`` and ``"4"`` are the same code), or None."""
+        """The meaning of ``code`` (``4``, ``4.0`` and ``"4"`` are the same code), or None;
+        the level of a missing value always reads "not recorded"."""
+        if code == MISSING_LEVEL:
+            return "not recorded"
         return self.codes.get(_code(code))
 
 
@@ -115,7 +120,7 @@ def _fits(entry: Mapping[str, Any], meaning: Meaning) -> bool:
         return not meaning.codes
     if kind == "binary":
         return {"0", "1"} <= set(meaning.codes)
-    levels = {_code(v) for v in entry.get("categories") or ()}
+    levels = {_code(v) for v in entry.get("categories") or ()} - {MISSING_LEVEL}
     return bool(levels) and levels <= set(meaning.codes)
 
 

@@ -138,8 +138,16 @@ class Schema:
         }
 
 
+MISSING_LEVEL = "(not recorded)"
+"""The level a missing categorical value becomes with ``missing = "impute"`` (the
+"missing category" method); it sorts last, so it is never the reference level."""
+
+
 def _level_key(level: str) -> tuple[int, float, str]:
-    """Sort numeric-looking levels numerically, then the rest alphabetically."""
+    """Sort numeric-looking levels numerically, then the rest alphabetically, then
+    :data:`MISSING_LEVEL`."""
+    if level == MISSING_LEVEL:
+        return (2, 0.0, level)
     try:
         return (0, float(level), level)
     except ValueError:
@@ -171,6 +179,8 @@ def encode(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
     for f in schema.features:
         values = frame[f.name]
         if f.kind == "categorical":
+            if MISSING_LEVEL in f.categories:
+                values = values.astype(object).where(values.notna(), MISSING_LEVEL)
             levels = values.map(level_of).to_numpy()
             unknown = ~np.isin(levels, np.asarray(f.categories, dtype=object))
             if unknown.any():

@@ -11,7 +11,15 @@ import numpy as np
 import pandas as pd
 
 from fedcare._format import did_you_mean
-from fedcare.data._cohort import Cohort, Feature, FeatureKind, Schema, encode, level_of
+from fedcare.data._cohort import (
+    MISSING_LEVEL,
+    Cohort,
+    Feature,
+    FeatureKind,
+    Schema,
+    encode,
+    level_of,
+)
 from fedcare.data._units import default_range
 from fedcare.exceptions import DataError, DataNotFoundError
 
@@ -341,7 +349,8 @@ def cohort_from_frame(
         if f.kind != "categorical":
             frame[f.name] = pd.to_numeric(frame[f.name], errors="coerce")
     required = [f.name for f in schema.features if f.impute is None
-                and not (keep_missing and f.kind != "categorical")]
+                and not (keep_missing and f.kind != "categorical")
+                and MISSING_LEVEL not in f.categories]
     incomplete = frame[required].isna().any(axis=1).to_numpy()
     site_names = sites.map(level_of).to_numpy(dtype=object)
     if incomplete.any() and missing == "error":

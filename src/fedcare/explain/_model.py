@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from fedcare.data._codebook import Meaning, codebook_for, outcome_for
-from fedcare.data._cohort import Feature, Schema, level_of
+from fedcare.data._cohort import MISSING_LEVEL, Feature, Schema, level_of
 from fedcare.data._standardise import Standardiser
-from fedcare.data._units import convert, quantity_for
+from fedcare.data._units import convert, default_range, quantity_for
 from fedcare.exceptions import DataError
 from fedcare.explain._contributions import contributions
 from fedcare.models import LogisticRegression, make_model
@@ -102,6 +102,28 @@ def say_unit(unit: str | None) -> str:
     return _SAY_UNIT.get(unit, unit) if unit else ""
 
 
+#: A numeric value further than this many training SDs from the training mean is refused
+#: (a feature without a known plausible range: a unit or typing error, or a code).
+MAX_SD_FROM_MEAN = 10.0
+
+
+def _with_plausible_ranges(schema: Schema) -> Schema:
+    """Numeric features without a declared range get the plausible range of their
+    quantity where fedcare knows it from the name (cholesterol 50-1000 mg/dL, age 0-120
+    years, ...), as the data-quality check uses."""
+    features = []
+    for f in schema.features:
+        if f.kind == "numeric" and f.valid_range is None:
+            quantity = quantity_for(f.name)
+            unit = f.unit or (quantity.canonical if quantity is not None else None)
+            known = default_range(f.name, unit) if unit else None
+            if known is not None:
+                f = replace(f, valid_range=(float(known[0]), float(known[1])),
+                            unit=f.unit or unit)
+        features.append(f)
+    return replace(schema, features=tuple(features))
+
+
 def _range_text(f: Feature) -> str:
     assert f.valid_range is not None
     low, high = (f"{v:g}" for v in f.valid_range)
@@ -166,7 +188,7 @@ class RiskModel:
                  schema: dict[str, Any], *, codebook: Mapping[str, Meaning] | None = None,
                  outcome: str | None = None) -> None:
         self.kind = kind
-        self.schema = Schema.from_dict(schema)
+        self.schema = _with_plausible_ranges(Schema.from_dict(schema))
         self.standardiser = Standardiser(np.asarray(standardiser["mean"]),
                                          np.asarray(standardiser["scale"]))
         params = [np.asarray(a, dtype=np.float64) for a in arrays]
@@ -278,6 +300,19 @@ class RiskModel:
             errors.append(InputError(row, f.name, f"must be {_range_text(f)}",
                                      "value_error.range"))
             return None
+        if f.valid_range is None:
+            column = self.schema.feature_names.index(f.name)
+            mean = float(self.standardiser.mean[column])
+            sd = float(self.standardiser.std[column])
+            moments_known = not (mean == 0.0 and sd == 1.0)  # not an identity scaling
+            if moments_known and sd > 0 and abs(value - mean) > MAX_SD_FROM_MEAN * sd:
+                errors.append(InputError(
+                    row, f.name, f"far outside the values the model was trained on (more "
+                    f"than {MAX_SD_FROM_MEAN:g} SD from their mean); check the value"
+                    + (f" and its unit ({say_unit(f.unit)})" if f.unit else "")
+                    + " or send a missing value as null where the model imputes it",
+                    "value_error.range"))
+                return None
         return value
 
     def validate(self, patients: list[dict[str, Any]], *, single: bool | None = None
@@ -313,6 +348,11 @@ class RiskModel:
                 errors.append(InputError(i, str(extra)[:64], "unknown field; expected "
                                          + ", ".join(sorted(names)), "value_error.extra"))
             for f, (_, cols) in zip(self.features, self._groups, strict=True):
+                if (f.name not in patient or patient[f.name] is None) and (
+                        MISSING_LEVEL in f.categories):
+                    # not recorded: its own level, as in training
+                    X[i, cols[f.categories.index(MISSING_LEVEL) - 1]] = 1.0
+                    continue
                 if (f.name not in patient or patient[f.name] is None) and (
                         f.impute is not None):
                     # not recorded: the federated mean, flagged, as in training

@@ -21,7 +21,8 @@ from fedcare.data import Cohort
 from fedcare.data._cohort import Schema
 from fedcare.data._identifiers import identifier_columns
 from fedcare.data._standardise import Standardiser
-from fedcare.data._study import HEART, load_study_cohort
+from fedcare._format import did_you_mean
+from fedcare.data._study import HEART, load_study_cohort, read_study_table, study_roles
 from fedcare.data._table import read_frame
 from fedcare.evaluation import baseline_accuracy, binary_metrics
 from fedcare.exceptions import ConfigError, DataError
@@ -85,6 +86,23 @@ class StudyResult:
             "schema": self.schema,
             "model": self.model,
         }
+
+
+def _check_missing_codes(config: StudyConfig) -> None:
+    """Missing-value codes must name feature columns of the table (one clear error here,
+    not one per site)."""
+    if not config.missing_codes:
+        return
+    columns = [str(c) for c in read_study_table(config.data, config.data_dir).columns]
+    roles = study_roles(config)
+    for name in config.missing_codes:
+        if name in (roles.site_column, roles.target):
+            raise DataError(f"missing_codes: '{name}' is the "
+                            f"{'site' if name == roles.site_column else 'outcome'} column; "
+                            "only feature values can be declared missing")
+        if name not in columns:
+            raise DataError(f"missing_codes: no column '{name}' in {config.data}"
+                            + did_you_mean(name, columns))
 
 
 def _checked_table(config: StudyConfig) -> Cohort:
@@ -298,6 +316,7 @@ def run_study(
     say = progress or (lambda _text: None)
     if cohort is None:  # the whole table checked first: a clear error before any site runs
         cohort = _checked_table(config)
+        _check_missing_codes(config)
     sites = sorted(cohort.sites)
     if len(sites) < 2:
         raise DataError(f"column '{config.site_column}' (site column) names {len(sites)} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -40,6 +41,10 @@ def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
                            impute=config.missing in ("impute", "drop-feature"))
 
 
+#: The value a missing-code finding names ("value 0 in all 123 values").
+_CODE = re.compile(r"\bvalue (-?[0-9][0-9.eE+-]*) in\b")
+
+
 def _where(f: Any) -> str:
     return " ".join(p for p in (f.site or "", f.feature or "") if p) or "study"
 
@@ -48,21 +53,27 @@ def _fixes(blocking: list[Any]) -> str:
     """How to go on after a refusal, for the kinds of blocking findings there are."""
     kinds = {f.kind for f in blocking}
     fixes = []
-    coded = sorted({f.feature for f in blocking
-                    if f.kind in ("missing_code", "out_of_range") and f.feature})
-    if coded:
-        pairs = ", ".join(f"{c} = 0" for c in coded)
-        fixes.append(f"declare the missing-value code (study file: missing_codes = "
-                     f"{{{pairs}}}, with the real code; or at a site: fedcare site init "
-                     f"--missing {coded[0]}=0, site.toml [missing])")
+    codes: dict[str, str] = {}
+    for f in blocking:
+        if f.kind in ("missing_code", "out_of_range") and f.feature:
+            found = _CODE.search(f.detail)
+            codes.setdefault(f.feature, found.group(1) if found else "CODE")
+    if codes:
+        table = ", ".join(f"{c} = {v}" for c, v in codes.items())
+        cli = ", ".join(f"{c}={v}" for c, v in codes.items())
+        fixes.append(f"declare the missing-value code: missing_codes = {{{table}}} in the "
+                     f"study file, or --missing-codes \"{cli}\" (a site declares its own "
+                     "with fedcare site init --missing, the [missing] table of its "
+                     "site.toml)")
     if "missing" in kinds:
         fixes.append('keep missing = "impute" (the default) so the rows are imputed and '
                      "flagged")
     if "unit_mismatch" in kinds:
         fixes.append("declare the site's unit (fedcare site init --unit FEATURE=UNIT)")
     fixes.append("leave the feature out (features = [...])")
-    fixes.append('or override consciously with quality_check = "warn" (recorded in '
-                 "metrics.json, the report, the registry and the model card)")
+    fixes.append('or override consciously with quality_check = "warn" (--quality-check '
+                 "warn; recorded in metrics.json, the report, the registry and the model "
+                 "card)")
     return "; ".join(fixes)
 
 

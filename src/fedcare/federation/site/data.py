@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import pandas as pd
 
 from fedcare.config import StudyConfig, read_site_units
 from fedcare.data import Cohort, Schema, cohort_from_frame, infer_schema, site_split
+from fedcare.data._cohort import MISSING_LEVEL
 from fedcare.data._standardise import Standardiser
 from fedcare.data._study import read_study_table, schema_from_json, study_roles
 from fedcare.exceptions import DataError
@@ -104,18 +105,27 @@ class Site:
         if features is None:
             dropped = {*self.identifiers, *exclude, r.site_column, r.target}
             features = [str(c) for c in self.frame.columns if str(c) not in dropped]
-        return infer_schema(
+        schema = infer_schema(
             self.frame, site_column=r.site_column, target=r.target, features=features,
             categorical=r.categorical, numeric=r.numeric, units=r.units,
             source=f"site '{self.name}'",
         )
+        if self.config.missing != "impute":
+            return schema
+        # a missing categorical value becomes a level of its own (never the reference)
+        return replace(schema, features=tuple(
+            replace(f, categories=(*f.categories, MISSING_LEVEL))
+            if f.kind == "categorical" and self.frame[f.name].isna().any()
+            and MISSING_LEVEL not in f.categories else f
+            for f in schema.features))
 
     def usable_rows(self, schema: Schema) -> int:
         """Rows with every feature present (with ``missing = "impute"``: every
         categorical feature; numeric and binary ones may be imputed)."""
         impute = self.config.missing in ("impute", "drop-feature")
         names = [f.name for f in schema.features
-                 if not (impute and f.kind != "categorical")]
+                 if not (impute and f.kind != "categorical")
+                 and MISSING_LEVEL not in f.categories]
         return int(self.frame[names].notna().all(axis=1).sum())
 
     def split(self, schema: Schema, *, keep_missing: bool = False) -> SiteSplit:

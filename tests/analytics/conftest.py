@@ -6,6 +6,12 @@
 - ``d.oropha.rec``: oropharynx carcinoma trial, 192 patients, 6 institutions
   (``fac_inst``); ``time`` (years), ``event``; covariates ``num_age``, ``fac_sex``,
   ``fac_treatm``, ``fac_tstage`` (categorical, levels 1-4).
+
+And one real registry with many small centres (``dialysis``, not in ``table``):
+
+- ``Dialysis``: Brazilian dialysis registry, 6805 patients, 67 centres
+  (``fac_center``, 4 to 241 patients each); ``time`` (whole months, max 44), ``event``
+  (death, 24 %); ``fac_disease`` (5 primary diseases).
 """
 
 from __future__ import annotations
@@ -59,6 +65,13 @@ def oropha() -> Table:
     return Table("d.oropha.rec", df, "fac_inst", "fac_treatm", [1, 2],
                  ["num_age", "fac_sex", "fac_treatm", "fac_tstage"],
                  {"fac_sex": [1, 2], "fac_treatm": [1, 2], "fac_tstage": [1, 2, 3, 4]})
+
+
+@pytest.fixture(scope="session")
+def dialysis() -> Table:
+    df = _load("Dialysis")
+    return Table("Dialysis", df, "fac_center", "fac_disease",
+                 sorted(df["fac_disease"].unique()), [])
 
 
 @pytest.fixture(params=["pbc3", "oropha"])

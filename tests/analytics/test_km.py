@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from fedcare.analytics import combine_km, site_event_times, site_km, union_grid
-from fedcare.analytics._km import coarsen
+from fedcare.analytics import combine_km, km_grid, site_event_times, site_km, union_grid
+from fedcare.analytics._km import coarsen, release_totals, site_km_counts
 from fedcare.exceptions import DataError
 
 KaplanMeierFitter = pytest.importorskip("lifelines").KaplanMeierFitter
@@ -205,3 +207,258 @@ def test_inconsistent_messages_are_refused():
         combine_km([{**msg, "released": np.array(1.0)}], [0.0, 10.0])
     with pytest.raises(DataError, match="grid of 3 points"):
         combine_km([msg], [0.0, 10.0, 20.0])
+
+
+# ------------------------------------------------------------- secure totals / issue 12
+def test_group_level_small_at_one_site_does_not_crash():
+    # issue 12: `analytics km --group COL` crashed with an IndexError in combine_km
+    # (`n[:, own][:, first]`) when one site released no grid point at all -- here site
+    # b holds 3 patients of arm 1 (a group total of 1..k-1), so coarsen releases nothing
+    rng = np.random.default_rng(5)
+    a = _site(rng, 200, 100.0)
+    b = _site(rng, 40, 100.0)
+    b["arm"] = 0
+    b.loc[:2, "arm"] = 1
+    grid = 30.0 * np.arange(20)
+    msgs = [site_km(s.time, s.event, grid, groups=s.arm, group_levels=[0, 1])
+            for s in (a, b)]
+    assert int(msgs[1]["released"]) == 0
+    km = combine_km(msgs, grid, group_levels=[0, 1])
+    assert km.released == 0 and km.survival.shape == (2, 0)
+    assert km.reached() is None and km.reached(1) is None     # withheld, not "S = 1"
+    assert km.quantile(0.5, 0) is None and km.logrank is None
+    assert km.to_dict()["reached"] is None
+    # the first released points differ between sites: pooled at the common ones
+    c = _site(rng, 120, 100.0)
+    msgs = [site_km(s.time, s.event, grid, groups=s.arm, group_levels=[0, 1])
+            for s in (a, c)]
+    own = [np.flatnonzero(~np.isnan(m["events"][0])).tolist() for m in msgs]
+    km = combine_km(msgs, grid, group_levels=[0, 1])
+    assert km.points.tolist() == sorted(set(own[0]) & set(own[1]))
+
+
+def _sites_and_pooled(rng, sizes, scale=200.0):
+    sites = [_site(rng, n, scale) for n in sizes]
+    return sites, pd.concat(sites, ignore_index=True)
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_release_totals_is_the_rule_applied_to_the_pooled_counts(grouped):
+    # many small sites (each with 1..k-1 events in most months): per-site merging keeps
+    # little, the totals keep most of the grid; the secure sum of site_km_counts equals
+    # the pooled table's counts, and release_totals equals site_km on the pooled table
+    rng = np.random.default_rng(7)
+    sites, pooled = _sites_and_pooled(rng, [12, 25, 40, 9, 60, 33, 18, 80])
+    grid = 30.0 * np.arange(25)
+    k = 5
+    kw = (lambda s: {"groups": s.arm, "group_levels": [0, 1]}) if grouped else (
+        lambda s: {})
+    parts = [site_km_counts(s.time, s.event, grid, **kw(s)) for s in sites]
+    totals = {key: sum(p[key] for p in parts) for key in ("events", "censored", "beyond")}
+    whole = site_km_counts(pooled.time, pooled.event, grid, **kw(pooled))
+    for key in totals:
+        np.testing.assert_array_equal(totals[key], whole[key])
+    noisy = {key: v + rng.uniform(-1e-9, 1e-9, v.shape) for key, v in totals.items()}
+    joint = release_totals(noisy, min_cell=k, per_group=False)  # one set of points
+    want = site_km(pooled.time, pooled.event, grid, min_cell=k, **kw(pooled))
+    for key in ("events", "at_risk", "released"):
+        np.testing.assert_array_equal(joint[key], want[key])
+    released = release_totals(noisy, min_cell=k)    # each group on its own
+    parts_ = [pooled[pooled.arm == lvl] for lvl in (0, 1)] if grouped else [pooled]
+    for i, part in enumerate(parts_):
+        want = site_km(part.time, part.event, grid, min_cell=k)
+        np.testing.assert_array_equal(released["events"][i], want["events"][0])
+        np.testing.assert_array_equal(released["at_risk"][i], want["at_risk"][0])
+        assert released["released"][i] == want["released"]
+    assert _rule_holds(released, k) and _rule_holds(joint, k)
+    levels = [0, 1] if grouped else None
+    secure = combine_km([released], grid, group_levels=levels)
+    per_site = combine_km([site_km(s.time, s.event, grid, min_cell=k, **kw(s))
+                           for s in sites], grid, group_levels=levels)
+    assert secure.released > per_site.released
+    assert secure.reached() > (per_site.reached() or 0.0)
+    for i, part in enumerate(parts_):   # each curve: lifelines on its own released grid
+        own = ~np.isnan(secure.survival[i])
+        [(_, _, want_s)] = _pooled_on(SimpleNamespace(grid=secure.grid[own]), part)
+        ours = np.vstack([secure.survival[i, own], secure.lower[i, own],
+                          secure.upper[i, own]])
+        assert np.abs(ours - want_s).max() < 1e-12
+    if grouped:     # the log-rank test: on the points released for both groups
+        shared = secure.grid[~np.isnan(secure.events).any(axis=0)]
+        (ta, ea, _), (tb, eb, _) = _pooled_on(SimpleNamespace(grid=shared), pooled, "arm",
+                                              [0, 1])
+        lr = logrank_test(ta, tb, ea, eb)
+        assert secure.logrank is not None
+        assert abs(secure.logrank.statistic - lr.test_statistic) < 1e-9
+
+
+def test_site_km_counts_exact_and_bad_totals(pbc3):
+    s = pbc3.sites()[0]
+    grid = np.unique(s.time[s.event == 1])
+    exact = site_km(s.time, s.event, grid, exact=True)
+    counts = site_km_counts(s.time, s.event, grid, exact=True)
+    assert set(counts) == {"events", "at_risk"}
+    np.testing.assert_array_equal(counts["events"], exact["events"])
+    good = site_km_counts(s.time, s.event, 365.0 * np.arange(5))
+    with pytest.raises(DataError, match="lack 'beyond'"):
+        release_totals({k: v for k, v in good.items() if k != "beyond"})
+    with pytest.raises(DataError, match="do not match"):
+        release_totals({**good, "beyond": np.zeros(3)})
+    with pytest.raises(DataError, match="negative"):
+        release_totals({**good, "censored": -good["censored"] - 1})
+
+
+def _rule_holds(message, k):
+    """Every released event, censoring (n_i - d_i - n_{i+1}; last: n - d) and at-risk
+    count of a site_km / release_totals message is 0 or >= k (each group on the points
+    released for it)."""
+    for d_row, n_row in zip(message["events"], message["at_risk"], strict=True):
+        keep = np.flatnonzero(~np.isnan(d_row))
+        d, n = d_row[keep], n_row[keep]
+        cens = n - d - np.concatenate((n[1:], [0.0]))
+        if any(np.any((x > 0) & (x < k)) for x in (d, n, cens)):
+            return False
+    return True
+
+
+def _secure_totals(sites, grid, k=5, group=None, levels=None, per_group=True):
+    """What the coordinator releases under SecAgg+: the sum of the sites' un-merged
+    counts (SecAgg+ returns it to within ~1e-9), protected by release_totals."""
+    kw = (lambda s: {"groups": s[group], "group_levels": levels}) if group else (
+        lambda s: {})
+    parts = [site_km_counts(s.time, s.event, grid, **kw(s)) for s in sites]
+    rng = np.random.default_rng(0)
+    totals = {key: sum(p[key] for p in parts) for key in ("events", "censored", "beyond")}
+    totals = {key: v + rng.uniform(-1e-9, 1e-9, v.shape) for key, v in totals.items()}
+    return release_totals(totals, min_cell=k, per_group=per_group)
+
+
+def _lifelines_quantile(df, p):
+    sf = KaplanMeierFitter().fit(df.time, df.event).survival_function_.iloc[:, 0]
+    below = sf[sf <= 1 - p + 1e-12]
+    return float(below.index[0]) if len(below) else None
+
+
+def test_dialysis_secure_totals_reach_follow_up_and_the_exact_quantile(dialysis):
+    # issue 12: on the dialysis registry (67 centres, 4..241 patients) per-site merging
+    # released t = 0 alone ("1 of 61 grid points", a flat line at 1.0); the small-cell
+    # rule on the secure totals keeps the curve to >= 80 % of follow-up, and its median
+    # -- not reached: S stays above 0.5, so the 25 % quantile is compared -- equals the
+    # exact (lifelines) KM's to one grid step
+    df, sites, k = dialysis.df, dialysis.sites(), 5
+    grid = km_grid(1.0, None)                                   # monthly, 0..60
+    per_site = combine_km([site_km(s.time, s.event, grid, min_cell=k)
+                           for s in sites if len(s) >= k], grid)   # the fallback
+    assert per_site.released == 1 and per_site.reached() is None
+    released = _secure_totals(sites, grid, k)
+    assert _rule_holds(released, k)
+    km = combine_km([released], grid)
+    assert km.reached() >= 0.8 * df.time.max()
+    assert km.released >= 30 and km.events.sum() >= 0.95 * df.event.sum()
+    assert _lifelines_quantile(df, 0.5) is None and km.quantile(0.5) is None
+    exact_q25 = _lifelines_quantile(df, 0.25)
+    assert exact_q25 is not None and km.quantile(0.25) is not None
+    assert abs(km.quantile(0.25) - exact_q25) <= 1.0
+    # where no interval was merged the curve IS the exact KM (whole months, step 1)
+    ref = KaplanMeierFitter().fit(df.time, df.event)
+    exact = ref.survival_function_at_times(km.grid).to_numpy()
+    unmerged = np.flatnonzero(np.diff(km.points, prepend=-1) == 1)
+    np.testing.assert_allclose(km.survival[0, unmerged[:20]], exact[unmerged[:20]],
+                               atol=1e-12)
+
+
+def test_dialysis_by_disease_does_not_crash_and_obeys_the_rule(dialysis):
+    # issue 12: `--group` crashed (IndexError in combine_km) when a centre released no
+    # grid point -- here centres with 1..4 patients of a disease
+    sites, k = dialysis.sites(), 5
+    group, levels = dialysis.group, dialysis.group_levels
+    grid = km_grid(1.0, None)
+    msgs = [site_km(s.time, s.event, grid, groups=s[group], group_levels=levels, min_cell=k)
+            for s in sites if len(s) >= k]
+    assert any(int(m["released"]) == 0 for m in msgs)
+    per_site = combine_km(msgs, grid, group_levels=levels)
+    assert per_site.released == 0 and per_site.reached() is None
+    assert per_site.to_dict()["groups"]["diabetes"]["reached"] is None
+    # secure totals, each disease released on its own: the four large groups reach >= 80 %
+    # of follow-up, congenital (142 patients) less; every 25 % quantile the released
+    # curve reaches is the exact one to a grid step
+    released = _secure_totals(sites, grid, k, group, levels)
+    assert _rule_holds(released, k)
+    km = combine_km([released], grid, group_levels=levels)
+    df, top = dialysis.df, dialysis.df.time.max()
+    for i, lvl in enumerate(levels):
+        reached = km.reached(i)
+        assert reached is not None and (lvl == "congen" or reached >= 0.8 * top), lvl
+        exact_q25 = _lifelines_quantile(df[df[group] == lvl], 0.25)
+        ours = km.quantile(0.25, i)
+        if exact_q25 is not None and exact_q25 <= reached:
+            assert ours is not None and abs(ours - exact_q25) <= 1.0, lvl
+        else:
+            assert ours is None, lvl
+    assert km.logrank is not None and km.logrank.p_value < 0.01   # diabetes does worse
+    # per group, the joint release (one set of points, the smallest group's) is coarser;
+    # the coordinator takes the log-rank test from it (a test needs common points)
+    joint = combine_km([_secure_totals(sites, grid, k, group, levels, per_group=False)],
+                       grid, group_levels=levels)
+    assert joint.reached() < km.reached() and joint.released < km.released
+    assert joint.logrank is not None and joint.logrank.p_value < 1e-6
+    assert joint.logrank.up_to == joint.grid[-1]
+
+
+def _synthetic_two_events():
+    """Synthetic: hospitals a and b (60 patients each) have 3 deaths in each of months
+    1..10 and follow the others past the grid; hospital c has 4 patients, 2 of whom
+    died (months 2 and 3)."""
+    def hospital(n, deaths):
+        times = [float(m) for m in deaths] + [100.0] * (n - len(deaths))
+        return pd.DataFrame({"time": times, "event": [1.0] * len(deaths)
+                             + [0.0] * (n - len(deaths))})
+    monthly = [m for m in range(1, 11) for _ in range(3)]
+    return [hospital(60, monthly), hospital(60, monthly), hospital(4, [2, 3])]
+
+
+def test_a_centre_with_two_events_contributes_to_the_totals():
+    a, b, c = _synthetic_two_events()
+    grid, k = km_grid(1.0, 30.0), 5
+    # per-site merging: c can release no interval holding one of its 2 deaths, nor its
+    # 4 patients -- with c the curves are withheld, and without c its deaths are lost
+    assert int(site_km(c.time, c.event, grid, min_cell=k)["released"]) == 0
+    assert combine_km([site_km(s.time, s.event, grid, min_cell=k) for s in (a, b, c)],
+                      grid).reached() is None
+    without_c = combine_km([site_km(s.time, s.event, grid, min_cell=k) for s in (a, b)],
+                           grid)
+    assert without_c.events.sum() == 60
+    # secure totals: 6 + 1 deaths in months 2 and 3 -- every month released, c included
+    km = combine_km([_secure_totals([a, b, c], grid, k)], grid)
+    assert km.released == grid.size and km.events.sum() == 62
+    assert km.events[0, 1:5].tolist() == [6.0, 7.0, 7.0, 6.0]
+    assert km.at_risk[0, 1:4].tolist() == [124.0, 118.0, 111.0]
+    pooled = pd.concat([a, b, c], ignore_index=True)
+    want = KaplanMeierFitter().fit(pooled.time, pooled.event).survival_function_at_times(
+        km.grid).to_numpy()
+    np.testing.assert_allclose(km.survival[0], want, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [2, 5, 11])
+@pytest.mark.parametrize("grouped", [False, True])
+def test_released_totals_obey_the_rule(k, grouped):
+    # many tiny hospitals, a fine grid, k up to 11: whatever the totals, every released
+    # total event, censoring and at-risk count (the last interval's n - d included) is 0
+    # or >= k, and the released counts add up to the pooled table's
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        sites = [_site(rng, int(n), 60.0) for n in rng.integers(1, 25, 15)]
+        pooled = pd.concat(sites, ignore_index=True)
+        grid = 10.0 * np.arange(40)
+        released = _secure_totals(sites, grid, k, "arm" if grouped else None,
+                                  [0, 1] if grouped else None)
+        assert _rule_holds(released, k), seed
+        n_groups = 2 if grouped else 1
+        assert released["events"].shape == (n_groups, grid.size)
+        sizes = pooled.groupby("arm").size().reindex([0, 1], fill_value=0).to_numpy() \
+            if grouped else np.array([len(pooled)])
+        for i in range(n_groups):   # the first released at-risk count: the whole group
+            keep = np.flatnonzero(~np.isnan(released["events"][i]))
+            if keep.size:
+                assert released["at_risk"][i, keep[0]] == sizes[i]
+                assert np.nansum(released["events"][i]) <= pooled.event.sum()

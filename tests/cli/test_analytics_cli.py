@@ -121,8 +121,8 @@ def test_km_exact_equals_lifelines(pbc3_csv: Path, tmp_path: Path) -> None:
 def test_km_coarse_grid_is_protected(pbc3_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "km.json"
     km = _json(_run("km", "--data", str(pbc3_csv), *SURV, "--grid-step", "365",
-                    "--json", str(out)), out)
-    assert km["exact"] is False
+                    "--no-secure-aggregation", "--json", str(out)), out)
+    assert km["exact"] is False and km["mode"] == "per-site"
     grid = np.array(km["km"]["grid"])
     assert np.allclose(grid, 365.0 * np.arange(grid.size))
     # default k = 5 on six sites: sites merge intervals; three hospitals have fewer
@@ -130,6 +130,98 @@ def test_km_coarse_grid_is_protected(pbc3_csv: Path, tmp_path: Path) -> None:
     assert km["km"]["released"] < km["km"]["n_grid"]
     assert km["km"]["released_points"] == list(range(km["km"]["released"]))[:1]
     assert km["stop"] == 365.0
+
+
+def test_km_default_is_secure_totals(pbc3_csv: Path, tmp_path: Path) -> None:
+    # issue 12: with >= 3 sites the default sums the counts with SecAgg+ and protects
+    # the totals: the same table as above now keeps most of the yearly grid
+    out = tmp_path / "km.json"
+    result = _run("km", "--data", str(pbc3_csv), *SURV, "--grid-step", "365",
+                  "--json", str(out))
+    km = _json(result, out)
+    assert km["mode"] == "secure-totals"
+    assert km["km"]["released"] >= 5 and km["km"]["reached"] >= 4 * 365.0
+    assert "secure aggregation" in result.stdout and "follow-up reached" in result.stdout
+    assert "rows_dropped" in km
+
+
+def _small_group_table(path: Path) -> Path:
+    """Three synthetic sites; site 'c' holds only 2 patients of arm 'B' (1..k-1)."""
+    rng = np.random.default_rng(12)
+    parts = []
+    for name, n in (("a", 150), ("b", 120), ("c", 40)):
+        t, cens = rng.exponential(300.0, n).round(), rng.uniform(0, 900.0, n).round()
+        arm = rng.choice(["A", "B"], n) if name != "c" else np.array(["A"] * (n - 2)
+                                                                      + ["B"] * 2)
+        parts.append(pd.DataFrame({"h": name, "t": np.minimum(t, cens) + 1,
+                                   "e": (t <= cens).astype(int), "arm": arm}))
+    pd.concat(parts, ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+def test_km_group_with_a_small_level_at_one_site(tmp_path: Path) -> None:
+    # issue 12: `analytics km --group COL` crashed with an IndexError in combine_km
+    # (`n[:, own][:, first]`) when a site released no grid point (here: 2 patients of
+    # arm B at site c). Per-site merging now says the counts were withheld (no table or
+    # curve of S = 1.0); the secure default gives both curves
+    data = _small_group_table(tmp_path / "t.csv")
+    args = ("--data", str(data), "--site-column", "h", "--duration", "t", "--event", "e",
+            "--group", "arm", "--grid-step", "30")
+    out, html = tmp_path / "plain.json", tmp_path / "plain.html"
+    result = _run("km", *args, "--no-secure-aggregation", "--json", str(out),
+                  "--report", str(html))
+    km = _json(result, out)
+    assert km["km"]["released"] == 0 and km["km"]["reached"] is None
+    assert "suppressed" in result.stdout and "nobody died" in result.stdout
+    assert "Traceback" not in result.output and "IndexError" not in result.output
+    text = html.read_text()
+    assert "data:image/png" not in text and "Suppressed" in text
+    assert f"0 of {km['km']['n_grid']} public grid points" in text and "nobody died" in text
+    out, html = tmp_path / "secure.json", tmp_path / "secure.html"
+    result = _run("km", *args, "--json", str(out), "--report", str(html))
+    km = _json(result, out)
+    assert km["mode"] == "secure-totals" and km["km"]["released"] >= 5
+    assert km["km"]["reached"] >= 300.0
+    assert all(g["reached"] for g in km["km"]["groups"].values())
+    assert "logrank" in km["km"] and "log-rank" in result.stdout
+    text = html.read_text()
+    assert len(re.findall(r"<img src=\"data:image/png;base64,", text)) == 1
+    assert "public grid points released" in text and "Follow-up reached" in text
+
+
+@pytest.fixture(scope="module")
+def dialysis_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    survset = pytest.importorskip("SurvSet.data")
+    df = survset.SurvLoader().load_dataset("Dialysis")["df"]
+    path = tmp_path_factory.mktemp("dialysis") / "dialysis.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+DIALYSIS = ("--site-column", "fac_center", "--duration", "time", "--event", "event",
+            "--grid-step", "1")
+
+
+@pytest.mark.parametrize("group", [None, "fac_disease"])
+def test_km_without_secure_aggregation_on_dialysis_says_withheld(
+        dialysis_csv: Path, tmp_path: Path, group: str | None) -> None:
+    # issue 12: per-site merging on the dialysis registry (67 centres) released t = 0
+    # alone and printed/drew S = 1.0, as if nobody had died; with --group it crashed
+    # (IndexError). Now: no table, no figure, a plain statement (and no patient value)
+    out, html = tmp_path / "km.json", tmp_path / "km.html"
+    args = ("--group", group) if group else ()
+    result = _run("km", "--data", str(dialysis_csv), *DIALYSIS, *args,
+                  "--no-secure-aggregation", "--json", str(out), "--report", str(html))
+    km = _json(result, out)
+    assert km["mode"] == "per-site" and km["km"]["reached"] is None
+    assert "IndexError" not in result.output
+    assert "Kaplan-Meier survival" not in result.stdout and "1.000" not in result.stdout
+    flat = " ".join(result.stdout.split())
+    assert "suppressed: no survival estimate beyond t = 0" in flat
+    assert "does not mean that nobody died" in flat and "--secure-aggregation" in flat
+    text = html.read_text()
+    assert "data:image/png" not in text and "Suppressed" in text
+    assert "With secure aggregation (at least 3 sites)" in text
 
 
 def test_describe_means_equal_pandas(pbc3_csv: Path, tmp_path: Path) -> None:
@@ -165,6 +257,32 @@ def test_describe_table1(pbc3_csv: Path, tmp_path: Path) -> None:
         assert cells["n"][str(level)]["value"] == len(sub)
         assert abs(cells["num_age, mean ± sd"][str(level)]["value"] - sub.num_age.mean()) < 1e-9
         assert cells["fac_stage=4, n (%)"][str(level)]["value"] == (sub.fac_stage == "4").sum()
+
+
+def test_describe_report_shows_integers_as_integers_and_explains_n(
+        pbc3_csv: Path, tmp_path: Path) -> None:
+    # issue 12, item 6: an integer variable (age in whole years) has no "55.000"
+    # quantiles in the report, counts are whole numbers, and both tables say what n is
+    out, html = tmp_path / "d.json", tmp_path / "d.html"
+    res = _json(_run("describe", "--data", str(pbc3_csv), "--site-column", "fac_unit",
+                     "--columns", "num_age,num_bili,num_alb", "--group", "fac_tment",
+                     "--json", str(out), "--report", str(html)), out)
+    df = pd.read_csv(pbc3_csv)
+    assert (df.num_age == df.num_age.round()).all() and res["columns"]["num_age"]["integer"]
+    assert not res["columns"]["num_alb"]["integer"]      # albumin has decimals
+    text = html.read_text()
+    rows = {r[0]: r for r in (re.findall(r"<td>(.*?)</td>", row) for row in
+                              re.findall(r"<tr>(.*?)</tr>", text, flags=re.S))
+            if r}
+    age = rows["num_age"]
+    assert age[1] == "349" and age[2] == "0"               # n, missing: whole numbers
+    assert re.fullmatch(r"\d+\.\d", age[3])                # mean to one decimal
+    assert all(re.fullmatch(r"\d+ \[\d+, \d+\]", q) for q in age[5:10]), age
+    assert re.fullmatch(r"\d+\.\d{3} \[.*\]", rows["num_alb"][6])  # decimals kept
+    assert re.fullmatch(r"\d+\.\d ± \d+\.\d \(n=\d+\)", rows["num_age, mean ± sd"][1])
+    assert "n = patients with the value recorded" in text
+    assert "n (first row) = patients in the fac_tment group" in text
+    assert "(n=…) after a mean ± sd = patients with the value recorded" in text
 
 
 def test_default_edges_are_fixed() -> None:
@@ -210,6 +328,8 @@ def _planted(case: str) -> pd.DataFrame:
         frame.loc[[4], "died"] = 987.654
     elif case == "one site":
         frame["hospital"] = "alpha"
+    elif case == "two sites":
+        frame.loc[frame["hospital"] == "gamma", "hospital"] = "beta"
     return frame
 
 
@@ -234,6 +354,9 @@ CASES: dict[str, tuple[str, list[str], int, str]] = {
     "text in describe": ("", ["describe", "--site-column", "hospital", "--columns",
                               "age,ward"], 3, "['ward'] (--columns) are not numeric"),
     "no grid": ("", ["km", *BASE], 5, "pass --grid-step"),
+    "secure with two sites": ("two sites", ["km", *BASE, "--grid-step", "30",
+                                            "--secure-aggregation"], 5,
+                              "--secure-aggregation needs at least 3 sites"),
     "unstratified without opt-in": ("", ["cox", *BASE, "--covariates", "age",
                                          "--no-stratify-by-site"], 5, "add --exact"),
     "bad range": ("", ["describe", "--site-column", "hospital", "--columns", "age",

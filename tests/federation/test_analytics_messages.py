@@ -234,6 +234,117 @@ def test_secure_cox_equals_plain_cox(pbc3_csv: Path) -> None:
     cox_replies = [r for r in grid.replies_received if r.metadata.message_type == "train"]
     assert cox_replies and all(not rec for r in cox_replies
                                for rec in r.content.array_records.values())
-    with pytest.raises(ConfigError, match="secure_aggregation applies to analytics 'cox'"):
-        run_analytics_inprocess(config.replace(secure_aggregation=True), REQUESTS["km"],
-                                SITES)
+    with pytest.raises(ConfigError, match="secure_aggregation applies to analytics 'cox' "
+                                          "and 'km'"):
+        run_analytics_inprocess(config.replace(secure_aggregation=True),
+                                REQUESTS["describe"], SITES)
+
+
+@pytest.mark.parametrize("group", [None, "fac_tment"])
+def test_secure_km_releases_protected_totals(pbc3_csv: Path, group: str | None) -> None:
+    # issue 12: with secure aggregation the sites' un-merged counts are summed with
+    # SecAgg+ and the small-cell rule is applied to the totals: nothing readable leaves
+    # a site, each group's curve equals the rule applied to that group's pooled rows,
+    # and the curves reach further than per-site merging (which stops where the first
+    # hospital does)
+    from fedcare.analytics import site_km
+    from fedcare.analytics._km import KM_TOTALS_STEP
+
+    config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit", min_cell=K)
+    request = {**REQUESTS["km"], "group": group, "grid_step": 90.0}
+    plain, _ = run_analytics_inprocess(config, request, SITES)
+    secure, grid = run_analytics_inprocess(config.replace(secure_aggregation=True), request,
+                                           SITES, keep_messages=True)
+    assert plain["mode"] == "per-site" and secure["mode"] == "secure-totals"
+    sums = [r for r in grid.replies_received if r.metadata.message_type == "train"]
+    assert sums and all(not rec for r in sums for rec in r.content.array_records.values())
+    assert not [r for r in grid.replies_received if r.metadata.message_type == "query.km"]
+    asked = [m for m in grid.messages_sent if m.metadata.message_type == "train"]
+    assert any(KM_TOTALS_STEP in str(dict(rec)) for m in asked
+               for rec in m.content.config_records.values())
+    df = pd.read_csv(pbc3_csv)
+    parts = [df] if group is None else [df[df[group] == lvl]
+                                        for lvl in sorted(df[group].unique())]
+    km = secure["km"]
+    points = np.array(km["released_points"])
+    for part, g in zip(parts, km["groups"].values(), strict=True):
+        want = site_km(part.time, part.event, 90.0 * np.arange(61), min_cell=K)
+        own = np.flatnonzero(~np.isnan(want["events"][0]))
+        assert g["released"] == own.size and set(own) <= set(points)
+        mine = np.isin(points, own)
+        assert all(v is None for v in np.array(g["events"], dtype=object)[~mine])
+        assert np.array(g["events"], dtype=object)[mine].tolist() == \
+            want["events"][0, own].tolist()
+        assert np.array(g["at_risk"], dtype=object)[mine].tolist() == \
+            want["at_risk"][0, own].tolist()
+        assert not _small(want["events"][0, own]) and not _small(want["at_risk"][0, own])
+    if group:   # the log-rank test: from one set of points for both arms (site_km's rule)
+        from fedcare.analytics import combine_km
+
+        levels = sorted(df[group].unique())
+        joint = combine_km([site_km(df.time, df.event, 90.0 * np.arange(61),
+                                    groups=df[group], group_levels=levels, min_cell=K)],
+                           90.0 * np.arange(61), group_levels=levels)
+        assert joint.logrank is not None
+        assert km["logrank"]["statistic"] == pytest.approx(joint.logrank.statistic,
+                                                           abs=1e-9)
+    assert km["released"] > plain["km"]["released"]
+    assert km["reached"] > (plain["km"]["reached"] or 0.0)
+
+
+def test_km_totals_only_into_a_secure_sum(pbc3_csv: Path) -> None:
+    # a plain run's site refuses to send its un-merged counts
+    from fedcare.analytics import check_request
+    from fedcare.analytics._km import KM_TOTALS_STEP
+    from fedcare.federation.site.analytics import cox, km
+    from fedcare.federation.site.request import SiteRequest
+
+    config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit", min_cell=K)
+    req_json = json.dumps(check_request(REQUESTS["km"]), sort_keys=True)
+    for task in (km, cox):
+        req = SiteRequest(config=config, key="k", name="1",
+                          named={"grid": 90.0 * np.arange(10)},
+                          cfg={"request": req_json, "step": KM_TOTALS_STEP,
+                               "levels": json.dumps({"fac_tment": ["0", "1"]})})
+        with pytest.raises(ConfigError, match="only into a secure sum"):
+            task(req)
+        secure = SiteRequest(config=config.replace(secure_aggregation=True), key="k2",
+                             name="1", named=req.named, cfg=req.cfg)
+        out = task(secure).arrays
+        assert isinstance(out, dict) and set(out) == {"events", "censored", "beyond"}
+
+
+def test_secure_km_counts_a_hospital_with_two_deaths(tmp_path: Path) -> None:
+    # issue 12, synthetic: hospitals a and b (60 patients each) have 3 deaths in each of
+    # months 1..10; hospital c has 4 patients, 2 of whom died (months 2 and 3). Per-site
+    # merging leaves c out (fewer than k rows) and so loses its deaths; with secure
+    # aggregation c takes part and its deaths are in the released totals
+    monthly = [float(m) for m in range(1, 11) for _ in range(3)]
+    rows = [(site, t, 1) for site in ("a", "b") for t in monthly]
+    rows += [(site, 100.0, 0) for site in ("a", "b") for _ in range(30)]
+    rows += [("c", 2.0, 1), ("c", 3.0, 1), ("c", 100.0, 0), ("c", 100.0, 0)]
+    path = tmp_path / "synthetic.csv"
+    pd.DataFrame(rows, columns=["h", "time", "event"]).to_csv(path, index=False)
+    config = StudyConfig(data=str(path), site_column="h", min_cell=K)
+    request = {"analysis": "km", **SURV, "grid_step": 1.0, "horizon": 30.0}
+    plain, _ = run_analytics_inprocess(config, request, ["a", "b", "c"])
+    assert plain["sites"] == ["a", "b"] and "c" in plain["excluded_sites"]
+    assert sum(plain["km"]["groups"]["all"]["events"]) == 60
+    secure, _ = run_analytics_inprocess(config.replace(secure_aggregation=True), request,
+                                        ["a", "b", "c"])
+    assert secure["mode"] == "secure-totals" and secure["sites"] == ["a", "b", "c"]
+    curve = secure["km"]["groups"]["all"]
+    assert secure["km"]["released"] == 31 and sum(curve["events"]) == 62
+    assert curve["events"][1:5] == [6.0, 7.0, 7.0, 6.0]
+    assert "withheld" not in secure
+
+
+def test_per_site_km_says_when_nothing_beyond_t0_is_released(pbc3_csv: Path) -> None:
+    # per-site merging on Pbc3 with k = 5 by arm releases t = 0 alone: the result says so
+    # plainly (and it is not a curve of S = 1)
+    config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit", min_cell=K)
+    result, _ = run_analytics_inprocess(config, REQUESTS["km"], SITES)
+    assert result["mode"] == "per-site" and result["km"]["reached"] is None
+    assert "does not mean that nobody died" in result["withheld"]
+    assert "secure_aggregation" in result["withheld"]
+    assert result["summary"] == {"times": [], "groups": {}}    # no table of S = 1

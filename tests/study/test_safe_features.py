@@ -55,3 +55,16 @@ def test_a_feature_list_is_taken_as_given(table: Path) -> None:
                                     features=["age", "patient_no"], rounds=1)).to_dict()
     assert metrics["features"] == ["age", "patient_no"]
     assert metrics["identifiers_refused"] == {}
+
+
+def test_a_likely_leak_is_a_banner_at_the_top_of_the_report(table: Path, tmp_path: Path) -> None:
+    from fedcare.report import write_report
+
+    metrics = run_study(StudyConfig(data=str(table), site_column="hospital", target="died",
+                                    rounds=1)).to_dict()
+    html = write_report(metrics, tmp_path / "r.html").read_text()
+    banner = html.index('id="likely-leaks"')
+    assert banner < html.index("<h2>") and "futime" in html[banner:html.index("<h2>")]
+    chosen = run_study(StudyConfig(data=str(table), site_column="hospital", target="died",
+                                   features=["age", "sbp", "smoker"], rounds=1)).to_dict()
+    assert 'id="likely-leaks"' not in write_report(chosen, tmp_path / "c.html").read_text()

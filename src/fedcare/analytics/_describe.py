@@ -100,8 +100,9 @@ def site_describe(values: ArrayLike, edges: ArrayLike, *,
     dict
         ``n`` () non-missing count, ``n_missing`` (), ``sum`` (), ``m2`` () sum of
         squared deviations from the site mean, ``cum`` (n_edges,) cumulative counts
-        below each edge (NaN where merged). Everything but ``n_missing`` is NaN when
-        ``n < min_cell``.
+        below each edge (NaN where merged), ``integral`` () 1 when every value is a
+        whole number (an integer variable such as age in years), else 0. Everything but
+        ``n_missing`` is NaN when ``n < min_cell``.
     """
     k = check_min_cell(min_cell)
     e = _check_edges(edges)
@@ -114,12 +115,13 @@ def site_describe(values: ArrayLike, edges: ArrayLike, *,
     msg: SiteMessage = {"n_missing": suppress(np.array(float(missing.sum())), k)}
     if 0 < n < k:
         msg.update(n=np.array(np.nan), sum=np.array(np.nan), m2=np.array(np.nan),
-                   cum=np.full(e.size, np.nan))
+                   cum=np.full(e.size, np.nan), integral=np.array(np.nan))
         return msg
     mean = float(x.mean()) if n else 0.0
     msg.update(n=np.array(float(n)), sum=np.array(float(x.sum())),
                m2=np.array(float(np.sum((x - mean) ** 2))),
-               cum=_merged_cumulative(x, e, k))
+               cum=_merged_cumulative(x, e, k),
+               integral=np.array(float(bool(np.all(x == np.round(x))))))
     return msg
 
 
@@ -148,6 +150,9 @@ class Description:
         Pooled counts per bin, NaN where a site merged the bin with a neighbour.
     hist_lower, hist_upper : ndarray of shape (n_edges - 1,)
         Bounds on each pooled bin count.
+    integer : bool
+        Every released site's values are whole numbers (e.g. age in years): reports
+        print its quantiles without decimals.
     """
 
     n: int
@@ -162,6 +167,7 @@ class Description:
     sites: int
     sites_suppressed: int
     min_cell: int = field(default=DEFAULT_MIN_CELL)
+    integer: bool = False
 
     @property
     def sd(self) -> float:
@@ -181,6 +187,7 @@ class Description:
                                                   "error_bound": q.error_bound}
                           for q in self.quantiles},
             "sites": self.sites, "sites_suppressed": self.sites_suppressed,
+            "integer": self.integer,
         }
 
 
@@ -262,8 +269,10 @@ def combine_describe(messages: Sequence[Mapping[str, NDArray[np.float64]]], edge
         est = float(np.interp(h + 0.5, mid, e))
         est = float(np.clip(est, q_lo, q_hi))
         qs.append(Quantile(float(p), est, q_lo, q_hi))
+    # an integer variable (every released site's values whole numbers): printed so
+    integer = all(float(m.get("integral", np.nan)) == 1.0 for m in kept)
     return Description(int(n_total), n_missing, mean, var, e, hist, hist_lower, hist_upper,
-                       tuple(qs), len(messages), len(messages) - len(kept), k)
+                       tuple(qs), len(messages), len(messages) - len(kept), k, integer)
 
 
 # --------------------------------------------------------------------------- Table 1

@@ -93,6 +93,12 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
         err_console.print(f"[bold yellow]data-quality override[/] (quality_check = 'warn'): "
                           f"{line}", soft_wrap=True)
     console.print(comparison_table(metrics, f"{label}: local vs federated vs pooled"))
+    for finding in (metrics.get("quality") or {}).get("findings", []):
+        if finding.get("kind") == "leak":
+            err_console.print(f"[bold yellow]likely leak[/] {finding.get('feature')}: the "
+                              "figures above include a feature that may be known only after "
+                              "the outcome; rerun with --features without it",
+                              soft_wrap=True)
     console.print(site_table(metrics))
     console.print(f"report: {run_dir / 'report.html'}\nmetrics: {run_dir / 'metrics.json'}")
 

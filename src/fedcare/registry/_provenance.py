@@ -109,7 +109,7 @@ def _limitations(metrics: dict[str, Any], fed: dict[str, Any], kind: str,
     for finding in (metrics.get("quality") or {}).get("findings", []):
         # missingness is already stated as rows left out (above)
         if finding.get("severity") in {"blocking", "warning"} and finding.get("kind") != "missing":
-            notes.append(f"{finding.get('site')}: {finding.get('feature')}: "
+            notes.append(f"{finding.get('site') or 'all sites'}: {finding.get('feature')}: "
                          f"{finding.get('kind', '').replace('_', ' ')} "
                          f"({finding.get('detail')})")
     if metrics.get("missing_rounds"):

@@ -18,7 +18,7 @@ from matplotlib.ticker import FuncFormatter
 
 from fedcare._format import format_p, reference_levels
 from fedcare._io import write_text_atomic
-from fedcare.report._html import STYLE, _fmt, _num, _png
+from fedcare.report._html import STYLE, _fmt, _int, _num, _png
 
 __all__ = ["write_analytics_report"]
 
@@ -48,23 +48,84 @@ def _values(seq: Any) -> list[float]:
     return [math.nan if (v := _num(x)) is None else v for x in (seq or [])]
 
 
+def _drawn(km: Mapping[str, Any]) -> list[str]:
+    """The groups with a released survival estimate beyond t = 0 (others are withheld:
+    drawing them would show a flat line at 1.0 that reads as "nobody died")."""
+    return [lvl for lvl, g in km["groups"].items()
+            if any(n > 0 and t > 0 for t, n in zip(_values(km["grid"]),
+                                                   _values(g["at_risk"]), strict=True))]
+
+
+def _g(value: Any) -> str:
+    """A grid time: 4 significant digits (whole numbers without decimals)."""
+    f = _num(value)
+    return "–" if f is None else f"{f:.4g}"
+
+
+def _km_release_text(result: Mapping[str, Any]) -> str:
+    """How much of the curves was released: grid points, follow-up reached, withheld
+    groups."""
+    km = result["km"]
+    if result.get("exact"):
+        return ""
+    k = result.get("min_cell", 5)
+    mode = result.get("mode", "per-site")
+    how = ("the sites' counts were summed with secure aggregation and the small-cell rule "
+           "applied to the totals" if mode == "secure-totals" else
+           "each site merged grid intervals on its own counts; the curves use the points "
+           "every site released")
+    text = (f"{km.get('released', 0)} of {km.get('n_grid', 0)} public grid points released "
+            f"({how}; every released count is 0 or at least {k} patients).")
+    reached = _num(km.get("reached"))
+    withheld = [lvl for lvl in km["groups"] if lvl not in _drawn(km)]
+    if reached is None:
+        text += (" Suppressed: no survival estimate beyond t = 0 could be released, so no "
+                 "curve is drawn (this does not mean that nobody died)."
+                 + (" With secure aggregation (at least 3 sites) the rule is applied to the "
+                    "totals over all sites instead." if mode == "per-site" else ""))
+    else:
+        groups = km["groups"]
+        text += f" Follow-up reached: t = {_g(reached)}"
+        stops = {lvl: _num(g["stop"] if "stop" in g else result.get("stop"))
+                 for lvl, g in groups.items()}
+        own = {lvl: g.get("released", km.get("released")) for lvl, g in groups.items()}
+        if len(set(stops.values())) == 1:
+            stop = next(iter(stops.values()))
+            text += ("." if stop is None else
+                     f"; the curves are withheld from t = {_g(stop)}.")
+        else:   # each group released on its own
+            text += ("; grid points released and withheld from, per group: "
+                     + "; ".join(f"{lvl}: {own[lvl]}, "
+                                 + ("–" if v is None else f"t = {_g(v)}")
+                                 for lvl, v in stops.items()) + ".")
+        if withheld:
+            text += (" Suppressed (no estimate beyond t = 0 released, not drawn): "
+                     + ", ".join(withheld) + ".")
+    return text
+
+
 def _km_figure(result: Mapping[str, Any]) -> Figure:
     km = result["km"]
     grid = _values(km["grid"])
     fig = Figure(figsize=(8.0, 5.0), layout="constrained")
     ax = fig.subplots()
+    drawn = _drawn(km)
     for i, (lvl, g) in enumerate(km["groups"].items()):
+        if lvl not in drawn:
+            continue
         colour = f"C{i % 10}"
+        # the group's own released points (groups may be released on their own)
+        own = [j for j, v in enumerate(_values(g["survival"])) if not math.isnan(v)]
+        gx = [grid[j] for j in own]
+        at_risk, sv, lv, uv = ([_values(g[key])[j] for j in own]
+                               for key in ("at_risk", "survival", "lower", "upper"))
         # draw up to the last grid time with anyone at risk (a flat tail beyond would
         # claim follow-up nobody had), or to the first withheld time
-        at_risk = _values(g["at_risk"])
-        last = max((i for i, n in enumerate(at_risk) if n > 0), default=-1) + 1
-        xs = [0.0, *grid[:last]]
-        surv = [1.0, *_values(g["survival"])[:last]]
-        lo = [1.0, *_values(g["lower"])[:last]]
-        hi = [1.0, *_values(g["upper"])[:last]]
-        stop = _num(result.get("stop"))
-        if stop is not None and last == len(grid):  # last released step lasts until stop
+        last = max((j for j, n in enumerate(at_risk) if n > 0), default=-1) + 1
+        xs = [0.0, *gx[:last]]
+        surv, lo, hi = [1.0, *sv[:last]], [1.0, *lv[:last]], [1.0, *uv[:last]]
+        stop = _num(g["stop"] if "stop" in g else result.get("stop"))
+        if stop is not None and last == len(gx):    # last released step lasts until stop
             xs, surv, lo, hi = [*xs, stop], [*surv, surv[-1]], [*lo, lo[-1]], [*hi, hi[-1]]
         label = lvl if result.get("group") is None else f"{result['group']} = {lvl}"
         ax.step(xs, surv, where="post", color=colour, lw=1.6, label=label)
@@ -101,49 +162,88 @@ def _forest_figure(result: Mapping[str, Any]) -> Figure:
     return fig
 
 
+def _whole(value: Any) -> str:
+    """A value of an integer variable (a quantile bound is a whole number too)."""
+    f = _num(value)
+    return "–" if f is None else f"{round(f):d}"
+
+
 def _describe_tables(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     tables: list[dict[str, Any]] = []
     cols = result.get("columns") or {}
+    k = result["min_cell"]
     if cols:
         def q(d: Mapping[str, Any], p: str) -> str:
             v = d["quantiles"].get(p)
-            return "–" if v is None else (f"{_fmt(v['estimate'])} "
-                                          f"[{_fmt(v['lower'])}, {_fmt(v['upper'])}]")
-        rows = [[c, d["n"], d["n_missing"], _fmt(d["mean"]), _fmt(d["sd"]),
+            if v is None:
+                return "–"
+            f = _whole if d.get("integer") else _fmt
+            return f"{f(v['estimate'])} [{f(v['lower'])}, {f(v['upper'])}]"
+
+        def moment(d: Mapping[str, Any], key: str) -> str:
+            return _fmt(d[key], 1) if d.get("integer") else _fmt(d[key])
+
+        rows = [[c, _int(d["n"]), _int(d["n_missing"]), moment(d, "mean"), moment(d, "sd"),
                  *(q(d, p) for p in ("0.05", "0.25", "0.5", "0.75", "0.95")),
-                 d["sites_suppressed"], d.get("edges_from", "")]
+                 _int(d["sites_suppressed"]), d.get("edges_from", "")]
                 for c, d in cols.items()]
+        integers = [c for c, d in cols.items() if d.get("integer")]
         tables.append({"title": "Descriptive statistics",
                        "header": ["column", "n", "missing", "mean", "sd", "5%", "25%",
                                   "median", "75%", "95%", "sites left out", "bins"],
                        "rows": rows,
-                       "note": "Mean and sd are exact over the sites not left out (a site "
-                               f"with fewer than {result['min_cell']} values is). Each "
-                               "quantile is an estimate with an interval guaranteed to hold "
-                               "the pooled sample quantile (– = unbounded)."})
+                       "note": "n = patients with the value recorded; missing = patients "
+                               "without it. Mean and sd are exact over the sites not left "
+                               f"out (a site with fewer than {k} values is). Each quantile "
+                               "is an estimate with an interval guaranteed to hold the "
+                               "pooled sample quantile (– = unbounded)."
+                               + (" Integer variables (whole numbers at every site: "
+                                  + ", ".join(integers) + ") are shown without decimals "
+                                  "(mean and sd to one)." if integers else "")})
     t1 = result.get("table1")
     if t1:
+        def cell(row: str, col: str) -> str:
+            c = t1["cells"][row][col]
+            var = row.removesuffix(", mean ± sd")
+            if var == row or not (cols.get(var) or {}).get("integer") or \
+                    _num(c.get("value")) is None:
+                return str(c["text"])
+            star = "" if c.get("complete", True) else "*"
+            return f"{_fmt(c['value'], 1)} ± {_fmt(c.get('sd'), 1)} (n={_int(c['n'])}){star}"
+
         tables.append({"title": f"Table 1 by {t1['group']}",
                        "header": ["characteristic", *t1["columns"]],
-                       "rows": [[r, *(t1["cells"][r][c]["text"] for c in t1["columns"])]
+                       "rows": [[r, *(cell(r, c) for c in t1["columns"])]
                                 for r in t1["rows"]],
-                       "note": f"<{result['min_cell']}: a count under {result['min_cell']} "
-                               "patients, suppressed; >=x: some site suppressed its cell; *: "
-                               "mean over the sites that released it."})
+                       "note": f"n (first row) = patients in the {t1['group']} group (the "
+                               "column); (n=…) after a mean ± sd = patients with the value "
+                               "recorded; n (%) = patients with that value (% of the "
+                               f"column's n). <{k}: a count under {k} patients, suppressed; "
+                               ">=x: some site suppressed its cell; *: mean over the sites "
+                               "that released it."})
     return tables
 
 
 def _km_tables(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     summary = result["summary"]
-    rows = [[lvl, *(f"{_fmt(v)} ({_fmt(a)}–{_fmt(b)})" for v, a, b in
-                    zip(s["survival"], s["lower"], s["upper"], strict=True))]
+    rows = [[lvl, *("withheld" if _num(v) is None else f"{_fmt(v)} ({_fmt(a)}–{_fmt(b)})"
+                    for v, a, b in zip(s["survival"], s["lower"], s["upper"], strict=True))]
             for lvl, s in summary["groups"].items()]
     km = result["km"]
-    note = ""
-    if not result.get("exact") and km.get("released", 0) < km.get("n_grid", 0):
-        note = (f"The curves use {km['released']} of {km['n_grid']} public grid points: "
-                "sites merged grid intervals so that every count is 0 or at least "
-                f"{result.get('min_cell', 5)} patients.")
+    note = _km_release_text(result)
+    groups = {lvl: g for lvl, g in km["groups"].items() if _num(g.get("reached")) is not None}
+    if groups and not result.get("exact"):
+
+        def per_group(key: str) -> str:
+            return "; ".join(f"{lvl}: " + (f"not reached by t = {_g(g['reached'])}"
+                                          if _num(g.get(key)) is None else _g(g[key]))
+                             for lvl, g in groups.items())
+
+        note += " Median survival (first released t with S ≤ 0.5): " + per_group("median")
+        if any(_num(g.get("median")) is None for g in groups.values()):
+            note += (". Where the median is not reached (S stays above 0.5), the 25 % "
+                     "quantile (first released t with S ≤ 0.75): " + per_group("quantile_25"))
+        note += "."
     tables = [{"title": "Survival (95% CI)",
                "header": ["group", *(f"t = {_fmt(t, 1)}" for t in summary["times"])],
                "rows": rows, "note": note}]
@@ -175,6 +275,12 @@ def _cox_tables(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 _PRIVACY = {
     "describe": "Sites sent counts, sums and squared deviations, and cumulative counts at "
                 "public bin edges with small blocks merged; no minimum or maximum.",
+    "km-secure": "Sites put their event, censoring and at-risk counts on a public time grid "
+                 "into a secure sum (SecAgg+): the coordinator saw only the totals over all "
+                 "sites, and released them merged over consecutive grid intervals (each "
+                 "group's on its own) so that every released total event, censoring and "
+                 "at-risk count is 0 or at least {k} patients; a log-rank test uses one set "
+                 "of merged intervals for all groups, whose counts obey the same rule.",
     "km": "Sites sent event and at-risk counts on a public time grid, merging consecutive "
           "grid intervals so that every event, censoring and at-risk count is 0 or at "
           "least {k} patients, and stopping where fewer than {k} remain at risk; the curves "
@@ -198,14 +304,16 @@ def _render(result: Mapping[str, Any]) -> str:
         privacy = _PRIVACY["describe"]
     elif analysis == "km":
         tables = _km_tables(result)
-        privacy = _PRIVACY["km-exact" if result.get("exact") else "km"]
-        if result["km"]["grid"]:
+        privacy = _PRIVACY["km-exact" if result.get("exact") else
+                           "km-secure" if result.get("mode") == "secure-totals" else "km"]
+        if result["km"]["grid"] and _drawn(result["km"]):
             specs.append((_km_figure(result),
                           "Step plot of Kaplan-Meier survival against "
                           f"{result.get('duration')} per group with shaded 95% CI bands.",
                           "Kaplan-Meier curves with pointwise 95% CIs (log(-log) "
                           "Greenwood)." + ("" if result.get("exact") else
-                                           " Times are rounded up to the public grid.")))
+                                           " Times are rounded up to the public grid. "
+                                           + _km_release_text(result))))
     elif analysis == "cox":
         tables = _cox_tables(result)
         privacy = _PRIVACY["cox" if result.get("stratified") else "cox-exact"]

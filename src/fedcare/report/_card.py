@@ -217,8 +217,9 @@ log-odds over synthetic reference patients drawn from the federated means and SD
 an input moves predictions, whichever way (it has no sign).{% if not_recorded %}
 <strong>not recorded vs recorded</strong> (inputs missing at some hospitals in training,
 filled in with the federated mean): the model's shift for a value that was not recorded; it
-mostly reflects which hospitals lacked the value, not the patient, and predictions here
-need every value.{% endif %}</p>
+mostly reflects which hospitals lacked the value, not the patient. A prediction may leave
+such an input out (it is then filled in and flagged the same way), but is better with the
+value: send it whenever it was measured.{% endif %}</p>
 <table><thead><tr><th>feature</th><th>importance</th><th style="text-align:left">comparison
 </th><th>change in log-odds</th><th>odds ratio</th><th style="text-align:left">direction</th>
 </tr></thead><tbody>{% for e in card.feature_effects %}{% for r in e.effects %}<tr>

@@ -94,6 +94,13 @@ _BANNER = """{% if override %}<div class="banner" role="alert" id="quality-overr
 else "s" }} that would have stopped it; every figure below may be affected by
 {{ "it" if override.findings | length == 1 else "them" }}:
 <ul>{% for f in override.findings %}<li>{{ f }}</li>{% endfor %}</ul></div>{% endif %}
+{% if leaks %}<div class="banner" role="alert" id="likely-leaks">
+<strong>Likely leak{{ "" if leaks | length == 1 else "s" }} among the features.</strong>
+The model used {{ "a feature" if leaks | length == 1 else "features" }} that may be known
+only after the outcome; the AUC and every other figure below include
+{{ "it" if leaks | length == 1 else "them" }} and may be far better than a prediction made
+in time could be:
+<ul>{% for f in leaks %}<li>{{ f }}</li>{% endfor %}</ul></div>{% endif %}
 """
 
 _TABLE = """<div class="scroll"><table{% if t.id %} id="{{ t.id }}"{% endif %}{% if t.compact %}
@@ -368,6 +375,16 @@ class _Baselines:
             return _DASH
         value, exact = self.all
         return f"{value:.3f}" if exact else f"≈{value:.3f}"
+
+
+def _leaks(metrics: Mapping[str, Any]) -> list[str]:
+    """The data-quality check's likely-leak warnings about features the model used."""
+    used = {str(n).split("=")[0].removesuffix(" missing")
+            for n in (metrics.get("features") or
+                      (metrics.get("schema") or {}).get("encoded_feature_names") or [])}
+    return [f"{f.get('feature')}: {f.get('detail')}"
+            for f in (metrics.get("quality") or {}).get("findings", [])
+            if f.get("kind") == "leak" and (not used or f.get("feature") in used)]
 
 
 def _override(metrics: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -920,7 +937,8 @@ def _render(metrics: Mapping[str, Any]) -> str:
                  f"strategy: {study.get('strategy', 'unknown')}")
     figures, omitted = _figures(metrics, settings, sites, baselines, k, live)
     return _env().from_string(_TEMPLATE).render(
-        title=title, override=_override(metrics), intro=_intro(metrics, sites, live),
+        title=title, override=_override(metrics), leaks=_leaks(metrics),
+        intro=_intro(metrics, sites, live),
         comparison=_comparison(metrics, sites, baselines, live),
         per_site=_per_site(metrics, settings, sites, baselines, k, live),
         excluded=sorted(excluded.items(), key=lambda x: _natural(x[0])), reference=reference,

@@ -4,8 +4,25 @@ What the ServerApp runs for ``task = "analytics"`` (the request, as JSON, in the
 config's ``analytics-request``). Each analysis is a few message rounds
 (``query.analytics_setup``, then ``query.describe`` / ``query.km`` / ``query.cox`` ...,
 see :mod:`fedcare.federation.site.analytics`); sums over sites (Cox's means and
-stratified Newton sums) go through the run's :class:`~.sums.SiteSums`, so that with
-``secure_aggregation`` the coordinator sees only their totals.
+stratified Newton sums; Kaplan-Meier counts) go through the run's
+:class:`~.sums.SiteSums`, so that with ``secure_aggregation`` the coordinator sees only
+their totals.
+
+Kaplan-Meier has two protected modes (see :mod:`fedcare.analytics._km`):
+
+- ``secure_aggregation`` on (>= 3 sites): every site puts its un-merged event,
+  censoring and beyond-the-grid counts on the public grid into one SecAgg+ sum; the
+  coordinator applies the small-cell rule to the totals
+  (:func:`~fedcare.analytics._km.release_totals`, each group's intervals on its own; the
+  log-rank test from one joint merging of all groups) and releases only those. Sites
+  with 1..k-1 usable rows take part too (their counts are hidden in the totals).
+- otherwise (fallback): each site merges grid intervals on its own counts and the
+  curves use the points every site released.
+
+Flower's SecAgg+ adapter sums only the message types of
+:data:`fedcare.federation.protocol.SECURE`; until ``query.km`` is among them the KM
+counts travel as a ``query.cox`` task with ``step = "km-totals"`` (the site answers it
+with its KM counts, and only when the run is secure).
 
 Fault tolerance: with ``min_sites_per_round`` the set-up round goes ahead without sites
 that fail or stay silent (they are reported in ``excluded_sites``); every later round
@@ -19,7 +36,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -45,17 +62,29 @@ from fedcare.analytics import (
 )
 from fedcare.analytics._cox import Evaluation
 from fedcare.analytics._cox import _result as _cox_result
+from fedcare.analytics._km import KM_TOTALS_STEP, LogRank, release_totals
 from fedcare.config import StudyConfig
 from fedcare.data._table import MAX_LEVELS
 from fedcare.exceptions import ConfigError, DataError
 
-from ..protocol import ConfigKey, MessageType, RunKey, named_arrays_of, request, site_of
+from ..protocol import (
+    SECURE,
+    ConfigKey,
+    MessageType,
+    RunKey,
+    named_arrays_of,
+    request,
+    site_of,
+)
 from .rounds import ask, wait_for_sites
 from .sums import SiteSums, make_sums
 
-__all__ = ["cox_names", "km_summary", "run_analytics"]
+__all__ = ["cox_names", "km_summary", "km_withheld", "run_analytics"]
 
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+#: The message type the secure KM sum travels as (see the module notes).
+_KM_SUM_TYPE = MessageType.KM if MessageType.KM in SECURE else MessageType.COX
 
 
 @dataclass
@@ -218,7 +247,7 @@ def _describe(c: _Coordinator, node_ids: list[int]) -> dict[str, Any]:
 
 def km_summary(km: KaplanMeier, exact: bool) -> tuple[list[float], dict[str, Any]]:
     """Survival (95% CI) of each group at up to 6 times."""
-    followed = np.flatnonzero((km.at_risk.sum(axis=0) > 0) & (km.grid > 0))
+    followed = np.flatnonzero((np.nansum(km.at_risk, axis=0) > 0) & (km.grid > 0))
     if followed.size == 0:
         return [], {}
     end = float(km.grid[followed[-1]])
@@ -229,17 +258,56 @@ def km_summary(km: KaplanMeier, exact: bool) -> tuple[list[float], dict[str, Any
         times = [float(km.grid[followed[i]]) for i in idx]
     out = {}
     for i, lvl in enumerate(km.group_levels):
+        if km.reached(i) is None:   # withheld (or empty): S = 1 would read "nobody died"
+            out[str(lvl)] = {key: [None] * len(times) for key in ("survival", "lower",
+                                                                   "upper")}
+            continue
         s = km.at(times, i)
         out[str(lvl)] = {"survival": s[0].tolist(), "lower": s[1].tolist(),
                          "upper": s[2].tolist()}
     return times, out
 
 
+def km_withheld(km: KaplanMeier, mode: str, min_cell: int) -> str | None:
+    """The plain statement that the curves are withheld, or ``None`` when they are not.
+
+    Parameters
+    ----------
+    km : KaplanMeier
+        The released curves.
+    mode : str
+        ``per-site`` or ``secure-totals`` (``exact*`` modes are never withheld).
+    min_cell : int
+        k.
+
+    Returns
+    -------
+    str or None
+        Set when no survival estimate beyond t = 0 could be released: the counts are
+        withheld, which does not mean that nobody died (the result's ``withheld``; the
+        CLI and the report say so instead of showing S = 1).
+    """
+    if km.reached() is not None:
+        return None
+    text = (f"no survival estimate beyond t = 0 could be released: the curves use "
+            f"{km.released} of {km.n_grid} grid points, because every released event, "
+            f"censoring and at-risk count must be 0 or >= {min_cell}. This does not mean "
+            "that nobody died")
+    if mode == "per-site":
+        text += ("; each site merged grid intervals on its own counts. With secure "
+                 "aggregation (secure_aggregation = true, --secure-aggregation; >= 3 sites) "
+                 "the rule is applied to the totals over all sites instead")
+    return text + "."
+
+
 def _km(c: _Coordinator, node_ids: list[int]) -> dict[str, Any]:
-    req = c.request
-    sites = c.setup(node_ids, c.config.min_cell, "usable rows")
+    req, k = c.request, c.config.min_cell
+    secure = c.sums.secure
+    # secure: a site's counts are hidden in the totals, so small sites take part too
+    sites = c.setup(node_ids, None if secure else k, "usable rows")
     group = req.get("group")
     levels = [sites.levels[group]] if group else []
+    levels_json = json.dumps({group: levels[0]} if group else {})
     exact = bool(req["exact"])
     if exact:
         grid = union_grid([named_arrays_of(r.content)
@@ -247,15 +315,42 @@ def _km(c: _Coordinator, node_ids: list[int]) -> dict[str, Any]:
     else:
         grid = km_grid(float(req["grid_step"]),
                        None if req.get("horizon") is None else float(req["horizon"]))
-    replies = c.ask(sites.nodes, MessageType.KM, {"grid": grid},
-                    levels=json.dumps({group: levels[0]} if group else {}))
-    fit = combine_km([named_arrays_of(r.content) for r in replies], grid,
-                     group_levels=levels[0] if levels else ["all"])
+    test: LogRank | None = None
+    if secure:
+        if len(sites.nodes) < 3:
+            raise ConfigError(f"secure aggregation needs at least 3 sites with usable rows, "
+                              f"got {len(sites.nodes)}; run without it (per-site merging)")
+        replies = c.sum(sites.nodes, _KM_SUM_TYPE, {"grid": grid}, step=KM_TOTALS_STEP,
+                        levels=levels_json)
+        totals = named_arrays_of(replies[0].content)
+        if exact:       # opted in: the exact counts, summed
+            message = {"events": np.rint(totals["events"]),
+                       "at_risk": np.rint(totals["at_risk"]),
+                       "released": np.array(float(grid.size))}
+        else:   # each group's intervals merged on its own (see release_totals)
+            message = release_totals(totals, min_cell=k)
+            if group:   # the log-rank test: from one set of points for all groups
+                joint = release_totals(totals, min_cell=k, per_group=False)
+                test = combine_km([joint], grid, group_levels=levels[0]).logrank
+        messages = [message]
+        mode = "exact-secure" if exact else "secure-totals"
+    else:
+        replies = c.ask(sites.nodes, MessageType.KM, {"grid": grid}, levels=levels_json)
+        messages = [named_arrays_of(r.content) for r in replies]
+        mode = "exact" if exact else "per-site"
+    fit = combine_km(messages, grid, group_levels=levels[0] if levels else ["all"])
+    if test is not None:
+        fit = replace(fit, logrank=test)
     times, at = km_summary(fit, exact)
-    return {**_common(c.config, req, sites), "duration": req["duration"],
-            "event": req["event"], "group": group, "exact": exact,
-            "grid_step": req.get("grid_step"), "excluded_sites": sites.excluded,
-            "stop": fit.stop, "km": fit.to_dict(), "summary": {"times": times, "groups": at}}
+    result = {**_common(c.config, req, sites), "duration": req["duration"],
+              "event": req["event"], "group": group, "exact": exact, "mode": mode,
+              "grid_step": req.get("grid_step"), "excluded_sites": sites.excluded,
+              "stop": fit.stop, "km": fit.to_dict(),
+              "summary": {"times": times, "groups": at}}
+    withheld = km_withheld(fit, mode, k)
+    if withheld is not None:
+        result["withheld"] = withheld
+    return result
 
 
 def cox_names(covariates: Sequence[str], levels: Mapping[str, Sequence[str]]) -> list[str]:
@@ -326,9 +421,10 @@ def run_analytics(grid: Grid, context: Context) -> dict[str, Any]:
         request_ = check_request(json.loads(str(context.run_config[RunKey.ANALYTICS_REQUEST])))
     except json.JSONDecodeError:
         raise ConfigError(f"run config '{RunKey.ANALYTICS_REQUEST}' is not JSON") from None
-    if config.secure_aggregation and request_["analysis"] != "cox":
-        raise ConfigError(f"secure_aggregation applies to analytics 'cox' (its sums); "
-                          f"'{request_['analysis']}' combines per-site protected counts")
+    if config.secure_aggregation and request_["analysis"] not in ("cox", "km"):
+        raise ConfigError(f"secure_aggregation applies to analytics 'cox' and 'km' (their "
+                          f"sums); '{request_['analysis']}' combines per-site protected "
+                          "counts")
     node_ids = wait_for_sites(grid, context)
     sums = make_sums(config.secure_aggregation, len(node_ids), context)
     coordinator = _Coordinator(grid, config, request_, sums)

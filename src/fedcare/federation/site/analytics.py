@@ -4,6 +4,11 @@ Each task reads the site's own rows of its table (``data`` of its settings), pre
 them for the request once (cached across rounds) and answers with the protected
 aggregates of :mod:`fedcare.analytics` only. See
 :mod:`fedcare.federation.coordinator.analytics` for the rounds.
+
+One exception, for secure runs only: Kaplan-Meier's ``step = "km-totals"`` answers with
+the site's un-merged counts on the public grid (:func:`~fedcare.analytics._km.site_km_counts`),
+which go into a SecAgg+ sum; the small-cell rule is applied to the totals. A site
+refuses that step unless its study settings say ``secure_aggregation = true``.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from fedcare.analytics import (
     site_table1,
     survival_rows,
 )
+from fedcare.analytics._km import KM_TOTALS_STEP, site_km_counts
 from fedcare.data._study import read_study_table, table_stamp
 from fedcare.data._table import _did_you_mean
 from fedcare.exceptions import ConfigError, DataError
@@ -169,10 +175,21 @@ def event_times(req: SiteRequest) -> TaskResult:
 
 
 def km(req: SiteRequest) -> TaskResult:
-    """Events and numbers at risk on the agreed grid (protected unless exact)."""
+    """Events and numbers at risk on the agreed grid (protected unless exact); with
+    ``step = "km-totals"`` (secure runs only) the un-merged counts for a secure sum."""
     request, prep, k = _site(req)
     rows, group = prep.frame, request.get("group")
     levels = _agreed(req).get(group) if group else None
+    if str(req.cfg.get(ConfigKey.STEP, "")) == KM_TOTALS_STEP:
+        if request["analysis"] != "km":
+            raise ConfigError(f"query.km: step '{KM_TOTALS_STEP}' needs a km request")
+        if not req.config.secure_aggregation:
+            raise ConfigError("query.km: un-merged counts go only into a secure sum, and "
+                              "this study does not use secure aggregation")
+        return TaskResult(dict(site_km_counts(
+            rows[request["duration"]], rows[request["event"]], req.named["grid"],
+            groups=rows[group] if group else None, group_levels=levels,
+            exact=bool(request["exact"]))), {})
     msg = site_km(rows[request["duration"]], rows[request["event"]], req.named["grid"],
                   groups=rows[group] if group else None, group_levels=levels,
                   exact=bool(request["exact"]), min_cell=k)
@@ -191,10 +208,12 @@ def _design(prep: _Prepared, request_json: str, levels_json: str
 def cox(req: SiteRequest) -> TaskResult:
     """The centring sums (``step = "means"``), or the site's Newton contribution at the
     coordinator's ``beta`` (``step = "eval"``)."""
+    step = str(req.cfg.get(ConfigKey.STEP, ""))
+    if step == KM_TOTALS_STEP:     # a secure KM sum travels as query.cox (see km)
+        return km(req)
     request, prep, k = _site(req)
     x, t, e = _design(prep, str(req.cfg[ConfigKey.REQUEST]),
                       str(req.cfg.get(ConfigKey.LEVELS, "{}")))
-    step = str(req.cfg.get(ConfigKey.STEP, ""))
     if step == "means":
         return TaskResult(dict(site_means(x, min_cell=k)))
     if step != "eval":

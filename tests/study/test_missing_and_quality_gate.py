@@ -143,7 +143,7 @@ def test_drop_feature_leaves_out_what_is_missing_somewhere(heart_dir: Path) -> N
 
 
 def test_a_code_for_a_column_the_table_lacks_is_one_clear_error(heart_dir: Path) -> None:
-    with pytest.raises(DataError, match="no column 'choll'.*did you mean 'chol'"):
+    with pytest.raises(DataError, match=r"no column 'choll'.*did you mean 'chol'"):
         run_study(StudyConfig(data_dir=str(heart_dir), missing_codes="choll=0"))
     with pytest.raises(DataError, match="'target' is the outcome column"):
         run_study(StudyConfig(data_dir=str(heart_dir), missing_codes="target=0"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Final, Literal
 
+import numpy as np
+
 from fedcare.data._cohort import Feature
 from fedcare.data._units import Quantity, default_range, quantity_for
 
@@ -19,6 +21,7 @@ __all__ = [
     "SEVERITIES",
     "THRESHOLDS",
     "WITHHELD_REST",
+    "apart_key",
     "code_key",
     "effective_range",
     "effective_unit",
@@ -32,9 +35,11 @@ SEVERITIES: Final = ("blocking", "warning", "info")
 KINDS: Final = ("missing", "missing_code", "out_of_range", "unit_mismatch", "prevalence",
                 "leak", "small_site")
 
-#: Values that hospital exports use for "not measured": zero, -1 and the 9-family.
-CANDIDATE_CODES: Final = (0.0, -1.0, -9.0, -99.0, -999.0, -9999.0, 9.0, 99.0, 999.0, 9999.0,
-                          99999.0)
+#: Values that hospital exports use for "not measured": zero, -1, the 9-family and 88 / 888
+#: ("not applicable"). 8 is not one: it is an ordinary value of too many scales and units
+#: (a grade, 8 mmol/L, 8 years) to be counted separately everywhere.
+CANDIDATE_CODES: Final = (0.0, -1.0, -9.0, -99.0, -999.0, -9999.0, 9.0, 88.0, 99.0, 888.0,
+                          999.0, 9999.0, 99999.0)
 #: The quantiles a site releases (micro-aggregated, see :func:`site_quality`).
 QUARTILES: Final = (0.25, 0.5, 0.75)
 #: Marker for a count withheld because the rest of its total is a small cell.
@@ -78,14 +83,68 @@ def code_key(code: float) -> str:
     return f"n-code={code:g}"
 
 
-def parse_code(stat: str) -> float | None:
-    """Inverse of :func:`code_key` (None for other statistics)."""
-    if not stat.startswith("n-code="):
+def apart_key(code: float) -> str:
+    """Statistic name of a code's separation flag (``apart=999``, see :func:`is_apart`)."""
+    return f"apart={code:g}"
+
+
+def parse_code(stat: str, prefix: str = "n-code=") -> float | None:
+    """Inverse of :func:`code_key` (or of :func:`apart_key` with ``prefix="apart="``);
+    None for other statistics."""
+    if not stat.startswith(prefix):
         return None
     try:
-        return float(stat.split("=", 1)[1])
+        return float(stat[len(prefix):])
     except ValueError:
         return None
+
+
+def is_apart(code: float, values: np.ndarray, factor: float = 2.0,
+             fence: float = 3.0) -> bool:
+    """Whether a non-zero code lies far outside ``values``: a sentinel, not a measurement.
+
+    True when no value is within ``factor`` of the code on its side of zero and all lie
+    on one side of it: every value ``v`` has ``v / code < 1 / factor`` (the code is more
+    than ``factor`` times as far from zero as any of them: 999 against Karnofsky scores,
+    -9 against positive lab values), or every one has ``v / code > factor`` (9 against
+    values of 30-100). Two guards:
+
+    - when no value lies on the code's side of zero, their extent must exceed ``factor``
+      times the code (-9 against copper up to 588 is apart; -1 against a 0 / 1 or -1 / 1
+      scale is not: it is one more step of the scale);
+    - when the values straddle zero, the code must also lie beyond ``fence`` IQRs of their
+      quartiles (9 against values of -50 to 3 is not apart).
+
+    Parameters
+    ----------
+    code : float
+        A candidate code (0 is never apart: it has no side of zero).
+    values : ndarray
+        The other values (at a site: its present values other than the code; at the
+        coordinator: other sites' quartiles).
+    factor, fence : float
+        See above (``THRESHOLDS["apart_factor"]``, ``THRESHOLDS["apart_fence"]``).
+
+    Returns
+    -------
+    bool
+        False as well without values or for code 0.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if code == 0 or v.size == 0:
+        return False
+    ratio = v / code
+    if np.all(ratio < 1.0 / factor):
+        if not np.any(ratio > 0) and not np.max(np.abs(v)) > factor * abs(code):
+            return False
+    elif not np.all(ratio > factor):
+        return False
+    if np.any(v > 0) and np.any(v < 0):
+        q25, q75 = np.quantile(v, [0.25, 0.75])
+        iqr = q75 - q25
+        return bool(code > q75 + fence * iqr or code < q25 - fence * iqr)
+    return True
 
 
 def _quantity(feature: Feature) -> Quantity | None:

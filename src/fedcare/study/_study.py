@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from fedcare._format import did_you_mean
 from fedcare.config import ENGINES, StudyConfig
 from fedcare.data import Cohort
 from fedcare.data._cohort import Schema
 from fedcare.data._identifiers import identifier_columns
 from fedcare.data._standardise import Standardiser
-from fedcare._format import did_you_mean
 from fedcare.data._study import HEART, load_study_cohort, read_study_table, study_roles
 from fedcare.data._table import read_frame
 from fedcare.evaluation import baseline_accuracy, binary_metrics

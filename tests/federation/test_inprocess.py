@@ -84,7 +84,8 @@ def test_sites_send_only_model_shaped_arrays_and_aggregates(
             assert set(record) <= allowed_metrics
             assert all(isinstance(v, int | float) for v in record.values())
         assert set(content.config_records) == {"site"}
-        assert set(content.config_records["site"]) <= {"site", "schema", "method", "model"}
+        assert set(content.config_records["site"]) <= {"site", "schema", "method", "model",
+                                                         "data", "identifiers"}
 
 
 def test_site_error_is_reported_with_site_and_without_values(tmp_path: Path) -> None:

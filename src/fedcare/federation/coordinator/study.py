@@ -61,15 +61,22 @@ SETTINGS = {"federated": MessageType.EVALUATE, "local": MessageType.EVALUATE_LOC
 RoundHook = Callable[[RoundRecord], None]
 
 
+def _summed(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig,
+            message_type: str, what: str) -> Any:
+    """Ask every participant for ``message_type`` under the agreed schema; the sum of
+    their replies (in the clear or through SecAgg+, as the study says)."""
+    names = setup.participant_names
+    messages = [request(message_type, node, {ConfigKey.SCHEMA: setup.schema_json})
+                for node in names]
+    answers = sums.collect(grid, messages, names, what=what, timeout=config.round_timeout,
+                           min_sites=config.min_sites_per_round)
+    return add_up(answers.replies)
+
+
 def standardise(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig
                 ) -> dict[str, list[float]]:
     """Global mean and scale from the sum of the sites' row counts, sums and squares."""
-    names = setup.participant_names
-    messages = [request(MessageType.MOMENTS, node, {ConfigKey.SCHEMA: setup.schema_json})
-                for node in names]
-    answers = sums.collect(grid, messages, names, what="standardisation",
-                           timeout=config.round_timeout, min_sites=config.min_sites_per_round)
-    total = add_up(answers.replies)
+    total = _summed(grid, setup, sums, config, MessageType.MOMENTS, "standardisation")
     arrays = cast(list[np.ndarray], total.arrays)
     mean, std = combine_moments([(int(cast(float, total.metrics["num-examples"])), arrays[0],
                                   arrays[1])])
@@ -78,9 +85,10 @@ def standardise(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig
 
 def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig) -> dict[str, float]:
     """Federated mean imputation (``missing = "impute"``; with ``"drop-feature"`` such
-    features are left out instead, in ``setup.dropped_features``): every numeric or binary feature
-    missing in some usable row of some site gets the mean of its observed training values
-    over all sites (from the sum of the sites' counts and sums) and a missing indicator;
+    features are left out instead, in ``setup.dropped_features``): every numeric or
+    binary feature missing in some usable row of some site gets the mean of its observed
+    training values over all sites (from the sum of the sites' counts and sums) and a
+    missing indicator;
     ``setup.schema_json`` is replaced by the schema carrying them. Returns feature ->
     mean (empty when nothing is missing anywhere).
 
@@ -89,12 +97,7 @@ def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig) -> dic
     DataError
         A feature has no recorded value in any site's training rows.
     """
-    names = setup.participant_names
-    messages = [request(MessageType.IMPUTE, node, {ConfigKey.SCHEMA: setup.schema_json})
-                for node in names]
-    answers = sums.collect(grid, messages, names, what="imputation sums",
-                           timeout=config.round_timeout, min_sites=config.min_sites_per_round)
-    total = add_up(answers.replies)
+    total = _summed(grid, setup, sums, config, MessageType.IMPUTE, "imputation sums")
     observed, summed, absent = (np.asarray(a, dtype=np.float64)
                                 for a in cast(list[np.ndarray], total.arrays))
     schema = schema_from_json(setup.schema_json)

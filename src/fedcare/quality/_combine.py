@@ -26,9 +26,11 @@ from fedcare.quality._common import (
     THRESHOLDS,
     WITHHELD_REST,
     Severity,
+    code_key,
     effective_range,
     effective_unit,
     finite,
+    is_apart,
     is_code_outside,
     parse_code,
 )
@@ -182,6 +184,7 @@ class _SiteData:
     counts: dict[str, dict[str, _Count]]       # feature -> stat -> count
     quartiles: dict[str, list[float] | None]   # feature -> [q25, q50, q75] or None
     separation: dict[str, float] = field(default_factory=dict)  # feature -> max(AUC, 1-AUC)
+    apart: dict[str, dict[float, bool]] = field(default_factory=dict)  # feature -> code -> flag
 
 
 def _parse(message: Mapping[str, float], schema: Schema, k: int) -> _SiteData | None:
@@ -198,6 +201,7 @@ def _parse(message: Mapping[str, float], schema: Schema, k: int) -> _SiteData | 
     counts: dict[str, dict[str, _Count]] = {}
     quartiles: dict[str, list[float] | None] = {}
     separation: dict[str, float] = {}
+    apart: dict[str, dict[float, bool]] = {}
     for f in schema.features:
         stats = raw.get(f.name)
         if stats is None:
@@ -208,7 +212,9 @@ def _parse(message: Mapping[str, float], schema: Schema, k: int) -> _SiteData | 
         auc = stats.get("auc", math.nan)
         if f.kind != "categorical" and finite(auc):
             separation[f.name] = auc
-    return _SiteData(n, _bounds(target, n, k), counts, quartiles, separation)
+        apart[f.name] = {code: v == 1.0 for stat, v in stats.items()
+                         if (code := parse_code(stat, "apart=")) is not None and finite(v)}
+    return _SiteData(n, _bounds(target, n, k), counts, quartiles, separation, apart)
 
 
 def combine_quality(aggregates: Mapping[str, Mapping[str, float]], schema: Schema, *,
@@ -471,12 +477,12 @@ def _code_and_range_findings(f: Feature, sites: Mapping[str, _SiteData], k: int,
             if code is None or c.hi == 0:
                 continue
             share_lo = c.lo / present.hi
+            severity: Severity = ("blocking" if share_lo >= THRESHOLDS["code_blocking"]
+                                  else "warning")
+            amount = (f"all {present.text(k)} values" if c == present
+                      else f"{c.text(k)} of {present.text(k)} values")
             if _outside(code, f, valid, mismatched.get(s)):
                 if c.lo >= k:
-                    severity: Severity = ("blocking" if share_lo >= THRESHOLDS["code_blocking"]
-                                          else "warning")
-                    amount = (f"all {present.text(k)} values" if c == present
-                              else f"{c.text(k)} of {present.text(k)} values")
                     out.append(Finding(
                         s, f.name, "missing_code", severity,
                         f"value {code:g} in {amount} ({_pct(share_lo)}): outside the valid "
@@ -486,13 +492,23 @@ def _code_and_range_findings(f: Feature, sites: Mapping[str, _SiteData], k: int,
                 else:
                     small_above = _Count(small_above.lo + c.lo, small_above.hi + c.hi)
                 continue
-            spike = _spike(f.name, stat, s, c, present, sites)
+            apart = _apart(f, code, s, d, sites, k)
+            if apart is not None and c.lo > 0:
+                out.append(Finding(
+                    s, f.name, "missing_code", severity,
+                    f"value {code:g} in {amount} ({_pct(share_lo)}), {apart}: a sentinel "
+                    f"for a missing value, not a measurement; declare it: "
+                    f"{_declare(f.name, code)}"))
+                continue
+            spike = _spike(f, stat, code, s, c, present, sites, k)
             if spike is not None:
                 out.append(Finding(
                     s, f.name, "missing_code", "warning",
                     f"value {code:g} in {c.text(k)} of {present.text(k)} values "
                     f"({_pct(share_lo)}) but in at most {_pct(spike)} of the other sites' "
-                    "values: probably a missing-value code; check and recode it as missing"))
+                    "values (counts below k taken at k-1) and outside their interquartile "
+                    "bulk: probably a missing-value code; check it, and if so declare it: "
+                    f"{_declare(f.name, code)}"))
         if valid is None or s in mismatched:
             continue
         below = counts.get("n-below", _Count(0, 0))
@@ -522,32 +538,81 @@ def _code_and_range_findings(f: Feature, sites: Mapping[str, _SiteData], k: int,
     return out
 
 
-def _spike(name: str, stat: str, site: str, c: _Count, present: _Count,
-           sites: Mapping[str, _SiteData]) -> float | None:
-    """The other sites' share of a code, if this site's share of it is a spike.
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
-    A site names a code only when at least k values hold it, so the other sites' share
-    counts their named codes (a site holding it fewer than k times counts 0).
+
+def _declare(name: str, code: float) -> str:
+    """How to declare a code: the study setting and the CLI option (a public code value)."""
+    key = name if _BARE_KEY.match(name) else '"' + name.replace('"', '\\"') + '"'
+    return f'missing_codes = {{{key} = {code:g}}} (--missing-codes "{name}={code:g}")'
+
+
+def _apart(f: Feature, code: float, site: str, d: _SiteData,
+           sites: Mapping[str, _SiteData], k: int) -> str | None:
+    """Why a code inside the valid range (or without one) is a sentinel, or None.
+
+    The site's own ``apart`` flag decides (:func:`fedcare.quality._common.is_apart`
+    over its other values, at least k of them). A site with fewer than k other values
+    sends no flag: the code is then judged against the other sites' released quartiles,
+    with the stricter factor ``THRESHOLDS["apart_factor_others"]``.
+    """
+    if code == 0:
+        return None
+    flag = d.apart.get(f.name, {}).get(code)
+    if flag is not None:
+        return ("apart from every other value at the site (all on one side of it, none "
+                f"within a factor {THRESHOLDS['apart_factor']:g} of it)" if flag else None)
+    if _present(d, f.name).hi - d.counts[f.name][code_key(code)].lo >= k:
+        return None   # no flag although k other values may exist: withheld, not judged
+    quartiles = [q for s, other in sites.items() if s != site
+                 for q in (other.quartiles.get(f.name) or [])]
+    if quartiles and is_apart(code, np.array(quartiles), THRESHOLDS["apart_factor_others"],
+                              THRESHOLDS["apart_fence"]):
+        return (f"nearly every value at the site (all but fewer than {k}) is this code, and "
+                f"it lies more than {THRESHOLDS['apart_factor_others']:g} times outside the "
+                "other sites' quartiles")
+    return None
+
+
+def _spike(f: Feature, stat: str, code: float, site: str, c: _Count, present: _Count,
+           sites: Mapping[str, _SiteData], k: int) -> float | None:
+    """The other sites' share of a code (an upper bound), if this site's share is a spike.
+
+    A site names a code only when at least k values hold it, so a site that does not name
+    it may hold it 0..k-1 times: its count is taken at ``min(k - 1, present)``, and a
+    withheld count at its upper end. The spike needs this site's share >= ``spike_share``,
+    the others' upper-bound share <= ``spike_elsewhere`` and ``spike_ratio`` times
+    smaller, and the code outside the other sites' bulk (beyond ``spike_fence`` IQRs of
+    the median of their quartiles); without other sites' quartiles there is no spike.
     """
     share_lo = c.lo / present.hi
     if share_lo < THRESHOLDS["spike_share"]:
         return None
     hits = values = 0.0
+    refs: list[list[float]] = []
     for s, d in sites.items():
         if s == site:
             continue
-        p = _present(d, name)
+        p = _present(d, f.name)
         if p.lo <= 0:
             continue
-        hits += d.counts[name].get(stat, _Count(0, 0)).hi
+        held = d.counts[f.name].get(stat)
+        hits += min(held.hi if held is not None else max(k - 1, 0), p.hi)
         values += p.lo
-    if values <= 0:
+        qs = d.quartiles.get(f.name)
+        if qs:
+            refs.append(qs)
+    if values <= 0 or not refs:
         return None
-    elsewhere = hits / values
-    if (elsewhere <= THRESHOLDS["spike_elsewhere"]
-            and share_lo >= THRESHOLDS["spike_ratio"] * elsewhere):
-        return elsewhere
-    return None
+    elsewhere = min(hits / values, 1.0)
+    if (elsewhere > THRESHOLDS["spike_elsewhere"]
+            or share_lo < THRESHOLDS["spike_ratio"] * elsewhere):
+        return None
+    q25, _, q75 = (float(np.median([q[i] for q in refs])) for i in range(len(QUARTILES)))
+    iqr = q75 - q25
+    if q25 - THRESHOLDS["spike_fence"] * iqr <= code <= q75 + THRESHOLDS["spike_fence"] * iqr:
+        return None
+    return elsewhere
 
 
 def _distance(a: Sequence[float], b: Sequence[float]) -> float | None:

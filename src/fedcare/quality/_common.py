@@ -50,14 +50,24 @@ THRESHOLDS: Final = {
     # share of a site's rows with the feature missing
     "missing_info": 0.05,
     "missing_warning": 0.20,
-    # a candidate code outside the valid range: blocking from this share of present values
+    # a candidate code outside the valid range, or apart from the other values (below):
+    # blocking from this share of present values, else a warning
     "code_blocking": 0.20,
+    # apart: no other value of the site within this factor of the code (see is_apart) ...
+    "apart_factor": 2.0,
+    # ... and, where the values straddle zero, the code beyond this many IQRs of them
+    "apart_fence": 3.0,
+    # a site with fewer than k other values: the factor against the other sites' quartiles
+    "apart_factor_others": 4.0,
     # a candidate code inside the valid range (or with none): a "spike" at one site ...
     "spike_share": 0.10,
-    # ... that the other sites together hold in at most this share of their values ...
-    "spike_elsewhere": 0.01,
-    # ... and at least this many times more often than the other sites
+    # ... that the other sites together hold in at most this share of their values (upper
+    # bound: a site that does not name the code may hold it up to k-1 times) ...
+    "spike_elsewhere": 0.05,
+    # ... at least this many times less often than this site ...
     "spike_ratio": 10.0,
+    # ... and outside the other sites' bulk: beyond this many IQRs of their quartiles
+    "spike_fence": 1.5,
     # out-of-range values (not codes): blocking from this share of present values
     "range_blocking": 0.50,
     # unit mismatch: the site's quartiles are at least this factor from the others' ...

@@ -8,8 +8,10 @@ that fits a Flower ``MetricRecord``:
 - per feature ``feature/<name>/n-missing``; for numeric features also the count of each
   candidate missing-value code held by at least k values (``n-code=0``, ``n-code=-99``
   ...; a code held by fewer is not named and counts as an ordinary value), the counts of
-  the other values below / above the valid range (``n-below``, ``n-above``) and three
-  quartiles ``q25``, ``q50``, ``q75``;
+  the other values below / above the valid range (``n-below``, ``n-above``), for each
+  named non-zero code whether it lies apart from the site's other values (``apart=999``:
+  1 or 0, see :func:`fedcare.quality._common.is_apart`; sent only when at least k other
+  values enter it) and three quartiles ``q25``, ``q50``, ``q75``;
 - per numeric or binary feature ``feature/<name>/auc``: how well the feature alone
   separates the outcome at the site, ``max(AUC, 1 - AUC)`` of its raw values against
   the label, rounded to 2 decimals (a leak check; see :func:`separation`).
@@ -23,7 +25,10 @@ Protection (``min_cell`` = k):
   sent as ``-1`` ("this count and a small rest make up the remainder");
 - quartiles are sent only when at least k values enter them, each is the mean of the k
   order statistics around the quantile's position (micro-aggregation: never a single
-  patient's value) and is rounded to 3 significant digits;
+  patient's value) and is rounded to 3 significant digits; codes outside the valid range
+  and named codes apart from the other values are left out of them;
+- an ``apart`` flag is one yes/no about at least k other values against a fixed public
+  code (like a count of 0 above a public bound), never a value, minimum or maximum;
 - a separation figure is sent only when at least k rows with the event and k without
   have the feature (else the key is absent); it is one rank statistic over all those
   pairs, never a value;
@@ -46,11 +51,14 @@ from fedcare.exceptions import ConfigError, DataError
 from fedcare.quality._common import (
     CANDIDATE_CODES,
     QUARTILES,
+    THRESHOLDS,
     WITHHELD_REST,
+    apart_key,
     code_key,
     effective_range,
     effective_unit,
     feature_key,
+    is_apart,
     is_code_outside,
 )
 
@@ -336,11 +344,28 @@ def _numeric(f: Feature, x: np.ndarray, n: int, k: int, site_unit: str | None,
         cells["n-below"] = int((other < valid[0]).sum())
         cells["n-above"] = int((other > valid[1]).sum())
     out = {feature_key(f.name, s): v for s, v in protect_partition(cells, n, k).items()}
+    # is each named code apart from the site's other values (a sentinel)? one flag, sent
+    # only when at least k other values enter it; a larger named code on the same side
+    # of zero (999 beside 99) is no "other value" of the smaller one
+    apart: set[float] = set()
+    for c in named:
+        if c == 0:
+            continue
+        others = ~codes[c]
+        for d in named:
+            if d / c > 1:
+                others &= ~codes[d]
+        if others.sum() >= max(k, 1):
+            flag = is_apart(c, present[others], THRESHOLDS["apart_factor"],
+                            THRESHOLDS["apart_fence"])
+            out[feature_key(f.name, apart_key(c))] = 1.0 if flag else 0.0
+            if flag:
+                apart.add(c)
     # quartiles of the measured values: candidate codes outside the valid range (however
-    # few) are not measurements and are left out
+    # few) and named codes apart from the other values are not measurements: left out
     keep = np.ones(values.size, dtype=bool)
     for c, mask in codes.items():
-        if is_code_outside(c, valid):
+        if is_code_outside(c, valid) or c in apart:
             keep &= ~mask
     measured = values[keep]
     quartiles = (_quartiles(measured, k) if measured.size >= max(k, 1) and measured.size

@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("flwr", "pandas", "sklearn", "scipy", "torch", "fastapi", "matplotlib",
+HEAVY = ("flwr", "numpy", "pandas", "sklearn", "scipy", "torch", "fastapi", "matplotlib",
          "fedcare.federation", "fedcare.study", "fedcare.analytics")
 
 

@@ -13,11 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
-from numpy.typing import NDArray
 from rich.markup import escape
 from rich.table import Table
 
@@ -33,6 +31,10 @@ from fedcare.cli._common import (
 )
 from fedcare.config import DEFAULT_MIN_CELL, StudyConfig
 from fedcare.exceptions import ConfigError
+
+if TYPE_CHECKING:  # numpy is imported when a command runs, not for --help
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["analytics_app"]
 
@@ -144,6 +146,8 @@ def _warn_excluded(result: Mapping[str, Any]) -> None:
 
 def _clean(value: Any) -> Any:
     """JSON-ready: numpy scalars to Python, non-finite floats to null."""
+    import numpy as np
+
     if isinstance(value, Mapping):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -188,6 +192,8 @@ def _g(value: Any, digits: int = 4) -> str:
 # ----------------------------------------------------------------------------- describe
 def _ranges(specs: Sequence[str], columns: Sequence[str], bins: int
             ) -> dict[str, NDArray[np.float64]]:
+    import numpy as np
+
     out: dict[str, NDArray[np.float64]] = {}
     for spec in specs:
         parts = spec.rsplit(":", 2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -17,6 +16,8 @@ benchmark_app = typer.Typer(
 
 
 def _mean_sd(values: list[float]) -> str:
+    import numpy as np  # imported when a command runs, not for --help
+
     return f"{np.mean(values):.3f} ± {np.std(values):.3f} (n={len(values)})"
 
 

@@ -17,18 +17,30 @@ def _sites(seed: int = 2, rows: int = 120) -> pd.DataFrame:
         for site in ("a", "b", "c")], ignore_index=True)
 
 
-def test_a_code_spike_inside_the_range_is_a_warning() -> None:
+def test_a_code_spike_inside_the_bulk_is_a_warning() -> None:
     frame = _sites()
-    spike = frame.index[frame["site"] == "c"][:36]      # 30% of site c
+    frame["score"] = np.round(np.random.default_rng(5).uniform(10, 60, len(frame)), 1)
+    spike = frame.index[frame["site"] == "c"][:48]      # 40% of site c
     frame.loc[spike, "score"] = 99.0
     frame.loc[frame.index[frame["site"] == "a"][:2], "score"] = 99.0   # rare elsewhere
     report = check_table(frame, "site", "y")
     found = [(f.site, f.feature, f.kind, f.severity) for f in report.findings]
     assert found == [("c", "score", "missing_code", "warning")]
-    assert "value 99 in 36 of 120 values (30.0%)" in report.findings[0].detail
+    # a and b do not name 99 (fewer than k): up to 4 each, 8 of 240 values
+    assert report.findings[0].detail.startswith(
+        "value 99 in 48 of 120 values (40.0%) but in at most 3.3% of the other sites' values")
     # the same value at every site is not a code
     frame.loc[frame.index[frame["site"] != "c"][:72], "score"] = 99.0
     assert check_table(frame, "site", "y").findings == ()
+
+
+def test_a_code_far_from_every_value_is_a_sentinel() -> None:
+    frame = _sites()                                     # score: 10-40
+    frame.loc[frame.index[frame["site"] == "c"][:36], "score"] = 99.0
+    [finding] = check_table(frame, "site", "y").findings
+    assert (finding.site, finding.kind, finding.severity) == ("c", "missing_code", "blocking")
+    assert finding.detail.startswith("value 99 in 36 of 120 values (30.0%), apart from every "
+                                     "other value at the site")
 
 
 def test_unlabelled_rows_block_and_one_class_site_warns() -> None:

@@ -498,7 +498,8 @@ def _code_and_range_findings(f: Feature, sites: Mapping[str, _SiteData], k: int,
                     s, f.name, "missing_code", severity,
                     f"value {code:g} in {amount} ({_pct(share_lo)}), {apart}: a sentinel "
                     f"for a missing value, not a measurement; declare it: "
-                    f"{_declare(f.name, code)}"))
+                    f"{_declare(f.name, code)}, or, if it is a category, make the column "
+                    "categorical"))
                 continue
             spike = _spike(f, stat, code, s, c, present, sites, k)
             if spike is not None:

@@ -119,9 +119,12 @@ def is_apart(code: float, values: np.ndarray, factor: float = 2.0,
     -9 against positive lab values), or every one has ``v / code > factor`` (9 against
     values of 30-100). Two guards:
 
-    - when no value lies on the code's side of zero, their extent must exceed ``factor``
-      times the code (-9 against copper up to 588 is apart; -1 against a 0 / 1 or -1 / 1
-      scale is not: it is one more step of the scale);
+    - when no value lies on the code's side of zero, either none is 0 and their extent
+      exceeds ``factor`` times the code (-9 against copper of 4-588 is apart; -1 against a
+      -1 / +1 coding is not), or the code is more than ``factor`` times as far from zero
+      as every value (-99 against counts of 0-10). So -1 or -9 next to values that include
+      0 (-1 on a -1 / 0 / 1 scale, a time of -1 before 0, 2, 4 ...) is one more step of
+      the scale, not a code;
     - when the values straddle zero, the code must also lie beyond ``fence`` IQRs of their
       quartiles (9 against values of -50 to 3 is not apart).
 
@@ -146,7 +149,10 @@ def is_apart(code: float, values: np.ndarray, factor: float = 2.0,
         return False
     ratio = v / code
     if np.all(ratio < 1.0 / factor):
-        if not np.any(ratio > 0) and not np.max(np.abs(v)) > factor * abs(code):
+        extent = float(np.max(np.abs(v)))
+        if not np.any(ratio > 0) and not (
+                (np.all(v != 0) and extent > factor * abs(code))
+                or abs(code) > factor * extent):
             return False
     elif not np.all(ratio > factor):
         return False

@@ -345,16 +345,17 @@ def _numeric(f: Feature, x: np.ndarray, n: int, k: int, site_unit: str | None,
         cells["n-above"] = int((other > valid[1]).sum())
     out = {feature_key(f.name, s): v for s, v in protect_partition(cells, n, k).items()}
     # is each named code apart from the site's other values (a sentinel)? one flag, sent
-    # only when at least k other values enter it; a larger named code on the same side
-    # of zero (999 beside 99) is no "other value" of the smaller one
+    # only when at least k other values enter it; a larger candidate code on the same
+    # side of zero (9999 beside 999) and codes outside the valid range are no "other
+    # values" (they are codes themselves, however few)
     apart: set[float] = set()
     for c in named:
         if c == 0:
             continue
         others = ~codes[c]
-        for d in named:
-            if d / c > 1:
-                others &= ~codes[d]
+        for d, mask in codes.items():
+            if d / c > 1 or is_code_outside(d, valid):
+                others &= ~mask
         if others.sum() >= max(k, 1):
             flag = is_apart(c, present[others], THRESHOLDS["apart_factor"],
                             THRESHOLDS["apart_fence"])

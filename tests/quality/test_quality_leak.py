@@ -173,6 +173,7 @@ def test_federated_leak_warning_plain_and_secure(tmp_path: Path, secure: bool) -
     ("time", True), ("futime", True), ("follow_up", True), ("days_to_death", True),
     ("length_of_stay", True), ("LOS", True), ("survival_months", True),
     ("smoking_status", False), ("diabetes_duration", False), ("num_age", False),
+    ("status", True), ("vital_status", True), ("prior_event_count", False),
     ("lifetime_smoker", False), ("chol", False), ("timeline", False)])
 def test_a_name_that_reads_as_follow_up_time_is_flagged(name: str, flagged: bool) -> None:
     from fedcare.quality._combine import _after_outcome_name

@@ -265,7 +265,7 @@ def combine_quality(aggregates: Mapping[str, Mapping[str, float]], schema: Schem
     findings += _label_findings(sites, schema.target, k)
     feature_table: dict[str, dict[str, dict[str, Any]]] = {}
     for f in schema.features:
-        findings += _feature_findings(f, sites, k, impute=impute and f.kind != "categorical")
+        findings += _feature_findings(f, sites, k, impute=impute)
         findings += _leak_findings(f, sites)
         feature_table[f.name] = {s: _feature_row(f, d, k) for s, d in sites.items()
                                  if f.name in d.counts}
@@ -375,10 +375,12 @@ def _feature_findings(f: Feature, sites: Mapping[str, _SiteData], k: int, *,
             text = (f"all {d.n:.0f} rows" if missing.exact and missing.lo == d.n else
                     f"all but fewer than {k} of {d.n:.0f} rows")
             if impute:
+                filled = ("the level '(not recorded)'" if f.kind == "categorical" else
+                          "the federated mean and the missing indicator")
                 out.append(Finding(s, f.name, "missing", "warning",
                                    f"{text} missing: not recorded at this site; its rows "
-                                   "get the federated mean and the missing indicator, so "
-                                   "the model learns this feature from the other sites"))
+                                   f"get {filled}, so the model learns this feature from "
+                                   "the other sites"))
             else:
                 out.append(Finding(s, f.name, "missing", "blocking",
                                    f"{text} missing: the site has no usable values of this "
@@ -386,8 +388,10 @@ def _feature_findings(f: Feature, sites: Mapping[str, _SiteData], k: int, *,
         elif share >= THRESHOLDS["missing_info"]:
             severity: Severity = ("warning" if share >= THRESHOLDS["missing_warning"]
                                   else "info")
-            what = ("missing values get the federated mean and a missing indicator"
-                    if impute else "rows with a missing feature are dropped from training")
+            what = ("rows with a missing feature are dropped from training" if not impute
+                    else "missing values get the level '(not recorded)'"
+                    if f.kind == "categorical"
+                    else "missing values get the federated mean and a missing indicator")
             out.append(Finding(s, f.name, "missing", severity,
                                f"{missing.text(k)} of {d.n:.0f} rows missing ({_pct(share)}); "
                                + what))
@@ -410,7 +414,9 @@ def _after_outcome_name(name: str) -> bool:
     tokens = [t.lower() for t in re.split(r"[^0-9a-zA-Z]+|(?<=[a-z])(?=[A-Z])", name) if t]
     joined = "".join(tokens)
     return any(_AFTER_OUTCOME.match(t) for t in tokens) or joined in {
-        "followup", "followuptime", "timetoevent", "daystodeath", "lengthofstay"}
+        "followup", "followuptime", "timetoevent", "daystodeath", "lengthofstay",
+        # the whole name only: "status" alone is the event indicator, "smoking_status" not
+        "status", "event", "outcome", "vitalstatus", "eventtype"}
 
 
 def _leak_findings(f: Feature, sites: Mapping[str, _SiteData]) -> list[Finding]:

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from fedcare.config import StudyConfig
+from fedcare.data._heart import HEART_MISSING_CODES
 from fedcare.exceptions import ConfigError
 from fedcare.federation import run_inprocess
 from fedcare.federation.engines.deploy import (
@@ -133,8 +134,9 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def test_deployed_study_matches_inprocess(federation: Federation, heart_data_dir: Path) -> None:
+    # as the demo runs: cholesterol/BP 0 declared missing, imputed over the deployment
     config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
-                         strategy="newton", rounds=3)
+                         strategy="newton", rounds=3, missing_codes=HEART_MISSING_CODES)
     progress: list[str] = []
     deployed = submit(config, federation.coordinator, n_sites=len(SITES), timeout=900,
                       on_progress=progress.append)
@@ -145,6 +147,9 @@ def test_deployed_study_matches_inprocess(federation: Federation, heart_data_dir
         np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=0, atol=1e-6)
     assert [h["round"] for h in deployed["history"]] == [1, 2, 3]
     assert deployed["excluded_sites"] == reference["excluded_sites"]
+    # the imputation round ran over the deployment: the same federated means
+    assert deployed["schema"]["imputed"] == pytest.approx(reference["schema"]["imputed"])
+    assert "chol" in deployed["schema"]["imputed"]
     assert sorted(deployed["per_site"]["federated"]) == SITES
     for setting, per_site in reference["per_site"].items():
         assert _same(deployed["per_site"][setting], per_site), setting
@@ -160,6 +165,7 @@ def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
 
     checkpoints = federation.root / "ckpt"
     config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
+                         missing_codes=HEART_MISSING_CODES,
                          strategy="newton", rounds=3, min_sites_per_round=3,
                          round_timeout=45.0, checkpoint_dir=str(checkpoints))
     outcome: dict[str, Any] = {}

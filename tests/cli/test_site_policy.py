@@ -176,3 +176,14 @@ def test_update_policy_does_not_touch_its_input() -> None:
     assert table == {"max_epsilon": 3.0, "min_cell": 5}
     assert new == {"min_cell": 5, "strategies": ["newton", "fedavg"]}
     assert changes == [("strategies", None, ["newton", "fedavg"]), ("max_epsilon", 3.0, None)]
+
+
+def test_site_init_with_a_missing_table_is_data_not_found(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fedcare.cli import app
+
+    result = CliRunner().invoke(app, ["site", "init", str(tmp_path / "va"), "--name", "va",
+                                      "--data", str(tmp_path / "nowhere.csv")])
+    assert result.exit_code == 4 and "no such file" in result.output
+    assert not (tmp_path / "va").exists()

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from fedcare.cli._common import EXIT_CODES, console, err_console, handle_errors
-from fedcare.exceptions import ConfigError
+from fedcare.exceptions import ConfigError, DataNotFoundError
 
 coordinator_app = typer.Typer(
     help="Run the coordinator (Flower SuperLink) of a federation.\n\nExample: fedcare "
@@ -193,7 +193,7 @@ def site_init(
 
     with handle_errors():
         if not data.is_file():
-            raise ConfigError(f"--data {data}: no such file")
+            raise DataNotFoundError(f"--data {data}: no such file")
         units = _units(unit)  # checked before anything is written
         codes = _missing(missing)
         policy: dict[str, object] = {

@@ -44,6 +44,22 @@ def require_data() -> Callable[[str], NoReturn]:
     return require
 
 
+def survset_table(name: str) -> pd.DataFrame:
+    """A SurvSet data set (the package the Makefile installs): skipped without it, failed
+    under ``FEDCARE_REQUIRE_DATA=1``."""
+    try:
+        import SurvSet.data as survset
+    except ImportError:
+        require("the SurvSet data package is not installed")
+    return survset.SurvLoader().load_dataset(name)["df"]
+
+
+@pytest.fixture(scope="session")
+def survset() -> Callable[[str], pd.DataFrame]:
+    """:func:`survset_table` for tests in other folders."""
+    return survset_table
+
+
 @pytest.fixture(scope="session")
 def heart_dir() -> Path:
     """Directory holding the four real UCI processed.*.data files.

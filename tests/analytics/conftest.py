@@ -16,7 +16,7 @@ And one real registry with many small centres (``dialysis``, not in ``table``):
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,28 +38,17 @@ class Table:
         return [d for _, d in self.df.groupby(self.site, observed=True)]
 
 
-def _load(name: str) -> pd.DataFrame:
-    try:  # a data package (Makefile installs it): skipped without it, failed under
-        import SurvSet.data as survset  # FEDCARE_REQUIRE_DATA=1
-    except ImportError:
-        if os.environ.get("FEDCARE_REQUIRE_DATA") == "1":
-            pytest.fail("FEDCARE_REQUIRE_DATA=1 but the SurvSet package is not installed",
-                        pytrace=False)
-        pytest.skip("the SurvSet data package is not installed")
-    return survset.SurvLoader().load_dataset(name)["df"]
-
-
 @pytest.fixture(scope="session")
-def pbc3() -> Table:
-    df = _load("Pbc3")
+def pbc3(survset: Callable[[str], pd.DataFrame]) -> Table:
+    df = survset("Pbc3")
     return Table("Pbc3", df, "fac_unit", "fac_tment", [0, 1],
                  ["num_age", "num_bili", "num_alb", "fac_sex", "fac_tment"],
                  {"fac_sex": [0, 1], "fac_tment": [0, 1]})
 
 
 @pytest.fixture(scope="session")
-def oropha() -> Table:
-    df = _load("d.oropha.rec")
+def oropha(survset: Callable[[str], pd.DataFrame]) -> Table:
+    df = survset("d.oropha.rec")
     for col in ("fac_inst", "fac_sex", "fac_treatm", "fac_tstage"):
         df[col] = df[col].astype(int)
     return Table("d.oropha.rec", df, "fac_inst", "fac_treatm", [1, 2],
@@ -68,8 +57,8 @@ def oropha() -> Table:
 
 
 @pytest.fixture(scope="session")
-def dialysis() -> Table:
-    df = _load("Dialysis")
+def dialysis(survset: Callable[[str], pd.DataFrame]) -> Table:
+    df = survset("Dialysis")
     return Table("Dialysis", df, "fac_center", "fac_disease",
                  sorted(df["fac_disease"].unique()), [])
 

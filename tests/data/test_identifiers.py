@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,17 +14,6 @@ from fedcare.data._heart import heart_disease_table, load_heart_disease_frame
 from fedcare.exceptions import DataError
 
 SITES = ("cleveland", "hungary", "switzerland", "va")
-
-
-def _survset(name: str) -> pd.DataFrame:
-    try:  # a data package (Makefile installs it): skipped without it, failed under
-        import SurvSet.data as survset  # FEDCARE_REQUIRE_DATA=1
-    except ImportError:
-        if os.environ.get("FEDCARE_REQUIRE_DATA") == "1":
-            pytest.fail("FEDCARE_REQUIRE_DATA=1 but the SurvSet package is not installed",
-                        pytrace=False)
-        pytest.skip("the SurvSet data package is not installed")
-    return survset.SurvLoader().load_dataset(name)["df"]
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +141,9 @@ def test_booleans_dates_and_low_cardinality_text_are_not_identifiers() -> None:
     assert identifier_columns(frame) == {}
 
 
-def test_dialysis_pid_is_flagged_and_no_covariate() -> None:
-    df = _survset("Dialysis")
+def test_dialysis_pid_is_flagged_and_no_covariate(
+        survset: Callable[[str], pd.DataFrame]) -> None:
+    df = survset("Dialysis")
     found = identifier_columns(df)
     assert found == {"pid": "sequential integers"}
     assert not [c for c in found if c.startswith(("fac_", "num_"))]
@@ -161,7 +151,8 @@ def test_dialysis_pid_is_flagged_and_no_covariate() -> None:
 
 @pytest.mark.parametrize("name", ["Pbc3", "support2", "flchain", "rhc", "colon", "GBSG2",
                                   "whas500", "actg", "hepatoCellular", "d.oropha.rec"])
-def test_real_survival_tables_flag_only_their_patient_id(name: str) -> None:
-    df = _survset(name)
+def test_real_survival_tables_flag_only_their_patient_id(
+        name: str, survset: Callable[[str], pd.DataFrame]) -> None:
+    df = survset(name)
     assert identifier_columns(df) == {"pid": "sequential integers"}
     assert identifier_columns(df.drop(columns="pid")) == {}

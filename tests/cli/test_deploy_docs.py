@@ -176,7 +176,7 @@ def test_the_pages_sites_admit_the_pages_study(tables: Path, tmp_path: Path,
     from fedcare.federation.coordinator import run_task
     from fedcare.federation.site import client_app, mods
 
-    mods._policy.cache_clear()
+    mods._policy_at.cache_clear()
     nodes: list[dict[str, str | int | float]] = []
     for site in SITES:
         settings = tomllib.loads((tmp_path / site / "site.toml").read_text())["site"]

@@ -49,7 +49,7 @@ def _site_toml(root: Path, site: str, policy: str) -> Path:
 def _run(config: StudyConfig, configs: dict[str, Path]) -> dict[str, Any]:
     from fedcare.federation.site import mods
 
-    mods._policy.cache_clear()  # each test writes its own policies at the same paths
+    mods._policy_at.cache_clear()  # each test writes its own policies at the same paths
     nodes: list[dict[str, str | int | float]] = [
         {"site": s, **({"site-config": str(configs[s])} if s in configs else {})}
         for s in SITES]

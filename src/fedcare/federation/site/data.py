@@ -23,8 +23,8 @@ from fedcare.data._study import read_study_table, schema_from_json, study_roles
 from fedcare.exceptions import DataError
 from fedcare.quality import to_schema_units
 
-__all__ = ["Missing", "Prepared", "Site", "SiteSplit", "Units", "config_key", "missing_of",
-           "prepared", "site", "units_of"]
+__all__ = ["Missing", "Prepared", "Site", "SiteSplit", "Units", "config_key", "file_stamp",
+           "missing_of", "prepared", "site", "units_of"]
 
 Units = tuple[tuple[str, str], ...]
 """A site's own units, ``((feature, unit), ...)`` sorted (hashable: a cache key)."""
@@ -236,16 +236,20 @@ def _units_of(path: str, stamp: tuple[int, int]) -> Units:
     return tuple(sorted(read_site_units(path).items()))
 
 
+def file_stamp(path: str) -> tuple[int, int]:
+    """A site config file's modification time and size: a cache key that changes when
+    the file does (``(0, 0)`` for a missing file, whose reader then names it)."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
 def units_of(site_config: str | None) -> Units:
     """A site's own units (``[units]`` of its site config file), re-read when the file
     changes (modification time or size)."""
-    if not site_config:
-        return ()
-    try:
-        stat = Path(site_config).stat()
-    except OSError:
-        return _units_of(site_config, (0, 0))  # read_site_units names the missing file
-    return _units_of(site_config, (stat.st_mtime_ns, stat.st_size))
+    return _units_of(site_config, file_stamp(site_config)) if site_config else ()
 
 
 @lru_cache(maxsize=16)
@@ -258,10 +262,4 @@ def _missing_of(path: str, stamp: tuple[int, int]) -> Missing:
 def missing_of(site_config: str | None) -> Missing:
     """A site's own missing-value codes (``[missing]`` of its site config file), re-read
     when the file changes."""
-    if not site_config:
-        return ()
-    try:
-        stat = Path(site_config).stat()
-    except OSError:
-        return _missing_of(site_config, (0, 0))
-    return _missing_of(site_config, (stat.st_mtime_ns, stat.st_size))
+    return _missing_of(site_config, file_stamp(site_config)) if site_config else ()

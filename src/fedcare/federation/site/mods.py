@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from pathlib import Path
 from typing import cast
 
 from flwr.app import Context, Message
@@ -21,6 +20,7 @@ from fedcare.privacy import suppress_small_cells
 from ..audit import AUDIT_DIR_KEY, audit_log, describe, site_log_path, site_name
 from ..protocol import MessageType, RunKey
 from .context import SITE_CONFIG_KEY, settings
+from .data import file_stamp
 
 __all__ = ["make_audit_mod", "make_policy_mod", "make_small_cell_mod"]
 
@@ -74,14 +74,7 @@ def _policy_at(path: str, stamp: tuple[int, int]) -> SitePolicy:
 
 def _policy(path: str) -> SitePolicy:
     """The site's policy, re-read when its file changes (``fedcare site policy --set``)."""
-    try:
-        stat = Path(path).stat()
-    except OSError:
-        return _policy_at(path, (0, 0))  # from_toml names the missing file
-    return _policy_at(path, (stat.st_mtime_ns, stat.st_size))
-
-
-_policy.cache_clear = _policy_at.cache_clear  # type: ignore[attr-defined]
+    return _policy_at(path, file_stamp(path))
 
 
 def make_policy_mod() -> Mod:

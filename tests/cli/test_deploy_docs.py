@@ -19,7 +19,6 @@ and the data paths (``/secure/<site>_cohort.csv``: that site's rows of the UCI f
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import shlex
@@ -174,6 +173,7 @@ def test_the_pages_sites_admit_the_pages_study(tables: Path, tmp_path: Path,
     # the study itself, in-process, at sites configured as `fedcare site start` does
     from fedcare.federation import InProcessGrid
     from fedcare.federation.coordinator import run_task
+    from fedcare.federation.engines.inprocess import quiet_flower
     from fedcare.federation.site import client_app, mods
 
     mods._policy_at.cache_clear()
@@ -183,13 +183,8 @@ def test_the_pages_sites_admit_the_pages_study(tables: Path, tmp_path: Path,
         nodes.append({"site": settings["name"], "data": settings["data"],
                       "site-config": str(tmp_path / site / "site.toml")})
     grid = InProcessGrid(client_app, nodes, {**study.to_run_config(), "num-sites": 4})
-    flwr = logging.getLogger("flwr")
-    level = flwr.level
-    flwr.setLevel(logging.WARNING)
-    try:
+    with quiet_flower():
         result = run_task(grid, grid.server_context())
-    finally:
-        flwr.setLevel(level)
     assert sorted(result["per_site"]["federated"]) == SITES
     assert result["excluded_sites"] == {}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 from pathlib import Path
 from typing import Any, cast
@@ -16,6 +15,7 @@ from fedcare.data import infer_schema
 from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES, HEART_UNITS
 from fedcare.federation import InProcessGrid
 from fedcare.federation.coordinator.app import main
+from fedcare.federation.engines.inprocess import quiet_flower
 from fedcare.federation.site import client_app, secagg_client_app
 from fedcare.quality import THRESHOLDS, check_table, combine_quality, site_quality
 from fedcare.quality._site import separation
@@ -148,14 +148,9 @@ def test_federated_leak_warning_plain_and_secure(tmp_path: Path, secure: bool) -
                          secure_aggregation=secure)
     grid = _grid(secagg_client_app if secure else client_app, config, ["a", "b", "c"],
                  task="quality", **{"output-dir": str(tmp_path)})
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    flwr_logger.setLevel(logging.WARNING)
-    try:
+    with quiet_flower():
         context = grid.server_context()
         main(grid, context)
-    finally:
-        flwr_logger.setLevel(level)
     result = json.loads((Path(str(context.run_config["output-dir"])) / "result.json")
                         .read_text())
     local = check_table(frame, "site", "y")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from itertools import count
 from typing import Any
 
@@ -28,7 +29,7 @@ from ..coordinator import run_task
 from ..protocol import RunKey
 from ..site import client_app, secagg_client_app
 
-__all__ = ["InProcessGrid", "run_analytics_inprocess", "run_app", "run_inprocess",
+__all__ = ["InProcessGrid", "quiet_flower", "run_analytics_inprocess", "run_app", "run_inprocess",
            "run_quality_inprocess"]
 
 _ERROR_CLIENT_EXCEPTION = 3
@@ -124,6 +125,18 @@ class InProcessGrid(Grid):
         return replies
 
 
+@contextmanager
+def quiet_flower() -> Iterator[None]:
+    """Flower's per-round INFO logging silenced (warnings still shown)."""
+    flwr_logger = logging.getLogger("flwr")
+    level = flwr_logger.level
+    flwr_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        flwr_logger.setLevel(level)
+
+
 def run_app(app: ClientApp, runner: Callable[[Grid, Context], dict[str, Any]],
             run_config: dict[str, Any], sites: Sequence[str], *, keep_messages: bool = False,
             on_send: Callable[[str], None] | None = None) -> tuple[dict[str, Any], InProcessGrid]:
@@ -138,13 +151,8 @@ def run_app(app: ClientApp, runner: Callable[[Grid, Context], dict[str, Any]],
         for i, name in enumerate(sites)
     ]
     grid = InProcessGrid(app, node_configs, run_config, on_send=on_send)
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    flwr_logger.setLevel(logging.WARNING)
-    try:
+    with quiet_flower():
         result = runner(grid, grid.server_context())
-    finally:
-        flwr_logger.setLevel(level)
     if not keep_messages:
         grid.messages_sent.clear()
         grid.replies_received.clear()

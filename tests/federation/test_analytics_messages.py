@@ -296,22 +296,23 @@ def test_km_totals_only_into_a_secure_sum(pbc3_csv: Path) -> None:
     # a plain run's site refuses to send its un-merged counts
     from fedcare.analytics import check_request
     from fedcare.analytics._km import KM_TOTALS_STEP
-    from fedcare.federation.site.analytics import cox, km
+    from fedcare.federation.protocol import SECURE, MessageType
+    from fedcare.federation.site.analytics import km
     from fedcare.federation.site.request import SiteRequest
 
+    assert MessageType.KM in SECURE  # summed through SecAgg+ as query.km itself
     config = StudyConfig(data=str(pbc3_csv), site_column="fac_unit", min_cell=K)
     req_json = json.dumps(check_request(REQUESTS["km"]), sort_keys=True)
-    for task in (km, cox):
-        req = SiteRequest(config=config, key="k", name="1",
-                          named={"grid": 90.0 * np.arange(10)},
-                          cfg={"request": req_json, "step": KM_TOTALS_STEP,
-                               "levels": json.dumps({"fac_tment": ["0", "1"]})})
-        with pytest.raises(ConfigError, match="only into a secure sum"):
-            task(req)
-        secure = SiteRequest(config=config.replace(secure_aggregation=True), key="k2",
-                             name="1", named=req.named, cfg=req.cfg)
-        out = task(secure).arrays
-        assert isinstance(out, dict) and set(out) == {"events", "censored", "beyond"}
+    req = SiteRequest(config=config, key="k", name="1",
+                      named={"grid": 90.0 * np.arange(10)},
+                      cfg={"request": req_json, "step": KM_TOTALS_STEP,
+                           "levels": json.dumps({"fac_tment": ["0", "1"]})})
+    with pytest.raises(ConfigError, match="only into a secure sum"):
+        km(req)
+    secure = SiteRequest(config=config.replace(secure_aggregation=True), key="k2",
+                         name="1", named=req.named, cfg=req.cfg)
+    out = km(secure).arrays
+    assert isinstance(out, dict) and set(out) == {"events", "censored", "beyond"}
 
 
 def test_secure_km_counts_a_hospital_with_two_deaths(tmp_path: Path) -> None:

@@ -19,10 +19,8 @@ Kaplan-Meier has two protected modes (see :mod:`fedcare.analytics._km`):
 - otherwise (fallback): each site merges grid intervals on its own counts and the
   curves use the points every site released.
 
-Flower's SecAgg+ adapter sums only the message types of
-:data:`fedcare.federation.protocol.SECURE`; until ``query.km`` is among them the KM
-counts travel as a ``query.cox`` task with ``step = "km-totals"`` (the site answers it
-with its KM counts, and only when the run is secure).
+The secure KM counts travel as a ``query.km`` task with ``step = "km-totals"`` through
+SecAgg+ (a site answers that step only when the run is secure).
 
 Fault tolerance: with ``min_sites_per_round`` the set-up round goes ahead without sites
 that fail or stay silent (they are reported in ``excluded_sites``); every later round
@@ -68,7 +66,6 @@ from fedcare.data._table import MAX_LEVELS
 from fedcare.exceptions import ConfigError, DataError
 
 from ..protocol import (
-    SECURE,
     ConfigKey,
     MessageType,
     RunKey,
@@ -84,7 +81,6 @@ __all__ = ["cox_names", "km_summary", "km_withheld", "run_analytics"]
 _QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 #: The message type the secure KM sum travels as (see the module notes).
-_KM_SUM_TYPE = MessageType.KM if MessageType.KM in SECURE else MessageType.COX
 
 
 @dataclass
@@ -320,7 +316,7 @@ def _km(c: _Coordinator, node_ids: list[int]) -> dict[str, Any]:
         if len(sites.nodes) < 3:
             raise ConfigError(f"secure aggregation needs at least 3 sites with usable rows, "
                               f"got {len(sites.nodes)}; run without it (per-site merging)")
-        replies = c.sum(sites.nodes, _KM_SUM_TYPE, {"grid": grid}, step=KM_TOTALS_STEP,
+        replies = c.sum(sites.nodes, MessageType.KM, {"grid": grid}, step=KM_TOTALS_STEP,
                         levels=levels_json)
         totals = named_arrays_of(replies[0].content)
         if exact:       # opted in: the exact counts, summed

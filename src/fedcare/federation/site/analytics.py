@@ -209,8 +209,6 @@ def cox(req: SiteRequest) -> TaskResult:
     """The centring sums (``step = "means"``), or the site's Newton contribution at the
     coordinator's ``beta`` (``step = "eval"``)."""
     step = str(req.cfg.get(ConfigKey.STEP, ""))
-    if step == KM_TOTALS_STEP:     # a secure KM sum travels as query.cox (see km)
-        return km(req)
     request, prep, k = _site(req)
     x, t, e = _design(prep, str(req.cfg[ConfigKey.REQUEST]),
                       str(req.cfg.get(ConfigKey.LEVELS, "{}")))

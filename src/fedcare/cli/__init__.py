@@ -62,9 +62,9 @@ def _root(
 
 def _show_warning(message: Warning | str, category: type[Warning], *_: object,
                   **__: object) -> None:
-    from fedcare.cli._common import err_console
+    from fedcare.cli._common import warn
 
-    err_console.print(f"[yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    warn(message)  # printed as written: "[index]" in a warning is text, not markup
 
 
 def main() -> None:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from fedcare._format import did_you_mean, format_p, reference_levels
@@ -24,9 +23,10 @@ from fedcare.cli._common import (
     EXIT_CODES,
     check_output_file,
     console,
-    err_console,
+    dim,
     handle_errors,
     live_federation,
+    warn,
     write_json,
 )
 from fedcare.config import DEFAULT_MIN_CELL, StudyConfig
@@ -81,10 +81,6 @@ def _check_outputs(*outputs: tuple[str, Path | None]) -> None:
         raise ConfigError("--json and --report name the same file")
 
 
-def _warn(text: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
-
-
 #: Keys of a federated result that the embedded CLI's JSON does not carry.
 _RUN_KEYS = ("message_rounds", "wall_seconds", "rows_dropped_suppressed_sites")
 
@@ -131,17 +127,17 @@ def _federate(request: dict[str, Any], data: Path | None, site_column: str, min_
     config = StudyConfig(**settings, secure_aggregation=use_secure)
     result = run_analytics(config, request, coordinator=coordinator, n_sites=n_sites,
                            timeout=timeout,
-                           on_progress=lambda line: err_console.print(f"[dim]{line}[/]"))
+                           on_progress=dim)
     result["data"] = data.name if data is not None else "(each site's own table)"
     if result.get("rows_dropped_suppressed_sites"):
-        _warn(f"{result['rows_dropped_suppressed_sites']} site(s) dropped 1..{min_cell - 1} "
+        warn(f"{result['rows_dropped_suppressed_sites']} site(s) dropped 1..{min_cell - 1} "
               "row(s) each (not counted in rows_dropped)")
     return result
 
 
 def _warn_excluded(result: Mapping[str, Any]) -> None:
     for name, reason in result.get("excluded_sites", {}).items():
-        _warn(f"site '{name}' excluded: {reason}")
+        warn(f"site '{name}' excluded: {reason}")
 
 
 def _clean(value: Any) -> Any:
@@ -221,16 +217,15 @@ def _quantile_text(d: Mapping[str, Any], p: str) -> str:
 
 
 def _describe_table(columns: Mapping[str, Mapping[str, Any]], k: int) -> Table:
-    table = Table(title=escape("Federated description (quantile [guaranteed bounds])"))
+    table = Table(title="Federated description (quantile [guaranteed bounds])")
     for name in ("column", "n", "missing", "mean", "sd", "25%", "median", "75%",
                  "sites left out"):
         table.add_column(name, justify="left" if name == "column" else "right",
                          no_wrap=name == "column")
     for col, d in columns.items():
-        table.add_row(*(escape(c) for c in (
-            col, _g(d["n"]), _g(d["n_missing"]), _g(d["mean"]), _g(d["sd"]),
-            _quantile_text(d, "0.25"), _quantile_text(d, "0.5"), _quantile_text(d, "0.75"),
-            f"{d['sites_suppressed']} (n<{k})")))
+        table.add_row(col, _g(d["n"]), _g(d["n_missing"]), _g(d["mean"]), _g(d["sd"]),
+                      _quantile_text(d, "0.25"), _quantile_text(d, "0.5"),
+                      _quantile_text(d, "0.75"), f"{d['sites_suppressed']} (n<{k})")
     return table
 
 
@@ -239,10 +234,9 @@ def _table1_table(t1: Mapping[str, Any]) -> Table:
                         "site's cell left out)")
     table.add_column("characteristic", no_wrap=True)
     for col in t1["columns"]:
-        table.add_column(escape(col), justify="right")
+        table.add_column(str(col), justify="right")
     for row in t1["rows"]:
-        table.add_row(escape(row), *(escape(t1["cells"][row][c]["text"])
-                                     for c in t1["columns"]))
+        table.add_row(str(row), *(str(t1["cells"][row][c]["text"]) for c in t1["columns"]))
     return table
 
 
@@ -394,7 +388,7 @@ def km(
                                    "group": group, "exact": exact, "grid_step": grid_step,
                                    "horizon": horizon}
         if exact:
-            _warn(_EXACT_KM_WARNING)
+            warn(_EXACT_KM_WARNING)
         result = _federate(request, data, site_column, min_cell, coordinator, sites_n,
                            timeout, secure_aggregation)
         _warn_excluded(result)
@@ -415,7 +409,7 @@ def _quantiles_text(km_: Mapping[str, Any]) -> str:
     groups = km_["groups"]
 
     def per_group(key: str) -> str:
-        return ", ".join(f"{escape(str(lvl))} "
+        return ", ".join(f"{lvl} "
                          + ("withheld" if g.get("reached") is None else
                             f"not reached by t={_g(g['reached'])}" if g.get(key) is None
                             else f"t={_g(g[key])}") for lvl, g in groups.items())
@@ -449,7 +443,7 @@ def _print_km(result: Mapping[str, Any]) -> None:
     for t in summary["times"]:
         table.add_column(f"t={_g(t)}", justify="right")
     for lvl, s in summary["groups"].items():
-        table.add_row(lvl, *("withheld" if v is None else f"{_g(v, 3)} ({_g(lo, 3)}–"
+        table.add_row(str(lvl), *("withheld" if v is None else f"{_g(v, 3)} ({_g(lo, 3)}–"
                              f"{_g(hi, 3)})" for v, lo, hi in
                              zip(s["survival"], s["lower"], s["upper"], strict=True)))
     console.print(table)
@@ -461,7 +455,7 @@ def _print_km(result: Mapping[str, Any]) -> None:
                                                              if len(groups) > 1 else "")
                if secure else "sites merged grid intervals")
         used = (f"{km_['released']} of {km_['n_grid']}" if len(set(own.values())) == 1
-                else ", ".join(f"{escape(lvl)} {n}" for lvl, n in own.items())
+                else ", ".join(f"{lvl} {n}" for lvl, n in own.items())
                 + f" of {km_['n_grid']}")
         console.print(f"the curves use {used} grid points: {who} so that no count "
                       f"describes 1..{k - 1} patients", highlight=False)
@@ -473,7 +467,7 @@ def _print_km(result: Mapping[str, Any]) -> None:
                  + f" can form no further interval whose counts are 0 or >= {k}" if secure
                  else f"some site has fewer than {k} patients left to describe")
         at = (f"t={_g(next(iter(stops.values())))}" if len(set(stops.values())) == 1 else
-              ", ".join(f"{escape(lvl)} " + ("–" if v is None else f"t={_g(v)}")
+              ", ".join(f"{lvl} " + ("–" if v is None else f"t={_g(v)}")
                         for lvl, v in stops.items()))
         console.print(f"curves stop at {at}: from there on {where}", highlight=False)
     events = sum(v or 0.0 for g in groups.values() for v in g["events"])
@@ -481,7 +475,7 @@ def _print_km(result: Mapping[str, Any]) -> None:
         lr = km_["logrank"]
         upto = "" if result["exact"] or lr.get("up_to") is None else (
             f" (on grid points common to all groups, up to t={_g(lr['up_to'])})")
-        console.print(f"log-rank test across {escape(str(result['group']))}{upto}: chi2 = "
+        console.print(f"log-rank test across {result['group']}{upto}: chi2 = "
                       f"{_g(lr['statistic'])}, df = {lr['df']}, p = {format_p(lr['p_value'])}",
                       highlight=False)
     elif "logrank" in km_:
@@ -564,9 +558,9 @@ def cox(
                                    "covariates": covs, "categorical": cats, "ties": ties,
                                    "stratified": stratified, "exact": exact}
         if exact and stratified:
-            _warn("--exact is not needed for a site-stratified fit: ignored")
+            warn("--exact is not needed for a site-stratified fit: ignored")
         elif exact:
-            _warn(_EXACT_COX_WARNING)
+            warn(_EXACT_COX_WARNING)
         result = _federate(request, data, site_column, min_cell, coordinator, sites_n,
                            timeout)
         _warn_excluded(result)
@@ -582,7 +576,7 @@ def _print_cox(result: Mapping[str, Any]) -> None:
         table.add_column(col, justify="left" if col == "covariate" else "right",
                          no_wrap=col == "covariate")
     for n in result["coef"]:
-        table.add_row(n, f"{result['coef'][n]:.4f}", f"{result['se'][n]:.4f}",
+        table.add_row(str(n), f"{result['coef'][n]:.4f}", f"{result['se'][n]:.4f}",
                       f"{result['hr'][n]:.3f}",
                       f"{result['ci_lower'][n]:.3f}–{result['ci_upper'][n]:.3f}",
                       format_p(result["p"][n]))

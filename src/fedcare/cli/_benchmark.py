@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fedcare.cli._common import EXIT_CODES, console, err_console, handle_errors, write_json
+from fedcare.cli._common import EXIT_CODES, console, dim, handle_errors, write_json
 
 benchmark_app = typer.Typer(
     help="Reproduce published benchmarks.\n\nExample: fedcare benchmark heart --json heart.json",
@@ -47,7 +47,7 @@ def heart(
 
     with handle_errors():
         metrics = heart_benchmark(str(data) if data else None,
-                                  progress=lambda t: err_console.print(f"[dim]{t}[/]"))
+                                  progress=dim)
         if json_out is not None:
             write_json(metrics, json_out)
         table = Table(title="Fed-Heart-Disease (FLamby protocol): fedcare vs FLamby published")
@@ -96,7 +96,7 @@ def privacy(
 
     with handle_errors():
         metrics = privacy_benchmark(str(data) if data else None,
-                                    progress=lambda t: err_console.print(f"[dim]{t}[/]"))
+                                    progress=dim)
         if json_out is not None:
             write_json(metrics, json_out)
         table = Table(title="Differential privacy on Fed-Heart-Disease (FedAvg, 20 rounds; "

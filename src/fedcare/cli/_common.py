@@ -18,15 +18,36 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from fedcare._io import umask_mode, write_text_atomic
 from fedcare.exceptions import ConfigError, FedcareError, exit_code_help
 
-console = Console()
-err_console = Console(stderr=True)
+#: Both consoles print text as written: no markup and no emoji codes are read from a
+#: string, so "[index]", "[lb_av]", "mm[Hg]" or ":x:" in a message, unit, path, site or
+#: column name reach the terminal unchanged, in tables too. The CLI's own styling is
+#: given as Rich styles (``style=``, :class:`~rich.text.Text`, :func:`styled`), never as
+#: markup inside a string.
+console = Console(markup=False, emoji=False)
+err_console = Console(stderr=True, markup=False, emoji=False)
 
 #: The exit codes in one sentence (every command's epilog), generated from the error table.
 EXIT_CODES = exit_code_help()
+
+
+def styled(label: str, style: str, text: object = "") -> Text:
+    """``label`` in ``style`` followed by ``text`` as written (never read as markup)."""
+    return Text.assemble((label, style), str(text))
+
+
+def warn(text: object) -> None:
+    """One yellow ``warning:`` line on stderr; ``text`` is printed as written."""
+    err_console.print(styled("warning:", "yellow", f" {text}"), soft_wrap=True)
+
+
+def dim(text: object) -> None:
+    """A progress or status line on stderr, dimmed; printed as written."""
+    err_console.print(str(text), style="dim", highlight=False)
 
 
 @contextmanager
@@ -35,19 +56,17 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except FedcareError as exc:
-        from rich.markup import escape  # "[missing]" in a message is text, not markup
-
-        err_console.print(f"[bold red]error:[/] {type(exc).__name__}: {escape(str(exc))}",
-                          highlight=False, soft_wrap=True)
+        err_console.print(styled("error:", "bold red", f" {type(exc).__name__}: {exc}"),
+                          soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
     except (KeyboardInterrupt, typer.Exit):
         raise
     except Exception as exc:
         if os.environ.get("FEDCARE_DEBUG"):
             traceback.print_exc()
-        err_console.print(f"[bold red]unexpected error:[/] {type(exc).__name__}; "
-                          "rerun with FEDCARE_DEBUG=1 for the traceback and report it",
-                          highlight=False, soft_wrap=True)
+        err_console.print(styled("unexpected error:", "bold red",
+                                 f" {type(exc).__name__}; rerun with FEDCARE_DEBUG=1 for "
+                                 "the traceback and report it"), soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -83,9 +102,9 @@ def write_json(data: Any, path: Path) -> None:
 
 def round_progress(total: int, label: str) -> tuple[Progress, Callable[[], None]]:
     """A Rich progress bar over ``total`` rounds and its advance callback."""
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=err_console, transient=True,
-                        disable=not sys.stderr.isatty())
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                        MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                        transient=True, disable=not sys.stderr.isatty())
     task = progress.add_task(label, total=total)
     return progress, lambda: progress.advance(task)
 

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from fedcare._io import write_text_atomic
@@ -30,7 +29,7 @@ def _data() -> None:
 
 
 def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{escape(str(k))} {v:,}" for k, v in counts.items() if v) or "–"
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items() if v) or "–"
 
 
 @data_app.command("import", epilog=EXIT_CODES)
@@ -85,8 +84,8 @@ def import_(
         per_site = {str(k): int(v) for k, v in
                     frame[spec.site.column].value_counts(sort=False).items()}
         noun = {"fhir": "resources", "omop": "rows", "csv": "rows"}[report.source]
-        table = Table(title=f"Imported {report.source.upper()} {escape(report.location)} "
-                            f"-> {escape(str(out))}", show_header=False)
+        table = Table(title=f"Imported {report.source.upper()} {report.location} -> {out}",
+                      show_header=False)
         table.add_column("what", no_wrap=True)
         table.add_column("count", overflow="fold")
         table.add_row("read", f"{report.records:,} {noun} in {report.files:,} file(s) "

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fedcare.cli._common import console, err_console, handle_errors
+from fedcare.cli._common import console, err_console, handle_errors, styled, warn
 
 __all__ = ["deid"]
 
@@ -107,17 +107,18 @@ def deid(
                               f"{', '.join(f'{c} ({roles[c]})' for c in replaced)}",
                               highlight=False, soft_wrap=True)
         if summary.dicom_burned_in:
-            err_console.print(f"[yellow]warning:[/] {summary.dicom_burned_in} DICOM file(s) "
-                              "say BurnedInAnnotation=YES: text in the pixels is not removed",
-                              highlight=False)
+            warn(f"{summary.dicom_burned_in} DICOM file(s) say BurnedInAnnotation=YES: "
+                 "text in the pixels is not removed")
         if dates is Dates.safe_harbor and mode is Mode.pseudonym:
-            err_console.print("[yellow]note:[/] pseudonyms are keyed hashes of the identifiers; "
-                              "45 CFR 164.514(c) allows a re-identification code only if it is "
-                              "not derived from them: use --mode tag for a Safe Harbor release",
-                              highlight=False)
+            err_console.print(styled("note:", "yellow",
+                                     " pseudonyms are keyed hashes of the identifiers; "
+                                     "45 CFR 164.514(c) allows a re-identification code only "
+                                     "if it is not derived from them: use --mode tag for a "
+                                     "Safe Harbor release"))
         if summary.ephemeral_key:
-            err_console.print("[yellow]note:[/] no key given: date shifts and DICOM UIDs use "
-                              "a random key and will not match other runs", highlight=False)
+            err_console.print(styled("note:", "yellow", " no key given: date shifts and "
+                                     "DICOM UIDs use a random key and will not match other "
+                                     "runs"))
 
 
 def _settings_line(summary: object) -> str:

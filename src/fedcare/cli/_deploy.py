@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from fedcare.cli._common import EXIT_CODES, console, err_console, handle_errors
+from fedcare.cli._common import EXIT_CODES, console, dim, handle_errors
 from fedcare.exceptions import ConfigError, DataNotFoundError
 
 coordinator_app = typer.Typer(
@@ -258,16 +257,16 @@ def _policy_tables(path: Path, settings: dict[str, object]) -> list[Table]:
     tables = [out]
     units = read_site_units(path)
     if units:
-        extra = Table("feature", "unit at this site", title=escape("Units ([units])"))
+        extra = Table("feature", "unit at this site", title="Units ([units])")
         for feature, unit in units.items():
-            extra.add_row(feature, unit)
+            extra.add_row(str(feature), str(unit))
         tables.append(extra)
     codes = read_site_missing(path)
     if codes:
         extra = Table("column", "codes meaning 'not recorded'",
-                      title=escape("Missing-value codes ([missing])"))
+                      title="Missing-value codes ([missing])")
         for column, values in codes.items():
-            extra.add_row(column, ", ".join(f"{v:g}" for v in values))
+            extra.add_row(str(column), ", ".join(f"{v:g}" for v in values))
         tables.append(extra)
     return tables
 
@@ -388,10 +387,9 @@ def study_submit(
                 raise ConfigError(f"--resume-from {resume_from}: no such checkpoint")
             config = config.replace(resume_from=str(resume_from.resolve()))
         _check_outputs(out, json_out)
-        err_console.print(f"[dim]checkpoints: {config.checkpoint_dir}/checkpoint.json[/]")
+        dim(f"checkpoints: {config.checkpoint_dir}/checkpoint.json")
         metrics = submit_study(config, coordinator, n_sites=sites, timeout=timeout,
-                               on_progress=lambda line: err_console.print(f"[dim]{line}[/]")
-                               ).to_dict()
+                               on_progress=dim).to_dict()
         run_dir = write_outputs(metrics, out, f"{study_file.stem}-{config.label}")
         if json_out is not None:
             write_json(metrics, json_out)

@@ -15,16 +15,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from fedcare.cli._common import (
     EXIT_CODES,
     check_output_file,
     console,
+    dim,
     err_console,
     handle_errors,
     live_federation,
+    styled,
     write_json,
 )
 from fedcare.exceptions import ConfigError, DataError
@@ -82,13 +84,12 @@ def _check_outputs(json_out: Path | None, report: Path | None, fail_on: str) -> 
 
 def findings_table(quality: dict[str, Any], title: str) -> Table:
     """The findings as a Rich table: severity, site, feature, kind, detail."""
-    table = Table(title=escape(title))
+    table = Table(title=title)
     for name in ("severity", "site", "feature", "kind", "detail"):
         table.add_column(name, no_wrap=name != "detail", overflow="fold")
     for f in quality["findings"]:
-        table.add_row(f"[{_STYLE[f['severity']]}]{f['severity']}[/]",
-                      *(escape(str(f[key] or "–")) for key in ("site", "feature", "kind",
-                                                                 "detail")))
+        table.add_row(Text(str(f["severity"]), style=_STYLE[f["severity"]]),
+                      *(str(f[key] or "–") for key in ("site", "feature", "kind", "detail")))
     return table
 
 
@@ -99,7 +100,7 @@ def sites_table(quality: dict[str, Any]) -> Table:
         table.add_column(name, justify="left" if name == "site" else "right", no_wrap=True)
     for site, row in quality["sites"].items():
         prevalence = row.get("prevalence")
-        table.add_row(escape(site), str(row.get("n_rows", "–")), str(row.get("n_events", "–")),
+        table.add_row(str(site), str(row.get("n_rows", "–")), str(row.get("n_events", "–")),
                       "–" if prevalence is None else f"{prevalence:.3f}")
     return table
 
@@ -219,18 +220,16 @@ def study_check(
         config = StudyConfig.from_toml(study)
         if live:
             assert coordinator is not None and sites_n is not None
-            err_console.print(f"[dim]data-quality check over {sites_n} sites (live "
-                              f"federation: {escape(str(coordinator))})[/]")
+            dim(f"data-quality check over {sites_n} sites (live federation: {coordinator})")
             result = check_quality(
                 config, coordinator=coordinator, n_sites=sites_n, timeout=timeout,
-                on_progress=lambda line: err_console.print(f"[dim]{escape(line)}[/]"))
+                on_progress=dim)
         else:
-            err_console.print(f"[dim]data-quality check over {len(site_names(config))} "
-                              "sites (in-process)[/]")
+            dim(f"data-quality check over {len(site_names(config))} sites (in-process)")
             result = check_quality(config)
         for name, reason in result["excluded_sites"].items():
-            err_console.print(f"[yellow]site {escape(name)} would be excluded:[/] "
-                              f"{escape(reason)}")
+            err_console.print(styled(f"site {name} would be excluded:", "yellow", f" {reason}"),
+                              soft_wrap=True)
         quality = result["quality"]
         _emit(quality, {"study": str(study), "data": config.data, **quality,
                         "excluded_sites": result["excluded_sites"]},

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from fedcare._io import write_text_atomic
 from fedcare.cli._common import (
@@ -16,6 +17,7 @@ from fedcare.cli._common import (
     console,
     err_console,
     handle_errors,
+    styled,
     write_json,
 )
 
@@ -69,9 +71,9 @@ def register(
         registry = _registry(db)
         record, new = registry.register(run_dir, name=name, intended_use=intended_use)
         verb = "registered" if new else "already registered"
-        console.print(f"{verb}: model [bold]{record.id}[/] {record.name} "
-                      f"(hash {record.content_hash[:12]}) in {registry.description}",
-                      highlight=False)
+        console.print(Text.assemble(f"{verb}: model ", (str(record.id), "bold"),
+                                    f" {record.name} (hash {record.content_hash[:12]}) in "
+                                    f"{registry.description}"))
         for note in record.limitations if new else []:
             err_console.print(f"  limitation: {note}", highlight=False, soft_wrap=True)
 
@@ -91,7 +93,7 @@ def list_models(db: Db = None) -> None:
                                                              "pooled AUC", "ε"} else "left")
         for r in records:
             s = r.summary()
-            table.add_row(str(s["id"]), s["name"], s["status"], str(s["strategy"]),
+            table.add_row(str(s["id"]), str(s["name"]), str(s["status"]), str(s["strategy"]),
                           str(len(s["sites"])), _fmt(s["mean_client_accuracy"]),
                           _fmt(s["pooled_test_auc"]), _fmt(s["epsilon"]),
                           s["created_at"][:10])
@@ -115,8 +117,8 @@ def show(
             typer.echo(json.dumps(record.to_dict(parameters=False), indent=2, default=str))
             return
         s = record.summary()
-        console.print(f"[bold]model {record.id}[/]: {record.name} ({record.status})",
-                      highlight=False)
+        console.print(styled(f"model {record.id}", "bold",
+                             f": {record.name} ({record.status})"))
         console.print(f"hash {record.content_hash}; {record.kind}, {s['strategy']}, "
                       f"{record.provenance.get('rounds')} rounds; sites "
                       f"{', '.join(s['sites'])}", highlight=False)
@@ -124,7 +126,7 @@ def show(
         for col in ("site", "n", "accuracy", "AUC", "calibration slope"):
             table.add_column(col, justify="left" if col == "site" else "right")
         for site, m in record.metrics.get("federated", {}).get("per_site", {}).items():
-            table.add_row(site, _fmt(m.get("n")), _fmt(m.get("accuracy")), _fmt(m.get("auc")),
+            table.add_row(str(site), _fmt(m.get("n")), _fmt(m.get("accuracy")), _fmt(m.get("auc")),
                           _fmt(m.get("calibration_slope")))
         console.print(table)
         for note in record.limitations:
@@ -205,7 +207,7 @@ def apikey_list(db: Db = None) -> None:
         for col in ("id", "name", "role", "prefix", "created", "revoked"):
             table.add_column(col)
         for k in _registry(db).api_keys():
-            table.add_row(str(k.id), k.name, k.role, k.prefix + "…",
+            table.add_row(str(k.id), str(k.name), str(k.role), k.prefix + "…",
                           k.created_at.isoformat()[:19],
                           k.revoked_at.isoformat()[:19] if k.revoked_at else "–")
         console.print(table)

@@ -13,10 +13,12 @@ from fedcare.cli._common import (
     check_output_file,
     comparison_table,
     console,
+    dim,
     err_console,
     handle_errors,
     round_progress,
     site_table,
+    styled,
     write_json,
     write_outputs,
 )
@@ -70,17 +72,19 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
     with progress:
         from fedcare.study import run_study  # heavy: imported when the study runs
 
-        result = run_study(config, progress=lambda text: err_console.print(f"[dim]{text}[/]"),
+        result = run_study(config, progress=dim,
                            on_round=advance, engine=engine)
     metrics = result.to_dict()
     run_dir = write_outputs(metrics, out, label)
     if json_out is not None:
         write_json(metrics, json_out)
     for name, reason in metrics["excluded_sites"].items():
-        err_console.print(f"[yellow]excluded site[/] {name}: {reason}")
+        err_console.print(styled("excluded site", "yellow", f" {name}: {reason}"),
+                          soft_wrap=True)
     for column, why in metrics.get("identifiers_refused", {}).items():
-        err_console.print(f"[yellow]not used as a feature[/] {column}: identifies people "
-                          f"({why}); name it in --features to use it anyway")
+        err_console.print(styled("not used as a feature", "yellow",
+                                 f" {column}: identifies people ({why}); name it in "
+                                 "--features to use it anyway"), soft_wrap=True)
     console.print(f"features used ({len(metrics['features'])}): "
                   + ", ".join(metrics["features"]), soft_wrap=True)
     if metrics.get("features_dropped"):
@@ -90,15 +94,15 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
         console.print("imputed with the federated mean (+ a 'missing' indicator): "
                       + ", ".join(sorted(metrics["imputed"])), soft_wrap=True)
     for line in metrics.get("quality_override", []):
-        err_console.print(f"[bold yellow]data-quality override[/] (quality_check = 'warn'): "
-                          f"{line}", soft_wrap=True)
+        err_console.print(styled("data-quality override", "bold yellow",
+                                 f" (quality_check = 'warn'): {line}"), soft_wrap=True)
     console.print(comparison_table(metrics, f"{label}: local vs federated vs pooled"))
     for finding in (metrics.get("quality") or {}).get("findings", []):
         if finding.get("kind") == "leak":
-            err_console.print(f"[bold yellow]likely leak[/] {finding.get('feature')}: the "
-                              "figures above include a feature that may be known only after "
-                              "the outcome; rerun with --features without it",
-                              soft_wrap=True)
+            err_console.print(styled("likely leak", "bold yellow",
+                                     f" {finding.get('feature')}: the figures above include "
+                                     "a feature that may be known only after the outcome; "
+                                     "rerun with --features without it"), soft_wrap=True)
     console.print(site_table(metrics))
     console.print(f"report: {run_dir / 'report.html'}\nmetrics: {run_dir / 'metrics.json'}")
 

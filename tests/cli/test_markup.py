@@ -114,7 +114,7 @@ def test_import_summary_shows_the_ucum_unit_as_written(
                      "flat[index].csv")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "flat[index].csv").is_file()
-    assert "weight from [lb_av] " in result.stdout, result.stdout   # a table cell
+    assert "from [lb_av] to kg" in result.stdout, result.stdout   # a table cell
     assert "-> flat[index].csv" in result.stdout, result.stdout      # the title
 
 

@@ -84,11 +84,12 @@ def _bad_fhir(sites: dict[str, Any], tmp_path: Path) -> Path:
 def test_unit_error_exits_3_and_writes_nothing(sites: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "table.csv"
     result = _run("--fhir", _bad_fhir(sites, tmp_path), "--mapping", sites["mapping"],
-                  "--out", out)
+                  "--out", out, "--max-bad-fraction", "0")
     assert result.exit_code == 3, result.output
     text = " ".join(result.output.split())
-    assert "UnitError" in text and "Observation.ndjson:5" in text and "'chol'" in text
+    assert "DataError" in text and "Observation.ndjson:5" in text and "(chol)" in text
     assert "unit 'Zyxwvut'" in text and "987.654" not in text  # the unit, never the value
+    assert "max_bad_fraction = 0" in text
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
@@ -103,7 +104,8 @@ def test_failed_import_leaves_an_old_table_untouched(sites: dict[str, Any],
                                            '"name": [{"family": "Zyxwvut"}]\n')
     result = _run("--fhir", tmp_path / "broken", "--mapping", sites["mapping"], "--out", out)
     assert result.exit_code == 3
-    assert "Patient.ndjson:1: malformed JSON" in " ".join(result.output.split())
+    assert "malformed JSON line: 1 (first at " in " ".join(result.output.split())
+    assert "Patient.ndjson:1)" in " ".join(result.output.split())
     _no_values(result.output)
     assert out.read_text() == "old,table\n1,2\n"
 
@@ -132,3 +134,17 @@ def test_errors_exit_with_documented_codes(sites: dict[str, Any], tmp_path: Path
     assert result.exit_code == code, result.output
     assert expected in " ".join(result.output.split())
     assert not (tmp_path / "table.csv").exists()
+
+
+def test_a_bad_record_is_left_out_and_counted_not_fatal(sites: dict[str, Any],
+                                                        tmp_path: Path) -> None:
+    """Under max_bad_fraction (default 0.05) the record is quarantined, never printed."""
+    out = tmp_path / "table.csv"
+    result = _run("--fhir", _bad_fhir(sites, tmp_path), "--mapping", sites["mapping"],
+                  "--out", out)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "bad records left out" in text
+    assert "(0.08%; limit 5%)" in text  # 1 of 1,261 resources
+    assert "987.654" not in text
+    assert out.exists()

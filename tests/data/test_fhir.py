@@ -19,7 +19,6 @@ import pytest
 
 from fedcare.data import (
     Cohort,
-    UnitError,
     load_mapping,
     parse_mapping,
     read_fhir,
@@ -185,9 +184,11 @@ def _mini(tmp_path: Path, *extra: Any, site: str = "alpha") -> Path:
 
 def _error(tmp_path: Path, *extra: Any, mapping: dict[str, Any] | None = None,
            kind: type[Exception] = DataError) -> str:
+    """The error of reading the mini set plus ``extra`` with no bad record tolerated."""
     root = _mini(tmp_path, *extra)
+    strict = {**(mapping or MINI_MAPPING), "max_bad_fraction": 0.0}
     with pytest.raises(kind) as caught:
-        read_fhir(root, parse_mapping(mapping or MINI_MAPPING))
+        read_fhir(root, parse_mapping(strict))
     message = str(caught.value)
     _no_values(message)
     return message
@@ -202,7 +203,8 @@ def test_mini_set_reads(tmp_path: Path) -> None:
 
 def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
     message = _error(tmp_path, '{"resourceType": "Patient", "id": "9", "name": "Zyxwvut"')
-    assert "alpha/export.ndjson:11: malformed JSON" in message
+    assert "malformed JSON line: 1 (first at " in message
+    assert "alpha/export.ndjson:11)" in message and "max_bad_fraction = 0" in message
 
 
 def test_malformed_bundle_names_file_and_line(tmp_path: Path) -> None:
@@ -217,19 +219,20 @@ def test_malformed_bundle_names_file_and_line(tmp_path: Path) -> None:
 def test_unknown_resource_type(tmp_path: Path) -> None:
     message = _error(tmp_path, {"resourceType": "Patientt", "id": "9",
                                 "name": [{"family": "Zyxwvut"}]})
-    assert "export.ndjson:11" in message and "unknown resource type 'Patientt'" in message
+    assert "export.ndjson:11" in message and "unknown resource type (not FHIR R4)" in message
 
 
 def test_missing_resource_type(tmp_path: Path) -> None:
     message = _error(tmp_path, {"id": "9", "name": [{"family": "Zyxwvut"}]})
-    assert "export.ndjson:11: no resourceType" in message
+    assert "no resourceType: 1 (first at " in message and "export.ndjson:11)" in message
 
 
 def test_invalid_resource_names_element_not_value(tmp_path: Path) -> None:
     bad = _chol(9)
     bad["valueQuantity"]["value"] = "987.654x"
     message = _error(tmp_path, bad)
-    assert "export.ndjson:11: invalid Observation: valueQuantity.value" in message
+    assert "invalid Observation: valueQuantity.value: 1 (first at " in message
+    assert "export.ndjson:11)" in message
     bad_date = {**_patient(9), "birthDate": "987.654"}
     assert "invalid Patient: birthDate" in _error(tmp_path / "2", bad_date)
     bad_gender = {**_patient(9), "gender": "Zyxwvut"}
@@ -242,31 +245,29 @@ def test_invalid_bundle_entry_is_named(tmp_path: Path) -> None:
     bundle = {"resourceType": "Bundle", "type": "collection",
               "entry": [{"resource": _patient(8)}, {"resource": bad}]}
     (root / "beta" / "b.json").write_text(json.dumps(bundle))
-    with pytest.raises(DataError, match=r"b\.json: Bundle\.entry\[1\]: invalid Patient: "
-                                        "birthDate") as caught:
-        read_fhir(root, parse_mapping(MINI_MAPPING))
+    strict = {**MINI_MAPPING, "max_bad_fraction": 0.0}
+    with pytest.raises(DataError, match=r"invalid Patient: birthDate: 1 \(first at \S*b\.json: "
+                                        r"Bundle\.entry\[1\]\)") as caught:
+        read_fhir(root, parse_mapping(strict))
     _no_values(str(caught.value))
 
 
 def test_unknown_unit_names_feature_unit_and_place(tmp_path: Path) -> None:
-    with pytest.raises(UnitError) as caught:
-        read_fhir(_mini(tmp_path, _chol(2, unit="mg/dLx")), parse_mapping(MINI_MAPPING))
-    message = str(caught.value)
-    _no_values(message)
-    assert "export.ndjson:11" in message and "feature 'chol'" in message
+    message = _error(tmp_path, _chol(2, unit="mg/dLx"))
+    assert "export.ndjson:11" in message and "(chol)" in message
     assert "'mg/dLx'" in message
 
 
 def test_unconvertible_unit(tmp_path: Path) -> None:
-    message = _error(tmp_path, _chol(2, unit="kg"), kind=UnitError)
-    assert "feature 'chol'" in message and "'kg'" in message and "mg/dL" in message
+    message = _error(tmp_path, _chol(2, unit="kg"))
+    assert "(chol)" in message and "'kg'" in message and "mg/dL" in message
 
 
 def test_value_without_unit(tmp_path: Path) -> None:
     bad = _chol(2)
     del bad["valueQuantity"]["unit"], bad["valueQuantity"]["code"]
-    message = _error(tmp_path, bad, kind=UnitError)
-    assert "feature 'chol'" in message and "no unit" in message
+    message = _error(tmp_path, bad)
+    assert "no unit (chol): 1" in message
 
 
 def test_feature_whose_codes_never_occur(tmp_path: Path) -> None:

@@ -142,7 +142,7 @@ def test_missing_table_column_and_database(sites: dict[str, Any], tmp_path: Path
     mapping = parse_mapping(sites["raw"])
     folder = _copy(sites, tmp_path)
     (folder / "drug_exposure.csv").unlink()
-    with pytest.raises(DataNotFoundError, match="'drug_exposure' not found"):
+    with pytest.raises(DataNotFoundError, match="'drug_exposure' or 'drug_era' not found"):
         read_omop(folder, mapping)
     folder = _copy(sites, tmp_path / "2")
     _edit(folder, "measurement", lambda f: f.drop(columns=["measurement_date"]))
@@ -160,7 +160,8 @@ def test_missing_table_column_and_database(sites: dict[str, Any], tmp_path: Path
 
 def test_bad_dates_and_numbers_name_rows_not_values(sites: dict[str, Any],
                                                     tmp_path: Path) -> None:
-    mapping = parse_mapping(sites["raw"])
+    """With no bad row tolerated, the error names the table, column and row."""
+    mapping = parse_mapping({**sites["raw"], "max_bad_fraction": 0.0})
     folder = _copy(sites, tmp_path)
 
     def plant(column: str, value: str) -> Any:
@@ -177,14 +178,15 @@ def test_bad_dates_and_numbers_name_rows_not_values(sites: dict[str, Any],
     with pytest.raises(DataError) as caught:
         read_omop(folder, mapping)
     message = str(caught.value)
-    assert "measurement.csv" in message and "'measurement_date'" in message
-    assert "data row" in message
+    assert "measurement.csv" in message and "measurement_date not a date: 1" in message
     _no_values(message)
+    tolerant = read_omop(folder, parse_mapping(sites["raw"]))  # default: left out, counted
+    assert tolerant.report.quarantined == {"measurement: measurement_date not a date": 1}
     folder = _copy(sites, tmp_path / "2")
     _edit(folder, "measurement", plant("value_as_number", "Zyxwvut"))
     with pytest.raises(DataError) as caught:
         read_omop(folder, mapping)
-    assert "'value_as_number'" in str(caught.value)
+    assert "value_as_number not a number: 1" in str(caught.value)
     _no_values(str(caught.value))
     folder = _copy(sites, tmp_path / "3")
     _edit(folder, "person", plant("year_of_birth", "987.654x"))

@@ -49,13 +49,20 @@ def import_(
                                              "per patient.", show_default=False)] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="FHIR: validate in this "
                                          "many processes.")] = 1,
+    max_bad_fraction: Annotated[float | None, typer.Option(
+        "--max-bad-fraction", min=0.0, max=1.0,
+        help="Records that fail validation or have no usable unit are left out and "
+             "counted; fail when more than this share of the records read are bad "
+             "(default: the mapping's max_bad_fraction, else 0.05).",
+        show_default=False)] = None,
 ) -> None:
     """Read FHIR, OMOP or a CSV through MAPPING and write one row per patient to OUT.
 
     Prints what was read, used and left out (counts only: rows, sites, rows with a
-    missing feature, records with codes the mapping does not name) and the speed.
-    Exit 3 (DataError, UnitError) names the file, line or row, resource type and feature,
-    never a patient's value; nothing is written then.
+    missing feature, records with codes the mapping does not name, bad records left out
+    per reason, patients who died before the index date, each unit conversion by
+    analyte) and the speed.  Exit 3 (DataError, UnitError) names the file, line or row,
+    resource type and feature, never a patient's value; nothing is written then.
 
     Example: fedcare data import --omop sqlite:///cdm.db --mapping heart.toml --out heart.csv
     """
@@ -71,6 +78,8 @@ def import_(
         if out.suffix.lower() != ".csv":
             raise ConfigError(f"--out {out}: the flat table is written as CSV; name it .csv")
         spec = load_mapping(mapping)
+        if max_bad_fraction is not None:
+            spec = spec.with_max_bad_fraction(max_bad_fraction)
         if fhir is not None:
             result = read_fhir(fhir, spec, workers=workers)
         elif omop is not None:
@@ -100,13 +109,30 @@ def import_(
             table.add_row("ignored types", _counts(report.ignored))
         if report.excluded:
             table.add_row("excluded", _counts(report.excluded))
+        if report.quarantined:
+            share = report.bad / max(report.records, 1)
+            table.add_row("bad records left out",
+                          f"{report.bad:,} ({share:.2%}; limit {spec.max_bad_fraction:.0%}): "
+                          + _counts(report.quarantined))
+        if report.died_before_index:
+            table.add_row("died before index date", _counts(report.died_before_index))
+        if report.censored_by_death:
+            table.add_row("died in label window (censored)", _counts(report.censored_by_death))
+        if report.deceased_no_date:
+            table.add_row("deceased, no date (kept)", f"{report.deceased_no_date:,}")
+        if report.zoned:
+            table.add_row("times read in site zone", f"{report.zoned:,}")
+        if spec.model.link is not None:
+            table.add_row("pseudonym column", f"{spec.model.link.column} (keyed HMAC-SHA256; "
+                                              f"{report.no_link_id:,} without an identifier)")
         skipped = {"no subject": report.unlinked, "no date": report.undated,
                    "no value": report.no_value, "no index date": report.no_index}
         if any(skipped.values()):
             table.add_row("skipped", _counts(skipped))
-        converted = {f"{feature} from {unit}": n for feature, units in report.converted.items()
-                     for unit, n in units.items()}
-        table.add_row("units converted", _counts(converted))
+        conversions = [f"{c['feature']} ({c['analyte']}, by {c['analyte_from']}) from "
+                       f"{c['from']} to {c['to']}: {c['values']:,} by {c['rule']}"
+                       for c in report.conversions]
+        table.add_row("units converted", "\n".join(conversions) or "–")
         table.add_row("speed", f"{report.seconds:.2f} s, {report.records_per_second:,.0f} "
                                f"{noun}/s")
         console.print(table)

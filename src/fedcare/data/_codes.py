@@ -43,6 +43,23 @@ class CodeMatcher:
                     else:
                         self._exact.setdefault(key, {}).setdefault(norm, []).append(target.name)
             self.codes_of[target.name] = described
+        # answer feature -> (system, normalised code) -> level index; prefixes apart
+        self._answers: dict[str, dict[tuple[str, str], int]] = {}
+        self._answer_prefixes: dict[str, list[tuple[str, str, int]]] = {}
+        for target in mapping.targets:
+            for level, (name, systems) in enumerate((getattr(target.spec, "answers", None)
+                                                     or {}).items()):
+                del name
+                for system, codes in systems.items():
+                    for code in codes:
+                        text = str(code).strip().lower() if isinstance(code, bool) \
+                            else str(code).strip()
+                        norm = self._norm(system, text.rstrip("*"))
+                        if text.endswith("*"):
+                            self._answer_prefixes.setdefault(target.name, []).append(
+                                (system, norm, level))
+                        else:
+                            self._answers.setdefault(target.name, {})[(system, norm)] = level
 
     @staticmethod
     def _norm(system: str, code: str) -> str:
@@ -91,6 +108,36 @@ class CodeMatcher:
         result = tuple(dict.fromkeys(hits))
         self._cache[key] = result
         return result
+
+    def is_answer(self, target: str) -> bool:
+        """Whether ``target`` is a coded-answer feature."""
+        return target in self._answers or target in self._answer_prefixes
+
+    def answer(self, target: str, system: str, code: str) -> int | None:
+        """The level index of an answer (``system`` a mapping system name), or None."""
+        norm = self._norm(system, code.strip())
+        found = self._answers.get(target, {}).get((system, norm))
+        if found is not None:
+            return found
+        for sys_, prefix, level in self._answer_prefixes.get(target, ()):
+            if sys_ == system and norm.startswith(prefix):
+                return level
+        return None
+
+    def answer_uri(self, target: str, uri: str | None, code: str | None) -> int | None:
+        """The level index of a FHIR coding answer (system URI and code), or None."""
+        system = self.system_name(uri)
+        return None if system is None or code is None else self.answer(target, system, code)
+
+    def answer_source_value(self, target: str, value: str) -> int | None:
+        """The level index of an OMOP ``value_source_value`` (any non-OMOP system)."""
+        systems = {s for s, _ in self._answers.get(target, {})} | {
+            s for s, _, _ in self._answer_prefixes.get(target, ())}
+        for system in sorted(systems - {"omop", "boolean"}):
+            found = self.answer(target, system, value)
+            if found is not None:
+                return found
+        return None
 
     def omop_ids(self, domain: str) -> set[int]:
         """Every OMOP concept id the mapping names for ``domain``."""

@@ -12,9 +12,12 @@ resource type, the element path and the feature; never a value of the data.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import time
+import zoneinfo
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,6 +25,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from fedcare.data._codes import CodeMatcher
 from fedcare.data._ingest import (
@@ -44,7 +50,16 @@ FHIR_SUFFIXES = (".ndjson", ".jsonl", ".json")
 _UCUM = "http://unitsofmeasure.org"
 _OBSERVATION_EXCLUDED = frozenset({"registered", "cancelled", "entered-in-error"})
 _CONDITION_EXCLUDED = frozenset({"refuted", "entered-in-error"})
-_MEDICATION_EXCLUDED = frozenset({"entered-in-error", "not-taken"})
+_MEDICATION_EXCLUDED = {
+    "MedicationStatement": frozenset({"entered-in-error", "not-taken"}),
+    "MedicationRequest": frozenset({"entered-in-error", "cancelled", "draft"}),
+    "MedicationAdministration": frozenset({"entered-in-error", "not-done"}),
+}
+#: Clinical statuses that say a condition is over (history, not current).
+_CONDITION_OVER = frozenset({"inactive", "remission", "resolved"})
+_AGE_DAYS = {"a": 365.25, "mo": 30.4375, "wk": 7.0, "d": 1.0, "h": 1 / 24, "min": 1 / 1440}
+#: A date-time with a time but no zone (invalid FHIR unless the site declares its zone).
+_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 #: Required bindings of the elements read (fhir.resources checks types, not code lists).
 _CODES = {
     ("Patient", "gender"): frozenset({"male", "female", "other", "unknown"}),
@@ -54,6 +69,12 @@ _CODES = {
     ("MedicationStatement", "status"): frozenset({"active", "completed", "entered-in-error",
                                                   "intended", "stopped", "on-hold", "unknown",
                                                   "not-taken"}),
+    ("MedicationRequest", "status"): frozenset({"active", "on-hold", "cancelled", "completed",
+                                                "entered-in-error", "stopped", "draft",
+                                                "unknown"}),
+    ("MedicationAdministration", "status"): frozenset({"in-progress", "not-done", "on-hold",
+                                                       "completed", "entered-in-error",
+                                                       "stopped", "unknown"}),
 }
 
 
@@ -62,6 +83,8 @@ def _models() -> dict[str, Any]:
     from fhir.resources.R4B.bundle import Bundle
     from fhir.resources.R4B.condition import Condition
     from fhir.resources.R4B.medication import Medication
+    from fhir.resources.R4B.medicationadministration import MedicationAdministration
+    from fhir.resources.R4B.medicationrequest import MedicationRequest
     from fhir.resources.R4B.medicationstatement import MedicationStatement
     from fhir.resources.R4B.observation import Observation
     from fhir.resources.R4B.organization import Organization
@@ -69,6 +92,8 @@ def _models() -> dict[str, Any]:
 
     return {"Patient": Patient, "Observation": Observation, "Condition": Condition,
             "MedicationStatement": MedicationStatement, "Medication": Medication,
+            "MedicationRequest": MedicationRequest,
+            "MedicationAdministration": MedicationAdministration,
             "Organization": Organization, "Bundle": Bundle}
 
 
@@ -83,11 +108,18 @@ def _is_fhir_type(name: str) -> bool:
     return getattr(model, "__resource_type__", None) == name and name[:1].isupper()
 
 
-def _problems(exc: Exception) -> str:
-    """A pydantic ValidationError as element paths and messages, without input values."""
+def _problems(exc: Exception, *, paths_only: bool = False) -> str:
+    """A pydantic ValidationError as element paths and messages, without input values.
+
+    ``paths_only``: just the element paths (a stable reason to count records under).
+    """
     errors = getattr(exc, "errors", None)
     if errors is None:
         return type(exc).__name__
+    if paths_only:
+        locs = sorted({".".join(str(p) for p in e["loc"] if not isinstance(p, int)) or
+                       "(resource)" for e in errors(include_url=False)})
+        return ", ".join(locs[:3]) + (f" and {len(locs) - 3} more" if len(locs) > 3 else "")
     parts = []
     listed = errors(include_url=False, include_input=True)
     for error in listed[:3]:
@@ -127,12 +159,16 @@ class _Partial:
 
     patients: dict[str, list[Any]] = field(
         default_factory=lambda: {c: [] for c in (*PATIENT_COLUMNS, "org", "org_display")})
-    events: dict[str, list[Any]] = field(default_factory=lambda: {c: [] for c in EVENT_COLUMNS})
+    events: dict[str, list[Any]] = field(
+        default_factory=lambda: {c: [] for c in (*EVENT_COLUMNS, "age", "until_age")})
     by_type: Counter[str] = field(default_factory=Counter)
     unmapped: Counter[str] = field(default_factory=Counter)
     ignored: Counter[str] = field(default_factory=Counter)
     excluded: Counter[str] = field(default_factory=Counter)
     unlinked: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    quarantine_at: dict[str, str] = field(default_factory=dict)
+    zoned: int = 0
     medications: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     pending: list[tuple[Any, ...]] = field(default_factory=list)
     organizations: dict[str, str] = field(default_factory=dict)
@@ -147,6 +183,10 @@ class _Partial:
         self.ignored.update(other.ignored)
         self.excluded.update(other.excluded)
         self.unlinked += other.unlinked
+        self.quarantined.update(other.quarantined)
+        for reason, place in other.quarantine_at.items():
+            self.quarantine_at.setdefault(reason, place)
+        self.zoned += other.zoned
         self.medications.update(other.medications)
         self.pending.extend(other.pending)
         self.organizations.update(other.organizations)
@@ -173,6 +213,33 @@ class _Parser:
         self.out = _Partial()
         self.text = {d: self.matcher.has_system(d, "text")
                      for d in ("observation", "condition", "medication")}
+        self.zones: dict[str, zoneinfo.ZoneInfo | None] = {}
+
+    def quarantine(self, reason: str, file: int, pos: int) -> None:
+        """Leave one record out, counted under ``reason`` (never a value)."""
+        self.out.quarantined[reason] += 1
+        self.out.quarantine_at.setdefault(reason, self.where(file, pos))
+
+    def zone(self, site: str) -> zoneinfo.ZoneInfo | None:
+        if site not in self.zones:
+            name = self.mapping.site.zone_of(site)
+            self.zones[site] = zoneinfo.ZoneInfo(name) if name else None
+        return self.zones[site]
+
+    def localise(self, raw: Any, zone: zoneinfo.ZoneInfo) -> Any:
+        """``raw`` with every date-time that has no zone read in ``zone`` (counted)."""
+        if isinstance(raw, dict):
+            return {k: self.localise(v, zone) for k, v in raw.items()}
+        if isinstance(raw, list):
+            return [self.localise(v, zone) for v in raw]
+        if isinstance(raw, str) and len(raw) >= 16 and raw[10:11] == "T" and _NAIVE.match(raw):
+            try:
+                stamp = dt.datetime.fromisoformat(raw).replace(tzinfo=zone)
+            except ValueError:
+                return raw
+            self.out.zoned += 1
+            return stamp.isoformat()
+        return raw
 
     # -- locations ---------------------------------------------------------------------
     def where(self, file: int, pos: int) -> str:
@@ -191,7 +258,8 @@ class _Parser:
         return tuple(dict.fromkeys(hits)) if len(hits) > 1 else tuple(hits)
 
     def add_event(self, key: str, target: str, start: float, end: float, value: float,
-                  unit: str | None, file: int, pos: int) -> None:
+                  unit: str | None, file: int, pos: int, until: float = np.inf,
+                  age: float = np.nan, until_age: float = np.nan) -> None:
         ev = self.out.events
         ev["key"].append(key)
         ev["target"].append(target)
@@ -201,6 +269,9 @@ class _Parser:
         ev["unit"].append(unit)
         ev["file"].append(file)
         ev["pos"].append(pos)
+        ev["until"].append(until)
+        ev["age"].append(age)
+        ev["until_age"].append(until_age)
 
     # -- files -------------------------------------------------------------------------
     def parse(self, file: int, ns: str, site: str, part: int = 0, parts: int = 1) -> None:
@@ -218,9 +289,9 @@ class _Parser:
                     continue
                 try:
                     raw = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{path}:{lineno}: malformed JSON ({exc.msg} at column "
-                                    f"{exc.colno})") from None
+                except json.JSONDecodeError:
+                    self.quarantine("malformed JSON line", file, lineno)
+                    continue
                 self.resource(raw, file, lineno, ns, site, {})
         else:
             if not text.strip():
@@ -261,34 +332,37 @@ class _Parser:
     def resource(self, raw: Any, file: int, pos: int, ns: str, site: str,
                  urls: dict[str, str], full_url: str | None = None) -> None:
         if not isinstance(raw, dict):
-            raise DataError(f"{self.where(file, pos)}: expected a FHIR resource (a JSON "
-                            "object)")
+            self.quarantine("not a FHIR resource (a JSON object)", file, pos)
+            return
         rtype = raw.get("resourceType")
         if not isinstance(rtype, str) or not rtype:
-            raise DataError(f"{self.where(file, pos)}: no resourceType; every FHIR resource "
-                            "names its type")
+            self.quarantine("no resourceType", file, pos)
+            return
         if rtype == "Bundle":
             self.bundle(raw, file, pos, ns, site)
             return
         if rtype not in self.models:
             if not _is_fhir_type(rtype):
-                raise DataError(f"{self.where(file, pos)}: unknown resource type "
-                                f"'{rtype[:40]}' (not a FHIR R4 resource)")
+                self.quarantine("unknown resource type (not FHIR R4)", file, pos)
+                return
             self.out.by_type[rtype] += 1
             self.out.ignored[rtype] += 1
             return
         self.out.by_type[rtype] += 1
+        zone = self.zone(site)
+        if zone is not None:
+            raw = self.localise(raw, zone)
         try:
             res = self.models[rtype].model_validate(raw)
         except Exception as exc:
-            raise DataError(f"{self.where(file, pos)}: invalid {rtype}: {_problems(exc)}"
-                            ) from None
+            self.quarantine(f"invalid {rtype}: {_problems(exc, paths_only=True)}", file, pos)
+            return
         for (kind, element), allowed in _CODES.items():
             if kind == rtype:
                 value = getattr(res, element)
                 if value is not None and value not in allowed:
-                    raise DataError(f"{self.where(file, pos)}: invalid {rtype}: {element}: not "
-                                    f"one of the {len(allowed)} codes FHIR R4 allows")
+                    self.quarantine(f"invalid {rtype}: {element} not a FHIR R4 code", file, pos)
+                    return
         getattr(self, "_" + rtype.lower())(res, file, pos, ns, site, urls, full_url)
 
     # -- resource types ------------------------------------------------------------------
@@ -305,10 +379,27 @@ class _Parser:
         p["site"].append(site)
         p["birth"].append(day_of(res.birthDate))
         p["sex"].append(res.gender)
+        p["ident"].append(self.identifier(res, pid))
+        if res.deceasedDateTime is not None:
+            p["death"].append(day_of(res.deceasedDateTime))
+        else:  # deceased without a date: +inf (dead, when unknown); alive: NaN
+            p["death"].append(np.inf if res.deceasedBoolean else np.nan)
         p["file"].append(file)
         p["pos"].append(pos)
         p["org"].append(_ref_id(org, "Organization", urls) if org is not None else None)
         p["org_display"].append(org.display if org is not None else None)
+
+    def identifier(self, res: Any, pid: str) -> str | None:
+        """What a ``[link]`` pseudonym is made of: ``Patient.identifier`` or the id."""
+        link = self.mapping.model.link
+        if link is None:
+            return None
+        if link.identifier is None:
+            return pid
+        for ident in res.identifier or ():
+            if ident.system == link.identifier and ident.value:
+                return str(ident.value)
+        return None
 
     def _subject(self, res: Any, ns: str, urls: dict[str, str]) -> str | None:
         """The patient key of ``res.subject`` (None, counted as unlinked, if unresolved)."""
@@ -323,21 +414,25 @@ class _Parser:
         if res.status in _OBSERVATION_EXCLUDED:
             self.out.excluded[f"Observation {res.status}"] += 1
             return
-        found = [(self.targets("observation", _codings(res.code)), res.valueQuantity)]
+        found = [(self.targets("observation", _codings(res.code)), res)]
         for component in res.component or ():
-            found.append((self.targets("observation", _codings(component.code)),
-                          component.valueQuantity))
+            found.append((self.targets("observation", _codings(component.code)), component))
         if not any(targets for targets, _ in found):
             self.out.unmapped["Observation"] += 1
             return
         key = self._subject(res, ns, urls)
         if key is None:
             return
-        when = res.effectiveDateTime or res.effectiveInstant or res.issued
+        # The clinically relevant time is effective[x]; issued (when the result was
+        # released) only when there is none.
+        when = res.effectiveDateTime or res.effectiveInstant
         if when is None and res.effectivePeriod is not None:
-            when = res.effectivePeriod.start
+            when = res.effectivePeriod.start or res.effectivePeriod.end
+        if when is None:
+            when = res.issued
         start = day_of(when)
-        for targets, quantity in found:
+        for targets, holder in found:
+            quantity = holder.valueQuantity
             value, unit = float("nan"), None
             if quantity is not None:
                 if quantity.value is not None:
@@ -347,7 +442,39 @@ class _Parser:
                 else:
                     unit = quantity.unit or quantity.code
             for target in targets:
-                self.add_event(key, target, start, start, value, unit, file, pos)
+                if self.matcher.is_answer(target):
+                    level = self.answer_of(target, holder)
+                    self.add_event(key, target, start, start, level, None, file, pos)
+                else:
+                    self.add_event(key, target, start, start, value, unit, file, pos)
+
+    def answer_of(self, target: str, holder: Any) -> float:
+        """The level index of an Observation's (or component's) coded answer, NaN if none."""
+        answer = self.matcher.answer_uri
+        concept = holder.valueCodeableConcept
+        if concept is not None:
+            for coding in concept.coding or ():
+                level = answer(target, coding.system, coding.code)
+                if level is not None:
+                    return float(level)
+            for text in [c.display for c in concept.coding or ()] + [concept.text]:
+                if text:
+                    level = self.matcher.answer(target, "text", text)
+                    if level is not None:
+                        return float(level)
+        if holder.valueBoolean is not None:
+            level = self.matcher.answer(target, "boolean", str(holder.valueBoolean).lower())
+            if level is not None:
+                return float(level)
+        if holder.valueString:
+            level = self.matcher.answer(target, "text", holder.valueString)
+            if level is not None:
+                return float(level)
+        has_answer = concept is not None or holder.valueBoolean is not None or \
+            bool(holder.valueString)
+        if has_answer:
+            self.out.unmapped["Observation answer"] += 1
+        return float("nan")
 
     def _condition(self, res: Any, file: int, pos: int, ns: str, site: str,
                    urls: dict[str, str], full_url: str | None) -> None:
@@ -365,22 +492,74 @@ class _Parser:
             return
         when = res.onsetDateTime
         if when is None and res.onsetPeriod is not None:
-            when = res.onsetPeriod.start
-        start = day_of(when if when is not None else res.recordedDate)
+            when = res.onsetPeriod.start or res.onsetPeriod.end
+        age = _age_days(res.onsetAge) if when is None else float("nan")
+        if when is None and age != age:
+            when = res.recordedDate
+        start = day_of(when)
+        # until: the day it ended (abatement); +inf still active; -inf over, date unknown.
+        clinical = {c.code for c in res.clinicalStatus.coding or ()} \
+            if res.clinicalStatus is not None else set()
+        until, until_age = float(np.inf), float("nan")
+        abated = res.abatementDateTime
+        if abated is None and res.abatementPeriod is not None:
+            abated = res.abatementPeriod.end or res.abatementPeriod.start
+        if abated is not None:
+            until = day_of(abated)
+        elif res.abatementAge is not None:
+            until_age = _age_days(res.abatementAge)
+        elif res.abatementString or clinical & _CONDITION_OVER:
+            until = float(-np.inf)
+        if clinical and not clinical & _CONDITION_OVER:  # active, recurrence, relapse
+            until, until_age = float(np.inf), float("nan")
         for target in targets:
-            self.add_event(key, target, start, start, float("nan"), None, file, pos)
+            self.add_event(key, target, start, start, float("nan"), None, file, pos,
+                           until=until, age=age, until_age=until_age)
 
     def _medicationstatement(self, res: Any, file: int, pos: int, ns: str, site: str,
                              urls: dict[str, str], full_url: str | None) -> None:
-        if res.status in _MEDICATION_EXCLUDED:
-            self.out.excluded[f"MedicationStatement {res.status}"] += 1
-            return
         start = end = day_of(res.effectiveDateTime)
         if res.effectiveDateTime is None and res.effectivePeriod is not None:
             start = day_of(res.effectivePeriod.start)
             end = day_of(res.effectivePeriod.end) if res.effectivePeriod.end else start
         if start != start:  # NaN: no effective time, fall back on the assertion date
             start = end = day_of(res.dateAsserted)
+        self.medication_use(res, "MedicationStatement", start, end, file, pos, ns, urls)
+
+    def _medicationadministration(self, res: Any, file: int, pos: int, ns: str, site: str,
+                                  urls: dict[str, str], full_url: str | None) -> None:
+        start = end = day_of(res.effectiveDateTime)
+        if res.effectiveDateTime is None and res.effectivePeriod is not None:
+            start = day_of(res.effectivePeriod.start)
+            end = day_of(res.effectivePeriod.end) if res.effectivePeriod.end else start
+        self.medication_use(res, "MedicationAdministration", start, end, file, pos, ns, urls)
+
+    def _medicationrequest(self, res: Any, file: int, pos: int, ns: str, site: str,
+                           urls: dict[str, str], full_url: str | None) -> None:
+        if res.intent == "proposal":
+            self.out.excluded["MedicationRequest proposal"] += 1
+            return
+        # An order covers its validity period, else the day it was written, extended by
+        # the expected supply duration when one is given.
+        start = end = day_of(res.authoredOn)
+        dispense = res.dispenseRequest
+        validity = dispense.validityPeriod if dispense is not None else None
+        if validity is not None and validity.start is not None:
+            start = day_of(validity.start)
+            end = day_of(validity.end) if validity.end else start
+        supply = dispense.expectedSupplyDuration if dispense is not None else None
+        if supply is not None and start == start and end == start:
+            days = _age_days(supply)
+            if days == days and days > 0:
+                end = start + float(np.ceil(days)) - 1
+        self.medication_use(res, "MedicationRequest", start, end, file, pos, ns, urls)
+
+    def medication_use(self, res: Any, rtype: str, start: float, end: float, file: int,
+                       pos: int, ns: str, urls: dict[str, str]) -> None:
+        """A MedicationStatement, -Request or -Administration: an exposure in [start, end]."""
+        if res.status in _MEDICATION_EXCLUDED[rtype]:
+            self.out.excluded[f"{rtype} {res.status}"] += 1
+            return
         if res.medicationCodeableConcept is not None:
             codings = _codings(res.medicationCodeableConcept)
         else:
@@ -393,11 +572,11 @@ class _Parser:
                 mid = _ref_id(res.medicationReference, "Medication", urls)
                 pid = _ref_id(res.subject, "Patient", urls)
                 self.out.pending.append((ns, mid, None if pid is None else f"{ns}\x1f{pid}",
-                                         start, end, file, pos))
+                                         start, end, file, pos, rtype))
                 return
         targets = self.targets("medication", codings)
         if not targets:
-            self.out.unmapped["MedicationStatement"] += 1
+            self.out.unmapped[rtype] += 1
             return
         self.medication_event(targets, self._subject(res, ns, urls), start, end, file, pos)
 
@@ -423,15 +602,26 @@ class _Parser:
 
     def resolve_pending(self, pending: list[tuple[Any, ...]],
                         medications: dict[str, list[tuple[str, ...]]]) -> None:
-        """MedicationStatements that reference a Medication resource read elsewhere."""
-        for ns, mid, key, start, end, file, pos in pending:
+        """Medication uses that reference a Medication resource read elsewhere."""
+        for ns, mid, key, start, end, file, pos, rtype in pending:
             targets = self.targets("medication", tuple(medications.get(f"{ns}\x1f{mid}", ())))
             if not targets:
-                self.out.unmapped["MedicationStatement"] += 1
+                self.out.unmapped[rtype] += 1
             elif key is None:
                 self.out.unlinked += 1
             else:
                 self.medication_event(targets, key, start, end, file, pos)
+
+
+def _age_days(age: Any) -> float:
+    """An Age (value, UCUM unit a/mo/wk/d) in days; NaN when it cannot be read."""
+    if age is None or age.value is None:
+        return float("nan")
+    factor = _AGE_DAYS.get(str(age.code or age.unit or "a").strip().lower().rstrip("s"),
+                           _AGE_DAYS.get({"year": "a", "month": "mo", "week": "wk",
+                                          "day": "d"}.get(str(age.unit or "").strip().lower()
+                                                          .rstrip("s"), ""), float("nan")))
+    return float(age.value) * factor
 
 
 def where(files: list[str], file: int, pos: int) -> str:
@@ -565,15 +755,31 @@ def read_fhir(path: str | Path, mapping: Mapping, *, workers: int = 1) -> Ingest
             mapping.site_name(merged.organizations.get(f"\x1f{org}") or display or org)
             if (org or display) else None
             for org, display in zip(patients["org"], patients["org_display"], strict=True)]
+    events = frame_of((*EVENT_COLUMNS, "age", "until_age"), merged.events)
+    aged = events["age"].notna() | events["until_age"].notna()
+    if aged.any():  # onsetAge / abatementAge: days after the patient's birth
+        births = pd.Series(patients["birth"], index=patients["key"], dtype=np.float64)
+        birth = events.loc[aged, "key"].map(births[~births.index.duplicated()])
+        onset = events.loc[aged, "age"].notna()
+        events.loc[onset[onset].index, "start"] = \
+            (birth + np.floor(events.loc[aged, "age"]))[onset]
+        events.loc[onset[onset].index, "end"] = events.loc[onset[onset].index, "start"]
+        ended = events.loc[aged, "until_age"].notna()
+        events.loc[ended[ended].index, "until"] = \
+            (birth + np.floor(events.loc[aged, "until_age"]))[ended]
     report = IngestReport(
         source="fhir", location=str(path), files=len(files),
-        records=sum(merged.by_type.values()), by_type=dict(sorted(merged.by_type.items())),
+        records=sum(merged.by_type.values()) + merged.quarantined.total()
+        - sum(merged.quarantined[r] for r in merged.quarantined if r.startswith("invalid ")),
+        by_type=dict(sorted(merged.by_type.items())),
         unmapped=dict(sorted(merged.unmapped.items())),
         ignored=dict(sorted(merged.ignored.items())),
-        excluded=dict(sorted(merged.excluded.items())))
+        excluded=dict(sorted(merged.excluded.items())),
+        quarantined=dict(merged.quarantined), quarantine_at=dict(merged.quarantine_at),
+        zoned=merged.zoned)
     extract = Extract(
         patients=frame_of(PATIENT_COLUMNS, patients),
-        events=frame_of(EVENT_COLUMNS, merged.events),
+        events=events[list(EVENT_COLUMNS)],
         report=report, where=lambda f, p: where(files, f, p), record="resource")
     ingested = build(extract, mapping, CodeMatcher(mapping), started=started)
     ingested.report.unlinked += merged.unlinked

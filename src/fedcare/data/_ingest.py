@@ -24,6 +24,7 @@ from fedcare.data._cohort import Cohort, level_of
 from fedcare.data._mapping import Mapping
 from fedcare.data._mapping_spec import (
     AgeFeature,
+    AnswerFeature,
     ColumnLabel,
     ConditionLabel,
     ObservationFeature,
@@ -31,14 +32,17 @@ from fedcare.data._mapping_spec import (
     SexFeature,
 )
 from fedcare.data._table import _did_you_mean, _rows, cohort_from_frame, read_frame
-from fedcare.data._units import UnitError, convert, normalise_unit
+from fedcare.data._units import AnalyteUnknown, UnitError, convert, normalise_unit
 from fedcare.exceptions import ConfigError, DataError
 
 __all__ = ["IngestReport", "Ingested", "read_mapped_table"]
 
 EPOCH = dt.date(1970, 1, 1).toordinal()
-PATIENT_COLUMNS = ("key", "pid", "site", "birth", "sex", "file", "pos")
-EVENT_COLUMNS = ("key", "target", "start", "end", "value", "unit", "file", "pos")
+#: ``death``: day of death (NaN: not known dead; +inf: dead, date unknown); ``ident``: the
+#: identifier a ``[link]`` pseudonym is made from (None when not asked for).
+PATIENT_COLUMNS = ("key", "pid", "site", "birth", "sex", "file", "pos", "death", "ident")
+#: ``until``: the day a condition ended (+inf: not ended; -inf: over, date unknown).
+EVENT_COLUMNS = ("key", "target", "start", "end", "value", "unit", "file", "pos", "until")
 
 
 def day_of(value: object) -> float:
@@ -99,8 +103,25 @@ class IngestReport:
     undated, unlinked, no_value, no_index : int
         Matched records without a usable date, records whose subject is not a patient
         read, measurements without a number, patients without an index date.
+    quarantined, quarantine_at : dict
+        Records left out because they failed validation, have no unit or a unit that
+        cannot be converted: per reason, how many and where the first one is (never a
+        value).  The import fails past ``max_bad_fraction`` of the records read.
+    zoned : int
+        Timestamps without a time zone read in the site's declared zone.
+    died_before_index, censored_by_death : dict
+        Per site, patients left out because they died before the index date, and
+        patients left out because they died in the label window without the event.
+    deceased_no_date : int
+        Patients recorded as deceased without a date (kept).
+    no_link_id : int
+        Patients without the identifier a ``[link]`` pseudonym is made of.
     converted : dict
         Per feature, per source unit, how many values were converted.
+    conversions : list of dict
+        Each conversion by analyte: feature, analyte, from and to unit, count, the rule
+        (unit dimensions, molar mass, IFCC master equation) and what decided the analyte
+        (declared in the mapping, a LOINC code, an OMOP concept id).
     seconds : float
         Wall-clock time of the whole import.
     """
@@ -122,7 +143,44 @@ class IngestReport:
     no_value: int = 0
     no_index: int = 0
     converted: dict[str, dict[str, int]] = field(default_factory=dict)
+    conversions: list[dict[str, object]] = field(default_factory=list)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    quarantine_at: dict[str, str] = field(default_factory=dict)
+    zoned: int = 0
+    died_before_index: dict[str, int] = field(default_factory=dict)
+    censored_by_death: dict[str, int] = field(default_factory=dict)
+    deceased_no_date: int = 0
+    no_link_id: int = 0
     seconds: float = 0.0
+
+    def quarantine(self, reason: str, n: int, where: str) -> None:
+        """Count ``n`` records left out for ``reason`` (first seen at ``where``)."""
+        if n:
+            self.quarantined[reason] = self.quarantined.get(reason, 0) + n
+            self.quarantine_at.setdefault(reason, where)
+
+    @property
+    def bad(self) -> int:
+        """Records left out because they failed validation or had no usable unit."""
+        return sum(self.quarantined.values())
+
+    def add_conversion(self, feature: str, spec: Any, unit: str, target: str, n: int
+                       ) -> None:
+        """Count ``n`` values of ``feature`` converted from ``unit`` to ``target``."""
+        self.converted.setdefault(feature, {})[unit] = n
+        quantity, decided = (spec.quantity_source(feature)
+                             if hasattr(spec, "quantity_source") else (None, "unknown"))
+        src, dst = normalise_unit(unit), normalise_unit(target)
+        if quantity is not None and quantity.name == "hba1c" and {src, dst} == {"%", "mmol/mol"}:
+            rule = "IFCC master equation (NGSP % = 0.09148 x mmol/mol + 2.152)"
+        elif quantity is not None and quantity.molar_mass is not None and \
+                ("mol" in src) != ("mol" in dst):
+            rule = f"molar mass {quantity.molar_mass:g} g/mol"
+        else:
+            rule = "unit dimensions"
+        self.conversions.append({
+            "feature": feature, "analyte": quantity.name if quantity is not None else "-",
+            "from": src, "to": dst, "values": n, "rule": rule, "analyte_from": decided})
 
     @property
     def records_per_second(self) -> float:
@@ -169,7 +227,7 @@ class Extract:
 def frame_of(columns: Iterable[str], data: dict[str, list[Any]]) -> pd.DataFrame:
     """A DataFrame with ``columns`` from column lists (float columns as float64)."""
     out = pd.DataFrame({c: data[c] for c in columns})
-    for c in ("birth", "start", "end", "value"):
+    for c in ("birth", "start", "end", "value", "until", "death"):
         if c in out:
             out[c] = out[c].astype(np.float64)
     return out
@@ -187,15 +245,44 @@ def _count_resources(frame: pd.DataFrame) -> int:
     return int(frame[["file", "pos"]].drop_duplicates().shape[0]) if len(frame) else 0
 
 
+def _systematic(ev: pd.DataFrame, positions: np.ndarray, name: str, sites: pd.Series,
+                where: str, exc: UnitError) -> None:
+    """Refuse a unit problem that is a site's practice, not a few bad records.
+
+    When a unit fedcare cannot use holds at least 5 of a feature's values and most of
+    them at some site, the mapping has to say what the unit is (``[omop] units``, a
+    site's unit): leaving them out would silently empty the feature there.
+    """
+    site_of = ev["key"].map(sites)
+    mine = site_of.iloc[positions].value_counts()
+    total = site_of[ev["target"] == name].value_counts()
+    for site, n in mine.items():
+        if n >= 5 and n > 0.5 * total.get(site, n):
+            raise UnitError(f"{where}: {exc} ({n} of site {site}'s {total.get(site, n)} "
+                            f"value(s) of '{name}' are in this unit: declare what it is "
+                            "rather than leaving them out)") from None
+
+
 def _convert_units(ev: pd.DataFrame, mapping: Mapping, extract: Extract) -> pd.DataFrame:
-    """Convert measured values to each target's declared unit (in place of ``value``)."""
-    measured = {t.name: t.spec for t in mapping.targets if t.domain == "observation"}
+    """Convert measured values to each target's declared unit (in place of ``value``).
+
+    Values without a unit, or in a unit that is not UCUM or not of the declared kind,
+    are left out and counted (quarantined); a conversion that depends on an analyte
+    fedcare cannot tell is refused (:class:`AnalyteUnknown`).
+    """
+    measured = {t.name: t.spec for t in mapping.targets
+                if t.domain == "observation" and hasattr(t.spec, "unit")}
     rows = ev[ev["target"].isin(list(measured))]
     if rows.empty:
         return ev
     values = ev["value"].to_numpy(copy=True)
+    pats = extract.patients
+    sites = pd.Series(pats["site"].to_numpy(), index=pats["key"].to_numpy())
+    sites = sites[~sites.index.duplicated()]
     units = rows["unit"].astype(object).where(rows["unit"].notna(), "")
     groups = rows.groupby([rows["target"], units], sort=True).groups
+    bad = np.zeros(len(ev), dtype=bool)
+    report = extract.report
     for group, index in groups.items():
         name, unit = str(group[0]), str(group[1])  # type: ignore[index]
         spec = measured[str(name)]
@@ -203,8 +290,10 @@ def _convert_units(ev: pd.DataFrame, mapping: Mapping, extract: Extract) -> pd.D
         first = rows.loc[index[0]]
         where = extract.where(int(first["file"]), int(first["pos"]))
         if not str(unit).strip():
-            raise UnitError(f"{where}: feature '{name}': {len(index)} value(s) carry no unit; "
-                            f"the mapping declares '{spec.unit}'")
+            bad[positions] = True
+            report.quarantine(f"no unit ({name})", _count_resources(ev.iloc[positions]),
+                              where)
+            continue
         if normalise_unit(str(unit)) == spec.unit:
             continue
         try:
@@ -212,12 +301,19 @@ def _convert_units(ev: pd.DataFrame, mapping: Mapping, extract: Extract) -> pd.D
                 values[positions] = convert(values[positions], str(unit), spec.unit,
                                             quantity=spec.resolved_quantity(str(name)),
                                             feature=str(name))
+        except AnalyteUnknown as exc:
+            raise AnalyteUnknown(f"{where}: {exc} ({len(index)} value(s) in this unit)"
+                                 ) from None
         except UnitError as exc:
-            raise UnitError(f"{where}: {exc} ({len(index)} value(s) in this unit)") from None
-        extract.report.converted.setdefault(str(name), {})[str(unit)] = len(index)
+            _systematic(ev, positions, str(name), sites, where, exc)
+            bad[positions] = True
+            report.quarantine(f"unit '{unit}' not convertible to {spec.unit} ({name})",
+                              _count_resources(ev.iloc[positions]), where)
+            continue
+        report.add_conversion(str(name), spec, str(unit), spec.unit, len(index))
     ev = ev.copy()
     ev["value"] = values
-    return ev
+    return ev[~bad].reset_index(drop=True)
 
 
 def _index_days(ev: pd.DataFrame, keys: pd.Series, mapping: Mapping) -> pd.Series:
@@ -233,13 +329,18 @@ def _index_days(ev: pd.DataFrame, keys: pd.Series, mapping: Mapping) -> pd.Serie
 
 def _aggregate(ev: pd.DataFrame, spec: Any, domain: str) -> pd.Series:
     """One value per patient key (patients without any event are absent)."""
+    ev = ev[ev["idx"].notna()]
+    if getattr(spec, "active_at_index", False):
+        # onset on or before the index date, not ended before it
+        ev = ev[(ev["start"] <= ev["idx"]) & (ev["until"] >= ev["idx"])]
+        return pd.Series(1.0, index=ev["key"].unique())
     lo, hi = spec.window(domain)
     rel_start = ev["start"] - ev["idx"]
     rel_end = ev["end"] - ev["idx"]
     inside = rel_start <= hi
     if lo is not None:
         inside &= rel_end >= lo
-    ev = ev[inside & ev["idx"].notna()]
+    ev = ev[inside]
     if domain != "observation":
         return pd.Series(1.0, index=ev["key"].unique())
     how = spec.aggregate
@@ -249,9 +350,9 @@ def _aggregate(ev: pd.DataFrame, spec: Any, domain: str) -> pd.Series:
         values = grouped.last() if how == "last" else grouped.first()
     else:
         values = ev.groupby("key", sort=False)["value"].agg(how)
-    if spec.above is not None:
+    if getattr(spec, "above", None) is not None:
         return (values > spec.above).astype(np.float64)
-    if spec.below is not None:
+    if getattr(spec, "below", None) is not None:
         return (values < spec.below).astype(np.float64)
     return values
 
@@ -283,6 +384,7 @@ def build(extract: Extract, mapping: Mapping, matcher: CodeMatcher, *, started: 
     if isinstance(mapping.label, ColumnLabel):
         raise ConfigError(f"{mapping.source}: label.source = 'column' works only with the "
                           "CSV connector; define the label by condition or observation codes")
+    _check_bad(report, mapping)  # records quarantined while parsing
     if pats.empty:
         raise DataError(f"{report.location}: no Patient records found "
                         f"({report.records} {extract.record}s read)")
@@ -319,9 +421,21 @@ def build(extract: Extract, mapping: Mapping, matcher: CodeMatcher, *, started: 
     report.no_value = _count_resources(ev[no_value])
     ev = ev[~no_value].reset_index(drop=True)
     ev = _convert_units(ev, mapping, extract)
+    _check_bad(report, mapping)
     keys = pats["key"]
     idx = _index_days(ev, keys, mapping)
     report.no_index = int(idx.isna().sum())
+    death = pd.Series(pats["death"].to_numpy(dtype=np.float64), index=keys.to_numpy())
+    report.deceased_no_date = int(np.isinf(death.to_numpy()).sum())
+    if mapping.index is not None and mapping.index.died_before == "exclude":
+        died = (death < idx).to_numpy()  # NaN (alive) and +inf (date unknown) never are
+        if died.any():
+            report.died_before_index = {str(k): int(v) for k, v in
+                                        pats.loc[died, "site"].value_counts().items()}
+            pats = pats[~died]
+            keys = pats["key"]
+            idx = idx[~died]
+            death = death[~died]
     ev = ev.assign(idx=ev["key"].map(idx))
     by_target = dict(tuple(ev.groupby("target", sort=False)))
     columns: dict[str, pd.Series] = {}
@@ -336,7 +450,9 @@ def build(extract: Extract, mapping: Mapping, matcher: CodeMatcher, *, started: 
             part = by_target.get(name, ev.iloc[:0])
             values = _aggregate(part, spec, spec.source).reindex(keys.to_numpy())
             col = pd.Series(values.to_numpy(), index=keys.index)
-            if spec.source != "observation":
+            if isinstance(spec, AnswerFeature):
+                col = col.map(dict(enumerate(spec.levels)).get)
+            elif spec.source != "observation":
                 col = col.fillna(0.0)
         columns[name] = col.where(has_index) if mapping.index is not None else col
     label = mapping.label
@@ -345,9 +461,31 @@ def build(extract: Extract, mapping: Mapping, matcher: CodeMatcher, *, started: 
     label_col = pd.Series(y.to_numpy(), index=keys.index)
     if isinstance(label, ConditionLabel):
         label_col = label_col.fillna(0.0)
+    censored = np.zeros(len(pats), dtype=bool)
+    if isinstance(label, ConditionLabel | ObservationLabel):
+        lo, hi = label.window(label.source)
+        rel = (death - idx).to_numpy()
+        in_window = (rel <= hi) & (rel >= (lo if lo is not None else -np.inf))
+        no_event = (label_col.fillna(0.0) == 0).to_numpy()
+        if label.death == "event":
+            label_col[in_window] = 1.0
+        elif label.death == "no-event":
+            label_col[in_window & label_col.isna().to_numpy()] = 0.0
+        else:
+            censored = in_window & no_event
     frame = pd.DataFrame({mapping.site.column: pats["site"].astype(str), **columns,
                           label.name: label_col})
     frame.index = pd.Index(pats["pid"].astype(str), name="patient_id")
+    link = mapping.model.link
+    if link is not None:
+        pseudonyms = pseudonymise(pats["ident"], link.key_env, mapping.source)
+        report.no_link_id = int(pseudonyms.isna().sum())
+        frame.insert(1, link.column, pseudonyms.to_numpy())
+    if censored.any():
+        report.censored_by_death = {str(k): int(v) for k, v in
+                                    frame.loc[censored, mapping.site.column]
+                                    .value_counts().items()}
+        frame = frame[~censored]
     # A threshold label without any measurement in its window is unknown: such rows go.
     unknown = frame[label.name].isna()
     if isinstance(label, ObservationLabel) and unknown.any():
@@ -358,15 +496,59 @@ def build(extract: Extract, mapping: Mapping, matcher: CodeMatcher, *, started: 
     _integer_columns(frame, [f.name for f in schema.features if f.kind == "binary"]
                      + [n for n, s in mapping.features.items() if isinstance(s, AgeFeature)]
                      + [label.name])
-    cohort = cohort_from_frame(frame.reset_index(drop=True), site_column=schema.site_column,
+    table = frame.drop(columns=[link.column]) if link is not None else frame
+    cohort = cohort_from_frame(table.reset_index(drop=True), site_column=schema.site_column,
                                target=schema.target, schema=schema, missing=mapping.missing,
                                source=report.location)
-    report.patients = len(pats)
+    report.patients = len(extract.patients)
     report.rows = len(cohort)
     report.sites = cohort.sites
     report.dropped = dict(cohort.dropped)
     report.seconds = time.perf_counter() - started
     return Ingested(frame=frame, cohort=cohort, report=report)
+
+
+def _check_bad(report: IngestReport, mapping: Mapping) -> None:
+    """Fail when more than ``max_bad_fraction`` of the records read were left out."""
+    bad, total = report.bad, max(report.records, 1)
+    if bad <= mapping.max_bad_fraction * total:
+        return
+    worst = sorted(report.quarantined.items(), key=lambda kv: -kv[1])[:3]
+    reasons = "; ".join(f"{reason}: {n} (first at {report.quarantine_at.get(reason, '?')})"
+                        for reason, n in worst)
+    raise DataError(f"{report.location}: {bad} of {report.records} records "
+                    f"({bad / total:.1%}) failed validation or have no usable unit, more "
+                    f"than max_bad_fraction = {mapping.max_bad_fraction:g} allows: {reasons}. "
+                    "Fix the export, or raise max_bad_fraction in the mapping "
+                    "(--max-bad-fraction) to import without them")
+
+
+def pseudonymise(values: pd.Series, key_env: str, source: str) -> pd.Series:
+    """Keyed HMAC-SHA256 pseudonyms of identifiers (trimmed, upper-cased); NaN if none.
+
+    The key is the study's secret, read from the environment variable ``key_env`` (at
+    least 32 bytes): parties that share it get the same pseudonym for the same person,
+    and nobody without it can recompute or reverse one.
+    """
+    import hmac
+    import os
+
+    secret = os.environ.get(key_env, "")
+    if len(secret.encode()) < 32:
+        raise ConfigError(f"{source}: [link] needs the study's secret key (at least 32 bytes) "
+                          f"in the environment variable {key_env}"
+                          + (" (it is shorter)" if secret else " (it is not set)"))
+    key = secret.encode()
+
+    def one(value: Any) -> Any:
+        if value is None or (isinstance(value, float) and value != value):
+            return np.nan
+        text = str(value).strip().upper()
+        if not text:
+            return np.nan
+        return hmac.new(key, text.encode(), "sha256").hexdigest()
+
+    return values.map(one)
 
 
 def _site_mode(report: IngestReport) -> str:
@@ -434,7 +616,7 @@ def _csv_units(frame: pd.DataFrame, sites: pd.Series, values: pd.Series, spec: A
             mask = np.zeros(len(frame), dtype=bool)
             mask[rows] = True
             raise UnitError(f"{source}: column '{column}' ({_rows(mask)}): {exc}") from None
-        report.converted.setdefault(feature, {})[str(unit)] = len(index)
+        report.add_conversion(feature, spec, str(unit), declared, len(index))
     return out
 
 

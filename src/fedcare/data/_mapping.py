@@ -22,6 +22,7 @@ from fedcare.data._cohort import Feature, Schema
 from fedcare.data._mapping_spec import (
     SYSTEMS,
     AgeFeature,
+    AnswerFeature,
     ConditionFeature,
     ConditionLabel,
     CsvSpec,
@@ -175,6 +176,15 @@ class Mapping:
         """OMOP connector settings."""
         return self.model.omop
 
+    def with_max_bad_fraction(self, value: float) -> Mapping:
+        """A copy whose ``max_bad_fraction`` is ``value`` (the CLI's override)."""
+        return Mapping(self.model.model_copy(update={"max_bad_fraction": value}), self.source)
+
+    @property
+    def max_bad_fraction(self) -> float:
+        """The share of bad records (left out, counted) above which an import fails."""
+        return self.model.max_bad_fraction
+
     @property
     def missing(self) -> str:
         """``drop`` (count and drop incomplete rows) or ``error``."""
@@ -183,8 +193,10 @@ class Mapping:
     @cached_property
     def targets(self) -> list[Target]:
         """Coded features and the label (when coded), in file order, label last."""
-        out = [Target(name, spec.source, spec) for name, spec in self.model.features.items()
-               if isinstance(spec, ObservationFeature | ConditionFeature | MedicationFeature)]
+        out = [Target(name, "observation" if isinstance(spec, AnswerFeature) else spec.source,
+                      spec) for name, spec in self.model.features.items()
+               if isinstance(spec, ObservationFeature | ConditionFeature | MedicationFeature
+                             | AnswerFeature)]
         label = self.model.label
         if isinstance(label, ConditionLabel | ObservationLabel):
             out.append(Target(label.name, label.source, label, is_label=True))
@@ -213,6 +225,9 @@ class Mapping:
                     continue
                 valid = spec.valid_range or _range(spec.resolved_quantity(name), spec.unit, name)
                 features.append(Feature(name, "numeric", unit=spec.unit, valid_range=valid))
+            elif isinstance(spec, AnswerFeature):
+                features.append(Feature(name, "categorical",
+                                        categories=tuple(sorted(spec.levels))))
             elif isinstance(spec, AgeFeature):
                 features.append(Feature(name, "numeric", unit="a",
                                         valid_range=spec.valid_range))

@@ -33,7 +33,7 @@ SYSTEMS: dict[str, tuple[str, ...]] = {
     "rxnorm": ("http://www.nlm.nih.gov/research/umls/rxnorm",),
     "atc": ("http://www.whocc.no/atc",),
 }
-_SPECIAL_SYSTEMS = ("omop", "text")
+_SPECIAL_SYSTEMS = ("omop", "text", "boolean")
 Domain = Literal["observation", "condition", "medication"]
 Aggregate = Literal["last", "first", "mean", "min", "max"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
@@ -159,14 +159,26 @@ class _Measured(_Coded):
         return self
 
     def resolved_quantity(self, name: str) -> Quantity | None:
-        """The quantity declared, else the one its LOINC codes or its name suggest."""
+        """The quantity declared, else the one its LOINC codes or OMOP concept ids measure.
+
+        Never a guess from the feature's name: conversions that depend on the analyte
+        (mg/dL <-> mmol/L, HbA1c % <-> mmol/mol) are refused when this is None.
+        """
+        return self.quantity_source(name)[0]
+
+    def quantity_source(self, name: str) -> tuple[Quantity | None, str]:
+        """The resolved quantity and what decided it (``declared``, ``LOINC 4548-4`` ...)."""
         if self.quantity is not None:
-            return QUANTITIES[self.quantity]
+            return QUANTITIES[self.quantity], "declared in the mapping"
         for code in self.codes.get("loinc", []):
             found = quantity_for(loinc=str(code).rstrip("*"))
             if found is not None:
-                return found
-        return quantity_for(name)
+                return found, f"LOINC {str(code).rstrip('*')}"
+        for code in self.codes.get("omop", []):
+            found = quantity_for(omop=code)
+            if found is not None:
+                return found, f"OMOP concept {code}"
+        return None, "unknown"
 
     @property
     def binary(self) -> bool:
@@ -185,6 +197,54 @@ class ConditionFeature(_Coded):
     """1 when the patient has a matching condition in the window, else 0."""
 
     source: Literal["condition"]
+    active_at_index: bool = False
+    """Count only a condition active at the index date: onset on or before it, and not
+    resolved before it (a resolved, inactive or remitted condition whose abatement date
+    is before the index date, or that has no abatement date, is history, not current)."""
+
+    @model_validator(mode="after")
+    def _active_window(self) -> ConditionFeature:
+        if self.active_at_index and self.window_days is not None:
+            raise ValueError("active_at_index counts conditions active at the index date; "
+                             "it takes no window_days")
+        return self
+
+
+class AnswerFeature(_Coded):
+    """A coded answer (smoking status ...) recoded to levels: a categorical feature.
+
+    ``codes`` name the question (LOINC 72166-2, an OMOP observation concept);
+    ``answers`` map each level to the answer codes that make it (FHIR
+    ``valueCodeableConcept``, ``valueBoolean`` as system ``boolean``, ``valueString`` as
+    ``text``; OMOP ``value_as_concept_id`` as ``omop``, ``value_source_value``,
+    ``value_as_string``).
+    """
+
+    source: Literal["answer"]
+    answers: dict[str, dict[str, list[str | int | bool]]]
+    aggregate: Literal["last", "first"] = "last"
+
+    @field_validator("answers")
+    @classmethod
+    def _answers(cls, value: dict[str, dict[str, list[str | int | bool]]]
+                 ) -> dict[str, dict[str, list[str | int | bool]]]:
+        if len(value) < 2:
+            raise ValueError("answers needs at least two levels (level = { system = [codes] })")
+        for level, systems in value.items():
+            if not systems or not any(systems.values()):
+                raise ValueError(f"answers.{level}: at least one answer code is needed")
+            for system, codes in systems.items():
+                for code in codes:
+                    if system == "boolean" and not isinstance(code, bool):
+                        raise ValueError(f"answers.{level}.boolean: use true or false")
+                    if system == "omop" and not str(code).strip().isdigit():
+                        raise ValueError(f"answers.{level}.omop: '{code}' is not a concept id")
+        return value
+
+    @property
+    def levels(self) -> list[str]:
+        """The levels, in file order."""
+        return list(self.answers)
 
 
 class MedicationFeature(_Coded):
@@ -225,7 +285,8 @@ class SexFeature(_Strict):
 
 
 FeatureSpec = Annotated[
-    ObservationFeature | ConditionFeature | MedicationFeature | AgeFeature | SexFeature,
+    ObservationFeature | ConditionFeature | MedicationFeature | AnswerFeature | AgeFeature
+    | SexFeature,
     Field(discriminator="source"),
 ]
 
@@ -252,11 +313,18 @@ def _level(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
+DeathRule = Literal["censor", "no-event", "event"]
+
+
 class ConditionLabel(_Coded):
     """Event = a matching condition in the window after the index date."""
 
     source: Literal["condition"]
     name: str = "target"
+    death: DeathRule = "censor"
+    """A patient who died in the label window without the event: ``censor`` (left out and
+    counted: the event might have come), ``no-event`` (label 0), ``event`` (death counts
+    as the event: a composite outcome)."""
     csv: LabelCsv = Field(default_factory=LabelCsv)  # type: ignore[assignment]
 
     def window(self, domain: str) -> tuple[int | None, int]:
@@ -270,6 +338,7 @@ class ObservationLabel(_Measured):
     source: Literal["observation"]
     name: str = "target"
     aggregate: Aggregate = "max"
+    death: DeathRule = "censor"
     csv: LabelCsv = Field(default_factory=LabelCsv)  # type: ignore[assignment]
 
     @model_validator(mode="after")
@@ -302,6 +371,9 @@ class IndexSpec(_Strict):
     date: dt.date | None = None
     feature: str | None = None
     which: Literal["first", "last"] = "first"
+    died_before: Literal["exclude", "keep"] = "exclude"
+    """Patients who died before their index date: left out and counted (default), or
+    kept."""
 
     @model_validator(mode="after")
     def _one(self) -> IndexSpec:
@@ -322,6 +394,48 @@ class SiteSpec(_Strict):
     """One site name for everything read (a single-site export)."""
     rename: dict[str, str] = Field(default_factory=dict)
     """Raw site name (folder, file stem, organisation, care site, CSV value) -> site name."""
+    timezone: str | None = None
+    """IANA time zone (``Asia/Shanghai``) of timestamps written without one, every site."""
+    timezones: dict[str, str] = Field(default_factory=dict)
+    """Per site (its name after ``rename``), the time zone of timestamps without one."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_zone(value)
+
+    @field_validator("timezones")
+    @classmethod
+    def _zones(cls, value: dict[str, str]) -> dict[str, str]:
+        return {site: _check_zone(zone) for site, zone in value.items()}
+
+    def zone_of(self, site: str) -> str | None:
+        """The declared time zone of ``site`` (None: timestamps need their own offset)."""
+        return self.timezones.get(site, self.timezone)
+
+
+def _check_zone(value: str) -> str:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"'{value}' is not an IANA time zone (e.g. Asia/Shanghai, "
+                         "Europe/Berlin, UTC)") from None
+    return value
+
+
+class LinkSpec(_Strict):
+    """A pseudonymised patient identifier kept in the output, for linking with others."""
+
+    column: str = "link_id"
+    """Name of the pseudonym column in the flat table."""
+    identifier: str | None = None
+    """FHIR ``Patient.identifier.system`` whose value is pseudonymised (a national or
+    insurance number shared with the other party); default: the record's own id
+    (FHIR ``Patient.id``, OMOP ``person_source_value`` else ``person_id``)."""
+    key_env: str = "FEDCARE_LINK_KEY"
+    """Environment variable holding the study's secret HMAC key (at least 32 bytes)."""
 
 
 class CsvSpec(_Strict):
@@ -357,6 +471,10 @@ class OmopSpec(_Strict):
 class MappingModel(_Strict):
     version: Literal[1] = 1
     missing: Literal["drop", "error"] = "drop"
+    max_bad_fraction: float = Field(default=0.05, ge=0.0, le=1.0)
+    """Records that fail validation or have no usable unit are left out and counted; the
+    import fails when more than this share of the records read are bad."""
+    link: LinkSpec | None = None
     index: IndexSpec | None = None
     site: SiteSpec = Field(default_factory=SiteSpec)
     systems: dict[str, str | list[str]] = Field(default_factory=dict)
@@ -380,7 +498,10 @@ class MappingModel(_Strict):
         specs: list[tuple[str, Any]] = [(f"features.{n}", f) for n, f in self.features.items()]
         specs.append(("label", self.label))
         for path, spec in specs:
-            for system in getattr(spec, "codes", {}) or {}:
+            systems = list(getattr(spec, "codes", {}) or {})
+            for answer in (getattr(spec, "answers", {}) or {}).values():
+                systems += list(answer)
+            for system in systems:
                 if system not in known:
                     raise ValueError(f"{path}.codes.{system}: unknown code system; built in: "
                                      f"{sorted(SYSTEMS) + list(_SPECIAL_SYSTEMS)}, or declare "

@@ -45,28 +45,47 @@ OMOP_UNIT_CONCEPTS: dict[int, str] = {
     8554: "%", 9573: "mmol/mol", 586323: "Cel",
 }
 _GENDER = {8507: "male", 8532: "female", 8521: "other", 8551: "unknown"}
-_DOMAINS = {  # domain -> (table, column prefix)
-    "observation": ("measurement", "measurement"),
-    "condition": ("condition_occurrence", "condition"),
-    "medication": ("drug_exposure", "drug"),
+#: domain -> the tables that hold it, (table, column prefix, start column, end column);
+#: for conditions and drugs the era table is read only where the occurrence one is absent.
+_DOMAINS: dict[str, tuple[tuple[str, str, str, str | None], ...]] = {
+    "observation": (("measurement", "measurement", "measurement_date", None),
+                    ("observation", "observation", "observation_date", None)),
+    "condition": (("condition_occurrence", "condition", "condition_start_date",
+                   "condition_end_date"),
+                  ("condition_era", "condition", "condition_era_start_date",
+                   "condition_era_end_date")),
+    "medication": (("drug_exposure", "drug", "drug_exposure_start_date",
+                    "drug_exposure_end_date"),
+                   ("drug_era", "drug", "drug_era_start_date", "drug_era_end_date")),
 }
 _REQUIRED = {
     "person": ("person_id", "gender_concept_id", "year_of_birth"),
     "measurement": ("person_id", "measurement_concept_id", "measurement_date"),
+    "observation": ("person_id", "observation_concept_id", "observation_date"),
     "condition_occurrence": ("person_id", "condition_concept_id", "condition_start_date"),
+    "condition_era": ("person_id", "condition_concept_id", "condition_era_start_date"),
     "drug_exposure": ("person_id", "drug_concept_id", "drug_exposure_start_date"),
+    "drug_era": ("person_id", "drug_concept_id", "drug_era_start_date"),
+    "death": ("person_id", "death_date"),
     "care_site": ("care_site_id",),
     "concept": ("concept_id", "concept_code", "vocabulary_id"),
 }
+_VALUES = ("value_as_number", "value_as_concept_id", "unit_concept_id", "unit_source_value",
+           "value_source_value")
 _OPTIONAL = {
-    "person": ("month_of_birth", "day_of_birth", "birth_datetime", "care_site_id"),
-    "measurement": ("measurement_datetime", "value_as_number", "unit_concept_id",
-                    "unit_source_value", "measurement_source_value",
+    "person": ("month_of_birth", "day_of_birth", "birth_datetime", "care_site_id",
+               "person_source_value"),
+    "measurement": ("measurement_datetime", *_VALUES, "measurement_source_value",
                     "measurement_source_concept_id"),
-    "condition_occurrence": ("condition_start_datetime", "condition_source_value",
-                             "condition_source_concept_id"),
+    "observation": ("observation_datetime", *_VALUES, "value_as_string",
+                    "observation_source_value", "observation_source_concept_id"),
+    "condition_occurrence": ("condition_start_datetime", "condition_end_date",
+                             "condition_source_value", "condition_source_concept_id"),
+    "condition_era": ("condition_era_end_date",),
     "drug_exposure": ("drug_exposure_start_datetime", "drug_exposure_end_date",
                       "drug_source_value", "drug_source_concept_id"),
+    "drug_era": ("drug_era_end_date",),
+    "death": (),
     "care_site": ("care_site_name",),
     "concept": (),
 }
@@ -255,6 +274,29 @@ def _days(frame: pd.DataFrame, column: str, place: Callable[[np.ndarray], str]) 
     return pd.Series(days, index=frame.index)
 
 
+def _lenient_numbers(frame: pd.DataFrame, column: str) -> tuple[pd.Series, np.ndarray]:
+    """Numbers of a column and the rows whose cell is not one (to quarantine)."""
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index), np.zeros(len(frame), dtype=bool)
+    col = frame[column]
+    numbers = pd.to_numeric(col, errors="coerce")
+    return numbers.astype(np.float64), (numbers.isna() & col.notna()).to_numpy()
+
+
+def _lenient_days(frame: pd.DataFrame, column: str) -> tuple[pd.Series, np.ndarray]:
+    """Day numbers of a date column and the rows whose cell is not a date."""
+    if column not in frame:
+        return pd.Series(np.nan, index=frame.index), np.zeros(len(frame), dtype=bool)
+    col = frame[column]
+    text = col.astype(object).where(col.notna(), None)
+    parsed = pd.to_datetime(text.map(lambda v: None if v is None else str(v)[:10]),
+                            errors="coerce", format="%Y-%m-%d")
+    bad = (parsed.isna() & col.notna()).to_numpy()
+    days = parsed.to_numpy(dtype="datetime64[D]").astype("int64").astype(np.float64)
+    days[parsed.isna().to_numpy()] = np.nan
+    return pd.Series(days, index=frame.index), bad
+
+
 def _birth(person: pd.DataFrame, place: Callable[[np.ndarray], str]) -> pd.Series:
     """Birth day: birth_datetime, else year/month/day (month missing: 1 July; day: 15th)."""
     year = _numbers(person, "year_of_birth", place)
@@ -320,12 +362,25 @@ def read_omop(source: str | Path, mapping: Mapping) -> Ingested:
     tables: _Tables = (_DbTables(text, mapping.omop.schema_) if "://" in text
                        else _CsvTables(Path(source)))
     matcher = CodeMatcher(mapping)
-    needed = ["person"] + [_DOMAINS[d][0] for d in
-                           dict.fromkeys(t.domain for t in mapping.targets)]
-    for table in needed:
-        if not tables.has(table):
-            raise DataNotFoundError(f"{tables.location}: OMOP table '{table}' not found "
+    if not tables.has("person"):
+        raise DataNotFoundError(f"{tables.location}: OMOP table 'person' not found "
+                                f"(needed by the mapping {mapping.source})")
+    domains = list(dict.fromkeys(t.domain for t in mapping.targets))
+    chosen: dict[str, list[tuple[str, str, str, str | None]]] = {}
+    for domain in domains:
+        options = _DOMAINS[domain]
+        available = [o for o in options if tables.has(o[0])]
+        if domain != "observation":  # an era table only where the occurrences are absent
+            available = available[:1]
+        if not available:
+            wanted = " or ".join(f"'{o[0]}'" for o in options)
+            raise DataNotFoundError(f"{tables.location}: OMOP table {wanted} not found "
                                     f"(needed by the mapping {mapping.source})")
+        chosen[domain] = available
+    needed = ["person"] + [o[0] for d in domains for o in chosen[d]]
+    if tables.has("death"):
+        needed.append("death")
+    for table in needed:
         present = set(tables.columns(table))
         for column in _REQUIRED[table]:
             if column not in present:
@@ -362,6 +417,26 @@ def read_omop(source: str | Path, mapping: Mapping) -> Ingested:
         sites = care.map(lambda c: None if c != c else mapping.site_name(
             names.get(c, f"care_site {c:.0f}")))
     files.append("person")
+    death = pd.Series(np.nan, index=person.index)
+    if tables.has("death"):
+        deaths, n = tables.read("death", list(_REQUIRED["death"]))
+        report.files += 1
+        report.by_type["death"] = n
+        files.append("death")
+        who, bad_who = _lenient_numbers(deaths, "person_id")
+        when, bad_when = _lenient_days(deaths, "death_date")
+        bad = bad_who | bad_when | who.isna().to_numpy()
+        _quarantine_rows(report, "death: person_id or death_date not readable", bad,
+                         lambda i: tables.where("death", i + 1))
+        # a death row without a date: dead, date unknown (+inf)
+        days = when.where(when.notna(), np.inf)[~bad]
+        first = days.groupby(who[~bad].to_numpy()).min()
+        death = pid.map(first).astype(np.float64)
+    ident = None
+    link = mapping.model.link
+    if link is not None:
+        source_ids = person.get("person_source_value", pd.Series(None, index=person.index))
+        ident = source_ids.where(source_ids.notna(), pid.map(lambda v: f"{v:.0f}"))
     patients = pd.DataFrame({
         "key": "\x1f" + pid.map(lambda v: f"{v:.0f}"),
         "pid": pid.map(lambda v: f"{v:.0f}"),
@@ -370,65 +445,128 @@ def read_omop(source: str | Path, mapping: Mapping) -> Ingested:
         "sex": gender.map(lambda g: _GENDER.get(int(g)) if g == g else None),
         "file": 0,
         "pos": np.arange(1, len(person) + 1),
+        "death": death.to_numpy(dtype=np.float64),
+        "ident": None if ident is None else ident.to_numpy(dtype=object),
     })[list(PATIENT_COLUMNS)]
     # -- events
-    units = _units(tables, mapping, report) if "observation" in {
-        t.domain for t in mapping.targets} else {}
+    units = _units(tables, mapping, report) if "observation" in domains else {}
     events = [pd.DataFrame({c: [] for c in EVENT_COLUMNS})]
-    for domain in dict.fromkeys(t.domain for t in mapping.targets):
-        table, prefix = _DOMAINS[domain]
-        files.append(table)
-        file_index = len(files) - 1
-        exact, prefixes = matcher.source_patterns(domain)
-        ids = matcher.omop_ids(domain)
-        prefilter = {
-            "ids": {f"{prefix}_concept_id": ids, f"{prefix}_source_concept_id": ids},
-            "value_column": f"{prefix}_source_value",
-            "exact": {e.replace(".", "").lower() for e in exact}
-            if mapping.omop.source_values else set(),
-            "prefixes": [p.replace(".", "").lower() for p in prefixes]
-            if mapping.omop.source_values else [],
-        }
-        frame, total = tables.read(table, [*_REQUIRED[table], *_OPTIONAL[table]], prefilter)
-        report.files += 1
-        report.by_type[table] = total
-        matched = _match(frame, domain, prefix, matcher, mapping.omop.source_values)
-        report.unmapped[table] = total - int(frame.index.isin(matched["row"]).sum()) \
-            if len(frame) else total
-        place = place_of(table)
-        rows = frame.loc[matched["row"].to_numpy()]
-        start_col = "drug_exposure_start_date" if domain == "medication" \
-            else f"{prefix}_start_date" if domain == "condition" else "measurement_date"
-        start = _days(rows, start_col, place)
-        if domain == "medication":
-            end = _days(rows, "drug_exposure_end_date", place)
-            end = end.where(end.notna(), start)
-        else:
-            end = start
-        if domain == "observation":
-            value = _numbers(rows, "value_as_number", place)
-            unit_ids = rows.get("unit_concept_id", pd.Series(None, index=rows.index))
-            by_concept = unit_ids.map(lambda u: None if u is None or u != u
-                                      else units.get(str(u).strip().split(".")[0]))
-            raw = rows.get("unit_source_value", pd.Series(None, index=rows.index))
-            unknown = unit_ids.map(lambda u: None if u is None or u != u or
-                                   str(u).strip() in {"", "0"} else f"unit_concept_id {u}")
-            unit = by_concept.where(by_concept.notna(), raw.where(raw.notna(), unknown))
-        else:
-            value = pd.Series(np.nan, index=rows.index)
-            unit = pd.Series(None, index=rows.index, dtype=object)
-        person_ids = _numbers(rows, "person_id", place)
-        events.append(pd.DataFrame({
-            "key": "\x1f" + person_ids.map(lambda v: f"{v:.0f}").to_numpy(),
-            "target": matched["target"].to_numpy(),
-            "start": start.to_numpy(), "end": end.to_numpy(),
-            "value": value.to_numpy(), "unit": unit.to_numpy(dtype=object),
-            "file": file_index, "pos": matched["row"].to_numpy() + 1,
-        }))
+    for domain in domains:
+        for table, prefix, start_col, end_col in chosen[domain]:
+            files.append(table)
+            events.append(_events(tables, table, prefix, start_col, end_col, domain,
+                                  len(files) - 1, matcher, mapping, units, report))
     report.records = sum(report.by_type.values())
     extract = Extract(patients=patients, events=pd.concat(events, ignore_index=True),
                       report=report, where=lambda f, p: tables.where(files[f], p), record="row")
     return build(extract, mapping, matcher, started=started)
+
+
+def _quarantine_rows(report: IngestReport, reason: str, bad: np.ndarray,
+                     where: Callable[[int], str]) -> None:
+    if bad.any():
+        report.quarantine(reason, int(bad.sum()), where(int(np.flatnonzero(bad)[0])))
+
+
+def _events(tables: _Tables, table: str, prefix: str, start_col: str, end_col: str | None,
+            domain: str, file_index: int, matcher: CodeMatcher, mapping: Mapping,
+            units: dict[str, str], report: IngestReport) -> pd.DataFrame:
+    """The events of one OMOP table: rows a target matches, bad rows quarantined."""
+    exact, prefixes = matcher.source_patterns(domain)
+    ids = matcher.omop_ids(domain)
+    prefilter = {
+        "ids": {f"{prefix}_concept_id": ids, f"{prefix}_source_concept_id": ids},
+        "value_column": f"{prefix}_source_value",
+        "exact": {e.replace(".", "").lower() for e in exact}
+        if mapping.omop.source_values else set(),
+        "prefixes": [p.replace(".", "").lower() for p in prefixes]
+        if mapping.omop.source_values else [],
+    }
+    frame, total = tables.read(table, [*_REQUIRED[table], *_OPTIONAL[table]], prefilter)
+    report.files += 1
+    report.by_type[table] = total
+    matched = _match(frame, domain, prefix, matcher, mapping.omop.source_values)
+    report.unmapped[table] = total - int(frame.index.isin(matched["row"]).sum()) \
+        if len(frame) else total
+    rows = frame.loc[matched["row"].to_numpy()]
+    targets = matched["target"].to_numpy()
+    positions = matched["row"].to_numpy()
+
+    def where(i: int) -> str:
+        return tables.where(table, int(positions[i]) + 1)
+
+    start, bad_start = _lenient_days(rows, start_col)
+    bad_start = bad_start | start.isna().to_numpy()
+    _quarantine_rows(report, f"{table}: {start_col} not a date", bad_start, where)
+    end, bad = (_lenient_days(rows, end_col) if end_col is not None
+                else (start, np.zeros(len(rows), dtype=bool)))
+    end = end.where(end.notna() & ~bad, start)
+    until = pd.Series(np.inf, index=rows.index)
+    if domain == "condition" and end_col is not None:  # ended on that day
+        until = end.where(end.notna() & (end_col in rows), np.inf)
+        end = start
+    person_ids, bad_person = _lenient_numbers(rows, "person_id")
+    bad_person = bad_person | person_ids.isna().to_numpy()
+    _quarantine_rows(report, f"{table}: person_id not a number", bad_person & ~bad_start, where)
+    dropped = bad_start | bad_person
+    value = pd.Series(np.nan, index=rows.index)
+    unit = pd.Series(None, index=rows.index, dtype=object)
+    if domain == "observation":
+        value, bad_value = _lenient_numbers(rows, "value_as_number")
+        _quarantine_rows(report, f"{table}: value_as_number not a number",
+                         bad_value & ~dropped, where)
+        dropped = dropped | bad_value
+        unit_ids = rows.get("unit_concept_id", pd.Series(None, index=rows.index))
+        by_concept = unit_ids.map(lambda u: None if u is None or u != u
+                                  else units.get(str(u).strip().split(".")[0]))
+        raw = rows.get("unit_source_value", pd.Series(None, index=rows.index))
+        unknown = unit_ids.map(lambda u: None if u is None or u != u or
+                               str(u).strip() in {"", "0"} else f"unit_concept_id {u}")
+        unit = by_concept.where(by_concept.notna(), raw.where(raw.notna(), unknown))
+        answer = np.array([matcher.is_answer(t) for t in targets], dtype=bool)
+        if answer.any():
+            value = value.copy()
+            value[answer] = _answers(rows[answer], targets[answer], matcher, report, table)
+            unit = unit.copy()
+            unit[answer] = None
+    keep = ~dropped
+    return pd.DataFrame({
+        "key": "\x1f" + person_ids[keep].map(lambda v: f"{v:.0f}").to_numpy(),
+        "target": targets[keep],
+        "start": start[keep].to_numpy(), "end": end[keep].to_numpy(),
+        "value": value[keep].to_numpy(), "unit": unit[keep].to_numpy(dtype=object),
+        "file": file_index, "pos": positions[keep] + 1,
+        "until": until[keep].to_numpy(dtype=np.float64),
+    })
+
+
+def _answers(rows: pd.DataFrame, targets: np.ndarray, matcher: CodeMatcher,
+             report: IngestReport, table: str) -> np.ndarray:
+    """Level indexes of coded answers: value_as_concept_id, value_source_value, string."""
+    out = np.full(len(rows), np.nan)
+    columns = [("omop", "value_as_concept_id"), ("source", "value_source_value"),
+               ("text", "value_as_string")]
+    unmapped = 0
+    for i, target in enumerate(targets):
+        row = rows.iloc[i]
+        seen = False
+        for system, column in columns:
+            cell = row.get(column)
+            if cell is None or cell != cell or not str(cell).strip() or \
+                    (system == "omop" and str(cell).strip().split(".")[0] in {"", "0"}):
+                continue
+            seen = True
+            text = str(cell).strip()
+            level = (matcher.answer(target, "omop", text.split(".")[0]) if system == "omop"
+                     else matcher.answer_source_value(target, text) if system == "source"
+                     else matcher.answer(target, "text", text))
+            if level is not None:
+                out[i] = level
+                break
+        unmapped += int(seen and out[i] != out[i])
+    if unmapped:
+        report.unmapped[f"{table} answer"] = report.unmapped.get(f"{table} answer", 0) + unmapped
+    return out
 
 
 def _match(frame: pd.DataFrame, domain: str, prefix: str, matcher: CodeMatcher,

@@ -24,6 +24,7 @@ from fedcare.exceptions import DataError
 
 __all__ = [
     "QUANTITIES",
+    "AnalyteUnknown",
     "Quantity",
     "UnitError",
     "convert",
@@ -35,6 +36,13 @@ __all__ = [
 
 class UnitError(DataError):
     """A unit fedcare cannot interpret or convert (a :class:`DataError`, exit code 3)."""
+
+
+class AnalyteUnknown(UnitError):
+    """A conversion that depends on the analyte, for a feature whose analyte is unknown.
+
+    Never quarantined record by record: the mapping must declare ``quantity``.
+    """
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,8 @@ class Quantity:
         LOINC codes that measure it.
     aliases : tuple of str
         Column names that usually hold it (lower case).
+    omop : tuple of int
+        OMOP standard measurement concept ids that measure it.
     """
 
     name: str
@@ -67,31 +77,38 @@ class Quantity:
     molar_mass: float | None = None
     loinc: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
+    omop: tuple[int, ...] = ()
 
 
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in (
     Quantity("cholesterol", "mg/dL", ("mg/dL", "mmol/L"), (50.0, 1000.0), 386.65,
-             ("2093-3", "14647-2"), ("chol", "cholesterol", "total_cholesterol", "tc")),
+             ("2093-3", "14647-2"), ("chol", "cholesterol", "total_cholesterol", "tc"),
+             (3027114,)),
     Quantity("glucose", "mg/dL", ("mg/dL", "mmol/L"), (10.0, 1500.0), 180.156,
-             ("2345-7", "2339-0", "15074-8", "1558-6"), ("glucose", "glu", "fasting_glucose")),
+             ("2345-7", "2339-0", "15074-8", "1558-6", "14749-6", "14771-0"),
+             ("glucose", "glu", "fasting_glucose"), (3004501,)),
     Quantity("creatinine", "mg/dL", ("mg/dL", "umol/L"), (0.1, 30.0), 113.12,
-             ("2160-0", "14682-9"), ("creatinine", "creat", "scr")),
+             ("2160-0", "14682-9", "38483-4"), ("creatinine", "creat", "scr"), (3016723,)),
     Quantity("hba1c", "%", ("%", "mmol/mol"), (2.0, 25.0), None,
-             ("4548-4", "17856-6", "59261-8"), ("hba1c", "a1c", "glycated_haemoglobin")),
+             ("4548-4", "17856-6", "59261-8", "41995-2", "4549-2"),
+             ("hba1c", "a1c", "glycated_haemoglobin"), (3004410,)),
     Quantity("weight", "kg", ("kg", "[lb_av]", "g"), (0.3, 500.0), None,
-             ("29463-7", "3141-9"), ("weight", "body_weight", "wt")),
+             ("29463-7", "3141-9"), ("weight", "body_weight", "wt"), (3025315,)),
     Quantity("height", "cm", ("cm", "m", "[in_i]"), (20.0, 260.0), None,
-             ("8302-2", "3137-7"), ("height", "body_height", "ht")),
+             ("8302-2", "3137-7"), ("height", "body_height", "ht"), (3036277,)),
     Quantity("temperature", "Cel", ("Cel", "[degF]"), (25.0, 45.0), None,
              ("8310-5", "8331-1"), ("temperature", "temp", "body_temperature")),
     Quantity("systolic_bp", "mm[Hg]", ("mm[Hg]", "kPa"), (50.0, 300.0), None,
-             ("8480-6",), ("trestbps", "sbp", "systolic_bp", "systolic")),
+             ("8480-6",), ("trestbps", "sbp", "systolic_bp", "systolic"), (3004249,)),
     Quantity("diastolic_bp", "mm[Hg]", ("mm[Hg]", "kPa"), (20.0, 200.0), None,
-             ("8462-4",), ("dbp", "diastolic_bp", "diastolic")),
+             ("8462-4",), ("dbp", "diastolic_bp", "diastolic"), (3012888,)),
     Quantity("age", "a", ("a",), (0.0, 120.0), None, ("30525-0",), ("age", "age_years")),
     Quantity("st_depression", "mm", ("mm",), (-5.0, 10.0), None, (), ("oldpeak",)),
     Quantity("heart_rate", "/min", ("/min",), (20.0, 300.0), None,
-             ("8867-4",), ("thalach", "heart_rate", "hr", "pulse")),
+             ("8867-4",), ("thalach", "heart_rate", "hr", "pulse"), (3027018,)),
+    # A true fraction (haematocrit as % or L/L, a saturation): % <-> 1 <-> mmol/mol is a
+    # plain ratio only for these; declare quantity = "fraction" to allow it.
+    Quantity("fraction", "%", ("%", "1"), (0.0, 100.0), None),
 )}
 
 # UCUM atoms in square brackets (and a few others) -> pint names.
@@ -145,10 +162,14 @@ def _pint_unit(ucum: str) -> Any:
         return None
 
 
-def quantity_for(name: str | None = None, *, loinc: str | None = None) -> Quantity | None:
-    """The known quantity a column name or LOINC code measures, if any."""
+def quantity_for(name: str | None = None, *, loinc: str | None = None,
+                 omop: int | str | None = None) -> Quantity | None:
+    """The known quantity a column name, LOINC code or OMOP concept id measures, if any."""
+    concept = int(omop) if omop is not None and str(omop).strip().isdigit() else None
     for q in QUANTITIES.values():
         if loinc is not None and loinc in q.loinc:
+            return q
+        if concept is not None and concept in q.omop:
             return q
         if name is not None and name.lower() in q.aliases:
             return q
@@ -210,6 +231,17 @@ def convert(values: Any, source: str, target: str, *, quantity: Quantity | None 
         if parsed is None:
             raise UnitError(f"feature '{feature}': unit '{code}' is not a UCUM unit fedcare "
                             "knows (e.g. mg/dL, mmol/L, umol/L, mm[Hg], kg, [lb_av], cm, Cel)")
+    if (src_unit.dimensionless or dst_unit.dimensionless) and (
+            quantity is None or quantity.name != "fraction"):
+        # % and mmol/mol are both "ratios" to pint, but HbA1c NGSP % and IFCC mmol/mol are
+        # two scales (39 mmol/mol is 5.7 %, not 3.9 %): never a plain-ratio guess.
+        what = f"{quantity.name} " if quantity is not None else ""
+        raise AnalyteUnknown(
+            f"feature '{feature}': converting {what}'{source}' to '{target}' depends on what "
+            "is measured (HbA1c in IFCC mmol/mol is not NGSP % divided by 10); fedcare does "
+            "not know this feature's analyte: declare it in the mapping, e.g. "
+            "quantity = \"hba1c\" under [features." + feature + "] (or quantity = "
+            "\"fraction\" for a true ratio)")
     registry = _registry()
     import pint
 
@@ -225,6 +257,18 @@ def convert(values: Any, source: str, target: str, *, quantity: Quantity | None 
                                   dtype=np.float64)
         except pint.errors.DimensionalityError:
             pass
+    if quantity is None and _is_concentration(src_unit) and _is_concentration(dst_unit):
+        known = sorted(q.name for q in QUANTITIES.values() if q.molar_mass is not None)
+        raise AnalyteUnknown(
+            f"feature '{feature}': converting '{source}' to '{target}' needs the analyte's "
+            "molar mass, and fedcare does not know what this feature measures: declare it "
+            f"in the mapping, e.g. quantity = \"cholesterol\" under [features.{feature}] "
+            f"(known: {', '.join(known)})")
     what = f" {quantity.name}" if quantity is not None else ""
     raise UnitError(f"feature '{feature}': cannot convert{what} from '{source}' to '{target}' "
                     "(different kinds of quantity)")
+
+
+def _is_concentration(unit: Any) -> bool:
+    dims = dict(unit.dimensionality)
+    return dims.get("[length]") == -3 and set(dims) <= {"[length]", "[mass]", "[substance]"}

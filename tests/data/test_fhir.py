@@ -231,7 +231,7 @@ def test_invalid_resource_names_element_not_value(tmp_path: Path) -> None:
     bad = _chol(9)
     bad["valueQuantity"]["value"] = "987.654x"
     message = _error(tmp_path, bad)
-    assert "invalid Observation: valueQuantity.value: 1 (first at " in message
+    assert "invalid Observation: valueQuantity.value (not a JSON number): 1 (first at " in message
     assert "export.ndjson:11)" in message
     bad_date = {**_patient(9), "birthDate": "987.654"}
     assert "invalid Patient: birthDate" in _error(tmp_path / "2", bad_date)
@@ -349,8 +349,10 @@ def test_index_date_from_each_patients_first_measurement(tmp_path: Path) -> None
     assert result.report.no_index == 1
     assert result.cohort.dropped == {"alpha": 1, "beta": 0}
     mapping["label"]["window_days"] = [1, 200]
+    one_class = read_fhir(_mini(tmp_path / "2"), parse_mapping(mapping))
+    assert len(one_class.frame) == 8  # the flat table is still there to write
     with pytest.raises(DataError, match="single class"):
-        read_fhir(_mini(tmp_path / "2"), parse_mapping(mapping))
+        one_class.cohort  # noqa: B018 - the cohort is not
 
 
 def test_label_from_a_measurement_above_a_threshold(tmp_path: Path) -> None:

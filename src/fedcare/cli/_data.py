@@ -101,7 +101,10 @@ def import_(
                               f"({_counts(report.by_type)})")
         table.add_row("patients", f"{report.patients:,}")
         table.add_row("rows written", f"{len(frame):,} ({_counts(per_site)})")
-        table.add_row("complete rows", f"{report.rows:,}")
+        if result.problem is not None:
+            table.add_row("complete rows", f"no usable cohort yet: {result.problem}")
+        else:
+            table.add_row("complete rows", f"{report.rows:,}")
         table.add_row("sites", str(len(per_site)))
         table.add_row("dropped (missing feature)", _counts(report.dropped))
         table.add_row("unmapped codes", _counts(report.unmapped))

@@ -349,6 +349,10 @@ class _Parser:
             self.out.ignored[rtype] += 1
             return
         self.out.by_type[rtype] += 1
+        if rtype == "Observation" and not _numbers_are_numbers(raw):
+            self.quarantine("invalid Observation: valueQuantity.value (not a JSON number)",
+                            file, pos)
+            return
         zone = self.zone(site)
         if zone is not None:
             raw = self.localise(raw, zone)
@@ -524,7 +528,10 @@ class _Parser:
             end = day_of(res.effectivePeriod.end) if res.effectivePeriod.end else start
         if start != start:  # NaN: no effective time, fall back on the assertion date
             start = end = day_of(res.dateAsserted)
-        self.medication_use(res, "MedicationStatement", start, end, file, pos, ns, urls)
+        open_ended = res.effectivePeriod is not None and res.effectivePeriod.start is not None \
+            and res.effectivePeriod.end is None
+        self.medication_use(res, "MedicationStatement", start, end, file, pos, ns, urls,
+                            open_ended)
 
     def _medicationadministration(self, res: Any, file: int, pos: int, ns: str, site: str,
                                   urls: dict[str, str], full_url: str | None) -> None:
@@ -532,7 +539,10 @@ class _Parser:
         if res.effectiveDateTime is None and res.effectivePeriod is not None:
             start = day_of(res.effectivePeriod.start)
             end = day_of(res.effectivePeriod.end) if res.effectivePeriod.end else start
-        self.medication_use(res, "MedicationAdministration", start, end, file, pos, ns, urls)
+        open_ended = res.effectivePeriod is not None and res.effectivePeriod.start is not None \
+            and res.effectivePeriod.end is None
+        self.medication_use(res, "MedicationAdministration", start, end, file, pos, ns, urls,
+                            open_ended)
 
     def _medicationrequest(self, res: Any, file: int, pos: int, ns: str, site: str,
                            urls: dict[str, str], full_url: str | None) -> None:
@@ -552,14 +562,19 @@ class _Parser:
             days = _age_days(supply)
             if days == days and days > 0:
                 end = start + float(np.ceil(days)) - 1
-        self.medication_use(res, "MedicationRequest", start, end, file, pos, ns, urls)
+        self.medication_use(res, "MedicationRequest", start, end, file, pos, ns, urls,
+                            validity is not None and validity.start is not None
+                            and validity.end is None)
 
     def medication_use(self, res: Any, rtype: str, start: float, end: float, file: int,
-                       pos: int, ns: str, urls: dict[str, str]) -> None:
+                       pos: int, ns: str, urls: dict[str, str], open_ended: bool = False
+                       ) -> None:
         """A MedicationStatement, -Request or -Administration: an exposure in [start, end]."""
         if res.status in _MEDICATION_EXCLUDED[rtype]:
             self.out.excluded[f"{rtype} {res.status}"] += 1
             return
+        if open_ended and res.status == "active":  # still taken when exported
+            end = float(np.inf)
         if res.medicationCodeableConcept is not None:
             codings = _codings(res.medicationCodeableConcept)
         else:
@@ -611,6 +626,18 @@ class _Parser:
                 self.out.unlinked += 1
             else:
                 self.medication_event(targets, key, start, end, file, pos)
+
+
+def _numbers_are_numbers(raw: dict[str, Any]) -> bool:
+    """FHIR JSON writes decimals as numbers: ``"7.1"`` (a string) is invalid."""
+    holders = [raw, *[c for c in raw.get("component") or () if isinstance(c, dict)]]
+    for holder in holders:
+        quantity = holder.get("valueQuantity")
+        if isinstance(quantity, dict) and "value" in quantity:
+            value = quantity["value"]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+    return True
 
 
 def _age_days(age: Any) -> float:

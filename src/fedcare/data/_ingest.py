@@ -209,8 +209,19 @@ class Ingested:
     """
 
     frame: pd.DataFrame
-    cohort: Cohort
+    _cohort: Cohort | None
     report: IngestReport
+    problem: DataError | None = None
+    """Why the flat table does not make a usable cohort (e.g. after dropping rows with a
+    missing value one class is left); the frame is still valid to write."""
+
+    @property
+    def cohort(self) -> Cohort:
+        """The cohort; raises the :class:`DataError` that kept it from being built."""
+        if self._cohort is None:
+            assert self.problem is not None
+            raise self.problem
+        return self._cohort
 
 
 @dataclass
@@ -448,7 +459,8 @@ def build(extract: Extract, mapping: Mapping, matcher: CodeMatcher, *, started: 
             col = pats["sex"].map(spec.levels)
         else:
             part = by_target.get(name, ev.iloc[:0])
-            values = _aggregate(part, spec, spec.source).reindex(keys.to_numpy())
+            domain = "observation" if isinstance(spec, AnswerFeature) else spec.source
+            values = _aggregate(part, spec, domain).reindex(keys.to_numpy())
             col = pd.Series(values.to_numpy(), index=keys.index)
             if isinstance(spec, AnswerFeature):
                 col = col.map(dict(enumerate(spec.levels)).get)
@@ -497,15 +509,26 @@ def build(extract: Extract, mapping: Mapping, matcher: CodeMatcher, *, started: 
                      + [n for n, s in mapping.features.items() if isinstance(s, AgeFeature)]
                      + [label.name])
     table = frame.drop(columns=[link.column]) if link is not None else frame
-    cohort = cohort_from_frame(table.reset_index(drop=True), site_column=schema.site_column,
-                               target=schema.target, schema=schema, missing=mapping.missing,
-                               source=report.location)
     report.patients = len(extract.patients)
+    return _finish(frame, table, schema, mapping, report, started)
+
+
+def _finish(frame: pd.DataFrame, table: pd.DataFrame, schema: Any, mapping: Mapping,
+            report: IngestReport, started: float) -> Ingested:
+    """The cohort of ``table`` when it makes one; the frame and report either way."""
+    try:
+        cohort = cohort_from_frame(table.reset_index(drop=True),
+                                   site_column=schema.site_column, target=schema.target,
+                                   schema=schema, missing=mapping.missing,
+                                   source=report.location)
+    except DataError as exc:
+        report.seconds = time.perf_counter() - started
+        return Ingested(frame=frame, _cohort=None, report=report, problem=exc)
     report.rows = len(cohort)
     report.sites = cohort.sites
     report.dropped = dict(cohort.dropped)
     report.seconds = time.perf_counter() - started
-    return Ingested(frame=frame, cohort=cohort, report=report)
+    return Ingested(frame=frame, _cohort=cohort, report=report)
 
 
 def _check_bad(report: IngestReport, mapping: Mapping) -> None:
@@ -711,12 +734,5 @@ def read_mapped_table(path: str | Path, mapping: Mapping) -> Ingested:
     _integer_columns(out, [f.name for f in schema.features if f.kind == "binary"]
                      + [n for n, s in mapping.features.items() if isinstance(s, AgeFeature)]
                      + [label.name])
-    cohort = cohort_from_frame(out.reset_index(drop=True), site_column=schema.site_column,
-                               target=schema.target, schema=schema, missing=mapping.missing,
-                               source=source)
     report.patients = len(out)
-    report.rows = len(cohort)
-    report.sites = cohort.sites
-    report.dropped = dict(cohort.dropped)
-    report.seconds = time.perf_counter() - started
-    return Ingested(frame=out, cohort=cohort, report=report)
+    return _finish(out, out, schema, mapping, report, started)

@@ -500,11 +500,11 @@ def _events(tables: _Tables, table: str, prefix: str, start_col: str, end_col: s
     _quarantine_rows(report, f"{table}: {start_col} not a date", bad_start, where)
     end, bad = (_lenient_days(rows, end_col) if end_col is not None
                 else (start, np.zeros(len(rows), dtype=bool)))
-    end = end.where(end.notna() & ~bad, start)
     until = pd.Series(np.inf, index=rows.index)
-    if domain == "condition" and end_col is not None:  # ended on that day
-        until = end.where(end.notna() & (end_col in rows), np.inf)
+    if domain == "condition":  # a condition's end date: the day it ended
+        until = end.where(end.notna() & ~bad, np.inf)
         end = start
+    end = end.where(end.notna() & ~bad, start)
     person_ids, bad_person = _lenient_numbers(rows, "person_id")
     bad_person = bad_person | person_ids.isna().to_numpy()
     _quarantine_rows(report, f"{table}: person_id not a number", bad_person & ~bad_start, where)

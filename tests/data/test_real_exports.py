@@ -396,3 +396,49 @@ def test_a_keyed_pseudonym_links_without_exposing_the_id(tmp_path: Path,
     assert other.frame.loc["n1", "link_id"] != north["n1"]  # keyed per study
     # a study reading the flat table refuses the column as a feature
     assert "link_id" in identifier_columns(frame.reset_index(drop=True))
+
+
+# -- 3. visits, with and without an end date ---------------------------------------------------
+ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+
+
+def _visit(pid: str, cls: str, start: str, end: str | None = None,
+           status: str = "finished") -> dict[str, Any]:
+    period = {"start": start, **({"end": end} if end else {})}
+    return {"resourceType": "Encounter", "status": status,
+            "class": {"system": ACT, "code": cls},
+            "subject": {"reference": f"Patient/{pid}"}, "period": period}
+
+
+def test_hospital_visits_counted_and_open_stays_run_to_the_index_date(tmp_path: Path
+                                                                       ) -> None:
+    mapping = copy.deepcopy(MAPPING)
+    mapping["features"]["admissions"] = {"source": "visit",
+                                         "codes": {"actcode": ["IMP", "EMER"],
+                                                   "omop": [9201, 9203]}}
+    mapping["features"]["bed_days"] = {"source": "visit", "aggregate": "days",
+                                       "codes": {"actcode": ["IMP"], "omop": [9201]}}
+    lines = [*_base("p"),
+             _visit("p", "IMP", "2023-03-01", "2023-03-05"),       # 5 days
+             _visit("p", "EMER", "2023-06-01T22:00:00+08:00"),     # no end: still counted
+             _visit("p", "AMB", "2023-07-01", "2023-07-01"),       # not a class it names
+             _visit("p", "IMP", "2023-12-20"),                     # open: 13 days to 1 Jan
+             _visit("p", "IMP", "2023-09-01", status="planned"),   # never happened
+             _visit("p", "IMP", "2022-12-30", "2023-01-03"),       # 3 of its days inside
+             *_base("q")]
+    frame = _read(tmp_path, lines, mapping).frame
+    assert frame.loc["p", "admissions"] == 4
+    assert frame.loc["p", "bed_days"] == 5 + 13 + 3
+    assert frame.loc["q", "admissions"] == 0 and frame.loc["q", "bed_days"] == 0
+    folder = _omop(tmp_path / "omop")
+    pd.DataFrame({"person_id": [1, 1, 2], "visit_concept_id": [9201, 9203, 9202],
+                  "visit_start_date": ["2023-12-20", "2023-06-01", "2023-06-01"],
+                  "visit_end_date": ["", "2023-06-01", "2023-06-02"]}).to_csv(
+        folder / "visit_occurrence.csv", index=False)
+    omop_mapping = _omop_mapping()
+    omop_mapping["features"]["admissions"] = {"source": "visit", "codes": {"omop": [9201, 9203]}}
+    omop_mapping["features"]["bed_days"] = {"source": "visit", "aggregate": "days",
+                                            "codes": {"omop": [9201]}}
+    omop = read_omop(folder, parse_mapping(omop_mapping)).frame
+    assert omop["admissions"].tolist() == [2, 0, 0]
+    assert omop["bed_days"].tolist() == [13, 0, 0]

@@ -55,6 +55,7 @@ _MEDICATION_EXCLUDED = {
     "MedicationRequest": frozenset({"entered-in-error", "cancelled", "draft"}),
     "MedicationAdministration": frozenset({"entered-in-error", "not-done"}),
 }
+_ENCOUNTER_EXCLUDED = frozenset({"planned", "cancelled", "entered-in-error"})
 #: Clinical statuses that say a condition is over (history, not current).
 _CONDITION_OVER = frozenset({"inactive", "remission", "resolved"})
 _AGE_DAYS = {"a": 365.25, "mo": 30.4375, "wk": 7.0, "d": 1.0, "h": 1 / 24, "min": 1 / 1440}
@@ -82,6 +83,7 @@ _CODES = {
 def _models() -> dict[str, Any]:
     from fhir.resources.R4B.bundle import Bundle
     from fhir.resources.R4B.condition import Condition
+    from fhir.resources.R4B.encounter import Encounter
     from fhir.resources.R4B.medication import Medication
     from fhir.resources.R4B.medicationadministration import MedicationAdministration
     from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -94,7 +96,7 @@ def _models() -> dict[str, Any]:
             "MedicationStatement": MedicationStatement, "Medication": Medication,
             "MedicationRequest": MedicationRequest,
             "MedicationAdministration": MedicationAdministration,
-            "Organization": Organization, "Bundle": Bundle}
+            "Organization": Organization, "Bundle": Bundle, "Encounter": Encounter}
 
 
 @cache
@@ -212,8 +214,9 @@ class _Parser:
         self.models = _models()
         self.out = _Partial()
         self.text = {d: self.matcher.has_system(d, "text")
-                     for d in ("observation", "condition", "medication")}
+                     for d in ("observation", "condition", "medication", "visit")}
         self.zones: dict[str, zoneinfo.ZoneInfo | None] = {}
+        self.visits = any(t.domain == "visit" for t in mapping.targets)
 
     def quarantine(self, reason: str, file: int, pos: int) -> None:
         """Leave one record out, counted under ``reason`` (never a value)."""
@@ -341,7 +344,7 @@ class _Parser:
         if rtype == "Bundle":
             self.bundle(raw, file, pos, ns, site)
             return
-        if rtype not in self.models:
+        if rtype not in self.models or (rtype == "Encounter" and not self.visits):
             if not _is_fhir_type(rtype):
                 self.quarantine("unknown resource type (not FHIR R4)", file, pos)
                 return
@@ -479,6 +482,30 @@ class _Parser:
         if has_answer:
             self.out.unmapped["Observation answer"] += 1
         return float("nan")
+
+    def _encounter(self, res: Any, file: int, pos: int, ns: str, site: str,
+                   urls: dict[str, str], full_url: str | None) -> None:
+        if res.status in _ENCOUNTER_EXCLUDED:
+            self.out.excluded[f"Encounter {res.status}"] += 1
+            return
+        cls = res.class_fhir if hasattr(res, "class_fhir") else getattr(res, "class", None)
+        codings: list[tuple[str, ...]] = []
+        if cls is not None:
+            codings.append((cls.system or "", cls.code or "", cls.display or ""))
+        for concept in res.type or ():
+            codings.extend(_codings(concept))
+        targets = self.targets("visit", tuple(codings))
+        if not targets:
+            self.out.unmapped["Encounter"] += 1
+            return
+        key = self._subject(res, ns, urls)
+        if key is None:
+            return
+        period = res.period
+        start = day_of(period.start) if period is not None else float("nan")
+        end = day_of(period.end) if period is not None and period.end else float("nan")
+        for target in targets:  # end NaN: still going on
+            self.add_event(key, target, start, end, float("nan"), None, file, pos)
 
     def _condition(self, res: Any, file: int, pos: int, ns: str, site: str,
                    urls: dict[str, str], full_url: str | None) -> None:

@@ -350,8 +350,16 @@ def _aggregate(ev: pd.DataFrame, spec: Any, domain: str) -> pd.Series:
     rel_end = ev["end"] - ev["idx"]
     inside = rel_start <= hi
     if lo is not None:
-        inside &= rel_end >= lo
+        inside &= rel_end.fillna(np.inf) >= lo
     ev = ev[inside]
+    if domain == "visit":
+        if spec.aggregate == "count":
+            return ev.groupby("key", sort=False).size().astype(np.float64)
+        # days inside the window; a visit without an end runs to the window's end
+        first = ev["start"] if lo is None else np.maximum(ev["start"], ev["idx"] + lo)
+        last = np.minimum(ev["end"].fillna(np.inf), ev["idx"] + hi)
+        days = (last - first + 1).clip(lower=0)
+        return days.groupby(ev["key"], sort=False).sum().astype(np.float64)
     if domain != "observation":
         return pd.Series(1.0, index=ev["key"].unique())
     how = spec.aggregate

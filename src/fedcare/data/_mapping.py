@@ -35,6 +35,7 @@ from fedcare.data._mapping_spec import (
     OmopSpec,
     SexFeature,
     SiteSpec,
+    VisitFeature,
 )
 from fedcare.data._units import (
     Quantity,
@@ -54,7 +55,7 @@ __all__ = [
 
 
 def _format_errors(exc: ValidationError, source: str) -> str:
-    tags = {"observation", "condition", "medication", "age", "sex", "column"}
+    tags = {"observation", "condition", "medication", "answer", "visit", "age", "sex", "column"}
     lines = []
     for error in exc.errors(include_url=False):
         loc = [str(part) for part in error["loc"]]
@@ -196,7 +197,7 @@ class Mapping:
         out = [Target(name, "observation" if isinstance(spec, AnswerFeature) else spec.source,
                       spec) for name, spec in self.model.features.items()
                if isinstance(spec, ObservationFeature | ConditionFeature | MedicationFeature
-                             | AnswerFeature)]
+                             | AnswerFeature | VisitFeature)]
         label = self.model.label
         if isinstance(label, ConditionLabel | ObservationLabel):
             out.append(Target(label.name, label.source, label, is_label=True))
@@ -225,6 +226,11 @@ class Mapping:
                     continue
                 valid = spec.valid_range or _range(spec.resolved_quantity(name), spec.unit, name)
                 features.append(Feature(name, "numeric", unit=spec.unit, valid_range=valid))
+            elif isinstance(spec, VisitFeature):
+                features.append(Feature(name, "numeric",
+                                        unit="d" if spec.aggregate == "days" else None,
+                                        valid_range=(0.0, 366.0 if spec.aggregate == "days"
+                                                     else 1000.0)))
             elif isinstance(spec, AnswerFeature):
                 features.append(Feature(name, "categorical",
                                         categories=tuple(sorted(spec.levels))))

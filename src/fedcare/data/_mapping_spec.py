@@ -32,13 +32,15 @@ SYSTEMS: dict[str, tuple[str, ...]] = {
               "http://hl7.org/fhir/sid/icd-10-gm", "http://hl7.org/fhir/sid/icd-10-ca"),
     "rxnorm": ("http://www.nlm.nih.gov/research/umls/rxnorm",),
     "atc": ("http://www.whocc.no/atc",),
+    "actcode": ("http://terminology.hl7.org/CodeSystem/v3-ActCode",),
 }
 _SPECIAL_SYSTEMS = ("omop", "text", "boolean")
-Domain = Literal["observation", "condition", "medication"]
+Domain = Literal["observation", "condition", "medication", "visit"]
 Aggregate = Literal["last", "first", "mean", "min", "max"]
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,63}$")
 _DEFAULT_WINDOWS: dict[str, tuple[int | None, int]] = {
     "observation": (-365, 0), "condition": (None, 0), "medication": (-365, 0),
+    "visit": (-365, 0),
 }
 
 
@@ -210,6 +212,20 @@ class ConditionFeature(_Coded):
         return self
 
 
+class VisitFeature(_Coded):
+    """Visits (FHIR Encounter, OMOP visit_occurrence) of the coded classes in the window.
+
+    ``codes`` name the kind of visit: the Encounter's ``class`` (system ``actcode``:
+    ``IMP`` inpatient, ``EMER``, ``AMB`` ...) or ``type``, OMOP ``visit_concept_id``
+    (9201 inpatient, 9203 emergency ...).  ``aggregate = "count"``: visits overlapping the
+    window; ``"days"``: days spent in them inside the window.  A visit without an end
+    date is still going on: it counts up to the end of the window.
+    """
+
+    source: Literal["visit"]
+    aggregate: Literal["count", "days"] = "count"
+
+
 class AnswerFeature(_Coded):
     """A coded answer (smoking status ...) recoded to levels: a categorical feature.
 
@@ -285,8 +301,8 @@ class SexFeature(_Strict):
 
 
 FeatureSpec = Annotated[
-    ObservationFeature | ConditionFeature | MedicationFeature | AnswerFeature | AgeFeature
-    | SexFeature,
+    ObservationFeature | ConditionFeature | MedicationFeature | AnswerFeature | VisitFeature
+    | AgeFeature | SexFeature,
     Field(discriminator="source"),
 ]
 
@@ -514,7 +530,8 @@ class MappingModel(_Strict):
             raise ValueError(f"label.name and site.column are both '{self.site.column}'")
         if self.index is not None and self.index.feature is not None:
             anchor = self.features.get(self.index.feature)
-            if not isinstance(anchor, ObservationFeature | ConditionFeature | MedicationFeature):
+            if not isinstance(anchor, ObservationFeature | ConditionFeature | MedicationFeature
+                              | VisitFeature):
                 raise ValueError(f"index.feature: '{self.index.feature}' is not an observation, "
                                  "condition or medication feature")
         coded = [f for f in self.features.values() if isinstance(f, _Coded)]

@@ -57,6 +57,7 @@ _DOMAINS: dict[str, tuple[tuple[str, str, str, str | None], ...]] = {
     "medication": (("drug_exposure", "drug", "drug_exposure_start_date",
                     "drug_exposure_end_date"),
                    ("drug_era", "drug", "drug_era_start_date", "drug_era_end_date")),
+    "visit": (("visit_occurrence", "visit", "visit_start_date", "visit_end_date"),),
 }
 _REQUIRED = {
     "person": ("person_id", "gender_concept_id", "year_of_birth"),
@@ -67,6 +68,7 @@ _REQUIRED = {
     "drug_exposure": ("person_id", "drug_concept_id", "drug_exposure_start_date"),
     "drug_era": ("person_id", "drug_concept_id", "drug_era_start_date"),
     "death": ("person_id", "death_date"),
+    "visit_occurrence": ("person_id", "visit_concept_id", "visit_start_date"),
     "care_site": ("care_site_id",),
     "concept": ("concept_id", "concept_code", "vocabulary_id"),
 }
@@ -86,6 +88,7 @@ _OPTIONAL = {
                       "drug_source_value", "drug_source_concept_id"),
     "drug_era": ("drug_era_end_date",),
     "death": (),
+    "visit_occurrence": ("visit_end_date", "visit_source_value", "visit_source_concept_id"),
     "care_site": ("care_site_name",),
     "concept": (),
 }
@@ -504,7 +507,8 @@ def _events(tables: _Tables, table: str, prefix: str, start_col: str, end_col: s
     if domain == "condition":  # a condition's end date: the day it ended
         until = end.where(end.notna() & ~bad, np.inf)
         end = start
-    end = end.where(end.notna() & ~bad, start)
+    if domain != "visit":  # a visit without an end date is still going on
+        end = end.where(end.notna() & ~bad, start)
     person_ids, bad_person = _lenient_numbers(rows, "person_id")
     bad_person = bad_person | person_ids.isna().to_numpy()
     _quarantine_rows(report, f"{table}: person_id not a number", bad_person & ~bad_start, where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fedcare.data._units import convert
+from fedcare.data._units import QUANTITIES, convert
 from fedcare.quality import check_table
 
 
@@ -59,7 +59,9 @@ def test_unlabelled_rows_block_and_one_class_site_warns() -> None:
 def test_hba1c_in_ifcc_units_is_named() -> None:
     frame = _sites()
     c = frame["site"] == "c"
-    frame.loc[c, "hba1c"] = np.round(convert(frame.loc[c, "hba1c"], "%", "mmol/mol"), 0)
+    # IFCC mmol/mol by the master equation (not "% x 10": convert refuses that guess)
+    frame.loc[c, "hba1c"] = np.round(convert(frame.loc[c, "hba1c"], "%", "mmol/mol",
+                                             quantity=QUANTITIES["hba1c"]), 0)
     report = check_table(frame, "site", "y")
     units = [f for f in report.findings if f.kind == "unit_mismatch"]
     assert [(f.site, f.feature) for f in units] == [("c", "hba1c")]

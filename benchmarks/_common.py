@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import statistics
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +43,11 @@ def flower_env() -> None:
     os.environ.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
 
 
-@contextmanager
-def quiet_flower() -> Iterator[None]:
-    """Silence Flower's per-round INFO logging (as fedcare's in-process runner does)."""
-    logger = logging.getLogger("flwr")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+def quiet_flower() -> AbstractContextManager[None]:
+    """Silence Flower's per-round INFO logging: fedcare's own context manager."""
+    from fedcare.federation.engines.inprocess import quiet_flower as quiet
+
+    return quiet()
 
 
 def mean_sd(values: Iterable[float | None]) -> tuple[float | None, float | None, int]:

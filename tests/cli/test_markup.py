@@ -27,6 +27,14 @@ TRICKY = "[index] mm[Hg] [lb_av] [bold]x[/bold] urn:id:7 :x:"
 WIDE = {"COLUMNS": "250"}  # no table cell is folded in the tests' terminal
 
 
+@pytest.fixture(autouse=True)
+def _wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's consoles are made at import: a COLUMNS set then (as CI sets it) fixes their
+    width, and CliRunner's env cannot widen them. The tests set it here, undone after each."""
+    for c in (console, err_console):
+        monkeypatch.setattr(c, "_width", 250)
+
+
 def _invoke(*args: str) -> Result:
     return CliRunner().invoke(app, list(args), env=WIDE)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 __all__ = [
     "HEART_DIR",
+    "deid_spans",
     "flamby_protocol",
     "flower_env",
     "fmt",
@@ -34,6 +35,40 @@ def flamby_protocol() -> dict[str, Any]:
     from fedcare.study._benchmark import FLAMBY_PROTOCOL
 
     return dict(FLAMBY_PROTOCOL)
+
+
+_DEID_SPANS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from fedcare.deid import deidentify_text
+items = json.load(open(sys.argv[2], encoding="utf-8"))
+out = [[[s.start, s.end, s.type] for s in deidentify_text(t, lang=l, mode="tag",
+        dates="tag").spans] for t, l in items]
+json.dump(out, open(sys.argv[3], "w", encoding="utf-8"))
+"""
+
+
+def deid_spans(items: Sequence[tuple[str, str]], src: str | Path | None = None
+               ) -> list[list[list[Any]]]:
+    """What ``fedcare deid`` (tag mode) replaces in each ``(text, lang)``: ``[start, end,
+    type]`` per span.  ``src``: take fedcare from that source folder instead (another
+    version, e.g. a ``git worktree``'s ``src``), run in a new process."""
+    if src is None:
+        from fedcare.deid import deidentify_text
+
+        return [[[s.start, s.end, s.type] for s in deidentify_text(
+            text, lang=lang, mode="tag", dates="tag").spans] for text, lang in items]
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inp, out = Path(tmp) / "in.json", Path(tmp) / "out.json"
+        inp.write_text(json.dumps([list(i) for i in items]), encoding="utf-8")
+        subprocess.run([sys.executable, "-c", _DEID_SPANS, str(Path(src).resolve()), str(inp),
+                        str(out)], check=True)
+        result: list[list[list[Any]]] = json.loads(out.read_text(encoding="utf-8"))
+        return result
 
 
 def flower_env() -> None:

@@ -84,21 +84,44 @@ def test_generator_has_names_unknown_to_the_recogniser(phi_notes: ModuleType) ->
     assert unseen == {"en", "zh"}
 
 
-def test_scorer_counts_overlaps_by_type() -> None:
-    text = "John Smith called 617-555-0134 on 3/4/2021."
+def test_scorer_counts_an_identifier_removed_only_when_no_character_is_left() -> None:
+    text = "John Smith called 617-555-0134 on 3/4/2021 (BP 120/80)."
     gold = [{"start": 0, "end": 10, "type": "NAME"}, {"start": 18, "end": 30, "type": "PHONE"},
             {"start": 34, "end": 42, "type": "DATE"}]
-    predicted = [Span(5, 10, "NAME"),      # partial overlap: counts
-                 Span(18, 30, "ID"),       # wrong type: a miss and a false positive
-                 Span(11, 17, "NAME")]     # no gold there: false positive
+    keep = [{"start": 47, "end": 53}]
+    predicted = [Span(5, 10, "NAME"),      # "Smith" only: "John" is left, a leak
+                 Span(18, 30, "ID"),       # removed under another tag
+                 Span(11, 17, "NAME"),     # no identifier there: a false positive
+                 Span(50, 53, "DATE")]     # touches the blood pressure: a value lost
 
     def predict(_text: str, _lang: str) -> list[Span]:
         return predicted
 
-    rep = score([{"text": text, "lang": "en", "spans": gold}], predict=predict)["en"]
+    rep = score([{"text": text, "lang": "en", "spans": gold, "keep": keep, "id": "n1"}],
+                predict=predict, details=True)["en"]
     name, phone, date, ident = (rep["types"][t] for t in ("NAME", "PHONE", "DATE", "ID"))
-    assert (name["recall"], name["precision"]) == (1.0, 0.5)
-    assert phone["recall"] == 0.0 and phone["precision"] is None
-    assert date["recall"] == 0.0 and ident["precision"] == 0.0
+    assert (name["recall"], name["typed_recall"]) == (0.0, 1.0)
+    assert (name["precision"], name["typed_precision"]) == (0.5, 0.5)
+    assert (phone["recall"], phone["typed_recall"]) == (1.0, 0.0)
+    assert (ident["precision"], ident["typed_precision"]) == (1.0, 0.0)
+    assert date["recall"] == 0.0 and rep["types"]["DATE"]["precision"] == 0.0
     assert name["char_recall"] == 0.5
-    assert rep["leak"] == pytest.approx((5 + 8) / (10 + 12 + 8))
+    assert rep["leak"] == pytest.approx((4 + 8) / (9 + 12 + 8))   # spaces are not counted
+    assert rep["kept"] == {"values": 1, "kept": 0, "retention": 0.0}
+    assert [(m["type"], m["left"]) for m in rep["misses"]] == [("NAME", "John"),
+                                                               ("DATE", "3/4/2021")]
+    assert [f["text"] for f in rep["false_positives"]] == ["called", "/80"]
+    assert [v["text"] for v in rep["lost"]] == ["120/80"]
+
+
+def test_marked_notes_are_parsed_into_text_spans_and_values() -> None:
+    from fedcare.deid._eval import MarkupError, parse_marked
+
+    text, spans, keep = parse_marked("Seen w/ {{NAME|hope mcallister}} on {{DATE|Mar-03}}; "
+                                     "<<HbA1c 7.2%>>.", types={"NAME", "DATE"})
+    assert text == "Seen w/ hope mcallister on Mar-03; HbA1c 7.2%."
+    assert [text[s["start"]:s["end"]] for s in spans] == ["hope mcallister", "Mar-03"]
+    assert [text[v["start"]:v["end"]] for v in keep] == ["HbA1c 7.2%"]
+    for bad in ("{{NAME|x", "x}} y", "{{PET|x}}", "<<>>", "a << b"):
+        with pytest.raises(MarkupError):
+            parse_marked(bad, types={"NAME"})

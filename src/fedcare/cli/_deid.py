@@ -59,13 +59,18 @@ def deid(
                             "default month first (12 Apr 1961) unless the first number "
                             "exceeds 12. Shifted dates keep the order they were read in.")
     ] = False,
+    keep_org: Annotated[bool, typer.Option(
+        "--keep-org", help="Keep employers and schools (quasi-identifiers: 'works at X', "
+                           "'在X上班'); by default they are replaced by [ORG].")] = False,
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="Replace --out if it exists.")] = False,
 ) -> None:
     """Remove names, IDs, phones, addresses, dates and other identifiers.
 
     Text and CSV: the 18 HIPAA Safe Harbor identifier types and their Chinese counterparts
-    (PIPL / GB/T 37964). CSV columns named as identifiers (name, mrn, phone, 姓名,
+    (PIPL / GB/T 37964), employers and schools (quasi-identifiers, unless --keep-org), and
+    any other code of letters and digits that looks like an identifier (tagged ID). CSV
+    columns named as identifiers (name, mrn, phone, 姓名,
     身份证号, ...) are replaced whole, date columns follow the date mode, free-text columns
     cleaned, numeric columns kept. Ages over 89 become 90+ in every mode. DICOM: PS3.15
     Annex E basic profile. Prints the date mode and counts per PHI type, never a value.
@@ -86,7 +91,8 @@ def deid(
     with handle_errors():
         key = load_key(key_file, required=mode is Mode.pseudonym)
         summary = deidentify_path(source, out, lang=lang.value, mode=mode.value, key=key,
-                                  dates=dates.value, overwrite=overwrite, day_first=day_first)
+                                  dates=dates.value, overwrite=overwrite, day_first=day_first,
+                                  keep=("ORG",) if keep_org else ())
         console.print(_settings_line(summary), highlight=False, soft_wrap=True)
         table = Table(title=f"De-identified {source} -> {out}", show_header=True)
         table.add_column("what", no_wrap=True)
@@ -99,6 +105,9 @@ def deid(
             table.add_row(phi_type, str(n))
         if not summary.phi:
             table.add_row("PHI found", "0")
+        if summary.changed_share is not None:
+            table.add_row("text replaced", f"{summary.replaced_chars:,} of {summary.chars:,} "
+                                           f"characters ({summary.changed_share:.1%})")
         console.print(table)
         for label, roles in summary.columns.items():
             replaced = [c for c, r in roles.items() if r not in ("KEEP", "TEXT")]
@@ -132,4 +141,6 @@ def _settings_line(summary: object) -> str:
                  f"reference year {summary.reference_year})")
     if summary.day_first:
         line += "; NN/NN/YYYY read day first"
+    line += "; employers and schools kept" if summary.keep else \
+        "; employers and schools replaced"
     return line

@@ -36,7 +36,7 @@ KEY_ENV = "FEDCARE_DEID_KEY"
 #: (fax numbers are PHONE; biometrics and photographs do not occur in text).
 PHI_TYPES: tuple[str, ...] = (
     "NAME", "ADDRESS", "DATE", "AGE", "PHONE", "EMAIL", "URL", "IP", "SSN", "ID", "MRN",
-    "INSURANCE", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE",
+    "INSURANCE", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "ORG",
 )
 
 _MIN_KEY_BYTES = 16
@@ -76,6 +76,11 @@ class Result:
     def __post_init__(self) -> None:
         if not self.counts:
             object.__setattr__(self, "counts", dict(Counter(s.type for s in self.spans)))
+
+    @property
+    def replaced_chars(self) -> int:
+        """How many characters of the original text were replaced."""
+        return sum(s.end - s.start for s in self.spans)
 
 
 def load_key(key_file: str | Path | None = None, *, required: bool = False) -> bytes | None:

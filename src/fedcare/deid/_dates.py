@@ -33,8 +33,9 @@ _MONTHS = {
 _ABBR = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8,
          "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12}
 _MONTH_NAMES = [name.capitalize() for name in _MONTHS]
-_month_forms = sorted({f for m in [*_MONTHS, *_ABBR] for f in (m.capitalize(), m.upper())},
-                      key=len, reverse=True)
+_month_forms = sorted({f for m in [*_MONTHS, *_ABBR] for f in (m.capitalize(), m.upper())}
+                      # full names in lower case too ("march 3" typed in a chat), not "may"
+                      | {m for m in _MONTHS if m != "may"}, key=len, reverse=True)
 _MON = r"(?P<mon>" + "|".join(_month_forms) + r")(?P<dot>\.)?"
 _Y4 = r"(?P<y>(?:19|20)\d\d)"
 _DAY = r"(?P<d>3[01]|[12]\d|0?[1-9])"
@@ -45,7 +46,9 @@ _TIME = (r"(?P<time>(?:T|,?[ \t]+(?:at[ \t]+)?)(?:[01]?\d|2[0-3]):[0-5]\d"
          r"(?:Z|[+-][01]\d:?[0-5]\d)?(?![\d:]))?")
 _ZH_TIME = (r"(?P<time>[ \t]*(?:[01]?\d|2[0-3])(?:[:：][0-5]\d(?:[:：][0-5]\d)?(?![\d:：])|"
             r"[时点](?:[0-5]?\d分)?))?")
-_CUE = r"(?:on|since|from|until|till|through|thru|by|dated|before|after|to|and|DOS:?|[Dd]ate:?)"
+_CUE = (r"(?:on|since|from|until|till|through|thru|by|dated|before|after|to|and|DOS:?|[Dd]ate:?|"
+        r"[Ss]een|[Vv]isit(?:ed)?|[Aa]ppt\.?|[Aa]ppointment|[Aa]dmitted|[Dd]ischarged|[Rr]eturned|"
+        r"[Ss]cheduled|[Dd]ue|f/u|F/U|d/c|D/C|DOB:?|dob:?|[Bb]orn|[Ss]urgery|[Ii]njury|[Oo]nset)")
 
 _EN_PATTERNS = [
     # 2021-03-14, 2021/03/14, 2021.03.14
@@ -60,6 +63,15 @@ _EN_PATTERNS = [
     rf"\b{_MON}\s+{_DAY}(?P<ord>st|nd|rd|th)?(?:,?\s+{_Y4})?(?![\d:.]\d|\w){_TIME}",
     # March 2021, Mar. 2021
     rf"\b{_MON},?\s+{_Y4}(?!\d)",
+    # Mar-03-2024, Mar/3/24, MAR.03, Mar-03
+    rf"\b{_MON}(?P<s2>[-/.])(?P<d>3[01]|[12]\d|0?[1-9])(?:(?P=s2)(?:{_Y4}|(?P<y2>\d\d)))?"
+    rf"(?![\w/.-]\w|\w){_TIME}",
+    # 2024-Mar-03, 2024 Mar 3, 2024/Mar/03
+    rf"(?<![\d.]){_Y4}(?P<s>[-/. ]){_MON}(?P=s){_DAY}(?![\w]){_TIME}",
+    # 03/Mar/2024, 3.Mar.24
+    rf"(?<![\d.]){_DAY}(?P<s>[/.]){_MON}(?P=s)(?:{_Y4}|(?P<y2>\d\d))(?![\w]){_TIME}",
+    # 2024-03 (ISO year-month, zero-padded month)
+    r"(?<![\d./-])(?P<y>(?:19|20)\d\d)-(?P<m>0[1-9]|1[0-2])(?![\d/-]|\.\d)",
     # 03/2021
     r"(?<![\d/.-])(?P<m>1[0-2]|0?[1-9])/(?P<y>(?:19|20)\d\d)(?![\d/])",
     # "on 3/14", "from 3/14 to 3/18"
@@ -76,6 +88,10 @@ _ZH_PATTERNS = [
     rf"(?<![\d.-])(?<!\d/){_Y4}(?P<s>[-/.])(?P<m>1[0-2]|0?[1-9])(?P=s){_DAY}(?!\d){_TIME}",
     r"(?P<cy>[〇零○一二三四五六七八九]{4})年(?P<cm>十[一二]?|[一二三四五六七八九])月"
     rf"(?:(?P<cd>{_CN_NUM})(?P<suffix>[日号]))?",
+    # 三月五日 (no year)
+    rf"(?<![〇零○一二三四五六七八九十年])(?P<zm>十[一二]?|[一二三四五六七八九])月(?P<zd>{_CN_NUM})"
+    r"(?P<suffix>[日号])",
+    # 2024年3月5日 with full stops or spaces dropped: 2024.3.5 is above; 24/3/5 is not read
 ]
 
 _EN = [re.compile(p) for p in _EN_PATTERNS]
@@ -141,6 +157,9 @@ class DateMatch:
             put("mon", _month_like(m.group("mon"), new.month))
         if groups.get("ord") is not None:
             put("ord", _ordinal(new.day))
+        if groups.get("zm") is not None:
+            put("zm", _cn_small(new.month))
+            put("zd", _cn_small(new.day))
         if groups.get("cy") is not None:
             put("cy", "".join(_CN_DIGITS[int(c)] for c in str(new.year)))
             put("cm", _cn_small(new.month))
@@ -205,6 +224,8 @@ def _month_like(old: str, month: int) -> str:
         new = "Sept" if month == 9 else full[:3]
     else:
         new = full[:3]
+    if old.islower():
+        return new.lower()
     return new.upper() if old.isupper() and len(old) > 1 else new
 
 
@@ -237,6 +258,8 @@ def _parts(m: re.Match[str], day_first: bool = False
         year: int | None = _cn_value(g["cy"].replace("零", "〇").replace("○", "〇"))
         month = _cn_value(g["cm"])
         day = _cn_value(g["cd"]) if g.get("cd") else None
+    elif g.get("zm") is not None:
+        year, month, day = None, _cn_value(g["zm"]), _cn_value(g["zd"])
     elif g.get("a") is not None:
         a, b = int(g["a"]), int(g["b"])
         # the preferred order, unless its month would exceed 12 (then the date can only
@@ -346,3 +369,54 @@ def year_date_text(value: str, lang: str, cutoff: int | None = None,
     lead, date, trail = whole
     year = date.year_only(cutoff)
     return None if year is None else lead + year + trail
+
+
+# ---------------------------------------------------------------- dates that are not shifted
+
+_EN_MONTH_WORD = (r"(?:January|February|March|April|May|June|July|August|September|October|"
+                  r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec|"
+                  r"january|february|april|june|july|august|september|october|november|"
+                  r"december)(?:(?<=Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\.|(?<=Sept)\.)?")
+_EN_VAGUE = [
+    # "last March", "early Sept", "end of June", "in March", "since Feb", "March of last year"
+    re.compile(r"(?<![A-Za-z])(?:(?P<cue>(?i:in|since|until|till|by|from|during|around|before|"
+               r"after|through|thru)\s+)?)(?P<v>(?P<lead>(?i:last|next|this|early|mid|late|"
+               r"(?:the\s+)?(?:end|beginning|start|middle)\s+of)[\s-]+)?"
+               rf"{_EN_MONTH_WORD}(?![A-Za-z])"
+               r"(?P<tail>,?\s+(?:of\s+)?(?i:last|this|next)\s+year)?)"),
+    # "on the 3rd"
+    re.compile(r"\b[Oo]n\s+the\s+(?P<v>(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))\b"
+               r"(?!\s+(?:day|week|month|year|dose|cycle|floor|time|attempt|visit|of\s+"
+               r"(?:the\s+)?(?:month|day)))"),
+]
+_ZH_MONTH = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]|正|腊|冬)月"
+_ZH_DAY = (r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九]|"
+           r"初[一二三四五六七八九十])[日号]?")
+_ZH_PART = r"(?:份(?:初|中旬|上旬|下旬|底|末)?|初|中旬|上旬|下旬|底|末)"
+_ZH_VAGUE = [
+    # 去年3月, 今年三月初, 前年的5月12日
+    re.compile(r"(?:去年|今年|前年|明年|后年|上年|本年|同年|当年|次年|翌年|大前年)(?:的)?"
+               rf"{_ZH_MONTH}(?:{_ZH_PART}|{_ZH_DAY})?"),
+    # 3月份, 三月初, 2024年3月底
+    re.compile(r"(?<![\d〇零一二三四五六七八九十个第每孕近满半两数几余])"
+               rf"(?:(?:19|20)\d\d\s*年\s*)?{_ZH_MONTH}{_ZH_PART}"),
+    # 于3月, 自五月 (the month after a preposition of time)
+    re.compile(rf"(?<=[于在自从至到])(?:{_ZH_MONTH})(?![\d余龄个内])"),
+    # 本月15号, 上个月3日
+    re.compile(r"(?:本月|上月|上个月|下月|下个月|这个月|当月|次月|同月)(?:的)?"
+               r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])[日号]"),
+]
+
+
+def find_vague_dates(text: str, lang: str) -> list[tuple[int, int]]:
+    """Date elements that cannot be shifted: a month alone after a cue, relative months
+    ("last March", "去年3月", "3月底"), "on the 3rd", "本月15号".  They are replaced as
+    ``[DATE]`` in every date mode."""
+    out = []
+    for pattern in [*_ZH_VAGUE, *_EN_VAGUE] if lang == "zh" else _EN_VAGUE:
+        for m in pattern.finditer(text):
+            groups = m.groupdict()
+            if "lead" in groups and not (groups["lead"] or groups["cue"] or groups["tail"]):
+                continue  # a month name with no cue: "May" the verb, "Jan" the name
+            out.append(m.span("v") if "v" in groups else m.span())
+    return out

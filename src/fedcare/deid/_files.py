@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,14 @@ class Summary:
     dates: str = "shift"
     day_first: bool = False
     reference_year: int | None = None
+    keep: tuple[str, ...] = ()
+    chars: int = 0
+    replaced_chars: int = 0
+
+    @property
+    def changed_share(self) -> float | None:
+        """The share of the text (text files and table cells) that was replaced."""
+        return self.replaced_chars / self.chars if self.chars else None
 
 
 def _read_text(path: Path) -> str:
@@ -63,9 +72,12 @@ class _Job:
     def one(self, src: Path, dst: Path, label: str) -> None:
         kind = SUFFIXES[src.suffix.lower()]
         if kind == "text":
-            result = self.replacer.text(_read_text(src), self.lang)
+            text = _read_text(src)
+            result = self.replacer.text(text, self.lang)
             write_text_atomic(dst, result.text)
             self.summary.phi.update(result.counts)
+            self.summary.chars += len(text)
+            self.summary.replaced_chars += result.replaced_chars
         elif kind == "table":
             frame = read_csv(src)
             out, report = deidentify_frame(frame, self.lang, replacer=self.replacer)
@@ -73,6 +85,8 @@ class _Job:
             write_text_atomic(dst, out.to_csv(index=False, sep=sep))
             self.summary.phi.update(report.counts)
             self.summary.columns[label] = report.roles
+            self.summary.chars += report.chars
+            self.summary.replaced_chars += report.replaced_chars
         else:
             ds = read_dicom(src)
             # Safe Harbor keeps no DICOM date at all: the profile's actions (as for tag)
@@ -99,7 +113,8 @@ def _inside(child: Path, parent: Path) -> bool:
 def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
                     mode: Mode = "tag", key: bytes | str | None = None,
                     dates: DateMode = "shift", overwrite: bool = False,
-                    day_first: bool = False, reference_year: int | None = None) -> Summary:
+                    day_first: bool = False, reference_year: int | None = None,
+                    keep: Iterable[str] = ()) -> Summary:
     """De-identify a file or a folder of files into ``out``.
 
     A text file (``.txt``) goes through the free-text de-identifier, a table (``.csv``,
@@ -115,7 +130,7 @@ def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
         A file or a folder.
     out : path
         The output file or folder; must not exist unless ``overwrite``.
-    lang, mode, key, dates, day_first, reference_year
+    lang, mode, key, dates, day_first, reference_year, keep
         As for :func:`deidentify_text`.  DICOM dates follow the basic profile (emptied or
         dummied, year included) unless ``dates`` is ``"shift"``, then they are shifted like
         text dates.  One key serves all files, so pseudonyms, date offsets and DICOM UIDs
@@ -155,9 +170,10 @@ def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
                           f"input is a {'folder' if src.is_dir() else 'file'}")
     check_date_mode(dates)
     keyed, ephemeral = make_keyed(key, mode)
-    replacer = Replacer(keyed, mode, dates, day_first, reference_year)
+    replacer = Replacer(keyed, mode, dates, day_first, reference_year, keep)
     summary = Summary(source=src, output=dst, ephemeral_key=ephemeral, mode=mode, dates=dates,
-                      day_first=day_first, reference_year=replacer.reference_year)
+                      day_first=day_first, reference_year=replacer.reference_year,
+                      keep=tuple(sorted(replacer.keep)))
     job = _Job(replacer, lang, dates, summary)
     if src.is_file():
         if src.suffix.lower() not in SUFFIXES:

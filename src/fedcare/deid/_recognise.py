@@ -22,6 +22,12 @@ __all__ = ["age_value", "detect_language", "find_phi"]
 
 _Cand = Cand
 
+#: Full-width digits and letters (０１２, ＡＢＣ) and the marks inside numbers and addresses
+#: (＋ － ． ／ ＠ ＿), one character each.  Chinese punctuation (：，（）) stays as written:
+#: it ends an identifier.
+_FULL_WIDTH = {c: c - 0xFEE0 for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B),
+                                       *range(0xFF41, 0xFF5B), *map(ord, "＋－．／＠＿")]}
+
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -65,6 +71,7 @@ def find_phi(text: str, lang: str = "auto") -> list[Span]:
         raise ValueError(f"unknown language {lang!r}; expected en, zh or auto")
     if not text.strip():
         return []
+    text = text.translate(_FULL_WIDTH)  # same length: positions stay those of the original
     cands: list[_Cand] = []
     for rec in REGISTRY.values():
         if lang in rec.languages:

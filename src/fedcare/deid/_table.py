@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,12 +125,15 @@ class FrameReport:
     counts: Counter[str] = field(default_factory=Counter)
     rows: int = 0
     dates: str = "shift"
+    chars: int = 0
+    replaced_chars: int = 0
 
 
 def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag",
                      key: bytes | str | None = None, dates: DateMode = "shift",
                      replacer: Replacer | None = None, day_first: bool = False,
-                     reference_year: int | None = None) -> tuple[pd.DataFrame, FrameReport]:
+                     reference_year: int | None = None, keep: Iterable[str] = ()
+                     ) -> tuple[pd.DataFrame, FrameReport]:
     """De-identify a table.
 
     Identifier columns (by name) are replaced whole: every non-empty cell becomes its tag
@@ -160,7 +164,7 @@ def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag"
     if replacer is None:
         check_date_mode(dates)
         keyed, _ = make_keyed(key, mode)
-        replacer = Replacer(keyed, mode, dates, day_first, reference_year)
+        replacer = Replacer(keyed, mode, dates, day_first, reference_year, keep)
     out = frame.copy().astype(object)
     roles = classify_columns(frame, lang)
     report = FrameReport(roles=roles, rows=len(frame), dates=replacer.dates)
@@ -178,25 +182,30 @@ def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag"
             value = _cell(frame.iat[i, j])
             if role == "KEEP" or not value.strip():
                 continue
+            report.chars += len(value)
             cell_lang = lang if lang != "auto" else detect_language(value)
             if role == "TEXT":
                 result = replacer.text(value, cell_lang, person)
                 out.iat[i, j] = result.text
                 report.counts.update(result.counts)
+                report.replaced_chars += result.replaced_chars
             elif role == "AGE":
                 age = age_value(value) if value.strip().isdigit() else _float_age(value)
                 if age is not None and age > 89:
                     out.iat[i, j] = "90+"
                     report.counts["AGE"] += 1
+                    report.replaced_chars += len(value)
             elif role == "YEAR":
                 if (replacer.dates == "safe-harbor" and _YEAR_VALUE.fullmatch(value)
                         and int(value) <= replacer.cutoff):
                     out.iat[i, j] = value.replace(value.strip(),
                                                   year_label(int(value), replacer.cutoff))
                     report.counts["DATE"] += 1
+                    report.replaced_chars += len(value)
             else:
                 out.iat[i, j] = replacer.replace(role, value, cell_lang, person)
                 report.counts[role] += 1
+                report.replaced_chars += len(value)
     return out, report
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Literal
 
 from fedcare.deid._common import Keyed, Mode, Result, Span, normalise
@@ -26,8 +27,12 @@ from fedcare.deid._dates import shift_date_text, year_date_text, year_label
 from fedcare.deid._recognise import detect_language, find_phi
 from fedcare.exceptions import ConfigError
 
-__all__ = ["DATE_MODES", "DateMode", "Replacer", "check_date_mode", "deidentify_text",
-           "make_keyed", "person_key"]
+__all__ = ["DATE_MODES", "QUASI_TYPES", "DateMode", "Replacer", "check_date_mode",
+           "deidentify_text", "make_keyed", "person_key"]
+
+#: Quasi-identifier types a release may keep (``keep=``, CLI ``--keep-org``): employers and
+#: schools.  Every other type is always replaced.
+QUASI_TYPES = ("ORG",)
 
 DateMode = Literal["shift", "safe-harbor", "tag"]
 
@@ -124,11 +129,18 @@ class Replacer:
     reference_year : int, optional
         Safe Harbor: years at or before ``reference_year - 90`` are grouped; default the
         current year.
+    keep : iterable of str
+        Quasi-identifier types to leave in the text (only those of ``QUASI_TYPES``).
     """
 
     def __init__(self, keyed: Keyed, mode: Mode = "tag", dates: DateMode = "shift",
-                 day_first: bool = False, reference_year: int | None = None) -> None:
+                 day_first: bool = False, reference_year: int | None = None,
+                 keep: Iterable[str] = ()) -> None:
         check_date_mode(dates)
+        self.keep = frozenset(keep)
+        if not self.keep <= set(QUASI_TYPES):
+            raise ConfigError(f"only quasi-identifiers can be kept ({', '.join(QUASI_TYPES)}); "
+                              f"not {', '.join(sorted(self.keep - set(QUASI_TYPES)))}")
         self.keyed, self.mode, self.dates = keyed, mode, dates
         self.day_first = day_first
         self.reference_year = reference_year if reference_year is not None else \
@@ -159,7 +171,7 @@ class Replacer:
         """De-identify ``text`` (see :func:`deidentify_text`)."""
         if lang == "auto":
             lang = detect_language(text)
-        spans = find_phi(text, lang)
+        spans = [s for s in find_phi(text, lang) if s.type not in self.keep]
         if person is None:
             person = _infer_person(text, spans)
         replacements = {}
@@ -198,7 +210,7 @@ class Replacer:
 def deidentify_text(text: str, lang: str = "auto", mode: Mode = "tag",
                     key: bytes | str | None = None, person: str | None = None,
                     dates: DateMode = "shift", day_first: bool = False,
-                    reference_year: int | None = None) -> Result:
+                    reference_year: int | None = None, keep: Iterable[str] = ()) -> Result:
     """Replace the PHI in one free text (a note, a report, a table cell).
 
     Parameters
@@ -230,6 +242,9 @@ def deidentify_text(text: str, lang: str = "auto", mode: Mode = "tag",
         date is written in the order it was read.
     reference_year : int, optional
         Safe Harbor's reference for "age over 89"; default the current year.
+    keep : iterable of str
+        Quasi-identifier types to keep (``("ORG",)``: employers and schools stay); by
+        default they are replaced too.
 
     Returns
     -------
@@ -246,4 +261,5 @@ def deidentify_text(text: str, lang: str = "auto", mode: Mode = "tag",
     """
     check_date_mode(dates)
     keyed, _ = make_keyed(key, mode)
-    return Replacer(keyed, mode, dates, day_first, reference_year).text(text, lang, person)
+    return Replacer(keyed, mode, dates, day_first, reference_year, keep).text(text, lang,
+                                                                              person)

@@ -12,7 +12,9 @@ from fedcare.deid.recognisers import (  # noqa: F401 - imported to register
     dates,
     identifiers,
     names_en,
+    names_pinyin,
     names_zh,
+    organisations,
 )
 from fedcare.deid.recognisers._base import PRIORITY, REGISTRY, Recogniser, recogniser
 

@@ -38,28 +38,46 @@ _EN_LABELS: dict[str, str] = {
     "VEHICLE": rf"(?:(?:licen[cs]e|registration|tag|vehicle|car)\s+)?plate(?:\s+{_N})?|VIN|"
                rf"(?:car|vehicle|auto|parked|parking)\b[^.\n]{{0,20}}?\btag(?:\s+{_N})?|"
                rf"vehicle\s+identification\s+{_N}|vehicle\s+(?:ID|registration)(?:\s+{_N})?",
-    "DEVICE": rf"serial\s*{_N}|S/N|SN\s*[:#]|device\s+(?:ID|identifier|serial(?:\s+{_N})?|{_N})|"
-              rf"UDI|unique\s+device\s+identifier|implant\s+(?:ID|serial(?:\s+{_N})?|{_N})|"
-              rf"model\s*/\s*serial",
-    "ID": rf"passport(?:\s+{_N})?|(?:state|national|government|military|employee|student)\s+ID"
+    "DEVICE": rf"serial\s*{_N}|serial(?=\s*[:#])|ser\.?\s*#|S/N|SN\s*[:#]|"
+              rf"device\s+(?:ID|identifier|serial(?:\s+{_N})?|{_N})|"
+              rf"UDI(?:-DI)?|unique\s+device\s+identifier|implant\s+(?:ID|serial(?:\s+{_N})?|{_N})|"
+              rf"model\s*/\s*serial|(?:pacemaker|ICD|IPG|CRT-?[DP]?|pump|generator|lead|stent|valve|"
+              rf"prosthesis|hearing\s+aid|CGM|sensor|transmitter|monitor|implant)\s+(?:serial|SN|S/N)",
+    "ID": rf"passport(?:\s+{_N})?|(?:state|national|government|military|employee|student|staff|"
+          rf"work|badge|school|university|college|union|veteran|VA)\s+ID"
           rf"(?:\s+{_N})?|ID\s+card(?:\s+{_N})?|identity\s+(?:card\s+)?{_N}|"
-          rf"alien\s+(?:registration\s+)?{_N}|green\s+card(?:\s+{_N})?|tax\s+ID|ITIN|EIN",
+          rf"(?:staff|employee|payroll|badge|student|worker|personnel)\s+{_N}|badge|"
+          rf"alien\s+(?:registration\s+)?{_N}|green\s+card(?:\s+{_N})?|tax\s+ID|ITIN|EIN|"
+          rf"(?:travel|entry|exit|residence|residency|work|re-?entry)\s+permit(?:\s+{_N})?|"
+          rf"home\s+return\s+permit(?:\s+{_N})?|(?:mainland\s+)?travel\s+pass(?:\s+{_N})?|"
+          rf"(?:HK|Hong\s+Kong|Macau|Macao|Taiwan)\s+(?:ID|identity\s+card|permit|pass|"
+          rf"compatriot\s+(?:permit|pass|card))(?:\s+{_N})?|HKID|visa\s+(?:{_N}|ID)|"
+          rf"birth\s+certificate(?:\s+{_N})?|permit\s+{_N}|certificate\s+of\s+identity",
     "SSN": rf"SSN|SS\s?#|SS\s+{_N}|social\s+security(?:\s+{_N})?|soc\.?\s+sec\.?(?:\s+{_N})?",
 }
 _ZH_LABELS: dict[str, str] = {
     "MRN": "病历号|病历编号|住院号|门诊号|急诊号|病案号|就诊号|就诊卡号|诊疗卡号|登记号|患者ID|"
-           "病人ID|ID号|档案号|检查号|影像号|标本号|申请单号",
+           "病人ID|ID号|档案号|档案编号|检查号|影像号|标本号|申请单号|体检号|检验号|样本号|条码号|"
+           "报告编号|报告单号|放射号|病理号|超声号|心电号|床旁号|就诊ID|门诊ID|住院ID|挂号单号|"
+           "处方号|医嘱号|会员号|健康档案号|健康档案编号",
     "INSURANCE": "医保卡号|医保号|医保编号|医保账号|医疗保险卡号|医疗保险号|社保卡号|社保号|"
                  "社会保障卡号|社会保障号|参保号|参保编号|新农合证号|新农合号|农合号|保单号|"
-                 "保险单号|商保卡号|保险卡号|医保(?=[：:])",
-    "ACCOUNT": "银行卡号|银行账号|结算账号|缴费账号|信用卡号|住院流水号|流水号|账号|账户",
-    "LICENSE": "驾驶证号|驾照号|驾驶证|执业证书编号|执业证书号|执业证号|资格证书编号|资格证号|"
-               "医师资格证号|医师执业证号|许可证号",
+                 "保险单号|商保卡号|保险卡号|医保个人编号|个人编号|参保人编号|电脑号|医保(?=[：:])",
+    "ACCOUNT": "银行卡号|银行账号|银行账户|结算账号|缴费账号|收款账号|信用卡号|住院流水号|流水号|"
+               "支付宝账号|支付宝账户|支付宝|账号|账户|卡号",
+    "LICENSE": "驾驶证号|驾照号|驾驶证|执业证书编号|执业证书编码|执业证书号|执业证号|执业编号|"
+               "资格证书编号|资格证号|医师资格证号|医师执业证号|许可证号|许可证编号|营业执照号|"
+               "行驶证号|证书编号|证书号|执照号",
     "VEHICLE": "车牌号码|车牌号|车牌|车架号|车辆识别代号|车辆识别号|VIN码|VIN",
     "DEVICE": "设备序列号|序列号|设备编号|设备号|机身号|器械编号|植入物编号|起搏器编号|"
-              "出厂编号|UDI|SN号|SN",
+              "出厂编号|产品编号|器械识别码|唯一标识|UDI|SN号|SN|S/N",
     "ID": "公民身份号码|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|护照号码|护照号|护照|"
-          "军官证号|港澳通行证号|台胞证号",
+          "军官证号|军官证|士兵证号|士兵证|警官证号|港澳通行证号|港澳通行证|往来港澳通行证|"
+          "港澳居民来往内地通行证|回乡证号|回乡证|台湾居民来往大陆通行证|台胞证号|台胞证|"
+          "台湾通行证|大陆居民往来台湾通行证|通行证号|通行证|居住证号|居住证|暂住证号|暂住证|"
+          "居留证号|居留证|永久居留身份证|出生医学证明编号|出生证明编号|出生证号|残疾证号|"
+          "工号|员工号|员工编号|职工号|职工编号|工作证号|工牌号|胸牌号|学号|学籍号|准考证号|"
+          "会员卡号|会员编号",
 }
 _EN_SEP = r"(?:[\s:#=.\-–]|\b(?:is|was|of)\b|\b(?:number|no|ID)\b)*"
 _ZH_SEP = r"[\s:：#＃为是]*(?:(?:号码|编号|号|码)[\s:：#＃为是]*)?"
@@ -177,3 +195,79 @@ def _long_numbers(text: str) -> list[_Cand]:
     return _spans(_LONG_NUMBER, text, "ID", "FALLBACK")
 
 
+
+
+# ---------------------------------------------------------------- messaging and social IDs
+
+_MESSAGING = (r"(?i:we-?chat|weixin|wx|QQ|weibo|twitter|instagram|insta|IG|facebook|FB|telegram|"
+              r"whats-?app|snapchat|snap|tik-?tok|douyin|skype|discord|line|signal|kakao(?:talk)?|"
+              r"linkedin|reddit|threads|x\.com|mastodon|xiaohongshu|RED|dingtalk)"
+              r"(?:\s*(?:ID|id|handle|account|username|user\s*name|number|no\.?|#))?|"
+              r"(?i:handle|username|user\s*name|screen\s*name|user\s+ID|login)|"
+              r"微信号|微信|加微信|微信ID|企业微信|QQ号|QQ|微博号|微博|抖音号|抖音|快手号|快手|小红书号|"
+              r"小红书|钉钉号|钉钉|支付宝|网名|昵称|账号名|用户名")
+_HANDLE = re.compile(
+    rf"(?<![A-Za-z])(?P<label>{_MESSAGING})(?P<sep>\s*(?:[:：=]|\b(?:is|was)\b|是|为|[-–]|\()?\s*)"
+    r"(?P<v>@?[A-Za-z0-9](?:[A-Za-z0-9_.]|-(?=[A-Za-z0-9])){3,40})(?<![.])")
+_AT_HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z_][A-Za-z0-9_.]{2,30}(?<![.])(?![\w@]|\.[A-Za-z])")
+_WXID = re.compile(r"(?i)(?<![\w])wxid_[a-z0-9]{4,}(?![\w])")
+_PLAIN_WORDS = L.words("""
+call calls called calling video voice message messages messaged chat chats group groups
+me him her them us you today tomorrow yesterday later again only also with from and the
+account app application number reply replied contact contacted voice photo photos picture
+pictures post posts page friend friends live story
+""")
+
+
+@recogniser("messaging-id")
+def _messaging(text: str) -> list[_Cand]:
+    """WeChat / QQ / social-media IDs and handles: after a label, ``@handle``, ``wxid_``."""
+    out = []
+    for m in _HANDLE.finditer(text):
+        value = m.group("v")
+        explicit = bool(re.search(r"[:：=]|is|was|是|为", m.group("sep"))) or re.search(
+            r"(?i)ID|号|handle|name|名|#", m.group("label")) is not None
+        marked = re.search(r"[\d_@]", value) is not None
+        if value.lower().strip("@") in _PLAIN_WORDS:
+            continue
+        if re.fullmatch(r"[\d\s+-]{7,}", value) and len(re.sub(r"\D", "", value)) >= 10:
+            continue  # a phone number after "WhatsApp": the phone recogniser's
+        if marked or explicit:
+            out.append((m.start("v"), m.end("v"), "ID", _PRIORITY["LABELLED"]))
+    out += _spans(_AT_HANDLE, text, "ID", "GENERIC")
+    out += _spans(_WXID, text, "ID", "LABELLED")
+    return out
+
+
+# ---------------------------------------------------------------- safe default
+
+# a code made of letters and digits (inner - _ / . allowed), at least 4 digits and a letter:
+# a serial, permit, staff, member or account number of a kind no recogniser names.
+_CODE = re.compile(r"(?<![\w@./\\-])(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])[A-Za-z0-9]"
+                   r"(?:[A-Za-z0-9]|[-_/.](?=[A-Za-z0-9])){4,39}(?![\w@]|[-/.][A-Za-z0-9])",
+                   re.ASCII)
+# ... that a clinical note writes as a value: an ICD-10 code, a number with its unit, a
+# gene/variant or rs number, a date-like or dose-like token
+_CLINICAL_CODE = re.compile(
+    r"[A-TV-Z]\d{2}(?:\.\d{1,4}[A-Z]?)?|"                       # ICD-10
+    r"\d+(?:[./:x-]\d+)*(?:mg|mcg|ug|µg|ng|g|kg|lb|lbs|ml|mL|l|L|dl|dL|mmol|umol|mEq|IU|iu|u|U|"
+    r"units?|cm|mm|km|m|in|ft|h|hr|hrs|min|mins|s|sec|d|wk|wks|w|mo|y|yr|yrs|bpm|kcal|x|X|"
+    r"mmHg|Fr|F|G|g/dL|mg/dL|mmol/L|mg/kg|mL/h|ml/h|L/min|°C|C|%|pm|am|th|st|nd|rd|s)(?:/\w+)?|"
+    r"\d{4}s|(?:19|20)\d\d[-/](?:19|20)?\d\d|"                 # 1990s, 2019-20, 2019/2020
+    r"rs\d+|[cpg]\.\S+|NM_\d+(?:\.\d+)?|"                       # variants
+    r"[A-Z]{1,6}\d{1,3}[A-Z]?|[A-Z]{1,5}-\d{1,3}[A-Z]?|"          # CA19, COVID-19, IL-6, CD4
+    r"\d{1,3}[A-Z]{1,4}\d?",                                     # 22C3, 3T, 4B
+    re.ASCII)
+
+
+@recogniser("code-like")
+def _codes(text: str) -> list[_Cand]:
+    """Unclassified identifier-like codes, removed as ``ID`` (a safe default)."""
+    out = []
+    for m in _CODE.finditer(text):
+        value = m.group(0)
+        digits = sum(ch.isdigit() for ch in value)
+        if digits < 4 or _CLINICAL_CODE.fullmatch(value):
+            continue
+        out.append((m.start(), m.end(), "ID", _PRIORITY["FALLBACK"]))
+    return out

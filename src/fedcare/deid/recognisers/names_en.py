@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from fedcare.deid import _lexicon as L
+from fedcare.deid import _names as N
 
 from ._base import PRIORITY as _PRIORITY
 from ._base import Cand as _Cand
@@ -64,6 +65,25 @@ _HEADER = re.compile(rf"^[ \t]*(?P<n>{_LASTFIRST})(?=[ \t]*(?:\||\n|$|\(|MRN|DOB
                      r"DOB|\d)))", re.M)
 _SEQ = re.compile(rf"(?<![A-Za-z'’-]){_FULL_CAP}")
 _LF = re.compile(rf"(?<![A-Za-z])(?P<n>{_LASTFIRST})")
+# lower-case names typed after a cue ("his daughter hope mcallister", "dr brown", "wife mary")
+_LOWW = r"[a-z][a-z'’]*(?:-[a-z][a-z'’]*)?"
+_LOWER_TITLE = re.compile(r"(?<![A-Za-z])(?i:dr|doctor|mr|mrs|ms|miss|prof|nurse|sister)\.?[ \t]+"
+                          rf"(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)")
+_LOWER_KIN = re.compile(rf"(?<![A-Za-z])(?:(?i:{_KIN}|named|name\s*:|pt\s*:|patient\s*:|"
+                        r"pt\s+name\s*:|with|per|by|saw|and)(?![A-Za-z])|w/)")
+_LOWER_NAME = re.compile(rf"[ \t]*[,(]?[ \t]*(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)(?![A-Za-z])")
+_LOWER_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<n>{_LOWW}[ \t]+{_LOWW})(?![A-Za-z'’-]))")
+# capitalised given name + capitalised word ("Jan Kowalski", "Zuzana Novakova")
+_CAP_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<a>{_CAPW})[ \t]+(?P<b>{_CAPW})(?![A-Za-z'’-]))")
+_SINGLE_NEXT = re.compile(r"[ \t]*(?:is|was|has|had|says|said|reports|reported|states|stated|"
+                          r"called|came|comes|went|will|would|and|['’]s\b|,|\()")
+_INITIALS = re.compile(r"(?<![A-Za-z.])(?:[A-Z]\.[ ]?){2,3}(?![A-Za-z])")
+_NOT_INITIALS = frozenset({
+    "US", "PO", "AM", "PM", "OD", "OS", "OU", "MD", "DO", "RN", "NP", "PA", "BID", "TID",
+    "QID", "PRN", "NPO", "IV", "IM", "SC", "UK", "ER", "ID", "DC", "QD", "QHS", "HS", "AC",
+    "PC", "OT", "PT", "BP", "HR", "EG", "IE", "NB", "PS", "CC", "RR", "AD", "AS", "AU",
+    "USA", "SOB", "NKA", "DNR", "MA", "BA", "BS", "MS", "MPH", "PHD", "JD", "DDS",
+})
 _CREDENTIALS = L.words("md do rn np pa phd mbbs facp facs dds dmd pharmd lpn cna crna "
                        "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw")
 
@@ -91,7 +111,7 @@ def _trim_name(text: str, start: int, end: int, strong: bool) -> tuple[int, int]
     s, e = start + words[0].start(), start + words[-1].end()
     if text[s:e].endswith(("'s", "’s")):
         e -= 2
-    elif text[s:e].endswith(".") and not re.search(r"(?:^|\s)[A-Z]\.$", text[s:e]):
+    elif text[s:e].endswith(".") and not re.search(r"(?:^|[\s.])[A-Z]\.$", text[s:e]):
         e -= 1
     return (s, e) if e > s else None
 
@@ -168,10 +188,66 @@ def _en_names(text: str) -> list[_Cand]:
         if first in L.EN_FIRST_NAMES or (last in L.EN_SURNAMES and
                                          last not in L.AMBIGUOUS_EN_NAMES):
             add(weak, *m.span("n"))
+    _lower_and_world_names(text, strong, weak, add)
     weak += _propagate_en(text, strong + weak)
     out = [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in _merge_adjacent(text, strong)]
     out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _merge_adjacent(text, weak)]
     return out
+
+
+def _name_like(token: str) -> bool:
+    """A word that may be part of a name: a listed name, or a word no list knows."""
+    return token in N.all_names() or (token not in N.common_words() and len(token) >= 3)
+
+
+def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
+                           weak: list[tuple[int, int]], add: Callable[..., None]) -> None:
+    """Lower-case names after cues, and names from the many-locale lists (``_names``)."""
+    function_words = N.COMMON_EN - L.AMBIGUOUS_EN_NAMES
+    cued = [(m, True) for m in _LOWER_TITLE.finditer(text)]
+    for cue in _LOWER_KIN.finditer(text):
+        name = _LOWER_NAME.match(text, cue.end())
+        if name:
+            cued.append((name, False))
+    for m, titled in cued:
+        words = list(re.finditer(r"\S+", m.group("n")))
+        toks = [w.group(0).lower() for w in words]
+        first = toks[0]
+        second_ok = len(toks) == 2 and _name_like(toks[1]) and \
+            toks[1] not in N.common_words() and toks[1] not in _CREDENTIALS
+        first_ok = first in N.all_names() and first not in function_words and (
+            titled or second_ok or first not in N.common_words())
+        if not first_ok:
+            continue
+        end = m.start("n") + (words[1].end() if second_ok else words[0].end())
+        add(strong, m.start("n"), end)
+    given, family, common = N.given_names(), N.surnames(), N.common_words()
+    for m in _LOWER_PAIR.finditer(text):
+        a, b = (t.lower() for t in m.group("n").split())
+        if a in given and b in family and a not in common and b not in common:
+            add(weak, *m.span("n"))
+    for m in _CAP_PAIR.finditer(text):
+        a, b = m.group("a").lower(), m.group("b").lower()
+        month = a in L.EN_NOT_NAMES and a in given  # "Jan Kowalski", "June Carter"
+        if (_never(a, False) and not month) or _never(b, False) or b in common:
+            continue
+        if month and (b in given and b not in family):
+            continue
+        if (a in given and (b in family or b not in given)) or (
+                a not in common and a in given and b in family):
+            if month:  # not trimmed: the month word is the given name here
+                weak.append((m.start("a"), m.end("b")))
+            else:
+                add(weak, m.start("a"), m.end("b"))
+    for m in re.finditer(rf"(?<![A-Za-z'’-]){_CAPW}(?![A-Za-z'’-])", text):
+        token = m.group(0).lower()
+        if (len(token) >= 4 and token in given and token not in common
+                and not _never(token, False) and _SINGLE_NEXT.match(text, m.end())):
+            add(weak, *m.span())
+    for m in _INITIALS.finditer(text):
+        letters = re.sub(r"[^A-Z]", "", m.group(0))
+        if letters not in _NOT_INITIALS:
+            add(weak, m.start(), m.end())
 
 
 def _propagate_en(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -123,6 +123,8 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
     """
     if pos >= len(text) or not _is_han(text[pos]):
         return None
+    if text[pos] in "小老" and pos + 1 < len(text) and text[pos + 1] in L.CN_SURNAMES:
+        return None  # 小王, 老李: the familiar-form recogniser's
     s_len = _surname_len(text, pos)
     if s_len == 0:
         if text[pos] in L.CN_NAME_STOPWORDS:
@@ -276,3 +278,36 @@ def _propagate_zh(text: str, found: list[tuple[int, int]]) -> list[tuple[int, in
     return out
 
 
+
+
+# ---------------------------------------------------------------- 小王, 老李, 阿强
+
+_FAMILIAR = re.compile(r"(?P<n>[小老](?P<s>[\u4e00-\u9fff])|阿(?P<g>[\u4e00-\u9fff]))")
+_FAMILIAR_NEXT = frozenset("说讲来去在帮给陪送打问告值负电和与是的也今昨已又还就都会要让叫跟带找"
+                           "，。、；：:,.!?！？)）\n\t ")
+_FAMILIAR_WORDS = L.words("""
+小于 小时 小便 老公 老师 小米 小麦 老家 老年 小心 小孩 小儿 老人 小姐 老是 老伴 小区 小组 小叶
+小石 小方 小白 小熊 小马 老马 小结 小量 小剂 小片 小型 小便 老化 老板 老婆 老乡 老大 老二
+小学 小腿 小腹 小肠 小脑 小块 小口 小儿 小灶 小菜 小吃 阿姨 阿婆 阿公 阿爸 阿妈 阿哥 阿姐 阿弟
+阿妹 阿伯 阿叔 阿婶 阿舅 阿嫂 阿胶 阿片 阿托 阿司 阿莫 阿奇 阿昔 阿卡 阿德 阿仑 阿法 阿糖
+阿达 阿替 阿米 阿普 阿扎 阿立 阿尔
+""")
+
+
+@recogniser("name-zh-familiar", ("zh",))
+def _familiar(text: str) -> list[_Cand]:
+    """Familiar forms: 小 / 老 with a surname (小王, 老李), 阿 with a given character."""
+    out = []
+    for m in _FAMILIAR.finditer(text):
+        word = m.group("n")
+        if word in _FAMILIAR_WORDS or m.group("g") in L.CN_NAME_STOPWORDS:
+            continue
+        if m.group("s") is not None and m.group("s") not in L.CN_SURNAMES:
+            continue
+        if m.end() < len(text) and text[m.end()] not in _FAMILIAR_NEXT and \
+                not _title_at(text, m.end()):
+            continue
+        if m.start() > 0 and text[m.start() - 1] in "大最较缩变很太更":
+            continue  # 大小便, 最小于, 缩小
+        out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
+    return out

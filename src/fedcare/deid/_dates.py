@@ -35,7 +35,9 @@ _ABBR = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "
 _MONTH_NAMES = [name.capitalize() for name in _MONTHS]
 _month_forms = sorted({f for m in [*_MONTHS, *_ABBR] for f in (m.capitalize(), m.upper())}
                       # full names in lower case too ("march 3" typed in a chat), not "may"
-                      | {m for m in _MONTHS if m != "may"}, key=len, reverse=True)
+                      | {m for m in _MONTHS if m != "may"}
+                      | {"jan", "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov"},
+                      key=len, reverse=True)
 _MON = r"(?P<mon>" + "|".join(_month_forms) + r")(?P<dot>\.)?"
 _Y4 = r"(?P<y>(?:19|20)\d\d)"
 _DAY = r"(?P<d>3[01]|[12]\d|0?[1-9])"
@@ -91,7 +93,6 @@ _ZH_PATTERNS = [
     # 三月五日 (no year)
     rf"(?<![〇零○一二三四五六七八九十年])(?P<zm>十[一二]?|[一二三四五六七八九])月(?P<zd>{_CN_NUM})"
     r"(?P<suffix>[日号])",
-    # 2024年3月5日 with full stops or spaces dropped: 2024.3.5 is above; 24/3/5 is not read
 ]
 
 _EN = [re.compile(p) for p in _EN_PATTERNS]
@@ -109,6 +110,8 @@ class DateMatch:
     day: int | None
     _match: re.Match[str]
     _day_first: bool = False
+    #: a weekday written before the date ("Wednesday, ", "Sat "), inside the span
+    _weekday: str = ""
 
     @property
     def time(self) -> str | None:
@@ -168,12 +171,21 @@ class DateMatch:
         text = m.group(0)
         for begin, end, value in sorted(pieces, reverse=True):
             text = text[:begin] + value + text[end:]
-        return text[self.start - m.start():len(text) - (m.end() - self.end)]
+        core = self.start + len(self._weekday)
+        text = text[core - m.start():len(text) - (m.end() - self.end)]
+        if self._weekday:  # the new date's weekday, written as the old one was
+            text = _weekday_like(self._weekday, new) + text
+        return text
 
     def shifted(self, days: int) -> str:
-        """The date moved by ``days``, in the original format (partial dates included)."""
+        """The date moved by ``days``, in the original format (partial dates included).
+
+        A weekday before a date without a year is dropped (it would pin the year down)."""
         year = self.year if self.year is not None else 2000
         day = self.day if self.day is not None else 15
+        if self._weekday and self.year is None:
+            return DateMatch(self.start + len(self._weekday), self.end, self.year, self.month,
+                             self.day, self._match, self._day_first).shifted(days)
         return self.render(dt.date(year, self.month, day) + dt.timedelta(days=days))
 
     def year_only(self, cutoff: int | None = None) -> str | None:
@@ -227,6 +239,28 @@ def _month_like(old: str, month: int) -> str:
     if old.islower():
         return new.lower()
     return new.upper() if old.isupper() and len(old) > 1 else new
+
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_BEFORE = re.compile(
+    r"(?<![A-Za-z])(?P<w>(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|"
+    r"tue|wed|thurs|thur|thu|fri|sat|sun)\.?)(?P<sep>,?[ \t]+|,)$")
+
+
+def _weekday_like(old: str, new: dt.date) -> str:
+    """``new``'s weekday written like ``old`` ("Wednesday, " -> "Friday, ", "Sat " -> "Mon ")."""
+    m = _WEEKDAY_BEFORE.search(old)
+    if m is None:
+        return ""
+    word, rest = m.group("w"), old[m.end("w"):]
+    full = _WEEKDAYS[new.weekday()]
+    base = word.rstrip(".")
+    name = full if len(base) > 4 else full[:len(base)]
+    if base.isupper():
+        name = name.upper()
+    elif base.islower():
+        name = name.lower()
+    return name + ("." if word.endswith(".") else "") + rest
 
 
 def _ordinal(day: int) -> str:
@@ -284,11 +318,52 @@ def _parts(m: re.Match[str], day_first: bool = False
     return year, month, day, read_day_first
 
 
-def find_dates(text: str, lang: str, day_first: bool = False) -> list[DateMatch]:
+# "3/14" without a year: a date after a cue, a weekday or before a time; elsewhere unless it
+# reads as a score or fraction (5/5 strength, 2/6 murmur, 7/10 pain, 1/2 tab, BP 120/80)
+_BARE_MD = re.compile(r"(?<![\d/.:,-])(?P<m>1[0-2]|0?[1-9])/(?P<d>3[01]|[12]\d|0?[1-9])"
+                      r"(?![\d/]|\.\d|:\d|-\d)")
+_MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|dated|before|after|"
+                     r"to|and|dos|date|seen|visit(?:ed)?|appt\.?|appointment|admitted|"
+                     r"discharged|returned|scheduled|due|f/u|d/c|dob|born|surgery|injury|onset|"
+                     r"completed|ended|ends|started|starting|stopped|held|drawn|collected|done|"
+                     r"cultures?|last|next|repeat|recheck|rechecked|planned|booked|expires?|"
+                     r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)|[\[(]|^)[\s:.,]*$")
+_MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*(?:[01]?\d|2[0-3])"
+                            r"(?::[0-5]\d|[ \t]?[ap]\.?m\b)")
+_MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:pain|strength|murmur|tab|tabs|tablet|of|mg|ml|x|kg|g|mcg|"
+                           r"l|h|hr|hrs|min|mmol|mmhg|cm|mm|in|ft|lb|lbs|"
+                           r"scale|score|%|units?|reflex|power|motor|grade|stars?|times|"
+                           r"days?|weeks?|doses?|servings?|cups?|glasses)\b")
+_MD_NOT_BEFORE = re.compile(r"(?i)(?:bp|pain|score|ratio|strength|power|motor|murmur|grade|"
+                            r"take|took|give|gave|\d)[\s:=]*$")
+
+
+def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
+    month, day = int(m.group("m")), int(m.group("d"))
+    before = text[max(0, m.start() - 24):m.start()]
+    if _MD_NOT_BEFORE.search(before) or _MD_NOT_AFTER.match(text, m.end()):
+        return False
+    if _MD_CUE.search(before) or _MD_TIME_AFTER.match(text, m.end()):
+        return True
+    return day not in (4, 5, 6, 10) and not (month < day <= 4)
+
+
+def _with_weekday(text: str, date: DateMatch) -> DateMatch:
+    """The date with a weekday written just before it taken into its span."""
+    m = _WEEKDAY_BEFORE.search(text, max(0, date.start - 12), date.start)
+    if m is None or m.end() != date.start:
+        return date
+    return DateMatch(m.start(), date.end, date.year, date.month, date.day, date._match,
+                     date._day_first, text[m.start():date.start])
+
+
+def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = True
+               ) -> list[DateMatch]:
     """Non-overlapping dates in ``text`` (longest first where two candidates overlap).
 
     ``day_first`` only changes how ``NN/NN/YYYY`` is read (see the module docstring), not
-    which spans are found.
+    which spans are found.  ``with_time=False``: a time of day written after a date stays
+    outside its span (in free text: a time is not an identifier and is kept as written).
     """
     found: list[DateMatch] = []
     patterns = _ZH + _EN[:2] if lang == "zh" else _EN
@@ -299,7 +374,16 @@ def find_dates(text: str, lang: str, day_first: bool = False) -> list[DateMatch]
                 continue
             year, month, day, read_day_first = parts
             span = m.span("date") if m.groupdict().get("date") is not None else m.span()
-            found.append(DateMatch(span[0], span[1], year, month, day, m, read_day_first))
+            if m.groupdict().get("time") and not with_time:
+                span = (span[0], m.start("time"))
+            found.append(_with_weekday(text, DateMatch(span[0], span[1], year, month, day, m,
+                                                       read_day_first)))
+    for m in _BARE_MD.finditer(text):
+        if _bare_md_is_date(text, m):
+            parts = _parts(m)
+            if parts is not None:
+                found.append(_with_weekday(text, DateMatch(m.start(), m.end(), None, parts[1],
+                                                           parts[2], m)))
     found.sort(key=lambda d: (-(d.end - d.start), d.start))
     kept: list[DateMatch] = []
     for cand in found:
@@ -376,7 +460,7 @@ def year_date_text(value: str, lang: str, cutoff: int | None = None,
 _EN_MONTH_WORD = (r"(?:January|February|March|April|May|June|July|August|September|October|"
                   r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec|"
                   r"january|february|april|june|july|august|september|october|november|"
-                  r"december)(?:(?<=Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\.|(?<=Sept)\.)?")
+                  r"december|jan|feb|apr|jun|jul|aug|sept|sep|oct|nov)(?:(?<=Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\.|(?<=Sept)\.)?")
 _EN_VAGUE = [
     # "last March", "early Sept", "end of June", "in March", "since Feb", "March of last year"
     re.compile(r"(?<![A-Za-z])(?:(?P<cue>(?i:in|since|until|till|by|from|during|around|before|"

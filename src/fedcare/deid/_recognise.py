@@ -15,12 +15,13 @@ from collections.abc import Iterable
 
 from fedcare.deid._common import Span
 from fedcare.deid.recognisers import REGISTRY
-from fedcare.deid.recognisers._base import Cand
+from fedcare.deid.recognisers._base import PRIORITY, Cand
 from fedcare.deid.recognisers.ages import age_value
 
 __all__ = ["age_value", "detect_language", "find_phi"]
 
 _Cand = Cand
+_LAST_RESORT = PRIORITY["FALLBACK"]
 
 #: Full-width digits and letters (０１２, ＡＢＣ) and the marks inside numbers and addresses
 #: (＋ － ． ／ ＠ ＿), one character each.  Chinese punctuation (：，（）) stays as written:
@@ -76,16 +77,47 @@ def find_phi(text: str, lang: str = "auto") -> list[Span]:
     for rec in REGISTRY.values():
         if lang in rec.languages:
             cands += rec.find(text, lang)
-    return _resolve(cands)
+    return _resolve(cands, text)
 
 
-def _resolve(cands: Iterable[_Cand]) -> list[Span]:
+def _resolve(cands: Iterable[_Cand], text: str = "") -> list[Span]:
+    """Highest priority first, then longest.  A candidate that overlaps one already kept of
+    another type keeps its parts outside it (an address around a ZIP taken as an ID stays
+    covered); parts of fewer than two letters or digits are dropped."""
     kept: list[_Cand] = []
     for cand in sorted(cands, key=lambda c: (-c[3], -(c[1] - c[0]), c[0])):
         start, end = cand[0], cand[1]
         if end <= start:
             continue
-        if all(end <= k[0] or start >= k[1] for k in kept):
+        hits = [k for k in kept if not (end <= k[0] or start >= k[1])]
+        if not hits:
             kept.append(cand)
+            continue
+        if not text or cand[3] <= _LAST_RESORT or any(k[2] == cand[2] for k in hits):
+            continue  # a bare code or number that overlaps a found identifier is part of it
+        pieces = [(start, end)]
+        for k in hits:
+            pieces = [part for s, e in pieces for part in _minus(s, e, k[0], k[1])]
+        for s, e in pieces:
+            s, e = _strip(text, s, e)
+            if sum(ch.isalnum() for ch in text[s:e]) >= 2:
+                kept.append((s, e, cand[2], cand[3]))
     return sorted(Span(s, e, t) for s, e, t, _ in kept)
+
+
+def _minus(start: int, end: int, k0: int, k1: int) -> list[tuple[int, int]]:
+    if end <= k0 or start >= k1:
+        return [(start, end)]
+    return [(s, e) for s, e in ((start, k0), (k1, end)) if e > s]
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    """Without the spaces and separators left at a piece's ends."""
+    if not text:
+        return start, end
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum() and text[end - 1] not in ".)":
+        end -= 1
+    return start, end
 

@@ -10,5 +10,6 @@ from ._base import PRIORITY, Cand, recogniser
 @recogniser("date", with_lang=True)
 def dates(text: str, lang: str) -> list[Cand]:
     """Every date found by :func:`fedcare.deid._dates.find_dates`."""
-    out = [(d.start, d.end, "DATE", PRIORITY["DATE"]) for d in find_dates(text, lang)]
+    out = [(d.start, d.end, "DATE", PRIORITY["DATE"])
+           for d in find_dates(text, lang, with_time=False)]
     return out + [(s, e, "DATE", PRIORITY["DATE"]) for s, e in find_vague_dates(text, lang)]

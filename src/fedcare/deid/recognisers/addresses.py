@@ -41,12 +41,23 @@ _EN_ADDRESS = [
 _SAFE_ABBR = "|".join(sorted(L.US_STATES - {"MD", "PA", "DO", "DE", "IN", "OR", "ME", "OK", "HI",
                                             "CO", "LA", "MA", "ID", "MS", "NP", "DC", "PR"}))
 _CITY_ABBR = re.compile(rf"(?<![\w,])(?P<c>{_CITY_WORDS}),\s+(?:{_SAFE_ABBR})(?![A-Za-z])")
+# a street named without a number, with what is on it: "the CVS on Tunnel Rd",
+# "Walgreens on E Speedway Blvd", "lives off Maple Avenue"
+_STREET_NAMED = re.compile(
+    rf"(?:(?P<shop>(?:the\s+)?[A-Z][A-Za-z'’&]*(?:\s+[A-Z][A-Za-z'’&]*)?)\s+(?:on|off|at)\s+)?"
+    rf"(?P<st>(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?[A-Z][a-z]+"
+    rf"(?:\s+[A-Z][a-z]+){{0,2}}\s+(?:Street|Avenue|Road|Boulevard|Lane|Drive|Parkway|Highway|"
+    rf"St|Ave|Rd|Blvd|Ln|Pkwy|Hwy)\b\.?)")
 _CITY_AFTER = re.compile(r"\b(?:in|from|near|to|at|of)\s+(?P<c>[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)")
 _RESIDENCE = re.compile(r"(?i:\b(?:lives|living|lived|resides|residing|resided|reside|moved|"
                         r"relocated|relocating|born|raised|grew\s+up|native|resident|home|"
                         r"originally|hometown|transferred|travell?ed|visiting)\s+(?:alone\s+|"
                         r"here\s+|back\s+|with\s+\w+\s+(?:\w+\s+)?)?(?:in|from|to|of|near|at)"
                         r"(?:\s+the)?)\s+(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2})")
+
+
+# a larger US city named anywhere ("Harborview Imaging - Portland Campus")
+_BARE_CITY = re.compile(r"(?<![A-Za-z'’-])(?=(?P<a>[A-Z][a-z]+)(?P<b>\s[A-Z][a-z]+)?(?![A-Za-z'’-]))")
 
 
 @recogniser("address-en", ("en",))
@@ -72,6 +83,18 @@ def _en_addresses(text: str) -> list[_Cand]:
         words = m.group("c").split()
         if words[0].lower() not in L.EN_NOT_NAMES:
             out.append((m.start("c"), m.end("c"), "ADDRESS", prio))
+    for m in _STREET_NAMED.finditer(text):
+        words = m.group("st").split()
+        if words[0].lower() in L.EN_NOT_NAMES and len(words) < 3:
+            continue
+        start = m.start("shop") if m.group("shop") else m.start("st")
+        out.append((start, m.end("st"), "ADDRESS", prio - 1))
+    for m in _BARE_CITY.finditer(text):
+        pair = (m.group("a") + (m.group("b") or "")).lower().replace(" ", "_")
+        if m.group("b") and pair in L.US_CITIES:
+            out.append((m.start("a"), m.end("b"), "ADDRESS", prio - 2))
+        elif m.group("a").lower() in L.US_CITIES:
+            out.append((m.start("a"), m.end("a"), "ADDRESS", prio - 2))
     for m in _CITY_AFTER.finditer(text):
         place: str = m.group("c")
         first = place.split()[0]

@@ -54,6 +54,8 @@ _EN_AGE = [
     re.compile(rf"(?i)\b(?:(?:patient|pt|he|she)\s+is|turned)\s+{_AGE_N}"
                rf"(?=\s*(?:[,;]|\.(?!\d)|$|\s(?:last|this|in|on|yesterday|today)\b))"),
     re.compile(rf"(?i){_AGE_N}(?:st|nd|rd|th)?\s+birthday\b"),
+    # "WOJCIK, Stanislaw, 94 M, MRN ...", "Smith J, 91F": age and sex set off by commas
+    re.compile(r"(?<=,)\s*(?P<n>\d{2,3})\s?(?:M|F|m|f|male|female)\b(?=\s*[,;)\n]|\s*$)"),
 ]
 _CN_AGE_NUM = (r"九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十[一二三四五六七八九]?|"
                r"[一二]十[一二三四五六七八九]?)?")

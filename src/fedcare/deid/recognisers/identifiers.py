@@ -27,14 +27,17 @@ _EN_LABELS: dict[str, str] = {
                  rf"gr(?:ou)?p\s*(?:/\s*ID|ID|{_N})|medicare(?:\s+(?:beneficiary\s+identifier|{_N}|ID|card))?|"
                  rf"medicaid(?:\s+(?:{_N}|ID|card))?|MBI|HICN|"
                  rf"health\s+plan\s+(?:ID|{_N}|beneficiary\s+{_N})|beneficiary\s+(?:ID|{_N})|"
-                 rf"plan\s+ID|(?:BCBS|Aetna|Cigna|Humana|Kaiser|UnitedHealthcare)\s+(?:ID|#)",
+                 rf"plan\s+ID|(?:BCBS|Aetna|Cigna|Humana|Kaiser|UnitedHealthcare)\s+(?:ID|#)|"
+                 rf"group(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{4,}})",
     "ACCOUNT": rf"(?:bank\s+|billing\s+|hospital\s+|patient\s+|checking\s+|savings\s+)?"
                rf"account(?:\s+(?:{_N}|ID))?|acct\.?(?:\s*{_N})?|FIN|financial\s+{_N}|"
                rf"encounter\s+(?:{_N}|ID)|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?",
     "LICENSE": rf"(?:driver'?s?|driving)\s+(?:licen[cs]e|lic\.?)(?:\s+{_N})?|DL\s*#?|"
                rf"licen[cs]e\s+{_N}|"
                rf"(?:medical|nursing|state|professional)\s+licen[cs]e(?:\s+{_N})?|"
-               rf"certificate\s+{_N}|DEA(?:\s+{_N})?|NPI(?:\s+{_N})?",
+               rf"certificate\s+{_N}|DEA(?:\s+{_N})?|NPI(?:\s+{_N})?|"
+               rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}[-‐]?\d{{4,}})|registration\s+{_N}|"
+               rf"(?:medical|nursing|pharmacy|state)\s+(?:council|board)\s+{_N}",
     "VEHICLE": rf"(?:(?:licen[cs]e|registration|tag|vehicle|car)\s+)?plate(?:\s+{_N})?|VIN|"
                rf"(?:car|vehicle|auto|parked|parking)\b[^.\n]{{0,20}}?\btag(?:\s+{_N})?|"
                rf"vehicle\s+identification\s+{_N}|vehicle\s+(?:ID|registration)(?:\s+{_N})?",
@@ -52,7 +55,9 @@ _EN_LABELS: dict[str, str] = {
           rf"home\s+return\s+permit(?:\s+{_N})?|(?:mainland\s+)?travel\s+pass(?:\s+{_N})?|"
           rf"(?:HK|Hong\s+Kong|Macau|Macao|Taiwan)\s+(?:ID|identity\s+card|permit|pass|"
           rf"compatriot\s+(?:permit|pass|card))(?:\s+{_N})?|HKID|visa\s+(?:{_N}|ID)|"
-          rf"birth\s+certificate(?:\s+{_N})?|permit\s+{_N}|certificate\s+of\s+identity",
+          rf"birth\s+certificate(?:\s+{_N})?|permit\s+{_N}|certificate\s+of\s+identity|"
+          rf"Rx\s*(?:{_N})?(?=\s*[:#]?\s*\d{{6,}})|prescription\s+{_N}|"
+          rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)",
     "SSN": rf"SSN|SS\s?#|SS\s+{_N}|social\s+security(?:\s+{_N})?|soc\.?\s+sec\.?(?:\s+{_N})?",
 }
 _ZH_LABELS: dict[str, str] = {
@@ -257,7 +262,9 @@ _CLINICAL_CODE = re.compile(
     r"\d{4}s|(?:19|20)\d\d[-/](?:19|20)?\d\d|"                 # 1990s, 2019-20, 2019/2020
     r"rs\d+|[cpg]\.\S+|NM_\d+(?:\.\d+)?|"                       # variants
     r"[A-Z]{1,6}\d{1,3}[A-Z]?|[A-Z]{1,5}-\d{1,3}[A-Z]?|"          # CA19, COVID-19, IL-6, CD4
-    r"\d{1,3}[A-Z]{1,4}\d?",                                     # 22C3, 3T, 4B
+    r"\d{1,3}[A-Z]{1,4}\d?|"                                     # 22C3, 3T, 4B
+    r"(?:\d+s-?)+|"                                              # 70s-80s
+    r"[\w./-]*(?i:mL|min|mg|kg|mmol|umol|m2|dL|mcg|ug|IU|hr|mmHg|bpm)\b[\w./-]*",  # units
     re.ASCII)
 
 

@@ -14,11 +14,14 @@ from ._base import recogniser
 
 # ---------------------------------------------------------------- English names
 
-_CAPW = r"(?:(?:Mc|Mac|O['’]|D['’])?[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*)"
-_UPPW = r"(?:(?:MC|MAC|O'|D')?[A-Z]{2,}(?:[-'][A-Z]+)*)"
+_UP = "A-ZÀ-ÖØ-Þ"
+_LO = "a-zß-öø-ÿ"
+_CAPW = rf"(?:(?:Mc|Mac|O['’]|D['’])?[{_UP}][{_LO}]+(?:[-'’][{_UP}]?[{_LO}]+)*)"
+_UPPW = rf"(?:(?:MC|MAC|O'|D')?[{_UP}]{{2,}}(?:[-'][{_UP}]+)*)"
 _INIT = r"(?:[A-Z]\.?)"
 _PARTICLE = r"(?:(?:van|von|de|da|del|der|di|du|la|le|bin|ibn|al|el) (?:la |der |los )?)"
-_FULL_CAP = rf"(?:{_INIT} )?{_CAPW}(?: (?:{_INIT} )?{_PARTICLE}?{_CAPW}){{0,2}}"
+_NICK = r"(?:[\"“'‘(][A-Z][a-z]+[\"”'’)])"
+_FULL_CAP = rf"(?:{_INIT} )?{_CAPW}(?: (?:{_INIT} |{_NICK} )?{_PARTICLE}?{_CAPW}){{0,2}}"
 _FULL_UP = rf"(?:{_INIT} )?{_UPPW}(?: (?:{_INIT} )?{_UPPW}){{0,2}}"
 _FULL = rf"(?:{_FULL_CAP}|{_FULL_UP})"
 _LASTFIRST = (rf"(?:{_CAPW}(?:-{_CAPW})?|{_UPPW}),[ ]?(?:{_CAPW}|{_UPPW})"
@@ -32,7 +35,9 @@ _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\
                  r"signed\s+by|reviewed\s+by|transcribed\s+by|cosigned\s+by|author|cc|contact|"
                  r"emergency\s+contact|next\s+of\s+kin|nok|guardian|caregiver|interpreter|"
                  r"spouse|wife|husband|son|daughter|mother|father|brother|sister|"
-                 r"health\s+care\s+proxy|hcp|poa|witness|informant|source|sign(?:ed|ature)")
+                 r"health\s+care\s+proxy|hcp|poa|witness|informant|source|sign(?:ed|ature)|"
+                 r"re|regarding|subject|from|to|client|resident\s+name|member|insured|"
+                 r"subscriber|caller|visitor|employee|student|parent|emergency\s+contact")
 _COLON = re.compile(rf"(?<![A-Za-z])(?i:{_COLON_LABELS})\s*[:–-]\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                     rf"(?P<n>{_LASTFIRST}|{_FULL})")
 # cues after which one capitalised word is a person even when no list knows it
@@ -40,12 +45,17 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"grandson|granddaughter|grandmother|grandfather|grandchild|aunt|uncle|cousin|"
         r"partner|fianc[eé]e?|friend|neighbou?r|caregiver|guardian|roommate|stepson|"
         r"stepdaughter|daughter-in-law|son-in-law|call|contact|paged|notified|informed|"
-        r"contacted|tell|ask|interpreter|chaplain|social\s+worker|case\s+manager")
+        r"contacted|tell|ask|interpreter|chaplain|social\s+worker|case\s+manager|educator|"
+        r"dietitian|dietician|nutritionist|therapist|pharmacist|aide|tech|technician|CNA|"
+        r"coordinator|navigator|scribe|coach|counsel(?:l)?or|midwife|doula|paramedic|"
+        r"supervisor|manager|boss|teacher|landlord|pastor|priest|rabbi|imam|sitter|nanny|"
+        r"babysitter|housekeeper")
 _KIN_CUE = re.compile(rf"(?<![A-Za-z])(?i:{_KIN})\s*[,(]?\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                       rf"(?P<n>{_LASTFIRST}|{_FULL_CAP})")
-_KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_FULL})\s*(?:\((?i:{_KIN}|resident|attending|"
+_KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*(?:\((?i:{_KIN}|resident|attending|"
                         r"fellow|intern|pcp|nurse|rn|np|pa|md|cardiology|surgery)\)|"
-                        r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b)")
+                        r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b|"
+                        r",\s*\d{1,3}\s*(?:y/?o|yo|y\.o\.|M|F|m|f|male|female)\b)")
 _SEQ_UP = re.compile(rf"(?<![A-Za-z'’-]){_UPPW}(?: {_INIT}\.?)?(?: {_UPPW}){{1,2}}(?![A-Za-z])")
 _NURSE = re.compile(rf"\b(?:Nurse|RN|NP|Sister|Brother|Father|Rev\.?|Pastor|Chaplain)\s+"
                     rf"(?P<n>{_FULL_CAP})")
@@ -84,6 +94,7 @@ _NOT_INITIALS = frozenset({
     "PC", "OT", "PT", "BP", "HR", "EG", "IE", "NB", "PS", "CC", "RR", "AD", "AS", "AU",
     "USA", "SOB", "NKA", "DNR", "MA", "BA", "BS", "MS", "MPH", "PHD", "JD", "DDS",
 })
+_MONTH_NAMES = L.words("may june april august jan")
 _CREDENTIALS = L.words("md do rn np pa phd mbbs facp facs dds dmd pharmd lpn cna crna "
                        "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw")
 
@@ -155,6 +166,8 @@ def _en_names(text: str) -> list[_Cand]:
             toks = _tokens(m.group("n"))
             if _plausible(toks, strong=True):
                 add(strong, *m.span("n"))
+            elif pattern is _KIN_CUE and toks and all(t in _MONTH_NAMES for t in toks):
+                strong.append(m.span("n"))  # "her daughter May", "son August"
     for m in _SOFT.finditer(text):
         toks = _tokens(m.group("n"))
         initial = re.match(r"[A-Z]\. ?[A-Z][a-z]", m.group("n")) is not None
@@ -186,7 +199,9 @@ def _en_names(text: str) -> list[_Cand]:
         if _never(first, False) or _never(last, False):
             continue
         if first in L.EN_FIRST_NAMES or (last in L.EN_SURNAMES and
-                                         last not in L.AMBIGUOUS_EN_NAMES):
+                                         last not in L.AMBIGUOUS_EN_NAMES) or (
+                first in N.given_names() and last in N.surnames()
+                and last not in N.common_words()):
             add(weak, *m.span("n"))
     _lower_and_world_names(text, strong, weak, add)
     weak += _propagate_en(text, strong + weak)

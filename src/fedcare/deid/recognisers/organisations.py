@@ -31,6 +31,17 @@ _EN_ORG = re.compile(rf"{_ORG_WORD}(?:[ \t]+(?:(?:of|and|the|de|for|on)[ \t]+)?{
 _INITIALS = re.compile(r"(?:[A-Z]\.)+")
 _ABBREVIATION = re.compile(r"Inc\.|Corp\.|Co\.|Ltd\.|Bros\.|LLC\.|PLC\.")
 _TRAILING = frozenset({"&", "of", "and", "the", "for", "on", "de"})
+# a capitalised name ending in a word that names a business or school, anywhere
+_EN_SUFFIXED = re.compile(
+    r"(?<![A-Za-z&'’-])(?:[A-Z][A-Za-z'’.-]*\s+(?:&\s+)?){1,4}(?:Logistics|Services|Inc\.?|LLC|"
+    r"Corp\.?|Corporation|Company|Co\.|Group|Industries|Manufacturing|Systems|Solutions|"
+    r"Technologies|Foods|Farms|Motors|Airlines|Airways|Die|Works|Construction|Consulting|"
+    r"Enterprises|Trucking|Freight|Supply|Electric|Plumbing|Roofing|Landscaping|Realty|"
+    r"Warehouse|Distribution|Packaging|Plastics|Steel|Mills?|Bakery|Brewery|Restaurant|Diner|"
+    r"Cafe|Café|Academy|Elementary|High\s+School|Middle\s+School|Elementary\s+School|"
+    r"Preparatory|Prep|Kindergarten|Daycare|Montessori|(?:Community\s+)?College|University|"
+    r"Bank|Credit\s+Union|Insurance|Police\s+Department|Fire\s+Department|Post\s+Office)"
+    r"(?![A-Za-z])")
 _EN_LOWER_ORG = re.compile(r"[a-z][a-z0-9&'’-]{2,}")
 _NOT_ORG = L.words("""
 home night nights weekends school work a an the this that his her their my our your
@@ -89,6 +100,13 @@ def _organisations(text: str, lang: str) -> list[_Cand]:
         low = _EN_LOWER_ORG.match(text, cue.end())
         if low and low.group(0) not in N.common_words() and low.group(0) not in _NOT_ORG:
             out.append((low.start(), low.end(), "ORG", prio))
+    for m in _EN_SUFFIXED.finditer(text):
+        words = m.group(0).split()
+        if any(w.endswith(".") and not _INITIALS.fullmatch(w) for w in words[:-1]):
+            continue  # a sentence ends inside
+        if not all(w.lower() in L.EN_NOT_NAMES or w.lower() in N.common_words()
+                   for w in words[:-1]):
+            out.append((m.start(), m.end(), "ORG", prio - 1))
     if lang != "zh":
         return out
     for pattern in (_ZH_CUE_BEFORE, _ZH_CUE_AFTER, _ZH_SUFFIXED):

@@ -44,10 +44,10 @@ _CITY_ABBR = re.compile(rf"(?<![\w,])(?P<c>{_CITY_WORDS}),\s+(?:{_SAFE_ABBR})(?!
 # a street named without a number, with what is on it: "the CVS on Tunnel Rd",
 # "Walgreens on E Speedway Blvd", "lives off Maple Avenue"
 _STREET_NAMED = re.compile(
-    rf"(?:(?P<shop>(?:the\s+)?[A-Z][A-Za-z'’&]*(?:\s+[A-Z][A-Za-z'’&]*)?)\s+(?:on|off|at)\s+)?"
-    rf"(?P<st>(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?[A-Z][a-z]+"
-    rf"(?:\s+[A-Z][a-z]+){{0,2}}\s+(?:Street|Avenue|Road|Boulevard|Lane|Drive|Parkway|Highway|"
-    rf"St|Ave|Rd|Blvd|Ln|Pkwy|Hwy)\b\.?)")
+    r"(?:(?P<shop>(?:the\s+)?[A-Z][A-Za-z'’&]*(?:\s+[A-Z][A-Za-z'’&]*)?)\s+(?:on|off|at)\s+)?"
+    r"(?P<st>(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?[A-Z][a-z]+"
+    r"(?:\s+[A-Z][a-z]+){0,2}\s+(?:Street|Avenue|Road|Boulevard|Lane|Drive|Parkway|Highway|"
+    r"St|Ave|Rd|Blvd|Ln|Pkwy|Hwy)\b\.?)")
 _CITY_AFTER = re.compile(r"\b(?:in|from|near|to|at|of)\s+(?P<c>[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)")
 _RESIDENCE = re.compile(r"(?i:\b(?:lives|living|lived|resides|residing|resided|reside|moved|"
                         r"relocated|relocating|born|raised|grew\s+up|native|resident|home|"
@@ -57,7 +57,8 @@ _RESIDENCE = re.compile(r"(?i:\b(?:lives|living|lived|resides|residing|resided|r
 
 
 # a larger US city named anywhere ("Harborview Imaging - Portland Campus")
-_BARE_CITY = re.compile(r"(?<![A-Za-z'’-])(?=(?P<a>[A-Z][a-z]+)(?P<b>\s[A-Z][a-z]+)?(?![A-Za-z'’-]))")
+_BARE_CITY = re.compile(r"(?<![A-Za-z'’-])(?=(?P<a>[A-Z][a-z]+)(?P<b>\s[A-Z][a-z]+)?"
+                        r"(?![A-Za-z'’-]))")
 
 
 @recogniser("address-en", ("en",))

@@ -52,7 +52,8 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"babysitter|housekeeper")
 _KIN_CUE = re.compile(rf"(?<![A-Za-z])(?i:{_KIN})\s*[,(]?\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                       rf"(?P<n>{_LASTFIRST}|{_FULL_CAP})")
-_KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*(?:\((?i:{_KIN}|resident|attending|"
+_KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
+                        rf"(?:\((?i:{_KIN}|resident|attending|"
                         r"fellow|intern|pcp|nurse|rn|np|pa|md|cardiology|surgery)\)|"
                         r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b|"
                         r",\s*\d{1,3}\s*(?:y/?o|yo|y\.o\.|M|F|m|f|male|female)\b)")

@@ -334,8 +334,9 @@ _MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:pain|strength|murmur|tab|tabs|tablet|o
                            r"l|h|hr|hrs|min|mmol|mmhg|cm|mm|in|ft|lb|lbs|"
                            r"scale|score|%|units?|reflex|power|motor|grade|stars?|times|"
                            r"days?|weeks?|doses?|servings?|cups?|glasses)\b")
-_MD_NOT_BEFORE = re.compile(r"(?i)(?:bp|pain|score|ratio|strength|power|motor|murmur|grade|"
-                            r"take|took|give|gave|\d)[\s:=]*$")
+_MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor|murmur|"
+                            r"grade|take|took|give|gave|total|scored|apgar|gcs)[\s:=]*|"
+                            r"(?<![:\d])\d+\s+)$")
 
 
 def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
@@ -466,12 +467,22 @@ _EN_VAGUE = [
     re.compile(r"(?<![A-Za-z])(?:(?P<cue>(?i:in|since|until|till|by|from|during|around|before|"
                r"after|through|thru)\s+)?)(?P<v>(?P<lead>(?i:last|next|this|early|mid|late|"
                r"(?:the\s+)?(?:end|beginning|start|middle)\s+of)[\s-]+)?"
-               rf"{_EN_MONTH_WORD}(?![A-Za-z])"
+               rf"{_EN_MONTH_WORD}(?![A-Za-z])(?:\s+(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?\b)?"
                r"(?P<tail>,?\s+(?:of\s+)?(?i:last|this|next)\s+year)?)"),
-    # "on the 3rd"
-    re.compile(r"\b[Oo]n\s+the\s+(?P<v>(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th))\b"
-               r"(?!\s+(?:day|week|month|year|dose|cycle|floor|time|attempt|visit|of\s+"
-               r"(?:the\s+)?(?:month|day)))"),
+    # "on the 3rd", "Thursday the 6th", "since the 14th"
+    re.compile(r"(?:\b(?:[Oo]n|[Ss]ince|[Bb]y|[Uu]ntil|[Bb]efore|[Aa]fter|[Ff]rom)\s+|(?=(?i:monday|"
+               r"tuesday|wednesday|thursday|friday|saturday|sunday)\b))(?P<v>(?:(?i:monday|tuesday|"
+               r"wednesday|thursday|friday|saturday|sunday),?\s+)?the\s+(?:3[01]|[12]\d|0?[1-9])"
+               r"(?:st|nd|rd|th))\b(?!\s+(?:day|week|month|year|dose|cycle|floor|time|attempt|"
+               r"visit|of\s+(?:the\s+)?(?:month|day)))"),
+    # holidays as dates: "since Labor Day", "at Christmas", "over Thanksgiving 2023"
+    re.compile(r"(?:\b(?i:since|after|before|over|at|on|around|until|till|by|during|from|"
+               r"through|for)\s+|(?=(?i:last|this|next)\s))"
+               r"(?P<v>(?:(?i:last|this|next)\s+)?(?:Labor|Memorial|Veterans|Independence|"
+               r"Presidents|Columbus|Mother's|Father's|Valentine's|New\s+Year's|Boxing)\s+Day|"
+               r"(?:(?i:last|this|next)\s+)?(?:Christmas(?:\s+Eve|\s+Day)?|Thanksgiving|Easter|"
+               r"Halloween|Hanukkah|Passover|Ramadan|Diwali|Lunar\s+New\s+Year|New\s+Year's"
+               r"(?:\s+Eve)?)(?!\s+(?:disease|factor|tree|card))(?:,?\s+(?:19|20)\d\d)?)"),
 ]
 _ZH_MONTH = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]|正|腊|冬)月"
 _ZH_DAY = (r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九]|"
@@ -486,6 +497,10 @@ _ZH_VAGUE = [
                rf"(?:(?:19|20)\d\d\s*年\s*)?{_ZH_MONTH}{_ZH_PART}"),
     # 于3月, 自五月 (the month after a preposition of time)
     re.compile(rf"(?<=[于在自从至到])(?:{_ZH_MONTH})(?![\d余龄个内])"),
+    # 春节前, 去年国庆, 中秋节
+    re.compile(r"(?:(?:去年|今年|前年|明年|上个|(?:19|20)\d\d年)(?:的)?(?:春节|元旦|国庆节?|中秋节?|"
+               r"端午节?|清明节?|元宵节?|除夕|重阳节?|七夕|劳动节|五一|十一)|(?:春节|元旦|国庆节?|"
+               r"中秋节?|端午节?|清明节?|元宵节?|除夕|重阳节?|劳动节)(?=前后|前|后|时|当天|那天|左右))"),
     # 本月15号, 上个月3日
     re.compile(r"(?:本月|上月|上个月|下月|下个月|这个月|当月|次月|同月)(?:的)?"
                r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])[日号]"),

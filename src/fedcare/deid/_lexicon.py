@@ -168,6 +168,7 @@ mrn dob ssn bp hr rr temp spo2 wbc hgb hct plt inr ptt bun cr gfr alt ast ldh bn
 ldl hdl abg cbc bmp cmp ua iv po im sc prn qd bid tid qid hs npo dnr dni cpr copd chf cad
 htn dm ckd esrd gerd uti dvt pe mi cva tia afib ards sob cp loc nkda id no fax tel phone
 email address insurance account license serial device plate vehicle passport
+christmas easter thanksgiving halloween hanukkah passover ramadan diwali merry happy holiday
 """)
 
 #: Eponyms (diseases, signs, devices): not a name by themselves, but also surnames, so

@@ -43,11 +43,12 @@ _SAFE_ABBR = "|".join(sorted(L.US_STATES - {"MD", "PA", "DO", "DE", "IN", "OR", 
 _CITY_ABBR = re.compile(rf"(?<![\w,])(?P<c>{_CITY_WORDS}),\s+(?:{_SAFE_ABBR})(?![A-Za-z])")
 # a street named without a number, with what is on it: "the CVS on Tunnel Rd",
 # "Walgreens on E Speedway Blvd", "lives off Maple Avenue"
+_NAMED_ST = (r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?(?:[A-Z][a-z]+|"
+             r"\d+(?:st|nd|rd|th))(?:\s+[A-Z][a-z]+){0,2}\s+(?:Street|Avenue|Road|Boulevard|"
+             r"Lane|Drive|Parkway|Highway|St|Ave|Rd|Blvd|Ln|Pkwy|Hwy)\b\.?")
 _STREET_NAMED = re.compile(
     r"(?:(?P<shop>(?:the\s+)?[A-Z][A-Za-z'’&]*(?:\s+[A-Z][A-Za-z'’&]*)?)\s+(?:on|off|at)\s+)?"
-    r"(?P<st>(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?[A-Z][a-z]+"
-    r"(?:\s+[A-Z][a-z]+){0,2}\s+(?:Street|Avenue|Road|Boulevard|Lane|Drive|Parkway|Highway|"
-    r"St|Ave|Rd|Blvd|Ln|Pkwy|Hwy)\b\.?)")
+    rf"(?P<st>{_NAMED_ST}(?:\s+(?:and|&|at)\s+{_NAMED_ST})?)")
 _CITY_AFTER = re.compile(r"\b(?:in|from|near|to|at|of)\s+(?P<c>[A-Z][a-z]+(?:\s[A-Z][a-z]+)?)")
 _RESIDENCE = re.compile(r"(?i:\b(?:lives|living|lived|resides|residing|resided|reside|moved|"
                         r"relocated|relocating|born|raised|grew\s+up|native|resident|home|"

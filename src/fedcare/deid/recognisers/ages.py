@@ -54,6 +54,14 @@ _EN_AGE = [
     re.compile(rf"(?i)\b(?:(?:patient|pt|he|she)\s+is|turned)\s+{_AGE_N}"
                rf"(?=\s*(?:[,;]|\.(?!\d)|$|\s(?:last|this|in|on|yesterday|today)\b))"),
     re.compile(rf"(?i){_AGE_N}(?:st|nd|rd|th)?\s+birthday\b"),
+    # "Ivy, 93, who", "his wife, 95, lives": an age between commas before a verb
+    re.compile(r"(?<=[A-Za-z]),\s*(?P<n>\d{2,3})\s*(?=,\s*(?:who|is|was|and|lives|has|had|"
+               r"still|now|remains)\b)"),
+    # "died at 93", "passed away aged 96", "death at age 101"
+    re.compile(rf"(?i)\b(?:died|passed\s+away|passed|death|deceased|dead)\s+(?:at|aged?)\s+"
+               rf"(?:(?:the\s+)?age\s+(?:of\s+)?)?{_AGE_N}"),
+    # "91 YOM", "93 yof", "92 YO M"
+    re.compile(r"(?<![\d.])(?P<n>\d{2,3})\s?(?:YOM|YOF|yom|yof|YO\s?[MF]|yo\s?[mf])\b"),
     # "WOJCIK, Stanislaw, 94 M, MRN ...", "Smith J, 91F": age and sex set off by commas
     re.compile(r"(?<=,)\s*(?P<n>\d{2,3})\s?(?:M|F|m|f|male|female)\b(?=\s*[,;)\n]|\s*$)"),
 ]

@@ -28,7 +28,8 @@ _EN_LABELS: dict[str, str] = {
                  rf"medicaid(?:\s+(?:{_N}|ID|card))?|MBI|HICN|"
                  rf"health\s+plan\s+(?:ID|{_N}|beneficiary\s+{_N})|beneficiary\s+(?:ID|{_N})|"
                  rf"plan\s+ID|(?:BCBS|Aetna|Cigna|Humana|Kaiser|UnitedHealthcare)\s+(?:ID|#)|"
-                 rf"group(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{4,}})",
+                 rf"group(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{4,}})|"
+                 rf"policy(?=\s*[:#]?\s*[A-Z]{{0,3}}[ -]?\d{{3,}})|plan(?=\s*[:#]?\s*\d{{6,}})",
     "ACCOUNT": rf"(?:bank\s+|billing\s+|hospital\s+|patient\s+|checking\s+|savings\s+)?"
                rf"account(?:\s+(?:{_N}|ID))?|acct\.?(?:\s*{_N})?|FIN|financial\s+{_N}|"
                rf"encounter\s+(?:{_N}|ID)|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?",
@@ -36,7 +37,8 @@ _EN_LABELS: dict[str, str] = {
                rf"licen[cs]e\s+{_N}|"
                rf"(?:medical|nursing|state|professional)\s+licen[cs]e(?:\s+{_N})?|"
                rf"certificate\s+{_N}|DEA(?:\s+{_N})?|NPI(?:\s+{_N})?|"
-               rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}[-‐]?\d{{4,}})|registration\s+{_N}|"
+               rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}[-‐ ]?\d[\d-]{{3,}})|registration\s+{_N}|"
+               rf"cert(?:ification|ificate)?(?=\s*[:#]?\s*[A-Z]{{0,5}}[-.‐ ]?\d{{3,}})|"
                rf"(?:medical|nursing|pharmacy|state)\s+(?:council|board)\s+{_N}",
     "VEHICLE": rf"(?:(?:licen[cs]e|registration|tag|vehicle|car)\s+)?plate(?:\s+{_N})?|VIN|"
                rf"(?:car|vehicle|auto|parked|parking)\b[^.\n]{{0,20}}?\btag(?:\s+{_N})?|"
@@ -57,7 +59,8 @@ _EN_LABELS: dict[str, str] = {
           rf"compatriot\s+(?:permit|pass|card))(?:\s+{_N})?|HKID|visa\s+(?:{_N}|ID)|"
           rf"birth\s+certificate(?:\s+{_N})?|permit\s+{_N}|certificate\s+of\s+identity|"
           rf"Rx\s*(?:{_N})?(?=\s*[:#]?\s*\d{{6,}})|prescription\s+{_N}|"
-          rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)",
+          rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)|"
+          rf"(?:police|incident|accident|crash|citation)\s+(?:report|case)(?:\s+{_N})?|badge",
     "SSN": rf"SSN|SS\s?#|SS\s+{_N}|social\s+security(?:\s+{_N})?|soc\.?\s+sec\.?(?:\s+{_N})?",
 }
 _ZH_LABELS: dict[str, str] = {
@@ -90,7 +93,8 @@ _VALUE = (r"(?P<v>(?:(?=[A-Za-z0-9\-]*\d)|(?=[A-Z]{1,4}[ ]\d{2}))"
           r"[A-Za-z0-9](?:[A-Za-z0-9]|[-/.·](?=[A-Za-z0-9])|"
           r"[ ](?=[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d))*)")
 _CN_PLATE_HEAD = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
-_VALUE_VEHICLE = (rf"(?P<v>[{_CN_PLATE_HEAD}]?[A-Z0-9](?:[A-Z0-9]|[-·•.](?=[A-Z0-9])|[ ](?=\d))"
+_VALUE_VEHICLE = (rf"(?P<v>[{_CN_PLATE_HEAD}]?[A-Z0-9](?:[A-Z0-9]|[-·•.](?=[A-Z0-9])|[ ](?=\d)|"
+                  r"(?<=\d)[ ](?=[A-Z]{2,4}\b))"
                   r"{3,16}[学警挂港澳]?)(?![A-Za-z0-9])")
 
 
@@ -148,6 +152,8 @@ def _labelled(text: str, lang: str) -> list[_Cand]:
             start, end = m.span("v")
             while end > start and text[end - 1] in "-./·":
                 end -= 1
+            if sum(ch.isalnum() for ch in text[start:end]) < 3:
+                continue  # "Visit #4 of 9"
             if phi_type == "ID" and re.fullmatch(r"\d{17}[\dXx]", text[start:end]):
                 pass  # a labelled resident ID counts even with a wrong checksum
             prio = _PRIORITY["LABELLED"] + len(m.group("label")) / 100
@@ -255,7 +261,7 @@ _CODE = re.compile(r"(?<![\w@./\\-])(?=[\w./-]*\d)(?=[\w./-]*[A-Za-z])[A-Za-z0-9
 # ... that a clinical note writes as a value: an ICD-10 code, a number with its unit, a
 # gene/variant or rs number, a date-like or dose-like token
 _CLINICAL_CODE = re.compile(
-    r"[A-TV-Z]\d{2}(?:\.\d{1,4}[A-Z]?)?|"                       # ICD-10
+    r"[A-TV-Z]\d{2}(?:\.[0-9A-Z]{1,4})?|"                      # ICD-10 (S22.42XA)
     r"\d+(?:[./:x-]\d+)*(?:mg|mcg|ug|µg|ng|g|kg|lb|lbs|ml|mL|l|L|dl|dL|mmol|umol|mEq|IU|iu|u|U|"
     r"units?|cm|mm|km|m|in|ft|h|hr|hrs|min|mins|s|sec|d|wk|wks|w|mo|y|yr|yrs|bpm|kcal|x|X|"
     r"mmHg|Fr|F|G|g/dL|mg/dL|mmol/L|mg/kg|mL/h|ml/h|L/min|°C|C|%|pm|am|th|st|nd|rd|s)(?:/\w+)?|"
@@ -278,4 +284,34 @@ def _codes(text: str) -> list[_Cand]:
         if digits < 4 or _CLINICAL_CODE.fullmatch(value):
             continue
         out.append((m.start(), m.end(), "ID", _PRIORITY["FALLBACK"]))
+    return out
+
+
+# ---------------------------------------------------------------- card numbers, plates, UDIs
+
+# payment card numbers in groups: 4-4-4-4(-3), 4-6-5 (Amex)
+_CARD = re.compile(r"(?<![\d-])(?:\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)\d{1,3})?|"
+                   r"\d{4}(?P<t>[ -])\d{6}(?P=t)\d{5})(?![\d-])")
+# a plate after a vehicle word: "maroon Buick sedan, WA BSK 8840", "LA plate 738 BKD"
+_PLATE_CUE = re.compile(r"(?i:sedan|car|truck|suv|van|vehicle|pickup|minivan|motorcycle|"
+                        r"coupe|hatchback|jeep|plates?|tags?|registration)s?\b[^.\n]{0,30}?"
+                        r"(?<![A-Za-z0-9])(?P<v>(?:[A-Z]{2}\s+)?(?=[A-Z0-9 -]*\d)[A-Z0-9]{2,4}"
+                        r"[ -]?[A-Z0-9]{2,4})(?![A-Za-z0-9])")
+# SSN written with spaced dashes after its label: "SSN: 229 - 56 - 8831"
+_SSN_SPACED = re.compile(r"(?i:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*"
+                         r"(?P<v>\d{3}\s*[-–]\s*\d{2}\s*[-–]\s*\d{4})(?!\d)")
+# GS1 UDI: (01)00643169907158(17)220331(21)RNB418802S
+_UDI = re.compile(r"(?:\(\d{2,4}\)[A-Za-z0-9]+){2,}")
+
+
+@recogniser("cards-plates-udi")
+def _cards_plates(text: str) -> list[_Cand]:
+    out = _spans(_CARD, text, "ACCOUNT", "LABELLED")
+    for m in _PLATE_CUE.finditer(text):
+        value = m.group("v")
+        if not re.fullmatch(r"\d+(?:[ -]\d+)?", value) and not _CLINICAL_CODE.fullmatch(value):
+            out.append((m.start("v"), m.end("v"), "VEHICLE", _PRIORITY["VEHICLE"]))
+    out += [(m.start("v"), m.end("v"), "SSN", _PRIORITY["LABELLED"] + 1)
+            for m in _SSN_SPACED.finditer(text)]
+    out += _spans(_UDI, text, "DEVICE", "LABELLED")
     return out

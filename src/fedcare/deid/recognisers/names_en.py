@@ -16,7 +16,8 @@ from ._base import recogniser
 
 _UP = "A-ZÀ-ÖØ-Þ"
 _LO = "a-zß-öø-ÿ"
-_CAPW = rf"(?:(?:Mc|Mac|O['’]|D['’])?[{_UP}][{_LO}]+(?:[-'’][{_UP}]?[{_LO}]+)*)"
+_CAPW = (rf"(?:(?:Mc|Mac|O['’]|D['’])?[{_UP}][{_LO}]+(?:(?<=Di|De|Da|Du|La|Le|Lo)[{_UP}][{_LO}]+)?"
+         rf"(?:[-'’][{_UP}]?[{_LO}]+)*)")
 _UPPW = rf"(?:(?:MC|MAC|O'|D')?[{_UP}]{{2,}}(?:[-'][{_UP}]+)*)"
 _INIT = r"(?:[A-Z]\.?)"
 _PARTICLE = r"(?:(?:van|von|de|da|del|der|di|du|la|le|bin|ibn|al|el) (?:la |der |los )?)"
@@ -26,7 +27,10 @@ _FULL_UP = rf"(?:{_INIT} )?{_UPPW}(?: (?:{_INIT} )?{_UPPW}){{0,2}}"
 _FULL = rf"(?:{_FULL_CAP}|{_FULL_UP})"
 _LASTFIRST = (rf"(?:{_CAPW}(?:-{_CAPW})?|{_UPPW}),[ ]?(?:{_CAPW}|{_UPPW})"
               rf"(?: {_INIT}(?![A-Za-z]))?")
-_TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mister|Doctor|Sr|Sra|Srta)\.?\s+"
+_TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mister|Doctor|Sr|Sra|Srta|Officer|Deputy|"
+                    rf"Sergeant|Sgt|Detective|Det|Trooper|Lt|Lieutenant|Capt|Captain|Chief|"
+                    rf"Judge|Attorney|Fr|Father|Sister|Pastor|Rev|Reverend|Rabbi|Imam|Coach|"
+                    rf"Nurse|Madam|Mme|Mlle|Herr|Frau|Señor|Señora|Dame|Sir|Lady|Lord)\.?\s+"
                     rf"(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW}|{_FULL_UP})")
 _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\s+physician)?|"
                  r"resident|fellow|intern|pcp|primary\s+care(?:\s+(?:physician|provider))?|"
@@ -49,11 +53,13 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"dietitian|dietician|nutritionist|therapist|pharmacist|aide|tech|technician|CNA|"
         r"coordinator|navigator|scribe|coach|counsel(?:l)?or|midwife|doula|paramedic|"
         r"supervisor|manager|boss|teacher|landlord|pastor|priest|rabbi|imam|sitter|nanny|"
-        r"babysitter|housekeeper")
+        r"babysitter|housekeeper|volunteer|maiden\s+name|n[ée]e|aka|a\.k\.a\.|"
+        r"also\s+known\s+as|formerly|alias|goes\s+by|nickname|named|called")
 _KIN_CUE = re.compile(rf"(?<![A-Za-z])(?i:{_KIN})\s*[,(]?\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                       rf"(?P<n>{_LASTFIRST}|{_FULL_CAP})")
 _KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
-                        rf"(?:\((?i:{_KIN}|resident|attending|"
+                        rf"(?:\((?:SW|RN|MD|NP|PA|LPN|CNA|PT|OT|RT|RD|SLP|MSW|LCSW|EMT|DO)\)|"
+                        rf"\((?i:{_KIN}|resident|attending|volunteer|chaplain|aide|"
                         r"fellow|intern|pcp|nurse|rn|np|pa|md|cardiology|surgery)\)|"
                         r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b|"
                         r",\s*\d{1,3}\s*(?:y/?o|yo|y\.o\.|M|F|m|f|male|female)\b)")
@@ -67,9 +73,13 @@ _SOFT_LABELS = (r"patient|pt|seen\s+by|signed\s+by|dictated\s+by|reviewed\s+by|d
                 r"colleague|covering|electronically\s+signed|co-signed|cosigned|and")
 _SOFT = re.compile(rf"(?<![A-Za-z])(?i:{_SOFT_LABELS}),?\s+(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                    rf"(?P<n>{_LASTFIRST}|{_FULL_CAP}|{_UPPW} {_UPPW}(?: {_UPPW})?)")
-_CRED = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL}),?\s+(?:MD|M\.D\.|DO|D\.O\.|NP|"
+_CRED = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL}),?\s+(?:(?:BSN|MSN|MS|MA|MPH|"
+                   r"MBA|BA|BS|ADN|CCDS|CGC|CNS|CDE|CDCES|CCRN|RRT|DPT|OTR/?L?|CCC-SLP|LMSW|"
+                   r"LPC|LMFT|PsyD|Esq\.?|RDN?|LD|CHES|RPh|BCPS|BCACP|FACC|FACP|FACS|EMT|"
+                   r"EMT-P|NRP|CMA|CPhT|CNA),?\s+)*(?:MD|M\.D\.|DO|D\.O\.|NP|"
                    r"PA-C|PA|RN|PhD|MBBS|DDS|DMD|CNM|CRNA|LPN|FNP|FNP-BC|DNP|APRN|PharmD|MSW|"
-                   r"LCSW)\b(?![ \t]*\d{5})")
+                   r"LCSW|BSN|MSN|MS|CGC|CCDS|Esq\.?|EMT|PharmD|RPh|RDN?|LMSW|DPT|PsyD)\b"
+                   r"(?![ \t]*\d{5})")
 _INTRO = re.compile(rf"(?:^|(?<=[\n.!?;]))\s*(?P<n>{_FULL}),?\s+(?:is|was)\s+an?\s+"
                     r"(?:\d|ninety|one\s+hundred|pleasant|well|very|frail|elderly)", re.M)
 _HEADER = re.compile(rf"^[ \t]*(?P<n>{_LASTFIRST})(?=[ \t]*(?:\||\n|$|\(|MRN|DOB|,[ \t]*(?:MRN|"
@@ -81,7 +91,9 @@ _LOWW = r"[a-z][a-z'’]*(?:-[a-z][a-z'’]*)?"
 _LOWER_TITLE = re.compile(r"(?<![A-Za-z])(?i:dr|doctor|mr|mrs|ms|miss|prof|nurse|sister)\.?[ \t]+"
                           rf"(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)")
 _LOWER_KIN = re.compile(rf"(?<![A-Za-z])(?:(?i:{_KIN}|named|name\s*:|pt\s*:|patient\s*:|"
-                        r"pt\s+name\s*:|with|per|by|saw|and)(?![A-Za-z])|w/)")
+                        r"pt\s+name\s*:|with|per|by|saw|and|thx|thanks|thank\s+you|ty|"
+                        r"regards|cheers|love|sincerely|best|xoxo|from|signed|sent\s+by|"
+                        r"this\s+is|i\s+am|i'?m)(?![A-Za-z])|w/|-{1,2}|~)")
 _LOWER_NAME = re.compile(rf"[ \t]*[,(]?[ \t]*(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)(?![A-Za-z])")
 _LOWER_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<n>{_LOWW}[ \t]+{_LOWW})(?![A-Za-z'’-]))")
 # capitalised given name + capitalised word ("Jan Kowalski", "Zuzana Novakova")
@@ -107,6 +119,8 @@ def _tokens(name: str) -> list[str]:
 
 def _never(token: str, strong: bool) -> bool:
     """A word that is not a name part here (eponyms count as names only after a cue)."""
+    if strong and token in _MONTH_NAMES:
+        return False  # "Ms. Jan Kowalski", "Dr. June Park"
     return token in L.EN_NOT_NAMES or token in _CREDENTIALS or (
         not strong and token in L.EN_EPONYMS)
 
@@ -129,7 +143,8 @@ def _trim_name(text: str, start: int, end: int, strong: bool) -> tuple[int, int]
 
 
 def _known(token: str) -> bool:
-    return token in L.EN_FIRST_NAMES or token in L.EN_SURNAMES
+    return token in L.EN_FIRST_NAMES or token in L.EN_SURNAMES or (
+        token in N.all_names() and token not in N.common_words())
 
 
 def _plausible(toks: list[str], strong: bool = False) -> bool:

@@ -328,15 +328,20 @@ _MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|date
                      r"completed|ended|ends|started|starting|stopped|held|drawn|collected|done|"
                      r"cultures?|last|next|repeat|recheck|rechecked|planned|booked|expires?|"
                      r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)|[\[(]|^)[\s:.,]*$")
-_MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*(?:[01]?\d|2[0-3])"
+_MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*"
+                            r"(?:[01]?\d|2[0-3])"
                             r"(?::[0-5]\d|[ \t]?[ap]\.?m\b)")
-_MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:pain|strength|murmur|tab|tabs|tablet|of|mg|ml|x|kg|g|mcg|"
+_MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:片|粒|支|袋|瓶|次|个|剂|份|杯|pain|strength|murmur|tab|tabs|"
+                           r"tablet|of|mg|ml|x|kg|g|mcg|"
                            r"l|h|hr|hrs|min|mmol|mmhg|cm|mm|in|ft|lb|lbs|"
                            r"scale|score|%|units?|reflex|power|motor|grade|stars?|times|"
                            r"days?|weeks?|doses?|servings?|cups?|glasses)\b")
 _MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor|murmur|"
-                            r"grade|take|took|give|gave|total|scored|apgar|gcs)[\s:=]*|"
+                            r"grade|take|took|give|gave|total|scored|apgar|gcs|又|评分|分数)[\s:=]*|"
                             r"(?<![:\d])\d+\s+)$")
+
+
+_SCORE_BEFORE = re.compile(r"(?i)(?:apgar|score|gcs|nihss|评分|分数|比分)[^\n\d]{0,6}$")
 
 
 def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
@@ -374,6 +379,9 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
             if parts is None:
                 continue
             year, month, day, read_day_first = parts
+            if m.groupdict().get("mon") is None and _SCORE_BEFORE.search(
+                    text, max(0, m.start() - 12), m.start()):
+                continue  # "Apgar 9-10-10", "评分 9-10-10分"
             span = m.span("date") if m.groupdict().get("date") is not None else m.span()
             if m.groupdict().get("time") and not with_time:
                 span = (span[0], m.start("time"))
@@ -501,6 +509,17 @@ _ZH_VAGUE = [
     re.compile(r"(?:(?:去年|今年|前年|明年|上个|(?:19|20)\d\d年)(?:的)?(?:春节|元旦|国庆节?|中秋节?|"
                r"端午节?|清明节?|元宵节?|除夕|重阳节?|七夕|劳动节|五一|十一)|(?:春节|元旦|国庆节?|"
                r"中秋节?|端午节?|清明节?|元宵节?|除夕|重阳节?|劳动节)(?=前后|前|后|时|当天|那天|左右))"),
+    # 农历三月初八, 阴历腊月廿三
+    re.compile(r"(?:农历|阴历|旧历)(?:(?:19|20)\d\d年|[〇零一二三四五六七八九]{2,4}年)?"
+               r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]|正|腊|冬)月"
+               r"(?:初[一二三四五六七八九十]|十[一二三四五六七八九]?|二十[一二三四五六七八九]?|"
+               r"廿[一二三四五六七八九]?|三十|\d{1,2}[日号]?)?"),
+    # 19号, 11号 as a day of the month, in context: 周三（19号）, 吃到22号, 11号复诊
+    re.compile(r"(?:(?<=[到至于（(])|(?<=周[一二三四五六日天])|(?<=礼拜[一二三四五六日天])|"
+               r"(?<=星期[一二三四五六日天]))"
+               r"(?:3[01]|[12]\d|0?[1-9])[号日](?![楼床室院线门位栋单元房机窗诊柜厅口车道街路巷弄])"),
+    re.compile(r"(?<![\d第])(?:3[01]|[12]\d|0?[1-9])号(?=复诊|复查|手术|入院|出院|来院|来|去|前|后|"
+               r"之前|以后|左右|上午|下午|晚上|早上|中午|当天|那天|再来|随访|拆线|换药)"),
     # 本月15号, 上个月3日
     re.compile(r"(?:本月|上月|上个月|下月|下个月|这个月|当月|次月|同月)(?:的)?"
                r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])[日号]"),

@@ -122,10 +122,40 @@ _ZH_ANCHOR = re.compile(
 _ZH_ADDR_LABEL = re.compile(
     rf"(?:住址|地址|家住|现住|住在|居住于|居住在|户籍地|户籍所在地|户籍|籍贯|现居|暂住|住于|"
     rf"来自|通讯地址|联系地址|家庭住址)[：:\s]*(?P<a>(?:{_ZH_COMP})+)")
+# after an address label, the address runs to the end of its clause ("现住址：...7号楼3门201")
+_ZH_ADDR_CLAUSE = re.compile(
+    r"(?:现住址|户籍地址|家庭住址|居住地址|常住地址|住址|地址|家住|现住|住在|居住于|居住在|户籍地|"
+    r"现居住地|现居|暂住地?|内地暂住|通讯地址|联系地址|配送至|寄送至|送至|收货地址|收件地址|"
+    r"邮寄地址|单位地址|工作地址|住于)[：:\s]*(?P<a>[\u4e00-\u9fff0-9A-Za-z#\-－—·()（）]{2,60}?)"
+    r"(?=[，。；;,、\n\t\u3000 ]|（(?!\d)|$)")
 _ZH_COMPS = re.compile(rf"(?:{_ZH_COMP})+")
 _ZH_ADMIN_END = re.compile(r"(?:省|市|区|县|镇|乡|村|路|街|道|巷|号|室|弄|栋|单元|组|里|旗)$")
 _ZH_ROAD = re.compile(rf"(?P<a>{_HAN}{{2,6}}?(?:大街|大道|胡同|路|街|巷)\d+(?:号|弄)"
                       rf"(?:{_ZH_COMP})*)")
+
+
+def _zh_city_names() -> list[str]:
+    """Prefecture-level cities: fedcare's list and Faker's zh_CN cities and districts."""
+    names = set(L.CN_CITIES)
+    try:
+        from faker.providers.address.zh_CN import Provider
+
+        names |= set(Provider.cities) | {d for d in Provider.districts if len(d) >= 2}
+    except ImportError:  # pragma: no cover - faker is a dependency
+        pass
+    return sorted(names - set(L.CN_PROVINCES) - _NOT_LOCAL, key=len, reverse=True)
+
+
+_ADMIN_SUFFIX = frozenset({"区", "县", "市", "镇", "乡", "村", "街道", "旗", "州"})
+#: places jieba tags ns that are not smaller than a province: countries, regions, continents
+_NOT_LOCAL = L.words("""
+中国 中华 全国 国内 国外 海外 美国 日本 韩国 英国 法国 德国 俄罗斯 加拿大 澳大利亚 新加坡 印度 泰国
+越南 欧洲 亚洲 非洲 美洲 大洋洲 东南亚 中东 华北 华东 华南 华中 西北 西南 东北 北方 南方 江南 中原
+内地 大陆 港澳 两岸 本地 当地 外地 老家 农村 城市 城乡 乡镇 全省 全市 台湾 香港 澳门 西方 东方
+""")
+
+
+_ZH_BARE_CITY = re.compile("(?:" + "|".join(_zh_city_names()) + ")(?:市)?")
 
 
 @recogniser("address-zh", ("zh",))
@@ -144,12 +174,21 @@ def _zh_addresses(text: str) -> list[_Cand]:
         parts = re.findall(_ZH_COMP, value)
         if len(parts) >= 2 or re.search(r"\d", value):
             out.append((m.start("a"), m.end("a"), "ADDRESS", prio + 0.5))
+    for m in _ZH_ADDR_CLAUSE.finditer(text):
+        value = m.group("a")
+        if re.search(r"\d|[省市区县镇乡村路街巷弄号栋幢室]", value):
+            out.append((m.start("a"), m.end("a"), "ADDRESS", prio + 0.6))
     tokens = _jieba_tokens(text)
     for start, word, flag in tokens:
         if flag == "ns" and len(word) >= 2:
             more = _ZH_COMPS.match(text, start + len(word))
             if more and (len(more.group(0)) >= 3 or re.search(r"\d", more.group(0))):
                 out.append((start, more.end(), "ADDRESS", prio - 0.5))
+            elif more and more.group(0) in _ADMIN_SUFFIX:
+                out.append((start, more.end(), "ADDRESS", prio - 0.5))  # 南山区, 献县
+    for m in _ZH_BARE_CITY.finditer(text):
+        # 马鞍山, 东莞: a listed city named alone (below a name's priority: 福海 is a name too)
+        out.append((m.start(), m.end(), "ADDRESS", _PRIORITY["NAME"] - 1))
     for m in _ZH_ROAD.finditer(text):
         start = m.start("a")
         # start the road name at a word boundary (jieba's), not inside the previous word

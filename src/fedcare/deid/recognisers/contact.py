@@ -69,8 +69,11 @@ _PHONE_PATTERNS = [
     # Chinese landlines: 010-87654321, (021)12345678, 0755-8888 6666, 转 extension
     re.compile(r"(?<![\d])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}[\s-]|0[1-9]\d{1,2})"
                r"[2-9]\d{2,3}[\s-]?\d{4}(?:(?:-|转|分机)\d{1,5})?(?![\d])"),
-    # 400/800 service numbers
-    re.compile(r"(?<!\d)[48]00[\s-]?\d{3}[\s-]?\d{4}(?!\d)"),
+    # 400/800 service numbers, with an extension (转3)
+    re.compile(r"(?<!\d)[48]00[\s-]?\d{3}[\s-]?\d{4}(?:(?:转|分机|-)\d{1,5})?(?!\d)"),
+    # Chinese landlines grouped otherwise: 0592-5523 108, 0535 6213 409
+    re.compile(r"(?<![\d])0\d{2,3}[\s-](?=(?:\d[\s-]?){6,7}\d(?![\d]))[2-9](?:[\s-]?\d){6,7}"
+               r"(?:(?:转|分机)\d{1,5})?"),
 ]
 _PHONE_CUE = re.compile(r"(?i)(?:phone|tel|telephone|cell|mobile|fax|pager|beeper|call|contact|"
                         r"电话|手机|联系方式|传真)[^\n\d]{0,15}?(?<!\d)(?P<n>\d{10,11})(?!\d)")

@@ -33,7 +33,7 @@ _EN_LABELS: dict[str, str] = {
     "ACCOUNT": rf"(?:bank\s+|billing\s+|hospital\s+|patient\s+|checking\s+|savings\s+)?"
                rf"account(?:\s+(?:{_N}|ID))?|acct\.?(?:\s*{_N})?|FIN|financial\s+{_N}|"
                rf"encounter\s+(?:{_N}|ID)|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?",
-    "LICENSE": rf"(?:driver'?s?|driving)\s+(?:licen[cs]e|lic\.?)(?:\s+{_N})?|DL\s*#?|"
+    "LICENSE": rf"(?:driver'?s?|driving)\s+(?:licen[cs]e|lic\.?)(?:\s+{_N})?|(?<!/)(?-i:DL)\s*[#:]|"
                rf"licen[cs]e\s+{_N}|"
                rf"(?:medical|nursing|state|professional)\s+licen[cs]e(?:\s+{_N})?|"
                rf"certificate\s+{_N}|DEA(?:\s+{_N})?|NPI(?:\s+{_N})?|"
@@ -75,8 +75,8 @@ _ZH_LABELS: dict[str, str] = {
                "支付宝账号|支付宝账户|支付宝|账号|账户|卡号",
     "LICENSE": "驾驶证号|驾照号|驾驶证|执业证书编号|执业证书编码|执业证书号|执业证号|执业编号|"
                "资格证书编号|资格证号|医师资格证号|医师执业证号|许可证号|许可证编号|营业执照号|"
-               "行驶证号|证书编号|证书号|执照号",
-    "VEHICLE": "车牌号码|车牌号|车牌|车架号|车辆识别代号|车辆识别号|VIN码|VIN",
+               "行驶证号|证书编号|证书号|执照号|作业人员证编号|上岗证号|操作证号|资格证编号",
+    "VEHICLE": "车牌号码|车牌号|车牌|号牌号码|号牌|车架号|车辆识别代号|车辆识别号|VIN码|VIN",
     "DEVICE": "设备序列号|序列号|设备编号|设备号|机身号|器械编号|植入物编号|起搏器编号|"
               "出厂编号|产品编号|器械识别码|唯一标识|UDI|SN号|SN|S/N",
     "ID": "公民身份号码|身份证号码|身份证号|身份证|身份号码|证件号码|证件号|护照号码|护照号|护照|"
@@ -85,7 +85,8 @@ _ZH_LABELS: dict[str, str] = {
           "台湾通行证|大陆居民往来台湾通行证|通行证号|通行证|居住证号|居住证|暂住证号|暂住证|"
           "居留证号|居留证|永久居留身份证|出生医学证明编号|出生证明编号|出生证号|残疾证号|"
           "工号|员工号|员工编号|职工号|职工编号|工作证号|工牌号|胸牌号|学号|学籍号|准考证号|"
-          "会员卡号|会员编号",
+          "会员卡号|会员编号|会议号|会议ID|房间号|警号|工作证编号|订单号|交易号|申请编号|个案编号|"
+          "报案号|事故认定书编号|认定书编号|案件编号|业务编号",
 }
 _EN_SEP = r"(?:[\s:#=.\-–]|\b(?:is|was|of)\b|\b(?:number|no|ID)\b)*"
 _ZH_SEP = r"[\s:：#＃为是]*(?:(?:号码|编号|号|码)[\s:：#＃为是]*)?"
@@ -103,6 +104,8 @@ def _label_patterns(lang: str) -> list[tuple[str, re.Pattern[str]]]:
     out = []
     for phi_type, labels in (_ZH_LABELS if lang == "zh" else {}).items():
         value = _VALUE_VEHICLE if phi_type == "VEHICLE" else _VALUE
+        head = rf"(?P<v>(?:[{_CN_PLATE_HEAD}]|[\u4e00-\u9fff]{{2}}(?=[A-Z]\d))?"
+        value = value.replace("(?P<v>", head, 1)
         out.append((phi_type, re.compile(rf"(?P<label>{labels})(?:{_ZH_SEP}){value}")))
     for phi_type, labels in _EN_LABELS.items():
         value = _VALUE_VEHICLE if phi_type == "VEHICLE" else _VALUE
@@ -274,6 +277,10 @@ _CLINICAL_CODE = re.compile(
     re.ASCII)
 
 
+_UNIT_AFTER = re.compile(r"\s?(?:cm|mm|m|mg|ml|mL|g|kg|mcg|µg|μg|IU|U|units?|mmHg|Fr|F|h|"
+                         r"min|片|粒|支|袋|瓶|次|个|毫克|毫升|克)(?![A-Za-z])")
+
+
 @recogniser("code-like")
 def _codes(text: str) -> list[_Cand]:
     """Unclassified identifier-like codes, removed as ``ID`` (a safe default)."""
@@ -281,8 +288,8 @@ def _codes(text: str) -> list[_Cand]:
     for m in _CODE.finditer(text):
         value = m.group(0)
         digits = sum(ch.isdigit() for ch in value)
-        if digits < 4 or _CLINICAL_CODE.fullmatch(value):
-            continue
+        if digits < 5 or _CLINICAL_CODE.fullmatch(value) or _UNIT_AFTER.match(text, m.end()):
+            continue  # a model number (PM2272, 2088TC/52 cm), a protocol (CCCG-ALL-2020)
         out.append((m.start(), m.end(), "ID", _PRIORITY["FALLBACK"]))
     return out
 
@@ -314,4 +321,26 @@ def _cards_plates(text: str) -> list[_Cand]:
     out += [(m.start("v"), m.end("v"), "SSN", _PRIORITY["LABELLED"] + 1)
             for m in _SSN_SPACED.finditer(text)]
     out += _spans(_UDI, text, "DEVICE", "LABELLED")
+    return out
+
+
+# the last digits of a card or account: "尾号0096的银行卡", "card ending in 4821"
+_CARD_END = re.compile(r"(?:尾号|末四位|后四位|(?i:ending\s+(?:in|with)|last\s+(?:4|four)\s+"
+                       r"(?:digits\s+)?(?:of\s+)?|ends\s+in))\s*[:：]?\s*(?P<v>\d{3,6})(?!\d)")
+# Chinese company names: "杭州蓝途即时配送有限公司", "安和康泰人寿保险股份有限公司"
+_CN_COMPANY = re.compile(r"(?:(?<=[\s，。；：:（(、“\"《\u3000])|^)"
+                         r"(?P<v>[\u4e00-\u9fffA-Za-z0-9]{2,24}?"
+                         r"(?:股份有限公司|有限责任公司|集团有限公司|有限公司))", re.M)
+_CN_COMPANY_LEAD = re.compile(r"^(?:在|于|系|是|为|任|从|到|工作单位|单位|就职于|任职于|父亲|母亲|"
+                              r"丈夫|妻子|职业[^（(]*)")
+
+
+@recogniser("card-end-company", ("en", "zh"))
+def _card_end(text: str) -> list[_Cand]:
+    out = _spans(_CARD_END, text, "ACCOUNT", "LABELLED", group="v")
+    for m in _CN_COMPANY.finditer(text):
+        start = m.start("v") + (_CN_COMPANY_LEAD.match(m.group("v")).end()  # type: ignore[union-attr]
+                                if _CN_COMPANY_LEAD.match(m.group("v")) else 0)
+        if m.end("v") - start >= 6:
+            out.append((start, m.end("v"), "ORG", _PRIORITY["ADDRESS"] + 0.5))
     return out

@@ -14,8 +14,9 @@ from ._jieba import _jieba_tokens, _posseg
 # ---------------------------------------------------------------- Chinese names
 
 _ZH_TITLE = re.compile("|".join(L.CN_TITLES))
-_KIN_ZH = ("配偶|丈夫|妻子|老伴|爱人|儿子|女儿|儿媳|女婿|孙子|孙女|外孙|外孙女|侄子|侄女|外甥|"
-           "外甥女|"
+_KIN_ZH = ("配偶|丈夫|妻子|老伴|爱人|儿子|女儿|儿媳妇|儿媳|女婿|孙子|孙女|外孙|外孙女|侄子|侄女|"
+           "外甥|外甥女|孙媳妇|孙媳|孙女婿|外孙媳|嫂子|弟媳|姐夫|妹夫|公公|婆婆|岳父|岳母|继父|继母|舅舅|"
+           "姑姑|姨妈|叔叔|伯伯|表哥|表姐|表弟|表妹|堂哥|堂姐|照护者|主要照护者|护工|保姆|"
            "父亲|母亲|哥哥|姐姐|弟弟|妹妹|兄长|朋友|邻居|同事|之子|之女")
 _ZH_NAME_LABEL = re.compile(
     r"(?P<label>姓名|患者姓名|病人姓名|患者|病人|患儿|家属|联系人|紧急联系人|监护人|代理人|主治医师|"
@@ -24,8 +25,13 @@ _ZH_NAME_LABEL = re.compile(
     r"手术者|术者|助手|麻醉医师|代诉人|陈述者|见证人|授权人|签字人|记录医师|记录医生|审核医生|"
     r"审核人|审核者|审核|审阅|复核人|复核|核对人|转诊医生|转诊医师|会诊医生|会诊医师|值班医生|"
     r"值班医师|主管医生|主管医师|接诊医生|接诊医师|管床医师|主刀医生|主刀|医生|医师|护士|大夫|主任|"
+    r"就诊人|收件人|收货人|申请人|被保险人|投保人|受益人|核赔员|服务对象|接听人|交班护士|接班护士|"
+    r"申请方|会诊专家|患儿姓名|学生姓名|学生|家长|监护人姓名|经办人|办理人|来访者|随访人|随访医生|"
+    r"药师|就诊药师|社工|"
     rf"{_KIN_ZH})(?P<sep>[：:\s]*)")
 _STRONG_LABELS = {"姓名", "患者姓名", "病人姓名", "签名", "医师签名", "医生签名", "护士签名",
+                  "就诊人", "收件人", "收货人", "被保险人", "投保人", "核赔员", "服务对象",
+                  "接听人", "交班护士", "接班护士", "患儿姓名", "学生姓名", "经办人",
                   "联系人", "紧急联系人", "记录者", "记录人", "见证人", "签字人", "代诉人",
                   "主治医师", "住院医师", "上级医师", "主任医师", "副主任医师", "经治医师",
                   "报告医师", "审核医师", "检查医师", "记录医师", "记录医生", "审核医生",
@@ -47,6 +53,7 @@ _ZH_PARTICLES = frozenset("请经由向与和及给找问被让叫将把对跟�
 _ZH_DEPT_END = frozenset("科室")
 _ZH_KIN_WORDS = frozenset(_KIN_ZH.split("|")) | L.words(
     "爷爷 奶奶 姥姥 姥爷 叔叔 阿姨 舅舅 姑姑 伯伯 大爷 大妈 老人 病人 患者 家属")
+_KIN_BY_LENGTH = sorted(_ZH_KIN_WORDS, key=len, reverse=True)
 _ZH_NOT_NAMES = L.words("""
 高血压 高血脂 高血糖 常规 明显 方案 方面 安静 安全 黄疸 周期 周围 周身 石膏 毛发 程度 江湖
 金属 白细胞
@@ -66,6 +73,7 @@ _ZH_NOT_NAMES = L.words("""
 劳累 谌氏 奚氏 皮疹 皮肤 皮下 粟粒 蔺氏 楼层 盘氏 满意 位置 厉害 伊氏 仝氏 郜氏 阚氏 权衡 帅气 屠宰
 豆类 朴素 练习 廉价 禹氏 井然 祖父 漆黑 巴比妥 丰富 支气管 支架 卿氏 狄氏 计划 计算 索引 宣教 晋升
 初步 初次 心电图 时许 金星 高峰 方正 文明 安然 平安 建国 国庆
+脑卒中 白班 夜班 中班 早班 晚班 常规班 白天班 夜间 宋体 黑体 楷体
 """)
 
 
@@ -98,6 +106,18 @@ def _dict_word(word: str, strong: bool = False) -> bool:
     return tag.startswith(_FUNCTION_TAGS) if strong else True
 
 
+#: characters of drug and procedure names (transliterations, chemical suffixes): a name
+#: candidate holding one, or followed by one, is part of a drug or a term (舒巴坦, 屈螺/酮)
+_MEDICAL_CHARS = frozenset("坦酮醇唑霉汀啶嗪酯肽苷脲肟酚胺腔镜瘤癌炎症剂酸钠钾钙酶铵铋碘汞砷"
+                           "缬曲螺炔雌孕洛替抗")
+
+
+def _medical(text: str, start: int, end: int) -> bool:
+    return (any(c in _MEDICAL_CHARS for c in text[start:end])
+            or (end < len(text) and text[end] in _MEDICAL_CHARS)
+            or (start > 0 and text[start - 1] == "氏"))
+
+
 def _bad_name(name: str, strong: bool = False) -> bool:
     return (name in _ZH_NOT_NAMES or name in _ZH_KIN_WORDS or name.endswith("氏")
             or _dict_word(name, strong) or any(k in name for k in ("医院", "科室", "病房")))
@@ -125,6 +145,9 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
         return None
     if text[pos] in "小老" and pos + 1 < len(text) and text[pos + 1] in L.CN_SURNAMES:
         return None  # 小王, 老李: the familiar-form recogniser's
+    label = _ZH_NAME_LABEL.match(text, pos)
+    if label and label.group("label") in _ZH_KIN_WORDS | _STRONG_LABELS:
+        return None  # "联系人：丈夫谢永福": the name follows the next label
     s_len = _surname_len(text, pos)
     if s_len == 0:
         if text[pos] in L.CN_NAME_STOPWORDS:
@@ -254,6 +277,14 @@ def _zh_names(text: str) -> list[_Cand]:
         # a particle glued in front by jieba (经林怡): start after it
         if text[start] in _ZH_PARTICLES and end - start >= 3:
             start += 1
+        # a kinship word glued in front (孙媳郑/美玲): start after it, take the next name part
+        kin = next((k for k in _KIN_BY_LENGTH if text.startswith(k, start)), None)
+        if kin and end - start > len(kin):
+            start += len(kin)
+            if j < len(tokens) and tokens[j][0] == end and tokens[j][2].startswith("nr") \
+                    and end - start + len(tokens[j][1]) <= 4:
+                end += len(tokens[j][1])
+                j += 1
         name = text[start:end]
         merged = j - i > 1
         s_len = _surname_len(text, start)
@@ -265,6 +296,7 @@ def _zh_names(text: str) -> list[_Cand]:
             if end - start >= 2 or _title_at(text, end):
                 found.append((start, end))
         i = j
+    found = [(s, e) for s, e in found if not _medical(text, s, e)]
     found += _propagate_zh(text, found)
     return [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in found]
 
@@ -284,13 +316,42 @@ def _propagate_zh(text: str, found: list[tuple[int, int]]) -> list[tuple[int, in
 
 _FAMILIAR = re.compile(r"(?P<n>[小老](?P<s>[\u4e00-\u9fff])|阿(?P<g>[\u4e00-\u9fff]))")
 _FAMILIAR_NEXT = frozenset("说讲来去在帮给陪送打问告值负电和与是的也今昨已又还就都会要让叫跟带找"
-                           "，。、；：:,.!?！？)）\n\t ")
+                           "，。、；：:,.!?！？)）\n\t \u3000")
 _FAMILIAR_WORDS = L.words("""
 小于 小时 小便 老公 老师 小米 小麦 老家 老年 小心 小孩 小儿 老人 小姐 老是 老伴 小区 小组 小叶
 小石 小方 小白 小熊 小马 老马 小结 小量 小剂 小片 小型 小便 老化 老板 老婆 老乡 老大 老二
 小学 小腿 小腹 小肠 小脑 小块 小口 小儿 小灶 小菜 小吃 阿姨 阿婆 阿公 阿爸 阿妈 阿哥 阿姐 阿弟
 阿妹 阿伯 阿叔 阿婶 阿舅 阿嫂 阿胶 阿片 阿托 阿司 阿莫 阿奇 阿昔 阿卡 阿德 阿仑 阿法 阿糖
 阿达 阿替 阿米 阿普 阿扎 阿立 阿尔
+""")
+
+
+# reduplicated children's names before a kinship word: 乐乐妈妈, 豆豆爸爸
+_REDUP = re.compile(r"(?P<n>([\u4e00-\u9fff])\2)(?=妈妈|爸爸|妈|爸|奶奶|爷爷|姥姥|姥爷|外婆|外公|"
+                    r"家长|的妈妈|的爸爸)")
+# Hong Kong / Macau romanised names: "SZETO Ka Ho", "CHAN Tai Man", "WONG Siu-ming"
+_HK_SURNAMES = L.words("""
+SZETO CHAN WONG LEUNG CHEUNG LAU LEE HO NG TSANG YEUNG CHOW LAM LO KWOK TAM FUNG TANG CHIU
+MAK YIP CHOI KWAN LAI SO TSE YU POON CHING LUI KONG TO HUI AU CHU CHENG MA LI TSUI WAN
+KAN LAW LOK LUK MOK SIU SIN SUEN SUNG TSOI WAI WU YAU YEUNG YIU CHAU CHIN FONG HUNG KO KU
+""")
+_HK_NAME = re.compile(r"(?<![A-Za-z])(?P<s>[A-Z]{2,}(?:-[A-Z]{2,})?)\s+[A-Z][a-z]{1,5}"
+                      r"(?:[\s-][A-Z]?[a-z]{1,5}){0,2}(?![A-Za-z])")
+
+
+@recogniser("name-zh-more", ("zh", "en"))
+def _more_names(text: str) -> list[_Cand]:
+    """Reduplicated children's names (乐乐妈妈) and Hong Kong romanised names."""
+    out = [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]) for m in _REDUP.finditer(text)
+           if m.group("n") not in _REDUP_WORDS]
+    for m in _HK_NAME.finditer(text):
+        if m.group("s").split("-")[0] in _HK_SURNAMES:
+            out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
+    return out
+
+
+_REDUP_WORDS = L.words("""
+天天 常常 刚刚 慢慢 好好 渐渐 偏偏 往往 人人 多多 稍稍 微微 星星 宝宝 妈妈 爸爸 哥哥 姐姐
 """)
 
 

@@ -331,7 +331,8 @@ _MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|date
 _MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*"
                             r"(?:[01]?\d|2[0-3])"
                             r"(?::[0-5]\d|[ \t]?[ap]\.?m\b)")
-_MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:片|粒|支|袋|瓶|次|个|剂|份|杯|pain|strength|murmur|tab|tabs|"
+_MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:片|粒|支|袋|瓶|次|个|剂|份|杯|pain|strength|murmur|"
+                           r"tab|tabs|"
                            r"tablet|of|mg|ml|x|kg|g|mcg|"
                            r"l|h|hr|hrs|min|mmol|mmhg|cm|mm|in|ft|lb|lbs|"
                            r"scale|score|%|units?|reflex|power|motor|grade|stars?|times|"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from fedcare.deid import _lexicon as L
+from fedcare.deid import _names as N
 
 from ._base import PRIORITY as _PRIORITY
 from ._base import Cand as _Cand
@@ -57,6 +58,13 @@ _RESIDENCE = re.compile(r"(?i:\b(?:lives|living|lived|resides|residing|resided|r
                         r"(?:\s+the)?)\s+(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2})")
 
 
+# a place after "in" when the sentence is about where someone lives, goes or is buried:
+# "a family wedding in Bellingham", "lives nearby in Ferndale", "burial ... in Frankenmuth"
+_PLACE_AFTER_CUE = re.compile(
+    r"(?i:\b(?:lives?|living|nearby|wedding|burial|buried|funeral|born|raised|grew\s+up|moved|"
+    r"relocated|vacation|trip|visit(?:ing|ed)?|family|home|house|apartment|church|farm|cabin|"
+    r"works?|job|stationed|deployed|incarcerated|jail|prison)\b)[^.\n]{0,30}?\b(?:in|near|"
+    r"to|from|at)\s+(?P<c>[A-Z][a-z]{3,}(?:\s[A-Z][a-z]{3,})?)(?![A-Za-z'’-])")
 # a larger US city named anywhere ("Harborview Imaging - Portland Campus")
 _BARE_CITY = re.compile(r"(?<![A-Za-z'’-])(?=(?P<a>[A-Z][a-z]+)(?P<b>\s[A-Z][a-z]+)?"
                         r"(?![A-Za-z'’-]))")
@@ -97,6 +105,11 @@ def _en_addresses(text: str) -> list[_Cand]:
             out.append((m.start("a"), m.end("b"), "ADDRESS", prio - 2))
         elif m.group("a").lower() in L.US_CITIES:
             out.append((m.start("a"), m.end("a"), "ADDRESS", prio - 2))
+    for m in _PLACE_AFTER_CUE.finditer(text):
+        word = m.group("c")
+        if (word.lower() not in N.common_words() and word.lower() not in L.EN_NOT_NAMES
+                and word.lower() not in N.given_names() and word not in L.US_STATE_NAMES):
+            out.append((m.start("c"), m.end("c"), "ADDRESS", prio - 2))
     for m in _CITY_AFTER.finditer(text):
         place: str = m.group("c")
         first = place.split()[0]

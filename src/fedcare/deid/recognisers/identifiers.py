@@ -28,7 +28,7 @@ _EN_LABELS: dict[str, str] = {
                  rf"medicaid(?:\s+(?:{_N}|ID|card))?|MBI|HICN|"
                  rf"health\s+plan\s+(?:ID|{_N}|beneficiary\s+{_N})|beneficiary\s+(?:ID|{_N})|"
                  rf"plan\s+ID|(?:BCBS|Aetna|Cigna|Humana|Kaiser|UnitedHealthcare)\s+(?:ID|#)|"
-                 rf"group(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{4,}})|"
+                 rf"(?:rx\s*)?group(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{4,}}|\s*[:#]\s*[A-Z0-9-]*\d)|"
                  rf"policy(?=\s*[:#]?\s*[A-Z]{{0,3}}[ -]?\d{{3,}})|plan(?=\s*[:#]?\s*\d{{6,}})",
     "ACCOUNT": rf"(?:bank\s+|billing\s+|hospital\s+|patient\s+|checking\s+|savings\s+)?"
                rf"account(?:\s+(?:{_N}|ID))?|acct\.?(?:\s*{_N})?|FIN|financial\s+{_N}|"

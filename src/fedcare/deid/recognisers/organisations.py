@@ -40,8 +40,16 @@ _EN_SUFFIXED = re.compile(
     r"Warehouse|Distribution|Packaging|Plastics|Steel|Mills?|Bakery|Brewery|Restaurant|Diner|"
     r"Cafe|Café|Academy|Elementary|High\s+School|Middle\s+School|Elementary\s+School|"
     r"Preparatory|Prep|Kindergarten|Daycare|Montessori|(?:Community\s+)?College|University|"
-    r"Bank|Credit\s+Union|Insurance|Police\s+Department|Fire\s+Department|Post\s+Office)"
-    r"(?![A-Za-z])")
+    r"Bank|Credit\s+Union|Insurance|Police\s+Department|Fire\s+Department|Post\s+Office|"
+    r"Library|Museum|Church|Parish|Synagogue|Temple|Mosque|Association|Foundation|Club|"
+    r"LLP|PLLC|P\.?C\.|Rescue|EMS|Ambulance|Carriers|Transport|Transit|Lines|Express|"
+    r"Stores?|Market|Mart|Pharmaceuticals|Labs|Laboratories|Hotel|Resort|Casino|Shipyard|"
+    r"Refinery|Mine|Ranch|Dairy|Cooperative|Co-op|Agency|Authority|Lutheran|Baptist|"
+    r"Methodist|Presbyterian|Episcopal|Catholic|Chapel|Cathedral)"
+    r"(?:,?\s+(?:Inc|LLC|Ltd|Corp|Co)\b\.?)?(?![A-Za-z])")
+# places named after a saint: "St. Peter Claver", "Saint Columba", "St. Lorenz Lutheran"
+_SAINT = re.compile(r"(?<![A-Za-z])(?:St\.|Saint|Ste\.)\s+[A-Z][a-z]+(?:['’]s)?"
+                    r"(?:\s+[A-Z][a-z]+(?:['’]s)?){0,2}")
 _EN_LOWER_ORG = re.compile(r"[a-z][a-z0-9&'’-]{2,}")
 _NOT_ORG = L.words("""
 home night nights weekends school work a an the this that his her their my our your
@@ -95,11 +103,15 @@ def _organisations(text: str, lang: str) -> list[_Cand]:
                                  for w in words):
                 last = words[-1]
                 end = text.index(last, m.start() + sum(len(w) for w in words[:-1])) + len(last)
+                suffix = re.match(r",?\s+(?:Inc|LLC|Ltd|Corp|Co|LLP)\b\.?", text[end:])
+                end += suffix.end() if suffix else 0
                 out.append((m.start(), end, "ORG", prio))
             continue
         low = _EN_LOWER_ORG.match(text, cue.end())
         if low and low.group(0) not in N.common_words() and low.group(0) not in _NOT_ORG:
             out.append((low.start(), low.end(), "ORG", prio))
+    for m in _SAINT.finditer(text):
+        out.append((m.start(), m.end(), "ORG", _PRIORITY["NAME_STRONG"] + 1))
     for m in _EN_SUFFIXED.finditer(text):
         words = m.group(0).split()
         if any(w.endswith(".") and not _INITIALS.fullmatch(w) for w in words[:-1]):

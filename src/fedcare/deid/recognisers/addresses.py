@@ -168,6 +168,13 @@ _NOT_LOCAL = L.words("""
 """)
 
 
+# a district, county or town after a word of place: 在南山区, 从南溪区, 往观音镇
+_ZH_DISTRICT = re.compile(r"(?<=[在从到于自往去回住])(?P<a>[\u4e00-\u9fff]{2,3}(?:区|县|镇|乡))"
+                          r"(?![\u4e00-\u9fff]{0,1}(?:医院|中心|政府|卫生))")
+_NOT_DISTRICT = L.words("""
+病区 城区 市区 社区 小区 景区 园区 辖区 片区 新区 郊区 山区 牧区 灾区 疫区 重灾区 隔离区 污染区
+办公区 生活区 住院区 门诊区 候诊区 监护区 观察区 等候区 吸烟区 无烟区 农村区 老城区 当地县 外县
+""")
 _ZH_BARE_CITY = re.compile("(?:" + "|".join(_zh_city_names()) + ")(?:市)?")
 
 
@@ -199,6 +206,9 @@ def _zh_addresses(text: str) -> list[_Cand]:
                 out.append((start, more.end(), "ADDRESS", prio - 0.5))
             elif more and more.group(0) in _ADMIN_SUFFIX:
                 out.append((start, more.end(), "ADDRESS", prio - 0.5))  # 南山区, 献县
+    for m in _ZH_DISTRICT.finditer(text):
+        if m.group("a") not in _NOT_DISTRICT:
+            out.append((m.start("a"), m.end("a"), "ADDRESS", prio - 1))
     for m in _ZH_BARE_CITY.finditer(text):
         # 马鞍山, 东莞: a listed city named alone (below a name's priority: 福海 is a name too)
         out.append((m.start(), m.end(), "ADDRESS", _PRIORITY["NAME"] - 1))

@@ -91,9 +91,8 @@ _LOWW = r"[a-z][a-z'’]*(?:-[a-z][a-z'’]*)?"
 _LOWER_TITLE = re.compile(r"(?<![A-Za-z])(?i:dr|doctor|mr|mrs|ms|miss|prof|nurse|sister)\.?[ \t]+"
                           rf"(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)")
 _LOWER_KIN = re.compile(rf"(?<![A-Za-z])(?:(?i:{_KIN}|named|name\s*:|pt\s*:|patient\s*:|"
-                        r"pt\s+name\s*:|with|per|by|saw|and|thx|thanks|thank\s+you|ty|"
-                        r"regards|cheers|love|sincerely|best|xoxo|from|signed|sent\s+by|"
-                        r"this\s+is|i\s+am|i'?m)(?![A-Za-z])|w/|-{1,2}|~)")
+                        r"pt\s+name\s*:|thx|thanks|thank\s+you|ty|regards|cheers|love|"
+                        r"sincerely|xoxo|signed|sent\s+by|this\s+is|i\s+am|i'?m)(?![A-Za-z]))")
 _LOWER_NAME = re.compile(rf"[ \t]*[,(]?[ \t]*(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)(?![A-Za-z])")
 _LOWER_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<n>{_LOWW}[ \t]+{_LOWW})(?![A-Za-z'’-]))")
 # capitalised given name + capitalised word ("Jan Kowalski", "Zuzana Novakova")

@@ -74,6 +74,7 @@ _ZH_NOT_NAMES = L.words("""
 豆类 朴素 练习 廉价 禹氏 井然 祖父 漆黑 巴比妥 丰富 支气管 支架 卿氏 狄氏 计划 计算 索引 宣教 晋升
 初步 初次 心电图 时许 金星 高峰 方正 文明 安然 平安 建国 国庆
 脑卒中 白班 夜班 中班 早班 晚班 常规班 白天班 夜间 宋体 黑体 楷体
+谢谢 明白 手机 高一 高二 高三 初一 初二 初三 皮卡 左小腿 右小腿 小腿 管哈 段亚 米加 班主任 班
 """)
 
 
@@ -109,12 +110,20 @@ def _dict_word(word: str, strong: bool = False) -> bool:
 #: characters of drug and procedure names (transliterations, chemical suffixes): a name
 #: candidate holding one, or followed by one, is part of a drug or a term (舒巴坦, 屈螺/酮)
 _MEDICAL_CHARS = frozenset("坦酮醇唑霉汀啶嗪酯肽苷脲肟酚胺腔镜瘤癌炎症剂酸钠钾钙酶铵铋碘汞砷"
-                           "缬曲螺炔雌孕洛替抗")
+                           "缬螺炔雌孕洛替抗")
+
+
+def _han_run(text: str, start: int, limit: int) -> str:
+    """Up to ``limit`` Han characters from ``start`` (stops at anything else)."""
+    end = start
+    while end < len(text) and end - start < limit and _is_han(text[end]):
+        end += 1
+    return text[start:end]
 
 
 def _medical(text: str, start: int, end: int) -> bool:
     return (any(c in _MEDICAL_CHARS for c in text[start:end])
-            or (end < len(text) and text[end] in _MEDICAL_CHARS)
+            or any(c in _MEDICAL_CHARS for c in _han_run(text, end, 3))
             or (start > 0 and text[start - 1] == "氏"))
 
 
@@ -296,7 +305,8 @@ def _zh_names(text: str) -> list[_Cand]:
             if end - start >= 2 or _title_at(text, end):
                 found.append((start, end))
         i = j
-    found = [(s, e) for s, e in found if not _medical(text, s, e)]
+    found = [(s, e) for s, e in found
+             if not _medical(text, s, e) and not text.startswith("班主任", s)]
     found += _propagate_zh(text, found)
     return [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in found]
 

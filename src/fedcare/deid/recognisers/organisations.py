@@ -33,7 +33,8 @@ _ABBREVIATION = re.compile(r"Inc\.|Corp\.|Co\.|Ltd\.|Bros\.|LLC\.|PLC\.")
 _TRAILING = frozenset({"&", "of", "and", "the", "for", "on", "de"})
 # a capitalised name ending in a word that names a business or school, anywhere
 _EN_SUFFIXED = re.compile(
-    r"(?<![A-Za-z&'’-])(?:[A-Z][A-Za-z'’.-]*\s+(?:&\s+)?){1,4}(?:Logistics|Services|Inc\.?|LLC|"
+    r"(?<![A-Za-z&'’-])(?:[A-Z][A-Za-z'’.-]*[ \t]+(?:&[ \t]+)?){1,4}"
+    r"(?:Logistics|Services|Inc\.?|LLC|"
     r"Corp\.?|Corporation|Company|Co\.|Group|Industries|Manufacturing|Systems|Solutions|"
     r"Technologies|Foods|Farms|Motors|Airlines|Airways|Die|Works|Construction|Consulting|"
     r"Enterprises|Trucking|Freight|Supply|Electric|Plumbing|Roofing|Landscaping|Realty|"
@@ -48,8 +49,8 @@ _EN_SUFFIXED = re.compile(
     r"Methodist|Presbyterian|Episcopal|Catholic|Chapel|Cathedral)"
     r"(?:,?\s+(?:Inc|LLC|Ltd|Corp|Co)\b\.?)?(?![A-Za-z])")
 # places named after a saint: "St. Peter Claver", "Saint Columba", "St. Lorenz Lutheran"
-_SAINT = re.compile(r"(?<![A-Za-z])(?:St\.|Saint|Ste\.)\s+[A-Z][a-z]+(?:['’]s)?"
-                    r"(?:\s+[A-Z][a-z]+(?:['’]s)?){0,2}")
+_SAINT = re.compile(r"(?<![A-Za-z])(?:St\.|Saint|Ste\.)[ \t]+[A-Z][a-z]+(?:['’]s)?(?![a-z])"
+                    r"(?:[ \t]+[A-Z][a-z]+(?:['’]s)?(?![a-z])){0,2}(?![ \t]*\d)")
 _EN_LOWER_ORG = re.compile(r"[a-z][a-z0-9&'’-]{2,}")
 _NOT_ORG = L.words("""
 home night nights weekends school work a an the this that his her their my our your
@@ -74,6 +75,9 @@ _ZH_SUFFIXED = re.compile(
     r"实验小学|小学|中学|高中|初中|大学|学院|幼儿园|银行|研究所|研究院|设计院|事务所|派出所|"
     r"医药公司|物流|快递|厂))(?:的)?(?=员工|职工|职员|工人|教师|老师|学生|会计|司机|保安|"
     r"工程师|经理|退休|上班|工作|任职|就读|读书)", re.M)
+_ZH_PLAIN_COMPANY = re.compile(
+    r"(?:(?<=[（(、在])|(?<=工作于)|(?<=就职于))(?P<o>[\u4e00-\u9fff]{3,14}?(?:公司|集团|工厂|厂|银行|"
+    r"超市|酒店|学校|小学|中学|大学|学院|幼儿园))(?=[，,。；;）)、]|做|当|任|上班|工作|打工)")
 _ZH_TRIM = re.compile(r"(?:工作|上班|的|任职|担任.*|从事.*|做.*)$")
 
 
@@ -121,7 +125,7 @@ def _organisations(text: str, lang: str) -> list[_Cand]:
             out.append((m.start(), m.end(), "ORG", prio - 1))
     if lang != "zh":
         return out
-    for pattern in (_ZH_CUE_BEFORE, _ZH_CUE_AFTER, _ZH_SUFFIXED):
+    for pattern in (_ZH_CUE_BEFORE, _ZH_CUE_AFTER, _ZH_SUFFIXED, _ZH_PLAIN_COMPANY):
         for m in pattern.finditer(text):
             start, end = m.span("o")
             value = _ZH_TRIM.sub("", m.group("o"))

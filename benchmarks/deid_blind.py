@@ -115,11 +115,18 @@ def main(argv: list[str] | None = None) -> int:
         removed = sum(r["removed"] for r in safe.values())
         pred = sum(r["pred"] for r in rep["types"].values())
         ok = sum(r["pred_any_ok"] for r in rep["types"].values())
+        chars = sum(r["chars"] for r in safe.values())
+        left = sum(r["leaked_chars"] for r in safe.values())
         summary.append([lang, str(gold), C.fmt(removed / gold if gold else None),
-                        C.fmt(ok / pred if pred else None), C.fmt(rep["leak"], 4),
+                        C.fmt(ok / pred if pred else None),
+                        C.fmt(left / chars if chars else None, 4),
+                        C.fmt(rep["leak"], 4),
                         f"{rep['kept']['kept']}/{rep['kept']['values']}"])
+        rep["safe_harbor"] = {"identifiers": gold, "removed": removed, "chars": chars,
+                              "chars_left": left}
     print(C.table(["lang", "identifiers (Safe Harbor types)", "recall", "precision (all)",
-                   "chars leaked", "clinical values kept"], summary))
+                   "chars leaked (Safe Harbor)", "chars leaked (with quasi)",
+                   "clinical values kept"], summary))
     print()
     if below:
         print("Below the goal (recall >= 0.98, precision >= 0.90 per type):")

@@ -5,11 +5,12 @@ written to a temporary folder) or from ``--notes FILE`` (JSON lines with ``text`
 ``lang``, ``spans``).  The generator keeps its own name/place lists; names whose words the
 recogniser's lists do not contain are reported separately ("unseen names").
 
-Span level: a predicted span counts as correct if it overlaps a gold span of the same
-type; a gold span is found if a predicted span of the same type overlaps it.  Character
+Span level, span-exact: a gold span is removed only when none of its characters is left
+(whatever the tag); a predicted span is correct when it overlaps a gold span.  Character
 level: characters of predicted vs gold spans per type.  "leak": share of gold PHI
-characters left uncovered by any prediction.  Goal per type and language: recall >= 0.98,
-precision >= 0.90 (span level).
+characters (not spaces) left uncovered by any prediction.  ``--src OTHER/src`` scores
+another version of fedcare (e.g. a ``git worktree`` of an older commit) with this scorer.
+Goal per type and language: recall >= 0.98, precision >= 0.90 (span level).
 
 With ``--seeds 0 1 2`` each seed is generated and scored on its own; after the per-seed
 tables a summary gives, per language and type, the mean and the minimum of span recall and
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="several seeds: score each, then summarise mean/min per type")
     parser.add_argument("--notes", help="read annotated notes (JSON lines) instead")
     parser.add_argument("--json", help="write the figures here as JSON")
+    parser.add_argument("--src", help="score the fedcare in this source folder instead (e.g. a "
+                                      "git worktree of an older commit: its src/), with "
+                                      "this checkout's scorer")
     args = parser.parse_args(argv)
 
     from fedcare.deid._eval import score
@@ -130,8 +134,11 @@ def main(argv: list[str] | None = None) -> int:
 def _one_seed(args: argparse.Namespace, seed: int, score: Any) -> dict[str, Any]:
     notes = _load(args, seed)
     started = time.perf_counter()
-    report: dict[str, Any] = score(notes)
+    predicted = C.deid_spans([(n["text"], n["lang"]) for n in notes], args.src)
     seconds = time.perf_counter() - started
+    for note, spans in zip(notes, predicted, strict=True):
+        note["predicted"] = spans
+    report: dict[str, Any] = score(notes)
     per_lang = {lang: sum(1 for n in notes if n["lang"] == lang) for lang in report}
     print(f"SYNTHETIC notes: {per_lang} (seed {seed}); recognition {seconds:.1f} s "
           f"({1000 * seconds / max(1, len(notes)):.0f} ms/note)\n")

@@ -120,3 +120,20 @@ def _fake_dicom(tmp_path: Path) -> Path:
     path = tmp_path / "scan.dcm"
     path.write_bytes(b"Zyxwvut")
     return path
+
+
+def test_summary_shows_share_replaced_and_keep_org(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("Patient Zyxwvut Okafor works at Northgate Plumbing Ltd. HbA1c 7.2%.\n",
+                    encoding="utf-8")
+    removed, kept = tmp_path / "removed.txt", tmp_path / "kept.txt"
+    default = _run("--in", str(note), "--out", str(removed), env={"COLUMNS": "200"})
+    assert default.exit_code == 0, default.output
+    assert "text replaced" in default.output and "%" in default.output
+    assert "Northgate" not in removed.read_text(encoding="utf-8")
+    with_org = _run("--in", str(note), "--out", str(kept), "--keep-org", env={"COLUMNS": "200"})
+    assert with_org.exit_code == 0, with_org.output
+    text = kept.read_text(encoding="utf-8")
+    assert "Northgate Plumbing Ltd" in text and "Zyxwvut" not in text and "HbA1c 7.2%" in text
+    _no_values(default)
+    _no_values(with_org)

@@ -96,8 +96,8 @@ def name_in_lexicon(name: str, lang: str) -> bool:
     return any(w in L.EN_FIRST_NAMES or w in L.EN_SURNAMES for w in words if len(w) > 1)
 
 
-_COUNTS = ("gold", "removed", "gold_found", "leaked_chars", "pred", "pred_any_ok", "pred_ok",
-           "gold_chars", "pred_chars", "both_chars")
+_COUNTS = ("gold", "removed", "gold_found", "leaked_chars", "chars", "pred", "pred_any_ok",
+           "pred_ok", "gold_chars", "pred_chars", "both_chars")
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -172,6 +172,7 @@ def score(notes: Iterable[Mapping[str, Any]],
             c[g.type]["removed"] += not left
             c[g.type]["gold_found"] += typed
             c[g.type]["leaked_chars"] += len(left)
+            c[g.type]["chars"] += len(chars)
             if left and details:
                 listed[lang]["misses"].append({
                     "id": ident, "type": g.type, "text": text[g.start:g.end],
@@ -220,6 +221,7 @@ def score(notes: Iterable[Mapping[str, Any]],
                 "typed_precision": _ratio(n["pred_ok"], n["pred"]),
                 "char_precision": _ratio(n["both_chars"], n["pred_chars"]),
                 "char_recall": _ratio(n["both_chars"], n["gold_chars"]),
+                "leak": _ratio(n["leaked_chars"], n["chars"]),
             }
         nm = names[lang]
         report[lang] = {

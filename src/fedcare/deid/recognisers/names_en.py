@@ -292,11 +292,10 @@ def _propagate_en(text: str, found: list[tuple[int, int]]) -> list[tuple[int, in
                     words.add(w.capitalize())
                 elif not w.isupper():
                     words.add(w.upper())
-    out = []
-    for w in words:
-        for m in re.finditer(rf"(?<![A-Za-z]){re.escape(w)}(?![a-z])", text):
-            out.append(m.span())
-    return out
+    if not words:
+        return []
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return [m.span() for m in re.finditer(rf"(?<![A-Za-z])(?:{alternatives})(?![a-z])", text)]
 
 
 def _merge_adjacent(text: str, spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:

@@ -314,9 +314,11 @@ def _zh_names(text: str) -> list[_Cand]:
 def _propagate_zh(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
     names = {text[s:e] for s, e in found if e - s >= 2}
     out = []
-    for name in names:
-        for m in re.finditer(re.escape(name), text):
-            out.append(m.span())
+    for name in names:  # str.find: no pattern to compile per name
+        at = text.find(name)
+        while at >= 0:
+            out.append((at, at + len(name)))
+            at = text.find(name, at + 1)
     return out
 
 

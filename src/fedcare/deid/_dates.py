@@ -337,7 +337,8 @@ _MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:片|粒|支|袋|瓶|次|个|剂|份|�
                            r"l|h|hr|hrs|min|mmol|mmhg|cm|mm|in|ft|lb|lbs|"
                            r"scale|score|%|units?|reflex|power|motor|grade|stars?|times|"
                            r"days?|weeks?|doses?|servings?|cups?|glasses)\b")
-_MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor|murmur|"
+_MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor|murmur|va|"
+                            r"vision|acuity|visual|"
                             r"grade|take|took|give|gave|total|scored|apgar|gcs|又|评分|分数)[\s:=]*|"
                             r"(?<![:\d])\d+\s+)$")
 
@@ -345,11 +346,30 @@ _MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor
 _SCORE_BEFORE = re.compile(r"(?i)(?:apgar|score|gcs|nihss|评分|分数|比分)[^\n\d]{0,6}$")
 
 
+# "19/6", "14/10": the first number exceeds 12, so only day/month reads as a date
+_BARE_DM = re.compile(r"(?<![\d/.:,-])(?P<d>3[01]|2\d|1[3-9])/(?P<m>1[0-2]|0?[1-9])"
+                      r"(?![\d/]|\.\d|:\d|-\d)")
+# a log line that starts with day.month: "10.06  R. Lund. Ulcer 3.8 x 2.9 cm"
+_LOG_DM = re.compile(r"^[ \t]*(?P<d>3[01]|[12]\d|0?[1-9])\.(?P<m>1[0-2]|0[1-9])(?=[ \t]{2,}|\t)",
+                     re.M)
+# Chinese month.day before an event: "11.2入院", "3.15手术"
+_ZH_MD_EVENT = re.compile(r"(?<![\d.])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])"
+                          r"(?=入院|出院|手术|术后|复查|就诊|起|开始|转入|转出|返院|住院)")
+# a stay written as a range of month.day in brackets: "住院11天（6.21—7.2）"
+_ZH_MD_RANGE = re.compile(r"(?<=[（(])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])[—–~～至-]{1,2}"
+                          r"(?P<m2>1[0-2]|[1-9])\.(?P<d2>3[01]|[12]\d|[1-9])(?=[）)])")
+_ZH_STAY_CUE = re.compile(r"(?:住院|入院|出院|日期|期间|天|休假|病假)[^\n]{0,8}$")
+_SCORE_OUT_OF_TEN = re.compile(r"\d/10\b[^\n]{0,30}$")
+
+
 def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
     month, day = int(m.group("m")), int(m.group("d"))
     before = text[max(0, m.start() - 24):m.start()]
     if _MD_NOT_BEFORE.search(before) or _MD_NOT_AFTER.match(text, m.end()):
         return False
+    if m.group(0).endswith("/10") and _SCORE_OUT_OF_TEN.search(
+            text, max(0, m.start() - 40), m.start()):
+        return False  # "pain 3/10 at rest and 6/10 on turning"
     if _MD_CUE.search(before) or _MD_TIME_AFTER.match(text, m.end()):
         return True
     return day not in (4, 5, 6, 10) and not (month < day <= 4)
@@ -383,12 +403,31 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
             if m.groupdict().get("mon") is None and _SCORE_BEFORE.search(
                     text, max(0, m.start() - 12), m.start()):
                 continue  # "Apgar 9-10-10", "评分 9-10-10分"
+            if year is None and m.group(0).endswith("/10") and _SCORE_OUT_OF_TEN.search(
+                    text, max(0, m.start() - 40), m.start()):
+                continue  # "pain 3/10 at rest and 6/10 on turning"
             span = m.span("date") if m.groupdict().get("date") is not None else m.span()
             if m.groupdict().get("time") and not with_time:
                 span = (span[0], m.start("time"))
             found.append(_with_weekday(text, DateMatch(span[0], span[1], year, month, day, m,
                                                        read_day_first)))
-    for m in _BARE_MD.finditer(text):
+    bare = [*_BARE_MD.finditer(text), *_BARE_DM.finditer(text)] if lang != "zh" else \
+        [*_BARE_MD.finditer(text)]
+    for m in [*_LOG_DM.finditer(text), *_ZH_MD_EVENT.finditer(text)]:
+        parts = _parts(m)
+        if parts is not None:
+            found.append(DateMatch(m.start(), m.end(), None, parts[1], parts[2], m))
+    if lang == "zh":
+        for m in _ZH_MD_RANGE.finditer(text):
+            if _ZH_STAY_CUE.search(text, max(0, m.start() - 12), m.start() - 1):
+                first = re.match(r"(?P<m>\d+)\.(?P<d>\d+)", m.group(0))
+                last = re.search(r"(?P<m>\d+)\.(?P<d>\d+)$", m.group(0))
+                for part in (first, last):
+                    if part is not None:
+                        found.append(DateMatch(m.start() + part.start(), m.start() + part.end(),
+                                               None, int(part.group("m")), int(part.group("d")),
+                                               part))
+    for m in bare:
         if _bare_md_is_date(text, m):
             parts = _parts(m)
             if parts is not None:
@@ -471,6 +510,8 @@ _EN_MONTH_WORD = (r"(?:January|February|March|April|May|June|July|August|Septemb
                   r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec|"
                   r"january|february|april|june|july|august|september|october|november|"
                   r"december|jan|feb|apr|jun|jul|aug|sept|sep|oct|nov)(?:(?<=Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\.|(?<=Sept)\.)?")
+_WEEKDAY_ANY = (r"(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|weds?|"
+                r"thu(?:rs?)?|fri|sat|sun)")
 _EN_VAGUE = [
     # "last March", "early Sept", "end of June", "in March", "since Feb", "March of last year"
     re.compile(r"(?<![A-Za-z])(?:(?P<cue>(?i:in|since|until|till|by|from|during|around|before|"
@@ -478,6 +519,21 @@ _EN_VAGUE = [
                r"(?:the\s+)?(?:end|beginning|start|middle)\s+of)[\s-]+)?"
                rf"{_EN_MONTH_WORD}(?![A-Za-z])(?:\s+(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?\b)?"
                r"(?P<tail>,?\s+(?:of\s+)?(?i:last|this|next)\s+year)?)"),
+    # "tues the 9th", "thurs 11th", "Mon 4th": a weekday with a day of the month
+    re.compile(rf"(?<![A-Za-z])(?P<v>{_WEEKDAY_ANY}\.?,?\s+(?:the\s+)?(?:3[01]|[12]\d|0?[1-9])"
+               r"(?:st|nd|rd|th))\b"),
+    # a weekday after a cue: "on Thursday", "recheck thurs", "next Tues", "since Monday"
+    re.compile(r"(?<![A-Za-z])(?i:on|last|next|this|since|by|until|till|from|recheck|review|"
+               r"due|booked\s+for|see\s+you|until|before|after|visit|appt)\s+"
+               rf"(?P<v>{_WEEKDAY_ANY})\.?(?![A-Za-z])(?!\s+(?:morning|afternoon|evening|night)s\b)"),
+    # a day of the month after a cue: "next INR 24th", "due the 3rd", "booked for 14th"
+    re.compile(r"(?<![A-Za-z])(?i:next|due|recheck|review|booked\s+for|until|till)\b"
+               r"[^.\n\d]{0,12}?(?<![A-Za-z])(?:the\s+)?(?P<v>(?:3[01]|[12]\d|0?[1-9])"
+               r"(?:st|nd|rd|th))\b(?!\s+(?:day|week|month|year|dose|cycle|floor|time|attempt|"
+               r"visit|percentile|centile|birthday|line|of\s+(?:the\s+)?(?:month|day)))"),
+    # "at xmas", "over Xmas"
+    re.compile(r"(?<![A-Za-z])(?i:since|after|before|over|at|on|around|until|till|by|during|"
+               r"from|for|last|this|next)\s+(?P<v>(?i:x-?mas)(?:\s+(?:eve|day))?)(?![A-Za-z])"),
     # "on the 3rd", "Thursday the 6th", "since the 14th"
     re.compile(r"(?:\b(?:[Oo]n|[Ss]ince|[Bb]y|[Uu]ntil|[Bb]efore|[Aa]fter|[Ff]rom)\s+|(?=(?i:monday|"
                r"tuesday|wednesday|thursday|friday|saturday|sunday)\b))(?P<v>(?:(?i:monday|tuesday|"
@@ -521,6 +577,11 @@ _ZH_VAGUE = [
                r"(?:3[01]|[12]\d|0?[1-9])[号日](?![楼床室院线门位栋单元房机窗诊柜厅口车道街路巷弄])"),
     re.compile(r"(?<![\d第])(?:3[01]|[12]\d|0?[1-9])号(?=复诊|复查|手术|入院|出院|来院|来|去|前|后|"
                r"之前|以后|左右|上午|下午|晚上|早上|中午|当天|那天|再来|随访|拆线|换药)"),
+    # the weekday in brackets after a date: 8月19日（周一）
+    re.compile(r"(?<=[日号])[（(](?:周|星期|礼拜)[一二三四五六日天][）)]"),
+    # 下周一, 上个星期五, 这礼拜三 (a weekday of a named week)
+    re.compile(r"(?:上上|下下|上|下|本|这)(?:个)?(?:周|星期|礼拜)[一二三四五六日天]"
+               r"(?:(?:3[01]|[12]\d|0?[1-9])[号日])?"),
     # 本月15号, 上个月3日
     re.compile(r"(?:本月|上月|上个月|下月|下个月|这个月|当月|次月|同月)(?:的)?"
                r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])[日号]"),

@@ -135,6 +135,7 @@ christian norman summer guy cannon drake best ward chambers house holmes
 #: Capitalised words that are never a person's name in a clinical note (eponyms, drugs,
 #: departments, sentence-initial words).
 EN_NOT_NAMES = words("""
+night nights handover district community agency bank charge shift weekend overnight
 patient patients pt the a an he she his her they their this that these those there here
 mr mrs ms dr doctor nurse attending resident physician surgeon provider service team
 department dept clinic hospital center centre unit ward floor room bed icu er ed or pacu

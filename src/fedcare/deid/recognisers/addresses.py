@@ -16,7 +16,9 @@ from ._jieba import _jieba_tokens
 
 _SUFFIX = (r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Way|Place|Terrace|Circle|"
            r"Parkway|Highway|Square|Trail|Alley|Plaza|Loop|Path|Pike|Crescent|Row|Run|Pass|"
-           r"Point|Ridge|Heights)\b|(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Cir|Pkwy|Hwy|Sq|Trl)\b"
+           r"Point|Ridge|Heights|Mews|Close|Gardens|Grove|Walk|Rise|Green|Parade|Wynd|Vale|"
+           r"Hill|Cottages|Crossing|Esplanade|Quay|Wharf|Gate|Chase|Drove|Croft)\b|"
+           r"(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Cir|Pkwy|Hwy|Sq|Trl|Cres|Cl|Gdns|Gr|Pde|Tce|Cct)\b"
            r"\.?")
 _STATE_ABBR = "|".join(sorted(L.US_STATES))
 _STATE_NAME = "|".join(n.replace(" ", r"\s+") for n in L.US_STATE_NAMES)
@@ -29,7 +31,8 @@ _STREET = (rf"(?<![\w/.-])\d{{1,6}}[A-Za-z]?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|S
            rf"\.?\s+)?(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))(?:\s+[A-Z][a-z]+){{0,3}}\s+"
            rf"(?:{_SUFFIX})(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?{_UNIT}?")
 # an apartment before the street ("apt 4, 12 Elm St"), a city after it ("..., Dayton")
-_UNIT_BEFORE = re.compile(r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s*#?\s*[A-Za-z0-9-]+,?\s+$")
+_UNIT_BEFORE = re.compile(r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s*#?\s*[A-Za-z0-9-]+,?\s+"
+                          r"(?:[A-Z][a-z]+\s+(?:Court|House|Lodge|Mansions|Tower),\s+)?$")
 _CITY_NEXT = re.compile(r"(?:,\s*|\s+in\s+)(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?)(?![A-Za-z])")
 _EN_ADDRESS = [
     re.compile(rf"{_STREET}(?:,?\s+{_CITY_STATE})?"),
@@ -37,6 +40,21 @@ _EN_ADDRESS = [
     re.compile(rf"(?<![\w,]){_CITY_WORDS},\s+(?:(?:{_STATE_ABBR})\.?\s+{_ZIP}|"
                rf"(?:{_STATE_NAME})(?:\s+{_ZIP})?)(?![A-Za-z])"),
     re.compile(r"(?i:zip(?:\s*code)?|postal\s+code)\s*[:#]?\s*(?P<z>\d{5}(?:-\d{4})?)\b"),
+    # UK postcodes (WX4 9QT, SW1A 1AA), Irish Eircodes (F28 X7K2), Irish counties (Co. Clare)
+    re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d[A-Z\d]?[ ]?\d[ABD-HJLNP-UW-Z]{2}(?![A-Za-z0-9])"),
+    re.compile(r"(?<![A-Za-z0-9])[AC-FHKNPRTV-Y]\d{2}[ ]?(?=[A-Z0-9]{0,3}[A-Z])(?=[A-Z]{0,3}\d)"
+               r"[AC-FHKNPRTV-Y0-9]{4}(?![A-Za-z0-9])"),
+    re.compile(r"(?<![A-Za-z])(?:Co\.|County)\s+[A-Z][a-z]+(?![A-Za-z])"),
+    # typed in lower case: "14 banksia cres", "3 orchard rd"
+    re.compile(r"(?<![\w/.-])\d{1,5}[a-z]?\s+(?:[a-z]{3,}\s+){1,3}(?:street|st|road|rd|avenue|"
+               r"ave|lane|ln|drive|dr|court|ct|crescent|cres|close|way|place|pl|terrace|tce|"
+               r"parade|pde|mews|grove|boulevard|blvd|highway|hwy)\b(?![/-])"),
+    # a flat in a named building, a named house before its street: "Flat 7, Holloway Court,",
+    # "Rathmore Cottage, 9 Millbrook Lane"
+    re.compile(r"(?:(?i:flat|apartment|apt|unit)\s+\d+[A-Za-z]?,\s+)?(?:[A-Z][a-z]+\s+){1,2}"
+               r"(?:Court|House|Lodge|Mansions|Tower|Cottage|Farm|Barn|Villa|Manor|Hall|"
+               r"Buildings)(?=,\s*\d{1,5}\s+[A-Z]|,\s*[A-Z][a-z]+\s+(?:Road|Street|Lane|Avenue|Rd|"
+               r"St))"),
 ]
 # "City, ST" only for state abbreviations that are not also credentials or words.
 _SAFE_ABBR = "|".join(sorted(L.US_STATES - {"MD", "PA", "DO", "DE", "IN", "OR", "ME", "OK", "HI",
@@ -79,7 +97,7 @@ def _en_addresses(text: str) -> list[_Cand]:
         for m in pattern.finditer(text):
             start, end = m.span(group)
             if pattern is _EN_ADDRESS[0]:
-                unit = _UNIT_BEFORE.search(text, max(0, start - 20), start)
+                unit = _UNIT_BEFORE.search(text, max(0, start - 50), start)
                 start = unit.start() if unit else start
                 city = _CITY_NEXT.match(text, end)
                 if city and not any(w.lower() in L.EN_NOT_NAMES
@@ -127,6 +145,7 @@ _ZH_COMP = (rf"(?:{_HAN}{{1,8}}?(?:自治州|自治县|特别行政区|新区|�
             r"广场|"
             rf"新村|家园|开发区|工业园|省|市|地区|盟|区|县|旗|镇|乡|村|组|苑|庄|屯|里|城)|"
             rf"[\u4e00-\u9fff\dA-Za-z]{{1,10}}?(?:大街|大道|胡同|路|街|巷|弄|道)|"
+            r"(?<=[栋幢座单元])\d{3,4}(?![\d号])|"
             r"[\dA-Za-z一二三四五六七八九十零〇\-]+(?:号院|号楼|号|弄|栋|幢|座|单元|楼|层|室|户|组|排)"
             r"(?:之\d+)?)")
 _ZH_ANCHOR = re.compile(

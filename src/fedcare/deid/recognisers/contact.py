@@ -75,6 +75,9 @@ _PHONE_PATTERNS = [
     re.compile(r"(?<![\d])0\d{2,3}[\s-](?=(?:\d[\s-]?){6,7}\d(?![\d]))[2-9](?:[\s-]?\d){6,7}"
                r"(?:(?:转|分机)\d{1,5})?"),
 ]
+# national numbers with a trunk 0 (UK, Ireland, Australia, Europe): 01632 960 558,
+# 07700 900412, 0491 570 156, 020 7946 0958 (10-11 digits, groups of 2-6)
+_TRUNK_ZERO = re.compile(r"(?<![\d.,/:])0[1-9]\d{1,3}(?:[ -]\d{2,6}){1,3}(?![\d/:%]|[.,]\d)")
 _PHONE_CUE = re.compile(r"(?i)(?:phone|tel|telephone|cell|mobile|fax|pager|beeper|call|contact|"
                         r"电话|手机|联系方式|传真)[^\n\d]{0,15}?(?<!\d)(?P<n>\d{10,11})(?!\d)")
 
@@ -87,6 +90,10 @@ def _phones(text: str) -> list[_Cand]:
             digits = re.sub(r"\D", "", m.group(0))
             if 7 <= len(digits) <= 15:
                 out.append((m.start(), m.end(), "PHONE", _PRIORITY["PHONE"]))
+    for m in _TRUNK_ZERO.finditer(text):
+        if 10 <= sum(ch.isdigit() for ch in m.group(0)) <= 11 and not re.search(
+                r"-\d{1,2}$", m.group(0)):  # an NDC code (0002-1433-80) is no phone
+            out.append((m.start(), m.end(), "PHONE", _PRIORITY["PHONE"]))
     out += _spans(_PHONE_CUE, text, "PHONE", group="n")
     return out
 

@@ -32,15 +32,19 @@ _EN_LABELS: dict[str, str] = {
                  rf"policy(?=\s*[:#]?\s*[A-Z]{{0,3}}[ -]?\d{{3,}})|plan(?=\s*[:#]?\s*\d{{6,}})",
     "ACCOUNT": rf"(?:bank\s+|billing\s+|hospital\s+|patient\s+|checking\s+|savings\s+)?"
                rf"account(?:\s+(?:{_N}|ID))?|acct\.?(?:\s*{_N})?|FIN|financial\s+{_N}|"
-               rf"encounter\s+(?:{_N}|ID)|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?",
+               rf"encounter\s+(?:{_N}|ID)|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?|"
+               rf"BSB|sort\s+code|IBAN|routing\s+{_N}|acc(?=\s*[:#]?\s*\d)",
     "LICENSE": rf"(?:driver'?s?|driving)\s+(?:licen[cs]e|lic\.?)(?:\s+{_N})?|(?<!/)(?-i:DL)\s*[#:]|"
                rf"licen[cs]e\s+{_N}|"
                rf"(?:medical|nursing|state|professional)\s+licen[cs]e(?:\s+{_N})?|"
                rf"certificate\s+{_N}|DEA(?:\s+{_N})?|NPI(?:\s+{_N})?|"
+               rf"(?-i:GMC|NMC|NMBI|AHPRA|HCPC|GPhC|IMC|MCI|CPSO|PSI)(?:\s+{_N})?|"
+               rf"(?:registration|reg\.?|PIN)(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{5,}})|"
                rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}[-‐ ]?\d[\d-]{{3,}})|registration\s+{_N}|"
                rf"cert(?:ification|ificate)?(?=\s*[:#]?\s*[A-Z]{{0,5}}[-.‐ ]?\d{{3,}})|"
                rf"(?:medical|nursing|pharmacy|state)\s+(?:council|board)\s+{_N}",
     "VEHICLE": rf"(?:(?:licen[cs]e|registration|tag|vehicle|car)\s+)?plate(?:\s+{_N})?|VIN|"
+               rf"rego(?:\s+{_N})?|(?:car|vehicle)\s+reg(?:istration)?\.?(?:\s+{_N})?|"
                rf"(?:car|vehicle|auto|parked|parking)\b[^.\n]{{0,20}}?\btag(?:\s+{_N})?|"
                rf"vehicle\s+identification\s+{_N}|vehicle\s+(?:ID|registration)(?:\s+{_N})?",
     "DEVICE": rf"serial\s*{_N}|serial(?=\s*[:#])|ser\.?\s*#|S/N|SN\s*[:#]|"
@@ -168,7 +172,7 @@ def _labelled(text: str, lang: str) -> list[_Cand]:
 # ---------------------------------------------------------------- national numbers
 
 _CN_ID = re.compile(r"(?<![\dA-Za-z])([1-8]\d{5})(\s?)(\d{8})\2(\d{3}[\dXx])(?![\dA-Za-z])")
-_SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}(?P<s>[- ])(?!00)\d{2}(?P=s)(?!0000)\d{4}"
+_SSN = re.compile(r"(?<![\d-])(?!000|666)\d{3}(?P<s>[- ])(?!00)\d{2}(?P=s)(?!0000)\d{4}"
                   r"(?![\d-])")
 _VIN = re.compile(r"(?<![A-Za-z0-9])(?=[A-HJ-NPR-Z0-9]*[A-HJ-NPR-Z])(?=[A-HJ-NPR-Z0-9]*\d)"
                   r"[A-HJ-NPR-Z0-9]{17}(?![A-Za-z0-9])")
@@ -248,6 +252,8 @@ def _messaging(text: str) -> list[_Cand]:
             continue
         if re.fullmatch(r"[\d\s+-]{7,}", value) and len(re.sub(r"\D", "", value)) >= 10:
             continue  # a phone number after "WhatsApp": the phone recogniser's
+        if value.isdigit() and re.match(r"[ -]\d{2,}", text[m.end("v"):m.end("v") + 4]):
+            continue  # "direct line 0491 570 156": the first group of a phone number
         if marked or explicit:
             out.append((m.start("v"), m.end("v"), "ID", _PRIORITY["LABELLED"]))
     out += _spans(_AT_HANDLE, text, "ID", "GENERIC")
@@ -292,7 +298,16 @@ def _codes(text: str) -> list[_Cand]:
         if digits < 5 or _CLINICAL_CODE.fullmatch(value) or _UNIT_AFTER.match(text, m.end()):
             continue  # a model number (PM2272, 2088TC/52 cm), a protocol (CCCG-ALL-2020)
         out.append((m.start(), m.end(), "ID", _PRIORITY["FALLBACK"]))
+    for m in _DIGIT_GROUPS.finditer(text):
+        groups = m.group(0).split()
+        if sum(map(len, groups)) >= 10 and max(map(len, groups)) >= 4 and \
+                not _UNIT_AFTER.match(text, m.end()):
+            out.append((m.start(), m.end(), "ID", _PRIORITY["FALLBACK"]))
     return out
+
+
+# a number written in spaced groups with no label: "350102 8866 3321", "2951 64738 1"
+_DIGIT_GROUPS = re.compile(r"(?<![\d.,:/-])\d{3,6}(?:[ ]\d{3,6}){1,3}(?:[ ]\d)?(?![\d.,:/%-])")
 
 
 # ---------------------------------------------------------------- card numbers, plates, UDIs
@@ -302,12 +317,15 @@ _CARD = re.compile(r"(?<![\d-])(?:\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:
                    r"\d{4}(?P<t>[ -])\d{6}(?P=t)\d{5})(?![\d-])")
 # a plate after a vehicle word: "maroon Buick sedan, WA BSK 8840", "LA plate 738 BKD"
 _PLATE_CUE = re.compile(r"(?i:sedan|car|truck|suv|van|vehicle|pickup|minivan|motorcycle|"
-                        r"coupe|hatchback|jeep|plates?|tags?|registration)s?\b[^.\n]{0,30}?"
+                        r"coupe|hatchback|jeep|plates?|tags?|registration|rego|ute)s?\b[^.\n]{0,30}?"
                         r"(?<![A-Za-z0-9])(?P<v>(?:[A-Z]{2}\s+)?(?=[A-Z0-9 -]*\d)[A-Z0-9]{2,4}"
                         r"[ -]?[A-Z0-9]{2,4})(?![A-Za-z0-9])")
 # SSN written with spaced dashes after its label: "SSN: 229 - 56 - 8831"
 _SSN_SPACED = re.compile(r"(?i:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*"
                          r"(?P<v>\d{3}\s*[-–]\s*\d{2}\s*[-–]\s*\d{4})(?!\d)")
+# a UK driving licence number: NAKAG 912097 S99LK (surname, birth date, initials, check)
+_UK_LICENCE = re.compile(r"(?<![A-Za-z0-9])[A-Z9]{5}[ ]?\d{6}[ ]?[A-Z0-9]{2}\d[A-Z]{2}"
+                         r"(?:[ ]?\d{2})?(?![A-Za-z0-9])")
 # GS1 UDI: (01)00643169907158(17)220331(21)RNB418802S
 _UDI = re.compile(r"(?:\(\d{2,4}\)[A-Za-z0-9]+){2,}")
 
@@ -322,11 +340,12 @@ def _cards_plates(text: str) -> list[_Cand]:
     out += [(m.start("v"), m.end("v"), "SSN", _PRIORITY["LABELLED"] + 1)
             for m in _SSN_SPACED.finditer(text)]
     out += _spans(_UDI, text, "DEVICE", "LABELLED")
+    out += _spans(_UK_LICENCE, text, "LICENSE", "LABELLED")
     return out
 
 
 # the last digits of a card or account: "尾号0096的银行卡", "card ending in 4821"
-_CARD_END = re.compile(r"(?:尾号|末四位|后四位|(?i:ending\s+(?:in|with)|last\s+(?:4|four)\s+"
+_CARD_END = re.compile(r"(?:尾号|末四位|后四位|(?i:ending(?:\s+(?:in|with))?|last\s+(?:4|four)\s+"
                        r"(?:digits\s+)?(?:of\s+)?|ends\s+in))\s*[:：]?\s*(?P<v>\d{3,6})(?!\d)")
 # Chinese company names: "杭州蓝途即时配送有限公司", "安和康泰人寿保险股份有限公司"
 _CN_COMPANY = re.compile(r"(?:(?<=[\s，。；：:（(、“\"《\u3000])|^)"
@@ -336,9 +355,19 @@ _CN_COMPANY_LEAD = re.compile(r"^(?:在|于|系|是|为|任|从|到|工作单位
                               r"丈夫|妻子|职业[^（(]*)")
 
 
+# Chinese schools by their ending: "小红帽幼儿园", "实验小学", "江城职业技术学院"
+_CN_SCHOOL = re.compile(r"(?:(?<=[\s，。；：:（(、“\"《\u3000在于读念上])|^)"
+                        r"(?P<v>(?:(?![在于读念上去到送是的了和与就])[\u4e00-\u9fff]){2,10}?"
+                        r"(?:幼儿园|小学|中学|高中|初中|大学|学院))"
+                        r"(?![\u4e00-\u9fff]*(?:医院|附属))", re.M)
+
+
 @recogniser("card-end-company", ("en", "zh"))
 def _card_end(text: str) -> list[_Cand]:
     out = _spans(_CARD_END, text, "ACCOUNT", "LABELLED", group="v")
+    for m in _CN_SCHOOL.finditer(text):
+        if m.group("v")[:2] not in ("这个", "那个", "哪个", "一个", "附近", "当地", "本地"):
+            out.append((m.start("v"), m.end("v"), "ORG", _PRIORITY["ADDRESS"] + 0.5))
     for m in _CN_COMPANY.finditer(text):
         start = m.start("v") + (_CN_COMPANY_LEAD.match(m.group("v")).end()  # type: ignore[union-attr]
                                 if _CN_COMPANY_LEAD.match(m.group("v")) else 0)

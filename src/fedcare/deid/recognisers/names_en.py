@@ -54,7 +54,8 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"coordinator|navigator|scribe|coach|counsel(?:l)?or|midwife|doula|paramedic|"
         r"supervisor|manager|boss|teacher|landlord|pastor|priest|rabbi|imam|sitter|nanny|"
         r"babysitter|housekeeper|volunteer|maiden\s+name|n[ée]e|aka|a\.k\.a\.|"
-        r"also\s+known\s+as|formerly|alias|goes\s+by|nickname|named|called")
+        r"also\s+known\s+as|known\s+as|formerly|alias|goes\s+by|nickname|named|called|"
+        r"prefers|likes\s+to\s+be\s+called")
 _KIN_CUE = re.compile(rf"(?<![A-Za-z])(?i:{_KIN})\s*[,(]?\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                       rf"(?P<n>{_LASTFIRST}|{_FULL_CAP})")
 _KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
@@ -64,8 +65,21 @@ _KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
                         r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b|"
                         r",\s*\d{1,3}\s*(?:y/?o|yo|y\.o\.|M|F|m|f|male|female)\b)")
 _SEQ_UP = re.compile(rf"(?<![A-Za-z'’-]){_UPPW}(?: {_INIT}\.?)?(?: {_UPPW}){{1,2}}(?![A-Za-z])")
-_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|Sister|Brother|Father|Rev\.?|Pastor|Chaplain)\s+"
-                    rf"(?P<n>{_FULL_CAP})")
+_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|Sister|Brother|Father|Rev\.?|Pastor|Chaplain|NIC|HCA|PHN|"
+                    rf"CNS|ANP|CNM|RGN|RMN|SHO|SpR|FY[12]|OT|PT|SLT|HV|DN|[Cc]arer|"
+                    rf"[Rr]egistrar|[Ll]ocum|[Hh]ealth\s+visitor|[Dd]istrict\s+nurse|"
+                    rf"[Pp]hysio(?:therapist)?)\s+(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW})")
+# a sign-off: the name on the line after "Sincerely," / "Kind regards,"
+_SIGN_OFF = re.compile(rf"(?i:sincerely|regards|best\s+wishes|best|thanks|thank\s+you|cheers|"
+                       rf"respectfully|yours\s+(?:sincerely|faithfully|truly)|warmly),?[ \t]*\n"
+                       rf"[ \t]*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?"
+                       rf"(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW}|{_FULL_UP})")
+# a nickname in quotes or brackets after a name: Bridget Ní Fhloinn ("Bridie")
+_NICK_AFTER = re.compile(rf"(?<=[{_LO}A-Z]) \(?[\"“](?P<n>[{_UP}][{_LO}]{{2,}})[\"”]\)?")
+# a chat line: "bee 7:02pm: ok so ...", "Kel 19:14 - thanks" (the speaker's name)
+_CHAT_SPEAKER = re.compile(rf"^[ \t]*(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}(?:[ \t][{_UP}{_LO}]"
+                           rf"[{_LO}'’-]{{1,15}})?)[ \t]+(?:[01]?\d|2[0-3])[:.][0-5]\d"
+                           r"(?:[ \t]?[AaPp]\.?[Mm]\.?)?[ \t]*(?:[:\-–]|$)", re.M)
 # cues after which a name needs a second word or a listed word
 _SOFT_LABELS = (r"patient|pt|seen\s+by|signed\s+by|dictated\s+by|reviewed\s+by|discussed\s+with|"
                 r"spoke\s+with|spoke\s+to|accompanied\s+by|follows\s+with|followed\s+by|"
@@ -78,7 +92,9 @@ _CRED = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL}),?\s+(?:(?:BS
                    r"LPC|LMFT|PsyD|Esq\.?|RDN?|LD|CHES|RPh|BCPS|BCACP|FACC|FACP|FACS|EMT|"
                    r"EMT-P|NRP|CMA|CPhT|CNA),?\s+)*(?:MD|M\.D\.|DO|D\.O\.|NP|"
                    r"PA-C|PA|RN|PhD|MBBS|DDS|DMD|CNM|CRNA|LPN|FNP|FNP-BC|DNP|APRN|PharmD|MSW|"
-                   r"LCSW|BSN|MSN|MS|CGC|CCDS|Esq\.?|EMT|PharmD|RPh|RDN?|LMSW|DPT|PsyD)\b"
+                   r"LCSW|BSN|MSN|MS|CGC|CCDS|Esq\.?|EMT|PharmD|RPh|RDN?|LMSW|DPT|PsyD|RGN|RMN|"
+                   r"RNLD|RM|RSCN|RPN|MRCP|MRCGP|MRCS|FRCP|FRCS|FRACP|FRACGP|MBChB|MBBCh|BMBS|"
+                   r"FRCPC|CCFP|MRCPCH|FRCOG|MRCOG|FRCA|MRCPsych)\b"
                    r"(?![ \t]*\d{5})")
 _INTRO = re.compile(rf"(?:^|(?<=[\n.!?;]))\s*(?P<n>{_FULL}),?\s+(?:is|was)\s+an?\s+"
                     r"(?:\d|ninety|one\s+hundred|pleasant|well|very|frail|elderly)", re.M)
@@ -108,7 +124,8 @@ _NOT_INITIALS = frozenset({
 })
 _MONTH_NAMES = L.words("may june april august jan")
 _CREDENTIALS = L.words("md do rn np pa phd mbbs facp facs dds dmd pharmd lpn cna crna "
-                       "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw")
+                       "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw rgn rmn mbchb mrcp "
+                       "mrcgp frcp frcs")
 
 
 def _tokens(name: str) -> list[str]:
@@ -148,8 +165,8 @@ def _known(token: str) -> bool:
 
 def _plausible(toks: list[str], strong: bool = False) -> bool:
     """Not made only of words that are never names (labels, eponyms, credentials)."""
-    return bool(toks) and not any(t in L.EN_NOT_NAMES for t in toks) and \
-        not all(_never(t, strong) for t in toks)
+    return bool(toks) and not any(t in L.EN_NOT_NAMES and not (strong and t in _MONTH_NAMES)
+                                  for t in toks) and not all(_never(t, strong) for t in toks)
 
 
 def _weak_run(toks: list[str]) -> bool:
@@ -176,7 +193,8 @@ def _en_names(text: str) -> list[_Cand]:
 
     for m in _TITLE.finditer(text):
         add(strong, *m.span("n"))
-    for pattern in (_COLON, _CRED, _INTRO, _HEADER, _KIN_CUE, _KIN_AFTER, _NURSE):
+    for pattern in (_COLON, _CRED, _INTRO, _HEADER, _KIN_CUE, _KIN_AFTER, _NURSE, _SIGN_OFF,
+                    _NICK_AFTER):
         for m in pattern.finditer(text):
             toks = _tokens(m.group("n"))
             if _plausible(toks, strong=True):
@@ -218,8 +236,13 @@ def _en_names(text: str) -> list[_Cand]:
                 first in N.given_names() and last in N.surnames()
                 and last not in N.common_words()):
             add(weak, *m.span("n"))
+    speakers = _chat_speakers(text)
+    strong += speakers
     _lower_and_world_names(text, strong, weak, add)
     weak += _propagate_en(text, strong + weak)
+    weak += _propagate_lower(text, speakers)
+    strong = _with_given_name(text, strong)
+    weak = _with_given_name(text, weak)
     out = [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in _merge_adjacent(text, strong)]
     out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _merge_adjacent(text, weak)]
     return out
@@ -280,10 +303,53 @@ def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
             add(weak, m.start(), m.end())
 
 
+def _chat_speakers(text: str) -> list[tuple[int, int]]:
+    """Speakers of a chat: a name that starts two or more lines before a time of day."""
+    found = [m for m in _CHAT_SPEAKER.finditer(text)
+             if m.group("n").lower() not in N.COMMON_EN or m.group("n")[0].isupper()]
+    counts: dict[str, int] = {}
+    for m in found:
+        counts[m.group("n").lower()] = counts.get(m.group("n").lower(), 0) + 1
+    return [m.span("n") for m in found
+            if counts[m.group("n").lower()] >= 2 or len(counts) >= 2]
+
+
+def _propagate_lower(text: str, speakers: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Later mentions of a chat speaker's name, in any case ("can u kel"), unless the name
+    is a common word ("bee")."""
+    names = {text[s:e].lower() for s, e in speakers}
+    names = {n for n in names if len(n) >= 3 and n not in N.COMMON_EN
+             and n not in N.common_words()}
+    out = []
+    for name in names:
+        for m in re.finditer(rf"(?<![{_UP}{_LO}]){re.escape(name)}(?![{_UP}{_LO}])", text,
+                             re.I):
+            out.append(m.span())
+    return out
+
+
+def _with_given_name(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A found name with the listed given name written just before it ("Rose Llewellyn")."""
+    out = []
+    for s, e in spans:
+        m = _GIVEN_BEFORE.search(text, max(0, s - 20), s)
+        given = m.group(1).lower() if m else ""
+        if m and m.end() == s and (given in L.EN_FIRST_NAMES or given in L.AMBIGUOUS_EN_NAMES
+                                   or (given in N.given_names()
+                                       and given not in N.common_words())):
+            s = m.start(1)
+        out.append((s, e))
+    return out
+
+
+_GIVEN_BEFORE = re.compile(rf"(?<![{_UP}{_LO}])([{_UP}][{_LO}]+)[ \t]$")
+_WORD_START = re.compile(rf"(?<![{_UP}{_LO}])[{_UP}{_LO}][{_UP}{_LO}'’-]")
+
+
 def _propagate_en(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
     words: set[str] = set()
     for s, e in found:
-        for w in re.findall(r"[A-Za-z][A-Za-z'’-]+", text[s:e]):
+        for w in re.findall(rf"[{_UP}{_LO}][{_UP}{_LO}'’-]+", text[s:e]):
             low = w.lower()
             if (len(w) >= 3 and not _never(low, False) and low not in L.AMBIGUOUS_EN_NAMES
                     and low not in _CREDENTIALS and w[0].isupper()):
@@ -294,8 +360,24 @@ def _propagate_en(text: str, found: list[tuple[int, int]]) -> list[tuple[int, in
                     words.add(w.upper())
     if not words:
         return []
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return [m.span() for m in re.finditer(rf"(?<![A-Za-z])(?:{alternatives})(?![a-z])", text)]
+    # every later mention: a word starting where no letter precedes it and not followed by a
+    # lower-case letter, the longest first (a scan by two-letter key: one pattern per note
+    # would be compiled anew for every note)
+    by_key: dict[str, list[str]] = {}
+    for w in sorted(words, key=len, reverse=True):
+        by_key.setdefault(w[:2], []).append(w)
+    out, pos, n = [], 0, len(text)
+    for m in _WORD_START.finditer(text):
+        start = m.start()
+        if start < pos:
+            continue
+        for w in by_key.get(m.group(), ()):
+            end = start + len(w)
+            if text.startswith(w, start) and not (end < n and text[end].islower()):
+                out.append((start, end))
+                pos = end
+                break
+    return out
 
 
 def _merge_adjacent(text: str, spans: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:

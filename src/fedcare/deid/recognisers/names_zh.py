@@ -307,8 +307,22 @@ def _zh_names(text: str) -> list[_Cand]:
         i = j
     found = [(s, e) for s, e in found
              if not _medical(text, s, e) and not text.startswith("班主任", s)]
+    found = [_whole_given_name(text, s, e) for s, e in found]
     found += _propagate_zh(text, found)
     return [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in found]
+
+
+_NAME_CLOSE = frozenset("）)（(，,、。；;：: \t\n\u3000")
+_NOT_GIVEN_LAST = frozenset("说是在的了和与也都就去来要会让给把被对向从到还又已再很等及或")
+
+
+def _whole_given_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """A name cut one character short by the segmenter (李德|福）, 闻人|琪（) taken whole:
+    one more Han character when a bracket or punctuation closes it."""
+    if (end - start in (2, 3) and end + 1 < len(text) and _is_han(text[end])
+            and text[end] not in _NOT_GIVEN_LAST and text[end + 1] in _NAME_CLOSE):
+        return start, end + 1
+    return start, end
 
 
 def _propagate_zh(text: str, found: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -327,7 +341,7 @@ def _propagate_zh(text: str, found: list[tuple[int, int]]) -> list[tuple[int, in
 # ---------------------------------------------------------------- 小王, 老李, 阿强
 
 _FAMILIAR = re.compile(r"(?P<n>[小老](?P<s>[\u4e00-\u9fff])|阿(?P<g>[\u4e00-\u9fff]))")
-_FAMILIAR_NEXT = frozenset("说讲来去在帮给陪送打问告值负电和与是的也今昨已又还就都会要让叫跟带找"
+_FAMILIAR_NEXT = frozenset("（(，,说讲来去在帮给陪送打问告值负电和与是的也今昨已又还就都会要让叫跟带找"
                            "，。、；：:,.!?！？)）\n\t \u3000")
 _FAMILIAR_WORDS = L.words("""
 小于 小时 小便 老公 老师 小米 小麦 老家 老年 小心 小孩 小儿 老人 小姐 老是 老伴 小区 小组 小叶
@@ -359,7 +373,28 @@ def _more_names(text: str) -> list[_Cand]:
     for m in _HK_NAME.finditer(text):
         if m.group("s").split("-")[0] in _HK_SURNAMES:
             out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
+    speakers = [m for m in _ZH_SPEAKER.finditer(text) if m.group("n") not in _ZH_NOT_NAMES]
+    if len({m.group("n") for m in speakers}) >= 2 or len(speakers) >= 3:
+        names = {m.group("n") for m in speakers}
+        out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"]) for m in speakers]
+        for name in names:  # every later mention of a speaker ("大伟说")
+            at = text.find(name)
+            while at >= 0:
+                out.append((at, at + len(name), "NAME", _PRIORITY["NAME"]))
+                at = text.find(name, at + 1)
+    out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"])
+            for m in _NICKNAME.finditer(text)]
     return out
+
+
+# a chat transcript: the speaker's name alone on a line (or before a colon) with a time
+# ("大伟 09:15", "阿珍 2024-03-05 09:12", "小妹 09:20：")
+_ZH_SPEAKER = re.compile(r"^[ \t]*(?P<n>[\u4e00-\u9fff]{2,4}|[A-Za-z][A-Za-z ]{1,15}?)[ \t]+"
+                         r"(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}[ \t]+)?(?:[01]?\d|2[0-3]):[0-5]\d"
+                         r"(?::[0-5]\d)?[ \t]*[：:]?[ \t]*$", re.M)
+# a nickname after its label: 小名涵涵, 乳名：豆豆, 昵称"阿宝"
+_NICKNAME = re.compile(r"(?:小名|乳名|昵称|外号|绰号|英文名)[：:\s]*[“\"「]?"
+                       r"(?P<n>[\u4e00-\u9fff]{2,3}|[A-Z][a-z]{2,12})")
 
 
 _REDUP_WORDS = L.words("""

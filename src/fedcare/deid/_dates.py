@@ -24,6 +24,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from fedcare.deid._common import fast_start
+
 __all__ = ["DateMatch", "find_dates", "shift_date_text", "year_date_text", "year_label"]
 
 _MONTHS = {
@@ -96,6 +98,8 @@ _ZH_PATTERNS = [
 ]
 
 _EN = [re.compile(p) for p in _EN_PATTERNS]
+# each pattern starts with a digit or a letter: a look-ahead lets the engine skip the rest
+_EN = [fast_start(p, "A-Za-z" if p.pattern.startswith(r"\b") else "0-9") for p in _EN]
 _ZH = [re.compile(p) for p in _ZH_PATTERNS]
 
 
@@ -383,6 +387,9 @@ def _with_weekday(text: str, date: DateMatch) -> DateMatch:
     return DateMatch(m.start(), date.end, date.year, date.month, date.day, date._match,
                      date._day_first, text[m.start():date.start])
 
+_WEEKDAY_BEFORE = fast_start(_WEEKDAY_BEFORE)
+_BARE_MD, _BARE_DM = fast_start(_BARE_MD, "0-9"), fast_start(_BARE_DM, "0-9")
+
 
 def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = True
                ) -> list[DateMatch]:
@@ -586,6 +593,8 @@ _ZH_VAGUE = [
     re.compile(r"(?:本月|上月|上个月|下月|下个月|这个月|当月|次月|同月)(?:的)?"
                r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九])[日号]"),
 ]
+
+_EN_VAGUE = [fast_start(p) for p in _EN_VAGUE]  # each starts with a letter
 
 
 def find_vague_dates(text: str, lang: str) -> list[tuple[int, int]]:

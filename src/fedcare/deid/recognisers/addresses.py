@@ -6,6 +6,7 @@ import re
 
 from fedcare.deid import _lexicon as L
 from fedcare.deid import _names as N
+from fedcare.deid._common import fast_start
 
 from ._base import PRIORITY as _PRIORITY
 from ._base import Cand as _Cand
@@ -86,6 +87,10 @@ _PLACE_AFTER_CUE = re.compile(
 # a larger US city named anywhere ("Harborview Imaging - Portland Campus")
 _BARE_CITY = re.compile(r"(?<![A-Za-z'’-])(?=(?P<a>[A-Z][a-z]+)(?P<b>\s[A-Z][a-z]+)?"
                         r"(?![A-Za-z'’-]))")
+
+_STREET_NAMED = fast_start(_STREET_NAMED, "A-Za-z0-9")
+_PLACE_AFTER_CUE, _RESIDENCE, _CITY_AFTER = (fast_start(p) for p in (_PLACE_AFTER_CUE,
+                                                                     _RESIDENCE, _CITY_AFTER))
 
 
 @recogniser("address-en", ("en",))

@@ -7,7 +7,7 @@ import functools
 import re
 
 from fedcare.deid import _lexicon as L
-from fedcare.deid._common import is_valid_cn_id
+from fedcare.deid._common import fast_start, is_valid_cn_id
 
 from ._base import PRIORITY as _PRIORITY
 from ._base import Cand as _Cand
@@ -115,7 +115,7 @@ def _label_patterns(lang: str) -> list[tuple[str, re.Pattern[str]]]:
     for phi_type, labels in _EN_LABELS.items():
         value = _VALUE_VEHICLE if phi_type == "VEHICLE" else _VALUE
         out.append((phi_type, re.compile(
-            rf"(?<![A-Za-z])(?P<label>(?i:{labels}))(?![A-Za-z]){_EN_SEP}{value}")))
+            rf"(?=[A-Za-z])(?<![A-Za-z])(?P<label>(?i:{labels}))(?![A-Za-z]){_EN_SEP}{value}")))
     return out
 
 
@@ -229,6 +229,7 @@ _MESSAGING = (r"(?i:we-?chat|weixin|wx|QQ|weibo|twitter|instagram|insta|IG|faceb
 _HANDLE = re.compile(
     rf"(?<![A-Za-z])(?P<label>{_MESSAGING})(?P<sep>\s*(?:[:：=]|\b(?:is|was)\b|是|为|[-–]|\()?\s*)"
     r"(?P<v>@?[A-Za-z0-9](?:[A-Za-z0-9_.]|-(?=[A-Za-z0-9])){3,40})(?<![.])")
+_HANDLE = fast_start(_HANDLE, "A-Za-z\u4e00-\u9fff")
 _AT_HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z_][A-Za-z0-9_.]{2,30}(?<![.])(?![\w@]|\.[A-Za-z])")
 _WXID = re.compile(r"(?i)(?<![\w])wxid_[a-z0-9]{4,}(?![\w])")
 _PLAIN_WORDS = L.words("""
@@ -320,6 +321,7 @@ _PLATE_CUE = re.compile(r"(?i:sedan|car|truck|suv|van|vehicle|pickup|minivan|mot
                         r"coupe|hatchback|jeep|plates?|tags?|registration|rego|ute)s?\b[^.\n]{0,30}?"
                         r"(?<![A-Za-z0-9])(?P<v>(?:[A-Z]{2}\s+)?(?=[A-Z0-9 -]*\d)[A-Z0-9]{2,4}"
                         r"[ -]?[A-Z0-9]{2,4})(?![A-Za-z0-9])")
+_PLATE_CUE = fast_start(_PLATE_CUE)
 # SSN written with spaced dashes after its label: "SSN: 229 - 56 - 8831"
 _SSN_SPACED = re.compile(r"(?i:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*"
                          r"(?P<v>\d{3}\s*[-–]\s*\d{2}\s*[-–]\s*\d{4})(?!\d)")

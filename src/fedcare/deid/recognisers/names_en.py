@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from fedcare.deid import _lexicon as L
 from fedcare.deid import _names as N
+from fedcare.deid._common import fast_start
 
 from ._base import PRIORITY as _PRIORITY
 from ._base import Cand as _Cand
@@ -124,8 +125,16 @@ _NOT_INITIALS = frozenset({
 })
 _MONTH_NAMES = L.words("may june april august jan")
 _CREDENTIALS = L.words("md do rn np pa phd mbbs facp facs dds dmd pharmd lpn cna crna "
-                       "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw rgn rmn mbchb mrcp "
-                       "mrcgp frcp frcs")
+                       "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw rgn rmn "
+                       "mbchb mrcp mrcgp frcp frcs")
+
+
+# every pattern above starts with a letter (an upper-case one for a name)
+_COLON, _KIN_CUE, _SOFT, _LOWER_KIN, _LOWER_TITLE, _SIGN_OFF, _TITLE, _NURSE = (
+    fast_start(p) for p in (_COLON, _KIN_CUE, _SOFT, _LOWER_KIN, _LOWER_TITLE, _SIGN_OFF,
+                            _TITLE, _NURSE))
+_CRED, _KIN_AFTER, _LF, _SEQ, _CAP_PAIR, _SEQ_UP = (
+    fast_start(p, _UP) for p in (_CRED, _KIN_AFTER, _LF, _SEQ, _CAP_PAIR, _SEQ_UP))
 
 
 def _tokens(name: str) -> list[str]:

@@ -341,7 +341,8 @@ def _propagate_zh(text: str, found: list[tuple[int, int]]) -> list[tuple[int, in
 # ---------------------------------------------------------------- 小王, 老李, 阿强
 
 _FAMILIAR = re.compile(r"(?P<n>[小老](?P<s>[\u4e00-\u9fff])|阿(?P<g>[\u4e00-\u9fff]))")
-_FAMILIAR_NEXT = frozenset("（(，,说讲来去在帮给陪送打问告值负电和与是的也今昨已又还就都会要让叫跟带找"
+_FAMILIAR_NEXT = frozenset("（(，,"
+                           "说讲来去在帮给陪送打问告值负电和与是的也今昨已又还就都会要让叫跟带找"
                            "，。、；：:,.!?！？)）\n\t \u3000")
 _FAMILIAR_WORDS = L.words("""
 小于 小时 小便 老公 老师 小米 小麦 老家 老年 小心 小孩 小儿 老人 小姐 老是 老伴 小区 小组 小叶

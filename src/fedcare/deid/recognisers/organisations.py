@@ -12,6 +12,7 @@ import re
 
 from fedcare.deid import _lexicon as L
 from fedcare.deid import _names as N
+from fedcare.deid._common import fast_start
 
 from ._base import PRIORITY as _PRIORITY
 from ._base import Cand as _Cand
@@ -26,6 +27,7 @@ _EN_CUE = re.compile(
     r"freshman|sophomore|grade\s+\d+|\d+(?:st|nd|rd|th)\s+grade(?:r)?)\s+(?:at|from|in)|"
     r"attends|employer\s*[:\-]|workplace\s*[:\-]|school\s*[:\-]|company\s*[:\-]|"
     r"place\s+of\s+(?:work|employment)\s*[:\-])\s*(?:the\s+)?")
+_EN_CUE = fast_start(_EN_CUE)
 _ORG_WORD = r"(?:[A-Z][A-Za-z0-9&'’.-]*|&)"
 _EN_ORG = re.compile(rf"{_ORG_WORD}(?:[ \t]+(?:(?:of|and|the|de|for|on)[ \t]+)?{_ORG_WORD}){{0,5}}")
 _INITIALS = re.compile(r"(?:[A-Z]\.)+")

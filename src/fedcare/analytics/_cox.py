@@ -39,7 +39,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from fedcare.analytics._common import (
     DEFAULT_MIN_CELL,
@@ -407,6 +406,8 @@ def _result(names: Sequence[str], beta: NDArray[np.float64], ev: Evaluation, rou
     cov = np.linalg.inv(-ev[2])
     se = np.sqrt(np.diag(cov))
     z = beta / se
+    from scipy import stats  # on first use: 2 s of imports a site process rarely needs
+
     q = stats.norm.ppf(1 - alpha / 2)
     return CoxResult(tuple(names), beta, se, z, 2 * stats.norm.sf(np.abs(z)), np.exp(beta),
                      np.exp(beta - q * se), np.exp(beta + q * se), float(ev[0]), rounds,

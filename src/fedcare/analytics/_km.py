@@ -74,7 +74,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from fedcare.analytics._common import (
     DEFAULT_MIN_CELL,
@@ -426,6 +425,8 @@ def logrank(events: ArrayLike, at_risk: ArrayLike) -> LogRank:
     z = (observed - expected)[:-1]
     stat = float(z @ np.linalg.pinv(cov[:-1, :-1]) @ z)
     df = d_g.shape[0] - 1
+    from scipy import stats  # on first use (see _cox)
+
     return LogRank(stat, float(stats.chi2.sf(stat, df)), df, observed, expected)
 
 
@@ -638,6 +639,8 @@ def combine_km(messages: Sequence[Mapping[str, NDArray[np.float64]]], grid: Arra
                         events / (at_risk * (at_risk - events)), 0.0)
         surv = np.cumprod(step, axis=1).astype(np.float64)
         gw = np.cumsum(term, axis=1)
+        from scipy import stats  # on first use (see _cox)
+
         z = stats.norm.ppf(1 - alpha / 2)
         v = np.log(surv)
         lower = np.exp(-np.exp(np.log(-v) - z * np.sqrt(gw) / v))

@@ -7,8 +7,10 @@ checks the run's final status.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -32,11 +34,25 @@ site_app = typer.Typer(
 Dir = Annotated[Path, typer.Argument(help="The coordinator's or site's folder.")]
 
 
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP (systemd, supervisord, a closed terminal) act as Ctrl-C while a
+    Flower process started here runs, so that it is stopped with everything it started
+    (it runs in its own session and would otherwise outlive this command)."""
+    previous = {sig: signal.signal(sig, signal.default_int_handler)
+                for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def _wait_forever(proc: object, what: str) -> None:
-    """Keep a started process in the foreground until it ends or Ctrl-C."""
+    """Keep a started process in the foreground until it ends, Ctrl-C, SIGTERM or SIGHUP."""
     from fedcare.federation.engines.deploy import stop_process
 
-    console.print(f"{what} running (pid {proc.pid}); Ctrl-C stops it")  # type: ignore[attr-defined]
+    console.print(f"{what} running (pid {proc.pid}); Ctrl-C or SIGTERM stops it")  # type: ignore[attr-defined]
     try:
         code = proc.wait()  # type: ignore[attr-defined]
     except KeyboardInterrupt:
@@ -129,8 +145,12 @@ def coordinator_start(
     """
     from fedcare.federation.engines.deploy import start_coordinator
 
-    with handle_errors():
-        proc = start_coordinator(directory, insecure=insecure)
+    with handle_errors(), _stop_signals():
+        try:
+            proc = start_coordinator(directory, insecure=insecure)
+        except KeyboardInterrupt:
+            console.print("coordinator stopped before it served")
+            return
         _wait_forever(proc, "coordinator")
 
 
@@ -334,7 +354,7 @@ def site_start(
     """
     from fedcare.federation.engines.deploy import start_site
 
-    with handle_errors():
+    with handle_errors(), _stop_signals():
         if ca_cert is not None and not ca_cert.is_file():
             raise ConfigError(f"--ca-cert {ca_cert}: no such file (the coordinator's ca.pem)")
         from fedcare.federation.engines.deploy.layout import site_settings
@@ -343,10 +363,14 @@ def site_start(
         site = settings["site"]
         node_config = {"site": site["name"], "data": site.get("data", ""),
                        "site-config": str(toml_path)}
-        proc = start_site(directory, coordinator_address=coordinator,
-                          ca_cert=ca_cert.resolve() if ca_cert else None,
-                          data_node_config=node_config, clientappio_port=port,
-                          insecure=insecure, authenticate=not insecure, max_retries=None)
+        try:
+            proc = start_site(directory, coordinator_address=coordinator,
+                              ca_cert=ca_cert.resolve() if ca_cert else None,
+                              data_node_config=node_config, clientappio_port=port,
+                              insecure=insecure, authenticate=not insecure, max_retries=None)
+        except KeyboardInterrupt:
+            console.print(f"site {site['name']} stopped before the coordinator accepted it")
+            return
         _wait_forever(proc, f"site {site['name']}")
 
 

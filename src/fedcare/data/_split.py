@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 __all__ = ["site_split"]
 
@@ -29,6 +28,8 @@ def site_split(
     n = len(y)
     counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=2)
     stratify = y if (counts > 2).all() else None
+    from sklearn.model_selection import train_test_split  # on first use: 0.6 s
+
     train, test = train_test_split(
         np.arange(n), train_size=1.0 - test_size, test_size=test_size,
         random_state=seed, shuffle=True, stratify=stratify,

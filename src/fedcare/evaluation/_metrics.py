@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import expit, logit
-from sklearn.metrics import roc_auc_score
 
 __all__ = ["baseline_accuracy", "binary_metrics", "calibration_slope_intercept"]
 
@@ -107,9 +106,16 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | int | None
     slope, intercept = calibration_slope_intercept(y, p)
     return {
         "accuracy": float(np.mean((p > 0.5) == y)),
-        "auc": float(roc_auc_score(y, p)) if both else None,
+        "auc": float(_auc(y, p)) if both else None,
         "brier": float(np.mean((p - y) ** 2)),
         "calibration_slope": slope,
         "calibration_intercept": intercept,
         "n": len(y),
     }
+
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    """scikit-learn's ROC AUC, imported on first use (1.2 s a site process rarely needs)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, p))

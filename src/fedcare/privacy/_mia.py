@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 __all__ = ["membership_inference_auc"]
 
@@ -30,4 +29,6 @@ def membership_inference_auc(
 
     scores = -np.concatenate([loss(y_members, p_members), loss(y_others, p_others)])
     truth = np.concatenate([np.ones(len(y_members)), np.zeros(len(y_others))])
+    from sklearn.metrics import roc_auc_score  # on first use
+
     return float(roc_auc_score(truth, scores))

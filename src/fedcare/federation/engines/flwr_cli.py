@@ -89,8 +89,11 @@ def write_flower_app(directory: Path, *, secure: bool = False) -> Path:
         "tool": {"hatch": {"build": {"targets": {"wheel": {"packages": ["."]}}}},
                  "flwr": {"app": {
                      "publisher": "fedcare",
-                     "components": {"serverapp": "fedcare.federation.apps:server_app",
-                                    "clientapp": "fedcare.federation.apps:"
+                     # each process imports only its own side (a site's ClientApp
+                     # process does not import the coordinator)
+                     "components": {"serverapp": "fedcare.federation.coordinator.app:"
+                                                 "server_app",
+                                    "clientapp": "fedcare.federation.site.app:"
                                                  + ("secagg_client_app" if secure
                                                     else "client_app")},
                      "config": {**StudyConfig().to_run_config(), **RunKey.DEFAULTS}}}},

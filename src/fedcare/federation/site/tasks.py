@@ -14,7 +14,7 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import expit
@@ -24,21 +24,18 @@ from fedcare.data._standardise import Standardiser, site_moments
 from fedcare.data._study import schema_from_json, schema_to_json
 from fedcare.evaluation import binary_metrics
 from fedcare.exceptions import PrivacyBudgetError
-from fedcare.models import (
-    BatchOptimiser,
-    LogisticRegression,
-    MinibatchSGD,
-    logistic_gradient_hessian,
-    make_model,
-)
-from fedcare.models._personalise import ConstantRisk, personalise
 from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
-from fedcare.quality import site_quality
 
 from ..protocol import ConfigKey, MessageType, TaskResult
 from . import analytics
 from .data import Site, SiteSplit, site
 from .request import SiteRequest, Task
+
+if TYPE_CHECKING:
+    from fedcare.models import BatchOptimiser
+
+# The models (scikit-learn, 1.2 s of imports) and the quality checks are imported by the
+# tasks that use them, not by every ClientApp process: Flower starts one per message.
 
 __all__ = ["TASKS", "SiteRequest", "Task"]
 
@@ -76,6 +73,8 @@ def quality(req: SiteRequest) -> TaskResult:
     """This site's data-quality aggregates (small-cell protected; docs/quality.md), its
     values first converted from its own units to the schema's (and its missing-value
     codes recoded)."""
+    from fedcare.quality import site_quality
+
     here = _here(req)
     aggregates = site_quality(here.frame, schema_from_json(str(req.cfg[ConfigKey.SCHEMA])),
                               req.name, min_cell=req.config.min_cell, units=dict(req.units),
@@ -107,6 +106,8 @@ def moments(req: SiteRequest) -> TaskResult:
 def newton_statistics(req: SiteRequest) -> TaskResult:
     """The log-loss gradient and Hessian summed over the training rows, at the weights
     sent (coefficients then intercept), and the summed loss."""
+    from fedcare.models import logistic_gradient_hessian
+
     prep = req.prepared()
     gradient, hessian, loss = logistic_gradient_hessian(
         prep.X_train, prep.split.y_train.astype(np.float64), req.arrays[0])
@@ -122,6 +123,8 @@ def _dp_plan(epsilon: float, delta: float, sample_rate: float, steps: int) -> fl
 def optimiser(config: StudyConfig, n_train: int) -> BatchOptimiser:
     """Plain mini-batch SGD, or DP-SGD calibrated to spend the study's budget exactly
     over ``rounds`` x ``local_steps`` steps."""
+    from fedcare.models import MinibatchSGD
+
     if not config.dp_epsilon or config.dp_level != "record":
         return MinibatchSGD(config.batch_size)
     rate = min(1.0, config.batch_size / n_train)
@@ -138,6 +141,8 @@ def _spent(config: StudyConfig, opt: BatchOptimiser, steps: int) -> float:
 
 def model_of(config: StudyConfig, arrays: list[np.ndarray]) -> Any:
     """The study's model with the given arrays."""
+    from fedcare.models import LogisticRegression, make_model
+
     if config.model == "logistic":
         return LogisticRegression(C=config.C).set_arrays(arrays)
     return make_model(config.model, random_state=config.seed).set_arrays(arrays)
@@ -205,6 +210,9 @@ def evaluate(req: SiteRequest) -> TaskResult:
 
 def evaluate_local(req: SiteRequest) -> TaskResult:
     """A model trained on this site's rows alone (own standardisation), tested here."""
+    from fedcare.models import LogisticRegression, make_model
+    from fedcare.models._personalise import ConstantRisk
+
     config, split = req.config, req.prepared().split
     own = Standardiser.fit(split.X_train)
     if len(np.unique(split.y_train)) < 2:
@@ -221,6 +229,8 @@ def evaluate_local(req: SiteRequest) -> TaskResult:
 
 def evaluate_personalised(req: SiteRequest) -> TaskResult:
     """The global model adapted to this site's training rows, tested here."""
+    from fedcare.models._personalise import personalise
+
     config, prep = req.config, req.prepared()
     adapted = personalise(model_of(config, req.arrays), prep.X_train, prep.split.y_train,
                           method=config.personalise, seed=config.seed)

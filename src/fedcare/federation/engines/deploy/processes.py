@@ -191,25 +191,29 @@ def start_coordinator(directory: str | Path, *, insecure: bool = False,
     if not insecure and host not in c["hosts"]:
         verify = ssl.create_default_context(cafile=c["ca_cert"])
         verify.check_hostname = False
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            text = (root / "superlink.out").read_text(errors="replace")
-            code = _flower_code(text)
-            raise ProcessExited(
-                f"the SuperLink exited: {_describe_exit(proc.returncode, code)}; "
-                f"log {log_file}: {_tail(root / 'superlink.out')}",
-                returncode=proc.returncode, flower_code=code)
-        try:
-            if httpx.get(url, timeout=1.0, verify=verify).is_success:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            stop_process(proc)
-            raise FederationError(f"the SuperLink did not answer {url} within {timeout:.0f} s; "
-                                  f"see {log_file}")
-        time.sleep(0.2)
+    try:  # Ctrl-C or SIGTERM while waiting: stop what was started, then stop
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                text = (root / "superlink.out").read_text(errors="replace")
+                code = _flower_code(text)
+                raise ProcessExited(
+                    f"the SuperLink exited: {_describe_exit(proc.returncode, code)}; "
+                    f"log {log_file}: {_tail(root / 'superlink.out')}",
+                    returncode=proc.returncode, flower_code=code)
+            try:
+                if httpx.get(url, timeout=1.0, verify=verify).is_success:
+                    return proc
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                stop_process(proc)
+                raise FederationError(f"the SuperLink did not answer {url} within {timeout:.0f} s; "
+                                      f"see {log_file}")
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        stop_process(proc)
+        raise
 
 
 def _node_config_file(path: Path, node_config: Mapping[str, Any]) -> Path:
@@ -315,22 +319,26 @@ def start_site(
                                 start_new_session=True)
     finally:
         out.close()
-    deadline = time.monotonic() + timeout
-    while True:
-        with open(log_file, "rb") as f:
-            f.seek(start)
-            text = f.read().decode(errors="replace")
-        if "SuperNode ID:" in text:
-            return proc
-        if proc.poll() is not None:
-            stop_process(proc)  # its detached SuperExec, if one was started
-            code = _flower_code(text)
-            raise ProcessExited(
-                f"site '{s['name']}': the SuperNode exited: "
-                f"{_describe_exit(proc.returncode, code)}; log {log_file}: {_tail(log_file)}",
-                returncode=proc.returncode, flower_code=code)
-        if time.monotonic() > deadline:
-            stop_process(proc)
-            raise FederationError(f"site '{s['name']}': the SuperLink did not accept the "
-                                  f"SuperNode within {timeout:.0f} s; see {log_file}")
-        time.sleep(0.2)
+    try:  # Ctrl-C or SIGTERM while waiting: stop what was started, then stop
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(log_file, "rb") as f:
+                f.seek(start)
+                text = f.read().decode(errors="replace")
+            if "SuperNode ID:" in text:
+                return proc
+            if proc.poll() is not None:
+                stop_process(proc)  # its detached SuperExec, if one was started
+                code = _flower_code(text)
+                raise ProcessExited(
+                    f"site '{s['name']}': the SuperNode exited: "
+                    f"{_describe_exit(proc.returncode, code)}; log {log_file}: {_tail(log_file)}",
+                    returncode=proc.returncode, flower_code=code)
+            if time.monotonic() > deadline:
+                stop_process(proc)
+                raise FederationError(f"site '{s['name']}': the SuperLink did not accept the "
+                                      f"SuperNode within {timeout:.0f} s; see {log_file}")
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        stop_process(proc)
+        raise

@@ -1,0 +1,269 @@
+"""A bare Flower app beside fedcare's, on one loopback deployment (TLS + node authentication).
+
+Setup: one ``flower-superlink`` and four ``flower-supernode`` processes (the UCI heart-disease
+hospitals), started with ``fedcare.federation.engines.deploy`` exactly as ``fedcare
+coordinator start`` / ``fedcare site start`` do.  On these same processes, in this order:
+
+1. **bare Flower**: a plain ``ServerApp`` that sends an array of ``--size`` floats (14: the
+   Newton model of the heart study) to every site ``--rounds`` times and averages the
+   replies; the plain ``ClientApp`` adds 1.  No fedcare import anywhere in its processes.
+2. **fedcare Newton**: the heart study, ``--rounds`` Newton rounds, submitted like
+   ``fedcare study submit`` (schema, standardisation, rounds, final evaluations).
+
+Per message round: wall seconds from the ServerApp's send to the last reply.  Bare: timed
+in its ServerApp.  fedcare: each training round of the study's history is two message
+rounds (``train`` to every site, then ``evaluate`` of the new model), so its seconds per
+message round are the round's seconds / 2.  Also the
+time to the first round (submit to the first reply), the study's wall time, and each site
+process's resident memory (the SuperNode with what it started, read from ``/proc``).
+
+With ``--src OTHER/src`` the Flower processes import fedcare from that source tree (e.g. a
+``git worktree`` of an older commit) while this script drives them: a before/after in the
+same session (the bare app is run again for that deployment, as its baseline).
+
+Flower 1.41 polls every 3 s on both sides and starts a new ClientApp process for every
+message: the bare app's round time is the floor any Flower app has on this machine.
+
+Run:  python benchmarks/deploy_speed.py [--rounds 10] [--size 14] [--src OTHER/src]
+                                        [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import _common as C
+
+SITES = ["cleveland", "hungary", "switzerland", "va"]
+
+BARE_APP = '''"""A bare Flower app: the same message sizes as a Newton round, no fedcare."""
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from flwr.app import ArrayRecord, Context, Message, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.serverapp import Grid, ServerApp
+
+client_app = ClientApp()
+
+
+@client_app.train()
+def train(msg: Message, context: Context) -> Message:
+    x = msg.content["arrays"].to_numpy_ndarrays()[0]
+    return Message(content=RecordDict({"arrays": ArrayRecord([x + 1.0])}), reply_to=msg)
+
+
+server_app = ServerApp()
+
+
+@server_app.main()
+def main(grid: Grid, context: Context) -> None:
+    cfg = context.run_config
+    rounds, n, size = int(cfg["rounds"]), int(cfg["num-sites"]), int(cfg["size"])
+    started = time.time()
+    while len(list(grid.get_node_ids())) < n:
+        time.sleep(0.2)
+    x = np.zeros(size)
+    seconds, first = [], None
+    for _ in range(rounds):
+        t0 = time.time()
+        messages = [Message(content=RecordDict({"arrays": ArrayRecord([x])}),
+                            dst_node_id=node, message_type="train")
+                    for node in grid.get_node_ids()]
+        replies = list(grid.send_and_receive(messages))
+        seconds.append(time.time() - t0)
+        if first is None:
+            first = time.time() - started
+        x = np.mean([r.content["arrays"].to_numpy_ndarrays()[0] for r in replies], axis=0)
+    out = Path(str(cfg["output-dir"]))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(
+        {"seconds": seconds, "first_round": first, "replies": len(replies),
+         "x0": float(x[0])}))
+'''
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_bare_app(directory: Path) -> Path:
+    import tomli_w
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "bare_app.py").write_text(BARE_APP)
+    project = {
+        "build-system": {"requires": ["hatchling"], "build-backend": "hatchling.build"},
+        "project": {"name": "bare-flower", "version": "1.0.0", "license": "Apache-2.0",
+                    "dependencies": ["flwr"]},
+        "tool": {"hatch": {"build": {"targets": {"wheel": {"packages": ["."]}}}},
+                 "flwr": {"app": {"publisher": "bench",
+                                  "components": {"serverapp": "bare_app:server_app",
+                                                 "clientapp": "bare_app:client_app"},
+                                  "config": {"rounds": 10, "num-sites": 4, "size": 14,
+                                             "output-dir": ""}}}},
+    }
+    (directory / "pyproject.toml").write_text(tomli_w.dumps(project))
+    return directory
+
+
+def run_bare(coordinator: Path, rounds: int, size: int, work: Path) -> dict[str, Any]:
+    """Submit the bare app with ``flwr run`` and wait for its result."""
+    from fedcare.federation.engines.deploy.layout import (
+        CONNECTION,
+        coordinator_settings,
+        flwr_cli,
+        write_toml,
+    )
+
+    root, settings = coordinator_settings(coordinator)
+    app = write_bare_app(work / "bare-app")
+    out = work / "bare-out"
+    overrides = work / "bare.toml"
+    write_toml(overrides, {"rounds": rounds, "num-sites": len(SITES), "size": size,
+                           "output-dir": str(out)})
+    started = time.perf_counter()
+    run_id = str(flwr_cli(root, settings, ["run", str(app), CONNECTION, "--run-config",
+                                           str(overrides)], timeout=300)["run-id"])
+    while True:
+        status = str(flwr_cli(root, settings, ["ls", CONNECTION, "--run-id", run_id])
+                     ["runs"][0]["status"])
+        if status.startswith("finished"):
+            break
+        time.sleep(1.0)
+    wall = time.perf_counter() - started
+    if status != "finished:completed":
+        raise SystemExit(f"the bare Flower run ended {status}")
+    result: dict[str, Any] = json.loads((out / "result.json").read_text())
+    result["wall_seconds"] = wall
+    return result
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process and everything below it (MB)."""
+    from fedcare.federation.engines.deploy import descendants
+
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
+    from fedcare.config import StudyConfig
+    from fedcare.federation.engines.deploy import (
+        enroll_site,
+        init_coordinator,
+        init_site,
+        start_coordinator,
+        start_site,
+        stop_process,
+        submit,
+    )
+
+    root = Path(tempfile.mkdtemp(prefix="fcs-", dir="/tmp"))
+    procs = []
+    out: dict[str, Any] = {"label": label}
+    try:
+        port = free_port()
+        init_coordinator(root / "coord", port=port)
+        procs.append(start_coordinator(root / "coord"))
+        for name in SITES:
+            init_site(root / name, name=name)
+            enroll_site(root / "coord", root / name / "node.pub", name=name)
+            procs.append(start_site(root / name, coordinator_address=f"127.0.0.1:{port}",
+                                    ca_cert=root / "coord" / "ca.pem",
+                                    data_node_config={"site": name},
+                                    clientappio_port=free_port()))
+        out["idle_site_rss_mb"] = [_rss_mb(p.pid) for p in procs[1:]]
+        bare = run_bare(root / "coord", args.rounds, args.size, root)
+        out["bare"] = bare
+        print(f"[{label}] bare Flower: {args.rounds} rounds, median "
+              f"{statistics.median(bare['seconds']):.2f} s/round, first round after "
+              f"{bare['first_round']:.1f} s, wall {bare['wall_seconds']:.1f} s")
+        config = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
+                             **{**C.flamby_protocol(), "strategy": "newton",
+                                "rounds": args.rounds})
+        peak = [0.0] * len(SITES)
+        started = time.perf_counter()
+        result = submit(config, root / "coord", n_sites=len(SITES), timeout=1800,
+                        on_progress=lambda _line: _sample(procs[1:], peak))
+        wall = time.perf_counter() - started
+        per_round = [float(h["seconds"]) for h in result["history"]]
+        out["fedcare"] = {"wall_seconds": wall, "seconds": per_round,
+                          "site_peak_rss_mb_sampled": peak}
+        print(f"[{label}] fedcare Newton: {args.rounds} rounds, median "
+              f"{statistics.median(per_round):.2f} s/round, study wall {wall:.1f} s")
+    finally:
+        for proc in reversed(procs):
+            stop_process(proc)
+        shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def _sample(procs: list[Any], peak: list[float]) -> None:
+    for i, proc in enumerate(procs):
+        peak[i] = max(peak[i], _rss_mb(proc.pid))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--size", type=int, default=14, help="floats per message")
+    parser.add_argument("--src", help="a second deployment whose Flower processes import "
+                                      "fedcare from this source tree")
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args(argv)
+    C.flower_env()
+    results = [deployment(args, "this checkout")]
+    if args.src:
+        os.environ["PYTHONPATH"] = str(Path(args.src).resolve())  # the child processes only
+        try:
+            results.append(deployment(args, f"--src {args.src}"))
+        finally:
+            os.environ.pop("PYTHONPATH", None)
+    rows = []
+    for r in results:
+        bare, fed = r["bare"]["seconds"], r["fedcare"]["seconds"]
+        per_message = [f / 2 for f in fed]
+        rows.append([r["label"], f"{statistics.median(bare):.2f} / {max(bare):.2f}",
+                     f"{statistics.median(fed):.2f} / {max(fed):.2f}",
+                     f"{statistics.median(per_message):.2f} / {max(per_message):.2f}",
+                     f"{statistics.median(per_message) / statistics.median(bare):.2f}",
+                     f"{r['bare']['first_round']:.1f}", f"{r['bare']['wall_seconds']:.1f}",
+                     f"{r['fedcare']['wall_seconds']:.1f}",
+                     f"{statistics.median(r['idle_site_rss_mb']):.0f}",
+                     f"{max(r['fedcare']['site_peak_rss_mb_sampled']):.0f}"])
+    print(f"\n{args.rounds} rounds, 4 sites, TLS + node authentication, loopback; "
+          "seconds per message round (median / max)\n")
+    print(C.table(["fedcare in the site processes", "bare Flower s/message round",
+                   "fedcare Newton s/round (train + evaluate)", "fedcare s/message round",
+                   "ratio per message round", "bare first round s", "bare wall s",
+                   "fedcare study wall s", "idle site RSS MB", "site peak RSS MB (sampled)"],
+                  rows))
+    if args.json:
+        C.write_json(args.json, {"rounds": args.rounds, "size": args.size, "runs": results})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,13 +19,30 @@ from .grid import audit_grid
 from .quality import run_quality_check
 from .study import coordinate_study
 
-__all__ = ["RUNNERS", "run_task", "server_app"]
+__all__ = ["PROGRESS_FILE", "RUNNERS", "run_task", "server_app"]
 
 server_app = ServerApp()
 
 
+PROGRESS_FILE = "progress.jsonl"
+"""One JSON line per finished training round, in ``output-dir`` (read by ``submit``)."""
+
+
 def _study(grid: Grid, context: Context) -> dict[str, Any]:
-    return coordinate_study(grid, context).to_dict()
+    output_dir = str(context.run_config.get(RunKey.OUTPUT_DIR, ""))
+    rounds = int(context.run_config.get("rounds", 0) or 0)
+
+    def progress(record: Any) -> None:
+        if not output_dir:
+            return
+        path = Path(output_dir)
+        path.mkdir(parents=True, exist_ok=True)
+        line = {"round": record.round, "of": rounds, "seconds": record.seconds,
+                "sites": list(record.sites)}
+        with open(path / PROGRESS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+
+    return coordinate_study(grid, context, on_round=progress).to_dict()
 
 
 RUNNERS: dict[str, Callable[[Grid, Context], dict[str, Any]]] = {

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import time
@@ -23,7 +24,7 @@ from ..flwr_cli import BIN, flower_env
 from .layout import coordinator_settings, read_toml, write_cli_config, write_toml
 
 __all__ = ["FLOWER_EXIT_CODES", "ProcessExited", "descendants", "node_config_arg",
-           "start_coordinator", "start_site", "stop_process"]
+           "speaks_tls", "start_coordinator", "start_site", "stop_process"]
 
 _log = logging.getLogger(__name__)
 
@@ -243,6 +244,28 @@ def node_config_arg(node_config: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
+def speaks_tls(address: str, timeout: float = 5.0) -> bool | None:
+    """Whether the server at ``host:port`` completes a TLS handshake; None if nothing
+    answers there (not started yet, wrong address).  No certificate is checked: this only
+    tells a TLS coordinator from one started with ``--insecure``."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["h2"])
+    try:
+        sock = socket.create_connection((host, int(port)), timeout=timeout)
+    except (OSError, ValueError):
+        return None
+    with sock:
+        try:
+            with context.wrap_socket(sock, server_hostname=host):
+                return True
+        except (ssl.SSLError, OSError):
+            return False
+
+
 def start_site(
     directory: str | Path, *, coordinator_address: str | None = None,
     ca_cert: str | Path | None = None, data_node_config: Mapping[str, Any] | None = None,
@@ -282,6 +305,11 @@ def start_site(
         with a key.
     FederationError
         The SuperNode was not accepted within ``timeout`` seconds.
+    ConfigError
+        No address or CA certificate; or the coordinator answers with TLS while the site
+        is ``insecure``, or without TLS while the site is not (checked before the
+        SuperNode starts, so such a site is refused at once rather than after
+        ``timeout``).
     """
     root = Path(directory).resolve()
     toml_path = root / "site.toml"
@@ -295,6 +323,17 @@ def start_site(
         raise ConfigError(f"{toml_path}: no coordinator address (pass coordinator_address)")
     if not insecure and not s["ca_cert"]:
         raise ConfigError(f"{toml_path}: no CA certificate (pass ca_cert)")
+    tls = speaks_tls(s["coordinator_address"])
+    if tls is True and insecure:
+        raise ConfigError(
+            f"site '{s['name']}': the coordinator at {s['coordinator_address']} uses TLS; "
+            "start the site without --insecure (insecure=False), with the coordinator's "
+            "ca.pem (--ca-cert)")
+    if tls is False and not insecure:
+        raise ConfigError(
+            f"site '{s['name']}': the coordinator at {s['coordinator_address']} does not "
+            "speak TLS (it was started with --insecure, or another service listens there); "
+            "a site connects only over TLS unless it is started with --insecure too")
     write_toml(toml_path, settings)
     node_config = dict(data_node_config) if data_node_config is not None else {"site": s["name"]}
     config_file = _node_config_file(root / "node_config.toml", node_config)

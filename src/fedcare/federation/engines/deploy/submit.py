@@ -97,6 +97,8 @@ def submit(
     say(f"run {run_id} submitted ({what}, {n_sites} sites)")
     (work / "run_id").write_text(run_id)
     status, details, unanswered = "submitted", "", 0
+    progress = _RoundProgress(out_dir / "progress.jsonl", say)
+    last_said = ""
     while True:
         try:
             runs = flwr_cli(root, settings, ["ls", CONNECTION, "--run-id", run_id])["runs"]
@@ -120,7 +122,11 @@ def submit(
         status = str(runs[0]["status"])
         details = str(runs[0].get("status-details", "") or "")
         elapsed = time.monotonic() - started
-        say(f"run {run_id}: {status} ({elapsed:.0f} s)")
+        progress.read()
+        # the status when it changes, else every 30 s (rounds are said as they finish)
+        if status != last_said or int(elapsed) // 30 != int(elapsed - poll_every) // 30:
+            say(f"run {run_id}: {status} ({elapsed:.0f} s)")
+            last_said = status
         if status.startswith("finished"):
             break
         if elapsed > timeout:
@@ -140,3 +146,30 @@ def submit(
                               ) from None
     say(f"run {run_id}: finished:completed in {time.monotonic() - started:.1f} s")
     return result
+
+
+class _RoundProgress:
+    """Say each training round the ServerApp reports (its ``progress.jsonl``): number,
+    seconds and which sites answered (and which that answered before did not)."""
+
+    def __init__(self, path: Path, say: Progress) -> None:
+        self.path, self.say, self.seen, self.sites = path, say, 0, set[str]()
+
+    def read(self) -> None:
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return
+        for line in lines[self.seen:]:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                break  # a line being written: read it next time
+            self.seen += 1
+            answered = sorted(entry.get("sites", []))
+            self.sites.update(answered)
+            missing = sorted(self.sites - set(answered))
+            of = f"/{entry['of']}" if entry.get("of") else ""
+            self.say(f"round {entry['round']}{of}: {float(entry['seconds']):.1f} s, "
+                     f"{len(answered)} sites answered ({', '.join(answered)})"
+                     + (f"; missing: {', '.join(missing)}" if missing else ""))

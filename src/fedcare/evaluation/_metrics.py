@@ -115,7 +115,19 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float | int | None
 
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    """scikit-learn's ROC AUC, imported on first use (1.2 s a site process rarely needs)."""
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, p))
+    """ROC AUC as the Mann-Whitney statistic, ties counted half (equal to scikit-learn's
+    ``roc_auc_score`` for binary labels, tested; numpy only, so that a site's ClientApp
+    process does not import scikit-learn to evaluate a model)."""
+    y = np.asarray(y).astype(bool)
+    p = np.asarray(p, dtype=np.float64)
+    order = np.argsort(p, kind="mergesort")
+    sorted_p = p[order]
+    ranks = np.empty(len(p), dtype=np.float64)
+    # average ranks (1-based) of tied scores
+    starts = np.flatnonzero(np.r_[True, sorted_p[1:] != sorted_p[:-1]])
+    ends = np.r_[starts[1:], len(p)]
+    average = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(average, ends - starts)
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))

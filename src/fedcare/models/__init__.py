@@ -1,13 +1,22 @@
-"""Models: scikit-learn estimators whose parameter arrays are all a site ever sends."""
+"""Models: scikit-learn estimators whose parameter arrays are all a site ever sends.
+
+The estimators (and scikit-learn) are imported when first asked for: the Newton sums of
+:mod:`fedcare.models._logistic_math` are all a site's ``train`` message needs, and Flower
+starts a new process for every message.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from fedcare.exceptions import ConfigError
 from fedcare.models._base import BatchOptimiser, MinibatchSGD
-from fedcare.models._logistic import (
-    LogisticRegression,
-    logistic_gradient_hessian,
-    newton_update,
-)
-from fedcare.models._mlp import MLPClassifier
+from fedcare.models._logistic_math import logistic_gradient_hessian, newton_update
+
+if TYPE_CHECKING:
+    from fedcare.models._logistic import LogisticRegression
+    from fedcare.models._mlp import MLPClassifier
 
 __all__ = [
     "BatchOptimiser",
@@ -19,11 +28,23 @@ __all__ = [
     "newton_update",
 ]
 
-MODELS = {"logistic": LogisticRegression, "mlp": MLPClassifier}
+_LAZY = {"LogisticRegression": "fedcare.models._logistic",
+         "MLPClassifier": "fedcare.models._mlp"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "MODELS":
+        return {"logistic": __getattr__("LogisticRegression"),
+                "mlp": __getattr__("MLPClassifier")}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_model(name: str, **params: object) -> LogisticRegression | MLPClassifier:
     """Build the model called ``name`` ("logistic" or "mlp")."""
-    if name not in MODELS:
-        raise ConfigError(f"model must be one of {sorted(MODELS)}, got '{name}'")
-    return MODELS[name](**params)
+    models = __getattr__("MODELS")
+    if name not in models:
+        raise ConfigError(f"model must be one of {sorted(models)}, got '{name}'")
+    model: LogisticRegression | MLPClassifier = models[name](**params)
+    return model

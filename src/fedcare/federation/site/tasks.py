@@ -106,7 +106,7 @@ def moments(req: SiteRequest) -> TaskResult:
 def newton_statistics(req: SiteRequest) -> TaskResult:
     """The log-loss gradient and Hessian summed over the training rows, at the weights
     sent (coefficients then intercept), and the summed loss."""
-    from fedcare.models import logistic_gradient_hessian
+    from fedcare.models._logistic_math import logistic_gradient_hessian
 
     prep = req.prepared()
     gradient, hessian, loss = logistic_gradient_hessian(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,47 @@ def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(clean(payload), indent=2) + "\n", encoding="utf-8")
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def loopback_federation(root: Path, sites: Sequence[str],
+                        node_config: Any = None) -> Iterator[list[Any]]:
+    """A SuperLink (``root/coord``, TLS + node authentication) and one enrolled SuperNode
+    per site (``root/<site>``), as ``fedcare coordinator start`` / ``site start`` run them;
+    yields the processes (coordinator first) and stops them all on exit.
+    ``node_config(site)`` gives a site's node config (default ``{"site": site}``)."""
+    from fedcare.federation.engines.deploy import (
+        enroll_site,
+        init_coordinator,
+        init_site,
+        start_coordinator,
+        start_site,
+        stop_process,
+    )
+
+    procs: list[Any] = []
+    try:
+        port = free_port()
+        init_coordinator(root / "coord", port=port)
+        procs.append(start_coordinator(root / "coord"))
+        for name in sites:
+            init_site(root / name, name=name)
+            enroll_site(root / "coord", root / name / "node.pub", name=name)
+            procs.append(start_site(
+                root / name, coordinator_address=f"127.0.0.1:{port}",
+                ca_cert=root / "coord" / "ca.pem",
+                data_node_config=node_config(name) if node_config else {"site": name},
+                clientappio_port=free_port()))
+        yield procs
+    finally:
+        for proc in reversed(procs):
+            stop_process(proc)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -43,22 +42,14 @@ TOL = 0.005
 SITES = ["cleveland", "hungary", "switzerland", "va"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def pooled_curve(config: Any, result: dict[str, Any]) -> list[dict[str, float]]:
     """Pooled-test accuracy and AUC of each round's global model (as run_study does)."""
     from fedcare.data._standardise import Standardiser
     from fedcare.evaluation import binary_metrics
-    from fedcare.study import load_study_cohort
     from fedcare.study._study import _predict, _splits
 
-    cohort = load_study_cohort(config)
     included = sorted(result["per_site"]["federated"])
-    splits = _splits(cohort, config, included)
+    splits = _splits(config, result["schema"], included)
     std = Standardiser(np.asarray(result["standardiser"]["mean"]),
                        np.asarray(result["standardiser"]["scale"]))
     X = np.concatenate([std.transform(splits[s].X_test) for s in included])
@@ -91,15 +82,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     C.flower_env()
     from fedcare.config import StudyConfig
     from fedcare.federation import run_inprocess
-    from fedcare.federation.engines.deploy import (
-        enroll_site,
-        init_coordinator,
-        init_site,
-        start_coordinator,
-        start_site,
-        stop_process,
-        submit,
-    )
+    from fedcare.federation.engines.deploy import submit
     from fedcare.study import run_study
 
     base = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
@@ -109,55 +92,44 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"pooled model, pooled test: accuracy {pooled['accuracy']:.4f} AUC {pooled['auc']:.4f}")
 
     root = Path(tempfile.mkdtemp(prefix="fcb-", dir="/tmp"))
-    procs = []
     out: dict[str, Any] = {"pooled_test": pooled, "tolerance": TOL, "runs": {}}
     t0 = time.perf_counter()
     try:
-        port = free_port()
-        init_coordinator(root / "coord", port=port)
-        procs.append(start_coordinator(root / "coord"))
-        for name in SITES:
-            init_site(root / name, name=name)
-            enroll_site(root / "coord", root / name / "node.pub", name=name)
-            procs.append(start_site(root / name, coordinator_address=f"127.0.0.1:{port}",
-                                    ca_cert=root / "coord" / "ca.pem",
-                                    data_node_config={"site": name},
-                                    clientappio_port=free_port()))
-        out["setup_seconds"] = time.perf_counter() - t0
-        print(f"coordinator + {len(SITES)} sites up in {out['setup_seconds']:.1f} s")
-        for strategy, rounds in (("newton", args.newton_rounds), ("fedavg", args.fedavg_rounds)):
-            config = base.replace(strategy=strategy, rounds=rounds)
-            started = time.perf_counter()
-            result = submit(config, root / "coord", n_sites=len(SITES), timeout=900,
-                            on_progress=lambda line: print("  " + line) if args.verbose
-                            else None)
-            wall = time.perf_counter() - started
-            curve = pooled_curve(config, result)
-            per_round = [c["seconds"] for c in curve]
-            entry = {"rounds": rounds, "wall_seconds": wall,
-                     "seconds_per_round": per_round,
-                     "mean_seconds_per_round": statistics.fmean(per_round),
-                     "overhead_seconds": wall - sum(per_round), "curve": curve,
-                     **to_target(curve, pooled)}
-            if strategy == "fedavg" and args.project_rounds > rounds:
-                with C.quiet_flower():
-                    ref, _ = run_inprocess(config.replace(rounds=args.project_rounds), SITES)
-                projected = to_target(pooled_curve(config, ref), pooled)
-                for value in projected.values():
-                    if value is not None:
-                        value["training_seconds"] = (value["round"]
-                                                     * entry["mean_seconds_per_round"])
-                entry["projected"] = {"rounds": args.project_rounds, **projected}
-            out["runs"][strategy] = entry
-            print(f"{strategy}: {rounds} rounds, {wall:.1f} s wall "
-                  f"({entry['mean_seconds_per_round']:.1f} s/round: "
-                  f"{', '.join(f'{s:.1f}' for s in per_round)}; "
-                  f"{entry['overhead_seconds']:.1f} s outside training)")
-            for c in curve:
-                print(f"  round {c['round']}: accuracy {c['accuracy']:.4f} AUC {c['auc']:.4f}")
+        with C.loopback_federation(root, SITES):
+            out["setup_seconds"] = time.perf_counter() - t0
+            print(f"coordinator + {len(SITES)} sites up in {out['setup_seconds']:.1f} s")
+            for strategy, rounds in (("newton", args.newton_rounds),
+                                     ("fedavg", args.fedavg_rounds)):
+                config = base.replace(strategy=strategy, rounds=rounds)
+                started = time.perf_counter()
+                result = submit(config, root / "coord", n_sites=len(SITES), timeout=900,
+                                on_progress=lambda line: print("  " + line) if args.verbose
+                                else None)
+                wall = time.perf_counter() - started
+                curve = pooled_curve(config, result)
+                per_round = [c["seconds"] for c in curve]
+                entry = {"rounds": rounds, "wall_seconds": wall,
+                         "seconds_per_round": per_round,
+                         "mean_seconds_per_round": statistics.fmean(per_round),
+                         "overhead_seconds": wall - sum(per_round), "curve": curve,
+                         **to_target(curve, pooled)}
+                if strategy == "fedavg" and args.project_rounds > rounds:
+                    with C.quiet_flower():
+                        ref, _ = run_inprocess(config.replace(rounds=args.project_rounds), SITES)
+                    projected = to_target(pooled_curve(config, ref), pooled)
+                    for value in projected.values():
+                        if value is not None:
+                            value["training_seconds"] = (value["round"]
+                                                         * entry["mean_seconds_per_round"])
+                    entry["projected"] = {"rounds": args.project_rounds, **projected}
+                out["runs"][strategy] = entry
+                print(f"{strategy}: {rounds} rounds, {wall:.1f} s wall "
+                      f"({entry['mean_seconds_per_round']:.1f} s/round: "
+                      f"{', '.join(f'{s:.1f}' for s in per_round)}; "
+                      f"{entry['overhead_seconds']:.1f} s outside training)")
+                for c in curve:
+                    print(f"  round {c['round']}: accuracy {c['accuracy']:.4f} AUC {c['auc']:.4f}")
     finally:
-        for proc in reversed(procs):
-            stop_process(proc)
         shutil.rmtree(root, ignore_errors=True)
     out["total_seconds"] = time.perf_counter() - t0
 

@@ -34,7 +34,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import tempfile
 import time
@@ -92,12 +91,6 @@ def main(grid: Grid, context: Context) -> None:
         {"seconds": seconds, "first_round": first, "replies": len(replies),
          "x0": float(x[0])}))
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_bare_app(directory: Path) -> Path:
@@ -168,53 +161,35 @@ def _rss_mb(pid: int) -> float:
 
 
 def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
+    """The bare app, then the fedcare study, on one fresh loopback federation."""
     from fedcare.config import StudyConfig
-    from fedcare.federation.engines.deploy import (
-        enroll_site,
-        init_coordinator,
-        init_site,
-        start_coordinator,
-        start_site,
-        stop_process,
-        submit,
-    )
+    from fedcare.federation.engines.deploy import submit
 
     root = Path(tempfile.mkdtemp(prefix="fcs-", dir="/tmp"))
-    procs = []
     out: dict[str, Any] = {"label": label}
     try:
-        port = free_port()
-        init_coordinator(root / "coord", port=port)
-        procs.append(start_coordinator(root / "coord"))
-        for name in SITES:
-            init_site(root / name, name=name)
-            enroll_site(root / "coord", root / name / "node.pub", name=name)
-            procs.append(start_site(root / name, coordinator_address=f"127.0.0.1:{port}",
-                                    ca_cert=root / "coord" / "ca.pem",
-                                    data_node_config={"site": name},
-                                    clientappio_port=free_port()))
-        out["idle_site_rss_mb"] = [_rss_mb(p.pid) for p in procs[1:]]
-        bare = run_bare(root / "coord", args.rounds, args.size, root)
-        out["bare"] = bare
-        print(f"[{label}] bare Flower: {args.rounds} rounds, median "
-              f"{statistics.median(bare['seconds']):.2f} s/round, first round after "
-              f"{bare['first_round']:.1f} s, wall {bare['wall_seconds']:.1f} s")
-        config = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
-                             **{**C.flamby_protocol(), "strategy": "newton",
-                                "rounds": args.rounds})
-        peak = [0.0] * len(SITES)
-        started = time.perf_counter()
-        result = submit(config, root / "coord", n_sites=len(SITES), timeout=1800,
-                        on_progress=lambda _line: _sample(procs[1:], peak))
-        wall = time.perf_counter() - started
-        per_round = [float(h["seconds"]) for h in result["history"]]
-        out["fedcare"] = {"wall_seconds": wall, "seconds": per_round,
-                          "site_peak_rss_mb_sampled": peak}
-        print(f"[{label}] fedcare Newton: {args.rounds} rounds, median "
-              f"{statistics.median(per_round):.2f} s/round, study wall {wall:.1f} s")
+        with C.loopback_federation(root, SITES) as procs:
+            sites = procs[1:]
+            out["idle_site_rss_mb"] = [_rss_mb(p.pid) for p in sites]
+            bare = run_bare(root / "coord", args.rounds, args.size, root)
+            out["bare"] = bare
+            print(f"[{label}] bare Flower: {args.rounds} rounds, median "
+                  f"{statistics.median(bare['seconds']):.2f} s/round, first round after "
+                  f"{bare['first_round']:.1f} s, wall {bare['wall_seconds']:.1f} s")
+            config = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
+                                 **{**C.flamby_protocol(), "strategy": "newton",
+                                    "rounds": args.rounds})
+            peak = [0.0] * len(SITES)
+            started = time.perf_counter()
+            result = submit(config, root / "coord", n_sites=len(SITES), timeout=1800,
+                            on_progress=lambda _line: _sample(sites, peak))
+            wall = time.perf_counter() - started
+            per_round = [float(h["seconds"]) for h in result["history"]]
+            out["fedcare"] = {"wall_seconds": wall, "seconds": per_round,
+                              "site_peak_rss_mb_sampled": peak}
+            print(f"[{label}] fedcare Newton: {args.rounds} rounds, median "
+                  f"{statistics.median(per_round):.2f} s/round, study wall {wall:.1f} s")
     finally:
-        for proc in reversed(procs):
-            stop_process(proc)
         shutil.rmtree(root, ignore_errors=True)
     return out
 

@@ -362,6 +362,7 @@ _ZH_MD_EVENT = re.compile(r"(?<![\d.])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1
 # a stay written as a range of month.day in brackets: "住院11天（6.21—7.2）"
 _ZH_MD_RANGE = re.compile(r"(?<=[（(])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])[—–~～至-]{1,2}"
                           r"(?P<m2>1[0-2]|[1-9])\.(?P<d2>3[01]|[12]\d|[1-9])(?=[）)])")
+_ZH_MD_AT = re.compile(r"(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])")
 _ZH_STAY_CUE = re.compile(r"(?:住院|入院|出院|日期|期间|天|休假|病假)[^\n]{0,8}$")
 _SCORE_OUT_OF_TEN = re.compile(r"\d/10\b[^\n]{0,30}$")
 
@@ -427,13 +428,11 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
     if lang == "zh":
         for m in _ZH_MD_RANGE.finditer(text):
             if _ZH_STAY_CUE.search(text, max(0, m.start() - 12), m.start() - 1):
-                first = re.match(r"(?P<m>\d+)\.(?P<d>\d+)", m.group(0))
-                last = re.search(r"(?P<m>\d+)\.(?P<d>\d+)$", m.group(0))
-                for part in (first, last):
+                for at in (m.start("m"), m.start("m2")):  # each end of the stay
+                    part = _ZH_MD_AT.match(text, at)
                     if part is not None:
-                        found.append(DateMatch(m.start() + part.start(), m.start() + part.end(),
-                                               None, int(part.group("m")), int(part.group("d")),
-                                               part))
+                        found.append(DateMatch(part.start(), part.end(), None,
+                                               int(part.group("m")), int(part.group("d")), part))
     for m in bare:
         if _bare_md_is_date(text, m):
             parts = _parts(m)

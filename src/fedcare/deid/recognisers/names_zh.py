@@ -376,13 +376,10 @@ def _more_names(text: str) -> list[_Cand]:
             out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
     speakers = [m for m in _ZH_SPEAKER.finditer(text) if m.group("n") not in _ZH_NOT_NAMES]
     if len({m.group("n") for m in speakers}) >= 2 or len(speakers) >= 3:
-        names = {m.group("n") for m in speakers}
-        out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"]) for m in speakers]
-        for name in names:  # every later mention of a speaker ("大伟说")
-            at = text.find(name)
-            while at >= 0:
-                out.append((at, at + len(name), "NAME", _PRIORITY["NAME"]))
-                at = text.find(name, at + 1)
+        spans = [m.span("n") for m in speakers]
+        out += [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in spans]
+        # every later mention of a speaker ("大伟说")
+        out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _propagate_zh(text, spans)]
     out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"])
             for m in _NICKNAME.finditer(text)]
     return out

@@ -156,3 +156,27 @@ def labs() -> pd.DataFrame:
     logit = 1.5 * (frame["hba1c"] - 6) + 0.02 * (frame["sbp"] - 135)
     frame["event"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return frame
+
+
+#: Test files that start a loopback Flower deployment (a SuperLink, SuperNodes and a
+#: ClientApp process per message). ``make test`` runs them one after another on one
+#: xdist worker: two deployments at once on 2 cores made each message round 3-5 times
+#: slower and a live site miss a 45-s round timeout (CI, stop 25).
+DEPLOYMENT_FILES = frozenset({
+    "tests/cli/test_deploy_docs.py",
+    "tests/integration/test_deploy.py",
+    "tests/integration/test_deploy_coordinator_crash.py",
+    "tests/integration/test_deploy_signals.py",
+})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``: one xdist group per test file (as ``--dist loadfile``,
+    so module fixtures are set up once), except that the deployment files share one."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers
+        return
+    for item in items:
+        path = item.path.relative_to(REPO).as_posix()
+        group = "deployment" if path in DEPLOYMENT_FILES else path
+        item.add_marker(pytest.mark.xdist_group(group))

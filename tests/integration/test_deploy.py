@@ -176,15 +176,19 @@ def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
                                                    heart_data_dir: Path) -> None:
     # Runs last: it kills VA's SuperNode. With min_sites_per_round the study goes on
     # without it and names its missing rounds; the coordinator's checkpoint then lets a
-    # longer study continue from round 2 without repeating a round.
+    # longer study continue from its last round without repeating one.
     import threading
     import time
 
     checkpoints = federation.root / "ckpt"
     config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
                          missing_codes=HEART_MISSING_CODES,
-                         strategy="newton", rounds=3, min_sites_per_round=3,
-                         round_timeout=45.0, checkpoint_dir=str(checkpoints))
+                         strategy="newton", rounds=2, min_sites_per_round=3,
+                         quality_check="off",  # a message round less per run
+                         # a dead SuperNode's messages fail at once (Flower's "node
+                         # unavailable"): the timeout only bounds a live site's answer,
+                         # 45 s was missed once on a loaded CI machine
+                         round_timeout=180.0, checkpoint_dir=str(checkpoints))
     outcome: dict[str, Any] = {}
 
     def run() -> None:
@@ -218,8 +222,8 @@ def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
         federation.root / "va", coordinator_address=federation.address,
         ca_cert=federation.ca_cert, data_node_config={"site": "va"},
         clientappio_port=free_port()))
-    resumed = submit(config.replace(rounds=4, resume_from=str(checkpoints / "checkpoint.json")),
+    resumed = submit(config.replace(rounds=3, resume_from=str(checkpoints / "checkpoint.json")),
                      federation.coordinator, n_sites=4, timeout=900)
-    assert [h["round"] for h in resumed["history"]] == [1, 2, 3, 4]
-    assert resumed["missing_rounds"].get("va", []) == [r for r in missing if r <= 3]
+    assert [h["round"] for h in resumed["history"]] == [1, 2, 3]
+    assert resumed["missing_rounds"].get("va", []) == [r for r in missing if r <= 2]
     assert sorted(resumed["per_site"]["federated"]) == SITES

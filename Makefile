@@ -46,7 +46,7 @@ test-fast: $(VENV)/.installed
 
 test: lint typecheck
 	@eval "$$(.ci/postgres.sh)" && trap 'eval "$$FEDCARE_TEST_POSTGRES_STOP" >/dev/null 2>&1' EXIT \
-	  && FEDCARE_REQUIRE_POSTGRES=1 FEDCARE_REQUIRE_DATA=1 $(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=25
+	  && FEDCARE_REQUIRE_POSTGRES=1 FEDCARE_REQUIRE_DATA=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/heart.py

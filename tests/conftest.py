@@ -170,13 +170,25 @@ DEPLOYMENT_FILES = frozenset({
 })
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``--dist loadgroup``: one xdist group per test file (as ``--dist loadfile``,
-    so module fixtures are set up once), except that the deployment files share one."""
-    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers
-        return
-    for item in items:
-        path = item.path.relative_to(REPO).as_posix()
-        group = "deployment" if path in DEPLOYMENT_FILES else path
-        item.add_marker(pytest.mark.xdist_group(group))
+def xdist_scope(nodeid: str) -> str:
+    """The unit of work ``make test`` gives one xdist worker: the test file (as
+    ``--dist loadfile``, so module fixtures are set up once), except that the deployment
+    files form one unit and run one after another."""
+    path = nodeid.split("::", 1)[0]
+    return "deployment" if path in DEPLOYMENT_FILES else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Under ``--dist loadfile``, group by :func:`xdist_scope`. (``--dist loadgroup`` with
+    ``xdist_group`` marks does nothing under pytest 9.2 + xdist 3.8: xdist renames the
+    node id through ``item._nodeid``, which pytest 9 no longer reads.)"""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class _DeploymentsTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_scope(nodeid)
+
+    return _DeploymentsTogether(config, log)  # type: ignore[arg-type]

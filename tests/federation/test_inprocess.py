@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit
 
 from fedcare.data._standardise import Standardiser
 from fedcare.exceptions import FederationError
@@ -84,8 +86,63 @@ def test_sites_send_only_model_shaped_arrays_and_aggregates(
             assert set(record) <= allowed_metrics
             assert all(isinstance(v, int | float) for v in record.values())
         assert set(content.config_records) == {"site"}
-        assert set(content.config_records["site"]) <= {"site", "schema", "method", "model",
-                                                         "data", "identifiers"}
+        assert set(content.config_records["site"]) <= {
+            "site", "schema", "method", "model", "data", "identifiers", "local.model",
+            "personalised.method"}
+
+
+@pytest.mark.parametrize("strategy", ["newton", "fedavg"])
+def test_a_training_round_is_one_message_round(heart_config: StudyConfig,
+                                               strategy: str) -> None:
+    """Round r's model is evaluated by round r + 1's train messages, and the last round's
+    evaluate is the final federated setting: 3 rounds send each site 3 train and 1
+    evaluate messages (6 and 4 before), and that evaluate carries the local and
+    personalised settings (their own messages before). Every round's accuracy and test
+    loss are still those of that round's model on all sites' test rows, computed here
+    from the pooled test rows."""
+    rounds = 3
+    result, grid = run_inprocess(heart_config.replace(strategy=strategy, rounds=rounds),
+                                 SITES, keep_messages=True)
+    sent = Counter(m.metadata.message_type for m in grid.messages_sent)
+    assert sent["train.newton" if strategy == "newton" else "train"] == rounds * len(SITES)
+    assert sent["evaluate"] == len(SITES)
+    assert sent["evaluate.local"] == sent["evaluate.personalised"] == 0
+    assert set(result["per_site"]) == {"federated", "local", "personalised"}
+    for setting in result["per_site"].values():
+        assert set(setting) == set(SITES)
+    # each setting keeps its own texts (a one-class site's local model is the prior)
+    assert {m["model"] for m in result["per_site"]["local"].values()} <= {
+        "logistic", "constant-prior"}
+    assert all(m.get("method") for m in result["per_site"]["personalised"].values())
+
+    cohort = load_study_cohort(heart_config)
+    splits = [SiteSplit.from_cohort(cohort.for_site(s), heart_config) for s in SITES]
+    mean, scale = (np.asarray(result["standardiser"][k]) for k in ("mean", "scale"))
+    X = (np.concatenate([s.X_test for s in splits]) - mean) / scale
+    y = np.concatenate([s.y_test for s in splits])
+    assert [r["round"] for r in result["history"]] == [1, 2, 3]
+    for record in result["history"]:
+        coef, intercept = (np.asarray(a) for a in record["arrays"])
+        p = expit(X @ coef.ravel() + intercept[0])
+        loss = -np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
+        assert record["accuracy"] == pytest.approx(np.mean((p > 0.5) == y), abs=1e-9)
+        assert record["test_loss"] == pytest.approx(loss, abs=1e-9)
+    final = result["per_site"]["federated"]
+    assert sum(m["num-examples"] for m in final.values()) == len(y)
+    for split in splits:  # the local setting, carried by the final evaluate, recomputed
+        got = result["per_site"]["local"][split.name]
+        if len(np.unique(split.y_train)) < 2:
+            assert got["model"] == "constant-prior"
+            continue
+        own = Standardiser.fit(split.X_train)
+        alone = LogisticRegression(C=heart_config.C).fit(own.transform(split.X_train),
+                                                         split.y_train)
+        p = alone.predict_proba(own.transform(split.X_test))[:, 1]
+        assert got["accuracy"] == pytest.approx(np.mean((p > 0.5) == split.y_test),
+                                                abs=1e-9)
+    last = result["history"][-1]
+    assert sum(m["accuracy"] * m["num-examples"] for m in final.values()) / len(y) \
+        == pytest.approx(last["accuracy"], abs=1e-9)
 
 
 def test_site_error_is_reported_with_site_and_without_values(tmp_path: Path) -> None:

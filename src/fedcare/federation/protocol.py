@@ -24,6 +24,7 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, Re
 
 __all__ = [
     "ANALYTICS_MESSAGE_TYPES",
+    "EVALUATION_RECORD",
     "INT_METRICS",
     "MessageType",
     "RunKey",
@@ -99,6 +100,13 @@ class ConfigKey:
     LEVELS: Final = "levels"
     STEP: Final = "step"
     TASK: Final = "task"                        # the message type a secure sum stands for
+    EVALUATE_RECEIVED: Final = "evaluate-received"  # train: first evaluate the model sent
+    ALSO_EVALUATE: Final = "also-evaluate"      # evaluate: also these settings (a,b)
+
+
+EVALUATION_RECORD: Final = "evaluation"
+"""The metric record of a ``train`` / ``train.newton`` reply that holds the site's
+evaluation of the model it received (asked with :attr:`ConfigKey.EVALUATE_RECEIVED`)."""
 
 
 INT_METRICS = frozenset({"num-examples", "n-train", "n-rows", "n-test", "n-dropped",
@@ -135,11 +143,13 @@ SECURE: Final[Mapping[str, SecureEncoding]] = {
 
 @dataclass
 class TaskResult:
-    """What a site task returns: arrays (a list, or named), metrics, short texts."""
+    """What a site task returns: arrays (a list, or named), metrics, short texts, and
+    further metric records by name (``records``)."""
 
     arrays: list[np.ndarray] | dict[str, np.ndarray] | None = None
     metrics: dict[str, float | int | None] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    records: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
 
 
 # -- reading records ------------------------------------------------------------------
@@ -175,12 +185,14 @@ def number(content: RecordDict, key: str, record: str = "metrics") -> float:
     return float(cast(float, content.metric_records[record][key]))
 
 
-def metrics_of(message: Message) -> dict[str, float | int | None]:
-    """A reply's metrics: NaN (suppressed) as None, counts as int."""
+def metrics_of(message: Message, record_key: str = "metrics"
+               ) -> dict[str, float | int | None]:
+    """A reply's metrics (of its MetricRecord ``record_key``): NaN (suppressed) as None,
+    counts as int."""
     out: dict[str, float | int | None] = {}
-    record = message.content.metric_records.get("metrics")
+    record = message.content.metric_records.get(record_key)
     for key in record or {}:
-        value = number(message.content, key)
+        value = number(message.content, key, record_key)
         out[key] = None if math.isnan(value) else (int(value) if key in INT_METRICS
                                                     else value)
     return out
@@ -227,7 +239,8 @@ def reply(message: Message, site: str, result: TaskResult) -> Message:
     record = RecordDict()
     if result.arrays is not None and len(result.arrays):
         record["arrays"] = _array_record(result.arrays)
-    record["metrics"] = MetricRecord(
-        {k: (float("nan") if v is None else v) for k, v in result.metrics.items()})
+    for key, metrics in {"metrics": result.metrics, **result.records}.items():
+        record[key] = MetricRecord(
+            {k: (float("nan") if v is None else v) for k, v in metrics.items()})
     record["site"] = ConfigRecord({"site": site, **result.texts})
     return Message(content=record, reply_to=message)

@@ -20,6 +20,7 @@ without sites that fail or stay silent (and names them), ``checkpoint_dir`` and
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
 
@@ -40,7 +41,7 @@ from fedcare.exceptions import DataError, FederationError
 from fedcare.models import LogisticRegression, make_model
 from fedcare.privacy import epsilon_spent
 
-from ..protocol import ConfigKey, MessageType, metrics_of, request, site_of
+from ..protocol import EVALUATION_RECORD, ConfigKey, MessageType, metrics_of, request, site_of
 from ..result import FederatedRun, RoundRecord
 from ..strategies import build_strategy, client_dp_noise, norm_bound_events
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -125,50 +126,124 @@ def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig) -> dic
     return means
 
 
+@dataclasses.dataclass
+class _Trained:
+    """A round trained and aggregated whose model's evaluation is not back yet."""
+
+    label: int
+    server_round: int
+    arrays: ArrayRecord
+    train_metrics: MetricRecord | None
+    absent: list[str]
+
+
+def _with_content(reply: Message, content: RecordDict) -> Message:
+    """A shallow copy of ``reply`` (same metadata, read only) holding ``content``."""
+    view = copy.copy(reply)
+    view.content = content
+    return view
+
+
+def _evaluation_view(reply: Message) -> Message:
+    """A ``train`` reply's ``evaluation`` record, taken out of it (the strategy's
+    ``aggregate_train`` accepts one MetricRecord), as an evaluation reply of the same
+    site for its ``aggregate_evaluate``."""
+    content = reply.content
+    evaluation = content.pop(EVALUATION_RECORD, None)
+    if not isinstance(evaluation, MetricRecord):
+        raise FederationError(f"site '{site_of(reply)}' sent no evaluation of the model "
+                              "it received (a site running an older fedcare?)")
+    return _with_content(reply, RecordDict({"metrics": evaluation,
+                                            "site": content.config_records["site"]}))
+
+
+def _metrics_view(reply: Message) -> Message:
+    """A reply with only its ``metrics`` and ``site`` records (what a strategy's
+    ``aggregate_evaluate`` accepts: one MetricRecord)."""
+    content = reply.content
+    return _with_content(reply, RecordDict({"metrics": content.metric_records["metrics"],
+                                            "site": content.config_records["site"]}))
+
+
 def train(grid: Grid, strategy: Strategy, sums: SiteSums, names: dict[int, str],
           initial: list[np.ndarray], config: StudyConfig, base: dict[str, Any], *,
           first_round: int = 1, offset: int = 0, missing: dict[str, list[int]],
-          on_round: RoundHook | None = None) -> tuple[ArrayRecord, list[RoundRecord]]:
+          on_round: RoundHook | None = None, last_config: dict[str, Any] | None = None
+          ) -> tuple[ArrayRecord, list[RoundRecord], list[Message]]:
     """The training rounds: configure, collect (through ``sums``), aggregate, evaluate.
 
     Rounds are numbered ``first_round..config.rounds - offset`` for the strategy and
     recorded as ``round + offset`` (a resumed study continues its numbering).
+
+    In the clear, round r's model is evaluated by the next round's ``train`` messages
+    (which carry it; each site evaluates it before training, see
+    ``ConfigKey.EVALUATE_RECEIVED``), so that a training round is one message round, not
+    two; round r's record is written when they are back. The last round's model, and
+    every round of a secure study (whose ``train`` replies are masked sums), get their
+    own ``evaluate`` messages; ``last_config`` is added to the last one's config (e.g.
+    ``ConfigKey.ALSO_EVALUATE``). Returns the final model, the rounds' records and the
+    valid replies to the last ``evaluate`` (the final model on every site's test rows).
     """
     arrays = ArrayRecord(initial)
     history: list[RoundRecord] = []
-    for server_round in range(first_round, config.rounds - offset + 1):
-        started = time.perf_counter()
+    together = not sums.secure
+    last_round = config.rounds - offset
+    clock = time.perf_counter()
+    pending: _Trained | None = None
+    final_replies: list[Message] = []
+
+    def evaluated(done: _Trained, replies: list[Message], absent: list[str]) -> None:
+        nonlocal clock
+        curve = strategy.aggregate_evaluate(done.server_round,
+                                            [_metrics_view(r) for r in replies])
+        for site in sorted(set(done.absent) | set(absent)):
+            rounds = missing.setdefault(site, [])
+            if done.label not in rounds:
+                rounds.append(done.label)
+        now = time.perf_counter()
+        record = RoundRecord(
+            round=done.label, seconds=now - clock,
+            arrays=[a.tolist() for a in done.arrays.to_numpy_ndarrays()],
+            accuracy=_metric(curve, "accuracy"), test_loss=_metric(curve, "test-loss"),
+            train_loss=_metric(done.train_metrics, "train-loss"),
+            sites=sorted(site_of(r) for r in replies))
+        clock = now
+        history.append(record)
+        if on_round is not None:
+            on_round(record)
+
+    for server_round in range(first_round, last_round + 1):
         label = server_round + offset
-        messages = list(strategy.configure_train(server_round, arrays, ConfigRecord(base),
+        cfg = dict(base)
+        if pending is not None:
+            cfg[ConfigKey.EVALUATE_RECEIVED] = True
+        messages = list(strategy.configure_train(server_round, arrays, ConfigRecord(cfg),
                                                  grid))
         trained = sums.collect(grid, messages, names, what=f"round {label} (train)",
                                timeout=config.round_timeout,
                                min_sites=config.min_sites_per_round, server_round=label)
+        if pending is not None:
+            # a site absent now is recorded for this round; round r's record lists the
+            # sites whose evaluation its curve holds
+            evaluated(pending, [_evaluation_view(r) for r in trained.replies], [])
+            pending = None
         new, train_metrics = strategy.aggregate_train(server_round, trained.replies)
         if new is None:
             raise FederationError(f"round {label}: the strategy produced no model")
         arrays = new
-        evaluations = list(strategy.configure_evaluate(server_round, arrays,
-                                                       ConfigRecord(base), grid))
-        evaluated = check_replies(grid.send_and_receive(evaluations,
-                                                        timeout=config.round_timeout),
-                                  names, what=f"round {label} (evaluate)",
-                                  min_sites=config.min_sites_per_round)
-        curve = strategy.aggregate_evaluate(server_round, evaluated.replies)
-        for site in sorted(set(trained.absent) | set(evaluated.absent)):
-            rounds = missing.setdefault(site, [])
-            if label not in rounds:
-                rounds.append(label)
-        record = RoundRecord(
-            round=label, seconds=time.perf_counter() - started,
-            arrays=[a.tolist() for a in arrays.to_numpy_ndarrays()],
-            accuracy=_metric(curve, "accuracy"), test_loss=_metric(curve, "test-loss"),
-            train_loss=_metric(train_metrics, "train-loss"),
-            sites=sorted(site_of(r) for r in evaluated.replies))
-        history.append(record)
-        if on_round is not None:
-            on_round(record)
-    return arrays, history
+        pending = _Trained(label, server_round, arrays, train_metrics, list(trained.absent))
+        if not together or server_round == last_round:
+            cfg = {**base, **(last_config or {})} if server_round == last_round else base
+            evaluations = list(strategy.configure_evaluate(server_round, arrays,
+                                                           ConfigRecord(cfg), grid))
+            answers = check_replies(grid.send_and_receive(evaluations,
+                                                          timeout=config.round_timeout),
+                                    names, what=f"round {label} (evaluate)",
+                                    min_sites=config.min_sites_per_round)
+            evaluated(pending, answers.replies, list(answers.absent))
+            pending = None
+            final_replies = answers.replies
+    return arrays, history, final_replies
 
 
 def _metric(record: MetricRecord | None, key: str) -> float | None:
@@ -178,20 +253,35 @@ def _metric(record: MetricRecord | None, key: str) -> float | None:
 
 
 def final_evaluations(grid: Grid, setup: Setup, base: dict[str, Any], final: ArrayRecord,
-                      config: StudyConfig, missing: dict[str, list[int]]
+                      config: StudyConfig, missing: dict[str, list[int]],
+                      federated: list[Message] | None = None
                       ) -> dict[str, dict[str, dict[str, Any]]]:
     """Global, local-only and personalised test metrics from every site (aggregates
-    only); records each site's train/test sizes in ``setup.sites``."""
+    only); records each site's train/test sizes in ``setup.sites``.
+
+    ``federated``: the replies to the last round's ``evaluate`` (the final model, with
+    ``ConfigKey.ALSO_EVALUATE`` naming the other settings). A setting every site answered
+    there is read from them; any other is asked for in its own message, as before."""
     names = setup.participant_names
+    answered = {r.metadata.src_node_id for r in federated or []}
     settings: dict[str, dict[str, Any]] = {}
     for setting, message_type in SETTINGS.items():
+        record = "metrics" if setting == "federated" else setting
+        if (federated and answered == set(names)
+                and all(record in r.content.metric_records for r in federated)):
+            replies, prefix = sorted(federated, key=site_of), f"{setting}."
+        else:
+            replies = ask(grid, list(names), message_type, base, final,
+                          timeout=config.round_timeout,
+                          min_sites=config.min_sites_per_round, names=names)
+            record, prefix = "metrics", ""
         per_site = {}
-        for r in ask(grid, list(names), message_type, base, final,
-                     timeout=config.round_timeout, min_sites=config.min_sites_per_round,
-                     names=names):
-            texts = {k: str(v) for k, v in r.content.config_records["site"].items()
-                     if k != "site"}
-            per_site[site_of(r)] = {**metrics_of(r), **texts}
+        for r in replies:
+            texts = {k[len(prefix):]: str(v)
+                     for k, v in r.content.config_records["site"].items()
+                     if k != "site" and (k.startswith(prefix) if setting != "federated"
+                                         else "." not in k)}
+            per_site[site_of(r)] = {**metrics_of(r, record), **texts}
         settings[setting] = per_site
     for name, metrics in settings["federated"].items():
         setup.sites[name].n_train = metrics["n-train"]
@@ -277,11 +367,15 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
 
     strategy = build_strategy(config, len(setup.participants))
     train_started = time.perf_counter()
-    final, _ = train(study_grid, strategy, sums, names, initial, config, base,
-                     offset=offset, missing=missing, on_round=after_round)
+    final, _, last_evaluation = train(study_grid, strategy, sums, names, initial, config,
+                                      base, offset=offset, missing=missing,
+                                      on_round=after_round, last_config={
+                                          ConfigKey.ALSO_EVALUATE: ",".join(
+                                              s for s in SETTINGS if s != "federated")})
     train_seconds = time.perf_counter() - train_started
 
-    per_site = final_evaluations(study_grid, setup, base, final, config, missing)
+    per_site = final_evaluations(study_grid, setup, base, final, config, missing,
+                                 federated=last_evaluation)
     schema = dict(json.loads(setup.schema_json))
     schema["missing"] = config.missing
     schema["imputed"] = imputed

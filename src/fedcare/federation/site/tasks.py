@@ -10,8 +10,10 @@ and a secure study compute exactly the same things at a site.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +28,7 @@ from fedcare.evaluation import binary_metrics
 from fedcare.exceptions import PrivacyBudgetError
 from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
 
-from ..protocol import ConfigKey, MessageType, TaskResult
+from ..protocol import EVALUATION_RECORD, ConfigKey, MessageType, TaskResult
 from . import analytics
 from .data import Site, SiteSplit, site
 from .request import SiteRequest, Task
@@ -238,14 +240,64 @@ def evaluate_personalised(req: SiteRequest) -> TaskResult:
                       method=adapted.method)
 
 
+def _evaluating_first(task: Task, model: Callable[[list[np.ndarray]], list[np.ndarray]]
+                      ) -> Task:
+    """``task``, preceded (when the coordinator asks, with
+    :attr:`~fedcare.federation.protocol.ConfigKey.EVALUATE_RECEIVED`) by :func:`evaluate`
+    of the model the message carries, i.e. the previous round's global model: its metrics
+    come back in the reply's ``evaluation`` record. The same figures as an ``evaluate``
+    message with that model, one ClientApp process and one message round fewer; the
+    reply passes the same mods (policy, small-cell on every metric record, audit)."""
+
+    def run(req: SiteRequest) -> TaskResult:
+        evaluation = None
+        if req.cfg.get(ConfigKey.EVALUATE_RECEIVED):  # before training changes the state
+            evaluation = evaluate(dataclasses.replace(req, arrays=model(req.arrays)))
+        result = task(req)
+        if evaluation is not None:
+            result.records[EVALUATION_RECORD] = evaluation.metrics
+        return result
+
+    run.__name__ = run.__qualname__ = task.__name__
+    run.__doc__ = task.__doc__
+    return run
+
+
+def _newton_model(arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Newton weights (coefficients then intercept, one array) as model arrays."""
+    weights = arrays[0].ravel()
+    return [weights[:-1], weights[-1:]]
+
+
+FINAL_SETTINGS: dict[str, Task] = {"local": evaluate_local,
+                                   "personalised": evaluate_personalised}
+"""The final evaluation's settings beside the global model, each also its own message."""
+
+
+def evaluate_with_settings(req: SiteRequest) -> TaskResult:
+    """:func:`evaluate`, and the settings of :data:`FINAL_SETTINGS` the coordinator names
+    in :attr:`~fedcare.federation.protocol.ConfigKey.ALSO_EVALUATE` (the final
+    evaluation in one message): each setting's metrics in the reply's record of that
+    name, its texts as ``<setting>.<text>``."""
+    result = evaluate(req)
+    for setting in filter(None, str(req.cfg.get(ConfigKey.ALSO_EVALUATE, "")).split(",")):
+        if setting not in FINAL_SETTINGS:
+            raise ValueError(f"unknown evaluation setting {setting!r}; expected one of "
+                             f"{sorted(FINAL_SETTINGS)}")
+        extra = FINAL_SETTINGS[setting](req)
+        result.records[setting] = extra.metrics
+        result.texts.update({f"{setting}.{k}": v for k, v in extra.texts.items()})
+    return result
+
+
 TASKS: dict[str, Task] = {
     MessageType.SCHEMA: schema,
     MessageType.QUALITY: quality,
     MessageType.IMPUTE: impute_sums,
     MessageType.MOMENTS: moments,
-    MessageType.NEWTON: newton_statistics,
-    MessageType.TRAIN: train,
-    MessageType.EVALUATE: evaluate,
+    MessageType.NEWTON: _evaluating_first(newton_statistics, _newton_model),
+    MessageType.TRAIN: _evaluating_first(train, list),
+    MessageType.EVALUATE: evaluate_with_settings,
     MessageType.EVALUATE_LOCAL: evaluate_local,
     MessageType.EVALUATE_PERSONALISED: evaluate_personalised,
     **analytics.TASKS,

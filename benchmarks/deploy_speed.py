@@ -7,13 +7,15 @@ coordinator start`` / ``fedcare site start`` do.  On these same processes, in th
 1. **bare Flower**: a plain ``ServerApp`` that sends an array of ``--size`` floats (14: the
    Newton model of the heart study) to every site ``--rounds`` times and averages the
    replies; the plain ``ClientApp`` adds 1.  No fedcare import anywhere in its processes.
-2. **fedcare Newton**: the heart study, ``--rounds`` Newton rounds, submitted like
-   ``fedcare study submit`` (schema, standardisation, rounds, final evaluations).
+2. **fedcare**: the heart study, ``--rounds`` Newton (or ``--strategy fedavg``) rounds,
+   submitted like ``fedcare study submit`` (schema, standardisation, rounds, final evaluations).
 
 Per message round: wall seconds from the ServerApp's send to the last reply.  Bare: timed
-in its ServerApp.  fedcare: each training round of the study's history is two message
-rounds (``train`` to every site, then ``evaluate`` of the new model), so its seconds per
-message round are the round's seconds / 2.  Also the
+in its ServerApp.  fedcare: the study's wall time divided by the number of message rounds
+it took, counted in a site's audit log (``audit_dir``: every message a site received),
+so that trees which send a different number of messages per training round (before and
+after evaluating inside ``train``) compare fairly; also seconds per training round (the
+training phase's seconds / rounds) and the message types a site received.  Also the
 time to the first round (submit to the first reply), the study's wall time, and each site
 process's resident memory (the SuperNode with what it started, read from ``/proc``).
 
@@ -24,8 +26,8 @@ same session (the bare app is run again for that deployment, as its baseline).
 Flower 1.41 polls every 3 s on both sides and starts a new ClientApp process for every
 message: the bare app's round time is the floor any Flower app has on this machine.
 
-Run:  python benchmarks/deploy_speed.py [--rounds 10] [--size 14] [--src OTHER/src]
-                                        [--json OUT]
+Run:  python benchmarks/deploy_speed.py [--rounds 10] [--size 14] [--strategy newton]
+                                        [--src OTHER/src] [--json OUT]
 """
 
 from __future__ import annotations
@@ -176,8 +178,10 @@ def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
             print(f"[{label}] bare Flower: {args.rounds} rounds, median "
                   f"{statistics.median(bare['seconds']):.2f} s/round, first round after "
                   f"{bare['first_round']:.1f} s, wall {bare['wall_seconds']:.1f} s")
+            audit = root / "audit"
             config = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
-                                 **{**C.flamby_protocol(), "strategy": "newton",
+                                 audit_dir=str(audit),
+                                 **{**C.flamby_protocol(), "strategy": args.strategy,
                                     "rounds": args.rounds})
             peak = [0.0] * len(SITES)
             started = time.perf_counter()
@@ -185,10 +189,17 @@ def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
                             on_progress=lambda _line: _sample(sites, peak))
             wall = time.perf_counter() - started
             per_round = [float(h["seconds"]) for h in result["history"]]
+            received = [json.loads(line) for line in
+                        (audit / f"site-{SITES[0]}.jsonl").read_text().splitlines()]
+            types = [r["message_type"] for r in received if r.get("direction") == "received"]
             out["fedcare"] = {"wall_seconds": wall, "seconds": per_round,
+                              "train_seconds": float(result["train_seconds"]),
+                              "message_rounds": len(types),
+                              "message_types": dict(sorted(
+                                  {t: types.count(t) for t in set(types)}.items())),
                               "site_peak_rss_mb_sampled": peak}
-            print(f"[{label}] fedcare Newton: {args.rounds} rounds, median "
-                  f"{statistics.median(per_round):.2f} s/round, study wall {wall:.1f} s")
+            print(f"[{label}] fedcare {args.strategy}: {args.rounds} rounds, {len(types)} "
+                  f"message rounds {out['fedcare']['message_types']}, study wall {wall:.1f} s")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return out
@@ -204,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--size", type=int, default=14, help="floats per message")
+    parser.add_argument("--strategy", default="newton", choices=["newton", "fedavg"],
+                        help="the fedcare study's strategy")
     parser.add_argument("--src", help="a second deployment whose Flower processes import "
                                       "fedcare from this source tree")
     parser.add_argument("--json", help="write the figures here")
@@ -218,20 +231,20 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.pop("PYTHONPATH", None)
     rows = []
     for r in results:
-        bare, fed = r["bare"]["seconds"], r["fedcare"]["seconds"]
-        per_message = [f / 2 for f in fed]
+        bare, fed = r["bare"]["seconds"], r["fedcare"]
+        per_message = fed["wall_seconds"] / fed["message_rounds"]
         rows.append([r["label"], f"{statistics.median(bare):.2f} / {max(bare):.2f}",
-                     f"{statistics.median(fed):.2f} / {max(fed):.2f}",
-                     f"{statistics.median(per_message):.2f} / {max(per_message):.2f}",
-                     f"{statistics.median(per_message) / statistics.median(bare):.2f}",
+                     f"{fed['train_seconds'] / args.rounds:.2f}",
+                     str(fed["message_rounds"]), f"{per_message:.2f}",
+                     f"{per_message / statistics.median(bare):.2f}",
                      f"{r['bare']['first_round']:.1f}", f"{r['bare']['wall_seconds']:.1f}",
-                     f"{r['fedcare']['wall_seconds']:.1f}",
+                     f"{fed['wall_seconds']:.1f}",
                      f"{statistics.median(r['idle_site_rss_mb']):.0f}",
                      f"{max(r['fedcare']['site_peak_rss_mb_sampled']):.0f}"])
-    print(f"\n{args.rounds} rounds, 4 sites, TLS + node authentication, loopback; "
-          "seconds per message round (median / max)\n")
-    print(C.table(["fedcare in the site processes", "bare Flower s/message round",
-                   "fedcare Newton s/round (train + evaluate)", "fedcare s/message round",
+    print(f"\n{args.rounds} rounds, 4 sites, TLS + node authentication, loopback\n")
+    print(C.table(["fedcare in the site processes", "bare Flower s/message round (median / max)",
+                   f"fedcare {args.strategy} s/training round", "fedcare message rounds",
+                   "fedcare s/message round (study wall / message rounds)",
                    "ratio per message round", "bare first round s", "bare wall s",
                    "fedcare study wall s", "idle site RSS MB", "site peak RSS MB (sampled)"],
                   rows))

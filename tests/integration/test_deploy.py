@@ -205,8 +205,10 @@ def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
             thread.join(900)
             pytest.fail(f"no checkpoint within 300 s: {outcome}")
         time.sleep(0.2)
-    # VA's SuperNode dies after round 1. However fast the rounds after it are, VA cannot
-    # answer the final evaluation, so its absence is certain, whatever the timing.
+    # VA's SuperNode dies once round 1 is checkpointed (its record is written when round
+    # 2's train replies, which carry its evaluation, are back). However fast the rounds
+    # after it are, VA cannot answer the final evaluation, so its absence is certain,
+    # whatever the timing.
     stop_process(federation.processes[-1])
     thread.join(900)
     assert "error" not in outcome, outcome.get("error")

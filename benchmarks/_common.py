@@ -175,3 +175,18 @@ def loopback_federation(root: Path, sites: Sequence[str],
     finally:
         for proc in reversed(procs):
             stop_process(proc)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and everything below it (MB), from ``/proc``."""
+    from fedcare.federation.engines.deploy import descendants
+
+    total = 0
+    for p in [pid, *descendants(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024

@@ -147,20 +147,6 @@ def run_bare(coordinator: Path, rounds: int, size: int, work: Path) -> dict[str,
     return result
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process and everything below it (MB)."""
-    from fedcare.federation.engines.deploy import descendants
-
-    total = 0
-    for p in [pid, *descendants(pid)]:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
 
 def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
     """The bare app, then the fedcare study, on one fresh loopback federation."""
@@ -172,7 +158,7 @@ def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
     try:
         with C.loopback_federation(root, SITES) as procs:
             sites = procs[1:]
-            out["idle_site_rss_mb"] = [_rss_mb(p.pid) for p in sites]
+            out["idle_site_rss_mb"] = [C.rss_mb(p.pid) for p in sites]
             bare = run_bare(root / "coord", args.rounds, args.size, root)
             out["bare"] = bare
             print(f"[{label}] bare Flower: {args.rounds} rounds, median "
@@ -207,7 +193,7 @@ def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
 
 def _sample(procs: list[Any], peak: list[float]) -> None:
     for i, proc in enumerate(procs):
-        peak[i] = max(peak[i], _rss_mb(proc.pid))
+        peak[i] = max(peak[i], C.rss_mb(proc.pid))
 
 
 def main(argv: list[str] | None = None) -> int:

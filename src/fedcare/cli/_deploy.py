@@ -363,6 +363,10 @@ def site_start(
         site = settings["site"]
         node_config = {"site": site["name"], "data": site.get("data", ""),
                        "site-config": str(toml_path)}
+        # a site set up for vertical studies names its identifier column (and label)
+        # in site.toml's [site.vertical] (docs/vertical.md)
+        for key, value in dict(site.get("vertical", {})).items():
+            node_config[str(key)] = str(value)
         try:
             proc = start_site(directory, coordinator_address=coordinator,
                               ca_cert=ca_cert.resolve() if ca_cert else None,

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,15 @@ def failed_run(run_id: str, connection: str, env: dict[str, str], work: Path, st
                            + f" (full log: {work / 'run.log'})")
 
 
-def write_flower_app(directory: Path, *, secure: bool = False) -> Path:
+def write_flower_app(directory: Path, *, secure: bool = False,
+                     components: tuple[str, str] | None = None,
+                     config: Mapping[str, str | int | float | bool] | None = None) -> Path:
     """Write a minimal Flower app project whose components are fedcare's apps.
 
     Its ``[tool.flwr.app.config]`` lists every study setting with its default and the
     run keys the ServerApp reads, so any of them can be overridden with ``flwr run ...
-    --run-config``.
+    --run-config``. Another pair of apps (``components``: serverapp, clientapp object
+    paths) declares its own ``config`` (e.g. a vertical study's).
     """
     directory.mkdir(parents=True, exist_ok=True)
     project = {
@@ -91,12 +95,14 @@ def write_flower_app(directory: Path, *, secure: bool = False) -> Path:
                      "publisher": "fedcare",
                      # each process imports only its own side (a site's ClientApp
                      # process does not import the coordinator)
-                     "components": {"serverapp": "fedcare.federation.coordinator.app:"
-                                                 "server_app",
-                                    "clientapp": "fedcare.federation.site.app:"
-                                                 + ("secagg_client_app" if secure
-                                                    else "client_app")},
-                     "config": {**StudyConfig().to_run_config(), **RunKey.DEFAULTS}}}},
+                     "components": (
+                         {"serverapp": components[0], "clientapp": components[1]}
+                         if components else
+                         {"serverapp": "fedcare.federation.coordinator.app:server_app",
+                          "clientapp": "fedcare.federation.site.app:"
+                                       + ("secagg_client_app" if secure else "client_app")}),
+                     "config": dict(config) if config is not None else
+                     {**StudyConfig().to_run_config(), **RunKey.DEFAULTS}}}},
     }
     (directory / "pyproject.toml").write_text(tomli_w.dumps(project))
     return directory

@@ -28,9 +28,10 @@ from fedcare.config import StudyConfig
 from ..coordinator import run_task
 from ..protocol import RunKey
 from ..site import client_app, secagg_client_app
+from ..vertical import party_app, run_vertical
 
 __all__ = ["InProcessGrid", "quiet_flower", "run_analytics_inprocess", "run_app", "run_inprocess",
-           "run_quality_inprocess"]
+           "run_quality_inprocess", "run_vertical_inprocess"]
 
 _ERROR_CLIENT_EXCEPTION = 3
 
@@ -191,3 +192,22 @@ def run_analytics_inprocess(config: StudyConfig, request: Mapping[str, Any],
                           RunKey.ANALYTICS_REQUEST: json.dumps(check_request(request),
                                                                sort_keys=True)},
                          sites, keep_messages=keep_messages)
+
+
+def run_vertical_inprocess(parties: Sequence[Mapping[str, str]], run_config: Mapping[str, Any],
+                           *, keep_messages: bool = False,
+                           progress: Callable[[str], None] | None = None
+                           ) -> tuple[dict[str, Any], InProcessGrid]:
+    """A vertical study with each party an in-process ClientApp.
+
+    ``parties``: one ``node_config`` per party (``site``, ``data``, ``id-column``,
+    ``id-kind``, ``label`` for the label party, ``features``), as a SuperNode of that
+    party would be started with.
+    """
+    grid = InProcessGrid(party_app, [dict(p) for p in parties], dict(run_config))
+    with quiet_flower():
+        result = run_vertical(grid, grid.server_context(), progress=progress)
+    if not keep_messages:
+        grid.messages_sent.clear()
+        grid.replies_received.clear()
+    return result, grid

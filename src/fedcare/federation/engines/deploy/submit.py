@@ -44,9 +44,10 @@ def failure(run_id: str, details: str, log: Path) -> FederationError | None:
 
 
 def submit(
-    config: StudyConfig, coordinator_dir: str | Path, *, n_sites: int,
+    config: StudyConfig | None, coordinator_dir: str | Path, *, n_sites: int,
     timeout: float = 1800, wait_for_sites: float = 120, on_progress: Progress | None = None,
     poll_every: float = 2.0, extra_run_config: Mapping[str, str | int | float | bool] | None = None,
+    app: tuple[tuple[str, str], Mapping[str, str | int | float | bool]] | None = None,
 ) -> dict[str, Any]:
     """Run a study on the running coordinator's SuperLink and the connected sites.
 
@@ -69,6 +70,9 @@ def submit(
     extra_run_config : mapping, optional
         Further run-config keys the app declares (e.g. ``task`` and
         ``analytics-request`` for :func:`fedcare.study.run_analytics`).
+    app : ((serverapp, clientapp), config defaults), optional
+        Other Flower apps than the study's (e.g. a vertical study's); ``config`` is then
+        None and ``extra_run_config`` holds the run's settings.
 
     Raises
     ------
@@ -81,9 +85,14 @@ def submit(
     root, settings = coordinator_settings(coordinator_dir)
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}"
     work = root / "runs" / stamp
-    app_dir = write_flower_app(work / "app", secure=config.secure_aggregation)
+    if (config is None) == (app is None):
+        raise ValueError("submit needs either a study config or another app, not both")
+    app_dir = write_flower_app(work / "app",
+                               secure=bool(config and config.secure_aggregation),
+                               components=app[0] if app else None,
+                               config=app[1] if app else None)
     out_dir = work / "out"
-    run_config = {**config.to_run_config(), RunKey.NUM_SITES: n_sites,
+    run_config = {**(config.to_run_config() if config else {}), RunKey.NUM_SITES: n_sites,
                   RunKey.OUTPUT_DIR: str(out_dir), RunKey.WAIT_FOR_SITES: float(wait_for_sites),
                   **(extra_run_config or {})}
     overrides = work / "run_config.toml"
@@ -93,7 +102,8 @@ def submit(
                                       "--run-config", str(overrides)], timeout=300)
     run_id = str(submitted["run-id"])
     task = str((extra_run_config or {}).get(RunKey.TASK, "study"))
-    what = f"{config.label}, {config.rounds} rounds" if task == "study" else f"task {task}"
+    what = (f"{config.label}, {config.rounds} rounds" if task == "study" and config
+            else f"task {task}")
     say(f"run {run_id} submitted ({what}, {n_sites} sites)")
     (work / "run_id").write_text(run_id)
     status, details, unanswered = "submitted", "", 0
@@ -113,7 +123,7 @@ def submit(
                 continue
             resume = (f"; once it runs again, resume the study from "
                       f"{Path(config.checkpoint_dir) / 'checkpoint.json'}"
-                      if config.checkpoint_dir else "")
+                      if config and config.checkpoint_dir else "")
             raise FederationError(
                 f"run {run_id}: lost the coordinator while the run was '{status}' "
                 f"(its SuperLink did not answer {unanswered} polls: "

@@ -1,0 +1,232 @@
+"""``fedcare vertical``: a hospital and an insurer learn from the people they share.
+
+Two parties hold different columns about partly the same people (a hospital: diagnoses
+and labs; an insurer: demographics and claims). ``psi`` finds how many people they
+share without either showing the other its identifiers; ``train`` then fits a logistic
+regression over both parties' features under homomorphic encryption, with the label at
+one party, and sets it beside each party alone and the plaintext model on the joined
+table. Each party is a Flower ClientApp reading only its own file (in this process);
+docs/vertical.md says what each party and the coordinator see.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fedcare.cli._common import (
+    EXIT_CODES,
+    check_output_file,
+    console,
+    dim,
+    handle_errors,
+    warn,
+    write_json,
+)
+from fedcare.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from fedcare.study._vertical import Party
+
+__all__ = ["vertical_app"]
+
+vertical_app = typer.Typer(
+    help="Vertical studies: two parties (e.g. a hospital and an insurer) with different "
+         "columns about the same people; private set intersection, then an encrypted "
+         "model over both.\n\nExample: fedcare vertical train --party "
+         "hospital=hospital.csv:patient_id --party insurer=insurer.csv:member_id "
+         "--id-kind resident_id --label hospital:hospdead --json out.json --report "
+         "out.html",
+    no_args_is_help=True)
+
+PartyOpt = Annotated[list[str] | None, typer.Option(
+    "--party", help="NAME=FILE or NAME=FILE:ID_COLUMN (CSV or Parquet), twice: one per "
+                    "party. Each party's file is read only by that party's app.")]
+Coordinator = Annotated[Path | None, typer.Option(
+    help="Run on the live federation of this coordinator folder instead (the two parties "
+         "are sites whose site.toml has a [site.vertical] table; docs/vertical.md).")]
+IdColumn = Annotated[str | None, typer.Option(
+    help="Identifier column of a party given without :ID_COLUMN.")]
+IdKind = Annotated[str, typer.Option(
+    help="How identifiers are normalised before matching: generic (case, width, "
+         "whitespace, separators), mrn (the same), resident_id (Chinese resident ID: "
+         "checksum checked, 15-digit cards upgraded), phone (digits, +86/0086 dropped).")]
+Label = Annotated[str | None, typer.Option(
+    help="PARTY:COLUMN, the binary label and the party holding it (it compares in the "
+         "PSI and learns the intersection).")]
+Features = Annotated[list[str] | None, typer.Option(
+    "--features", help="PARTY:COL1,COL2 (default: every column but the identifier and "
+                       "the label).")]
+MinOverlap = Annotated[int, typer.Option(
+    min=1, help="Refuse the study when fewer people are shared (too few to protect "
+                "anyone).")]
+JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the result as JSON.")]
+ReportOut = Annotated[Path | None, typer.Option("--report", help="Write an HTML report.")]
+
+
+def _parties(specs: list[str], id_column: str | None, id_kind: str, label: str | None,
+             features: list[str] | None) -> list[Party]:
+    from fedcare.study._vertical import Party
+
+    parties: list[Party] = []
+    for spec in specs:
+        name, sep, rest = spec.partition("=")
+        if not sep or not name or not rest:
+            raise ConfigError(f"--party must be NAME=FILE or NAME=FILE:ID_COLUMN, got '{spec}'")
+        path, column = rest, id_column
+        if ":" in rest and not Path(rest).exists():
+            path, _, column = rest.rpartition(":")
+        if not column:
+            raise ConfigError(f"--party {name}: no identifier column; give NAME=FILE:COLUMN "
+                              "or --id-column")
+        parties.append(Party(name, Path(path), column, id_kind))
+    names = [p.name for p in parties]
+    if label is not None:
+        party, sep, column = label.partition(":")
+        if not sep or party not in names or not column:
+            raise ConfigError(f"--label must be PARTY:COLUMN with PARTY one of {names}, got "
+                              f"'{label}'")
+        parties[names.index(party)].label = column
+    for spec in features or []:
+        party, sep, columns = spec.partition(":")
+        if not sep or party not in names:
+            raise ConfigError(f"--features must be PARTY:COL1,COL2 with PARTY one of "
+                              f"{names}, got '{spec}'")
+        parties[names.index(party)].features = [c for c in columns.split(",") if c]
+    return parties
+
+
+def _live_only(party: list[str] | None, label: str | None) -> None:
+    if party or label:
+        raise ConfigError("with --coordinator the parties are the federation's sites: each "
+                          "names its file, identifier column and label in its own "
+                          "site.toml ([site.vertical]); leave out --party and --label")
+
+
+def _psi_table(result: dict[str, Any]) -> Table:
+    table = Table(title="Private set intersection", title_justify="left")
+    for column in ("party", "rows", "usable ids", "normalised", "invalid", "duplicates"):
+        table.add_column(column, justify="left" if column == "party" else "right")
+    for name, report in result["psi"]["normalisation"].items():
+        changed = sum(int(report.get(k, 0)) for k in (
+            "width_folded", "whitespace_trimmed", "case_folded", "separators_removed",
+            "country_code_removed", "upgraded_15_to_18"))
+        table.add_row(name, str(report["total"]), str(result["psi"]["sizes"][name]),
+                      f"{changed} change(s)", str(report["invalid"]),
+                      str(report["duplicates"]))
+    return table
+
+
+def _results_table(result: dict[str, Any]) -> Table:
+    table = Table(title="Test AUC (the same test people for every setting)",
+                  title_justify="left")
+    for column in ("setting", "AUC", "Brier", "test n"):
+        table.add_column(column, justify="left" if column == "setting" else "right")
+    for name, metrics in result["results"].items():
+        auc = metrics.get("auc")
+        table.add_row(name, "-" if auc is None else f"{auc:.3f}",
+                      "-" if metrics.get("brier") is None else f"{metrics['brier']:.3f}",
+                      str(metrics.get("n", "-")))
+    return table
+
+
+def _outputs(result: dict[str, Any], json_out: Path | None, report: Path | None) -> None:
+    if json_out is not None:
+        write_json(result, json_out)
+        dim(f"JSON: {json_out}")
+    if report is not None:
+        from fedcare.report._vertical import write_vertical_report
+
+        write_vertical_report(result, report)
+        dim(f"report: {report}")
+
+
+@vertical_app.command("psi", epilog=EXIT_CODES)
+def psi(party: PartyOpt = None, id_column: IdColumn = None, id_kind: IdKind = "generic",
+        label: Label = None, reveal: Annotated[bool, typer.Option(
+            help="The comparing party (the label party, else the first) learns which of "
+                 "its people are shared; --no-reveal: only how many.")] = False,
+        min_overlap: MinOverlap = 1, coordinator: Coordinator = None,
+        json_out: JsonOut = None) -> None:
+    """How many people two parties share, neither showing the other its identifiers
+    (ECDH-PSI on X25519; only counts are printed)."""
+    with handle_errors():
+        check_output_file("--json", json_out)
+        if coordinator is not None:
+            from fedcare.study._vertical import submit_vertical_study
+
+            _live_only(party, label)
+            result = submit_vertical_study(coordinator, train=False, reveal=reveal,
+                                           min_overlap=min_overlap, progress=dim)
+        else:
+            from fedcare.study._vertical import run_vertical_study
+
+            parties = _parties(party or [], id_column, id_kind, label, None)
+            result = run_vertical_study(parties, train=False, reveal=reveal,
+                                        min_overlap=min_overlap, progress=dim)
+        console.print(_psi_table(result))
+        console.print(f"shared people: {result['psi']['overlap']} "
+                      f"({result['psi']['seconds']:.1f} s)")
+        _outputs(result, json_out, None)
+
+
+@vertical_app.command("train", epilog=EXIT_CODES)
+def train(party: PartyOpt = None, label: Label = None, id_column: IdColumn = None,
+          id_kind: IdKind = "generic", features: Features = None,
+          model: Annotated[str, typer.Option(
+              help="logistic (SecureBoost trees are not available yet).")] = "logistic",
+          epochs: Annotated[int, typer.Option(min=1, help="Training epochs (each three "
+                                                         "message rounds).")] = 10,
+          test_fraction: Annotated[float, typer.Option(
+              help="Share of the shared people held out for testing.")] = 0.25,
+          seed: Annotated[str, typer.Option(help="Seed of the test split.")] = "0",
+          min_overlap: MinOverlap = 100,
+          recalibrate: Annotated[bool, typer.Option(
+              help="Rescale the joint score to risks (Platt scaling on the training "
+                   "people). The Taylor-approximated model ranks as well as plaintext but "
+                   "its risks are compressed; recalibrating shows the label party the "
+                   "joint score of every training person (docs/vertical.md).")] = False,
+          references: Annotated[bool, typer.Option(
+              help="Also fit the plaintext model on the joined table (possible only "
+                   "because this machine holds both files).")] = True,
+          coordinator: Coordinator = None,
+          json_out: JsonOut = None, report: ReportOut = None) -> None:
+    """PSI, then a logistic regression over both parties' features under CKKS
+    encryption; compared with each party alone and the plaintext joined model."""
+    with handle_errors():
+        check_output_file("--json", json_out)
+        check_output_file("--report", report)
+        if model != "logistic":
+            raise ConfigError(f"--model {model}: only 'logistic' is available (SecureBoost "
+                              "trees are planned, see docs/vertical.md)")
+        if coordinator is not None:
+            from fedcare.study._vertical import submit_vertical_study
+
+            _live_only(party, label)
+            result = submit_vertical_study(coordinator, epochs=epochs,
+                                           test_fraction=test_fraction, seed=seed,
+                                           min_overlap=min_overlap, recalibrate=recalibrate,
+                                           progress=dim)
+        else:
+            if label is None:
+                raise ConfigError("train needs --label PARTY:COLUMN")
+            from fedcare.study._vertical import run_vertical_study
+
+            parties = _parties(party or [], id_column, id_kind, label, features)
+            result = run_vertical_study(parties, epochs=epochs, test_fraction=test_fraction,
+                                        seed=seed, min_overlap=min_overlap,
+                                        references=references, recalibrate=recalibrate,
+                                        progress=dim)
+        console.print(_psi_table(result))
+        console.print(f"shared people: {result['psi']['overlap']}")
+        console.print(_results_table(result))
+        slope = result["results"]["joint"].get("calibration_slope")
+        if slope is not None and not 0.8 <= slope <= 1.25:
+            warn(f"the joint model's calibration slope on the test people is {slope:.2f}: "
+                 "it ranks people, but its probabilities are not risks"
+                 + ("" if recalibrate else "; --recalibrate rescales them"))
+        console.print(f"total {result['seconds']:.1f} s")
+        _outputs(result, json_out, report)

@@ -1,0 +1,10 @@
+"""Vertical studies on Flower: parties that hold different features of the same people.
+
+:mod:`.party` is the parties' ClientApp, :mod:`.coordinator` the ServerApp body; the
+cryptography and the model live in :mod:`fedcare.vertical` (no Flower there).
+"""
+
+from .coordinator import VerticalKey, run_vertical
+from .party import in_test, party_app
+
+__all__ = ["VerticalKey", "in_test", "party_app", "run_vertical"]

@@ -1,0 +1,219 @@
+"""The coordinator of a vertical study (a Flower ServerApp body): PSI, then training.
+
+The coordinator is the third party: it relays sealed blobs between the two parties
+(it cannot open them), holds the CKKS secret key and decrypts only masked sums. It
+learns each party's row count, normalisation counts and feature names, the overlap
+size, and the joint model's test metrics.
+
+Message rounds: setup (both parties), PSI (3), and, when training, one setup round and
+three rounds per epoch (passive forward, label residual, passive backward), then two
+scoring rounds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+import numpy as np
+from flwr.app import ConfigRecord, Context, RecordDict
+from flwr.serverapp import Grid
+
+from fedcare.exceptions import DataError, FederationError
+from fedcare.vertical import lr
+
+from ..coordinator.rounds import failure_line, wait_for_sites
+
+__all__ = ["VerticalKey", "run_vertical"]
+
+log = logging.getLogger(__name__)
+
+
+class VerticalKey:
+    """Run-config keys of a vertical study."""
+
+    MODE = "vertical-mode"            # "psi" (overlap only) or "train"
+    REVEAL = "vertical-reveal"        # the label party learns the intersection
+    MIN_OVERLAP = "vertical-min-overlap"
+    EPOCHS = "vertical-epochs"
+    LAMBDA = "vertical-lambda"
+    TEST_FRACTION = "vertical-test-fraction"
+    SPLIT_SEED = "vertical-split-seed"
+    OTHER_ALONE = "vertical-other-alone"  # also train the passive party's features alone
+    RECALIBRATE = "vertical-recalibrate"  # Platt scaling at the label party (see party.py)
+
+
+def _failure(name: str | None, reason: str) -> str:
+    """A party's failed reply in one line (its own text names its file and party)."""
+    line = failure_line(name or "?", reason)
+    if name is None:
+        return line.removeprefix("site '?': ")
+    return "party '" + line.removeprefix("site '") if line.startswith("site '") else line
+
+
+def _ask(grid: Grid, node: int, message_type: str, values: dict[str, Any],
+         names: dict[int, str], timeout: float) -> ConfigRecord:
+    message = grid.create_message(RecordDict({"config": ConfigRecord(values)}),
+                                  message_type, node, group_id=message_type)
+    replies = list(grid.send_and_receive([message], timeout=timeout))
+    if not replies:
+        raise FederationError(f"{message_type}: no answer from party "
+                              f"'{names.get(node, node)}' within the round timeout")
+    reply = replies[0]
+    if reply.has_error():
+        raise FederationError(_failure(names.get(node), reply.error.reason or
+                                       f"error code {reply.error.code}"))
+    return cast(ConfigRecord, reply.content["reply"])
+
+
+def _both(grid: Grid, requests: dict[int, tuple[str, dict[str, Any]]],
+          names: dict[int, str], timeout: float) -> dict[int, ConfigRecord]:
+    messages = [grid.create_message(RecordDict({"config": ConfigRecord(values)}), kind,
+                                    node, group_id=kind)
+                for node, (kind, values) in requests.items()]
+    replies = {r.metadata.src_node_id: r
+               for r in grid.send_and_receive(messages, timeout=timeout)}
+    out = {}
+    for node in requests:
+        reply = replies.get(node)
+        if reply is None:
+            raise FederationError(f"{requests[node][0]}: no answer from party "
+                                  f"'{names.get(node, node)}' within the round timeout")
+        if reply.has_error():
+            raise FederationError(_failure(names.get(node), reply.error.reason or
+                                           f"error code {reply.error.code}"))
+        out[node] = cast(ConfigRecord, reply.content["reply"])
+    return out
+
+
+def run_vertical(grid: Grid, context: Context,
+                 progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run a vertical study; its JSON-ready result.
+
+    Raises
+    ------
+    FederationError
+        A party failed or stayed silent, or there are not exactly two parties with
+        one label between them.
+    DataError
+        The overlap is below the study's minimum.
+    """
+    cfg = context.run_config
+    timeout = float(cast(float, cfg.get("round-timeout", 3600.0)))
+    say = progress or (lambda text: log.info("%s", text))
+    started = time.perf_counter()
+    nodes = wait_for_sites(grid, context)
+    if len(nodes) != 2:
+        raise FederationError(f"a vertical study needs two parties, {len(nodes)} connected")
+    names: dict[int, str] = {}
+    study = os.urandom(32)
+    setup = _both(grid, {n: ("query.vsetup", {"study": study}) for n in nodes}, names, timeout)
+    names = {n: str(setup[n]["site"]) for n in nodes}
+    labelled = [n for n in nodes if bool(setup[n]["has-label"])]
+    training = cfg.get(VerticalKey.MODE, "train") == "train"
+    if len(labelled) > 1 or (training and not labelled):
+        raise FederationError(f"exactly one party must hold the label; {len(labelled)} do "
+                              f"({sorted(names[n] for n in labelled)})")
+    a = labelled[0] if labelled else nodes[0]  # PSI only: the first party compares
+    b = next(n for n in nodes if n != a)
+    reports = {names[n]: json.loads(str(setup[n]["report"])) for n in nodes}
+    sizes = {names[n]: int(cast(int, setup[n]["n"])) for n in nodes}
+    say(f"parties: {names[a]} ({'label' if labelled else 'compares'}, "
+        f"{sizes[names[a]]} rows), {names[b]} "
+        f"({sizes[names[b]]} rows)")
+    reveal = bool(cfg.get(VerticalKey.REVEAL, True)) or training
+    psi_started = time.perf_counter()
+    one = _both(grid, {a: ("query.vpsi", {"step": 1, "peer": setup[b]["public"]}),
+                       b: ("query.vpsi", {"step": 1, "peer": setup[a]["public"]})},
+                names, timeout)
+    two = _both(grid, {a: ("query.vpsi", {"step": 2, "blob": one[b]["blob"],
+                                          "label-party": True, "reveal": reveal}),
+                       b: ("query.vpsi", {"step": 2, "blob": one[a]["blob"],
+                                          "label-party": False, "reveal": reveal})},
+                names, timeout)
+    three = _ask(grid, a, "query.vpsi", {"step": 3, "blob": two[b]["blob"], "reveal": reveal},
+                 names, timeout)
+    overlap = int(cast(int, three["overlap"]))
+    psi_seconds = time.perf_counter() - psi_started
+    say(f"PSI: overlap {overlap} ({psi_seconds:.1f} s)")
+    minimum = int(cast(int, cfg.get(VerticalKey.MIN_OVERLAP, 100)))
+    result: dict[str, Any] = {
+        "parties": {names[a]: {"role": "label" if labelled else "compares",
+                               "features": json.loads(str(setup[a]["features"]))},
+                    names[b]: {"role": "passive",
+                               "features": json.loads(str(setup[b]["features"]))}},
+        "psi": {"overlap": overlap, "sizes": sizes, "normalisation": reports,
+                "seconds": psi_seconds, "revealed_to": names[a] if reveal else None}}
+    if overlap < minimum:
+        raise DataError(f"the parties share {overlap} people, below this study's minimum "
+                        f"overlap {minimum}: too few to protect anyone; nothing was trained")
+    if not training:
+        result["seconds"] = time.perf_counter() - started
+        return result
+    keys = lr.HeKeys.generate()
+    settings = {"lambda": float(cast(float, cfg.get(VerticalKey.LAMBDA, 1e-3))),
+                "split-seed": str(cfg.get(VerticalKey.SPLIT_SEED, "0")),
+                "test-fraction": float(cast(float, cfg.get(VerticalKey.TEST_FRACTION, 0.25))),
+                "recalibrate": bool(cfg.get(VerticalKey.RECALIBRATE, False))}
+    epochs = int(cast(int, cfg.get(VerticalKey.EPOCHS, 10)))
+    models = {"joint": True}
+    if bool(cfg.get(VerticalKey.OTHER_ALONE, True)):
+        models[f"{names[b]}_only"] = False
+    results: dict[str, Any] = {}
+    for model, label_features in models.items():
+        results.update(_train(grid, keys, a, b, names, {**settings,
+                                                         "label-features": label_features},
+                              epochs, timeout, say, model, names[a]))
+    result["results"] = results
+    result["epochs"] = epochs
+    result["seconds"] = time.perf_counter() - started
+    return result
+
+
+def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
+           settings: dict[str, Any], epochs: int, timeout: float,
+           say: Callable[[str], None], model: str, label_name: str) -> dict[str, Any]:
+    secret = lr.context(keys.secret)
+    setup = _both(grid, {a: ("train.vsetup", {**settings, "he": keys.public,
+                                              "label-party": True}),
+                         b: ("train.vsetup", {"lambda": settings["lambda"], "he": keys.public,
+                                              "label-party": False})}, names, timeout)
+    n_train = int(cast(int, setup[a]["n-train"]))
+    if n_train == 0 or int(cast(int, setup[a]["positives-train"])) in (0, n_train):
+        raise DataError("the matched training rows hold one label value only: nothing to "
+                        "learn")
+    grad: dict[int, dict[str, Any]] = {a: {}, b: {}}
+    seconds = []
+    for epoch in range(1, epochs + 1):
+        t = time.perf_counter()
+        fwd = _ask(grid, b, "train.vforward", grad[b], names, timeout)
+        res = _ask(grid, a, "train.vresidual", {**grad[a], "blob": fwd["blob"]}, names, timeout)
+        back = _ask(grid, b, "train.vbackward", {"blob": res["blob"]}, names, timeout)
+        for node, reply in ((a, res), (b, back)):
+            sums = lr.decrypt_sums(secret, cast(list[bytes], reply["sums"]))
+            grad[node] = {"gradient": sums.tobytes(), "n-train": float(n_train)}
+        seconds.append(time.perf_counter() - t)
+        say(f"{model}: epoch {epoch}/{epochs} ({seconds[-1]:.1f} s)")
+    fwd = _ask(grid, b, "train.vforward", grad[b], names, timeout)
+    recalibrate = bool(settings.get("recalibrate", False))
+    scored = _ask(grid, a, "evaluate.vscore", {**grad[a], "blob": fwd["blob"],
+                                               "recalibrate": recalibrate}, names, timeout)
+    decrypted = lr.decrypt_vector(secret, cast(list[bytes], scored["scores"]), 10 ** 9)
+    final = _ask(grid, a, "evaluate.vmetrics", {"decrypted": decrypted.tobytes(),
+                                                "recalibrate": recalibrate}, names, timeout)
+    passive = _ask(grid, b, "evaluate.vweights", {}, names, timeout)
+    out = json.loads(str(final["metrics"]))
+    entry = {**out["joint"], "seconds_per_epoch": float(np.median(seconds)),
+             "epochs": epochs, "n_train": n_train, "n_test": int(cast(int, setup[a]["n-test"])),
+             "weights": {label_name: json.loads(str(final["weights"])),
+                         names[b]: json.loads(str(passive["weights"]))}}
+    if "recalibration" in out:
+        entry["recalibration"] = out["recalibration"]
+    found = {model: entry}
+    if "alone" in out:
+        found[f"{label_name}_only"] = out["alone"]
+    return found

@@ -1,0 +1,170 @@
+"""A self-contained HTML report of a vertical study (``fedcare vertical train``)."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+import jinja2
+from matplotlib.figure import Figure
+
+from fedcare._io import write_text_atomic
+from fedcare.report._html import STYLE, _fmt, _png
+
+__all__ = ["write_vertical_report"]
+
+_TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{{ title }}</title>
+""" + STYLE + """</head><body>
+<h1>{{ title }}</h1>
+<p class="note">What this is: {{ a }} holds the label ({{ label }}) and some features,
+{{ b }} other features of partly the same people. They found the people they share by
+private set intersection (ECDH on X25519: neither saw the other's identifiers), then fitted
+a logistic regression over both parties' features under CKKS homomorphic encryption with
+the coordinator as key holder (it decrypted only masked sums). The plaintext rows need
+both tables in one place: they are references, possible only because one machine held
+both files.</p>
+<h2>Who took part</h2>
+<table><thead><tr><th>party</th><th>role</th><th>rows</th><th>usable identifiers</th>
+<th>identifiers normalised</th><th>invalid</th><th>features</th></tr></thead><tbody>
+{% for p in parties %}<tr><td>{{ p.name }}</td><td>{{ p.role }}</td><td>{{ p.total }}</td>
+<td>{{ p.usable }}</td><td>{{ p.changed }}</td><td>{{ p.invalid }}</td>
+<td>{{ p.features }}</td></tr>{% endfor %}</tbody></table>
+<p>Shared people: <strong>{{ overlap }}</strong> (PSI {{ psi_seconds }} s);
+{{ n_train }} used for training, {{ n_test }} for testing (a keyed hash of each
+identifier decides).</p>
+<h2>What collaboration is worth</h2>
+<table><thead><tr><th>setting</th><th>test AUC</th><th>Brier</th><th>calibration slope</th>
+<th>test n</th><th>what it is</th></tr></thead><tbody>
+{% for r in rows %}<tr><td>{{ r.name }}</td><td>{{ r.auc }}</td><td>{{ r.brier }}</td>
+<td>{{ r.slope }}</td><td>{{ r.n }}</td><td>{{ r.what }}</td></tr>{% endfor %}
+</tbody></table>
+{% if calibration %}<p class="banner"><strong>Calibration:</strong> {{ calibration }}</p>{% endif %}
+{% if same %}<p class="note">The encrypted model's weights differ from the same algorithm
+run without encryption by at most {{ same }} (CKKS precision).</p>{% endif %}
+{% for f in figures %}<figure><img src="data:image/png;base64,{{ f.png }}" alt="{{ f.alt }}">
+<figcaption>Figure {{ loop.index }}. {{ f.caption }}</figcaption></figure>
+{% endfor %}</body></html>
+"""
+
+
+def _what(name: str, a: str, b: str) -> str:
+    return {"joint": "both parties' features, encrypted protocol",
+            f"{a}_only": f"{a}'s features alone (fitted at {a})",
+            f"{b}_only": f"{b}'s features alone (encrypted protocol; the label stays at {a})",
+            "plaintext": "scikit-learn on the joined table (reference)",
+            "plaintext_same_algorithm": "the protocol's algorithm without encryption"
+            }.get(name, "")
+
+
+def _auc_figure(rows: list[dict[str, Any]]) -> Figure:
+    fig = Figure(figsize=(6.5, 0.45 * len(rows) + 1.2))
+    ax = fig.add_subplot()
+    names = [r["name"] for r in rows][::-1]
+    values = [r["value"] for r in rows][::-1]
+    hatches = ["//" if n.startswith("plaintext") else "" for n in names]
+    bars = ax.barh(names, values, color="#9ecae1", edgecolor="#08519c")
+    for bar, hatch, value in zip(bars, hatches, values, strict=True):
+        bar.set_hatch(hatch)
+        ax.text(value + 0.005, bar.get_y() + bar.get_height() / 2, f"{value:.3f}",
+                va="center", fontsize=9)
+    ax.set_xlim(0.5, 1.0)
+    ax.set_xlabel("test AUC (0.5 = chance)")
+    return fig
+
+
+def _weights_figure(weights: Mapping[str, Mapping[str, float]]) -> Figure:
+    items = [(f"{party}: {name}", value) for party, ws in weights.items()
+             for name, value in ws.items() if name != "(intercept)"]
+    items.sort(key=lambda kv: abs(kv[1]), reverse=True)
+    items = items[:20][::-1]
+    fig = Figure(figsize=(7, 0.3 * len(items) + 1.2))
+    ax = fig.add_subplot()
+    ax.barh([k for k, _ in items], [v for _, v in items],
+            color=["#b2182b" if v > 0 else "#2166ac" for _, v in items],
+            hatch=None)
+    for i, (_, v) in enumerate(items):
+        ax.text(v, i, " + risk" if v > 0 else " - risk", va="center", fontsize=8,
+                ha="left" if v > 0 else "right")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("log-odds per standard deviation (one-hot: per level vs the first)")
+    return fig
+
+
+def _render(result: Mapping[str, Any]) -> str:
+    psi = result["psi"]
+    roles = result["parties"]
+    a = next(n for n, p in roles.items() if p["role"] != "passive")
+    b = next(n for n in roles if n != a)
+    parties = []
+    for name in (a, b):
+        report = psi["normalisation"][name]
+        changed = sum(int(report.get(k, 0)) for k in (
+            "width_folded", "whitespace_trimmed", "case_folded", "separators_removed",
+            "country_code_removed", "upgraded_15_to_18"))
+        parties.append({"name": name, "role": roles[name]["role"], "total": report["total"],
+                        "usable": psi["sizes"][name], "changed": changed,
+                        "invalid": report["invalid"],
+                        "features": len(roles[name]["features"])})
+    results = result.get("results", {})
+    rows, bars = [], []
+    for name, m in results.items():
+        rows.append({"name": name, "auc": _fmt(m.get("auc")), "brier": _fmt(m.get("brier")),
+                     "slope": _fmt(m.get("calibration_slope")), "n": m.get("n", "-"),
+                     "what": _what(name, a, b)})
+        if m.get("auc") is not None:
+            bars.append({"name": name, "value": float(m["auc"])})
+    figures = []
+    specs = []
+    if bars:
+        specs.append((_auc_figure(bars), "Horizontal bars of test AUC per setting.",
+                      "Test AUC per setting on the same test people (hatched: plaintext "
+                      "references that need both tables in one place)."))
+    joint = results.get("joint", {})
+    if joint.get("weights"):
+        specs.append((_weights_figure(joint["weights"]),
+                      "Horizontal bars of the joint model's largest weights, red to the "
+                      "right raises risk, blue to the left lowers it.",
+                      "The joint model's 20 largest weights by size (standardised "
+                      "features), each labelled with its direction; check that known risk "
+                      "factors raise risk."))
+    for fig, alt, caption in specs:
+        try:
+            figures.append({"png": _png(fig), "alt": alt, "caption": caption})
+        finally:
+            fig.clear()
+    label = result.get("label") or {}
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.from_string(_TEMPLATE).render(
+        title=f"fedcare vertical study: {a} + {b}", a=a, b=b,
+        label=label.get("column", "-"), parties=parties, overlap=psi["overlap"],
+        psi_seconds=f"{psi['seconds']:.1f}", n_train=joint.get("n_train", "-"),
+        n_test=joint.get("n_test", "-"), rows=rows,
+        same=(f"{results['plaintext_same_algorithm']['max_weight_difference']:.1e}"
+              if "plaintext_same_algorithm" in results else ""),
+        figures=figures, calibration=_calibration_text(joint))
+
+
+def _calibration_text(joint: Mapping[str, Any]) -> str:
+    slope = joint.get("calibration_slope")
+    if joint.get("recalibration"):
+        r = joint["recalibration"]
+        return (f"the joint score was rescaled to risks on the training people (Platt "
+                f"slope {r['slope']:.2f}, intercept {r['intercept']:.2f}); test calibration "
+                f"slope {_fmt(slope)}.")
+    if slope is not None and not 0.8 <= float(slope) <= 1.25:
+        return (f"the joint model's calibration slope on the test people is {float(slope):.2f} "
+                "(1 is ideal): the Taylor approximation of the logistic loss shrinks the "
+                "weights, so the model ranks people as well as plaintext but its "
+                "probabilities are compressed towards the average. Read them as scores, not "
+                "risks, or train with --recalibrate.")
+    return ""
+
+
+def write_vertical_report(result: dict[str, Any], path: pathlib.Path | str) -> pathlib.Path:
+    """Write the HTML report of a ``fedcare vertical train`` result (atomically)."""
+    path = pathlib.Path(path)
+    write_text_atomic(path, _render(result))
+    return path

@@ -1,0 +1,180 @@
+"""Vertical studies as a Python user or the CLI calls them: two parties, one label.
+
+:func:`run_vertical_study` runs the PSI (and the encrypted logistic regression) with
+each party an in-process Flower ClientApp reading only its own file, then sets the
+results beside references that need both tables in one place — possible here because
+this process holds both files, never in a real deployment:
+
+* ``plaintext``: scikit-learn's LogisticRegression on the joined table (same people,
+  same training and test rows, same standardised features);
+* ``plaintext_same_algorithm``: the protocol's own algorithm without encryption; the
+  largest weight difference from the encrypted run is reported (CKKS precision).
+
+``<party>_only`` settings come from the protocol itself: the label party's own
+features fitted on the same rows (at the label party), and the passive party's features
+alone trained through the same encrypted protocol.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fedcare.evaluation import binary_metrics
+from fedcare.exceptions import ConfigError
+from fedcare.federation.engines.inprocess import run_vertical_inprocess
+from fedcare.federation.vertical import VerticalKey, in_test
+from fedcare.vertical import lr
+from fedcare.vertical.ids import KINDS
+from fedcare.vertical.party import read_party
+
+__all__ = ["Party", "run_vertical_study", "submit_vertical_study"]
+
+
+@dataclass
+class Party:
+    """One party's file: ``name``, ``path``, ``id_column``, and optionally its label
+    column and features."""
+
+    name: str
+    path: Path
+    id_column: str
+    id_kind: str = "generic"
+    label: str | None = None
+    features: Sequence[str] | None = None
+
+    def node_config(self) -> dict[str, str]:
+        out = {"site": self.name, "data": str(self.path), "id-column": self.id_column,
+               "id-kind": self.id_kind}
+        if self.label:
+            out["label"] = self.label
+        if self.features:
+            out["features"] = ",".join(self.features)
+        return out
+
+
+def _check(parties: Sequence[Party], train: bool) -> None:
+    if len(parties) != 2:
+        raise ConfigError(f"a vertical study needs two parties (--party NAME=FILE), got "
+                          f"{len(parties)}")
+    if parties[0].name == parties[1].name:
+        raise ConfigError(f"the two parties need different names, both are "
+                          f"'{parties[0].name}'")
+    for p in parties:
+        if p.id_kind not in KINDS:
+            raise ConfigError(f"--id-kind must be one of {list(KINDS)}, got '{p.id_kind}'")
+    labelled = [p.name for p in parties if p.label]
+    if train and len(labelled) != 1:
+        raise ConfigError("training needs the label at exactly one party (--label "
+                          f"PARTY:COLUMN); {len(labelled)} given")
+
+
+def _references(parties: Sequence[Party], result: Mapping[str, Any], *, seed: str,
+                fraction: float, epochs: int, lam: float) -> dict[str, Any]:
+    """The plaintext references on the joined table (both files read here)."""
+    from sklearn.linear_model import LogisticRegression
+
+    a, b = sorted(parties, key=lambda p: p.label is None)
+    ta = read_party(a.path, a.id_column, name=a.name, kind=a.id_kind, label=a.label,
+                    features=a.features)
+    tb = read_party(b.path, b.id_column, name=b.name, kind=b.id_kind, features=b.features)
+    assert ta.y is not None
+    where = {i: k for k, i in enumerate(ta.ids)}
+    align = np.array([where.get(i, -1) for i in tb.ids])
+    matched = align >= 0
+    rows = align[matched]
+    XA = np.zeros((tb.n, ta.X.shape[1] + 1))
+    XA[matched, 0] = 1.0
+    XA[matched, 1:] = ta.X[rows]
+    y = np.zeros(tb.n)
+    y[matched] = np.nan_to_num(ta.y[rows])
+    labelled = np.zeros(tb.n, bool)
+    labelled[matched] = ~np.isnan(ta.y[rows])
+    test = np.zeros(tb.n, bool)
+    test[matched] = [in_test(ta.ids[r], seed, fraction) for r in rows]
+    train = labelled & ~test
+    test = labelled & test
+    joined = np.hstack([XA[:, 1:], tb.X])
+    model = LogisticRegression(max_iter=2000).fit(joined[train], y[train])
+    out: dict[str, Any] = {"plaintext": binary_metrics(
+        y[test], model.predict_proba(joined[test])[:, 1])}
+    wA, wB = lr.plaintext_reference(XA, tb.X, y, train.astype(float), epochs=epochs, lam=lam)
+    weights = result["results"]["joint"]["weights"]
+    encrypted = np.array([*weights[a.name].values(), *weights[b.name].values()])
+    same = 1.0 / (1.0 + np.exp(-(XA[test] @ wA + tb.X[test] @ wB)))
+    out["plaintext_same_algorithm"] = {
+        **binary_metrics(y[test], same),
+        "max_weight_difference": float(np.abs(encrypted - np.concatenate([wA, wB])).max())}
+    return out
+
+
+def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: int = 10,
+                       min_overlap: int = 100, test_fraction: float = 0.25,
+                       seed: str = "0", lam: float = 1e-3, reveal: bool = True,
+                       other_alone: bool = True, references: bool = True,
+                       recalibrate: bool = False,
+                       round_timeout: float = 3600.0,
+                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """PSI, and with ``train`` the encrypted vertical logistic regression.
+
+    Returns the JSON-ready result: ``psi`` (``overlap``, ``sizes``, ``normalisation``
+    counts per party, ``seconds``), and with ``train`` ``results`` (``joint``,
+    ``<party>_only`` for both parties, ``plaintext``, ``plaintext_same_algorithm``,
+    each with ``auc`` and the other binary metrics) and ``seconds``.
+    """
+    _check(parties, train)
+    if not 0 < test_fraction < 1:
+        raise ConfigError(f"--test-fraction must be between 0 and 1, got {test_fraction}")
+    if epochs < 1:
+        raise ConfigError(f"--epochs must be at least 1, got {epochs}")
+    started = time.perf_counter()
+    order = sorted(parties, key=lambda p: p.label is None)  # the label party first
+    config = {VerticalKey.MODE: "train" if train else "psi", VerticalKey.REVEAL: reveal,
+              VerticalKey.MIN_OVERLAP: int(min_overlap), VerticalKey.EPOCHS: int(epochs),
+              VerticalKey.LAMBDA: float(lam), VerticalKey.TEST_FRACTION: float(test_fraction),
+              VerticalKey.SPLIT_SEED: str(seed), VerticalKey.OTHER_ALONE: bool(other_alone),
+              VerticalKey.RECALIBRATE: bool(recalibrate),
+              "round-timeout": float(round_timeout)}
+    result, _ = run_vertical_inprocess([p.node_config() for p in order], config,
+                                       progress=progress)
+    if train and references:
+        result["results"].update(_references(order, result, seed=str(seed),
+                                             fraction=test_fraction, epochs=epochs, lam=lam))
+    result["seconds"] = time.perf_counter() - started
+    result["label"] = next(({"party": p.name, "column": p.label} for p in order if p.label),
+                           None)
+    return result
+
+
+def submit_vertical_study(coordinator_dir: str | Path, *, train: bool = True, epochs: int = 10,
+                          min_overlap: int = 100, test_fraction: float = 0.25,
+                          seed: str = "0", lam: float = 1e-3, reveal: bool = True,
+                          other_alone: bool = True, recalibrate: bool = False,
+                          timeout: float = 3600.0, round_timeout: float = 1800.0,
+                          audit_dir: str = "",
+                          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The same study on a running federation: the two parties are SuperNodes whose
+    node config names their file, identifier column and (one of them) the label.
+
+    No plaintext reference here: no one holds both tables.
+    """
+    from fedcare.federation.engines.deploy import submit
+    from fedcare.federation.vertical.app import COMPONENTS, RUN_CONFIG_DEFAULTS
+
+    settings = {VerticalKey.MODE: "train" if train else "psi", VerticalKey.REVEAL: reveal,
+                VerticalKey.MIN_OVERLAP: int(min_overlap), VerticalKey.EPOCHS: int(epochs),
+                VerticalKey.LAMBDA: float(lam), VerticalKey.TEST_FRACTION: float(test_fraction),
+                VerticalKey.SPLIT_SEED: str(seed), VerticalKey.OTHER_ALONE: bool(other_alone),
+                VerticalKey.RECALIBRATE: bool(recalibrate),
+                "round-timeout": float(round_timeout), "audit-dir": str(audit_dir),
+                "task": "vertical"}
+    started = time.perf_counter()
+    result = submit(None, coordinator_dir, n_sites=2, timeout=timeout, on_progress=progress,
+                    extra_run_config=settings, app=(COMPONENTS, RUN_CONFIG_DEFAULTS))
+    result["seconds"] = time.perf_counter() - started
+    return result

@@ -1,0 +1,137 @@
+"""A party's own table for a vertical study: identifiers, features and (maybe) the label.
+
+Each party reads only its own file. Identifiers are normalised
+(:mod:`fedcare.vertical.ids`) and must be unique; rows without a usable identifier are
+left out and counted. Features are every column but the identifier and the label
+unless named: text columns are one-hot encoded (first level dropped), numbers keep their
+value with missing values set to the column's median, and every feature is standardised
+over the party's rows. A column that looks like an identifier (a distinct value on
+nearly every row) is refused as a feature: a model must not learn who a person is.
+Errors name the file, the column and counts, never a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fedcare.exceptions import DataError, DataNotFoundError
+
+from .ids import NormalisationReport, normalise_ids, require_unique
+
+__all__ = ["MAX_LEVELS", "PartyTable", "read_party"]
+
+MAX_LEVELS = 50
+
+
+@dataclass
+class PartyTable:
+    """What one party brings: rows in its file's order, usable identifiers only."""
+
+    name: str
+    ids: list[str]
+    X: np.ndarray
+    feature_names: list[str]
+    y: np.ndarray | None
+    report: NormalisationReport
+    left_out: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+def _label(values: pd.Series, where: str) -> np.ndarray:
+    present = values.dropna()
+    levels = sorted(present.unique().tolist(), key=str)
+    if len(levels) != 2:
+        raise DataError(f"{where}: the label needs exactly two values, it has "
+                        f"{len(levels)} distinct value(s)")
+    numeric = pd.to_numeric(present, errors="coerce")
+    if numeric.notna().all() and set(numeric.unique()) <= {0, 1}:
+        positive: object = 1
+        out = pd.to_numeric(values, errors="coerce")
+    else:
+        positive = levels[1]
+        out = values.map(lambda v: np.nan if pd.isna(v) else float(v == positive))
+    return np.asarray(out, dtype=float)
+
+
+def _features(frame: pd.DataFrame, columns: Sequence[str], where: str
+              ) -> tuple[np.ndarray, list[str]]:
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    n = len(frame)
+    for col in columns:
+        series = frame[col]
+        numeric = pd.to_numeric(series, errors="coerce")
+        is_number = series.notna().sum() == 0 or numeric.notna().sum() == series.notna().sum()
+        if is_number:
+            distinct = numeric.nunique()
+            if n >= 50 and distinct >= 0.95 * n and (numeric.dropna() % 1 == 0).all():
+                raise DataError(f"{where}: column '{col}' has a distinct whole number on "
+                                f"{distinct} of {n} rows: an identifier? Leave it out of "
+                                "the features")
+            values = numeric.fillna(numeric.median() if numeric.notna().any() else 0.0)
+            blocks.append(values.to_numpy(float)[:, None])
+            names.append(str(col))
+            continue
+        text = series.astype("string").str.strip()
+        levels = sorted(text.dropna().unique().tolist())
+        if len(levels) > MAX_LEVELS:
+            raise DataError(f"{where}: column '{col}' has {len(levels)} distinct values "
+                            f"(at most {MAX_LEVELS} for a category): an identifier or free "
+                            "text? Leave it out of the features")
+        for level in levels[1:]:
+            blocks.append((text == level).fillna(False).to_numpy(float)[:, None])
+            names.append(f"{col}={level}")
+    if not blocks:
+        return np.zeros((n, 0)), []
+    X = np.hstack(blocks)
+    std = X.std(axis=0)
+    return (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0), names
+
+
+def read_party(path: str | Path, id_column: str, *, name: str, kind: str = "generic",
+               label: str | None = None, features: Sequence[str] | None = None
+               ) -> PartyTable:
+    """Read one party's CSV (or Parquet) into a :class:`PartyTable`.
+
+    Raises
+    ------
+    DataNotFoundError
+        The file does not exist.
+    DataError
+        A named column is missing, identifiers repeat, the label is not binary, or a
+        feature looks like an identifier.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"party '{name}': no file at {path}")
+    where = f"{path.name} (party '{name}')"
+    try:
+        frame = (pd.read_parquet(path) if path.suffix == ".parquet"
+                 else pd.read_csv(path, dtype={id_column: str}, low_memory=False))
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise DataError(f"{where}: not a readable CSV or Parquet file "
+                        f"({type(exc).__name__})") from exc
+    wanted = [id_column, *([label] if label else []), *(features or [])]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise DataError(f"{where}: no column(s) {missing}; it has {list(frame.columns)}")
+    ids, report = normalise_ids(frame[id_column], kind, source=where)
+    require_unique(ids, report)
+    keep = np.array([i is not None for i in ids])
+    frame = frame.loc[keep].reset_index(drop=True)
+    columns = list(features) if features is not None else [
+        c for c in frame.columns if c not in (id_column, label)]
+    X, names = _features(frame, columns, where)
+    y = _label(frame[label], f"{where}, column '{label}'") if label else None
+    left_out = {"no usable identifier": int((~keep).sum())}
+    if y is not None:
+        left_out["label missing"] = int(np.isnan(y).sum())
+    return PartyTable(name, [i for i in ids if i is not None], X, names, y, report, left_out)

@@ -1,0 +1,51 @@
+"""``fedcare vertical train`` as a data team types it: JSON, report, help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from fedcare.cli import app
+
+
+def test_train_writes_the_json_and_the_report(tmp_path: Path,
+                                              party_files: tuple[Path, Path, set[str]]) -> None:
+    h, i, shared = party_files
+    out, report = tmp_path / "v.json", tmp_path / "v.html"
+    result = CliRunner().invoke(app, [
+        "vertical", "train", "--party", f"hospital={h}:patient_id", "--party",
+        f"insurer={i}", "--id-column", "member_id", "--label", "hospital:event",
+        "--epochs", "4", "--min-overlap", "10", "--json", str(out), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["psi"]["overlap"] == len(shared)
+    assert set(data["psi"]["sizes"]) == {"hospital", "insurer"}
+    for setting in ("joint", "plaintext", "hospital_only", "insurer_only"):
+        assert 0.5 < data["results"][setting]["auc"] <= 1.0, setting
+    assert data["seconds"] > 0 and data["label"] == {"party": "hospital", "column": "event"}
+    assert "shared people: " + str(len(shared)) in result.output
+    html = report.read_text()
+    assert "What collaboration is worth" in html and "insurer_only" in html
+    assert html.count("data:image/png;base64,") == 2
+    # no identifier in the outputs
+    first = next(iter(shared))
+    assert first not in html and first not in out.read_text() and first not in result.output
+
+
+def test_help_says_what_each_command_does() -> None:
+    result = CliRunner().invoke(app, ["vertical", "--help"])
+    assert result.exit_code == 0
+    assert "psi" in result.output and "train" in result.output
+    train = CliRunner().invoke(app, ["vertical", "train", "--help"])
+    assert "--label" in train.output and "PARTY:COLUMN" in train.output
+    assert "--recalibrate" in train.output
+
+
+def test_secureboost_is_refused_not_faked(party_files: tuple[Path, Path, set[str]]) -> None:
+    h, i, _ = party_files
+    result = CliRunner().invoke(app, [
+        "vertical", "train", "--party", f"hospital={h}:patient_id", "--party",
+        f"insurer={i}:member_id", "--label", "hospital:event", "--model", "secureboost"])
+    assert result.exit_code == 5 and "only 'logistic'" in result.output

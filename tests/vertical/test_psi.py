@@ -145,7 +145,7 @@ def test_duplicate_identifiers_are_refused_by_row_never_by_value(tmp_path: Path,
     out = tmp_path / "psi.json"
     result = _run_cli(["psi", "--party", f"hospital={h}:patient_id", "--party",
                        f"insurer={i}:member_id", "--json", str(out)])
-    assert result.exit_code == 6, result.output  # a party's data error fails the run
+    assert result.exit_code == 3, result.output  # a party's data error keeps its code
     assert "party 'insurer'" in result.output and "rows 10)" in result.output  # data row 10
     assert "node" not in result.output
     assert frame.loc[9, "member_id"].strip() not in result.output
@@ -166,8 +166,14 @@ def test_an_overlap_below_the_minimum_is_refused_and_nothing_is_written(
 
 @pytest.mark.parametrize("args, code, text", [
     (["--label", "clinic:event"], 5, "PARTY:COLUMN"),
-    (["--label", "hospital:outcome"], 6, "no column(s) ['outcome']"),
-    (["--label", "insurer:claims"], 6, "exactly two values"),
+    (["--label", "hospital:outcome"], 3, "no column(s) ['outcome']"),
+    (["--label", "insurer:claims"], 3, "exactly two values"),
+    (["--label", "insurer:plan"], 3, "name the value that means the outcome"),
+    (["--label", "insurer:plan", "--positive", "gold"], 3, "not one of the label's two"),
+    (["--label", "hospital:event", "--id-kind", "resident_id"], 3,
+     "no usable identifier in column 'patient_id'"),
+    (["--label", "hospital:event", "--min-overlap", "1", "--test-fraction", "0.999"], 3,
+     "too few shared people"),
 ])
 def test_bad_arguments_get_clear_errors(party_files: tuple[Path, Path, set[str]],
                                         args: list[str], code: int, text: str) -> None:

@@ -24,7 +24,9 @@ def test_train_writes_the_json_and_the_report(tmp_path: Path,
     assert set(data["psi"]["sizes"]) == {"hospital", "insurer"}
     for setting in ("joint", "plaintext", "hospital_only", "insurer_only"):
         assert 0.5 < data["results"][setting]["auc"] <= 1.0, setting
-    assert data["seconds"] > 0 and data["label"] == {"party": "hospital", "column": "event"}
+    assert data["seconds"] > 0
+    assert data["label"] == {"party": "hospital", "column": "event", "positive": "1"}
+    assert data["settings"]["min_overlap"] == 10 and data["settings"]["epochs"] == 4
     assert "shared people: " + str(len(shared)) in result.output
     html = report.read_text()
     assert "What collaboration is worth" in html and "insurer_only" in html

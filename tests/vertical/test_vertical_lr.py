@@ -80,6 +80,11 @@ def test_recalibration_brings_the_calibration_slope_towards_one(
     assert abs(recal["auc"] - plain["auc"]) < 1e-6  # a monotone rescaling keeps the ranking
     assert abs(recal["calibration_slope"] - 1) < abs(plain["calibration_slope"] - 1)
     assert recal["recalibration"]["slope"] > 1  # the Taylor loss shrank the weights
+    slope = recal["recalibration"]["slope"]
+    rescaled = recal["weights_recalibrated"]
+    assert rescaled["insurer"]["claims"] == pytest.approx(recal["weights"]["insurer"]["claims"]
+                                                          * slope)
+    assert "weights_recalibrated" not in plain
 
 
 class _Silent(InProcessGrid):

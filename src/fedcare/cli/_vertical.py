@@ -56,7 +56,11 @@ IdKind = Annotated[str, typer.Option(
          "checksum checked, 15-digit cards upgraded), phone (digits, +86/0086 dropped).")]
 Label = Annotated[str | None, typer.Option(
     help="PARTY:COLUMN, the binary label and the party holding it (it compares in the "
-         "PSI and learns the intersection).")]
+         "PSI; in training it learns which of its people are shared, in psi only how "
+         "many unless --reveal).")]
+Positive = Annotated[str | None, typer.Option(
+    help="The label value that means the outcome, when the label is not 0/1 or "
+         "true/false (never guessed: the wrong way round flips every weight).")]
 Features = Annotated[list[str] | None, typer.Option(
     "--features", help="PARTY:COL1,COL2 (default: every column but the identifier and "
                        "the label).")]
@@ -68,7 +72,7 @@ ReportOut = Annotated[Path | None, typer.Option("--report", help="Write an HTML 
 
 
 def _parties(specs: list[str], id_column: str | None, id_kind: str, label: str | None,
-             features: list[str] | None) -> list[Party]:
+             features: list[str] | None, positive: str | None = None) -> list[Party]:
     from fedcare.study._vertical import Party
 
     parties: list[Party] = []
@@ -90,6 +94,7 @@ def _parties(specs: list[str], id_column: str | None, id_kind: str, label: str |
             raise ConfigError(f"--label must be PARTY:COLUMN with PARTY one of {names}, got "
                               f"'{label}'")
         parties[names.index(party)].label = column
+        parties[names.index(party)].positive = positive
     for spec in features or []:
         party, sep, columns = spec.partition(":")
         if not sep or party not in names:
@@ -149,7 +154,7 @@ def psi(party: PartyOpt = None, id_column: IdColumn = None, id_kind: IdKind = "g
         label: Label = None, reveal: Annotated[bool, typer.Option(
             help="The comparing party (the label party, else the first) learns which of "
                  "its people are shared; --no-reveal: only how many.")] = False,
-        min_overlap: MinOverlap = 1, coordinator: Coordinator = None,
+        min_overlap: MinOverlap = 10, coordinator: Coordinator = None,
         json_out: JsonOut = None) -> None:
     """How many people two parties share, neither showing the other its identifiers
     (ECDH-PSI on X25519; only counts are printed)."""
@@ -174,7 +179,8 @@ def psi(party: PartyOpt = None, id_column: IdColumn = None, id_kind: IdKind = "g
 
 
 @vertical_app.command("train", epilog=EXIT_CODES)
-def train(party: PartyOpt = None, label: Label = None, id_column: IdColumn = None,
+def train(party: PartyOpt = None, label: Label = None, positive: Positive = None,
+          id_column: IdColumn = None,
           id_kind: IdKind = "generic", features: Features = None,
           model: Annotated[str, typer.Option(
               help="logistic (SecureBoost trees are not available yet).")] = "logistic",
@@ -215,13 +221,15 @@ def train(party: PartyOpt = None, label: Label = None, id_column: IdColumn = Non
                 raise ConfigError("train needs --label PARTY:COLUMN")
             from fedcare.study._vertical import run_vertical_study
 
-            parties = _parties(party or [], id_column, id_kind, label, features)
+            parties = _parties(party or [], id_column, id_kind, label, features, positive)
             result = run_vertical_study(parties, epochs=epochs, test_fraction=test_fraction,
                                         seed=seed, min_overlap=min_overlap,
                                         references=references, recalibrate=recalibrate,
                                         progress=dim)
         console.print(_psi_table(result))
-        console.print(f"shared people: {result['psi']['overlap']}")
+        joint = result["results"]["joint"]
+        console.print(f"shared people: {result['psi']['overlap']}; with a label: "
+                      f"{joint['n_train']} for training, {joint['n_test']} for testing")
         console.print(_results_table(result))
         slope = result["results"]["joint"].get("calibration_slope")
         if slope is not None and not 0.8 <= slope <= 1.25:

@@ -28,7 +28,8 @@ both tables in one place: they are references, possible only because one machine
 both files.</p>
 <h2>Who took part</h2>
 <table><thead><tr><th>party</th><th>role</th><th>rows</th><th>usable identifiers</th>
-<th>identifiers normalised</th><th>invalid</th><th>features</th></tr></thead><tbody>
+<th>identifier changes (a row may count under several)</th><th>invalid</th>
+<th>features</th></tr></thead><tbody>
 {% for p in parties %}<tr><td>{{ p.name }}</td><td>{{ p.role }}</td><td>{{ p.total }}</td>
 <td>{{ p.usable }}</td><td>{{ p.changed }}</td><td>{{ p.invalid }}</td>
 <td>{{ p.features }}</td></tr>{% endfor %}</tbody></table>
@@ -75,7 +76,7 @@ def _auc_figure(rows: list[dict[str, Any]]) -> Figure:
     return fig
 
 
-def _weights_figure(weights: Mapping[str, Mapping[str, float]]) -> Figure:
+def _weights_figure(weights: Mapping[str, Mapping[str, float]], rescaled: bool) -> Figure:
     items = [(f"{party}: {name}", value) for party, ws in weights.items()
              for name, value in ws.items() if name != "(intercept)"]
     items.sort(key=lambda kv: abs(kv[1]), reverse=True)
@@ -89,7 +90,11 @@ def _weights_figure(weights: Mapping[str, Mapping[str, float]]) -> Figure:
         ax.text(v, i, " + risk" if v > 0 else " - risk", va="center", fontsize=8,
                 ha="left" if v > 0 else "right")
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("log-odds per standard deviation (one-hot: per level vs the first)")
+    ax.margins(x=0.15)
+    ax.set_xlabel("log-odds per standard deviation, rescaled to the recalibrated risks"
+                  if rescaled else
+                  "Taylor-model weight per standard deviation (shrunk: compare signs and "
+                  "order, not sizes)")
     return fig
 
 
@@ -124,12 +129,18 @@ def _render(result: Mapping[str, Any]) -> str:
                       "references that need both tables in one place)."))
     joint = results.get("joint", {})
     if joint.get("weights"):
-        specs.append((_weights_figure(joint["weights"]),
+        rescaled = "weights_recalibrated" in joint
+        specs.append((_weights_figure(joint["weights_recalibrated"] if rescaled
+                                      else joint["weights"], rescaled),
                       "Horizontal bars of the joint model's largest weights, red to the "
                       "right raises risk, blue to the left lowers it.",
                       "The joint model's 20 largest weights by size (standardised "
-                      "features), each labelled with its direction; check that known risk "
-                      "factors raise risk."))
+                      "features; a text column's level against its first level in "
+                      "alphabetical order), each labelled with its direction; check that "
+                      "known risk factors raise risk."
+                      + ("" if rescaled else " The Taylor approximation shrinks every "
+                         "weight by about the same factor (about 1.7 on SUPPORT2): they are "
+                         "not odds ratios; train with --recalibrate for the rescaled ones.")))
     for fig, alt, caption in specs:
         try:
             figures.append({"png": _png(fig), "alt": alt, "caption": caption})

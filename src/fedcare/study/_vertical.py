@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from fedcare import __version__
 from fedcare.evaluation import binary_metrics
 from fedcare.exceptions import ConfigError
 from fedcare.federation.engines.inprocess import run_vertical_inprocess
@@ -47,6 +48,7 @@ class Party:
     id_kind: str = "generic"
     label: str | None = None
     features: Sequence[str] | None = None
+    positive: str | None = None
 
     def node_config(self) -> dict[str, str]:
         out = {"site": self.name, "data": str(self.path), "id-column": self.id_column,
@@ -55,6 +57,8 @@ class Party:
             out["label"] = self.label
         if self.features:
             out["features"] = ",".join(self.features)
+        if self.positive is not None:
+            out["positive"] = self.positive
         return out
 
 
@@ -81,7 +85,7 @@ def _references(parties: Sequence[Party], result: Mapping[str, Any], *, seed: st
 
     a, b = sorted(parties, key=lambda p: p.label is None)
     ta = read_party(a.path, a.id_column, name=a.name, kind=a.id_kind, label=a.label,
-                    features=a.features)
+                    features=a.features, positive=a.positive)
     tb = read_party(b.path, b.id_column, name=b.name, kind=b.id_kind, features=b.features)
     assert ta.y is not None
     where = {i: k for k, i in enumerate(ta.ids)}
@@ -146,8 +150,16 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
         result["results"].update(_references(order, result, seed=str(seed),
                                              fraction=test_fraction, epochs=epochs, lam=lam))
     result["seconds"] = time.perf_counter() - started
-    result["label"] = next(({"party": p.name, "column": p.label} for p in order if p.label),
-                           None)
+    result["label"] = next(({"party": p.name, "column": p.label, "positive": p.positive
+                             or "1"} for p in order if p.label), None)
+    result["settings"] = {"epochs": epochs, "min_overlap": min_overlap,
+                          "test_fraction": test_fraction, "seed": str(seed), "lambda": lam,
+                          "reveal": reveal, "recalibrate": recalibrate,
+                          "parties": {p.name: {"file": str(p.path), "id_column": p.id_column,
+                                               "id_kind": p.id_kind,
+                                               "features": list(p.features or [])}
+                                      for p in order},
+                          "fedcare": __version__}
     return result
 
 

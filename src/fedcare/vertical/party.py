@@ -23,9 +23,11 @@ from fedcare.exceptions import DataError, DataNotFoundError
 
 from .ids import NormalisationReport, normalise_ids, require_unique
 
-__all__ = ["MAX_LEVELS", "PartyTable", "read_party"]
+__all__ = ["MAX_LEVELS", "MISSING_MARKERS", "PartyTable", "read_party"]
 
 MAX_LEVELS = 50
+MISSING_MARKERS = ["?"]
+"""Read as missing beside pandas' own markers (empty, NA, NaN, null): UCI's ``?``."""
 
 
 @dataclass
@@ -45,20 +47,30 @@ class PartyTable:
         return len(self.ids)
 
 
-def _label(values: pd.Series, where: str) -> np.ndarray:
+def _label(values: pd.Series, where: str, positive: str | None) -> np.ndarray:
+    """The label as 1.0 / 0.0 (NaN where missing): 0/1 (or true/false) as written; any
+    other two values only with ``positive`` naming the outcome (never guessed: a guess
+    the wrong way round flips every weight and leaves the AUC unchanged)."""
     present = values.dropna()
-    levels = sorted(present.unique().tolist(), key=str)
+    levels = sorted({str(v).strip() for v in present})
     if len(levels) != 2:
         raise DataError(f"{where}: the label needs exactly two values, it has "
                         f"{len(levels)} distinct value(s)")
+    if positive is not None:
+        if positive not in levels:
+            raise DataError(f"{where}: the positive value given is not one of the label's "
+                            "two values")
+        return np.asarray(values.map(lambda v: np.nan if pd.isna(v)
+                                     else float(str(v).strip() == positive)), dtype=float)
     numeric = pd.to_numeric(present, errors="coerce")
     if numeric.notna().all() and set(numeric.unique()) <= {0, 1}:
-        positive: object = 1
-        out = pd.to_numeric(values, errors="coerce")
-    else:
-        positive = levels[1]
-        out = values.map(lambda v: np.nan if pd.isna(v) else float(v == positive))
-    return np.asarray(out, dtype=float)
+        return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
+    if {level.lower() for level in levels} == {"true", "false"}:
+        return np.asarray(values.map(lambda v: np.nan if pd.isna(v)
+                                     else float(str(v).strip().lower() == "true")), dtype=float)
+    raise DataError(f"{where}: the label is not 0/1; name the value that means the outcome "
+                    "(fedcare vertical train --positive VALUE, or 'positive' in the party's "
+                    "node config)")
 
 
 def _features(frame: pd.DataFrame, columns: Sequence[str], where: str
@@ -97,8 +109,8 @@ def _features(frame: pd.DataFrame, columns: Sequence[str], where: str
 
 
 def read_party(path: str | Path, id_column: str, *, name: str, kind: str = "generic",
-               label: str | None = None, features: Sequence[str] | None = None
-               ) -> PartyTable:
+               label: str | None = None, features: Sequence[str] | None = None,
+               positive: str | None = None) -> PartyTable:
     """Read one party's CSV (or Parquet) into a :class:`PartyTable`.
 
     Raises
@@ -115,7 +127,8 @@ def read_party(path: str | Path, id_column: str, *, name: str, kind: str = "gene
     where = f"{path.name} (party '{name}')"
     try:
         frame = (pd.read_parquet(path) if path.suffix == ".parquet"
-                 else pd.read_csv(path, dtype={id_column: str}, low_memory=False))
+                 else pd.read_csv(path, dtype={id_column: str}, low_memory=False,
+                                  na_values=MISSING_MARKERS))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise DataError(f"{where}: not a readable CSV or Parquet file "
                         f"({type(exc).__name__})") from exc
@@ -124,13 +137,17 @@ def read_party(path: str | Path, id_column: str, *, name: str, kind: str = "gene
     if missing:
         raise DataError(f"{where}: no column(s) {missing}; it has {list(frame.columns)}")
     ids, report = normalise_ids(frame[id_column], kind, source=where)
+    if len(frame) and report.usable == 0:
+        raise DataError(f"{where}: no usable identifier in column '{id_column}' "
+                        f"({report.invalid} invalid, {report.empty} empty as '{kind}'): is "
+                        "--id-kind right for this column?")
     require_unique(ids, report)
     keep = np.array([i is not None for i in ids])
     frame = frame.loc[keep].reset_index(drop=True)
     columns = list(features) if features is not None else [
         c for c in frame.columns if c not in (id_column, label)]
     X, names = _features(frame, columns, where)
-    y = _label(frame[label], f"{where}, column '{label}'") if label else None
+    y = _label(frame[label], f"{where}, column '{label}'", positive) if label else None
     left_out = {"no usable identifier": int((~keep).sum())}
     if y is not None:
         left_out["label missing"] = int(np.isnan(y).sum())

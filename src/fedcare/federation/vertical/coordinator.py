@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any, cast
@@ -23,7 +24,14 @@ import numpy as np
 from flwr.app import ConfigRecord, Context, RecordDict
 from flwr.serverapp import Grid
 
-from fedcare.exceptions import DataError, FederationError
+from fedcare.exceptions import (
+    ConfigError,
+    DataError,
+    DataNotFoundError,
+    FedcareError,
+    FederationError,
+    PolicyRefusal,
+)
 from fedcare.vertical import lr
 
 from ..coordinator.rounds import failure_line, wait_for_sites
@@ -31,6 +39,9 @@ from ..coordinator.rounds import failure_line, wait_for_sites
 __all__ = ["VerticalKey", "run_vertical"]
 
 log = logging.getLogger(__name__)
+
+MIN_PER_CLASS = 10
+"""Least training people per label value (and 1 test person per value) to train."""
 
 
 class VerticalKey:
@@ -47,12 +58,26 @@ class VerticalKey:
     RECALIBRATE = "vertical-recalibrate"  # Platt scaling at the label party (see party.py)
 
 
-def _failure(name: str | None, reason: str) -> str:
-    """A party's failed reply in one line (its own text names its file and party)."""
+#: A party's own error keeps its class (and so its exit code): bad data is exit 3 also
+#: when a party found it, not "the federation failed".
+_KEPT: dict[str, type[FedcareError]] = {
+    "DataError": DataError, "DataNotFoundError": DataNotFoundError,
+    "ConfigError": ConfigError, "PolicyRefusal": PolicyRefusal}
+_CLASS = re.compile(r"^(?:party '[^']*': )?(\w+): ")
+
+
+def _failure(name: str | None, reason: str) -> FedcareError:
+    """A party's failed reply as one error in one line (its own text names its file and
+    party), of the party's error class where it is one of fedcare's."""
     line = failure_line(name or "?", reason)
     if name is None:
-        return line.removeprefix("site '?': ")
-    return "party '" + line.removeprefix("site '") if line.startswith("site '") else line
+        line = line.removeprefix("site '?': ")
+    elif line.startswith("site '"):
+        line = "party '" + line.removeprefix("site '")
+    match = _CLASS.match(line)
+    if match and match.group(1) in _KEPT:  # its class is said once, by the CLI
+        return _KEPT[match.group(1)](line.replace(f"{match.group(1)}: ", "", 1))
+    return FederationError(line)
 
 
 def _ask(grid: Grid, node: int, message_type: str, values: dict[str, Any],
@@ -65,8 +90,7 @@ def _ask(grid: Grid, node: int, message_type: str, values: dict[str, Any],
                               f"'{names.get(node, node)}' within the round timeout")
     reply = replies[0]
     if reply.has_error():
-        raise FederationError(_failure(names.get(node), reply.error.reason or
-                                       f"error code {reply.error.code}"))
+        raise _failure(names.get(node), reply.error.reason or f"error code {reply.error.code}")
     return cast(ConfigRecord, reply.content["reply"])
 
 
@@ -84,8 +108,8 @@ def _both(grid: Grid, requests: dict[int, tuple[str, dict[str, Any]]],
             raise FederationError(f"{requests[node][0]}: no answer from party "
                                   f"'{names.get(node, node)}' within the round timeout")
         if reply.has_error():
-            raise FederationError(_failure(names.get(node), reply.error.reason or
-                                           f"error code {reply.error.code}"))
+            raise _failure(names.get(node),
+                           reply.error.reason or f"error code {reply.error.code}")
         out[node] = cast(ConfigRecord, reply.content["reply"])
     return out
 
@@ -149,8 +173,12 @@ def run_vertical(grid: Grid, context: Context,
         "psi": {"overlap": overlap, "sizes": sizes, "normalisation": reports,
                 "seconds": psi_seconds, "revealed_to": names[a] if reveal else None}}
     if overlap < minimum:
+        hint = (" If they should share more, check that both write identifiers as one "
+                "--id-kind (the normalisation counts are in each party's report)"
+                if overlap < 0.05 * min(sizes.values()) else "")
         raise DataError(f"the parties share {overlap} people, below this study's minimum "
-                        f"overlap {minimum}: too few to protect anyone; nothing was trained")
+                        f"overlap {minimum}: too few to protect anyone; nothing was trained."
+                        + hint)
     if not training:
         result["seconds"] = time.perf_counter() - started
         return result
@@ -182,10 +210,15 @@ def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
                                               "label-party": True}),
                          b: ("train.vsetup", {"lambda": settings["lambda"], "he": keys.public,
                                               "label-party": False})}, names, timeout)
-    n_train = int(cast(int, setup[a]["n-train"]))
-    if n_train == 0 or int(cast(int, setup[a]["positives-train"])) in (0, n_train):
-        raise DataError("the matched training rows hold one label value only: nothing to "
-                        "learn")
+    n_train, n_test = int(cast(int, setup[a]["n-train"])), int(cast(int, setup[a]["n-test"]))
+    pos_train, pos_test = (int(cast(int, setup[a]["positives-train"])),
+                           int(cast(int, setup[a]["positives-test"])))
+    if min(pos_train, n_train - pos_train) < MIN_PER_CLASS or \
+            min(pos_test, n_test - pos_test) < 1:
+        raise DataError(f"too few shared people with a label to train and test: {n_train} "
+                        f"training ({pos_train} with the outcome), {n_test} test "
+                        f"({pos_test} with the outcome); each class needs at least "
+                        f"{MIN_PER_CLASS} training and 1 test person")
     grad: dict[int, dict[str, Any]] = {a: {}, b: {}}
     seconds = []
     for epoch in range(1, epochs + 1):
@@ -212,7 +245,12 @@ def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
              "weights": {label_name: json.loads(str(final["weights"])),
                          names[b]: json.loads(str(passive["weights"]))}}
     if "recalibration" in out:
-        entry["recalibration"] = out["recalibration"]
+        entry["recalibration"] = r = out["recalibration"]
+        # the Taylor loss shrinks the weights; Platt's slope puts them back on the
+        # log-odds scale of the recalibrated risks
+        entry["weights_recalibrated"] = {
+            party: {k: (v * r["slope"] + (r["intercept"] if k == "(intercept)" else 0.0))
+                    for k, v in ws.items()} for party, ws in entry["weights"].items()}
     found = {model: entry}
     if "alone" in out:
         found[f"{label_name}_only"] = out["alone"]

@@ -52,7 +52,8 @@ def party_table(context: Context) -> PartyTable:
     return read_party(str(cfg["data"]), str(cfg["id-column"]), name=_name(context),
                       kind=str(cfg.get("id-kind", "generic")),
                       label=str(cfg["label"]) if cfg.get("label") else None,
-                      features=[f for f in features.split(",") if f] or None)
+                      features=[f for f in features.split(",") if f] or None,
+                      positive=str(cfg["positive"]) if cfg.get("positive") else None)
 
 
 def _name(context: Context) -> str:

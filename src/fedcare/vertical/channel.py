@@ -28,9 +28,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fedcare.exceptions import DataError
 
-__all__ = ["ChannelKey", "open_blob", "seal_blob"]
+__all__ = ["ChannelKey", "new_x25519_private", "open_blob", "seal_blob"]
 
 _NONCE = 12
+
+
+def new_x25519_private() -> bytes:
+    """A fresh X25519 private key, raw 32 bytes (``cryptography``'s generator)."""
+    return X25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+        serialization.NoEncryption())
 
 
 @dataclass
@@ -41,10 +48,7 @@ class ChannelKey:
 
     @classmethod
     def generate(cls) -> ChannelKey:
-        key = X25519PrivateKey.generate()
-        return cls(key.private_bytes(serialization.Encoding.Raw,
-                                     serialization.PrivateFormat.Raw,
-                                     serialization.NoEncryption()))
+        return cls(new_x25519_private())
 
     @property
     def public(self) -> bytes:

@@ -29,8 +29,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+
+from .channel import new_x25519_private
 
 __all__ = ["BATCH", "PsiKey", "hash_points", "match", "overlap_positions"]
 
@@ -73,10 +74,7 @@ class PsiKey:
 
     @classmethod
     def generate(cls) -> PsiKey:
-        key = X25519PrivateKey.generate()
-        return cls(key.private_bytes(serialization.Encoding.Raw,
-                                     serialization.PrivateFormat.Raw,
-                                     serialization.NoEncryption()))
+        return cls(new_x25519_private())
 
     def blind(self, points: np.ndarray, *, workers: int | None = None) -> np.ndarray:
         """Multiply each point (``(n, 32)`` uint8) by this key's scalar.

@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # import name -> distribution name, where they differ
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "fhir": "fhir.resources", "tomli_w": "tomli-w",
-                 "annotated_types": "annotated-types"}
+                 "annotated_types": "annotated-types", "heu": "sf-heu"}
 
 
 def test_every_imported_package_is_declared() -> None:

@@ -28,6 +28,7 @@ def test_train_writes_the_json_and_the_report(tmp_path: Path,
     assert data["label"] == {"party": "hospital", "column": "event", "positive": "1"}
     assert data["settings"]["min_overlap"] == 10 and data["settings"]["epochs"] == 4
     assert "shared people: " + str(len(shared)) in result.output
+    assert "almost perfectly" not in result.output  # no leak warning without a leak
     html = report.read_text()
     assert "What collaboration is worth" in html and "insurer_only" in html
     assert html.count("data:image/png;base64,") == 2
@@ -51,3 +52,26 @@ def test_secureboost_is_refused_not_faked(party_files: tuple[Path, Path, set[str
         "vertical", "train", "--party", f"hospital={h}:patient_id", "--party",
         f"insurer={i}:member_id", "--label", "hospital:event", "--model", "secureboost"])
     assert result.exit_code == 5 and "only 'logistic'" in result.output
+
+
+def test_a_party_holding_a_copy_of_the_label_is_flagged(
+        tmp_path: Path, party_files: tuple[Path, Path, set[str]]) -> None:
+    import pandas as pd
+
+    from fedcare.vertical.ids import normalise_one
+
+    h, i, _ = party_files
+    hospital = pd.read_csv(h)
+    insurer = pd.read_csv(i, dtype={"member_id": str})
+    outcome = dict(zip(hospital["patient_id"], hospital["event"], strict=True))
+    # the insurer's "claim code" is a copy of the outcome (for people the hospital knows)
+    insurer["claim_code"] = [outcome.get(normalise_one(m), 0) for m in insurer["member_id"]]
+    insurer.to_csv(i, index=False)
+    report = tmp_path / "v.html"
+    result = CliRunner().invoke(app, [
+        "vertical", "train", "--party", f"hospital={h}:patient_id", "--party",
+        f"insurer={i}:member_id", "--label", "hospital:event", "--epochs", "3",
+        "--min-overlap", "10", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "insurer_only predicts the label almost perfectly" in result.output
+    assert "Possible leak" in report.read_text()

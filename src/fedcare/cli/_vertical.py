@@ -231,6 +231,11 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
         console.print(f"shared people: {result['psi']['overlap']}; with a label: "
                       f"{joint['n_train']} for training, {joint['n_test']} for testing")
         console.print(_results_table(result))
+        for name, metrics in result["results"].items():
+            if name.endswith("_only") and (metrics.get("auc") or 0) > 0.98:
+                warn(f"{name} predicts the label almost perfectly (AUC "
+                     f"{metrics['auc']:.3f}): does that party hold the label, or a copy or "
+                     "consequence of it? Leave such columns out (--features)")
         slope = result["results"]["joint"].get("calibration_slope")
         if slope is not None and not 0.8 <= slope <= 1.25:
             warn(f"the joint model's calibration slope on the test people is {slope:.2f}: "

@@ -42,6 +42,7 @@ identifier decides).</p>
 {% for r in rows %}<tr><td>{{ r.name }}</td><td>{{ r.auc }}</td><td>{{ r.brier }}</td>
 <td>{{ r.slope }}</td><td>{{ r.n }}</td><td>{{ r.what }}</td></tr>{% endfor %}
 </tbody></table>
+{% if leak %}<p class="banner"><strong>Possible leak:</strong> {{ leak }}</p>{% endif %}
 {% if calibration %}<p class="banner"><strong>Calibration:</strong> {{ calibration }}</p>{% endif %}
 {% if same %}<p class="note">The encrypted model's weights differ from the same algorithm
 run without encryption by at most {{ same }} (CKKS precision).</p>{% endif %}
@@ -155,7 +156,17 @@ def _render(result: Mapping[str, Any]) -> str:
         n_test=joint.get("n_test", "-"), rows=rows,
         same=(f"{results['plaintext_same_algorithm']['max_weight_difference']:.1e}"
               if "plaintext_same_algorithm" in results else ""),
-        figures=figures, calibration=_calibration_text(joint))
+        figures=figures, calibration=_calibration_text(joint), leak=_leak_text(results))
+
+
+def _leak_text(results: Mapping[str, Any]) -> str:
+    near = [f"{name} (AUC {float(m['auc']):.3f})" for name, m in results.items()
+            if name.endswith("_only") and (m.get("auc") or 0) > 0.98]
+    if not near:
+        return ""
+    return (", ".join(near) + " predicts the label almost perfectly: does that party hold "
+            "the label, or a copy or consequence of it? Such a column makes the joint model "
+            "look good and predict nothing new.")
 
 
 def _calibration_text(joint: Mapping[str, Any]) -> str:

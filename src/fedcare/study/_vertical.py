@@ -29,10 +29,10 @@ from fedcare import __version__
 from fedcare.evaluation import binary_metrics
 from fedcare.exceptions import ConfigError
 from fedcare.federation.engines.inprocess import run_vertical_inprocess
-from fedcare.federation.vertical import VerticalKey, in_test
+from fedcare.federation.vertical import VerticalKey
 from fedcare.vertical import lr
 from fedcare.vertical.ids import KINDS
-from fedcare.vertical.party import read_party
+from fedcare.vertical.party import align_label_party, alignment, read_party
 
 __all__ = ["Party", "run_vertical_study", "submit_vertical_study"]
 
@@ -87,22 +87,8 @@ def _references(parties: Sequence[Party], result: Mapping[str, Any], *, seed: st
     ta = read_party(a.path, a.id_column, name=a.name, kind=a.id_kind, label=a.label,
                     features=a.features, positive=a.positive)
     tb = read_party(b.path, b.id_column, name=b.name, kind=b.id_kind, features=b.features)
-    assert ta.y is not None
-    where = {i: k for k, i in enumerate(ta.ids)}
-    align = np.array([where.get(i, -1) for i in tb.ids])
-    matched = align >= 0
-    rows = align[matched]
-    XA = np.zeros((tb.n, ta.X.shape[1] + 1))
-    XA[matched, 0] = 1.0
-    XA[matched, 1:] = ta.X[rows]
-    y = np.zeros(tb.n)
-    y[matched] = np.nan_to_num(ta.y[rows])
-    labelled = np.zeros(tb.n, bool)
-    labelled[matched] = ~np.isnan(ta.y[rows])
-    test = np.zeros(tb.n, bool)
-    test[matched] = [in_test(ta.ids[r], seed, fraction) for r in rows]
-    train = labelled & ~test
-    test = labelled & test
+    aligned = align_label_party(ta, alignment(ta, tb), seed=seed, fraction=fraction)
+    XA, y, train, test = aligned.X, aligned.y, aligned.train, aligned.test
     joined = np.hstack([XA[:, 1:], tb.X])
     model = LogisticRegression(max_iter=2000).fit(joined[train], y[train])
     out: dict[str, Any] = {"plaintext": binary_metrics(

@@ -27,7 +27,7 @@ import pandas as pd
 from fedcare.study._vertical import Party, run_vertical_study
 from fedcare.vertical import lr
 from fedcare.vertical.examples import load_support2, support2_parties
-from fedcare.vertical.party import read_party
+from fedcare.vertical.party import align_label_party, alignment, read_party
 
 __all__ = ["vertical_benchmark"]
 
@@ -74,16 +74,10 @@ def _training(data: str | None, epochs: int, tmp: Path) -> dict[str, Any]:
     # the same algorithm in plaintext, and scikit-learn, on the joined table, timed here
     ta = read_party(h, "patient_id", name="hospital", kind="resident_id", label="hospdead")
     tb = read_party(i, "member_id", name="insurer", kind="resident_id")
-    where = {v: k for k, v in enumerate(ta.ids)}
-    rows = np.array([where.get(v, -1) for v in tb.ids])
-    m = rows >= 0
-    XA = np.zeros((tb.n, ta.X.shape[1] + 1))
-    XA[m, 0] = 1.0
-    XA[m, 1:] = ta.X[rows[m]]
-    assert ta.y is not None
-    y = np.zeros(tb.n)
-    y[m] = ta.y[rows[m]]
-    use = m.astype(float)
+    # the rows the protocol trains on (same split), in the passive party's order
+    aligned = align_label_party(ta, alignment(ta, tb), seed="0", fraction=0.25)
+    XA, y, use = aligned.X, aligned.y, aligned.train.astype(float)
+    m = aligned.train
     started = time.perf_counter()
     lr.plaintext_reference(XA, tb.X, y, use, epochs=epochs, lam=1e-3)
     plain_epoch = (time.perf_counter() - started) / epochs

@@ -12,6 +12,7 @@ Errors name the file, the column and counts, never a value.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,8 @@ from fedcare.exceptions import DataError, DataNotFoundError
 
 from .ids import NormalisationReport, normalise_ids, require_unique
 
-__all__ = ["MAX_LEVELS", "MISSING_MARKERS", "PartyTable", "read_party"]
+__all__ = ["MAX_LEVELS", "MISSING_MARKERS", "Aligned", "PartyTable", "align_label_party",
+           "alignment", "in_test", "read_party"]
 
 MAX_LEVELS = 50
 MISSING_MARKERS = ["?"]
@@ -152,3 +154,54 @@ def read_party(path: str | Path, id_column: str, *, name: str, kind: str = "gene
     if y is not None:
         left_out["label missing"] = int(np.isnan(y).sum())
     return PartyTable(name, [i for i in ids if i is not None], X, names, y, report, left_out)
+
+
+def in_test(identifier: str, seed: str, fraction: float) -> bool:
+    """Whether a matched person is a test row: a keyed hash of the normalised id, so the
+    label party's split can be reproduced by whoever holds the ids (for reference
+    models) and never depends on a party's row order."""
+    digest = hashlib.sha256(f"{seed}\x00{identifier}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2 ** 64 < fraction
+
+
+def alignment(label_party: PartyTable, passive: PartyTable) -> np.ndarray:
+    """For each of the passive party's rows, the label party's row of the same person
+    (-1 where none): what the PSI gives the label party, computed here from both tables
+    (only where one process holds both, for references and benchmarks)."""
+    where = {v: k for k, v in enumerate(label_party.ids)}
+    return np.array([where.get(v, -1) for v in passive.ids], dtype=np.int64)
+
+
+@dataclass
+class Aligned:
+    """The label party's block in the passive party's row order (zeros where a row is
+    not matched): features with an intercept column first, label, training and test
+    masks, and the feature names."""
+
+    X: np.ndarray
+    y: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    names: list[str]
+
+
+def align_label_party(table: PartyTable, align: np.ndarray, *, seed: str, fraction: float,
+                      own_features: bool = True) -> Aligned:
+    """The label party's rows placed on the passive party's rows (``align``), split
+    into training and test people by :func:`in_test`; rows without a label in neither."""
+    if table.y is None:
+        raise DataError(f"party '{table.name}' holds no label")
+    matched = align >= 0
+    rows = align[matched]
+    own = table.X if own_features else table.X[:, :0]
+    X = np.zeros((len(align), own.shape[1] + 1))
+    X[matched, 0] = 1.0
+    X[matched, 1:] = own[rows]
+    y = np.zeros(len(align))
+    labelled = np.zeros(len(align), bool)
+    y[matched] = np.nan_to_num(table.y[rows])
+    labelled[matched] = ~np.isnan(table.y[rows])
+    test = np.zeros(len(align), bool)
+    test[matched] = [in_test(table.ids[r], seed, fraction) for r in rows]
+    names = ["(intercept)"] + (table.feature_names if own_features else [])
+    return Aligned(X, y, labelled & ~test, labelled & test, names)

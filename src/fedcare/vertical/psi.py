@@ -103,7 +103,8 @@ def _prefixes(points: np.ndarray) -> np.ndarray:
 
 
 def overlap_positions(mine: np.ndarray, theirs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where two lists of doubly blinded points meet.
+    """Where two lists of doubly blinded points meet (rows of at least
+    :data:`PREFIX` bytes: whole points or their kept prefixes).
 
     Returns ``(i, j)``: index arrays with ``mine[i[k]] == theirs[j[k]]`` for every
     match ``k``, in the order of ``theirs``.

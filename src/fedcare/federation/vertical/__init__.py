@@ -5,6 +5,6 @@ cryptography and the model live in :mod:`fedcare.vertical` (no Flower there).
 """
 
 from .coordinator import VerticalKey, run_vertical
-from .party import in_test, party_app
+from .party import party_app
 
-__all__ = ["VerticalKey", "in_test", "party_app", "run_vertical"]
+__all__ = ["VerticalKey", "party_app", "run_vertical"]

@@ -11,7 +11,6 @@ party (:mod:`fedcare.vertical.channel`) or masked ciphertexts for the coordinato
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from typing import Any, cast
@@ -21,24 +20,16 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 
 from fedcare.evaluation import binary_metrics
-from fedcare.exceptions import ConfigError, DataError
+from fedcare.exceptions import ConfigError
 from fedcare.vertical import lr, psi
 from fedcare.vertical.channel import ChannelKey, open_blob, seal_blob
-from fedcare.vertical.party import PartyTable, read_party
+from fedcare.vertical.party import PartyTable, align_label_party, read_party
 
 from ..site.mods import make_audit_mod
 
-__all__ = ["in_test", "party_app", "party_table"]
+__all__ = ["party_app", "party_table"]
 
 STATE = "vertical"
-
-
-def in_test(identifier: str, seed: str, fraction: float) -> bool:
-    """Whether a matched person is a test row: a keyed hash of the normalised id, so the
-    label party's split can be reproduced by whoever holds the ids (for reference
-    models) and never depends on a party's row order."""
-    digest = hashlib.sha256(f"{seed}\x00{identifier}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64 < fraction
 
 
 def party_table(context: Context) -> PartyTable:
@@ -133,12 +124,7 @@ def psi_step(message: Message, context: Context) -> Message:
     if step == 3:
         mine = np.frombuffer(open_blob(key, cast(bytes, cfg["blob"]), "psi-2"), np.uint8)
         theirs = _arr(state, "their-double", np.uint8).reshape(-1, psi.PREFIX)
-        mine16 = mine.reshape(-1, psi.POINT)[:, :psi.PREFIX]
-        pad = np.zeros((len(theirs), psi.POINT), np.uint8)
-        pad[:, :psi.PREFIX] = theirs
-        mine32 = np.zeros((len(mine16), psi.POINT), np.uint8)
-        mine32[:, :psi.PREFIX] = mine16
-        i, j = psi.overlap_positions(mine32, pad)
+        i, j = psi.overlap_positions(mine.reshape(-1, psi.POINT), theirs)
         perm = _arr(state, "perm", np.int64)
         align = np.full(len(theirs), -1, np.int64)
         align[j] = perm[i]  # the passive party's row j is this party's row align[j]
@@ -152,26 +138,11 @@ def _aligned(context: Context, state: ConfigRecord, cfg: ConfigRecord
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
     """The label party's features (with intercept), label, training and test masks, in
     the passive party's row order (zeros where a row is not matched)."""
-    table = party_table(context)
-    if table.y is None:
-        raise DataError("this party holds no label")
-    align = _arr(state, "align", np.int64)
-    matched = align >= 0
-    rows = align[matched]
-    own = table.X if bool(cfg.get("label-features", True)) else table.X[:, :0]
-    X = np.zeros((len(align), own.shape[1] + 1))
-    X[matched, 0] = 1.0
-    X[matched, 1:] = own[rows]
-    y = np.zeros(len(align))
-    labelled = np.zeros(len(align), bool)
-    y[matched] = np.nan_to_num(table.y[rows])
-    labelled[matched] = ~np.isnan(table.y[rows])
-    seed, fraction = str(cfg["split-seed"]), float(cast(float, cfg["test-fraction"]))
-    test = np.zeros(len(align), bool)
-    test[matched] = [in_test(table.ids[r], seed, fraction) for r in rows]
-    names = ["(intercept)"] + (table.feature_names if bool(cfg.get("label-features", True))
-                               else [])
-    return X, y, labelled & ~test, labelled & test, names
+    out = align_label_party(party_table(context), _arr(state, "align", np.int64),
+                            seed=str(cfg["split-seed"]),
+                            fraction=float(cast(float, cfg["test-fraction"])),
+                            own_features=bool(cfg.get("label-features", True)))
+    return out.X, out.y, out.train, out.test, out.names
 
 
 def _passive_X(context: Context, state: ConfigRecord) -> np.ndarray:

@@ -8,6 +8,7 @@ import typer
 
 from fedcare import __version__
 from fedcare.cli._analytics import analytics_app
+from fedcare.cli._assess import assess_command, assistant_app
 from fedcare.cli._audit import audit_app
 from fedcare.cli._benchmark import benchmark_app
 from fedcare.cli._common import EXIT_CODES
@@ -44,6 +45,8 @@ app.add_typer(model_app, name="model")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(vertical_app, name="vertical")
 app.command("serve", epilog=EXIT_CODES)(serve)
+app.command("assess", epilog=EXIT_CODES)(assess_command)
+app.add_typer(assistant_app, name="assistant")
 study_app.command("submit", epilog=EXIT_CODES)(study_submit)
 study_app.command("resume", epilog=EXIT_CODES)(study_resume)
 

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fedcare.exceptions import ConfigError, DataNotFoundError
 from fedcare.registry._provenance import model_from_run
-from fedcare.registry._tables import ApiKeyRow, ModelRow, PredictionLogRow
+from fedcare.registry._tables import (
+    ApiKeyRow,
+    AssessmentRow,
+    ModelRow,
+    PredictionLogRow,
+    SecretRow,
+)
 
 __all__ = [
     "ROLES",
@@ -216,6 +222,7 @@ class Registry:
         if migrate:
             _upgrade(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._person_secret: bytes | None = None
 
     def _open(self) -> Session:
         return self._session()
@@ -353,6 +360,42 @@ class Registry:
             return [{"id": r.id, "at": _aware(r.at).isoformat(), "api_key_id": r.api_key_id,
                      "model_id": r.model_id, "endpoint": r.endpoint, "n_rows": r.n_rows,
                      "input_hash": r.input_hash, "status_code": r.status_code} for r in rows]
+
+    # -- assessments (the health-management assistant) ---------------------------------
+    def person_key(self, person_id: str) -> str:
+        """The stored pseudonym of a person ID: HMAC-SHA256 keyed by this registry's secret."""
+        import hmac
+
+        if self._person_secret is None:
+            with self._open() as session:
+                row = session.get(SecretRow, "person_key")
+                if row is None:  # written by migration 0002; never regenerated silently
+                    raise ConfigError(f"the registry {self.description} lacks its person "
+                                      "key; run its migrations (fedcare registry upgrade)")
+                self._person_secret = bytes.fromhex(row.value)
+        return hmac.new(self._person_secret, person_id.encode("utf-8"),
+                        hashlib.sha256).hexdigest()
+
+    def add_assessment(self, person_id: str, result: dict[str, Any], *,
+                       api_key_id: int | None = None) -> int:
+        """Store one assessment of a person (by pseudonym); returns its id."""
+        row = AssessmentRow(person_key=self.person_key(person_id), at=_now(),
+                            assessed_on=str(result.get("assessed_on")), api_key_id=api_key_id,
+                            tier=str((result.get("tier") or {}).get("level")), result=result)
+        with self._open() as session:
+            session.add(row)
+            session.commit()
+            return int(row.id)
+
+    def assessments(self, person_id: str) -> list[dict[str, Any]]:
+        """A person's assessments, oldest first (each with ``assessment_id`` and ``at``)."""
+        key = self.person_key(person_id)
+        with self._open() as session:
+            rows = session.scalars(select(AssessmentRow).where(
+                AssessmentRow.person_key == key).order_by(AssessmentRow.assessed_on,
+                                                          AssessmentRow.id))
+            return [{**r.result, "assessment_id": r.id, "at": _aware(r.at).isoformat()}
+                    for r in rows]
 
     def close(self) -> None:
         """Release the database connections."""

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ApiKeyRow", "Base", "ModelRow", "PredictionLogRow"]
+__all__ = ["ApiKeyRow", "AssessmentRow", "Base", "ModelRow", "PredictionLogRow", "SecretRow"]
 
 
 class Base(DeclarativeBase):
@@ -63,3 +63,31 @@ class PredictionLogRow(Base):
     n_rows: Mapped[int] = mapped_column(Integer)
     input_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int] = mapped_column(Integer)
+
+
+class AssessmentRow(Base):
+    """One person's assessment by the health-management assistant.
+
+    The person is stored only as ``person_key``: an HMAC-SHA256 of the pseudonymous ID the
+    caller gives, keyed by the registry's own secret (:class:`SecretRow`), so the database
+    never holds the ID itself.
+    """
+
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    assessed_on: Mapped[str] = mapped_column(String(10))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class SecretRow(Base):
+    """Secrets the registry draws for itself (the key of person pseudonyms)."""
+
+    __tablename__ = "registry_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

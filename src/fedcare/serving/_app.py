@@ -23,6 +23,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 from fedcare import __version__
+from fedcare.assistant import Thresholds
 from fedcare.exceptions import ConfigError, DataNotFoundError, FedcareError
 from fedcare.explain import PatientInputError, RiskModel
 from fedcare.registry import ApiKey, ModelRecord, Registry
@@ -351,7 +352,7 @@ class _Service:
                                     f"'{key.name}'; retry in {wait} s",
                                     headers={"Retry-After": str(wait)})
 
-    def log(self, key: ApiKey, model_id: int, endpoint: str, rows: list[dict[str, Any]],
+    def log(self, key: ApiKey, model_id: int | None, endpoint: str, rows: list[dict[str, Any]],
             status: int) -> None:
         text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
         self._log.put({
@@ -408,7 +409,8 @@ class _Service:
 
 
 def create_app(registry: Registry | str | None = None, *,
-               rate_limit: str = DEFAULT_RATE_LIMIT) -> FastAPI:
+               rate_limit: str = DEFAULT_RATE_LIMIT,
+               assistant_thresholds: Thresholds | None = None) -> FastAPI:
     """The fedcare prediction API over a model registry.
 
     Parameters
@@ -418,6 +420,8 @@ def create_app(registry: Registry | str | None = None, *,
         ``sqlite:///fedcare.db``).
     rate_limit : str
         Per-key limits in the ``limits`` notation, e.g. ``"100/second;3000/minute"``.
+    assistant_thresholds : fedcare.assistant.Thresholds, optional
+        Tier thresholds of ``POST /v1/assess`` (default: the cited defaults).
     """
     if not isinstance(registry, Registry):
         registry = Registry(registry)
@@ -445,7 +449,9 @@ def create_app(registry: Registry | str | None = None, *,
         description="Risk predictions, explanations and model cards of federated models. "
                     "Authenticate with an `X-API-Key` header (`fedcare apikey create`). "
                     "Roles: read-only (list, show, cards), clinician (+ predict, explain), "
-                    "admin (+ retire models, read the request log). Patient values are "
+                    "admin (+ retire models, read the request log). The health-management "
+                    "assistant (`POST /v1/assess`, `/v1/people/{id}/...`) needs the "
+                    "clinician role. Patient values are "
                     "validated against each model's schema (units, plausible ranges) and "
                     "never logged: the log keeps who, when, which model and a SHA-256 of "
                     "the input.")
@@ -575,6 +581,9 @@ def create_app(registry: Registry | str | None = None, *,
         service.flush()
         return service.registry.prediction_log(limit)
 
+    from fedcare.serving._assistant import add_assistant_routes
+
+    add_assistant_routes(app, service, thresholds=assistant_thresholds)
     return app
 
 

@@ -1,0 +1,164 @@
+"""Every sentence the assistant writes, in English and Simplified Chinese.
+
+One catalogue, keyed by message id; :func:`say` fills it in.  Units are shown both ways
+where people use both (cholesterol and glucose in mg/dL and mmol/L).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["LANGS", "chol", "glucose", "pct", "say"]
+
+LANGS = ("en", "zh")
+
+_T: dict[str, tuple[str, str]] = {
+    "disclaimer": (
+        "Decision support, not a diagnosis: these estimates come from published equations "
+        "and models derived on other populations. Discuss them and any change of treatment "
+        "with your doctor.",
+        "本结果仅供健康管理决策参考，不构成诊断：风险估计来自已发表的方程和基于其他人群建立的"
+        "模型。请与医生讨论结果以及任何治疗调整。"),
+    # scores
+    "score.risk": ("{title}: {risk} estimated {years}-year risk of {outcome}.",
+                   "{title}：估计 {years} 年内发生{outcome}的风险为 {risk}。"),
+    "score.points": ("{title}: {points} points ({band}).",
+                     "{title}：{points} 分（{band}）。"),
+    "score.skipped.missing": ("{title}: not computed, it needs {fields}.",
+                              "{title}：未计算，缺少{fields}。"),
+    "score.skipped.range": ("{title}: not computed, {field} is outside {low}-{high}, the "
+                            "range the equation was derived on.",
+                            "{title}：未计算，{field}超出该方程的适用范围（{low}-{high}）。"),
+    "model.risk": ("fedcare model '{name}' (federation of {sites}): {risk} risk of {outcome}.",
+                   "fedcare 联邦模型“{name}”（参与机构：{sites}）：{outcome}风险 {risk}。"),
+    # tiers
+    "tier.green": ("Green: low risk. Keep your healthy habits and reassess by {date}.",
+                   "绿色：低风险。请保持健康的生活方式，并在 {date} 前复评。"),
+    "tier.yellow": ("Yellow: raised risk. Follow the plan below and reassess by {date}.",
+                    "黄色：风险升高。请按照下面的计划执行，并在 {date} 前复评。"),
+    "tier.red": ("Red: high risk. See your doctor soon about the plan below; reassess by "
+                 "{date}.",
+                 "红色：高风险。请尽快就下面的计划咨询医生，并在 {date} 前复评。"),
+    "tier.unknown": ("No risk score could be computed from the answers given; add the "
+                     "missing measurements listed under each score.",
+                     "根据已提供的信息无法计算任何风险评分；请补充各评分所列的缺失指标。"),
+    # factors
+    "factor.smoking": ("You smoke: stopping is the largest single change you can make.",
+                       "您目前吸烟：戒烟是您能做的最重要的单项改变。"),
+    "factor.blood_pressure": ("Blood pressure {value} mmHg is above the target of < 130/80 "
+                              "mmHg.", "血压 {value} mmHg，高于 < 130/80 mmHg 的目标。"),
+    "factor.cholesterol": ("Total cholesterol {value} is above 5.2 mmol/L (200 mg/dL).",
+                           "总胆固醇 {value}，高于 5.2 mmol/L（200 mg/dL）。"),
+    "factor.weight": ("Body-mass index {value} kg/m² is above 24 (the Chinese overweight "
+                      "threshold).", "体重指数 {value} kg/m²，超过 24（中国成人超重标准）。"),
+    "factor.waist": ("Waist {value} cm is at or above the central-obesity threshold of "
+                     "{limit} cm.", "腰围 {value} cm，达到或超过中心型肥胖标准 {limit} cm。"),
+    "factor.activity": ("Moderate activity {value} min a week is below 150 min.",
+                        "每周中等强度活动 {value} 分钟，少于 150 分钟。"),
+    "factor.activity_unknown": ("You are not active for 30 minutes every day.",
+                                "您并非每天活动 30 分钟以上。"),
+    "factor.salt": ("Salt {value} g a day is above 5 g.", "每日食盐 {value} 克，超过 5 克。"),
+    "factor.fruit_veg": ("You do not eat vegetables or fruit every day.",
+                         "您并非每天吃蔬菜或水果。"),
+    "factor.glucose": ("{what} is in the diabetes range, but no diabetes is recorded: see a "
+                       "doctor to confirm.", "{what}已达到糖尿病诊断范围，但未记录糖尿病："
+                       "请就医确诊。"),
+    "factor.prediabetes": ("{what} is raised (prediabetes range).",
+                           "{what}升高（糖尿病前期范围）。"),
+    # what-if
+    "whatif.stop_smoking": ("Stop smoking", "戒烟"),
+    "whatif.sbp_minus_10": ("Lower systolic blood pressure by 10 mmHg", "收缩压降低 10 mmHg"),
+    "whatif.cholesterol_minus_1": ("Lower total cholesterol by 1 mmol/L (38.7 mg/dL)",
+                                   "总胆固醇降低 1 mmol/L（38.7 mg/dL）"),
+    "whatif.weight_loss_5pct": ("Lose 5 % of body weight", "体重减轻 5%"),
+    "whatif.activity_150": ("Reach 150 minutes of moderate activity a week",
+                            "每周中等强度活动达到 150 分钟"),
+    "whatif.salt_under_5g": ("Eat less than 5 g of salt a day", "每日食盐少于 5 克"),
+    "whatif.result": ("{what}: {score} from {before} to {after}.",
+                      "{what}：{score}从 {before} 降至 {after}。"),
+    "whatif.points": ("{what}: {score} from {before} to {after} points.",
+                      "{what}：{score}从 {before} 分降至 {after} 分。"),
+    "whatif.none": ("{what}: no estimate — {why}", "{what}：无法估计——{why}"),
+    # plan
+    "plan.smoking": ("Set a quit date within 2 weeks; ask your doctor about counselling and "
+                     "medicines, or call the 12320 health hotline.",
+                     "在 2 周内确定戒烟日；向医生咨询戒烟门诊和药物，或拨打 12320 卫生热线。"),
+    "plan.blood_pressure": ("Bring blood pressure below 130/80 mmHg: measure it at home "
+                            "twice a week and bring the readings to your doctor.",
+                            "将血压控制在 130/80 mmHg 以下：每周在家测量两次，并把记录带给"
+                            "医生。"),
+    "plan.blood_pressure.missed": ("Blood pressure is still above target: see your doctor "
+                                   "about starting or adjusting treatment.",
+                                   "血压仍未达标：请就医开始或调整降压治疗。"),
+    "plan.salt": ("Eat less than 5 g of salt a day (about one level teaspoon), including "
+                  "soy sauce and pickles.", "每日食盐少于 5 克（约一平勺），包括酱油和咸菜中"
+                  "的盐。"),
+    "plan.diet": ("Each day: 300-500 g vegetables, 200-350 g fruit, 25-30 g cooking oil.",
+                  "每天：蔬菜 300-500 克，水果 200-350 克，烹调油 25-30 克。"),
+    "plan.activity": ("Build up to 150-300 minutes of moderate activity a week (e.g. 30 "
+                      "minutes of brisk walking on 5 days), plus muscle strengthening on 2 "
+                      "days.", "逐步达到每周 150-300 分钟中等强度活动（如每周 5 天、每天快走 "
+                      "30 分钟），并每周 2 天进行肌肉力量练习。"),
+    "plan.weight": ("Lose 5 % of your weight ({kg} kg) in 6 months; aim for a body-mass "
+                    "index of 18.5-23.9 kg/m².", "6 个月内减重 5%（{kg} 千克）；目标体重指数 "
+                    "18.5-23.9 kg/m²。"),
+    "plan.weight.missed": ("Weight has not come down: ask about a structured weight-loss "
+                           "programme.", "体重未下降：请咨询系统的减重计划。"),
+    "plan.lipids": ("Discuss cholesterol-lowering treatment (a statin) with your doctor.",
+                    "请与医生讨论降胆固醇治疗（他汀类药物）。"),
+    "plan.glucose": ("Have an oral glucose tolerance test or fasting glucose and HbA1c "
+                     "within a month.", "在一个月内进行口服葡萄糖耐量试验，或检测空腹血糖和"
+                     "糖化血红蛋白。"),
+    "plan.see_doctor_glucose": ("See a doctor within 2 weeks to confirm diabetes.",
+                                "请在 2 周内就医确诊糖尿病。"),
+    "plan.maintain": ("Target met: keep it up.", "已达标：请继续保持。"),
+    "plan.improving": ("Improving, not yet at target: keep going.",
+                       "有改善但尚未达标：请继续努力。"),
+    "plan.reassess": ("Reassess on or before {date}.", "请在 {date} 或之前复评。"),
+    # bands
+    "band.low": ("low", "低"),
+    "band.high": ("high", "高"),
+    "band.slightly_elevated": ("slightly elevated", "略高"),
+    "band.moderate": ("moderate", "中等"),
+    "band.very_high": ("very high", "很高"),
+    "trend.better": ("{score}: {before} on {from_date}, {after} now — lower.",
+                     "{score}：{from_date} 为 {before}，现在为 {after}——已下降。"),
+    "trend.worse": ("{score}: {before} on {from_date}, {after} now — higher.",
+                    "{score}：{from_date} 为 {before}，现在为 {after}——已上升。"),
+    "trend.same": ("{score}: {before} on {from_date}, {after} now — unchanged.",
+                   "{score}：{from_date} 为 {before}，现在为 {after}——无变化。"),
+}
+
+#: Score titles and outcomes in Chinese (English titles live with the equations).
+TITLES_ZH = {
+    "framingham_cvd_2008": ("Framingham 心血管病风险（2008）", "心血管病"),
+    "pce_ascvd_2013": ("汇总队列方程（PCE，2013）", "动脉粥样硬化性心血管病"),
+    "prevent_cvd_2023": ("AHA PREVENT 心血管病风险（2023）", "心血管病"),
+    "cdrs": ("中国糖尿病风险评分（2013）", "未诊断的 2 型糖尿病"),
+    "findrisc": ("芬兰糖尿病风险评分（FINDRISC）", "2 型糖尿病"),
+}
+
+
+def say(key: str, lang: str, **values: Any) -> str:
+    """The message ``key`` in ``lang`` ("en" or "zh"), filled in."""
+    en, zh = _T[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def pct(risk: float) -> str:
+    """A risk as a percentage with one decimal."""
+    return f"{100 * risk:.1f} %"
+
+
+def chol(mgdl: float, lang: str) -> str:
+    """Cholesterol both ways: mmol/L first in Chinese, mg/dL first in English."""
+    mmol = mgdl / 38.665
+    return (f"{mmol:.2f} mmol/L ({mgdl:.0f} mg/dL)" if lang == "zh"
+            else f"{mgdl:.0f} mg/dL ({mmol:.2f} mmol/L)")
+
+
+def glucose(mgdl: float, lang: str) -> str:
+    """Glucose both ways: mmol/L first in Chinese, mg/dL first in English."""
+    mmol = mgdl / 18.0156
+    return (f"{mmol:.1f} mmol/L ({mgdl:.0f} mg/dL)" if lang == "zh"
+            else f"{mgdl:.0f} mg/dL ({mmol:.1f} mmol/L)")

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from fedcare._io import umask_mode, write_text_atomic
+from fedcare._io import write_text_atomic
 from fedcare.exceptions import ConfigError, FedcareError, exit_code_help
+from fedcare.report._run_folder import write_outputs as write_outputs
 
 #: Both consoles print text as written: no markup and no emoji codes are read from a
 #: string, so "[index]", "[lb_av]", "mm[Hg]" or ":x:" in a message, unit, path, site or
@@ -141,33 +139,3 @@ def site_table(metrics: dict[str, Any]) -> Table:
             row.append(_fmt(metrics["results"][s]["per_site"].get(site, {}).get("accuracy")))
         table.add_row(*row)
     return table
-
-
-def write_outputs(metrics: dict[str, Any], root: Path, label: str) -> Path:
-    """``metrics.json`` and ``report.html`` into a new ``root/<timestamp>-<label>``.
-
-    Both are written into a hidden staging folder that is renamed to the run folder only
-    when both are complete (all or nothing); concurrent runs get distinct names.
-    Returns the run folder.
-    """
-    from fedcare.report import write_report
-
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    staging = Path(tempfile.mkdtemp(prefix=f".{stamp}-{label}-", dir=root))
-    try:
-        write_json(metrics, staging / "metrics.json")
-        write_report(metrics, staging / "report.html")
-        staging.chmod(umask_mode(0o777))
-        for n in range(1, 1000):
-            run_dir = root / (f"{stamp}-{label}" + (f"-{n}" if n > 1 else ""))
-            try:
-                os.rename(staging, run_dir)  # fails if the name exists (another run)
-                return run_dir
-            except OSError:
-                if not run_dir.exists():
-                    raise
-        raise FileExistsError(f"no free run folder name under {root}")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -52,7 +52,13 @@ def _model_row(p: Profile, candidate: ModelCandidate) -> dict[str, Any] | None:
                 continue
             return None
         value = given[f.name]
-        if isinstance(value, bool):
+        if isinstance(value, str) and f.kind in ("binary", "numeric"):
+            # a choice (sex) coded as 0/1 by the model: only through its documented codes
+            codes = {v: k for k, v in candidate.model.meaning(f.name).codes.items()}
+            if value not in codes:
+                return None
+            row[f.name] = float(codes[value])
+        elif isinstance(value, bool):
             row[f.name] = int(value)
         elif isinstance(value, float) and f.unit and spec.unit and f.unit != spec.unit:
             row[f.name] = {"value": value, "unit": spec.unit}
@@ -77,7 +83,9 @@ def score_models(p: Profile, candidates: Sequence[ModelCandidate],
         if row is None:
             needed = [f.name for f in c.model.features if f.name not in p.given()]
             entry.update(skipped=True, missing=needed[:20],
-                         reason="the profile does not cover the model's inputs")
+                         reason="the profile does not cover the model's inputs" + (
+                             f" (needs {', '.join(needed[:8])})" if needed else
+                             " (a coded input whose codes the model does not document)"))
         else:
             try:
                 risk = float(c.model.predict([row])[0])

@@ -199,7 +199,10 @@ def pce_2013(p: Profile) -> Result:
 # Khan SS, Matsushita K, Sang Y, et al. Development and validation of the American Heart
 # Association's PREVENT equations. Circulation 2024;149:430-449, Supplemental Table S12
 # (10-year total CVD, base model; sex-specific logistic coefficients).  Cholesterol in
-# mmol/L; SBP and eGFR as linear splines.
+# mmol/L, converted from mg/dL by the equation's own factor 0.02586 (as AHA's calculator and
+# the preventr package do); SBP and eGFR as linear splines.
+
+PREVENT_MMOLL_PER_MGDL = 0.02586
 
 _PREVENT = {
     "female": {"const": -3.307728, "age": 0.7939329, "non_hdl": 0.0305239, "hdl": -0.1606857,
@@ -227,8 +230,8 @@ def prevent_2023(p: Profile) -> Result:
     assert p.egfr is not None
     c = _PREVENT[p.sex]
     age = (p.age - 55) / 10
-    non_hdl = (p.total_cholesterol - p.hdl_cholesterol) / MGDL_PER_MMOLL_CHOL - 3.5
-    hdl = (p.hdl_cholesterol / MGDL_PER_MMOLL_CHOL - 1.3) / 0.3
+    non_hdl = (p.total_cholesterol - p.hdl_cholesterol) * PREVENT_MMOLL_PER_MGDL - 3.5
+    hdl = (p.hdl_cholesterol * PREVENT_MMOLL_PER_MGDL - 1.3) / 0.3
     sbp_low = (min(p.systolic_bp, 110) - 110) / 20
     sbp_high = (max(p.systolic_bp, 110) - 130) / 20
     egfr_low = (min(p.egfr, 60) - 60) / -15

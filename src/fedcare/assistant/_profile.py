@@ -9,6 +9,7 @@ problem is reported at once, naming the field and what is accepted, never the va
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -180,8 +181,10 @@ def _number(spec: FieldSpec, raw: Any, errors: list[dict[str, str]],
     if unit_from is not None and spec.unit is not None:
         quantity: Quantity | None = QUANTITIES.get(spec.quantity) if spec.quantity else None
         try:
-            value = float(convert([value], unit_from, spec.unit, quantity=quantity,
-                                  feature=spec.name)[0])
+            with warnings.catch_warnings():  # pint's own arithmetic on odd units
+                warnings.simplefilter("ignore", RuntimeWarning)
+                value = float(convert([value], unit_from, spec.unit, quantity=quantity,
+                                      feature=spec.name)[0])
         except UnitError:
             accepted = quantity.units if quantity is not None else (spec.units or (spec.unit,))
             errors.append({"field": spec.name, "msg": f"the unit given cannot be converted "

@@ -19,7 +19,6 @@ from rich.text import Text
 
 from fedcare._io import write_text_atomic
 from fedcare.exceptions import ConfigError, FedcareError, exit_code_help
-from fedcare.report._run_folder import write_outputs as write_outputs
 
 #: Both consoles print text as written: no markup and no emoji codes are read from a
 #: string, so "[index]", "[lb_av]", "mm[Hg]" or ":x:" in a message, unit, path, site or
@@ -139,3 +138,11 @@ def site_table(metrics: dict[str, Any]) -> Table:
             row.append(_fmt(metrics["results"][s]["per_site"].get(site, {}).get("accuracy")))
         table.add_row(*row)
     return table
+
+
+def write_outputs(metrics: dict[str, Any], root: Path, label: str) -> Path:
+    """:func:`fedcare.report._run_folder.write_outputs`, imported when a command runs (the
+    report package pulls in numpy and matplotlib)."""
+    from fedcare.report._run_folder import write_outputs as write
+
+    return write(metrics, root, label)

@@ -13,6 +13,7 @@ from fedcare.assistant import ModelCandidate, ProfileError, Thresholds, assess, 
 from fedcare.assistant._fhir import to_fhir_bundle
 from fedcare.assistant._profile import PERSON_ID_PATTERN, check_person_id
 from fedcare.exceptions import DataError
+from fedcare.serving._app import _ERRORS, ClinicianKey, Problem
 
 if TYPE_CHECKING:
     from fedcare.serving._app import _Service
@@ -66,7 +67,6 @@ def language(accept: str | None, explicit: str | None = None) -> str:
 def add_assistant_routes(app: FastAPI, service: _Service, *,
                          thresholds: Thresholds | None = None) -> None:
     """Mount the assistant's routes on the prediction API."""
-    from fedcare.serving._app import _ERRORS, ClinicianKey, Problem
 
     candidates: dict[str, Any] = {"until": 0.0, "list": []}
 

@@ -21,7 +21,8 @@ def test_migrations_create_the_orm_tables(tmp_path: Path) -> None:
     upgrade(url)
     engine = create_engine(url)
     assert set(inspect(engine).get_table_names()) == {
-        "alembic_version", "models", "api_keys", "prediction_log"}
+        "alembic_version", "models", "api_keys", "prediction_log", "assessments",
+        "registry_secrets"}
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], "the ORM tables and the Alembic migrations disagree"
@@ -135,6 +136,16 @@ def test_postgres_end_to_end(postgres_url: str, run_dir: Path) -> None:
     client.app.state.service.flush()  # type: ignore[attr-defined]
     log = reg.prediction_log()
     assert [(e["endpoint"], e["status_code"]) for e in log] == [("predict", 200)]
+    # the assistant's follow-up store (migration 0002) on PostgreSQL
+    profile = {"age": 58, "sex": "male", "systolic_bp": 148, "bp_treated": False,
+               "smoker": True, "diabetes": False, "bmi": 27.7}
+    for sbp in (148, 128):
+        r = client.post("/v1/assess", json={"profile": {**profile, "systolic_bp": sbp},
+                                            "person_id": "pg-person-1"},
+                        headers={"X-API-Key": secret})
+        assert r.status_code == 200, r.text
+    history = reg.assessments("pg-person-1")
+    assert [a["profile"]["systolic_bp"] for a in history] == [148, 128]
     with create_engine(postgres_url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []

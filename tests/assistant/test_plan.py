@@ -143,3 +143,19 @@ def test_every_sentence_in_chinese_and_english() -> None:
 def test_unsupported_language() -> None:
     with pytest.raises(ConfigError):
         assess(PERSON, lang="fr")
+
+
+def test_prior_cardiovascular_disease_is_not_scored_as_primary_prevention() -> None:
+    a = assess({**PERSON, "cvd_history": True}, on=DAY)
+    for name in ("framingham_cvd_2008", "pce_ascvd_2013", "prevent_cvd_2023"):
+        assert a["scores"][name]["skipped"] and "without cardiovascular disease" in a[
+            "scores"][name]["reason"]
+    assert a["tier"]["level"] == "red" and "secondary prevention" in a["tier"]["text"]
+    assert "lipids" in {i["area"] for i in a["plan"]["items"]}
+
+
+def test_diabetes_screening_scores_skip_a_person_with_diabetes() -> None:
+    a = assess({**PERSON, "diabetes": True}, lang="zh", on=DAY)
+    for name in ("cdrs", "findrisc"):
+        assert a["scores"][name]["skipped"] and "筛查" in a["scores"][name]["text"]
+    assert "glucose" not in {i["area"] for i in a["plan"]["items"]}

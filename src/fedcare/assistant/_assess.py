@@ -109,6 +109,9 @@ def _score_entry(name: str, r: Result | Skipped, lang: str) -> dict[str, Any]:
         fields_ = ", ".join(FIELDS[m].zh if lang == "zh" else m for m in r.missing)
         text = (say("score.skipped.missing", lang, title=base["title"], fields=fields_)
                 if r.reason_code == "missing" else
+                say(f"score.skipped.not_applicable.{r.detail.get('field')}", lang,
+                    title=base["title"])
+                if r.reason_code == "not_applicable" else
                 say("score.skipped.range", lang, title=base["title"],
                     field=r.detail.get("field"), low=f"{r.detail.get('low'):g}",
                     high=f"{r.detail.get('high'):g}"))

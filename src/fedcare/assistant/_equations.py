@@ -47,7 +47,7 @@ class Skipped:
     name: str
     missing: tuple[str, ...] = ()
     reason: str = ""
-    reason_code: str = "missing"  # "missing" | "range"
+    reason_code: str = "missing"  # "missing" | "range" | "not_applicable"
     detail: dict[str, Any] = field(default_factory=dict)
 
 
@@ -70,7 +70,17 @@ class Equation:
     alternatives: tuple[tuple[str, ...], ...] = ()
 
     def compute(self, profile: Profile) -> Result | Skipped:
-        """The score, or why it was skipped (a missing input, or outside its range)."""
+        """The score, or why it was skipped (not meant for this person, a missing input, or
+        outside its range)."""
+        if self.cardiovascular and profile.cvd_history:
+            return Skipped(self.name, reason="for people without cardiovascular disease: "
+                           "with a history of it the risk is high by definition (secondary "
+                           "prevention)", reason_code="not_applicable",
+                           detail={"field": "cvd_history"})
+        if not self.cardiovascular and profile.diabetes:
+            return Skipped(self.name, reason="screens for undiagnosed diabetes: not for a "
+                           "person with diabetes", reason_code="not_applicable",
+                           detail={"field": "diabetes"})
         sets = (self.needs, *self.alternatives)
         complete = [s for s in sets if all(getattr(profile, f) is not None for f in s)]
         if not complete:

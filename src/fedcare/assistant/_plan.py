@@ -150,6 +150,13 @@ def tier(results: dict[str, Result | Skipped], th: Thresholds, day: date,
     if isinstance(f, Result) and f.points is not None:
         levels.append(("red" if f.points >= th.findrisc_red else "yellow"
                        if f.points >= th.findrisc_yellow else "green", "findrisc"))
+    if results and any(isinstance(r, Skipped) and r.detail.get("field") == "cvd_history"
+                       for r in results.values()):
+        again = add_months(day, th.months_red)
+        return {"level": "red", "basis": [{"score": "cvd_history", "level": "red"}],
+                "reassess_on": again.isoformat(),
+                "text": say("tier.red.cvd_history", lang, date=again.isoformat()),
+                "thresholds": asdict(th), "citation": CITATIONS[th.citation]}
     if not levels:
         return {"level": "unknown", "basis": [], "reassess_on": None,
                 "text": say("tier.unknown", lang), "thresholds": asdict(th),
@@ -373,9 +380,10 @@ def make_plan(p: Profile, results: dict[str, Result | Skipped], tier_: dict[str,
             kg = "≈5 %" if lang == "en" else "约 5%"
         item("weight", target, 26, "cn_weight_2013", kg=kg)
     main = primary(results)
-    if (main is not None and main.risk is not None and tier_["level"] == "red"
-            and not p.statin) or (p.total_cholesterol is not None
-                                  and p.total_cholesterol >= 240 and not p.statin):
+    if not p.statin and ((main is not None and main.risk is not None
+                          and tier_["level"] == "red") or p.cvd_history
+                         or (p.total_cholesterol is not None
+                             and p.total_cholesterol >= 240)):
         item("lipids", {"discussed_with_doctor": True}, 4, "cn_lipids_2023")
     if not p.diabetes:
         _, high, raised = _glycaemia(p, lang)

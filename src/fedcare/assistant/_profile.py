@@ -76,6 +76,8 @@ _BOOLS = (
               "曾服用降压药"),
     FieldSpec("high_glucose_history", "bool", "high blood glucose found before",
               "曾发现血糖升高"),
+    FieldSpec("cvd_history", "bool", "has had a heart attack, stroke or other "
+              "cardiovascular disease", "既往有心肌梗死、脑卒中等心血管病"),
 )
 _CHOICES = (
     FieldSpec("sex", "choice", "sex", "性别", choices=("female", "male")),
@@ -133,6 +135,7 @@ class Profile:
     daily_fruit_veg: bool | None = None
     bp_medication: bool | None = None
     high_glucose_history: bool | None = None
+    cvd_history: bool | None = None
     family_history_diabetes: str | None = None
     salt_g_per_day: float | None = None
     oil_g_per_day: float | None = None

@@ -29,6 +29,17 @@ _T: dict[str, tuple[str, str]] = {
     "score.skipped.range": ("{title}: not computed, {field} is outside {low}-{high}, the "
                             "range the equation was derived on.",
                             "{title}：未计算，{field}超出该方程的适用范围（{low}-{high}）。"),
+    "score.skipped.not_applicable.cvd_history": (
+        "{title}: not computed, it is for people without cardiovascular disease; with a "
+        "history of it the risk is high by definition.",
+        "{title}：未计算，该方程用于无心血管病史者；已有心血管病者本身即属高危。"),
+    "score.skipped.not_applicable.diabetes": (
+        "{title}: not computed, it screens for undiagnosed diabetes.",
+        "{title}：未计算，该评分用于筛查未诊断的糖尿病。"),
+    "tier.red.cvd_history": (
+        "Red: cardiovascular disease already present — secondary prevention with your "
+        "doctor; reassess by {date}.",
+        "红色：已有心血管病——请在医生指导下进行二级预防，并在 {date} 前复评。"),
     "model.risk": ("fedcare model '{name}' (federation of {sites}): {risk} risk of {outcome}.",
                    "fedcare 联邦模型“{name}”（参与机构：{sites}）：{outcome}风险 {risk}。"),
     # tiers

@@ -34,7 +34,8 @@ _FIELDS_HELP = (
     "systolic_bp, diastolic_bp, bp_treated, total_cholesterol, hdl_cholesterol, smoker, "
     "diabetes, bmi (or height_cm + weight_kg), waist_cm, egfr, statin, hba1c, "
     "fasting_glucose, physically_active, daily_fruit_veg, bp_medication, "
-    "high_glucose_history, family_history_diabetes (none/second_degree/first_degree), "
+    "high_glucose_history, cvd_history, family_history_diabetes "
+    "(none/second_degree/first_degree), "
     "salt_g_per_day, oil_g_per_day, vegetables_g_per_day, fruit_g_per_day, "
     "activity_min_per_week. Numbers in mg/dL, mmHg, cm, kg unless written "
     '{"value": 4.65, "unit": "mmol/L"}.')

@@ -10,7 +10,7 @@ from fedcare.exceptions import ConfigError
 
 __all__ = ["ANALYSES", "check_request"]
 
-ANALYSES = ("describe", "km", "cox")
+ANALYSES = ("describe", "km", "cox", "recalibrate")
 
 
 def _names(value: Any, key: str) -> list[str]:
@@ -22,11 +22,14 @@ def _names(value: Any, key: str) -> list[str]:
 def check_request(request: Mapping[str, Any]) -> dict[str, Any]:
     """Validate an analytics request (a JSON-ready dict) and fill in the defaults.
 
-    Keys: ``analysis`` (describe | km | cox). describe: ``columns``, ``group``,
+    Keys: ``analysis`` (describe | km | cox | recalibrate). describe: ``columns``, ``group``,
     ``text`` (columns counted per level), ``ranges`` ({column: [lo, hi]}), ``bins``.
     km: ``duration``, ``event``, ``group``, ``exact``, ``grid_step``, ``horizon``.
     cox: ``duration``, ``event``, ``covariates``, ``categorical``, ``ties``,
-    ``stratified``, ``exact``, ``tol``, ``max_rounds``.
+    ``stratified``, ``exact``, ``tol``, ``max_rounds``. recalibrate: ``equation`` (a
+    :mod:`fedcare.assistant` risk equation), ``event`` (the observed outcome over the
+    equation's horizon, 0/1), ``columns`` ({profile field: column}), ``male_code``,
+    ``tol``, ``max_rounds``.
     """
     req = dict(request)
     analysis = req.get("analysis")
@@ -41,6 +44,21 @@ def check_request(request: Mapping[str, Any]) -> dict[str, Any]:
         req["bins"] = int(req.get("bins", 50))
         if not req["columns"]:
             raise ConfigError("analytics request: 'columns' names no column")
+        return req
+    if analysis == "recalibrate":
+        for key in ("equation", "event"):
+            if not isinstance(req.get(key), str) or not req[key]:
+                raise ConfigError(f"analytics request: '{key}' must be a name")
+        columns = req.get("columns") or {}
+        if not isinstance(columns, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in columns.items()):
+            raise ConfigError("analytics request: 'columns' must map profile fields to "
+                              "column names")
+        req["columns"] = dict(columns)
+        male = req.get("male_code")
+        req["male_code"] = None if male is None else str(male)
+        req["tol"] = float(req.get("tol", 1e-9))
+        req["max_rounds"] = int(req.get("max_rounds", 50))
         return req
     for key in ("duration", "event"):
         if not isinstance(req.get(key), str):

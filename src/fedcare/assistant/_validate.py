@@ -20,10 +20,71 @@ from fedcare.assistant._equations import EQUATIONS, Result
 from fedcare.assistant._profile import Profile
 from fedcare.exceptions import ConvergenceWarning, DataError
 
-__all__ = ["Recalibration", "calibration", "combine_sums", "equation_risks", "recalibrate",
-           "site_sums"]
+__all__ = ["Recalibration", "calibration", "combine_sums", "equation_risks",
+           "profiles_from_frame", "recalibrate", "site_sums"]
 
 _EPS = 1e-12
+
+
+def profiles_from_frame(frame: Any, equation: str, columns: dict[str, str] | None = None,
+                        male_code: str | None = None) -> list[Profile]:
+    """One :class:`Profile` per row of a table holding an equation's inputs.
+
+    ``columns`` maps a profile field to the table's column (default: the field's own
+    name).  Numbers must be in the profile's conventional units (mg/dL, mmHg); yes/no
+    columns hold 0/1 or true/false; ``sex`` holds female/male (or, with ``male_code``,
+    the code that means male).  A value that cannot be read leaves the field empty, so
+    the equation skips that row.
+
+    Raises
+    ------
+    DataError
+        A column the equation needs is not in the table (named, with the option to map it).
+    """
+    import pandas as pd
+
+    from fedcare.assistant._profile import FIELDS
+
+    eq = EQUATIONS[equation]
+    columns = dict(columns or {})
+    wanted = sorted(set(eq.needs).union(*eq.alternatives))
+    present = {f: columns.get(f, f) for f in wanted if columns.get(f, f) in frame.columns}
+    missing = [f for f in eq.needs if f not in present]
+    if missing and not any(all(f in present for f in alt) for alt in eq.alternatives):
+        raise DataError(f"equation {equation}: no column for {', '.join(missing)}; name "
+                        "the columns after the profile fields or map them (e.g. "
+                        f"--column {missing[0]}=<column>)")
+    values: dict[str, list[Any]] = {}
+    for field, col in present.items():
+        spec = FIELDS[field]
+        raw = frame[col]
+        if spec.kind == "number":
+            num = pd.to_numeric(raw, errors="coerce").astype(float)
+            ok = num.between(spec.low, spec.high)
+            values[field] = [float(v) if k else None for v, k in zip(num, ok, strict=True)]
+        elif spec.kind == "bool":
+            text = raw.astype(str).str.strip().str.lower()
+            values[field] = [True if t in ("1", "1.0", "true", "yes") else False
+                             if t in ("0", "0.0", "false", "no") else None for t in text]
+        elif field == "sex":
+            text = raw.astype(str).str.strip().str.lower()
+            if male_code is not None:
+                code = str(male_code).strip().lower()
+                values[field] = [None if pd.isna(v) else "male" if t in (code, code + ".0")
+                                 else "female" for v, t in zip(raw, text, strict=True)]
+            else:
+                sexes = {"female": "female", "f": "female", "女": "female", "male": "male",
+                         "m": "male", "男": "male"}
+                values[field] = [sexes.get(t) for t in text]
+                if raw.notna().any() and all(v is None for v in values[field]):
+                    raise DataError(f"equation {equation}: column '{col}' (sex) holds no "
+                                    "female/male values; give --male-code for a coded "
+                                    "column (e.g. --male-code 1)")
+        else:
+            text = raw.astype(str).str.strip().str.lower()
+            values[field] = [t if t in spec.choices else None for t in text]
+    n = len(frame)
+    return [Profile(**{f: v[i] for f, v in values.items()}) for i in range(n)]
 
 
 def equation_risks(name: str, profiles: Sequence[Profile]) -> tuple[np.ndarray, np.ndarray]:

@@ -588,3 +588,72 @@ def _print_cox(result: Mapping[str, Any]) -> None:
                   f"{result['rounds']} Newton rounds (+{result['setup_rounds']} set-up), "
                   f"{result['seconds']:.2f} s, converged: {result['converged']}",
                   highlight=False)
+
+
+@analytics_app.command("recalibrate", epilog=EXIT_CODES)
+def recalibrate(
+    site_column: SiteColumn,
+    equation: Annotated[str, typer.Option(help="The risk equation: framingham_cvd_2008, "
+                                               "pce_ascvd_2013 or prevent_cvd_2023.")],
+    event: Annotated[str, typer.Option(help="Observed outcome over the equation's horizon "
+                                            "(10 years): 0/1 or true/false.")],
+    data: Data = None,
+    column: Annotated[list[str] | None, typer.Option(
+        "--column", help="FIELD=COLUMN: the table's column for a profile field (repeat), "
+                         "e.g. --column systolic_bp=sysBP; default: columns named after the "
+                         "fields (age, sex, systolic_bp, bp_treated, smoker, diabetes, "
+                         "total_cholesterol, hdl_cholesterol, bmi, egfr, statin, race).",
+        show_default=False)] = None,
+    male_code: Annotated[str | None, typer.Option(
+        "--male-code", help="For a coded sex column: the value meaning male (e.g. 1); "
+                            "default: the column holds female/male.",
+        show_default=False)] = None,
+    secure_aggregation: Annotated[bool, typer.Option(
+        "--secure-aggregation", help="Sum the sites' replies with SecAgg+ (>= 3 sites): "
+                                     "the coordinator sees only totals.")] = False,
+    json_out: JsonOut = None,
+    min_cell: MinCell = DEFAULT_MIN_CELL,
+    coordinator: Coordinator = None,
+    sites_n: Sites = None,
+    timeout: Timeout = 1800,
+) -> None:
+    """Recalibrate a published risk equation to the federation's own population, from
+    the sites' sums only (SCORE2's regional method): cloglog(p_new) = a + b *
+    cloglog(p_equation), a for the baseline risk and b for the slope, fitted by Fisher
+    scoring in which each site sends per round a 2-vector, a 2x2 matrix and its counts.
+    Reports a, b and the observed/expected ratio before and after. Numbers must be in
+    the profile's units (mg/dL, mmHg); rows the equation cannot score are left out and
+    counted. Use a and b with `fedcare assess` as the federation's calibrated risk.
+
+    Example: fedcare analytics recalibrate --data framingham_sites.csv --site-column site
+    --equation framingham_cvd_2008 --event chd10
+    """
+    with handle_errors():
+        _check_outputs(("--json", json_out))
+        columns: dict[str, str] = {}
+        for item in column or []:
+            field, sep, col = item.partition("=")
+            if not sep or not field.strip() or not col.strip():
+                raise ConfigError(f"--column expects FIELD=COLUMN, got '{item[:60]}'")
+            columns[field.strip()] = col.strip()
+        _target(data, coordinator, sites_n)
+        request: dict[str, Any] = {"analysis": "recalibrate", "equation": equation,
+                                   "event": event, "columns": columns,
+                                   "male_code": male_code}
+        result = _clean(_federate(request, data, site_column, min_cell, coordinator,
+                                  sites_n, timeout, secure=secure_aggregation))
+        _warn_excluded(result)
+        table = Table(title=f"{equation} recalibrated to {len(result['sites'])} sites "
+                            f"({result['n']} people, {result['events']} events)")
+        for col in ("", "O/E", "expected events"):
+            table.add_column(col)
+        table.add_row("as published", f"{result['observed_expected_before']:.3f}",
+                      f"{result['expected_before']:.1f}")
+        table.add_row("recalibrated", f"{result['observed_expected_after']:.3f}",
+                      f"{result['expected_after']:.1f}")
+        console.print(table)
+        console.print(f"a = {result['a']:.4f} (baseline), b = {result['b']:.4f} (slope); "
+                      f"{result['rounds']} rounds, converged: {result['converged']}",
+                      highlight=False)
+        if json_out is not None:
+            write_json(result, json_out)

@@ -60,10 +60,12 @@ class MessageType:
     EVENT_TIMES: Final = "query.event_times"
     KM: Final = "query.km"
     COX: Final = "query.cox"
+    RECALIBRATE: Final = "query.recalibrate"    # a risk equation's recalibration sums
 
 
 ANALYTICS_MESSAGE_TYPES = (MessageType.ANALYTICS_SETUP, MessageType.DESCRIBE,
-                           MessageType.EVENT_TIMES, MessageType.KM, MessageType.COX)
+                           MessageType.EVENT_TIMES, MessageType.KM, MessageType.COX,
+                           MessageType.RECALIBRATE)
 
 
 class RunKey:

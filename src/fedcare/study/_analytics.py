@@ -27,7 +27,7 @@ from fedcare.analytics import (
     survival_rows,
 )
 from fedcare.data._table import _rows, read_frame
-from fedcare.exceptions import DataError
+from fedcare.exceptions import ConfigError, DataError
 
 __all__ = ["AnalyticsWarning", "EmbeddedTable", "check_analytics_table", "dropped_text"]
 
@@ -70,6 +70,9 @@ def _sites(frame: pd.DataFrame, site_column: str) -> list[str]:
 
 def dropped_text(request: Mapping[str, Any], dropped: int) -> str:
     """The warning for rows an analysis left out."""
+    if request["analysis"] == "recalibrate":
+        return (f"{dropped} row(s) left out: a missing {request['event']}, or an input of "
+                f"{request['equation']} missing, implausible or outside its derivation range")
     if request["analysis"] == "describe":
         return f"{dropped} row(s) with no '{request['group']}' left out of the Table 1"
     if request["analysis"] == "km":
@@ -98,6 +101,24 @@ def check_analytics_table(data: str | Path, site_column: str,
     req = check_request(request)
     analysis, group = req["analysis"], req.get("group")
     dropped = 0
+    if analysis == "recalibrate":
+        from fedcare.assistant import EQUATIONS
+        from fedcare.assistant._validate import equation_risks, profiles_from_frame
+
+        equation = req["equation"]
+        if equation not in EQUATIONS or EQUATIONS[equation].kind != "risk":
+            known = sorted(n for n, e in EQUATIONS.items() if e.kind == "risk")
+            raise ConfigError(f"--equation must be one of {', '.join(known)}")
+        frame = _load(path, site_column, {"--event": [req["event"]]})
+        _, ok = equation_risks(equation, profiles_from_frame(frame, equation, req["columns"],
+                                                            req["male_code"]))
+        y = frame[req["event"]]
+        usable = ok & y.notna().to_numpy()
+        dropped = int((~usable).sum())
+        sites = _sites(frame.loc[usable], site_column)
+        if dropped:
+            warnings.warn(dropped_text(req, dropped), AnalyticsWarning, stacklevel=2)
+        return EmbeddedTable(req, sites, dropped)
     if analysis == "describe":
         cols = req["columns"]
         frame = _load(path, site_column, {"--columns": cols,

@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 from fedcare.assistant import EQUATIONS, ModelCandidate, Profile, Result, Skipped
-from fedcare.assistant._validate import calibration, equation_risks, recalibrate
+from fedcare.assistant._validate import (
+    Recalibration,
+    calibration,
+    equation_risks,
+    recalibrate,
+)
 from fedcare.exceptions import DataError, DataNotFoundError
 
 __all__ = ["load_framingham", "run_assistant_validation"]
@@ -132,6 +137,9 @@ def run_assistant_validation(out_dir: str | Path, *, data: str | Path | None = N
         "site_split": "synthetic: training rows dealt at random to sites (the table has "
                       "no hospital column)", "seed": seed, "equations": {}}
     curves: dict[str, dict[str, Any]] = {}
+    tmp = tempfile.TemporaryDirectory()
+    train_csv = Path(tmp.name) / "framingham_sites.csv"
+    _site_frame(table, train_idx, site_of).to_csv(train_csv, index=False)
     say("equations")
     for name, eq in EQUATIONS.items():
         if not eq.cardiovascular:
@@ -155,21 +163,34 @@ def run_assistant_validation(out_dir: str | Path, *, data: str | Path | None = N
         if isinstance(r, Result) and r.version:
             entry["version"] = r.version
         curves[f"{name} as published"] = cal
-        say(f"recalibrating {name} from {sites} sites' sums")
+        say(f"recalibrating {name} from {sites} sites' sums (federated analytics)")
+        fed = _federated_recalibration(train_csv, name)
         site_data = []
         for s in range(sites):
             rows = train_idx[site_of == s]
             p_site, ok_site = equation_risks(name, [profiles[i] for i in rows])
             site_data.append((p_site[ok_site], y_all[rows][ok_site]))
-        recal = recalibrate(name, site_data)
+        direct = recalibrate(name, site_data)  # the same fit without Flower: a check
+        recal = Recalibration(name, fed["a"], fed["b"], fed["n"], fed["events"],
+                              len(fed["sites"]), fed["rounds"])
         after = calibration(y_test[ok], recal.apply(risks[ok]))
-        entry.update(recalibration=recal.to_dict(), after=after)
+        entry.update(recalibration={
+            **recal.to_dict(), "through": "fedcare analytics recalibrate (Flower messages, "
+                                         "in-process engine)",
+            "message_rounds": fed["rounds"] + fed["setup_rounds"],
+            "training_observed_expected_before": fed["observed_expected_before"],
+            "training_observed_expected_after": fed["observed_expected_after"],
+            "max_abs_difference_to_direct_fit": max(abs(direct.a - fed["a"]),
+                                                    abs(direct.b - fed["b"]))}, after=after)
         curves[f"{name} recalibrated"] = after
         result["equations"][name] = entry
     say("federated model")
-    result["fedcare_model"] = _federated_model(table, train_idx, site_of, test_profiles,
-                                               y_test, out, rounds=rounds,
-                                               registry_url=registry_url, seed=seed)
+    try:
+        result["fedcare_model"] = _federated_model(train_csv, test_profiles, y_test, out,
+                                                   rounds=rounds, registry_url=registry_url,
+                                                   seed=seed)
+    finally:
+        tmp.cleanup()
     if "calibration" in result["fedcare_model"]:
         curves["fedcare federated model"] = result["fedcare_model"]["calibration"]
     if curves:
@@ -187,9 +208,37 @@ _FEATURES = ["age", "sex", "systolic_bp", "bp_treated", "total_cholesterol", "sm
              "diabetes", "bmi"]
 
 
-def _federated_model(table: pd.DataFrame, train_idx: np.ndarray, site_of: np.ndarray,
-                     test_profiles: list[Profile], y_test: np.ndarray, out: Path, *,
-                     rounds: int, registry_url: str | None, seed: int) -> dict[str, Any]:
+def _site_frame(table: pd.DataFrame, train_idx: np.ndarray, site_of: np.ndarray
+                ) -> pd.DataFrame:
+    """The training rows as the sites hold them: profile field names, a site column."""
+    train = table.iloc[train_idx]
+    return pd.DataFrame({
+        "site": [f"site{s + 1}" for s in site_of], "age": train["age"].to_numpy(),
+        "sex": np.where(train["male"].to_numpy() == 1, "male", "female"),
+        "systolic_bp": train["sysBP"].to_numpy(), "bp_treated": train["BPMeds"].to_numpy(),
+        "total_cholesterol": train["totChol"].to_numpy(),
+        "smoker": train["currentSmoker"].to_numpy(), "diabetes": train["diabetes"].to_numpy(),
+        "bmi": train["BMI"].to_numpy(), "chd10": train["TenYearCHD"].to_numpy()})
+
+
+def _federated_recalibration(csv: Path, equation: str) -> dict[str, Any]:
+    """The recalibration as a federated analytics run: each site's sums only."""
+    import warnings
+
+    from fedcare.config import StudyConfig
+    from fedcare.study._analytics import AnalyticsWarning
+    from fedcare.study._runs import run_analytics
+
+    config = StudyConfig(data=str(csv), site_column="site")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AnalyticsWarning)  # rows without BMI: counted
+        return run_analytics(config, {"analysis": "recalibrate", "equation": equation,
+                                      "event": "chd10"})
+
+
+def _federated_model(csv: Path, test_profiles: list[Profile], y_test: np.ndarray,
+                     out: Path, *, rounds: int, registry_url: str | None,
+                     seed: int) -> dict[str, Any]:
     from fedcare.assistant import score_models
     from fedcare.config import StudyConfig
     from fedcare.explain import RiskModel
@@ -197,21 +246,10 @@ def _federated_model(table: pd.DataFrame, train_idx: np.ndarray, site_of: np.nda
     from fedcare.report._run_folder import write_outputs
     from fedcare.study._study import run_study
 
-    train = table.iloc[train_idx]
-    frame = pd.DataFrame({
-        "site": [f"site{s + 1}" for s in site_of], "age": train["age"].to_numpy(),
-        "sex": np.where(train["male"].to_numpy() == 1, "male", "female"),
-        "systolic_bp": train["sysBP"].to_numpy(), "bp_treated": train["BPMeds"].to_numpy(),
-        "total_cholesterol": train["totChol"].to_numpy(),
-        "smoker": train["currentSmoker"].to_numpy(), "diabetes": train["diabetes"].to_numpy(),
-        "bmi": train["BMI"].to_numpy(), "chd10": train["TenYearCHD"].to_numpy()})
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "framingham_sites.csv"
-        frame.to_csv(csv, index=False)
-        config = StudyConfig(data=str(csv), site_column="site", target="chd10",
-                             categorical=["sex"], numeric=[f for f in _FEATURES if f != "sex"],
-                             rounds=rounds, seed=seed)
-        metrics = run_study(config).to_dict()
+    config = StudyConfig(data=str(csv), site_column="site", target="chd10",
+                         categorical=["sex"], numeric=[f for f in _FEATURES if f != "sex"],
+                         rounds=rounds, seed=seed)
+    metrics = run_study(config).to_dict()
     run_dir = write_outputs(metrics, out / "runs", "framingham-chd10")
     registry = Registry(registry_url or f"sqlite:///{out / 'registry.db'}")
     record, _ = registry.register(run_dir, name="framingham-chd10-federated")

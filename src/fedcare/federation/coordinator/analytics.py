@@ -399,8 +399,51 @@ def _cox(c: _Coordinator, node_ids: list[int]) -> dict[str, Any]:
             "n": int(sum(sites.n_rows.values())), **out}
 
 
+def _recalibrate(c: _Coordinator, node_ids: list[int]) -> dict[str, Any]:
+    """Fisher scoring of cloglog(p_new) = a + b cloglog(p_equation) from the sites' sums
+    (SCORE2's regional recalibration; :mod:`fedcare.assistant._validate`)."""
+    req = c.request
+    sites = c.setup(node_ids, c.config.min_cell, "usable rows")
+    started = time.perf_counter()
+
+    def evaluate(params: NDArray[np.float64]) -> dict[str, Any]:
+        msgs = [named_arrays_of(r.content) for r in c.sum(
+            sites.nodes, MessageType.RECALIBRATE, {"params": params}, step="eval")]
+        return {key: np.sum([m[key] for m in msgs], axis=0)
+                for key in ("score", "information", "totals")}
+
+    params = np.array([0.0, 1.0])
+    first = current = evaluate(params)
+    converged, rounds = False, 1
+    while rounds < req["max_rounds"]:
+        step = np.linalg.solve(np.asarray(current["information"]).reshape(2, 2),
+                               np.asarray(current["score"]))
+        params = params + step
+        current = evaluate(params)
+        rounds += 1
+        if float(np.max(np.abs(step))) < req["tol"]:
+            converged = True
+            break
+    n, events, loglik, expected_before, expected_after = (float(v) for v in current["totals"])
+    if not converged:
+        logging.getLogger("fedcare").warning("recalibration of %s did not converge in %d "
+                                             "rounds", req["equation"], rounds)
+    return {**_common(c.config, req, sites), "equation": req["equation"],
+            "event": req["event"], "columns": req["columns"],
+            "excluded_sites": sites.excluded, "n": int(n), "events": int(events),
+            "a": float(params[0]), "b": float(params[1]), "loglik": loglik,
+            "loglik_unrecalibrated": float(first["totals"][2]),
+            "observed_expected_before": events / expected_before,
+            "observed_expected_after": events / expected_after,
+            "expected_before": expected_before, "expected_after": expected_after,
+            "rounds": rounds, "setup_rounds": 1, "converged": converged,
+            "seconds": time.perf_counter() - started,
+            "method": "cloglog(p_new) = a + b * cloglog(p_equation) (SCORE2's regional "
+                      "recalibration), Fisher scoring from the sites' sums"}
+
+
 _RUNNERS: dict[str, Callable[[_Coordinator, list[int]], dict[str, Any]]] = {
-    "describe": _describe, "km": _km, "cox": _cox}
+    "describe": _describe, "km": _km, "cox": _cox, "recalibrate": _recalibrate}
 
 
 def run_analytics(grid: Grid, context: Context) -> dict[str, Any]:
@@ -417,8 +460,10 @@ def run_analytics(grid: Grid, context: Context) -> dict[str, Any]:
         request_ = check_request(json.loads(str(context.run_config[RunKey.ANALYTICS_REQUEST])))
     except json.JSONDecodeError:
         raise ConfigError(f"run config '{RunKey.ANALYTICS_REQUEST}' is not JSON") from None
-    if config.secure_aggregation and request_["analysis"] not in ("cox", "km"):
-        raise ConfigError(f"secure_aggregation applies to analytics 'cox' and 'km' (their "
+    if config.secure_aggregation and request_["analysis"] not in ("cox", "km",
+                                                                  "recalibrate"):
+        raise ConfigError(f"secure_aggregation applies to analytics 'cox', 'km' and "
+                          f"'recalibrate' (their "
                           f"sums); '{request_['analysis']}' combines per-site protected "
                           "counts")
     node_ids = wait_for_sites(grid, context)

@@ -104,6 +104,8 @@ def _prepare(data: str, data_dir: str, stamp: float, site_column: str, name: str
             levels = {c: local_levels(rows, c, "--columns") for c in text}
             levels[group] = local_levels(rows, group, "--group")
         return _Prepared(name, rows, dropped, tuple(text), levels)
+    if req["analysis"] == "recalibrate":
+        return _prepare_recalibration(rows, req, name, Path(data).name)
     duration, event = req["duration"], req["event"]
     extra = ({"--group": [group] if group else []} if req["analysis"] == "km"
              else {"--covariates": req["covariates"]})
@@ -126,6 +128,29 @@ def _prepare(data: str, data_dir: str, stamp: float, site_column: str, name: str
     rows = rows.loc[complete].reset_index(drop=True)
     levels = {c: local_levels(rows, c, "--covariates") for c in text}
     return _Prepared(name, rows, dropped, tuple(text), levels)
+
+
+def _prepare_recalibration(rows: pd.DataFrame, req: dict[str, Any], name: str,
+                           file: str) -> _Prepared:
+    """The equation's risk (``p``) and the observed outcome (``y``) of each usable row."""
+    from fedcare.assistant import EQUATIONS
+    from fedcare.assistant._validate import equation_risks, profiles_from_frame
+
+    equation, event = req["equation"], req["event"]
+    if equation not in EQUATIONS or EQUATIONS[equation].kind != "risk":
+        risk = sorted(n for n, e in EQUATIONS.items() if e.kind == "risk")
+        raise ConfigError(f"recalibrate: unknown risk equation '{equation[:40]}'; known: "
+                          f"{', '.join(risk)}")
+    require_columns(rows, file, {"--event": [event]})
+    y = pd.to_numeric(rows[event].map(lambda v: {"true": 1, "false": 0}.get(
+        str(v).strip().lower(), v)), errors="coerce")
+    if not y.dropna().isin([0, 1]).all():
+        raise DataError(f"{file}: column '{event}' (--event) must hold 0/1 or true/false")
+    profiles = profiles_from_frame(rows, equation, req["columns"], req["male_code"])
+    p, ok = equation_risks(equation, profiles)
+    keep = ok & y.notna().to_numpy()
+    frame = pd.DataFrame({"p": p[keep], "y": y.to_numpy(dtype=float)[keep]})
+    return _Prepared(name, frame, int((~keep).sum()), (), {})
 
 
 def _site(req: SiteRequest) -> tuple[dict[str, Any], _Prepared, int]:
@@ -226,10 +251,32 @@ def cox(req: SiteRequest) -> TaskResult:
     return TaskResult(dict(msg))
 
 
+def recalibrate(req: SiteRequest) -> TaskResult:
+    """The sums of one Fisher-scoring step of the equation's recalibration at the
+    coordinator's ``params`` (a, b), and the expected events before and after: sums over
+    the site's rows only."""
+    from fedcare.assistant._validate import site_sums
+
+    _, prep, k = _site(req)
+    if len(prep.frame) < k:
+        raise DataError(f"site '{prep.name}' has fewer than {k} usable rows (--min-cell)")
+    p, y = prep.frame["p"].to_numpy(), prep.frame["y"].to_numpy()
+    params = np.asarray(req.named["params"], dtype=np.float64)
+    sums = site_sums(p, y, params)
+    from fedcare.assistant._validate import Recalibration
+
+    after = Recalibration("", float(params[0]), float(params[1]), 0, 0, 0, 0).apply(p)
+    return TaskResult({"score": np.asarray(sums["score"]),
+                       "information": np.asarray(sums["information"]).ravel(),
+                       "totals": np.array([sums["n"], sums["events"], sums["loglik"],
+                                           float(p.sum()), float(after.sum())])})
+
+
 TASKS = {
     MessageType.ANALYTICS_SETUP: setup,
     MessageType.DESCRIBE: describe,
     MessageType.EVENT_TIMES: event_times,
     MessageType.KM: km,
     MessageType.COX: cox,
+    MessageType.RECALIBRATE: recalibrate,
 }

@@ -90,3 +90,19 @@ def test_cli(tmp_path: Path) -> None:
                                  "framingham_cvd_2008", "--event", "event", "--column",
                                  "systolic_bp"])
     assert r.exit_code == 5 and "FIELD=COLUMN" in r.output
+
+
+def test_secure_aggregation_gives_the_same_fit(tmp_path: Path) -> None:
+    """With SecAgg+ (3 sites) the coordinator sees only the totals; the fit is the same."""
+    from fedcare.study import run_analytics
+
+    path = _table(tmp_path)
+    request = {"analysis": "recalibrate", "equation": "framingham_cvd_2008",
+               "event": "event", "columns": {"systolic_bp": "sbp"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = run_analytics(StudyConfig(data=str(path), site_column="hospital"), request)
+        secure = run_analytics(StudyConfig(data=str(path), site_column="hospital",
+                                           secure_aggregation=True), request)
+    assert secure["a"] == pytest.approx(plain["a"], abs=1e-6)
+    assert secure["b"] == pytest.approx(plain["b"], abs=1e-6)

@@ -234,8 +234,8 @@ def test_secure_cox_equals_plain_cox(pbc3_csv: Path) -> None:
     cox_replies = [r for r in grid.replies_received if r.metadata.message_type == "train"]
     assert cox_replies and all(not rec for r in cox_replies
                                for rec in r.content.array_records.values())
-    with pytest.raises(ConfigError, match="secure_aggregation applies to analytics 'cox' "
-                                          "and 'km'"):
+    with pytest.raises(ConfigError, match="secure_aggregation applies to analytics 'cox', "
+                                          "'km' and 'recalibrate'"):
         run_analytics_inprocess(config.replace(secure_aggregation=True),
                                 REQUESTS["describe"], SITES)
 

@@ -139,6 +139,7 @@ SECURE: Final[Mapping[str, SecureEncoding]] = {
     MessageType.TRAIN: SecureEncoding(2.0**27, 2, weighted=True, metrics=()),
     MessageType.COX: SecureEncoding(2.0**40, 3, metrics=()),
     MessageType.KM: SecureEncoding(2.0**40, 3, metrics=()),  # step "km-totals" only
+    MessageType.RECALIBRATE: SecureEncoding(2.0**40, 3, metrics=()),
 }
 """The message types whose replies can be summed with SecAgg+."""
 

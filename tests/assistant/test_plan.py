@@ -159,3 +159,28 @@ def test_diabetes_screening_scores_skip_a_person_with_diabetes() -> None:
     for name in ("cdrs", "findrisc"):
         assert a["scores"][name]["skipped"] and "筛查" in a["scores"][name]["text"]
     assert "glucose" not in {i["area"] for i in a["plan"]["items"]}
+
+
+def test_a_federation_recalibration_drives_the_score_of_its_own_version() -> None:
+    from fedcare.assistant import Recalibration
+
+    recal = Recalibration.from_dict({"equation": "framingham_cvd_2008", "version": "bmi",
+                                     "a": -0.08, "b": 0.84, "n": 4146, "events": 615,
+                                     "sites": ["s1", "s2", "s3", "s4"], "rounds": 7})
+    office = {"age": 58, "sex": "male", "systolic_bp": 148, "bp_treated": False,
+              "smoker": True, "diabetes": False, "bmi": 27.7}
+    plain = assess(office, on=DAY)["scores"]["framingham_cvd_2008"]
+    a = assess(office, on=DAY, recalibrations=[recal])
+    s = a["scores"]["framingham_cvd_2008"]
+    assert s["published_risk"] == pytest.approx(plain["risk"], abs=1e-6)
+    assert s["risk"] != pytest.approx(plain["risk"], abs=1e-3)
+    assert s["recalibration"]["sites"] == 4 and "4 sites" in s["text"]
+    stop = next(e for w in a["what_if"] if w["intervention"] == "stop_smoking"
+                for e in w["estimates"] if e["score"] == "framingham_cvd_2008")
+    assert stop["risk_before"] == pytest.approx(s["risk"], abs=1e-6)
+    # the lipid version is another equation's calibration: left as published
+    lipid = assess({**office, "total_cholesterol": 220, "hdl_cholesterol": 45}, on=DAY,
+                   recalibrations=[recal])["scores"]["framingham_cvd_2008"]
+    assert "recalibration" not in lipid and lipid["version"] == "lipid"
+    with pytest.raises(ConfigError):
+        Recalibration.from_dict({"equation": "cdrs", "a": 0, "b": 1})

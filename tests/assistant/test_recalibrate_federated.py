@@ -40,7 +40,8 @@ def test_federated_recalibration_equals_the_direct_fit(tmp_path: Path) -> None:
 
     path = _table(tmp_path)
     request = {"analysis": "recalibrate", "equation": "framingham_cvd_2008",
-               "event": "event", "columns": {"systolic_bp": "sbp"}}
+               "event": "event", "columns": {"systolic_bp": "sbp"},
+               "version": "bmi"}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_analytics(StudyConfig(data=str(path), site_column="hospital"), request)
@@ -71,7 +72,10 @@ def test_unknown_equation_and_missing_column(tmp_path: Path) -> None:
                                "event": "event"})
     with pytest.raises(DataError, match="systolic_bp"):
         run_analytics(config, {"analysis": "recalibrate", "equation": "framingham_cvd_2008",
-                               "event": "event"})
+                               "event": "event", "version": "bmi"})
+    with pytest.raises(ConfigError, match="--version must be one of lipid, bmi"):
+        run_analytics(config, {"analysis": "recalibrate", "equation": "framingham_cvd_2008",
+                               "event": "event", "columns": {"systolic_bp": "sbp"}})
 
 
 def test_cli(tmp_path: Path) -> None:
@@ -81,8 +85,8 @@ def test_cli(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     r = CliRunner().invoke(app, ["analytics", "recalibrate", "--data", str(path),
                                  "--site-column", "hospital", "--equation",
-                                 "framingham_cvd_2008", "--event", "event", "--column",
-                                 "systolic_bp=sbp", "--json", str(out)])
+                                 "framingham_cvd_2008", "--version", "bmi", "--event", "event",
+                                 "--column", "systolic_bp=sbp", "--json", str(out)])
     assert r.exit_code == 0, r.output
     assert "recalibrated" in r.output and out.exists()
     r = CliRunner().invoke(app, ["analytics", "recalibrate", "--data", str(path),
@@ -98,7 +102,8 @@ def test_secure_aggregation_gives_the_same_fit(tmp_path: Path) -> None:
 
     path = _table(tmp_path)
     request = {"analysis": "recalibrate", "equation": "framingham_cvd_2008",
-               "event": "event", "columns": {"systolic_bp": "sbp"}}
+               "event": "event", "columns": {"systolic_bp": "sbp"},
+               "version": "bmi"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         plain = run_analytics(StudyConfig(data=str(path), site_column="hospital"), request)

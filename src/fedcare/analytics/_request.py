@@ -28,7 +28,7 @@ def check_request(request: Mapping[str, Any]) -> dict[str, Any]:
     cox: ``duration``, ``event``, ``covariates``, ``categorical``, ``ties``,
     ``stratified``, ``exact``, ``tol``, ``max_rounds``. recalibrate: ``equation`` (a
     :mod:`fedcare.assistant` risk equation), ``event`` (the observed outcome over the
-    equation's horizon, 0/1), ``columns`` ({profile field: column}), ``male_code``,
+    equation's horizon, 0/1), ``columns`` ({profile field: column}), ``male_code``, ``version``,
     ``tol``, ``max_rounds``.
     """
     req = dict(request)
@@ -57,6 +57,8 @@ def check_request(request: Mapping[str, Any]) -> dict[str, Any]:
         req["columns"] = dict(columns)
         male = req.get("male_code")
         req["male_code"] = None if male is None else str(male)
+        version = req.get("version")
+        req["version"] = None if version is None else str(version)
         req["tol"] = float(req.get("tol", 1e-9))
         req["max_rounds"] = int(req.get("max_rounds", 50))
         return req

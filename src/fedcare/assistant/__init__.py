@@ -9,6 +9,7 @@ from fedcare.assistant._assess import ModelCandidate, assess, score_models, tren
 from fedcare.assistant._equations import EQUATIONS, Equation, Result, Skipped, compute_all
 from fedcare.assistant._plan import CITATIONS, Thresholds
 from fedcare.assistant._profile import FIELDS, Profile, ProfileError, parse_profile
+from fedcare.assistant._validate import Recalibration
 
 __all__ = [
     "CITATIONS",
@@ -18,6 +19,7 @@ __all__ = [
     "ModelCandidate",
     "Profile",
     "ProfileError",
+    "Recalibration",
     "Result",
     "Skipped",
     "Thresholds",

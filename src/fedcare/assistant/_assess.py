@@ -19,6 +19,7 @@ from fedcare.assistant._plan import (
 )
 from fedcare.assistant._profile import FIELDS, Profile, parse_profile
 from fedcare.assistant._text import LANGS, TITLES_ZH, pct, say
+from fedcare.assistant._validate import Recalibration
 from fedcare.exceptions import ConfigError
 
 __all__ = ["ModelCandidate", "assess", "score_models", "trend"]
@@ -124,6 +125,12 @@ def _score_entry(name: str, r: Result | Skipped, lang: str) -> dict[str, Any]:
         out.update(risk=round(r.risk, 6), horizon_years=r.horizon_years,
                    text=say("score.risk", lang, title=base["title"], risk=pct(r.risk),
                             years=r.horizon_years, outcome=outcome))
+        if "recalibration" in r.detail:
+            rc = r.detail["recalibration"]
+            out.update(published_risk=round(r.detail["published_risk"], 6), recalibration=rc)
+            out["text"] += " " + say("score.recalibrated", lang,
+                                     published=pct(r.detail["published_risk"]),
+                                     sites=rc["sites"])
     else:
         band = say(f"band.{r.band}", lang)
         out.update(points=r.points, band=r.band, band_text=band, text=say("score.points", lang,
@@ -139,8 +146,8 @@ def _score_entry(name: str, r: Result | Skipped, lang: str) -> dict[str, Any]:
 
 def assess(profile: Profile | dict[str, Any], *, lang: str = "en",
            models: Sequence[ModelCandidate] = (), thresholds: Thresholds | None = None,
-           on: date | None = None, previous: dict[str, Any] | None = None
-           ) -> dict[str, Any]:
+           on: date | None = None, previous: dict[str, Any] | None = None,
+           recalibrations: Sequence[Recalibration] = ()) -> dict[str, Any]:
     """Assess one person.
 
     Parameters
@@ -157,6 +164,10 @@ def assess(profile: Profile | dict[str, Any], *, lang: str = "en",
     previous : dict, optional
         This person's previous assessment (as returned here, with its ``profile``): the
         plan then adapts and the trend is reported.
+    recalibrations : sequence of Recalibration
+        Equations recalibrated to a federation's population (``fedcare analytics
+        recalibrate``): their risk is reported recalibrated (the published one beside it)
+        and drives the tier and what-if.
 
     Returns
     -------
@@ -170,7 +181,8 @@ def assess(profile: Profile | dict[str, Any], *, lang: str = "en",
     p = profile if isinstance(profile, Profile) else parse_profile(profile)
     th = thresholds or Thresholds()
     day = on or date.today()
-    results = compute_all(p)
+    recal = {r.equation: r for r in recalibrations}
+    results = _recalibrated(compute_all(p), recal)
     tier_ = tier(results, th, day, lang)
     plan = make_plan(p, results, tier_, day, lang)
     previous_profile = None
@@ -182,7 +194,8 @@ def assess(profile: Profile | dict[str, Any], *, lang: str = "en",
         "disclaimer": say("disclaimer", lang),
         "scores": {name: _score_entry(name, r, lang) for name, r in results.items()},
         "models": score_models(p, models, lang),
-        "tier": tier_, "factors": factors(p, lang), "what_if": what_if(p, results, lang),
+        "tier": tier_, "factors": factors(p, lang),
+        "what_if": what_if(p, results, lang, recal),
         "plan": plan, "profile": {k: (round(v, 4) if isinstance(v, float) else v)
                                   for k, v in p.given().items()},
         "profile_notes": list(p.notes),
@@ -190,6 +203,12 @@ def assess(profile: Profile | dict[str, Any], *, lang: str = "en",
     if previous is not None:
         out["trend"] = trend([previous, out], lang)
     return out
+
+
+def _recalibrated(results: dict[str, Result | Skipped],
+                  recal: dict[str, Recalibration]) -> dict[str, Result | Skipped]:
+    return {n: recal[n].apply_result(r) if n in recal and isinstance(r, Result) else r
+            for n, r in results.items()}
 
 
 def trend(assessments: Sequence[dict[str, Any]], lang: str = "en") -> dict[str, Any]:

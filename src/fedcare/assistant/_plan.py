@@ -275,9 +275,11 @@ _CHANGES = {"stop_smoking": "smoker", "sbp_minus_10": "systolic_bp",
             "activity_150": "activity_min_per_week", "salt_under_5g": "systolic_bp"}
 
 
-def what_if(p: Profile, results: dict[str, Result | Skipped],
-            lang: str) -> list[dict[str, Any]]:
-    """Each applicable intervention's re-estimated risk (points) per computed score."""
+def what_if(p: Profile, results: dict[str, Result | Skipped], lang: str,
+            recalibrations: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Each applicable intervention's re-estimated risk (points) per computed score
+    (through the same recalibration as the score, where there is one)."""
+    recalibrations = recalibrations or {}
     out: list[dict[str, Any]] = []
     main = primary(results)
     for key, changes, _, cite in _interventions(p):
@@ -294,6 +296,8 @@ def what_if(p: Profile, results: dict[str, Result | Skipped],
                 after = eq.compute(after_profile)
                 if not isinstance(after, Result):  # left the derivation range
                     continue
+                if name in recalibrations:
+                    after = recalibrations[name].apply_result(after)
                 estimates.append(_estimate(name, before, after, "equation", None, label, lang))
             elif eq.cardiovascular and key in _EFFECTS and before.risk is not None:
                 rr, source = _EFFECTS[key]

@@ -40,6 +40,9 @@ _T: dict[str, tuple[str, str]] = {
         "Red: cardiovascular disease already present — secondary prevention with your "
         "doctor; reassess by {date}.",
         "红色：已有心血管病——请在医生指导下进行二级预防，并在 {date} 前复评。"),
+    "score.recalibrated": ("Recalibrated to the federation's population ({sites} sites); "
+                           "{published} as published.",
+                           "已按联邦人群（{sites} 家机构）重新校准；原方程为 {published}。"),
     "model.risk": ("fedcare model '{name}' (federation of {sites}): {risk} risk of {outcome}.",
                    "fedcare 联邦模型“{name}”（参与机构：{sites}）：{outcome}风险 {risk}。"),
     # tiers

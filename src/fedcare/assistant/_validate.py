@@ -26,15 +26,21 @@ __all__ = ["Recalibration", "calibration", "combine_sums", "equation_risks",
 _EPS = 1e-12
 
 
+#: Versions of an equation with alternative input sets: version -> the fields it needs.
+VERSIONS = {"framingham_cvd_2008": {"lipid": 0, "bmi": 1}}
+
+
 def profiles_from_frame(frame: Any, equation: str, columns: dict[str, str] | None = None,
-                        male_code: str | None = None) -> list[Profile]:
+                        male_code: str | None = None, version: str | None = None
+                        ) -> list[Profile]:
     """One :class:`Profile` per row of a table holding an equation's inputs.
 
     ``columns`` maps a profile field to the table's column (default: the field's own
     name).  Numbers must be in the profile's conventional units (mg/dL, mmHg); yes/no
     columns hold 0/1 or true/false; ``sex`` holds female/male (or, with ``male_code``,
     the code that means male).  A value that cannot be read leaves the field empty, so
-    the equation skips that row.
+    the equation skips that row.  ``version`` picks one input set of an equation that
+    has several (Framingham 2008: ``lipid`` or ``bmi``), so every row uses the same one.
 
     Raises
     ------
@@ -47,10 +53,18 @@ def profiles_from_frame(frame: Any, equation: str, columns: dict[str, str] | Non
 
     eq = EQUATIONS[equation]
     columns = dict(columns or {})
-    wanted = sorted(set(eq.needs).union(*eq.alternatives))
+    sets = (eq.needs, *eq.alternatives)
+    if version is not None:
+        index = VERSIONS.get(equation, {}).get(version)
+        if index is None:
+            raise DataError(f"equation {equation} has no version '{version[:20]}'"
+                            + (f"; versions: {', '.join(VERSIONS[equation])}"
+                               if equation in VERSIONS else ""))
+        sets = (sets[index],)
+    wanted = sorted(set(sets[0]).union(*sets[1:]))
     present = {f: columns.get(f, f) for f in wanted if columns.get(f, f) in frame.columns}
-    missing = [f for f in eq.needs if f not in present]
-    if missing and not any(all(f in present for f in alt) for alt in eq.alternatives):
+    missing = [f for f in sets[0] if f not in present]
+    if missing and not any(all(f in present for f in alt) for alt in sets[1:]):
         raise DataError(f"equation {equation}: no column for {', '.join(missing)}; name "
                         "the columns after the profile fields or map them (e.g. "
                         f"--column {missing[0]}=<column>)")
@@ -176,15 +190,51 @@ class Recalibration:
     events: int
     sites: int
     iterations: int
+    version: str | None = None
 
     def apply(self, p_equation: np.ndarray) -> np.ndarray:
         """Recalibrated risks."""
         eta = self.a + self.b * _cloglog(np.asarray(p_equation, dtype=float))
         return np.asarray(1 - np.exp(-np.exp(eta)))
 
+    def apply_result(self, r: Result) -> Result:
+        """A computed score with its risk recalibrated (the published risk kept in
+        ``detail``)."""
+        from dataclasses import replace
+
+        if r.risk is None or (self.version is not None and r.version != self.version):
+            return r  # another version of the equation: its own calibration unknown
+        risk = float(self.apply(np.array([r.risk]))[0])
+        return replace(r, risk=risk, detail={**r.detail, "published_risk": r.risk,
+                                             "recalibration": self.to_dict()})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recalibration:
+        """From the JSON of ``fedcare analytics recalibrate`` (or :meth:`to_dict`)."""
+        from fedcare.exceptions import ConfigError
+
+        try:
+            name = str(data["equation"])
+            a, b = float(data["a"]), float(data["b"])
+        except (KeyError, TypeError, ValueError):
+            raise ConfigError("a recalibration needs 'equation', 'a' and 'b' (the JSON of "
+                              "fedcare analytics recalibrate --json)") from None
+        if name not in EQUATIONS or EQUATIONS[name].kind != "risk":
+            raise ConfigError(f"recalibration: '{name[:40]}' is not a risk equation")
+        if not (np.isfinite(a) and np.isfinite(b) and b > 0):
+            raise ConfigError("recalibration: a must be finite and b positive")
+        sites = data.get("sites")
+        version = data.get("version")
+        if version is not None and version not in VERSIONS.get(name, {}):
+            raise ConfigError(f"recalibration: {name} has no version '{str(version)[:20]}'")
+        return cls(name, a, b, int(data.get("n", 0)), int(data.get("events", 0)),
+                   len(sites) if isinstance(sites, list) else int(sites or 0),
+                   int(data.get("rounds", data.get("iterations", 0))), version)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"equation": self.equation, "a": self.a, "b": self.b, "n": self.n,
-                "events": self.events, "sites": self.sites, "iterations": self.iterations,
+        return {"equation": self.equation, "version": self.version, "a": self.a, "b": self.b,
+                "n": self.n, "events": self.events, "sites": self.sites,
+                "iterations": self.iterations,
                 "method": "cloglog(p_new) = a + b * cloglog(p_equation) (SCORE2's "
                           "regional recalibration), fitted from site sums only"}
 

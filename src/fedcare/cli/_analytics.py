@@ -604,6 +604,9 @@ def recalibrate(
                          "fields (age, sex, systolic_bp, bp_treated, smoker, diabetes, "
                          "total_cholesterol, hdl_cholesterol, bmi, egfr, statin, race).",
         show_default=False)] = None,
+    version: Annotated[str | None, typer.Option(
+        "--version", help="framingham_cvd_2008 only: lipid (total and HDL cholesterol) or "
+                          "bmi (the office-based model).", show_default=False)] = None,
     male_code: Annotated[str | None, typer.Option(
         "--male-code", help="For a coded sex column: the value meaning male (e.g. 1); "
                             "default: the column holds female/male.",
@@ -626,7 +629,7 @@ def recalibrate(
     counted. Use a and b with `fedcare assess` as the federation's calibrated risk.
 
     Example: fedcare analytics recalibrate --data framingham_sites.csv --site-column site
-    --equation framingham_cvd_2008 --event chd10
+    --equation framingham_cvd_2008 --version bmi --event chd10
     """
     with handle_errors():
         _check_outputs(("--json", json_out))
@@ -639,11 +642,12 @@ def recalibrate(
         _target(data, coordinator, sites_n)
         request: dict[str, Any] = {"analysis": "recalibrate", "equation": equation,
                                    "event": event, "columns": columns,
-                                   "male_code": male_code}
+                                   "male_code": male_code, "version": version}
         result = _clean(_federate(request, data, site_column, min_cell, coordinator,
                                   sites_n, timeout, secure=secure_aggregation))
         _warn_excluded(result)
-        table = Table(title=f"{equation} recalibrated to {len(result['sites'])} sites "
+        shown = equation + (f" ({version})" if version else "")
+        table = Table(title=f"{shown} recalibrated to {len(result['sites'])} sites "
                             f"({result['n']} people, {result['events']} events)")
         for col in ("", "O/E", "expected events"):
             table.add_column(col)

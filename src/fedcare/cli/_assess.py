@@ -69,6 +69,9 @@ def _print(result: dict[str, Any]) -> None:
         elif "risk" in s:
             shown = Text(f"{100 * s['risk']:.1f} % / {s['horizon_years']} "
                          + ("年" if zh else "y"))
+            if "published_risk" in s:
+                shown.append((" 已重新校准，原方程 " if zh else " recalibrated; published ")
+                             + f"{100 * s['published_risk']:.1f} %", style="dim")
         else:
             shown = Text(f"{s['points']} " + ("分" if zh else "points") + f" ({s['band_text']})")
         table.add_row(s["title"], shown, s["citation"].split(".")[0])
@@ -122,6 +125,11 @@ def assess_command(
         "--thresholds", help="JSON of tier thresholds, e.g. {\"cvd_yellow\": 0.05, "
         "\"cvd_red\": 0.10} (defaults cited in docs/assistant.md).",
         show_default=False)] = None,
+    recalibration: Annotated[list[Path] | None, typer.Option(
+        "--recalibration", help="Report this equation recalibrated to a federation's "
+        "population (the JSON of fedcare analytics recalibrate --json; repeatable): its "
+        "risk then drives the tier and what-if, the published risk is shown beside it.",
+        show_default=False)] = None,
 ) -> None:
     """Assess one person: published risk equations (Framingham 2008, PCE 2013, PREVENT
     2023, Chinese Diabetes Risk Score, FINDRISC), fedcare's registered models, a
@@ -159,7 +167,8 @@ def assess_command(
             candidates = _candidates(registry)
         try:
             result = assess(data, lang=lang, models=candidates, thresholds=th,
-                            previous=previous)
+                            previous=previous,
+                            recalibrations=read_recalibrations(recalibration))
         except ProfileError as exc:
             for e in exc.errors:
                 err_console.print(styled("error:", "bold red",
@@ -173,6 +182,16 @@ def assess_command(
         if json_out is not None:
             write_json(result, json_out)
             err_console.print(f"wrote {json_out}", style="dim", highlight=False)
+
+
+def read_recalibrations(paths: list[Path] | None) -> list[Any]:
+    """Recalibrations from ``fedcare analytics recalibrate --json`` files."""
+    from fedcare.assistant import Recalibration
+
+    out = [Recalibration.from_dict(_read_json(p, "--recalibration")) for p in paths or []]
+    if len({r.equation for r in out}) < len(out):
+        raise ConfigError("--recalibration: two files recalibrate the same equation")
+    return out
 
 
 def _candidates(registry: Any) -> list[Any]:

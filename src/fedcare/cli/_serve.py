@@ -237,13 +237,19 @@ def serve(
     ] = "100/second;3000/minute",
     openapi: Annotated[Path | None, typer.Option(
         help="Write the OpenAPI document to this file and exit.", show_default=False)] = None,
+    recalibration: Annotated[list[Path] | None, typer.Option(
+        "--recalibration", help="The assistant reports this equation recalibrated to a "
+        "federation (the JSON of fedcare analytics recalibrate --json; repeatable).",
+        show_default=False)] = None,
     db: Db = None,
 ) -> None:
-    """Serve registered models over HTTP: predict, explain, model cards (FastAPI).
+    """Serve registered models over HTTP: predict, explain, model cards (FastAPI), and
+    the health-management assistant.
 
     Routes: GET /healthz, GET /v1/models, GET /v1/models/{id}, GET /v1/models/{id}/card,
     POST /v1/models/{id}/predict, POST /v1/models/{id}/explain (clinician), PATCH
-    /v1/models/{id} and GET /v1/audit/predictions (admin). Send the key in X-API-Key.
+    /v1/models/{id} and GET /v1/audit/predictions (admin), POST /v1/assess, GET
+    /v1/people/{id}/assessments and /fhir (clinician). Send the key in X-API-Key.
     Interactive documentation at /docs. Put TLS in front (a reverse proxy) beyond this
     machine.
 
@@ -261,7 +267,10 @@ def serve(
             return
         import uvicorn
 
-        app = create_app(db, rate_limit=rate_limit)
+        from fedcare.cli._assess import read_recalibrations
+
+        app = create_app(db, rate_limit=rate_limit,
+                         assistant_recalibrations=read_recalibrations(recalibration))
         err_console.print(f"serving {len(app.state.service.registry.models())} model(s) from "
                           f"{app.state.service.registry.description} on http://{host}:{port} "
                           "(docs at /docs; Ctrl-C stops)", highlight=False)

@@ -10,7 +10,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -23,7 +23,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, model_validator
 
 from fedcare import __version__
-from fedcare.assistant import Thresholds
+from fedcare.assistant import Recalibration, Thresholds
 from fedcare.exceptions import ConfigError, DataNotFoundError, FedcareError
 from fedcare.explain import PatientInputError, RiskModel
 from fedcare.registry import ApiKey, ModelRecord, Registry
@@ -410,7 +410,8 @@ class _Service:
 
 def create_app(registry: Registry | str | None = None, *,
                rate_limit: str = DEFAULT_RATE_LIMIT,
-               assistant_thresholds: Thresholds | None = None) -> FastAPI:
+               assistant_thresholds: Thresholds | None = None,
+               assistant_recalibrations: Sequence[Recalibration] = ()) -> FastAPI:
     """The fedcare prediction API over a model registry.
 
     Parameters
@@ -422,6 +423,8 @@ def create_app(registry: Registry | str | None = None, *,
         Per-key limits in the ``limits`` notation, e.g. ``"100/second;3000/minute"``.
     assistant_thresholds : fedcare.assistant.Thresholds, optional
         Tier thresholds of ``POST /v1/assess`` (default: the cited defaults).
+    assistant_recalibrations : sequence of fedcare.assistant.Recalibration
+        Equations ``POST /v1/assess`` reports recalibrated to a federation.
     """
     if not isinstance(registry, Registry):
         registry = Registry(registry)
@@ -583,7 +586,8 @@ def create_app(registry: Registry | str | None = None, *,
 
     from fedcare.serving._assistant import add_assistant_routes
 
-    add_assistant_routes(app, service, thresholds=assistant_thresholds)
+    add_assistant_routes(app, service, thresholds=assistant_thresholds,
+                         recalibrations=assistant_recalibrations)
     return app
 
 

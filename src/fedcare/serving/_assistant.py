@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from fedcare.assistant import ModelCandidate, ProfileError, Thresholds, assess, trend
+from fedcare.assistant import (
+    ModelCandidate,
+    ProfileError,
+    Recalibration,
+    Thresholds,
+    assess,
+    trend,
+)
 from fedcare.assistant._fhir import to_fhir_bundle
 from fedcare.assistant._profile import PERSON_ID_PATTERN, check_person_id
 from fedcare.exceptions import DataError
@@ -65,7 +73,8 @@ def language(accept: str | None, explicit: str | None = None) -> str:
 
 
 def add_assistant_routes(app: FastAPI, service: _Service, *,
-                         thresholds: Thresholds | None = None) -> None:
+                         thresholds: Thresholds | None = None,
+                         recalibrations: Sequence[Recalibration] = ()) -> None:
     """Mount the assistant's routes on the prediction API."""
 
     candidates: dict[str, Any] = {"until": 0.0, "list": []}
@@ -115,7 +124,8 @@ def add_assistant_routes(app: FastAPI, service: _Service, *,
             previous = history[-1] if history else None
         try:
             result = assess(body.profile, lang=lang, models=models(), thresholds=thresholds,
-                            on=date.today(), previous=previous)
+                            on=date.today(), previous=previous,
+                            recalibrations=recalibrations)
         except ProfileError as exc:
             service.log(key, None, endpoint, [body.profile], 422)
             raise HTTPException(422, detail=[{"loc": ["body", "profile", e["field"]],

@@ -103,15 +103,18 @@ def check_analytics_table(data: str | Path, site_column: str,
     dropped = 0
     if analysis == "recalibrate":
         from fedcare.assistant import EQUATIONS
-        from fedcare.assistant._validate import equation_risks, profiles_from_frame
+        from fedcare.assistant._validate import VERSIONS, equation_risks, profiles_from_frame
 
         equation = req["equation"]
         if equation not in EQUATIONS or EQUATIONS[equation].kind != "risk":
             known = sorted(n for n, e in EQUATIONS.items() if e.kind == "risk")
             raise ConfigError(f"--equation must be one of {', '.join(known)}")
+        if equation in VERSIONS and req.get("version") not in VERSIONS[equation]:
+            raise ConfigError(f"--version must be one of {', '.join(VERSIONS[equation])} "
+                              f"for {equation} (the lipid or the office-based BMI model)")
         frame = _load(path, site_column, {"--event": [req["event"]]})
-        _, ok = equation_risks(equation, profiles_from_frame(frame, equation, req["columns"],
-                                                            req["male_code"]))
+        _, ok = equation_risks(equation, profiles_from_frame(
+            frame, equation, req["columns"], req["male_code"], req.get("version")))
         y = frame[req["event"]]
         usable = ok & y.notna().to_numpy()
         dropped = int((~usable).sum())

@@ -164,7 +164,7 @@ def run_assistant_validation(out_dir: str | Path, *, data: str | Path | None = N
             entry["version"] = r.version
         curves[f"{name} as published"] = cal
         say(f"recalibrating {name} from {sites} sites' sums (federated analytics)")
-        fed = _federated_recalibration(train_csv, name)
+        fed = _federated_recalibration(train_csv, name, entry.get("version"))
         site_data = []
         for s in range(sites):
             rows = train_idx[site_of == s]
@@ -172,7 +172,7 @@ def run_assistant_validation(out_dir: str | Path, *, data: str | Path | None = N
             site_data.append((p_site[ok_site], y_all[rows][ok_site]))
         direct = recalibrate(name, site_data)  # the same fit without Flower: a check
         recal = Recalibration(name, fed["a"], fed["b"], fed["n"], fed["events"],
-                              len(fed["sites"]), fed["rounds"])
+                              len(fed["sites"]), fed["rounds"], entry.get("version"))
         after = calibration(y_test[ok], recal.apply(risks[ok]))
         entry.update(recalibration={
             **recal.to_dict(), "through": "fedcare analytics recalibrate (Flower messages, "
@@ -221,7 +221,8 @@ def _site_frame(table: pd.DataFrame, train_idx: np.ndarray, site_of: np.ndarray
         "bmi": train["BMI"].to_numpy(), "chd10": train["TenYearCHD"].to_numpy()})
 
 
-def _federated_recalibration(csv: Path, equation: str) -> dict[str, Any]:
+def _federated_recalibration(csv: Path, equation: str, version: str | None
+                             ) -> dict[str, Any]:
     """The recalibration as a federated analytics run: each site's sums only."""
     import warnings
 
@@ -233,7 +234,7 @@ def _federated_recalibration(csv: Path, equation: str) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AnalyticsWarning)  # rows without BMI: counted
         return run_analytics(config, {"analysis": "recalibrate", "equation": equation,
-                                      "event": "chd10"})
+                                      "event": "chd10", "version": version})
 
 
 def _federated_model(csv: Path, test_profiles: list[Profile], y_test: np.ndarray,

@@ -429,7 +429,7 @@ def _recalibrate(c: _Coordinator, node_ids: list[int]) -> dict[str, Any]:
         logging.getLogger("fedcare").warning("recalibration of %s did not converge in %d "
                                              "rounds", req["equation"], rounds)
     return {**_common(c.config, req, sites), "equation": req["equation"],
-            "event": req["event"], "columns": req["columns"],
+            "version": req.get("version"), "event": req["event"], "columns": req["columns"],
             "excluded_sites": sites.excluded, "n": int(n), "events": int(events),
             "a": float(params[0]), "b": float(params[1]), "loglik": loglik,
             "loglik_unrecalibrated": float(first["totals"][2]),

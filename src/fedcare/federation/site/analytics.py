@@ -134,19 +134,24 @@ def _prepare_recalibration(rows: pd.DataFrame, req: dict[str, Any], name: str,
                            file: str) -> _Prepared:
     """The equation's risk (``p``) and the observed outcome (``y``) of each usable row."""
     from fedcare.assistant import EQUATIONS
-    from fedcare.assistant._validate import equation_risks, profiles_from_frame
+    from fedcare.assistant._validate import VERSIONS, equation_risks, profiles_from_frame
 
     equation, event = req["equation"], req["event"]
     if equation not in EQUATIONS or EQUATIONS[equation].kind != "risk":
         risk = sorted(n for n, e in EQUATIONS.items() if e.kind == "risk")
         raise ConfigError(f"recalibrate: unknown risk equation '{equation[:40]}'; known: "
                           f"{', '.join(risk)}")
+    if equation in VERSIONS and req.get("version") is None:
+        versions = ", ".join(VERSIONS[equation])
+        raise ConfigError(f"recalibrate: {equation} has versions ({versions}); name one "
+                          "(--version)")
     require_columns(rows, file, {"--event": [event]})
     y = pd.to_numeric(rows[event].map(lambda v: {"true": 1, "false": 0}.get(
         str(v).strip().lower(), v)), errors="coerce")
     if not y.dropna().isin([0, 1]).all():
         raise DataError(f"{file}: column '{event}' (--event) must hold 0/1 or true/false")
-    profiles = profiles_from_frame(rows, equation, req["columns"], req["male_code"])
+    profiles = profiles_from_frame(rows, equation, req["columns"], req["male_code"],
+                                   req.get("version"))
     p, ok = equation_risks(equation, profiles)
     keep = ok & y.notna().to_numpy()
     frame = pd.DataFrame({"p": p[keep], "y": y.to_numpy(dtype=float)[keep]})

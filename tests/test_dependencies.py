@@ -11,7 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # import name -> distribution name, where they differ
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "fhir": "fhir.resources", "tomli_w": "tomli-w",
-                 "annotated_types": "annotated-types", "heu": "sf-heu"}
+                 "annotated_types": "annotated-types", "heu": "sf-heu",
+                 "argon2": "argon2-cffi"}
 
 
 def test_every_imported_package_is_declared() -> None:

@@ -22,7 +22,7 @@ def test_migrations_create_the_orm_tables(tmp_path: Path) -> None:
     engine = create_engine(url)
     assert set(inspect(engine).get_table_names()) == {
         "alembic_version", "models", "api_keys", "prediction_log", "assessments",
-        "registry_secrets"}
+        "registry_secrets", "users", "sessions"}
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], "the ORM tables and the Alembic migrations disagree"

@@ -12,6 +12,7 @@ from fedcare.cli._assess import assess_command, assistant_app
 from fedcare.cli._audit import audit_app
 from fedcare.cli._benchmark import benchmark_app
 from fedcare.cli._common import EXIT_CODES
+from fedcare.cli._console import console_app
 from fedcare.cli._data import data_app
 from fedcare.cli._deid import deid
 from fedcare.cli._deploy import coordinator_app, site_app, study_resume, study_submit
@@ -47,6 +48,7 @@ app.add_typer(vertical_app, name="vertical")
 app.command("serve", epilog=EXIT_CODES)(serve)
 app.command("assess", epilog=EXIT_CODES)(assess_command)
 app.add_typer(assistant_app, name="assistant")
+app.add_typer(console_app, name="console")
 study_app.command("submit", epilog=EXIT_CODES)(study_submit)
 study_app.command("resume", epilog=EXIT_CODES)(study_resume)
 

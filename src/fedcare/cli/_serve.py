@@ -237,6 +237,9 @@ def serve(
     ] = "100/second;3000/minute",
     openapi: Annotated[Path | None, typer.Option(
         help="Write the OpenAPI document to this file and exit.", show_default=False)] = None,
+    runs: Annotated[Path, typer.Option(
+        "--runs", help="Folder of finished study runs the console lists (and where studies "
+        "started from it are written).")] = Path("runs"),
     recalibration: Annotated[list[Path] | None, typer.Option(
         "--recalibration", help="The assistant reports this equation recalibrated to a "
         "federation (the JSON of fedcare analytics recalibrate --json; repeatable).",
@@ -250,8 +253,8 @@ def serve(
     POST /v1/models/{id}/predict, POST /v1/models/{id}/explain (clinician), PATCH
     /v1/models/{id} and GET /v1/audit/predictions (admin), POST /v1/assess, GET
     /v1/people/{id}/assessments and /fhir (clinician). Send the key in X-API-Key.
-    Interactive documentation at /docs. Put TLS in front (a reverse proxy) beyond this
-    machine.
+    Interactive documentation at /docs; the web console at /console (accounts: fedcare
+    console user add). Put TLS in front (a reverse proxy) beyond this machine.
 
     Example: fedcare serve --port 8080
     """
@@ -270,7 +273,8 @@ def serve(
         from fedcare.cli._assess import read_recalibrations
 
         app = create_app(db, rate_limit=rate_limit,
-                         assistant_recalibrations=read_recalibrations(recalibration))
+                         assistant_recalibrations=read_recalibrations(recalibration),
+                         runs_dir=runs)
         err_console.print(f"serving {len(app.state.service.registry.models())} model(s) from "
                           f"{app.state.service.registry.description} on http://{host}:{port} "
                           "(docs at /docs; Ctrl-C stops)", highlight=False)

@@ -6,15 +6,17 @@ migrated by Alembic when the registry is opened.
 """
 
 from fedcare.registry._registry import (
+    CONSOLE_ROLES,
     ROLES,
     ApiKey,
     ModelRecord,
     Registry,
+    User,
     content_hash,
     database_url,
     downgrade,
     upgrade,
 )
 
-__all__ = ["ROLES", "ApiKey", "ModelRecord", "Registry", "content_hash", "database_url",
-           "downgrade", "upgrade"]
+__all__ = ["CONSOLE_ROLES", "ROLES", "ApiKey", "ModelRecord", "Registry", "User",
+           "content_hash", "database_url", "downgrade", "upgrade"]

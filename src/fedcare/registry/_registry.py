@@ -23,13 +23,17 @@ from fedcare.registry._tables import (
     ModelRow,
     PredictionLogRow,
     SecretRow,
+    SessionRow,
+    UserRow,
 )
 
 __all__ = [
+    "CONSOLE_ROLES",
     "ROLES",
     "ApiKey",
     "ModelRecord",
     "Registry",
+    "User",
     "database_url",
     "downgrade",
     "upgrade",
@@ -39,6 +43,17 @@ Role = Literal["admin", "clinician", "read-only"]
 #: What each role may do (a role includes the ones after it).
 ROLES: tuple[Role, ...] = ("admin", "clinician", "read-only")
 DEFAULT_URL = "sqlite:///fedcare.db"
+#: Console account roles and what each may do.
+CONSOLE_ROLES: dict[str, frozenset[str]] = {
+    "admin": frozenset({"read", "studies", "models.manage", "assess", "approve", "users",
+                        "audit"}),
+    "study-lead": frozenset({"read", "studies", "audit"}),
+    "site-steward": frozenset({"read", "approve", "audit"}),
+    "clinician": frozenset({"read", "assess"}),
+    "read-only": frozenset({"read"}),
+}
+MIN_PASSWORD = 12
+SESSION_HOURS = 8
 _KEY_PREFIX = "fck_"
 
 
@@ -192,6 +207,33 @@ class ApiKey:
                    revoked_at=_aware(row.revoked_at) if row.revoked_at else None)
 
 
+@dataclass(frozen=True)
+class User:
+    """A console account (never its password hash)."""
+
+    id: int
+    name: str
+    role: str
+    site: str | None
+    created_at: datetime
+    disabled: bool
+
+    def can(self, action: str) -> bool:
+        """Whether the account's role allows ``action`` (see :data:`CONSOLE_ROLES`)."""
+        return not self.disabled and action in CONSOLE_ROLES.get(self.role, frozenset())
+
+    @classmethod
+    def _from_row(cls, row: UserRow) -> User:
+        return cls(row.id, row.name, row.role, row.site, _aware(row.created_at),
+                   bool(row.disabled))
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
+
+
 def hash_key(secret: str) -> str:
     """SHA-256 of a key (keys are 256-bit random tokens, so a fast hash suffices)."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
@@ -203,6 +245,20 @@ def content_hash(model: dict[str, Any]) -> str:
                                        "schema")}
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=float)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class _DummyHash:
+    """A real argon2 hash of a random password, so an unknown user name costs one verify."""
+
+    _value: str | None = None
+
+    def get(self, hasher: Any) -> str:
+        if self._value is None:
+            self._value = hasher.hash(secrets.token_urlsafe(16))
+        return self._value
+
+
+_DUMMY_HASH = _DummyHash()
 
 
 class Registry:
@@ -376,6 +432,16 @@ class Registry:
         return hmac.new(self._person_secret, person_id.encode("utf-8"),
                         hashlib.sha256).hexdigest()
 
+    def secret(self, name: str) -> bytes:
+        """A secret the registry drew for itself at migration (``person_key``,
+        ``console_key``)."""
+        with self._open() as session:
+            row = session.get(SecretRow, name)
+            if row is None:
+                raise ConfigError(f"the registry {self.description} lacks its '{name}' "
+                                  "secret; run its migrations")
+            return bytes.fromhex(row.value)
+
     def add_assessment(self, person_id: str, result: dict[str, Any], *,
                        api_key_id: int | None = None) -> int:
         """Store one assessment of a person (by pseudonym); returns its id."""
@@ -396,6 +462,104 @@ class Registry:
                                                           AssessmentRow.id))
             return [{**r.result, "assessment_id": r.id, "at": _aware(r.at).isoformat()}
                     for r in rows]
+
+    # -- console accounts and sessions -------------------------------------------------
+    def create_user(self, name: str, role: str, password: str, *,
+                    site: str | None = None) -> User:
+        """A console account; the password is stored as an argon2id hash only."""
+        name = name.strip()
+        if role not in CONSOLE_ROLES:
+            raise ConfigError(f"role must be one of {', '.join(CONSOLE_ROLES)}; got "
+                              f"'{role[:20]}'")
+        if not name or len(name) > 64 or not all(c.isalnum() or c in "._-@" for c in name):
+            raise ConfigError("a user name is 1-64 letters, digits, '.', '_', '-' or '@'")
+        if len(password) < MIN_PASSWORD:
+            raise ConfigError(f"a password needs at least {MIN_PASSWORD} characters")
+        if role == "site-steward" and not site:
+            raise ConfigError("a site steward needs the site they speak for (--site)")
+        row = UserRow(name=name, role=role, site=site, created_at=_now(), disabled=False,
+                      password_hash=_hasher().hash(password))
+        with self._open() as session:
+            session.add(row)
+            try:
+                session.commit()
+            except IntegrityError:
+                raise ConfigError(f"a user named '{name}' exists already") from None
+            return User._from_row(row)
+
+    def users(self) -> list[User]:
+        """Every console account, oldest first."""
+        with self._open() as session:
+            return [User._from_row(r)
+                    for r in session.scalars(select(UserRow).order_by(UserRow.id))]
+
+    def set_user_disabled(self, name: str, disabled: bool) -> User:
+        """Disable (every session ends) or re-enable an account."""
+        with self._open() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            if row is None:
+                raise DataNotFoundError(f"no user named '{name[:64]}'")
+            row.disabled = disabled
+            if disabled:
+                for s in session.scalars(select(SessionRow).where(
+                        SessionRow.user_id == row.id, SessionRow.revoked_at.is_(None))):
+                    s.revoked_at = _now()
+            session.commit()
+            return User._from_row(row)
+
+    def verify_user(self, name: str, password: str) -> User | None:
+        """The active account whose password matches, or None (the same work either way)."""
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        hasher = _hasher()
+        with self._open() as session:
+            row = session.scalar(select(UserRow).where(UserRow.name == name))
+            digest = row.password_hash if row is not None else _DUMMY_HASH.get(hasher)
+            try:
+                hasher.verify(digest, password)
+            except (VerificationError, InvalidHashError):
+                return None
+            if row is None or row.disabled:
+                return None
+            if hasher.check_needs_rehash(row.password_hash):
+                row.password_hash = hasher.hash(password)
+                session.commit()
+            return User._from_row(row)
+
+    def create_session(self, user: User, *, hours: float = SESSION_HOURS) -> tuple[str, str]:
+        """A new login: returns its token (for the cookie) and its CSRF token."""
+        from datetime import timedelta
+
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = _now()
+        with self._open() as session:
+            session.add(SessionRow(token_hash=hash_key(token), user_id=user.id, csrf=csrf,
+                                   created_at=now, expires_at=now + timedelta(hours=hours),
+                                   revoked_at=None))
+            session.commit()
+        return token, csrf
+
+    def session_user(self, token: str) -> tuple[User, str] | None:
+        """The account and CSRF token of a live session (not revoked, expired or
+        disabled), or None."""
+        with self._open() as session:
+            row = session.scalar(select(SessionRow).where(
+                SessionRow.token_hash == hash_key(token)))
+            if row is None or row.revoked_at is not None or _aware(row.expires_at) < _now():
+                return None
+            user = session.get(UserRow, row.user_id)
+            if user is None or user.disabled:
+                return None
+            return User._from_row(user), row.csrf
+
+    def revoke_session(self, token: str) -> None:
+        """Log out: the session's token is refused from now on."""
+        with self._open() as session:
+            row = session.scalar(select(SessionRow).where(
+                SessionRow.token_hash == hash_key(token)))
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = _now()
+                session.commit()
 
     def close(self) -> None:
         """Release the database connections."""

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Security
@@ -411,7 +412,8 @@ class _Service:
 def create_app(registry: Registry | str | None = None, *,
                rate_limit: str = DEFAULT_RATE_LIMIT,
                assistant_thresholds: Thresholds | None = None,
-               assistant_recalibrations: Sequence[Recalibration] = ()) -> FastAPI:
+               assistant_recalibrations: Sequence[Recalibration] = (),
+               console: bool = True, runs_dir: str | FilePath = "runs") -> FastAPI:
     """The fedcare prediction API over a model registry.
 
     Parameters
@@ -425,6 +427,11 @@ def create_app(registry: Registry | str | None = None, *,
         Tier thresholds of ``POST /v1/assess`` (default: the cited defaults).
     assistant_recalibrations : sequence of fedcare.assistant.Recalibration
         Equations ``POST /v1/assess`` reports recalibrated to a federation.
+    console : bool, default=True
+        Also serve the web console under ``/console`` (accounts: ``fedcare console
+        user add``).
+    runs_dir : str or Path
+        The folder of finished study runs the console lists (default ``runs``).
     """
     if not isinstance(registry, Registry):
         registry = Registry(registry)
@@ -588,6 +595,10 @@ def create_app(registry: Registry | str | None = None, *,
 
     add_assistant_routes(app, service, thresholds=assistant_thresholds,
                          recalibrations=assistant_recalibrations)
+    if console:
+        from fedcare.serving.console import mount_console
+
+        mount_console(app, service, runs_dir=runs_dir)
     return app
 
 

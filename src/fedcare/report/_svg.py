@@ -1,0 +1,183 @@
+"""Small inline SVG charts for the console: no JavaScript library, no network.
+
+Every data point carries a ``<title>`` (the browser shows its value on hover and screen
+readers read it); series differ by marker shape and dash pattern as well as colour, and
+every chart has a text label and an ``aria-label``, so nothing depends on colour alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+
+__all__ = ["bar_chart", "gauge", "line_chart"]
+
+#: Colour-blind-safe palette (Okabe-Ito) with a dash pattern and marker per series.
+_STYLES = (("#0072B2", "", "circle"), ("#D55E00", "6 3", "square"),
+           ("#009E73", "2 3", "triangle"), ("#CC79A7", "8 3 2 3", "diamond"),
+           ("#E69F00", "1 2", "circle"), ("#56B4E9", "4 2", "square"))
+
+
+def _nice(lo: float, hi: float, n: int = 5) -> list[float]:
+    if not math.isfinite(lo) or not math.isfinite(hi):
+        return [0.0, 1.0]
+    if hi <= lo:
+        hi = lo + 1.0
+    raw = (hi - lo) / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    ticks, v = [], start
+    while v <= hi + step * 0.5:
+        ticks.append(round(v, 10))
+        v += step
+    return ticks
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def _marker(shape: str, x: float, y: float, colour: str, title: str) -> str:
+    t = f"<title>{escape(title)}</title>"
+    if shape == "square":
+        return (f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" fill="{colour}" '
+                f'tabindex="0">{t}</rect>')
+    if shape == "triangle":
+        pts = f"{x:.1f},{y - 5:.1f} {x - 5:.1f},{y + 4:.1f} {x + 5:.1f},{y + 4:.1f}"
+        return f'<polygon points="{pts}" fill="{colour}" tabindex="0">{t}</polygon>'
+    if shape == "diamond":
+        pts = f"{x:.1f},{y - 5:.1f} {x - 5:.1f},{y:.1f} {x:.1f},{y + 5:.1f} {x + 5:.1f},{y:.1f}"
+        return f'<polygon points="{pts}" fill="{colour}" tabindex="0">{t}</polygon>'
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}" tabindex="0">{t}</circle>'
+
+
+def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: str,
+               x_label: str, y_label: str, width: int = 560, height: int = 300,
+               y_range: tuple[float, float] | None = None, diagonal: bool = False) -> str:
+    """Lines with markers; hover a point for its value."""
+    points = [p for s in series.values() for p in s
+              if math.isfinite(p[0]) and math.isfinite(p[1])]
+    if not points:
+        return (f'<p class="empty">{escape(title)}: no values to plot.</p>')
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    lo_y, hi_y = y_range if y_range else (min(ys), max(ys))
+    if diagonal:
+        lo_y, hi_y = min(lo_y, min(xs)), max(hi_y, max(xs))
+    xt, yt = _nice(min(xs), max(xs)), _nice(lo_y, hi_y)
+    left, right, top, bottom = 56, 16, 28, 44
+    w, h = width - left - right, height - top - bottom
+    x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
+
+    def sx(v: float) -> float:
+        return left + (v - x0) / ((x1 - x0) or 1) * w
+
+    def sy(v: float) -> float:
+        return top + h - (v - y0) / ((y1 - y0) or 1) * h
+
+    out = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+           f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>',
+           f'<text x="{left}" y="16" class="chart-title">{escape(title)}</text>']
+    for t in yt:
+        out.append(f'<line x1="{left}" x2="{left + w}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" '
+                   'class="grid"/>')
+        out.append(f'<text x="{left - 6}" y="{sy(t) + 4:.1f}" text-anchor="end" '
+                   f'class="tick">{_fmt(t)}</text>')
+    for t in xt:
+        out.append(f'<text x="{sx(t):.1f}" y="{top + h + 16}" text-anchor="middle" '
+                   f'class="tick">{_fmt(t)}</text>')
+    out.append(f'<text x="{left + w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+               f'class="axis">{escape(x_label)}</text>')
+    out.append(f'<text transform="translate(14 {top + h / 2:.1f}) rotate(-90)" '
+               f'text-anchor="middle" class="axis">{escape(y_label)}</text>')
+    if diagonal:
+        lo, hi = max(x0, y0), min(x1, y1)
+        out.append(f'<line x1="{sx(lo):.1f}" y1="{sy(lo):.1f}" x2="{sx(hi):.1f}" '
+                   f'y2="{sy(hi):.1f}" class="diagonal"><title>perfect calibration'
+                   '</title></line>')
+    legend = []
+    for i, (label, pts) in enumerate(series.items()):
+        colour, dash, shape = _STYLES[i % len(_STYLES)]
+        good = [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)]
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in good)
+        out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
+                   f'stroke-width="2" stroke-dasharray="{dash}"/>')
+        for x, y in good:
+            out.append(_marker(shape, sx(x), sy(y), colour,
+                               f"{label}: {x_label} {_fmt(x)}, {y_label} {_fmt(y)}"))
+        lx = left + 8 + (i % 3) * (w / 3)
+        ly = top + 6 + (i // 3) * 14
+        legend.append(f'<line x1="{lx:.1f}" x2="{lx + 18:.1f}" y1="{ly:.1f}" y2="{ly:.1f}" '
+                      f'stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
+                      + _marker(shape, lx + 9, ly, colour, label)
+                      + f'<text x="{lx + 22:.1f}" y="{ly + 4:.1f}" class="legend">'
+                      f'{escape(label)}</text>')
+    out.extend(legend)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def bar_chart(rows: Sequence[tuple[str, float]], *, title: str, unit: str = "",
+              width: int = 560, signed: bool = False) -> str:
+    """Horizontal bars with the value written beside each (hover: the same)."""
+    if not rows:
+        return f'<p class="empty">{escape(title)}: no values.</p>'
+    height = 30 + 24 * len(rows)
+    left, right = 190, 70
+    w = width - left - right
+    top = max(abs(v) for _, v in rows) or 1.0
+    zero = left + (w / 2 if signed else 0)
+    scale = (w / 2 if signed else w) / top
+    out = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+           f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>',
+           f'<text x="4" y="16" class="chart-title">{escape(title)}</text>']
+    for i, (label, v) in enumerate(rows):
+        y = 26 + 24 * i
+        x, bw = (zero, v * scale) if v >= 0 else (zero + v * scale, -v * scale)
+        cls = "bar-neg" if v < 0 else "bar"
+        text = f"{label}: {v:+.3g}{unit}" if signed else f"{label}: {v:.3g}{unit}"
+        out.append(f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" class="tick">'
+                   f'{escape(label)}</text>')
+        out.append(f'<rect x="{x:.1f}" y="{y}" width="{max(bw, 1):.1f}" height="16" '
+                   f'class="{cls}" tabindex="0"><title>{escape(text)}</title></rect>')
+        out.append(f'<text x="{left + w + 4}" y="{y + 13}" class="tick">'
+                   f'{v:+.3g}{escape(unit)}</text>' if signed else
+                   f'<text x="{left + w + 4}" y="{y + 13}" class="tick">{v:.3g}'
+                   f'{escape(unit)}</text>')
+    if signed:
+        out.append(f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="22" y2="{height - 4}" '
+                   'class="axis-line"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def gauge(risk: float, *, yellow: float, red: float, label: str, level_text: str) -> str:
+    """A half-dial from 0 to 30 % with green / yellow / red bands, the needle at ``risk``
+    and the value and tier written out."""
+    top = max(0.30, min(1.0, risk * 1.2))
+
+    def point(v: float, r: float) -> tuple[float, float]:
+        a = math.pi * (1 - min(v, top) / top)
+        return 150 + r * math.cos(a), 140 - r * math.sin(a)
+
+    def band(a: float, b: float, cls: str, name: str) -> str:
+        (x1, y1), (x2, y2) = point(a, 110), point(b, 110)
+        return (f'<path d="M {x1:.1f} {y1:.1f} A 110 110 0 0 1 {x2:.1f} {y2:.1f}" '
+                f'class="{cls}" fill="none" stroke-width="22"><title>{escape(name)}</title>'
+                '</path>')
+
+    nx, ny = point(risk, 96)
+    return (f'<svg viewBox="0 0 300 190" width="100%" style="max-width:320px" role="img" '
+            f'aria-label="{escape(label)}: {100 * risk:.1f} %, {escape(level_text)}" '
+            f'class="gauge"><title>{escape(label)}</title>'
+            + band(0, yellow, "band-green", f"green: below {100 * yellow:.0f} %")
+            + band(yellow, red, "band-yellow",
+                   f"yellow: {100 * yellow:.0f}-{100 * red:.0f} %")
+            + band(red, top, "band-red", f"red: {100 * red:.0f} % and above")
+            + f'<line x1="150" y1="140" x2="{nx:.1f}" y2="{ny:.1f}" class="needle"/>'
+            f'<circle cx="150" cy="140" r="6" class="needle-hub"/>'
+            f'<text x="150" y="172" text-anchor="middle" class="gauge-value">'
+            f'{100 * risk:.1f} %</text>'
+            f'<text x="150" y="188" text-anchor="middle" class="gauge-level">'
+            f'{escape(level_text)}</text></svg>')

@@ -1,0 +1,116 @@
+// fedcare console: what-if sliders, inline form checks, live study progress. No library.
+(function () {
+  "use strict";
+  var csrf = (document.querySelector('meta[name="csrf"]') || {}).content || "";
+
+  // -- inline validation of the assessment form (the server checks again) -------------
+  document.querySelectorAll(".assess-form input[data-low]").forEach(function (input) {
+    input.addEventListener("input", function () {
+      var p = document.getElementById("e-" + input.name);
+      var v = input.value.trim();
+      var unit = document.getElementById("u-" + input.name);
+      var converted = unit && unit.selectedIndex > 0;  // another unit: the server converts
+      var bad = v !== "" && (isNaN(Number(v)) || (!converted &&
+        (Number(v) < Number(input.dataset.low) || Number(v) > Number(input.dataset.high))));
+      if (p) {
+        p.hidden = !bad;
+        p.textContent = bad ? ("expected a number in " + input.dataset.low + "-" +
+          input.dataset.high) : "";
+      }
+      input.setAttribute("aria-invalid", bad ? "true" : "false");
+      if (bad && p) { input.setAttribute("aria-describedby", p.id); }
+    });
+  });
+
+  // -- what-if sliders -------------------------------------------------------------------
+  var result = document.getElementById("result");
+  if (result) {
+    var base = JSON.parse(result.dataset.profile || "{}");
+    var lang = result.dataset.lang || "en";
+    var out = document.getElementById("whatif-result");
+    var timer = null, seq = 0;
+    var controls = document.querySelectorAll("#whatif [data-field]");
+    var update = function () {
+      var profile = Object.assign({}, base);
+      controls.forEach(function (c) {
+        if (c.type === "checkbox") { profile[c.dataset.field] = c.checked; return; }
+        var v = Number(c.value);
+        var shown = document.getElementById(c.id + "-out");
+        if (shown) { shown.textContent = c.value; }
+        profile[c.dataset.field] = c.dataset.scale ? v * Number(c.dataset.scale) : v;
+      });
+      var mine = ++seq;
+      var t0 = performance.now();
+      fetch("/console/api/assess", {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf},
+        body: JSON.stringify({profile: profile, lang: lang})
+      }).then(function (r) { return r.json().then(function (b) { return [r.status, b]; }); })
+        .then(function (rb) {
+          if (mine !== seq) { return; }
+          var body = rb[1];
+          if (rb[0] !== 200) { out.textContent = "—"; return; }
+          document.getElementById("gauge").innerHTML = body.gauge;
+          out.textContent = body.risk_text + " " + body.tier_text;
+          out.dataset.ms = String(Math.round(performance.now() - t0));
+          document.body.dataset.whatifMs = out.dataset.ms;
+        });
+    };
+    controls.forEach(function (c) {
+      c.addEventListener("input", function () {
+        var shown = document.getElementById(c.id + "-out");
+        if (shown) { shown.textContent = c.value; }
+        clearTimeout(timer);
+        timer = setTimeout(update, 60);
+      });
+      c.addEventListener("change", update);
+    });
+    var reset = document.getElementById("whatif-reset");
+    if (reset) {
+      reset.addEventListener("click", function () {
+        controls.forEach(function (c) {
+          if (c.type === "checkbox") { c.checked = !!base[c.dataset.field]; }
+          else {
+            var v = base[c.dataset.field];
+            c.value = c.dataset.scale ? (v / Number(c.dataset.scale)).toFixed(1) : Math.round(v);
+          }
+        });
+        update();
+      });
+    }
+  }
+
+  // -- live study progress ---------------------------------------------------------------
+  var job = document.getElementById("job");
+  if (job) {
+    var poll = function () {
+      fetch("/console/api/jobs/" + job.dataset.job, {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (j) {
+          document.getElementById("job-state").textContent = j.state;
+          document.getElementById("job-stage").textContent = j.stage;
+          document.getElementById("job-round").textContent = j.round;
+          var bar = document.getElementById("job-progress");
+          bar.value = j.round; bar.textContent = j.round + " of " + j.rounds;
+          if (j.chart) { document.getElementById("job-chart").innerHTML = j.chart; }
+          if (j.last_round_end) {
+            document.body.dataset.lastRoundEnd = String(j.last_round_end);
+            document.body.dataset.roundShownAt = String(Date.now() / 1000);
+            document.body.dataset.roundShown = String(j.round);
+          }
+          if (j.run) {
+            var done = document.getElementById("job-done");
+            document.getElementById("job-run").href = "/console/runs/" + j.run;
+            done.hidden = false;
+          }
+          if (j.error) {
+            var e = document.getElementById("job-error");
+            e.textContent = j.error; e.hidden = false;
+          }
+          if (j.state !== "finished" && j.state !== "failed") { setTimeout(poll, 250); }
+        })
+        .catch(function () { setTimeout(poll, 1000); });
+    };
+    poll();
+  }
+})();

@@ -184,3 +184,90 @@ def test_a_federation_recalibration_drives_the_score_of_its_own_version() -> Non
     assert "recalibration" not in lipid and lipid["version"] == "lipid"
     with pytest.raises(ConfigError):
         Recalibration.from_dict({"equation": "cdrs", "a": 0, "b": 1})
+
+
+# -- findings of the blind clinician review (issue 14) -----------------------------------------
+
+OLD_DIABETIC = {"age": 72, "sex": "male", "race": "other", "systolic_bp": 176,
+                "diastolic_bp": 98, "bp_treated": True, "total_cholesterol":
+                {"value": 6.9, "unit": "mmol/L"}, "hdl_cholesterol": {"value": 1.0,
+                                                                     "unit": "mmol/L"},
+                "smoker": True, "diabetes": True, "egfr": 52, "statin": False, "bmi": 29.2,
+                "hba1c": 8.6}
+
+
+def test_a_beneficial_change_is_never_shown_as_raising_the_risk() -> None:
+    """PREVENT's cholesterol term turns negative with age: the what-if must not say that
+    lowering cholesterol raises the risk; the cited trial effect is shown instead."""
+    a = assess(OLD_DIABETIC, on=DAY)
+    for w in a["what_if"]:
+        for e in w["estimates"]:
+            if "risk_after" in e:
+                assert e["risk_after"] < e["risk_before"], (w["intervention"], e)
+    chol = next(e for w in a["what_if"] if w["intervention"] == "cholesterol_minus_1"
+                for e in w["estimates"] if e["score"] == "prevent_cvd_2023")
+    assert chol["method"] == "effect_size" and chol["equation_gave"] >= chol["risk_before"]
+    assert "trial" in chol["text"]
+
+
+def test_no_cardiovascular_score_is_never_low_risk() -> None:
+    a = assess({"age": 85, "sex": "female", "systolic_bp": 150, "bp_treated": True,
+                "total_cholesterol": 220, "hdl_cholesterol": 50, "smoker": False,
+                "diabetes": False, "bmi": 23, "waist_cm": 78, "physically_active": True,
+                "daily_fruit_veg": True, "bp_medication": True, "high_glucose_history": False,
+                "family_history_diabetes": "none", "egfr": 60, "statin": False}, on=DAY)
+    assert a["tier"]["level"] == "unknown" and a["tier"]["cardiovascular"] is None
+    # 80 and over: the 2024 Chinese guideline's first target is < 150/90
+    bp = [i for i in a["plan"]["items"] if i["area"] == "blood_pressure"]
+    assert not bp or bp[0]["target"]["systolic_bp"] == {"below": 150}
+
+
+def test_a_diabetes_score_alone_does_not_ask_for_a_statin() -> None:
+    young = {"age": 35, "sex": "male", "systolic_bp": 128, "bp_treated": False,
+             "smoker": False, "diabetes": False, "bmi": 33, "waist_cm": 110,
+             "physically_active": False, "daily_fruit_veg": False, "bp_medication": False,
+             "high_glucose_history": True, "family_history_diabetes": "first_degree"}
+    a = assess(young, on=DAY)
+    assert a["scores"]["findrisc"]["points"] >= 15 and a["tier"]["level"] == "red"
+    assert a["tier"]["cardiovascular"] == "green"
+    assert "FINDRISC" in a["tier"]["text"]
+    assert "lipids" not in {i["area"] for i in a["plan"]["items"]}
+
+
+def test_known_diabetes_kidney_and_uncontrolled_blood_pressure_get_their_own_steps() -> None:
+    a = assess(OLD_DIABETIC, on=DAY)
+    factors_ = {f["factor"] for f in a["factors"]}
+    assert {"glucose", "kidney"} <= factors_
+    items = {i["area"]: i for i in a["plan"]["items"]}
+    assert items["glucose"]["target"] == {"hba1c": {"below": 7.0}}
+    assert "complications" in items and "kidney" in items
+    bp = items["blood_pressure"]
+    assert bp["due"] == "2026-12-20" and "2 weeks" in bp["text"]  # 176/98: within 2 weeks
+    assert items["smoking"]["due"] == "2026-12-20"  # the quit date, within 2 weeks
+
+
+def test_weight_goal_without_a_weight_and_kept_at_follow_up() -> None:
+    a = assess({**PERSON, "height_cm": None, "weight_kg": None, "bmi": 27.7}, on=DAY)
+    w = next(i for i in a["plan"]["items"] if i["area"] == "weight")
+    assert "≈" not in w["text"] and "kg)" not in w["text"]
+    first = assess(PERSON, on=DAY)  # 82 kg: goal below 77.9 kg
+    second = assess({**PERSON, "weight_kg": 80}, on=date(2027, 3, 6), previous=first)
+    w2 = next(i for i in second["plan"]["items"] if i["area"] == "weight")
+    assert w2["target"]["weight_kg"] == {"below": 77.9} and w2["status"] == "improving"
+
+
+def test_thresholds_at_their_edges() -> None:
+    at = assess({**PERSON, "total_cholesterol": {"value": 5.2, "unit": "mmol/L"}}, on=DAY)
+    assert "cholesterol" in {f["factor"] for f in at["factors"]}
+    below = assess({**PERSON, "total_cholesterol": {"value": 5.18, "unit": "mmol/L"}},
+                   on=DAY)
+    assert "cholesterol" not in {f["factor"] for f in below["factors"]}
+    high = assess({**PERSON, "total_cholesterol": {"value": 6.2, "unit": "mmol/L"},
+                   "smoker": False, "systolic_bp": 118, "age": 45}, on=DAY)
+    assert high["tier"]["cardiovascular"] != "red"
+    assert "lipids" in {i["area"] for i in high["plan"]["items"]}
+
+
+def test_a_range_problem_is_named_before_a_missing_input() -> None:
+    a = assess({"age": 28, "sex": "male", "systolic_bp": 120}, on=DAY)
+    assert "40-79" in a["scores"]["pce_ascvd_2013"]["reason_text"]

@@ -63,7 +63,7 @@ def test_chinese_sex_and_yes_no_answers() -> None:
 
 
 @pytest.mark.parametrize("person", ["110101199003074514", "13800138000", "12345678901",
-                                    "bad id", "x" * 65, ""])
+                                    "123456", "138-0013-8000", "bad id", "x" * 65, ""])
 def test_person_ids_that_are_not_pseudonyms_are_refused(person: str) -> None:
     with pytest.raises(DataError) as info:
         check_person_id(person)
@@ -72,3 +72,14 @@ def test_person_ids_that_are_not_pseudonyms_are_refused(person: str) -> None:
 
 def test_pseudonymous_person_id_is_accepted() -> None:
     check_person_id("hm-000123")
+
+
+def test_contradictory_values_are_refused() -> None:
+    assert "systolic_bp" in _errors({"systolic_bp": 120, "diastolic_bp": 130})["diastolic_bp"]
+    assert "height_cm" in _errors({"bmi": 25, "height_cm": 170, "weight_kg": 50})["bmi"]
+
+
+def test_a_unit_typo_is_hinted() -> None:
+    msg = _errors({"total_cholesterol": {"value": 5.2, "unit": "mmol/dL"}})[
+        "total_cholesterol"]
+    assert "check the unit" in msg and "mmol/dL" not in msg

@@ -85,3 +85,34 @@ def test_person_history_and_fhir(tmp_path: Path) -> None:
     assert _run("assistant", "history", "--person", "hm-8", "--db", db).exit_code == 4
     r = _run("assess", "--profile", str(path), "--person", "110101199003074514", "--db", db)
     assert r.exit_code == 3 and "110101199003074514" not in r.output
+
+
+def test_chinese_output_has_no_english_sentences(tmp_path: Path) -> None:
+    """Everything the assistant writes in --lang zh is Chinese (units, citations and score
+    names aside): tier badge, skipped reasons, factors, achieved items."""
+    db = f"sqlite:///{tmp_path / 'reg.db'}"
+    path = _profile(tmp_path, {**PERSON, "age": 30})
+    assert _run("assess", "--profile", str(path), "--lang", "zh", "--person", "hm-z",
+                "--db", db, "--no-models").exit_code == 0
+    better = _profile(tmp_path, {**PERSON, "age": 30, "smoker": False}, "b.json")
+    r = _run("assess", "--profile", str(better), "--lang", "zh", "--person", "hm-z",
+             "--db", db, "--no-models")
+    assert r.exit_code == 0
+    for english in ("not computed", "missing", "RED", "YELLOW", "GREEN", "smoking:",
+                    "outside", "converted", "What if", "Plan"):
+        assert english not in r.output, english
+    assert "戒烟：已达标" in r.output
+
+
+def test_a_closed_pipe_neither_fails_nor_loses_the_json(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "a.json"
+    fedcare = Path(sys.executable).parent / "fedcare"
+    profile = _profile(tmp_path, PERSON)
+    proc = subprocess.run(f"set -o pipefail; '{fedcare}' assess --profile '{profile}' "
+                          f"--no-models --json '{out}' | head -1", shell=True,
+                          capture_output=True, text=True, check=False,
+                          executable="/bin/bash")
+    assert proc.returncode == 0 and out.exists() and "Traceback" not in proc.stderr

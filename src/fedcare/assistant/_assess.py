@@ -13,12 +13,13 @@ from fedcare.assistant._plan import (
     adapt_plan,
     factors,
     make_plan,
+    primary,
     tier,
     title,
     what_if,
 )
 from fedcare.assistant._profile import FIELDS, Profile, parse_profile
-from fedcare.assistant._text import LANGS, TITLES_ZH, pct, say
+from fedcare.assistant._text import LANGS, TITLES_ZH, note, pct, say
 from fedcare.assistant._validate import Recalibration
 from fedcare.exceptions import ConfigError
 
@@ -107,17 +108,25 @@ def _score_entry(name: str, r: Result | Skipped, lang: str) -> dict[str, Any]:
     base: dict[str, Any] = {"title": title(name, lang), "citation": eq.citation,
                             "outcome": outcome}
     if isinstance(r, Skipped):
-        fields_ = ", ".join(FIELDS[m].zh if lang == "zh" else m for m in r.missing)
-        text = (say("score.skipped.missing", lang, title=base["title"], fields=fields_)
-                if r.reason_code == "missing" else
-                say(f"score.skipped.not_applicable.{r.detail.get('field')}", lang,
-                    title=base["title"])
-                if r.reason_code == "not_applicable" else
-                say("score.skipped.range", lang, title=base["title"],
-                    field=r.detail.get("field"), low=f"{r.detail.get('low'):g}",
-                    high=f"{r.detail.get('high'):g}"))
+        sep = "、" if lang == "zh" else ", "
+
+        def label(f: str) -> str:
+            return FIELDS[f].zh if lang == "zh" and f in FIELDS else f
+
+        if r.reason_code == "missing":
+            alt = r.detail.get("alternative") or []
+            reason_text = say("reason.missing_or_bmi" if alt else "reason.missing", lang,
+                              fields=sep.join(label(m) for m in r.missing))
+        elif r.reason_code == "not_applicable":
+            reason_text = say(f"reason.not_applicable.{r.detail.get('field')}", lang)
+        else:
+            reason_text = say("reason.range", lang, field=label(str(r.detail.get("field"))),
+                              low=f"{r.detail.get('low'):g}", high=f"{r.detail.get('high'):g}")
+        text = (say(f"score.skipped.not_applicable.{r.detail.get('field')}", lang,
+                    title=base["title"]) if r.reason_code == "not_applicable" else
+                say("score.skipped.missing", lang, title=base["title"], reason=reason_text))
         return {**base, "skipped": True, "missing": list(r.missing), "reason": r.reason,
-                "text": text}
+                "reason_text": reason_text, "text": text}
     out = {**base, "skipped": False, "inputs_used": list(r.inputs)}
     if r.version:
         out["version"] = r.version
@@ -183,7 +192,7 @@ def assess(profile: Profile | dict[str, Any], *, lang: str = "en",
     day = on or date.today()
     recal = {r.equation: r for r in recalibrations}
     results = _recalibrated(compute_all(p), recal)
-    tier_ = tier(results, th, day, lang)
+    tier_ = tier(results, th, day, lang, p)
     plan = make_plan(p, results, tier_, day, lang)
     previous_profile = None
     if previous is not None:
@@ -198,8 +207,14 @@ def assess(profile: Profile | dict[str, Any], *, lang: str = "en",
         "what_if": what_if(p, results, lang, recal),
         "plan": plan, "profile": {k: (round(v, 4) if isinstance(v, float) else v)
                                   for k, v in p.given().items()},
-        "profile_notes": list(p.notes),
+        "profile_notes": [note(n, lang) for n in p.notes],
     }
+    main = primary(results)
+    if main is not None:
+        out["scores"][main.name]["primary"] = True
+        computed = [r for r in results.values() if isinstance(r, Result) and r.risk is not None]
+        if len(computed) > 1:
+            out["scores_note"] = say("scores.differ", lang, score=title(main.name, lang))
     if previous is not None:
         out["trend"] = trend([previous, out], lang)
     return out
@@ -222,7 +237,7 @@ def trend(assessments: Sequence[dict[str, Any]], lang: str = "en") -> dict[str, 
             series.setdefault(name, []).append({"assessed_on": a.get("assessed_on"),
                                                 "value": value,
                                                 "kind": "risk" if "risk" in s else "points"})
-    text = []
+    text, changes = [], []
     for name, points in series.items():
         if len(points) < 2:
             continue
@@ -230,7 +245,8 @@ def trend(assessments: Sequence[dict[str, Any]], lang: str = "en") -> dict[str, 
         fmt = pct if first["kind"] == "risk" else str
         change = ("better" if last["value"] < first["value"] else "worse"
                   if last["value"] > first["value"] else "same")
+        changes.append(change)
         text.append(say(f"trend.{change}", lang, score=title(name, lang),
                         before=fmt(first["value"]), after=fmt(last["value"]),
                         from_date=first["assessed_on"]))
-    return {"series": series, "text": text}
+    return {"series": series, "text": text, "changes": changes}

@@ -82,18 +82,23 @@ class Equation:
                            "person with diabetes", reason_code="not_applicable",
                            detail={"field": "diabetes"})
         sets = (self.needs, *self.alternatives)
-        complete = [s for s in sets if all(getattr(profile, f) is not None for f in s)]
-        if not complete:
-            missing = tuple(f for f in self.needs if getattr(profile, f) is None)
-            return Skipped(self.name, missing=missing,
-                           reason="missing " + ", ".join(missing))
-        used = set(complete[0])
+        inputs = set(self.needs).union(*self.alternatives)
         for name, (low, high) in self.ranges.items():
             value = getattr(profile, name)
-            if name in used and value is not None and not low <= value <= high:
+            if name in inputs and value is not None and not low <= value <= high:
                 return Skipped(self.name, reason=f"{name} outside {low:g}-{high:g}, the range "
                                "the equation was derived on", reason_code="range",
                                detail={"field": name, "low": low, "high": high})
+        complete = [s for s in sets if all(getattr(profile, f) is not None for f in s)]
+        if not complete:
+            missing = tuple(f for f in self.needs if getattr(profile, f) is None)
+            alternative = [f for f in (self.alternatives[0] if self.alternatives else ())
+                           if f not in self.needs]
+            return Skipped(self.name, missing=missing,
+                           reason="missing " + ", ".join(missing)
+                           + (f" (or give {', '.join(alternative)} for the other version)"
+                              if alternative else ""),
+                           detail={"alternative": alternative})
         return self._compute(profile)
 
 

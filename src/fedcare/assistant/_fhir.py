@@ -22,7 +22,7 @@ _ACHIEVEMENT = {"new": "in-progress", "continuing": "in-progress", "improving": 
 
 
 def _goal(a: dict[str, Any], item: dict[str, Any], ref: str, subject: dict[str, str],
-          n: int) -> dict[str, Any]:
+          n: int, superseded: bool) -> dict[str, Any]:
     targets = []
     for name, goal in item.get("target", {}).items():
         if name in _LOINC and isinstance(goal, dict):
@@ -41,14 +41,19 @@ def _goal(a: dict[str, Any], item: dict[str, Any], ref: str, subject: dict[str, 
                 t["dueDate"] = item["due"]
             targets.append(t)
     status = item.get("status", "new")
+    lifecycle = "completed" if status == "met" else "cancelled" if superseded else "active"
     out: dict[str, Any] = {
         "resourceType": "Goal", "id": f"{ref}-goal-{n}",
-        "lifecycleStatus": "completed" if status == "met" else "active",
+        "lifecycleStatus": lifecycle,
         "achievementStatus": {"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/goal-achievement",
             "code": _ACHIEVEMENT.get(status, "in-progress")}]},
-        "description": {"text": item.get("text") or item["area"]},
+        "description": {"text": item.get("text") or item["area"],
+                        "coding": [{"system": "urn:fedcare:plan-area",
+                                    "code": item["area"]}]},
         "subject": subject, "startDate": a["assessed_on"]}
+    if superseded and status != "met":
+        out["note"] = [{"text": "superseded by the plan of a later assessment"}]
     if targets:
         out["target"] = targets
     elif item.get("due") and status != "met":
@@ -64,9 +69,13 @@ def to_fhir_bundle(person_id: str, assessments: list[dict[str, Any]]) -> dict[st
     from fhir.resources.R4B.goal import Goal
     from fhir.resources.R4B.riskassessment import RiskAssessment
 
+    from fedcare.assistant._text import say
+
     subject = {"reference": f"Patient/{person_id}"}
     entries: list[Any] = []
-    for a in assessments:
+    for index, a in enumerate(assessments):
+        superseded = index < len(assessments) - 1
+        lang = a.get("lang", "en")
         ref = f"a{a.get('assessment_id', len(entries))}"
         for name, s in a.get("scores", {}).items():
             if s.get("skipped"):
@@ -75,8 +84,9 @@ def to_fhir_bundle(person_id: str, assessments: list[dict[str, Any]]) -> dict[st
             if s.get("risk") is not None:
                 prediction["probabilityDecimal"] = s["risk"]
             else:
-                prediction["qualitativeRisk"] = {"text": f"{s.get('points')} points "
-                                                         f"({s.get('band')})"}
+                prediction["qualitativeRisk"] = {
+                    "text": s.get("text") or f"{s.get('points')} ({s.get('band')})",
+                    "coding": [{"system": "urn:fedcare:risk-band", "code": str(s.get("band"))}]}
             if s.get("horizon_years"):
                 prediction["whenRange"] = {"high": {"value": s["horizon_years"],
                                                     "unit": "a",
@@ -93,18 +103,20 @@ def to_fhir_bundle(person_id: str, assessments: list[dict[str, Any]]) -> dict[st
         plan = a.get("plan", {})
         goals = []
         for n, item in enumerate([*plan.get("items", []), *plan.get("achieved", [])]):
-            goal = Goal.model_validate(_goal(a, item, ref, subject, n))
+            goal = Goal.model_validate(_goal(a, item, ref, subject, n, superseded))
             goals.append(goal)
             entries.append(goal)
         care: dict[str, Any] = {
-            "resourceType": "CarePlan", "id": f"{ref}-careplan", "status": "active",
+            "resourceType": "CarePlan", "id": f"{ref}-careplan",
+            "status": "completed" if superseded else "active",
             "intent": "plan", "subject": subject, "created": a["assessed_on"],
             "title": "Health-management plan" if a.get("lang") != "zh" else "健康管理计划",
             "description": (a.get("tier") or {}).get("text"),
             "goal": [{"reference": f"Goal/{g.id}"} for g in goals],
-            "activity": [{"detail": {"status": "not-started", "description": item["text"],
-                                     "goal": [{"reference": f"Goal/{ref}-goal-{n}"}],
-                                     "scheduledString": f"by {item['due']}"}}
+            "activity": [{"detail": {
+                "status": "stopped" if superseded else "not-started",
+                "description": item["text"], "goal": [{"reference": f"Goal/{ref}-goal-{n}"}],
+                "scheduledString": say("plan.by", lang, date=item["due"])}}
                          for n, item in enumerate(plan.get("items", []))],
             "note": [{"text": a.get("disclaimer", "")}]}
         if plan.get("reassess_on"):

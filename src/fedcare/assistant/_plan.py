@@ -18,7 +18,7 @@ from fedcare.assistant._equations import (
     Skipped,
 )
 from fedcare.assistant._profile import Profile
-from fedcare.assistant._text import TITLES_ZH, chol, glucose, pct, say
+from fedcare.assistant._text import TITLES_ZH, area, chol, glucose, pct, say
 
 __all__ = ["CITATIONS", "Thresholds", "adapt_plan", "factors", "make_plan", "tier",
            "what_if"]
@@ -60,6 +60,15 @@ CITATIONS = {
     "he_2013": "He FJ, Li J, MacGregor GA. Effect of longer term modest salt reduction on "
                "blood pressure. BMJ 2013;346:f1325 (4.4 g/day less salt: systolic -4.18 "
                "mmHg overall, -5.39 mmHg in hypertension).",
+    "kdigo_2024": "KDIGO 2024 Clinical Practice Guideline for the Evaluation and Management "
+                  "of Chronic Kidney Disease (eGFR < 60 mL/min/1.73 m²: CKD stage G3a or "
+                  "worse).",
+    "prediabetes": "Chinese Diabetes Society guideline 2020 (impaired fasting glucose "
+                   "6.1-6.9 mmol/L); American Diabetes Association Standards of Care 2024 "
+                   "(HbA1c 5.7-6.4 %: prediabetes).",
+    "cn_lipids_secondary": "Chinese guidelines for lipid management (2023): people with "
+                           "ASCVD are at very high risk, LDL cholesterol < 1.8 mmol/L "
+                           "(< 1.4 mmol/L at extremely high risk).",
     "look_ahead_2013": "Look AHEAD Research Group. Cardiovascular effects of intensive "
                        "lifestyle intervention in type 2 diabetes. N Engl J Med 2013;369:145-"
                        "154 (weight loss did not reduce cardiovascular events).",
@@ -133,66 +142,114 @@ def primary(results: dict[str, Result | Skipped]) -> Result | None:
     return None
 
 
-def tier(results: dict[str, Result | Skipped], th: Thresholds, day: date,
-         lang: str) -> dict[str, Any]:
-    """Green / yellow / red: the worse of the cardiovascular and the diabetes tier."""
+def _describe_basis(kind: str, lang: str, **kw: Any) -> str:
+    return say(f"basis.{kind}", lang, **kw)
+
+
+def tier(results: dict[str, Result | Skipped], th: Thresholds, day: date, lang: str,
+         p: Profile | None = None) -> dict[str, Any]:
+    """Green / yellow / red: the worst of the cardiovascular tier (primary score), the
+    diabetes tier (CDRS, FINDRISC) and a glucose in the diabetes range. Never green when
+    no cardiovascular score could be computed: then "unknown" unless diabetes raises it.
+    ``cardiovascular`` holds the cardiovascular tier alone (it decides the lipid plan)."""
     order = {"green": 0, "yellow": 1, "red": 2}
-    levels: list[tuple[str, str]] = []
-    main = primary(results)
-    if main is not None and main.risk is not None:
-        lvl = ("red" if main.risk >= th.cvd_red else "yellow" if main.risk >= th.cvd_yellow
-               else "green")
-        levels.append((lvl, main.name))
-    c = results.get("cdrs")
-    if isinstance(c, Result) and c.points is not None:
-        levels.append(("yellow" if c.points >= th.cdrs_yellow else "green", "cdrs"))
-    f = results.get("findrisc")
-    if isinstance(f, Result) and f.points is not None:
-        levels.append(("red" if f.points >= th.findrisc_red else "yellow"
-                       if f.points >= th.findrisc_yellow else "green", "findrisc"))
-    if results and any(isinstance(r, Skipped) and r.detail.get("field") == "cvd_history"
-                       for r in results.values()):
+    levels: list[tuple[str, str, str]] = []  # (level, basis, its sentence)
+    cvd_level = None
+    if p is not None and p.cvd_history:
         again = add_months(day, th.months_red)
-        return {"level": "red", "basis": [{"score": "cvd_history", "level": "red"}],
+        return {"level": "red", "cardiovascular": "red",
+                "basis": [{"score": "cvd_history", "level": "red"}],
                 "reassess_on": again.isoformat(),
                 "text": say("tier.red.cvd_history", lang, date=again.isoformat()),
                 "thresholds": asdict(th), "citation": CITATIONS[th.citation]}
-    if not levels:
-        return {"level": "unknown", "basis": [], "reassess_on": None,
-                "text": say("tier.unknown", lang), "thresholds": asdict(th),
-                "citation": CITATIONS[th.citation]}
-    level = max(levels, key=lambda x: order[x[0]])[0]
+    main = primary(results)
+    if main is not None and main.risk is not None:
+        cvd_level = ("red" if main.risk >= th.cvd_red else "yellow"
+                     if main.risk >= th.cvd_yellow else "green")
+        levels.append((cvd_level, main.name, _describe_basis(
+            "cvd", lang, risk=pct(main.risk), score=title(main.name, lang),
+            level=say(f"level.{cvd_level}", lang))))
+    c = results.get("cdrs")
+    if isinstance(c, Result) and c.points is not None:
+        lv = "yellow" if c.points >= th.cdrs_yellow else "green"
+        levels.append((lv, "cdrs", _describe_basis("points", lang, score=title("cdrs", lang),
+                                                   points=c.points,
+                                                   level=say(f"level.{lv}", lang))))
+    f = results.get("findrisc")
+    if isinstance(f, Result) and f.points is not None:
+        lv = ("red" if f.points >= th.findrisc_red else "yellow"
+              if f.points >= th.findrisc_yellow else "green")
+        levels.append((lv, "findrisc", _describe_basis(
+            "points", lang, score=title("findrisc", lang), points=f.points,
+            level=say(f"level.{lv}", lang))))
+    if p is not None and not p.diabetes and _glycaemia(p, lang)[1]:
+        levels.append(("red", "glucose", _describe_basis("glucose", lang)))
+    level = max(levels, key=lambda x: order[x[0]])[0] if levels else "unknown"
+    if cvd_level is None and level in ("green", "unknown"):
+        level = "unknown"  # the cardiovascular risk is not known: never "low risk"
+    if level == "unknown":
+        why = [b for _, _, b in levels]
+        return {"level": "unknown", "cardiovascular": None,
+                "basis": [{"score": s, "level": lv} for lv, s, _ in levels],
+                "reassess_on": None,
+                "text": say("tier.unknown", lang) + (
+                    ("" if lang == "zh" else " ") + ("；" if lang == "zh" else "; ").join(why)
+                    + ("。" if lang == "zh" else ".") if why else ""),
+                "thresholds": asdict(th), "citation": CITATIONS[th.citation]}
     months = {"red": th.months_red, "yellow": th.months_yellow, "green": th.months_green}
     again = add_months(day, months[level])
-    return {"level": level, "basis": [{"score": s, "level": lv} for lv, s in levels],
+    basis = "; ".join(b for _, _, b in levels) if lang != "zh" else "；".join(
+        b for _, _, b in levels)
+    if cvd_level is None:
+        basis += ("；" if lang == "zh" else "; ") + say("basis.no_cvd", lang)
+    return {"level": level, "cardiovascular": cvd_level,
+            "basis": [{"score": s, "level": lv} for lv, s, _ in levels],
             "reassess_on": again.isoformat(),
-            "text": say(f"tier.{level}", lang, date=again.isoformat()),
+            "text": say(f"tier.{level}", lang, date=again.isoformat())
+            + ("" if lang == "zh" else " ") + basis + ("。" if lang == "zh" else "."),
             "thresholds": asdict(th), "citation": CITATIONS[th.citation]}
 
 
 # -- modifiable factors -----------------------------------------------------------------------
+
+#: mmol/L thresholds of total cholesterol (Chinese lipid guideline 2023): borderline-high
+#: from 5.2, high from 6.2.
+TC_RAISED_MMOL, TC_HIGH_MMOL = 5.2, 6.2
+
+
+def _tc_mmol(p: Profile) -> float | None:
+    return None if p.total_cholesterol is None else p.total_cholesterol / MGDL_PER_MMOLL_CHOL
+
+
+def _bp_target(p: Profile) -> tuple[int, int]:
+    """The blood-pressure target: < 150/90 first at 80 years and over, else < 130/80
+    (2024 Chinese hypertension guideline)."""
+    return (150, 90) if (p.age or 0) >= 80 else (130, 80)
 
 
 def factors(p: Profile, lang: str) -> list[dict[str, Any]]:
     """Modifiable factors off their target, each with the target and its source."""
     out: list[dict[str, Any]] = []
 
-    def add(key: str, area: str, target: str, cite: str, **kw: Any) -> None:
-        out.append({"factor": area, "target": target, "citation": CITATIONS[cite],
+    def add(key: str, area_: str, goal: str, cite: str, **kw: Any) -> None:
+        out.append({"factor": area_, "target": goal, "citation": CITATIONS[cite],
                     "text": say(f"factor.{key}", lang, **kw)})
 
     if p.smoker:
         add("smoking", "smoking", "not smoking", "cn_smoking_2015")
-    if p.systolic_bp is not None and (p.systolic_bp >= 130 or (
-            p.diastolic_bp is not None and p.diastolic_bp >= 80)):
+    sbp_t, dbp_t = _bp_target(p)
+    if p.systolic_bp is not None and (p.systolic_bp >= sbp_t or (
+            p.diastolic_bp is not None and p.diastolic_bp >= dbp_t)):
         shown = f"{p.systolic_bp:.0f}" + (f"/{p.diastolic_bp:.0f}" if p.diastolic_bp else "")
-        add("blood_pressure", "blood_pressure", "< 130/80 mmHg", "cn_hypertension_2024",
-            value=shown)
-    if p.total_cholesterol is not None and p.total_cholesterol >= 200:
-        add("cholesterol", "cholesterol", "< 5.2 mmol/L (200 mg/dL)", "cn_lipids_2023",
+        add("blood_pressure", "blood_pressure", f"< {sbp_t}/{dbp_t} mmHg",
+            "cn_hypertension_2024", value=shown, target=f"{sbp_t}/{dbp_t}")
+    tc = _tc_mmol(p)
+    if tc is not None and p.total_cholesterol is not None and tc >= TC_RAISED_MMOL - 1e-9:
+        add("cholesterol", "cholesterol", "< 5.2 mmol/L", "cn_lipids_2023",
             value=chol(p.total_cholesterol, lang))
     if p.bmi is not None and p.bmi >= 24:
-        add("weight", "weight", "BMI 18.5-23.9 kg/m²", "cn_weight_2013", value=f"{p.bmi:.1f}")
+        add("obesity" if p.bmi >= 28 else "weight", "weight", "BMI 18.5-23.9 kg/m²",
+            "cn_weight_2013", value=f"{p.bmi:.1f}")
     if p.waist_cm is not None and p.sex is not None:
         limit = 90 if p.sex == "male" else 85
         if p.waist_cm >= limit:
@@ -209,28 +266,38 @@ def factors(p: Profile, lang: str) -> list[dict[str, Any]]:
     if p.daily_fruit_veg is False:
         add("fruit_veg", "diet", "vegetables 300-500 g and fruit 200-350 g a day",
             "cn_dietary_2022")
-    if not p.diabetes:
+    if p.egfr is not None and p.egfr < 60:
+        add("kidney", "kidney", "kidney function followed by a doctor", "kdigo_2024",
+            value=f"{p.egfr:.0f}", stage="3a" if p.egfr >= 45 else "3b" if p.egfr >= 30
+            else "4" if p.egfr >= 15 else "5")
+    if p.diabetes:
+        if p.hba1c is not None and p.hba1c >= 7.0:
+            add("diabetes_control", "glucose", "HbA1c < 7.0 %", "cn_diabetes_2020",
+                value=f"{p.hba1c:.1f}")
+    else:
         what, high, raised = _glycaemia(p, lang)
         if high:
             add("glucose", "glucose", "diagnosis confirmed or excluded", "cn_diabetes_2020",
                 what=what)
         elif raised:
-            add("prediabetes", "glucose", "fasting glucose < 6.1 mmol/L, HbA1c < 5.7 %",
-                "cn_diabetes_2020", what=what)
+            add("prediabetes", "glucose", "fasting glucose < 6.1 mmol/L; HbA1c < 5.7 %",
+                "prediabetes", what=what)
     return out
 
 
 def _glycaemia(p: Profile, lang: str) -> tuple[str, bool, bool]:
+    """What is raised, whether it is in the diabetes range, whether in a prediabetes range
+    (fasting glucose 6.1-6.9 mmol/L: Chinese guideline; HbA1c 5.7-6.4 %: ADA)."""
     parts, high, raised = [], False, False
-    if p.fasting_glucose is not None:
+    if p.fasting_glucose is not None and p.fasting_glucose >= 110:
         parts.append(("空腹血糖 " if lang == "zh" else "Fasting glucose ")
                      + glucose(p.fasting_glucose, lang))
         high |= p.fasting_glucose >= 126
-        raised |= p.fasting_glucose >= 110  # 6.1 mmol/L, the Chinese (WHO) IFG threshold
-    if p.hba1c is not None:
+        raised = True
+    if p.hba1c is not None and p.hba1c >= 5.7:
         parts.append(("糖化血红蛋白 " if lang == "zh" else "HbA1c ") + f"{p.hba1c:.1f} %")
         high |= p.hba1c >= 6.5
-        raised |= p.hba1c >= 5.7
+        raised = True
     return ("、" if lang == "zh" else ", ").join(parts), high, raised
 
 
@@ -244,10 +311,11 @@ def _interventions(p: Profile) -> list[tuple[str, dict[str, Any] | None, str | N
     out: list[tuple[str, dict[str, Any] | None, str | None, str]] = []
     if p.smoker:
         out.append(("stop_smoking", {"smoker": False}, None, "cn_smoking_2015"))
-    if p.systolic_bp is not None and p.systolic_bp >= 130:
+    if p.systolic_bp is not None and p.systolic_bp >= _bp_target(p)[0]:
         out.append(("sbp_minus_10", {"systolic_bp": p.systolic_bp - 10}, None,
                     "cn_hypertension_2024"))
-    if p.total_cholesterol is not None and p.total_cholesterol >= 200:
+    tc = _tc_mmol(p)
+    if tc is not None and p.total_cholesterol is not None and tc >= TC_RAISED_MMOL - 1e-9:
         out.append(("cholesterol_minus_1",
                     {"total_cholesterol": p.total_cholesterol - MGDL_PER_MMOLL_CHOL}, None,
                     "ctt_2010"))
@@ -266,19 +334,31 @@ def _interventions(p: Profile) -> list[tuple[str, dict[str, Any] | None, str | N
     return out
 
 
-#: Where an equation lacks the changed factor: (intervention, relative risk, citation).
-_EFFECTS = {"sbp_minus_10": (0.80, "ettehad_2016"), "cholesterol_minus_1": (0.78, "ctt_2010"),
-            "activity_150": (0.86, "sattelmair_2011")}
+#: Where an equation lacks the changed factor (or gives it no benefit at the person's age):
+#: (relative risk, citation, kind of evidence).
+_EFFECTS = {"sbp_minus_10": (0.80, "ettehad_2016", "trials"),
+            "cholesterol_minus_1": (0.78, "ctt_2010", "trials"),
+            "activity_150": (0.86, "sattelmair_2011", "observational")}
 #: The input each intervention changes, as the equations name it.
 _CHANGES = {"stop_smoking": "smoker", "sbp_minus_10": "systolic_bp",
             "cholesterol_minus_1": "total_cholesterol", "weight_loss_5pct": "bmi",
             "activity_150": "activity_min_per_week", "salt_under_5g": "systolic_bp"}
+#: Diabetes scores are re-estimated only for what changes diabetes risk.
+_DIABETES_INTERVENTIONS = ("weight_loss_5pct", "activity_150")
+_EVIDENCE = {"equation": "the equation's own coefficient (observational cohort)",
+             "trials": "meta-analysis of randomised trials",
+             "observational": "meta-analysis of observational studies"}
 
 
 def what_if(p: Profile, results: dict[str, Result | Skipped], lang: str,
             recalibrations: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Each applicable intervention's re-estimated risk (points) per computed score
-    (through the same recalibration as the score, where there is one)."""
+    (through the same recalibration as the score, where there is one).
+
+    A beneficial change is never shown as raising the risk: where the equation gives no
+    reduction (PREVENT's cholesterol term turns negative with age), the cited trial effect
+    is used instead and the text says so.
+    """
     recalibrations = recalibrations or {}
     out: list[dict[str, Any]] = []
     main = primary(results)
@@ -291,6 +371,8 @@ def what_if(p: Profile, results: dict[str, Result | Skipped], lang: str,
             if not isinstance(before, Result):
                 continue
             eq = EQUATIONS[name]
+            if not eq.cardiovascular and key not in _DIABETES_INTERVENTIONS:
+                continue
             changed = _CHANGES[key]
             if changed in before.inputs:
                 after = eq.compute(after_profile)
@@ -298,21 +380,43 @@ def what_if(p: Profile, results: dict[str, Result | Skipped], lang: str,
                     continue
                 if name in recalibrations:
                     after = recalibrations[name].apply_result(after)
-                estimates.append(_estimate(name, before, after, "equation", None, label, lang))
-            elif eq.cardiovascular and key in _EFFECTS and before.risk is not None:
-                rr, source = _EFFECTS[key]
-                after_risk = before.risk * rr
-                est = _estimate(name, before, Result(name, risk=after_risk), "effect_size",
-                                CITATIONS[source], label, lang)
-                est["relative_risk"] = rr
+                if before.risk is not None and after.risk is not None and (
+                        after.risk >= before.risk and key in _EFFECTS):
+                    rr, source, kind = _EFFECTS[key]
+                    est = _estimate(name, before, Result(name, risk=before.risk * rr),
+                                    "effect_size", CITATIONS[source], label, lang)
+                    est.update(relative_risk=rr, evidence=_EVIDENCE[kind],
+                               equation_gave=after.risk)
+                    est["text"] += ("" if lang == "zh" else " ") + say("whatif.effect_note",
+                                                                       lang)
+                    estimates.append(est)
+                    continue
+                if before.risk is not None and after.risk is not None and (
+                        after.risk >= before.risk):
+                    continue  # e.g. PREVENT's J-shaped SBP term below 110 mmHg
+                if before.points is not None and after.points == before.points:
+                    continue
+                est = _estimate(name, before, after, "equation", None, label, lang)
+                est["evidence"] = _EVIDENCE["equation"]
                 estimates.append(est)
-            elif eq.cardiovascular and key == "weight_loss_5pct":
-                estimates.append({"score": name, "method": "none",
-                                  "citation": CITATIONS["look_ahead_2013"],
-                                  "text": say("whatif.none", lang, what=label, why=(
-                                      "没有试验证据表明减重可降低心血管事件（Look AHEAD 2013）"
-                                      if lang == "zh" else "no trial shows weight loss "
-                                      "lowering cardiovascular events (Look AHEAD 2013)"))})
+            elif eq.cardiovascular and key in _EFFECTS and before.risk is not None:
+                rr, source, kind = _EFFECTS[key]
+                est = _estimate(name, before, Result(name, risk=before.risk * rr),
+                                "effect_size", CITATIONS[source], label, lang)
+                est.update(relative_risk=rr, evidence=_EVIDENCE[kind])
+                estimates.append(est)
+        if key == "weight_loss_5pct" and any(EQUATIONS[n].cardiovascular and
+                                             "bmi" not in r.inputs for n, r in results.items()
+                                             if isinstance(r, Result)):
+            estimates.append({"score": None, "method": "none",
+                              "citation": CITATIONS["look_ahead_2013"],
+                              "text": say("whatif.none", lang, what=label, why=(
+                                  "心血管病风险：没有试验证据表明单纯减重可降低心血管事件"
+                                  "（Look AHEAD 2013）" if lang == "zh" else
+                                  "cardiovascular risk: no trial shows weight loss alone "
+                                  "lowering cardiovascular events (Look AHEAD 2013)"))})
+        if not estimates:
+            continue
         reduction = None
         if main is not None:
             for est in estimates:
@@ -351,19 +455,36 @@ def make_plan(p: Profile, results: dict[str, Result | Skipped], tier_: dict[str,
     """Plan items with targets, due dates and the guideline each target comes from."""
     items: list[dict[str, Any]] = []
 
-    def item(area: str, target: dict[str, Any], weeks: int, cite: str, key: str | None = None,
-             **kw: Any) -> None:
-        items.append({"area": area, "target": target,
+    def item(area_: str, goal: dict[str, Any], weeks: int, cite: str,
+             key: str | None = None, **kw: Any) -> None:
+        items.append({"area": area_, "target": goal,
                       "due": (day + timedelta(weeks=weeks)).isoformat(),
                       "status": "new", "citation": CITATIONS[cite],
-                      "text": say(key or f"plan.{area}", lang, **kw)})
+                      "text": say(key or f"plan.{area_}", lang, **kw)})
 
     if p.smoker:
-        item("smoking", {"smoker": False}, 12, "cn_smoking_2015")
-    if p.systolic_bp is not None and (p.systolic_bp >= 130 or (
-            p.diastolic_bp is not None and p.diastolic_bp >= 80)):
-        item("blood_pressure", {"systolic_bp": {"below": 130}, "diastolic_bp": {"below": 80}},
-             12, "cn_hypertension_2024")
+        item("smoking", {"smoker": False}, 2, "cn_smoking_2015")
+    if p.cvd_history:
+        item("medicines", {"taking_prescribed_medicines": True}, 4, "cn_lipids_secondary",
+             key="plan.secondary_meds")
+    sbp_t, dbp_t = _bp_target(p)
+    if p.systolic_bp is not None and (p.systolic_bp >= sbp_t or (
+            p.diastolic_bp is not None and p.diastolic_bp >= dbp_t)):
+        bp_goal = {"systolic_bp": {"below": sbp_t}, "diastolic_bp": {"below": dbp_t}}
+        shown = f"{p.systolic_bp:.0f}" + (f"/{p.diastolic_bp:.0f}" if p.diastolic_bp else "")
+        dbp = p.diastolic_bp or 0
+        if p.systolic_bp >= 180 or dbp >= 110:
+            item("blood_pressure", bp_goal, 1, "cn_hypertension_2024", key="plan.bp_urgent",
+                 value=shown)
+        elif p.systolic_bp >= 160 or dbp >= 100:
+            item("blood_pressure", bp_goal, 2, "cn_hypertension_2024", key="plan.bp_treat",
+                 value=shown, target=f"{sbp_t}/{dbp_t}")
+        elif p.bp_treated:
+            item("blood_pressure", bp_goal, 4, "cn_hypertension_2024",
+                 key="plan.blood_pressure.treated", target=f"{sbp_t}/{dbp_t}")
+        else:
+            item("blood_pressure", bp_goal, 12, "cn_hypertension_2024",
+                 target=f"{sbp_t}/{dbp_t}")
     if p.salt_g_per_day is None or p.salt_g_per_day > 5:
         item("salt", {"salt_g_per_day": {"below": 5}}, 4, "cn_dietary_2022")
     if p.daily_fruit_veg is not True or (p.vegetables_g_per_day or 0) < 300 or (
@@ -375,21 +496,28 @@ def make_plan(p: Profile, results: dict[str, Result | Skipped], tier_: dict[str,
             p.activity_min_per_week is None and p.physically_active is not True):
         item("activity", {"activity_min_per_week": {"at_least": 150}}, 8, "who_activity_2020")
     if p.bmi is not None and p.bmi >= 24:
-        target: dict[str, Any] = {"bmi": {"below": 24}}
-        kg = ""
+        weight_target: dict[str, Any] = {"bmi": {"below": 24}}
         if p.weight_kg is not None:
-            target["weight_kg"] = {"below": round(p.weight_kg * 0.95, 1)}
-            kg = f"{0.05 * p.weight_kg:.1f}"
+            weight_target["weight_kg"] = {"below": round(p.weight_kg * 0.95, 1)}
+            item("weight", weight_target, 26, "cn_weight_2013", kg=f"{0.05 * p.weight_kg:.1f}")
         else:
-            kg = "≈5 %" if lang == "en" else "约 5%"
-        item("weight", target, 26, "cn_weight_2013", kg=kg)
-    main = primary(results)
-    if not p.statin and ((main is not None and main.risk is not None
-                          and tier_["level"] == "red") or p.cvd_history
-                         or (p.total_cholesterol is not None
-                             and p.total_cholesterol >= 240)):
-        item("lipids", {"discussed_with_doctor": True}, 4, "cn_lipids_2023")
-    if not p.diabetes:
+            item("weight", weight_target, 26, "cn_weight_2013", key="plan.weight_nokg")
+    tc = _tc_mmol(p)
+    if p.cvd_history:
+        item("lipids", {"ldl_below_mmol": 1.8}, 4, "cn_lipids_secondary",
+             key="plan.lipids_secondary")
+    elif not p.statin and (tier_.get("cardiovascular") == "red" or (
+            tc is not None and tc >= TC_HIGH_MMOL - 1e-9)):
+        item("lipids", {"statin": True}, 4, "cn_lipids_2023")
+    if p.egfr is not None and p.egfr < 60:
+        item("kidney", {"egfr_reviewed": True}, 4, "kdigo_2024")
+    if p.diabetes:
+        if p.hba1c is not None and p.hba1c >= 7.0:
+            item("glucose", {"hba1c": {"below": 7.0}}, 12, "cn_diabetes_2020",
+                 key="plan.diabetes_control")
+        item("complications", {"screened_this_year": True}, 52, "cn_diabetes_2020",
+             key="plan.diabetes_screening")
+    else:
         _, high, raised = _glycaemia(p, lang)
         c, f = results.get("cdrs"), results.get("findrisc")
         screen = raised or (isinstance(c, Result) and (c.points or 0) >= 25) or (
@@ -402,7 +530,8 @@ def make_plan(p: Profile, results: dict[str, Result | Skipped], tier_: dict[str,
                  "cn_diabetes_2020")
     reassess = tier_.get("reassess_on")
     return {"items": items, "reassess_on": reassess, "achieved": [],
-            "text": say("plan.reassess", lang, date=reassess) if reassess else None}
+            "text": say("plan.reassess", lang, date=reassess) if reassess else
+            say("plan.reassess_unknown", lang)}
 
 
 def _value(p: Profile, name: str) -> Any:
@@ -428,15 +557,20 @@ def _met(target: dict[str, Any], p: Profile) -> bool | None:
 
 _WORSE_KEYS = {"blood_pressure": "plan.blood_pressure.missed",
                "weight": "plan.weight.missed"}
-_DISTANCE = {"blood_pressure": "systolic_bp", "weight": "bmi", "salt": "salt_g_per_day",
-             "activity": "activity_min_per_week", "smoking": "smoker"}
+#: The measurement that tells whether an area got closer to its target (lower is better,
+#: except activity).
+_DISTANCE = {"blood_pressure": "systolic_bp", "weight": "weight_kg", "salt": "salt_g_per_day",
+             "activity": "activity_min_per_week", "smoking": "smoker",
+             "glucose": "fasting_glucose", "diet": "vegetables_g_per_day"}
+_HIGHER_IS_BETTER = ("activity", "diet")
 
 
 def adapt_plan(plan: dict[str, Any], p: Profile, previous: dict[str, Any] | None,
                previous_profile: Profile | None, lang: str, day: date) -> dict[str, Any]:
-    """Update a new plan from the previous assessment: met targets become "achieved" (or
-    "maintain"), improving ones "improving", unchanged or worse ones "missed" (with the
-    stronger next step where there is one)."""
+    """Update a new plan from the previous assessment: met targets become "achieved",
+    improving ones "improving" (keeping the earlier goal, so it does not move at every
+    visit), unchanged or worse ones "missed" (with the stronger next step where there is
+    one), and ones measured at only one visit "continuing"."""
     if previous is None or previous_profile is None:
         return plan
     before = {i["area"]: i for i in previous.get("plan", {}).get("items", [])}
@@ -446,14 +580,30 @@ def adapt_plan(plan: dict[str, Any], p: Profile, previous: dict[str, Any] | None
         if old is None:
             continue
         name = _DISTANCE.get(it["area"])
+        if it["area"] == "weight" and p.weight_kg is None:
+            name = "bmi"
+        if it["area"] == "glucose" and (p.fasting_glucose is None
+                                        or previous_profile.fasting_glucose is None):
+            name = "hba1c"
         was, is_ = (_value(previous_profile, name), _value(p, name)) if name else (None, None)
         better = None
         if isinstance(was, int | float) and isinstance(is_, int | float) and not isinstance(
                 was, bool):
-            higher_is_better = it["area"] == "activity"
-            better = (is_ > was) if higher_is_better else (is_ < was)
+            better = (is_ > was) if it["area"] in _HIGHER_IS_BETTER else (is_ < was)
+        if it["area"] == "weight" and "weight_kg" in old["target"] and (
+                p.weight_kg is not None and p.weight_kg > old["target"]["weight_kg"]["below"]):
+            it["target"] = old["target"]  # the goal set at the first visit stays
+            if lang == "zh":
+                it["text"] = (f"继续减重，目标低于 {old['target']['weight_kg']['below']} 千克"
+                              f"（还需减 {p.weight_kg - old['target']['weight_kg']['below']:.1f}"
+                              " 千克）。")
+            else:
+                it["text"] = (f"Keep going towards the weight goal of below "
+                              f"{old['target']['weight_kg']['below']} kg ("
+                              f"{p.weight_kg - old['target']['weight_kg']['below']:.1f} kg to "
+                              "go).")
         if better is None and it["area"] != "smoking":
-            it["status"] = "continuing"  # not measured both times: no verdict
+            it["status"] = "continuing"  # not measured at both visits: no verdict
         elif better:
             it["status"] = "improving"
             it["text"] += " " + say("plan.improving", lang)
@@ -461,9 +611,13 @@ def adapt_plan(plan: dict[str, Any], p: Profile, previous: dict[str, Any] | None
             it["status"] = "missed"
             if it["area"] in _WORSE_KEYS:
                 it["text"] = say(_WORSE_KEYS[it["area"]], lang)
-    for area, old in before.items():
-        if area not in now and _met(old["target"], p) is True:
-            plan["achieved"].append({"area": area, "target": old["target"], "status": "met",
+    for area_, old in before.items():
+        met = _met(old["target"], p)
+        if area_ == "lipids" and p.statin and not p.cvd_history:
+            met = True  # the step asked for (a statin) was taken
+        if area_ not in now and met is True:
+            plan["achieved"].append({"area": area_, "target": old["target"], "status": "met",
                                      "since": day.isoformat(),
-                                     "text": say("plan.maintain", lang)})
+                                     "text": say("plan.maintain", lang, area=area(area_,
+                                                                                   lang))})
     return plan

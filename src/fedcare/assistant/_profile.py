@@ -92,8 +92,8 @@ FIELDS: dict[str, FieldSpec] = {f.name: f for f in (*_NUMBERS, *_BOOLS, *_CHOICE
 
 _TRUE = {"true", "yes", "y", "1", "是"}
 _FALSE = {"false", "no", "n", "0", "否"}
-_SEX = {"f": "female", "woman": "female", "女": "female", "m": "male", "man": "male",
-        "男": "male"}
+_SEX = {"f": "female", "woman": "female", "女": "female", "女性": "female", "m": "male",
+        "man": "male", "男": "male", "男性": "male"}
 
 
 class ProfileError(DataError):
@@ -196,8 +196,10 @@ def _number(spec: FieldSpec, raw: Any, errors: list[dict[str, str]],
         notes.append(f"{spec.name} converted from {unit_from} to {spec.unit}")
     assert spec.low is not None and spec.high is not None
     if not spec.low <= value <= spec.high:
+        hint = ("; after converting from the unit given: check the unit"
+                if unit_from is not None else "")
         errors.append({"field": spec.name, "msg": f"outside the accepted range: expected "
-                       f"{expected}"})
+                       f"{expected}{hint}"})
         return None
     return value
 
@@ -220,7 +222,9 @@ def _choice(spec: FieldSpec, raw: Any, errors: list[dict[str, str]]) -> str | No
             text = _SEX.get(text, text)
         if text in spec.choices:
             return text
-    errors.append({"field": spec.name, "msg": f"expected one of {', '.join(spec.choices)}"})
+    also = " (or 女/男)" if spec.name == "sex" else ""
+    errors.append({"field": spec.name, "msg": f"expected one of {', '.join(spec.choices)}"
+                   + also})
     return None
 
 
@@ -256,6 +260,16 @@ def parse_profile(data: Any) -> Profile:
     if errors:
         raise ProfileError(errors)
     values = {k: v for k, v in values.items() if v is not None}
+    if "systolic_bp" in values and "diastolic_bp" in values and (
+            values["diastolic_bp"] >= values["systolic_bp"]):
+        raise ProfileError([{"field": "diastolic_bp", "msg": "must be lower than "
+                             "systolic_bp; check whether the two were swapped"}])
+    if "bmi" in values and "height_cm" in values and "weight_kg" in values:
+        derived = values["weight_kg"] / (values["height_cm"] / 100) ** 2
+        if abs(derived - values["bmi"]) > 0.1 * derived:
+            raise ProfileError([{"field": "bmi", "msg": "does not match height_cm and "
+                                 "weight_kg (more than 10 % apart); give bmi or height and "
+                                 "weight, or correct one of them"}])
     if "bmi" not in values and "height_cm" in values and "weight_kg" in values:
         bmi = values["weight_kg"] / (values["height_cm"] / 100) ** 2
         if not 10 <= bmi <= 90:
@@ -285,6 +299,6 @@ def check_person_id(person_id: str) -> None:
 
     if not re.fullmatch(PERSON_ID_PATTERN, person_id):
         raise DataError("person ID: expected 1-64 letters, digits, '.', '_' or '-'")
-    if re.fullmatch(r"\d{11,}|\d{17}[\dXx]|\d{6,}[-.]\d{3,}[-.]?\d*", person_id):
-        raise DataError("person ID: looks like a resident ID, phone number or record "
-                        "number; use a pseudonymous ID (e.g. hm-000123)")
+    if re.fullmatch(r"[\d.\-_]+|\d{17}[Xx]", person_id):
+        raise DataError("person ID: digits only, like a resident ID, phone number or "
+                        "record number; use a pseudonymous ID with letters (e.g. hm-000123)")

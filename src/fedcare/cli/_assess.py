@@ -26,7 +26,7 @@ __all__ = ["assess_command", "assistant_app"]
 assistant_app = typer.Typer(
     help="The health-management assistant: a person's stored assessments, FHIR export, and "
          "the equations' validation on a real cohort.\n\nExample: fedcare assistant "
-         "validate --json validation.json --plot calibration.png",
+         "validate --out assistant-validation",
     no_args_is_help=True)
 
 _FIELDS_HELP = (
@@ -47,7 +47,10 @@ def _read_json(path: Path, what: str) -> Any:
     if not path.is_file():
         raise DataNotFoundError(f"{what} {path}: no such file")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():
+            raise DataError(f"{what} {path}: the file is empty")
+        return json.loads(text)
     except UnicodeDecodeError:
         raise DataError(f"{what} {path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -56,48 +59,66 @@ def _read_json(path: Path, what: str) -> Any:
 
 
 def _print(result: dict[str, Any]) -> None:
-    zh = result["lang"] == "zh"
+    from fedcare.assistant._text import say
+
+    lang = result["lang"]
+    zh = lang == "zh"
     tier = result["tier"]
-    console.print(styled(f"● {tier['level'].upper()}  ", _TIER_STYLE[tier["level"]],
-                         tier["text"]), soft_wrap=True)
+    badge = say(f"tierbadge.{tier['level']}", lang)
+    console.print(styled(f"● {badge}  ", _TIER_STYLE[tier["level"]], tier["text"]),
+                  soft_wrap=True)
     table = Table(title="风险评分" if zh else "Risk scores", title_justify="left")
     for col in (("评分", "结果", "依据") if zh else ("score", "result", "source")):
         table.add_column(col, overflow="fold")
     for s in result["scores"].values():
+        name = s["title"] + (" *" if s.get("primary") else "")
         if s["skipped"]:
-            shown = Text(("未计算：" if zh else "not computed: ") + s["reason"], style="dim")
+            shown = Text(("未计算：" if zh else "not computed: ") + s["reason_text"],
+                         style="dim")
         elif "risk" in s:
             shown = Text(f"{100 * s['risk']:.1f} % / {s['horizon_years']} "
                          + ("年" if zh else "y"))
             if "published_risk" in s:
-                shown.append((" 已重新校准，原方程 " if zh else " recalibrated; published ")
-                             + f"{100 * s['published_risk']:.1f} %", style="dim")
+                shown.append(("（已重新校准，原方程 " if zh else " (recalibrated; published ")
+                             + f"{100 * s['published_risk']:.1f} %" + ("）" if zh else ")"),
+                             style="dim")
         else:
-            shown = Text(f"{s['points']} " + ("分" if zh else "points") + f" ({s['band_text']})")
-        table.add_row(s["title"], shown, s["citation"].split(".")[0])
+            shown = Text(f"{s['points']} " + ("分" if zh else "points")
+                         + (f"（{s['band_text']}）" if zh else f" ({s['band_text']})"))
+        table.add_row(name, shown, s["citation"].split(".")[0])
     for m in result["models"]:
         shown = (Text(f"{100 * m['risk']:.1f} %") if "risk" in m
                  else Text(m.get("reason", ""), style="dim"))
         table.add_row(f"fedcare model {m['model_id']} {m['name']}", shown,
                       ", ".join(m["sites"]))
     console.print(table)
+    if result.get("scores_note"):
+        console.print(Text("* " + result["scores_note"], style="dim"), soft_wrap=True)
+    if result["factors"]:
+        console.print(Text("可改变的危险因素" if zh else "Modifiable factors", style="bold"))
+        for f in result["factors"]:
+            console.print(f"  • {f['text']}", highlight=False, soft_wrap=True, markup=False)
     if result["what_if"]:
-        console.print(Text("如果……" if zh else "What if", style="bold"))
+        console.print(Text("假如采取以下措施" if zh else "What if", style="bold"))
         for w in result["what_if"][:6]:
             main = next((e for e in w["estimates"] if e["score"] == w["primary_score"]),
-                        None) or (w["estimates"][0] if w["estimates"] else None)
-            if main is not None:
-                console.print(f"  • {main['text']}", highlight=False, soft_wrap=True)
+                        None) or w["estimates"][0]
+            console.print(f"  • {main['text']}", highlight=False, soft_wrap=True,
+                          markup=False)
     console.print(Text("计划" if zh else "Plan", style="bold"))
     for item in result["plan"]["items"]:
         console.print(f"  • [{item['due']}] {item['text']}", highlight=False, soft_wrap=True,
                       markup=False)
     for item in result["plan"]["achieved"]:
-        console.print(f"  ✓ {item['area']}: {item['text']}", highlight=False, markup=False)
-    for line in (result.get("trend") or {}).get("text", []):
-        console.print(f"  ↗ {line}", highlight=False, markup=False)
+        console.print(f"  ✓ {item['text']}", highlight=False, markup=False)
+    arrows = {"better": "↘", "worse": "↗", "same": "→"}
+    for line, change in zip((result.get("trend") or {}).get("text", []),
+                            (result.get("trend") or {}).get("changes", []), strict=False):
+        console.print(f"  {arrows.get(change, '·')} {line}", highlight=False, markup=False)
     if result["plan"].get("text"):
         console.print(result["plan"]["text"], highlight=False, markup=False)
+    for n in result.get("profile_notes", []):
+        err_console.print(("注：" if zh else "note: ") + n, style="dim", highlight=False)
     err_console.print(result["disclaimer"], style="dim", highlight=False, soft_wrap=True)
 
 
@@ -178,9 +199,10 @@ def assess_command(
         if person is not None and registry is not None:
             result["assessment_id"] = registry.add_assessment(person, result)
             result["person_id"] = person
+        if json_out is not None:  # written first: a closed pipe cannot lose it
+            write_json(result, json_out)
         _print(result)
         if json_out is not None:
-            write_json(result, json_out)
             err_console.print(f"wrote {json_out}", style="dim", highlight=False)
 
 
@@ -229,24 +251,39 @@ def history(
         from fedcare.registry import Registry
 
         check_output_file("--fhir", fhir)
+        from fedcare.registry import database_url
+
+        url = database_url(db)
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            raise DataNotFoundError(f"no registry database at {url}")
         registry = Registry(db)
         items = registry.assessments(person)
         if not items:
             raise DataNotFoundError(f"no assessments stored for person '{person[:64]}' in "
                                     f"{registry.description}")
-        table = Table(title=f"{person}: {len(items)} assessments", title_justify="left")
-        for col in ("date", "tier", *items[-1]["scores"]):
-            table.add_column(col)
+        from fedcare.assistant._plan import title as score_title
+        from fedcare.assistant._text import say
+
+        zh = lang == "zh"
+        table = Table(title=f"{person}: {len(items)} " + ("次评估" if zh else "assessments"),
+                      title_justify="left")
+        for col in (("日期", "分级") if zh else ("date", "tier")):
+            table.add_column(col, no_wrap=True)
+        for name in items[-1]["scores"]:
+            table.add_column(score_title(name, lang), overflow="fold")
         for a in items:
             cells = []
             for name in items[-1]["scores"]:
                 s = a["scores"].get(name, {})
                 cells.append("–" if s.get("skipped", True) else
                              f"{100 * s['risk']:.1f} %" if "risk" in s else str(s["points"]))
-            table.add_row(a["assessed_on"], a["tier"]["level"], *cells)
+            table.add_row(a["assessed_on"], say(f"tierbadge.{a['tier']['level']}", lang),
+                          *cells)
         console.print(table)
-        for line in trend(items, lang)["text"]:
-            console.print(line, highlight=False, markup=False)
+        arrows = {"better": "↘", "worse": "↗", "same": "→"}
+        found = trend(items, lang)
+        for line, change in zip(found["text"], found["changes"], strict=True):
+            console.print(f"{arrows[change]} {line}", highlight=False, markup=False)
         if fhir is not None:
             write_json(to_fhir_bundle(person, items), fhir)
             err_console.print(f"wrote {fhir}", style="dim", highlight=False)

@@ -20,13 +20,25 @@ from rich.text import Text
 from fedcare._io import write_text_atomic
 from fedcare.exceptions import ConfigError, FedcareError, exit_code_help
 
+
 #: Both consoles print text as written: no markup and no emoji codes are read from a
 #: string, so "[index]", "[lb_av]", "mm[Hg]" or ":x:" in a message, unit, path, site or
 #: column name reach the terminal unchanged, in tables too. The CLI's own styling is
 #: given as Rich styles (``style=``, :class:`~rich.text.Text`, :func:`styled`), never as
 #: markup inside a string.
-console = Console(markup=False, emoji=False)
-err_console = Console(stderr=True, markup=False, emoji=False)
+class _Console(Console):
+    """Rich's console, but a reader that goes away (``| head``) ends the command with exit
+    code 0, as a pager would, not 1 (the code fedcare keeps for bugs)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(0)
+
+
+console = _Console(markup=False, emoji=False)
+err_console = _Console(stderr=True, markup=False, emoji=False)
 
 #: The exit codes in one sentence (every command's epilog), generated from the error table.
 EXIT_CODES = exit_code_help()

@@ -319,26 +319,32 @@ def validate(
                                               t, style="dim", highlight=False))
         table = Table(title=f"{result['data']}: {result['test_rows']} held-out people, "
                             f"{result['outcome']}", title_justify="left")
-        for col in ("model", "rows", "AUC", "O/E", "slope", "O/E recalibrated",
-                    "slope recalibrated"):
-            table.add_column(col)
+        for col in ("model", "rows", "events", "AUC (95 % CI)", "O/E", "slope",
+                    "O/E recal.", "slope recal."):
+            table.add_column(col, overflow="fold")
         skipped = []
         for name, e in result["equations"].items():
             if not e["computed"]:
                 skipped.append(f"{name}: not computed, {e['reason']}")
                 continue
             b, a = e["before"], e["after"]
+            lo, hi = b["auc_ci95"]
             table.add_row(f"{name} ({e.get('version', '')})", str(e["rows_used"]),
-                          f"{b['auc']:.3f}", f"{b['observed_expected']:.2f}",
-                          f"{b['calibration_slope']:.2f}", f"{a['observed_expected']:.2f}",
-                          f"{a['calibration_slope']:.2f}")
+                          str(b["events"]), f"{b['auc']:.3f} ({lo:.3f}-{hi:.3f})",
+                          f"{b['observed_expected']:.2f}", f"{b['calibration_slope']:.2f}",
+                          f"{a['observed_expected']:.2f}", f"{a['calibration_slope']:.2f}")
         fm = result["fedcare_model"]
         c = fm["calibration"]
-        table.add_row(f"fedcare model {fm['model_id']} ({len(fm['sites'])} synthetic sites)",
-                      str(fm["rows_scored"]), f"{c['auc']:.3f}",
-                      f"{c['observed_expected']:.2f}", f"{c['calibration_slope']:.2f}",
-                      "", "")
+        lo, hi = c["auc_ci95"]
+        table.add_row(f"fedcare federated logistic model ({len(fm['sites'])} synthetic sites)",
+                      str(fm["rows_scored"]), str(c["events"]),
+                      f"{c['auc']:.3f} ({lo:.3f}-{hi:.3f})", f"{c['observed_expected']:.2f}",
+                      f"{c['calibration_slope']:.2f}", "", "")
         console.print(table)
+        console.print("O/E: observed / expected events (1 = calibrated in the large); slope: "
+                      "calibration slope (1 = ideal, < 1 = predictions too extreme). "
+                      "A US cohort: these figures say nothing about Chinese populations.",
+                      highlight=False, markup=False, soft_wrap=True)
         for line in skipped:
             console.print(Text(line, style="dim"), soft_wrap=True)
         console.print(f"wrote {out / 'validation.json'} and {result.get('plot')}",

@@ -35,7 +35,8 @@ class Job:
     def view(self) -> dict[str, Any]:
         with self.lock:
             ends = list(self.round_ends)
-            seconds = [b - a for a, b in zip([self.started, *ends[:-1]], ends, strict=True)]
+            starts = [self.started, *ends[:-1]] if ends else []
+            seconds = [b - a for a, b in zip(starts, ends, strict=True)]
             return {"id": self.id, "rounds": self.rounds, "strategy": self.strategy,
                     "by": self.by, "state": self.state, "stage": self.stage,
                     "round": self.round, "round_seconds": seconds, "sites": self.sites,

@@ -193,8 +193,8 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
         return render(request, "login.html", None, error=None, lang=_lang(request))
 
     @app.post("/console/login", include_in_schema=False)
-    def login(request: Request, name: Annotated[str, Form(max_length=64)],
-              password: Annotated[str, Form(max_length=256)]) -> Response:
+    def login(request: Request, name: Annotated[str, Form(max_length=64)] = "",
+              password: Annotated[str, Form(max_length=256)] = "") -> Response:
         client = request.client.host if request.client else "?"
         if not auth.allow_attempt(client, name):
             raise HTTPException(429, detail="too many sign-in attempts; wait a minute")
@@ -257,7 +257,7 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
 
     @app.post("/console/models/{model_id}/status", include_in_schema=False)
     def model_status(request: Request, model_id: int,
-                     status: Annotated[str, Form()], csrf: Annotated[str, Form()] = ""
+                     status: Annotated[str, Form()] = "", csrf: Annotated[str, Form()] = ""
                      ) -> Response:
         signed = page(request, "models.manage")
         check_csrf(signed, csrf)
@@ -274,14 +274,16 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
         return render(request, "study_new.html", signed, error=None)
 
     @app.post("/console/studies", include_in_schema=False)
-    def start_study(request: Request, rounds: Annotated[int, Form(ge=1, le=100)] = 10,
+    def start_study(request: Request, rounds: Annotated[str, Form()] = "10",
                     strategy: Annotated[str, Form()] = "newton",
                     csrf: Annotated[str, Form()] = "") -> Response:
         signed = page(request, "studies")
         check_csrf(signed, csrf)
+        if not rounds.isdigit() or not 1 <= int(rounds) <= 100:
+            raise HTTPException(422, detail="rounds must be a whole number from 1 to 100")
         if strategy not in ("newton", "fedavg", "fedprox"):
             raise HTTPException(422, detail="strategy must be newton, fedavg or fedprox")
-        job = jobs.start(rounds=rounds, strategy=strategy, by=signed.user.name)
+        job = jobs.start(rounds=int(rounds), strategy=strategy, by=signed.user.name)
         return RedirectResponse(f"/console/jobs/{job}", status_code=303)
 
     @app.get("/console/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)

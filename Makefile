@@ -38,7 +38,8 @@ typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
 # The registry's PostgreSQL tests get a throw-away server on loopback (.ci/postgres.sh
-# installs Debian's package if needed and stops it afterwards).
+# installs Debian's package if needed and stops it afterwards); the console's browser
+# tests get Debian's chromium and axe-core from npm (.ci/browser.sh).
 # The developer's tier: no Ray, no Flower processes, no PostgreSQL (a few minutes on 2 cores).
 test-fast: $(VENV)/.installed
 	$(BIN)/lint-imports
@@ -46,6 +47,7 @@ test-fast: $(VENV)/.installed
 
 test: lint typecheck
 	@eval "$$(.ci/postgres.sh)" && trap 'eval "$$FEDCARE_TEST_POSTGRES_STOP" >/dev/null 2>&1' EXIT \
+	  && eval "$$(.ci/browser.sh)" \
 	  && FEDCARE_REQUIRE_POSTGRES=1 FEDCARE_REQUIRE_DATA=1 $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25
 
 bench: $(VENV)/.installed

@@ -35,7 +35,13 @@ def _nice(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-def _fmt(v: float) -> str:
+def _fmt(v: float, step: float | None = None) -> str:
+    """A tick label with as many decimals as the tick step needs."""
+    if step is not None and step > 0 and abs(v) < 1e6:
+        exponent = math.floor(math.log10(step))
+        mantissa = round(step / 10 ** exponent, 6)
+        decimals = max(0, -exponent + (0 if mantissa in (1, 2, 5, 10) else 1))
+        return f"{v:.{min(decimals, 6)}f}"
     return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
@@ -83,10 +89,10 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: st
         out.append(f'<line x1="{left}" x2="{left + w}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" '
                    'class="grid"/>')
         out.append(f'<text x="{left - 6}" y="{sy(t) + 4:.1f}" text-anchor="end" '
-                   f'class="tick">{_fmt(t)}</text>')
+                   f'class="tick">{_fmt(t, yt[1] - yt[0] if len(yt) > 1 else None)}</text>')
     for t in xt:
         out.append(f'<text x="{sx(t):.1f}" y="{top + h + 16}" text-anchor="middle" '
-                   f'class="tick">{_fmt(t)}</text>')
+                   f'class="tick">{_fmt(t, xt[1] - xt[0] if len(xt) > 1 else None)}</text>')
     out.append(f'<text x="{left + w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
                f'class="axis">{escape(x_label)}</text>')
     out.append(f'<text transform="translate(14 {top + h / 2:.1f}) rotate(-90)" '

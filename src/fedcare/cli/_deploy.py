@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from fedcare.cli._common import EXIT_CODES, console, dim, handle_errors
+from fedcare.cli._common import EXIT_CODES, console, dim, handle_errors, styled
 from fedcare.exceptions import ConfigError, DataNotFoundError
 
 coordinator_app = typer.Typer(
@@ -298,7 +298,8 @@ def site_policy(
         "--set", help="KEY=VALUE: change one policy setting (repeatable): models, "
                       "strategies (comma-separated, or all), max_epsilon (a number, or none: "
                       "no DP required), min_cell, min_cohort (integers), "
-                      "require_secure_aggregation (true/false). KEY=none restores the "
+                      "require_secure_aggregation (true/false), approval (auto, or manual: "
+                      "every study waits for fedcare site approve). KEY=none restores the "
                       "default.")] = None,
 ) -> None:
     """Show the site's policy, units and missing-value codes (site.toml); change the policy.
@@ -333,6 +334,81 @@ def site_policy(
                 console.print("no change", highlight=False)
         for table in _policy_tables(path, settings):
             console.print(table)
+
+
+@site_app.command("approvals", epilog=EXIT_CODES)
+def site_approvals(
+    directory: Dir,
+    all_: Annotated[bool, typer.Option("--all", help="Also the studies already decided.")]
+    = False,
+) -> None:
+    """The studies waiting for this site's approval, each with its manifest: what would
+    leave the site (message types and what each sends), rounds, DP epsilon, small-cell k,
+    secure aggregation. The site answers nothing until you approve or refuse.
+
+    Example: fedcare site approvals cleveland/
+    """
+    from fedcare.federation.site.approval import ApprovalBook
+
+    with handle_errors():
+        entries = ApprovalBook(directory).entries()
+        shown = [e for e in entries.values() if all_ or e["state"] == "pending"]
+        if not shown:
+            console.print("no study is waiting for approval" if not all_ else
+                          "no approval request yet", highlight=False)
+        for e in sorted(shown, key=lambda e: e["requested_at"]):
+            m = e["manifest"]
+            console.print(styled(f"run {e['run']}", "bold", f"  {e['state']}"
+                                 + (f" by {e.get('decided_by')}" if e.get("decided_by")
+                                    else "") + f"  (asked {e['requested_at'][:19]})"),
+                          highlight=False)
+            console.print(f"  {m['task']}: strategy {m['strategy']}, model {m['model']}, "
+                          f"{m['rounds']} rounds, target {m['target']}; DP epsilon "
+                          f"{m['dp_epsilon'] or 'none'}; secure aggregation "
+                          f"{'on' if m['secure_aggregation'] else 'off'}; small-cell k "
+                          f"{m['min_cell']}", highlight=False, markup=False)
+            for msg in m["messages"]:
+                console.print(f"    {msg['type']}: {msg['sends']}", highlight=False,
+                              markup=False)
+            console.print(f"    patient rows: {m['rows']}", highlight=False, markup=False)
+
+
+@site_app.command("approve", epilog=EXIT_CODES)
+def site_approve(
+    directory: Dir,
+    run: Annotated[str, typer.Argument(help="The run id shown by fedcare site approvals.")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (logged).")] = "steward",
+) -> None:
+    """Approve a waiting study: the site starts answering it. Logged in DIR/audit.jsonl.
+
+    Example: fedcare site approve cleveland/ 1234567890 --by dr-li
+    """
+    from fedcare.federation.site.approval import ApprovalBook
+
+    with handle_errors():
+        entry = ApprovalBook(directory).decide(run, True, by=by)
+        console.print(f"run {run}: approved by {entry['decided_by']}", highlight=False)
+
+
+@site_app.command("refuse", epilog=EXIT_CODES)
+def site_refuse(
+    directory: Dir,
+    run: Annotated[str, typer.Argument(help="The run id shown by fedcare site approvals.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (the study lead sees it).",
+                                        show_default=False)],
+    by: Annotated[str, typer.Option("--by", help="Who decides (logged).")] = "steward",
+) -> None:
+    """Refuse a waiting study with a reason: the site answers it with a refusal, which
+    the coordinator reports. Logged in DIR/audit.jsonl.
+
+    Example: fedcare site refuse cleveland/ 1234567890 --reason "no ethics approval yet"
+    """
+    from fedcare.federation.site.approval import ApprovalBook
+
+    with handle_errors():
+        entry = ApprovalBook(directory).decide(run, False, by=by, reason=reason)
+        console.print(f"run {run}: refused by {entry['decided_by']}: {entry['reason']}",
+                      highlight=False, markup=False)
 
 
 @site_app.command("start", epilog=EXIT_CODES)

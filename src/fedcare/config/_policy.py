@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     ConfigDict,
@@ -116,6 +116,11 @@ class SitePolicy(FrozenSettings):
         The site takes part only if at least this many of its patients are usable.
     require_secure_aggregation : bool
         The site only trains when its updates are summed with SecAgg+.
+    approval : {"auto", "manual"}
+        ``auto``: a study that meets the rules above runs (and the site's approval log
+        says it was approved by its policy). ``manual``: the site answers nothing until
+        its steward approves the study after reading its manifest (``fedcare site
+        approvals``, ``fedcare site approve|refuse``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
@@ -126,6 +131,7 @@ class SitePolicy(FrozenSettings):
     min_cell: int = Field(1, ge=1)
     min_cohort: int = Field(1, ge=1)
     require_secure_aggregation: bool = False
+    approval: Literal["auto", "manual"] = "auto"
 
     _site_dir: str = PrivateAttr("")
     """The folder of the site.toml read (named in the fixes a refusal suggests)."""
@@ -240,7 +246,10 @@ def _parse_value(key: str, text: str) -> Any:
     annotation = SitePolicy.model_fields[key].annotation
     if key in ("models", "strategies"):
         return [v.strip() for v in value.split(",") if v.strip()]
-    if annotation is bool:
+    if key == "approval":
+        if value.lower() in ("auto", "manual"):
+            return value.lower()
+    elif annotation is bool:
         if value.lower() in _TRUE + _FALSE:
             return value.lower() in _TRUE
     elif annotation is int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from pathlib import Path
 from typing import cast
 
 from flwr.app import Context, Message
@@ -19,6 +20,7 @@ from fedcare.privacy import suppress_small_cells
 
 from ..audit import AUDIT_DIR_KEY, audit_log, describe, site_log_path, site_name
 from ..protocol import MessageType, RunKey
+from .approval import ApprovalBook, manifest, wait_for_approval
 from .context import SITE_CONFIG_KEY, settings
 from .data import file_stamp
 
@@ -82,7 +84,9 @@ def make_policy_mod() -> Mod:
 
     The policy file is named by ``node_config["site-config"]``; without one, the site
     accepts every study. A refusal becomes the site's error reply, which the coordinator
-    reports with the site's name and every reason.
+    reports with the site's name and every reason. A study that meets the policy is then
+    approved by it (``approval = "auto"``) or waits for the steward's decision
+    (``approval = "manual"``), see :mod:`fedcare.federation.site.approval`.
     """
 
     def policy_mod(message: Message, context: Context, call_next: ClientAppCallable) -> Message:
@@ -91,9 +95,14 @@ def make_policy_mod() -> Mod:
             return call_next(message, context)
         policy = _policy(str(path))
         site = context.node_config.get("site", f"node {context.node_id}")
-        reasons = policy.violations(settings(context)[0])
+        config = settings(context)[0]
+        reasons = policy.violations(config)
         if reasons:
             raise PolicyRefusal(f"site '{site}' refuses this study: " + "; ".join(reasons))
+        task = str(context.run_config.get(RunKey.TASK, "study"))
+        wait_for_approval(ApprovalBook(Path(str(path)).parent), str(context.run_id),
+                          str(site), manifest(config, task),
+                          auto=policy.approval == "auto", timeout=config.round_timeout)
         reply = call_next(message, context)
         if (message.metadata.message_type == MessageType.SCHEMA and policy.min_cohort > 1
                 and not reply.has_error()):

@@ -1,0 +1,142 @@
+"""Study approval by a site, end to end on a loopback deployment (TLS, node keys).
+
+Cleveland's policy says ``approval = "manual"``; the other three approve by policy.
+A first study waits, with nothing answered by Cleveland, until its steward approves it
+(``fedcare site approve``) and then runs to the end; a second study is refused by the
+steward with a reason, and the coordinator reports that refusal. Every request and
+decision is in the sites' hash-chained audit logs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from fedcare.cli import app
+from fedcare.config import StudyConfig
+from fedcare.data._heart import HEART_MISSING_CODES
+from fedcare.federation.engines.deploy import (
+    enroll_site,
+    init_coordinator,
+    init_site,
+    start_coordinator,
+    start_site,
+    stop_process,
+    submit,
+)
+from fedcare.federation.engines.deploy.layout import set_site_policy
+from fedcare.federation.site.approval import ApprovalBook
+from fedcare.privacy import verify_log
+
+pytestmark = pytest.mark.slow
+
+SITES = ["cleveland", "hungary", "switzerland", "va"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def federation(heart_data_dir: Path) -> Iterator[dict[str, Any]]:
+    root = Path(tempfile.mkdtemp(prefix="fca-", dir="/tmp"))
+    port = free_port()
+    coordinator = root / "coord"
+    init_coordinator(coordinator, port=port)
+    processes = []
+    try:
+        processes.append(start_coordinator(coordinator))
+        for name in SITES:
+            init_site(root / name, name=name)
+            enroll_site(coordinator, root / name / "node.pub", name=name)
+        set_site_policy(root / "cleveland", ["approval=manual"])
+        for name in SITES:
+            processes.append(start_site(
+                root / name, coordinator_address=f"127.0.0.1:{port}",
+                ca_cert=coordinator / "ca.pem", data_node_config={"site": name},
+                clientappio_port=free_port()))
+        yield {"root": root, "coordinator": coordinator}
+    finally:
+        for proc in reversed(processes):
+            stop_process(proc)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _run(federation: dict[str, Any], config: StudyConfig) -> tuple[threading.Thread,
+                                                                    dict[str, Any]]:
+    outcome: dict[str, Any] = {}
+
+    def go() -> None:
+        try:
+            outcome["result"] = submit(config, federation["coordinator"], n_sites=4,
+                                       timeout=600)
+        except Exception as exc:  # checked by the test
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=go)
+    thread.start()
+    return thread, outcome
+
+
+def _pending(book: ApprovalBook, seen: set[str], deadline: float) -> str:
+    while time.time() < deadline:
+        for run, entry in book.entries().items():
+            if entry["state"] == "pending" and run not in seen:
+                return str(run)
+        time.sleep(0.5)
+    pytest.fail("no approval request reached the site")
+
+
+def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any],
+                                                        heart_data_dir: Path) -> None:
+    cleveland = federation["root"] / "cleveland"
+    book = ApprovalBook(cleveland)
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
+                         strategy="newton", rounds=2, missing_codes=HEART_MISSING_CODES,
+                         round_timeout=300)
+    runner = CliRunner()
+
+    # 1. a study waits for Cleveland's steward, then runs once approved
+    thread, outcome = _run(federation, config)
+    run = _pending(book, set(), time.time() + 240)
+    listed = runner.invoke(app, ["site", "approvals", str(cleveland)])
+    assert listed.exit_code == 0 and f"run {run}" in listed.output
+    assert "train.newton" in listed.output and "patient rows: never" in listed.output
+    time.sleep(5)  # the site holds its answer while the request is pending
+    assert thread.is_alive() and "result" not in outcome
+    approved = runner.invoke(app, ["site", "approve", str(cleveland), run, "--by", "dr-li"])
+    assert approved.exit_code == 0, approved.output
+    thread.join(600)
+    assert "error" not in outcome, outcome.get("error")
+    assert sorted(outcome["result"]["per_site"]["federated"]) == SITES
+    for name in ("hungary", "switzerland", "va"):  # approved by their policy, and say so
+        entry = ApprovalBook(federation["root"] / name).state(run)
+        assert entry is not None and entry["decided_by"] == "policy (approval = auto)"
+
+    # 2. the next study is refused with a reason, and the coordinator reports it
+    thread, outcome = _run(federation, config)
+    second = _pending(book, {run}, time.time() + 240)
+    refused = runner.invoke(app, ["site", "refuse", str(cleveland), second, "--reason",
+                                  "no ethics approval for this outcome yet", "--by",
+                                  "dr-li"])
+    assert refused.exit_code == 0, refused.output
+    thread.join(600)
+    assert "error" in outcome
+    assert "cleveland" in str(outcome["error"]) and "no ethics approval" in str(
+        outcome["error"])
+    assert book.state(second)["state"] == "refused"  # type: ignore[index]
+
+    # every request and decision is in Cleveland's hash-chained audit log
+    summary = verify_log(cleveland / "audit.jsonl")
+    assert summary.records >= 4

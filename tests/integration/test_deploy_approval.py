@@ -64,7 +64,9 @@ def federation(heart_data_dir: Path) -> Iterator[dict[str, Any]]:
         for name in SITES:
             processes.append(start_site(
                 root / name, coordinator_address=f"127.0.0.1:{port}",
-                ca_cert=coordinator / "ca.pem", data_node_config={"site": name},
+                ca_cert=coordinator / "ca.pem",
+                data_node_config={"site": name,
+                                  "site-config": str(root / name / "site.toml")},
                 clientappio_port=free_port()))
         yield {"root": root, "coordinator": coordinator}
     finally:

@@ -160,3 +160,38 @@ def test_run_and_assessment_pages(console: tuple[Registry, Any], run_dir: Path) 
                                           "bp_treated": False, "smoker": False,
                                           "diabetes": False, "bmi": 27}, "lang": "en"})
     assert moved.status_code == 200 and moved.json()["gauge"].startswith("<svg")
+
+
+def test_site_stewards_approve_or_refuse_their_own_sites_studies(
+        registry: Registry, run_dir: Path, tmp_path: Path) -> None:
+    from fedcare.config import StudyConfig
+    from fedcare.federation.engines.deploy import init_site
+    from fedcare.federation.site.approval import ApprovalBook, manifest
+
+    for name in ("cleveland", "va"):
+        init_site(tmp_path / name, name=name)
+        ApprovalBook(tmp_path / name).request("77", name, manifest(StudyConfig()),
+                                              auto=False)
+    registry.create_user("stewcle", "site-steward", PASSWORD, site="cleveland")
+    registry.create_user("reader", "read-only", PASSWORD)
+    app = create_app(registry, runs_dir=run_dir.parent,
+                     site_dirs=[tmp_path / "cleveland", tmp_path / "va"])
+    reader, csrf_r = _login(app, "reader")
+    page = reader.get("/console/approvals").text
+    assert "cleveland · run 77" in page and "train.newton" in page and "Approve" not in page
+    assert reader.post("/console/approvals/cleveland/77", data={
+        "decision": "approve", "csrf": csrf_r}).status_code == 403
+    steward, csrf = _login(app, "stewcle")
+    page = steward.get("/console/approvals").text
+    assert page.count('value="approve"') == 1  # only Cleveland's request has the form
+    assert steward.post("/console/approvals/va/77", data={
+        "decision": "approve", "csrf": csrf}).status_code == 403
+    assert steward.post("/console/approvals/cleveland/77", data={
+        "decision": "refuse", "csrf": csrf}).status_code == 400  # a refusal needs a reason
+    r = steward.post("/console/approvals/cleveland/77", data={
+        "decision": "approve", "csrf": csrf}, follow_redirects=False)
+    assert r.status_code == 303
+    entry = ApprovalBook(tmp_path / "cleveland").state("77")
+    assert entry is not None and entry["state"] == "approved" and entry["decided_by"] == \
+        "stewcle"
+    assert "approved by stewcle" in steward.get("/console/approvals").text

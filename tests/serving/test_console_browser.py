@@ -56,7 +56,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, run_dir: Path) -> Iterator[
     reg.register(run_dir)
     reg.create_user("lead", "study-lead", PASSWORD)
     reg.create_user("doctor", "clinician", PASSWORD)
+    reg.create_user("steward", "site-steward", PASSWORD, site="cleveland")
     reg.close()
+    from fedcare.config import StudyConfig
+    from fedcare.federation.engines.deploy import init_site
+    from fedcare.federation.site.approval import ApprovalBook, manifest
+
+    init_site(work / "cleveland", name="cleveland")
+    for run in ("1001", "1002"):  # two studies waiting for Cleveland's steward
+        ApprovalBook(work / "cleveland").request(run, "cleveland",
+                                                 manifest(StudyConfig(rounds=5)), auto=False)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -64,7 +73,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, run_dir: Path) -> Iterator[
     runs.mkdir()
     (runs / run_dir.name).symlink_to(run_dir)
     proc = subprocess.Popen([str(Path(sys.executable).parent / "fedcare"), "serve", "--port",
-                             str(port), "--db", url, "--runs", str(runs)],
+                             str(port), "--db", url, "--runs", str(runs), "--site",
+                             str(work / "cleveland")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     import httpx
@@ -190,6 +200,20 @@ def test_console_in_a_browser(server: str, require_data: Any) -> None:
             page.click("a.lang-switch")
             page.wait_for_selector("text=健康评估")
             shot("assess-zh")
+            page.click("form.signout button")
+            page.wait_for_url("**/console/login")
+
+            # -- the site steward -------------------------------------------------------
+            _login(page, server, "steward")
+            page.goto(f"{server}/console/approvals")
+            shot("approvals")
+            if width == 1280:  # approve one study, refuse the other (once)
+                page.click("#h-cleveland-1001 ~ form button[value=approve]")
+                page.wait_for_selector("text=approved by steward")
+                page.fill("#reason-cleveland-1002", "no ethics approval for this outcome")
+                page.click("#h-cleveland-1002 ~ form button[value=refuse]")
+                page.wait_for_selector("text=refused by steward")
+                assert "no ethics approval for this outcome" in page.content()
             context.close()
         browser.close()
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))

@@ -240,6 +240,10 @@ def serve(
     runs: Annotated[Path, typer.Option(
         "--runs", help="Folder of finished study runs the console lists (and where studies "
         "started from it are written).")] = Path("runs"),
+    site: Annotated[list[Path] | None, typer.Option(
+        "--site", help="A site folder (fedcare site init) whose study approvals the console "
+        "shows; its steward approves or refuses there (repeatable).", show_default=False)
+    ] = None,
     recalibration: Annotated[list[Path] | None, typer.Option(
         "--recalibration", help="The assistant reports this equation recalibrated to a "
         "federation (the JSON of fedcare analytics recalibrate --json; repeatable).",
@@ -274,7 +278,7 @@ def serve(
 
         app = create_app(db, rate_limit=rate_limit,
                          assistant_recalibrations=read_recalibrations(recalibration),
-                         runs_dir=runs)
+                         runs_dir=runs, site_dirs=site or [])
         err_console.print(f"serving {len(app.state.service.registry.models())} model(s) from "
                           f"{app.state.service.registry.description} on http://{host}:{port} "
                           "(docs at /docs; Ctrl-C stops)", highlight=False)

@@ -413,7 +413,8 @@ def create_app(registry: Registry | str | None = None, *,
                rate_limit: str = DEFAULT_RATE_LIMIT,
                assistant_thresholds: Thresholds | None = None,
                assistant_recalibrations: Sequence[Recalibration] = (),
-               console: bool = True, runs_dir: str | FilePath = "runs") -> FastAPI:
+               console: bool = True, runs_dir: str | FilePath = "runs",
+               site_dirs: Sequence[str | FilePath] = ()) -> FastAPI:
     """The fedcare prediction API over a model registry.
 
     Parameters
@@ -432,6 +433,8 @@ def create_app(registry: Registry | str | None = None, *,
         user add``).
     runs_dir : str or Path
         The folder of finished study runs the console lists (default ``runs``).
+    site_dirs : sequence of str or Path
+        Site folders whose study approvals the console shows (site stewards decide).
     """
     if not isinstance(registry, Registry):
         registry = Registry(registry)
@@ -598,7 +601,7 @@ def create_app(registry: Registry | str | None = None, *,
     if console:
         from fedcare.serving.console import mount_console
 
-        mount_console(app, service, runs_dir=runs_dir)
+        mount_console(app, service, runs_dir=runs_dir, site_dirs=list(site_dirs))
     return app
 
 

@@ -140,8 +140,12 @@ def _trend_chart(history: list[dict[str, Any]], lang: str) -> str:
 
 
 def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
+                  site_dirs: list[str | Path] | tuple[str | Path, ...] = (),
                   secure_cookie: bool = False) -> None:
-    """Mount the console under ``/console`` on the prediction API's app."""
+    """Mount the console under ``/console`` on the prediction API's app.
+
+    ``site_dirs``: site folders (``fedcare site init``) whose study approvals the console
+    shows; a site steward approves or refuses those of their own site."""
     registry = service.registry
     auth = Auth(registry, secure_cookie=secure_cookie)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -306,6 +310,43 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
             y_label="seconds") if view["round_seconds"] else ""
         return JSONResponse(view)
 
+    # -- study approvals by the sites ----------------------------------------------------------
+    sites = _site_books(site_dirs)
+
+    @app.get("/console/approvals", response_class=HTMLResponse, include_in_schema=False)
+    def approvals(request: Request) -> HTMLResponse:
+        signed = page(request, "read")
+        rows = []
+        for name, book in sites.items():
+            for entry in book.entries().values():
+                rows.append({**entry, "site": name, "mine": signed.user.can("approve") and (
+                    signed.user.role == "admin" or signed.user.site == name)})
+        rows.sort(key=lambda e: e["requested_at"], reverse=True)
+        return render(request, "approvals.html", signed, rows=rows, sites=sorted(sites))
+
+    @app.post("/console/approvals/{site}/{run}", include_in_schema=False)
+    def decide(request: Request, site: str, run: str,
+               decision: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+               csrf: Annotated[str, Form()] = "") -> Response:
+        signed = page(request, "approve")
+        check_csrf(signed, csrf)
+        if site not in sites:
+            raise HTTPException(404, detail="no such site on this console")
+        if signed.user.role != "admin" and signed.user.site != site:
+            raise HTTPException(403, detail=f"you speak for site {signed.user.site}, not "
+                                            f"{site}")
+        if decision not in ("approve", "refuse"):
+            raise HTTPException(422, detail="decision must be approve or refuse")
+        from fedcare.exceptions import FedcareError
+
+        try:
+            sites[site].decide(run[:64], decision == "approve", by=signed.user.name,
+                               reason=reason[:500])
+        except FedcareError as exc:
+            raise HTTPException(exc.http_status if exc.http_status < 500 else 409,
+                                detail=str(exc)) from None
+        return RedirectResponse("/console/approvals", status_code=303)
+
     # -- the assistant -----------------------------------------------------------------------
     def _assess_page(request: Request, signed: Signed, lang: str, form: dict[str, str],
                      status: int = 200) -> HTMLResponse:
@@ -397,6 +438,18 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
             raise HTTPException(404, detail="no assessments stored for this person ID")
         return render(request, "person.html", signed, lang=lang, person=person_id,
                       history=history, trend=_trend_chart(history, lang))
+
+
+def _site_books(site_dirs: Any) -> dict[str, Any]:
+    """Site name -> its approval book, for the site folders given."""
+    from fedcare.federation.engines.deploy.layout import site_settings
+    from fedcare.federation.site.approval import ApprovalBook
+
+    out = {}
+    for directory in site_dirs:
+        _, settings = site_settings(directory)
+        out[str(settings["site"]["name"])] = ApprovalBook(Path(directory))
+    return out
 
 
 def _runs(root: Path) -> list[dict[str, Any]]:

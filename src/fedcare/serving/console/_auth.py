@@ -19,8 +19,10 @@ if TYPE_CHECKING:
 __all__ = ["COOKIE", "Auth", "Signed", "needs"]
 
 COOKIE = "fedcare_session"
-#: Login attempts allowed per client address and per user name.
+#: Login attempts allowed per user name, and per client address (several people may share
+#: one address behind a hospital's NAT).
 LOGIN_LIMIT = "5/minute"
+ADDRESS_LIMIT = "30/minute"
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,14 @@ class Auth:
         self.signer = URLSafeTimedSerializer(registry.secret("console_key").hex(),
                                              salt="fedcare-console-session")
         self.limit = parse(LOGIN_LIMIT)
+        self.address_limit = parse(ADDRESS_LIMIT)
         self.limiter = strategies.MovingWindowRateLimiter(storage.MemoryStorage())
         self._cache: dict[str, tuple[float, tuple[User, str] | None]] = {}
 
     # -- login ---------------------------------------------------------------------------
     def allow_attempt(self, client: str, name: str) -> bool:
         """Count one login attempt; False once the address or the name is over the limit."""
-        ok_client = self.limiter.hit(self.limit, "ip", client)
+        ok_client = self.limiter.hit(self.address_limit, "ip", client)
         ok_name = self.limiter.hit(self.limit, "user", name.lower()[:64])
         return ok_client and ok_name
 

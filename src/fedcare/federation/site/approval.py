@@ -30,19 +30,26 @@ from fedcare.exceptions import ConfigError, DataNotFoundError, PolicyRefusal
 __all__ = ["ApprovalBook", "manifest", "wait_for_approval"]
 
 #: What each kind of study sends from a site (message types, arrays, metrics).
+_COMMON = [("query.schema", "column names, kinds and category levels; usable row count"),
+           ("query.quality", "small-cell-protected counts, missing shares and quantiles"),
+           ("query.moments", "per-feature sums and sums of squares (standardisation)"),
+           ("query.impute", "per column: rows with a value and their sum, rows without "
+                            "(the federated mean for missing values)")]
+_EVALUATE = [("evaluate", "the global model's test metrics here: AUC, accuracy, Brier, "
+                          "calibration, row and event counts"),
+             ("evaluate.local", "the same metrics of a model trained on this site alone "
+                                "(the model itself stays here)"),
+             ("evaluate.personalised", "the same metrics of the global model adapted to "
+                                       "this site (the adapted model stays here)")]
 _LEAVES = {
-    "newton": [("query.schema", "column names, kinds and category levels; usable row count"),
-               ("query.quality", "small-cell-protected counts, missing shares and quantiles"),
-               ("query.moments", "per-feature sums and sums of squares (standardisation)"),
+    "newton": [*_COMMON,
                ("train.newton", "gradient (p numbers) and Hessian (p x p) of the log-loss "
                                 "summed over the site's training rows, row count, loss"),
-               ("evaluate", "test metrics: AUC, accuracy, Brier, calibration, row counts")],
-    "fedavg": [("query.schema", "column names, kinds and category levels; usable row count"),
-               ("query.quality", "small-cell-protected counts, missing shares and quantiles"),
-               ("query.moments", "per-feature sums and sums of squares (standardisation)"),
+               *_EVALUATE],
+    "fedavg": [*_COMMON,
                ("train", "model weights after local training (one array per layer), row "
                          "count, loss"),
-               ("evaluate", "test metrics: AUC, accuracy, Brier, calibration, row counts")],
+               *_EVALUATE],
 }
 
 

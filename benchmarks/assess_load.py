@@ -24,17 +24,14 @@ import argparse
 import asyncio
 import logging
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import _common as C
-from serve_load import _free_port, _open_loop
+from serve_load import _open_loop, served
 
 
 def _profiles(n: int) -> list[dict[str, Any]]:
@@ -126,28 +123,8 @@ def main() -> None:
         registry = Registry(url)
         _, key = registry.create_api_key("load-generator", "clinician")
         registry.close()
-        port = _free_port()
-        fedcare = Path(sys.executable).parent / "fedcare"
-        server = subprocess.Popen(
-            [str(fedcare), "serve", "--port", str(port), "--db", url,
-             "--rate-limit", "1000000/second"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
-        try:
-            base = f"http://127.0.0.1:{port}"
-            import httpx
-
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            else:
-                raise SystemExit("fedcare serve did not start")
+        with served(url) as base:
             results = asyncio.run(_run(base, key, args.rate, args.seconds))
-        finally:
-            server.terminate()
-            server.wait(10)
     rows = []
     for name in ("healthz", "predict", "assess", "assess_person"):
         r = results[name]

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,34 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def served(url: str) -> Iterator[str]:
+    """``fedcare serve`` on a free loopback port over the registry ``url`` (rate limit
+    raised so that it never triggers); yields its base URL and stops it afterwards."""
+    import httpx
+
+    port = _free_port()
+    fedcare = Path(sys.executable).parent / "fedcare"
+    server = subprocess.Popen(
+        [str(fedcare), "serve", "--port", str(port), "--db", url,
+         "--rate-limit", "1000000/second"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit("fedcare serve did not start")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def _prepare(work: Path) -> tuple[str, str]:
@@ -149,28 +179,8 @@ def main() -> None:
     logging.getLogger("fedcare").setLevel(logging.ERROR)  # the study's data-quality notes
     with tempfile.TemporaryDirectory() as tmp:
         url, key = _prepare(Path(tmp))
-        port = _free_port()
-        fedcare = Path(sys.executable).parent / "fedcare"
-        server = subprocess.Popen(
-            [str(fedcare), "serve", "--port", str(port), "--db", url,
-             "--rate-limit", "1000000/second"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
-        try:
-            base = f"http://127.0.0.1:{port}"
-            import httpx
-
-            for _ in range(200):
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            else:
-                raise SystemExit("fedcare serve did not start")
+        with served(url) as base:
             results = asyncio.run(_run(base, key, args.rate, args.seconds, args.batch))
-        finally:
-            server.terminate()
-            server.wait(10)
     rows = []
     for name in ("healthz", "predict", "explain"):
         r = results[name]

@@ -174,14 +174,14 @@ def tier(results: dict[str, Result | Skipped], th: Thresholds, day: date, lang: 
         lv = "yellow" if c.points >= th.cdrs_yellow else "green"
         levels.append((lv, "cdrs", _describe_basis("points", lang, score=title("cdrs", lang),
                                                    points=c.points,
-                                                   level=say(f"level.{lv}", lang))))
+                                                   level=say(f"band.{c.band}", lang))))
     f = results.get("findrisc")
     if isinstance(f, Result) and f.points is not None:
         lv = ("red" if f.points >= th.findrisc_red else "yellow"
               if f.points >= th.findrisc_yellow else "green")
         levels.append((lv, "findrisc", _describe_basis(
             "points", lang, score=title("findrisc", lang), points=f.points,
-            level=say(f"level.{lv}", lang))))
+            level=say(f"band.{f.band}", lang))))
     if p is not None and not p.diabetes and _glycaemia(p, lang)[1]:
         levels.append(("red", "glucose", _describe_basis("glucose", lang)))
     level = max(levels, key=lambda x: order[x[0]])[0] if levels else "unknown"

@@ -165,6 +165,7 @@ def labs() -> pd.DataFrame:
 DEPLOYMENT_FILES = frozenset({
     "tests/cli/test_deploy_docs.py",
     "tests/integration/test_deploy.py",
+    "tests/integration/test_deploy_approval.py",
     "tests/integration/test_deploy_coordinator_crash.py",
     "tests/integration/test_deploy_signals.py",
     "tests/integration/test_deploy_vertical.py",

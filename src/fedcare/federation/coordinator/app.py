@@ -15,7 +15,7 @@ from fedcare.exceptions import ConfigError
 
 from ..protocol import RunKey
 from .analytics import run_analytics
-from .grid import audit_grid
+from .grid import ProgressGrid, ProgressLog, audit_grid
 from .quality import run_quality_check
 from .study import coordinate_study
 
@@ -25,7 +25,9 @@ server_app = ServerApp()
 
 
 PROGRESS_FILE = "progress.jsonl"
-"""One JSON line per finished training round, in ``output-dir`` (read by ``submit``)."""
+"""In ``output-dir``: one JSON line per finished training round and per message sent and
+reply received (:class:`~fedcare.federation.coordinator.grid.ProgressLog`; read by
+``submit`` and the console)."""
 
 
 def _study(grid: Grid, context: Context) -> dict[str, Any]:
@@ -35,12 +37,10 @@ def _study(grid: Grid, context: Context) -> dict[str, Any]:
     def progress(record: Any) -> None:
         if not output_dir:
             return
-        path = Path(output_dir)
-        path.mkdir(parents=True, exist_ok=True)
-        line = {"round": record.round, "of": rounds, "seconds": record.seconds,
-                "sites": list(record.sites)}
-        with open(path / PROGRESS_FILE, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line) + "\n")
+        ProgressLog(Path(output_dir) / PROGRESS_FILE).append({
+            "round": record.round, "of": rounds, "seconds": record.seconds,
+            "sites": list(record.sites), "accuracy": record.accuracy,
+            "test_loss": record.test_loss, "train_loss": record.train_loss})
 
     return coordinate_study(grid, context, on_round=progress).to_dict()
 
@@ -62,8 +62,10 @@ def run_task(grid: Grid, context: Context) -> dict[str, Any]:
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
     """Flower entry point: run the task, write ``result.json`` to ``output-dir``."""
-    out = run_task(grid, context)
     output_dir = str(context.run_config.get(RunKey.OUTPUT_DIR, ""))
+    if output_dir:  # each reply as it arrives, for the study lead (submit, console)
+        grid = ProgressGrid(grid, ProgressLog(Path(output_dir) / PROGRESS_FILE))
+    out = run_task(grid, context)
     if output_dir:
         path = Path(output_dir)
         path.mkdir(parents=True, exist_ok=True)

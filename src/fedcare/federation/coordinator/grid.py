@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from flwr.app import Context, Message, RecordDict
 from flwr.proto.node_pb2 import NodeInfo
@@ -11,8 +14,11 @@ from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 
 from ..audit import AUDIT_DIR_KEY, audit_log, describe
+from ..protocol import site_of
+from .rounds import failure_line
 
-__all__ = ["AuditingGrid", "GridWrapper", "Participants", "audit_grid"]
+__all__ = ["AuditingGrid", "GridWrapper", "Participants", "ProgressGrid", "ProgressLog",
+           "audit_grid"]
 
 
 class GridWrapper(Grid):
@@ -140,3 +146,81 @@ def audit_grid(grid: Grid, context: Context) -> Grid:
     if not audit_dir:
         return grid
     return AuditingGrid(grid, Path(audit_dir) / "coordinator.jsonl")
+
+
+class ProgressLog:
+    """``progress.jsonl`` in a run's output folder: one JSON object per line, appended.
+
+    Round lines (``{"round", "of", "seconds", "sites", ...}``) come from the study; the
+    :class:`ProgressGrid` adds ``{"event": "asked" | "reply" | "silent", ...}`` lines as
+    messages leave and replies arrive. Readers (``fedcare study submit``, the console's
+    federation pages) skip a line they cannot parse yet.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def append(self, record: Mapping[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({**record, "at": round(time.time(), 3)})
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+def _pull_interval(grid: Grid) -> float:
+    """Seconds between pulls of the engine's own grid (Flower's gRPC grid waits 3 s)."""
+    while isinstance(grid, GridWrapper):
+        grid = grid._grid
+    return float(getattr(grid, "pull_interval", 3.0))
+
+
+class ProgressGrid(GridWrapper):
+    """A grid that reports each reply as it arrives, not only when all have come.
+
+    ``send_and_receive`` pushes, then pulls as Flower's grids do (same interval, same
+    timeout), appending to the run's :class:`ProgressLog`: which sites were asked, each
+    reply (answered, or failed with its one-line reason) with its delay, and the sites
+    still silent at the timeout. A site waiting for its steward's approval is silent;
+    the study lead sees that while it waits, and the refusal's reason when it comes.
+    """
+
+    def __init__(self, grid: Grid, log: ProgressLog) -> None:
+        super().__init__(grid)
+        self.log = log
+        self.interval = _pull_interval(grid)
+
+    def send_and_receive(self, messages: Iterable[Message], *,
+                         timeout: float | None = None) -> Iterable[Message]:
+        messages = list(messages)
+        if not messages:
+            return []
+        kind = messages[0].metadata.message_type
+        pending = set(self.push_messages(messages))
+        nodes = {m.metadata.message_id: m.metadata.dst_node_id for m in messages}
+        self.log.append({"event": "asked", "type": kind,
+                         "nodes": sorted(nodes.values())})
+        started = time.time()
+        end = started + (timeout if timeout is not None else 0.0)
+        replies: list[Message] = []
+        while timeout is None or time.time() < end:
+            for reply in self.pull_messages(pending):
+                replies.append(reply)
+                pending.discard(reply.metadata.reply_to_message_id)
+                node = reply.metadata.src_node_id
+                site = site_of(reply)
+                record: dict[str, Any] = {
+                    "event": "reply", "type": kind, "node": node,
+                    "site": None if site.startswith("node ") else site,
+                    "seconds": round(time.time() - started, 3),
+                    "ok": not reply.has_error()}
+                if reply.has_error():
+                    record["reason"] = failure_line(
+                        f"node {node}", reply.error.reason or f"error code {reply.error.code}")
+                self.log.append(record)
+            if not pending:
+                break
+            time.sleep(self.interval)
+        if pending:
+            self.log.append({"event": "silent", "type": kind,
+                             "nodes": sorted(nodes[m] for m in pending if m in nodes)})
+        return replies

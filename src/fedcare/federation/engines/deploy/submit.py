@@ -160,7 +160,12 @@ def submit(
 
 class _RoundProgress:
     """Say each training round the ServerApp reports (its ``progress.jsonl``): number,
-    seconds and which sites answered (and which that answered before did not)."""
+    seconds and which sites answered (and which that answered before did not); and, as
+    they happen, a site's failed reply (a refusal with its reason), a reply that took
+    longer than :attr:`SLOW` seconds (e.g. after the steward's approval) and the sites
+    still silent at a message's timeout."""
+
+    SLOW = 10.0
 
     def __init__(self, path: Path, say: Progress) -> None:
         self.path, self.say, self.seen, self.sites = path, say, 0, set[str]()
@@ -176,6 +181,9 @@ class _RoundProgress:
             except ValueError:
                 break  # a line being written: read it next time
             self.seen += 1
+            if "event" in entry:
+                self._event(entry)
+                continue
             answered = sorted(entry.get("sites", []))
             self.sites.update(answered)
             missing = sorted(self.sites - set(answered))
@@ -183,3 +191,13 @@ class _RoundProgress:
             self.say(f"round {entry['round']}{of}: {float(entry['seconds']):.1f} s, "
                      f"{len(answered)} sites answered ({', '.join(answered)})"
                      + (f"; missing: {', '.join(missing)}" if missing else ""))
+
+    def _event(self, entry: dict[str, Any]) -> None:
+        kind = entry.get("type", "?")
+        if entry["event"] == "reply" and not entry.get("ok"):
+            self.say(f"{kind}: {entry.get('reason', 'failed')}")
+        elif entry["event"] == "reply" and float(entry.get("seconds", 0)) > self.SLOW:
+            who = entry.get("site") or f"node {entry.get('node')}"
+            self.say(f"{kind}: site '{who}' answered after {float(entry['seconds']):.0f} s")
+        elif entry["event"] == "silent":
+            self.say(f"{kind}: no answer from node(s) {entry.get('nodes')} by the timeout")

@@ -33,7 +33,9 @@ from fedcare.federation.engines.deploy import (
     enrolled_sites,
     init_coordinator,
     init_site,
+    node_status,
     revoke_site,
+    revoked_sites,
     start_coordinator,
     start_site,
     stop_process,
@@ -111,6 +113,11 @@ def test_revoked_site_is_refused(federation: Federation) -> None:
                 name="revoked")
     revoke_site(federation.coordinator, name="revoked")
     assert "revoked" not in enrolled_sites(federation.coordinator)
+    record = revoked_sites(federation.coordinator)["revoked"]  # kept for the sites page
+    assert record["fingerprint"].startswith("SHA256:") and record["revoked"]
+    assert "@" in record["revoked_by"]
+    statuses = node_status(federation.coordinator)
+    assert statuses.get(int(record["node_id"]), {}).get("status") in (None, "unregistered")
     with pytest.raises(ProcessExited, match="Flower exit code 305"):
         start_site(federation.root / "revoked", coordinator_address=federation.address,
                    ca_cert=federation.ca_cert, clientappio_port=free_port(), timeout=90)

@@ -120,16 +120,38 @@ def coordinator_revoke(
 
 @coordinator_app.command("sites", epilog=EXIT_CODES)
 def coordinator_sites(directory: Dir) -> None:
-    """List enrolled sites.
+    """List enrolled sites (and revoked ones), with the SuperLink's status of each.
+
+    Status and last-seen times come from the running SuperLink (``flwr supernode list``);
+    while it is not running they show as "coordinator not running".
 
     Example: fedcare coordinator sites coord/
     """
-    from fedcare.federation.engines.deploy import enrolled_sites
+    from fedcare.exceptions import FederationError
+    from fedcare.federation.engines.deploy import enrolled_sites, node_status, revoked_sites
 
     with handle_errors():
-        table = Table("site", "node id", "key fingerprint")
-        for site, info in enrolled_sites(directory).items():
-            table.add_row(site, str(info.get("node_id", "")), str(info.get("fingerprint", "")))
+        enrolled, revoked = enrolled_sites(directory), revoked_sites(directory)
+        try:
+            nodes: dict[int, dict[str, object]] | None = node_status(directory)
+        except FederationError:
+            nodes = None
+        table = Table("site", "node id", "key fingerprint", "enrolled", "status",
+                      "last seen")
+        for site, info in enrolled.items():
+            node = (nodes or {}).get(int(info.get("node_id", 0)), {})
+            status = ("coordinator not running" if nodes is None
+                      else str(node.get("status") or "unknown"))
+            seen = ("now" if node.get("status") == "online"
+                    else str(node.get("offline-at") or ""))
+            table.add_row(site, str(info.get("node_id", "")), str(info.get("fingerprint", "")),
+                          str(info.get("enrolled", "")), status, seen)
+        for site, info in revoked.items():
+            if site not in enrolled:
+                table.add_row(site, str(info.get("node_id", "")),
+                              str(info.get("fingerprint", "")), str(info.get("enrolled", "")),
+                              f"revoked {info.get('revoked', '')} by "
+                              f"{info.get('revoked_by', '?')}", "")
         console.print(table)
 
 

@@ -12,7 +12,9 @@ from fedcare.federation.engines.deploy.layout import (
     enrolled_sites,
     init_coordinator,
     init_site,
+    node_status,
     revoke_site,
+    revoked_sites,
     run_status,
     site_status,
 )
@@ -30,5 +32,6 @@ from fedcare.federation.engines.deploy.submit import submit
 
 __all__ = ["DEFAULT_PORT", "FLOWER_EXIT_CODES", "ProcessExited", "descendants", "enroll_site",
            "enrolled_sites", "init_coordinator", "init_site", "key_fingerprint",
-           "node_config_arg", "revoke_site", "run_status", "site_status",
+           "node_config_arg", "node_status", "revoke_site", "revoked_sites", "run_status",
+           "site_status",
            "start_coordinator", "start_site", "stop_process", "submit"]

@@ -47,7 +47,8 @@ from .pki import key_fingerprint, make_certificates, make_site_key
 
 __all__ = ["CONNECTION", "DEFAULT_PORT", "SITE_AUDIT_LOG", "coordinator_settings",
            "enroll_site", "enrolled_sites", "flwr_cli", "init_coordinator", "init_site",
-           "log_site_change", "read_toml", "revoke_site", "run_status", "set_site_policy",
+           "log_site_change", "node_status", "read_toml", "revoke_site", "revoked_sites",
+           "run_status", "set_site_policy",
            "site_settings", "site_status", "write_cli_config", "write_toml"]
 
 CONNECTION = "fedcare"
@@ -315,13 +316,40 @@ def revoke_site(coordinator_dir: str | Path, *, name: str) -> None:
         raise ConfigError(f"site '{name}' is not enrolled (enrolled: {sorted(sites)})")
     flwr_cli(root, settings, ["supernode", "unregister", str(sites[name]["node_id"]), CONNECTION])
     settings = read_toml(root / "coordinator.toml")
-    settings["sites"].pop(name, None)
+    gone = settings["sites"].pop(name, None) or sites[name]
+    # kept for the record (the console's sites page): who was revoked, which key, when
+    settings.setdefault("revoked", {})[name] = {
+        "fingerprint": gone.get("fingerprint", ""), "node_id": gone.get("node_id", 0),
+        "enrolled": gone.get("enrolled", ""), "revoked_by": _who(),
+        "revoked": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     write_toml(root / "coordinator.toml", settings)
 
 
 def enrolled_sites(coordinator_dir: str | Path) -> dict[str, dict[str, Any]]:
     """The sites recorded in ``coordinator.toml``: name -> fingerprint, node id, key."""
     return dict(coordinator_settings(coordinator_dir)[1].get("sites", {}))
+
+
+def revoked_sites(coordinator_dir: str | Path) -> dict[str, dict[str, Any]]:
+    """Sites revoked from this coordinator: name -> fingerprint, node id, when and by whom
+    (the last revocation of each name)."""
+    return dict(coordinator_settings(coordinator_dir)[1].get("revoked", {}))
+
+
+def node_status(coordinator_dir: str | Path) -> dict[int, dict[str, Any]]:
+    """The running SuperLink's view of each node (``flwr supernode list``): node id ->
+    ``status`` and the times it last came ``online-at`` / went ``offline-at``.
+
+    Raises
+    ------
+    FederationError
+        The SuperLink is not running.
+    """
+    root, settings = coordinator_settings(coordinator_dir)
+    nodes = flwr_cli(root, settings, ["supernode", "list", CONNECTION], timeout=20
+                     ).get("nodes", [])
+    return {int(n["node-id"]): {k: n.get(k) for k in ("status", "online-at", "offline-at")}
+            for n in nodes}
 
 
 def site_status(coordinator_dir: str | Path) -> dict[str, str]:

@@ -4,11 +4,14 @@ Cleveland's policy says ``approval = "manual"``; the other three approve by poli
 A first study waits, with nothing answered by Cleveland, until its steward approves it
 (``fedcare site approve``) and then runs to the end; a second study is refused by the
 steward with a reason, and the coordinator reports that refusal. Every request and
-decision is in the sites' hash-chained audit logs.
+decision is in the sites' hash-chained audit logs. Throughout, the study lead watches in
+the console (``fedcare serve --coordinator DIR --site DIR``): Cleveland awaiting its
+steward, then answered; the second study refused with the steward's reason.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import tempfile
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from fedcare.cli import app
@@ -36,6 +40,8 @@ from fedcare.federation.engines.deploy import (
 from fedcare.federation.engines.deploy.layout import set_site_policy
 from fedcare.federation.site.approval import ApprovalBook
 from fedcare.privacy import verify_log
+from fedcare.registry import Registry
+from fedcare.serving import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -91,6 +97,44 @@ def _run(federation: dict[str, Any], config: StudyConfig) -> tuple[threading.Thr
     return thread, outcome
 
 
+def _console(federation: dict[str, Any]) -> TestClient:
+    """The study lead signed in to a console that watches this federation."""
+    registry = Registry(f"sqlite:///{federation['root'] / 'console.db'}")
+    registry.create_user("lead", "study-lead", "correct-horse-battery")
+    client = TestClient(create_app(registry, runs_dir=federation["root"] / "runs",
+                                   site_dirs=[federation["root"] / "cleveland"],
+                                   coordinator_dir=federation["coordinator"]))
+    r = client.post("/console/login", data={"name": "lead",
+                                            "password": "correct-horse-battery"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    return client
+
+
+def _watch(client: TestClient, run: str, site: str, states: set[str],
+           deadline: float) -> dict[str, Any]:
+    """The console's live view of run ``run`` once ``site`` is in one of ``states``."""
+    stamp = None
+    while time.time() < deadline:
+        if stamp is None:
+            page = client.get("/console/federation").text
+            stamp = next((s for s in re.findall(r'href="/console/federation/([0-9-]+)"', page)
+                          if _run_id(client, s) == run), None)
+        if stamp is not None:
+            view = client.get(f"/console/api/federation/{stamp}").json()
+            if view["sites"].get(site) in states:
+                view["stamp"] = stamp
+                return dict(view)
+        time.sleep(0.5)
+    pytest.fail(f"the console never showed {site} as {states} for run {run}")
+
+
+def _run_id(client: TestClient, stamp: str) -> str:
+    page = client.get(f"/console/federation/{stamp}").text
+    found = re.search(r"<h1>Study run (\d+)", page)
+    return found.group(1) if found else ""
+
+
 def _pending(book: ApprovalBook, seen: set[str], deadline: float) -> str:
     while time.time() < deadline:
         for run, entry in book.entries().items():
@@ -108,10 +152,13 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
                          strategy="newton", rounds=2, missing_codes=HEART_MISSING_CODES,
                          round_timeout=300)
     runner = CliRunner()
+    lead = _console(federation)
 
     # 1. a study waits for Cleveland's steward, then runs once approved
     thread, outcome = _run(federation, config)
     run = _pending(book, set(), time.time() + 240)
+    waiting = _watch(lead, run, "cleveland", {"awaiting approval"}, time.time() + 60)
+    assert "its steward has not decided yet" in waiting["html"]
     listed = runner.invoke(app, ["site", "approvals", str(cleveland)])
     assert listed.exit_code == 0 and f"run {run}" in listed.output
     assert "train.newton" in listed.output and "patient rows: never" in listed.output
@@ -122,6 +169,15 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
     thread.join(600)
     assert "error" not in outcome, outcome.get("error")
     assert sorted(outcome["result"]["per_site"]["federated"]) == SITES
+    done = _watch(lead, run, "cleveland", {"answered"}, time.time() + 30)
+    assert done["state"] == "finished" and done["round"] == 2 and done["of"] == 2
+    assert set(done["sites"].values()) == {"answered"}
+    page = lead.get(f"/console/federation/{done['stamp']}").text
+    assert "Test loss by round" in page and "federated AUC" in page
+    sites_page = lead.get("/console/federation").text
+    for name in SITES:
+        assert f"<td>{name}</td>" in sites_page
+    assert "approval manual" in sites_page  # the policy of the site folder it holds
     for name in ("hungary", "switzerland", "va"):  # approved by their policy, and say so
         entry = ApprovalBook(federation["root"] / name).state(run)
         assert entry is not None and entry["decided_by"] == "policy (approval = auto)"
@@ -134,6 +190,9 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
                                   "dr-li"])
     assert refused.exit_code == 0, refused.output
     thread.join(600)
+    refusal = _watch(lead, second, "cleveland", {"refused"}, time.time() + 30)
+    assert "no ethics approval for this outcome yet" in refusal["html"]
+    assert refusal["state"] in ("failed", "finished:failed")
     assert "error" in outcome
     assert "cleveland" in str(outcome["error"]) and "no ethics approval" in str(
         outcome["error"])
@@ -142,3 +201,5 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
     # every request and decision is in Cleveland's hash-chained audit log
     summary = verify_log(cleveland / "audit.jsonl")
     assert summary.records >= 4
+    audit = lead.get("/console/audit").text
+    assert "site cleveland" in audit and "chain intact" in audit

@@ -166,12 +166,14 @@ def test_site_stewards_approve_or_refuse_their_own_sites_studies(
         registry: Registry, run_dir: Path, tmp_path: Path) -> None:
     from fedcare.config import StudyConfig
     from fedcare.federation.engines.deploy import init_site
+    from fedcare.federation.engines.deploy.layout import set_site_policy
     from fedcare.federation.site.approval import ApprovalBook, manifest
 
     for name in ("cleveland", "va"):
         init_site(tmp_path / name, name=name)
         ApprovalBook(tmp_path / name).request("77", name, manifest(StudyConfig()),
                                               auto=False)
+    set_site_policy(tmp_path / "cleveland", ["approval=manual", "min_cell=10"])
     registry.create_user("stewcle", "site-steward", PASSWORD, site="cleveland")
     registry.create_user("reader", "read-only", PASSWORD)
     app = create_app(registry, runs_dir=run_dir.parent,
@@ -179,6 +181,8 @@ def test_site_stewards_approve_or_refuse_their_own_sites_studies(
     reader, csrf_r = _login(app, "reader")
     page = reader.get("/console/approvals").text
     assert "cleveland · run 77" in page and "train.newton" in page and "Approve" not in page
+    # what the site's policy says, beside the manifest
+    assert "approval manual; small-cell k ≥ 10" in page and "meets every rule" in page
     assert reader.post("/console/approvals/cleveland/77", data={
         "decision": "approve", "csrf": csrf_r}).status_code == 403
     steward, csrf = _login(app, "stewcle")

@@ -239,11 +239,15 @@ def serve(
         help="Write the OpenAPI document to this file and exit.", show_default=False)] = None,
     runs: Annotated[Path, typer.Option(
         "--runs", help="Folder of finished study runs the console lists (and where studies "
-        "started from it are written).")] = Path("runs"),
+        "started from it are written); analytics results in its analytics/ subfolder.")
+    ] = Path("runs"),
     site: Annotated[list[Path] | None, typer.Option(
         "--site", help="A site folder (fedcare site init) whose study approvals the console "
         "shows; its steward approves or refuses there (repeatable).", show_default=False)
     ] = None,
+    coordinator: Annotated[Path | None, typer.Option(
+        "--coordinator", help="A coordinator folder (fedcare coordinator init) whose sites "
+        "and submitted studies the console shows live.", show_default=False)] = None,
     recalibration: Annotated[list[Path] | None, typer.Option(
         "--recalibration", help="The assistant reports this equation recalibrated to a "
         "federation (the JSON of fedcare analytics recalibrate --json; repeatable).",
@@ -278,7 +282,7 @@ def serve(
 
         app = create_app(db, rate_limit=rate_limit,
                          assistant_recalibrations=read_recalibrations(recalibration),
-                         runs_dir=runs, site_dirs=site or [])
+                         runs_dir=runs, site_dirs=site or [], coordinator_dir=coordinator)
         err_console.print(f"serving {len(app.state.service.registry.models())} model(s) from "
                           f"{app.state.service.registry.description} on http://{host}:{port} "
                           "(docs at /docs; Ctrl-C stops)", highlight=False)

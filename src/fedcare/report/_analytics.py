@@ -20,7 +20,7 @@ from fedcare._format import format_p, reference_levels
 from fedcare._io import write_text_atomic
 from fedcare.report._html import STYLE, _fmt, _int, _num, _png
 
-__all__ = ["write_analytics_report"]
+__all__ = ["analytics_view", "write_analytics_report"]
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -102,6 +102,69 @@ def _km_release_text(result: Mapping[str, Any]) -> str:
             text += (" Suppressed (no estimate beyond t = 0 released, not drawn): "
                      + ", ".join(withheld) + ".")
     return text
+
+
+def _km_curves(result: Mapping[str, Any]) -> dict[str, dict[str, list[tuple[float, ...]]]]:
+    """Each drawn group's step points ``(t, S)`` and CI band ``(t, lower, upper)``: from
+    t = 0 to its last time with anyone at risk, or to the time its curve is withheld
+    from; a withheld group (no estimate beyond t = 0) is left out, never drawn flat."""
+    km = result["km"]
+    grid = _values(km["grid"])
+    out: dict[str, dict[str, list[tuple[float, ...]]]] = {}
+    drawn = _drawn(km)
+    for lvl, g in km["groups"].items():
+        if lvl not in drawn:
+            continue
+        own = [j for j, v in enumerate(_values(g["survival"])) if not math.isnan(v)]
+        gx = [grid[j] for j in own]
+        at_risk, sv, lv, uv = ([_values(g[key])[j] for j in own]
+                               for key in ("at_risk", "survival", "lower", "upper"))
+        last = max((j for j, n in enumerate(at_risk) if n > 0), default=-1) + 1
+        xs = [0.0, *gx[:last]]
+        surv, lo, hi = [1.0, *sv[:last]], [1.0, *lv[:last]], [1.0, *uv[:last]]
+        stop = _num(g["stop"] if "stop" in g else result.get("stop"))
+        if stop is not None and last == len(gx):
+            xs, surv, lo, hi = [*xs, stop], [*surv, surv[-1]], [*lo, lo[-1]], [*hi, hi[-1]]
+        label = lvl if result.get("group") is None else f"{result['group']} = {lvl}"
+        out[label] = {"points": list(zip(xs, surv, strict=True)),
+                      "band": list(zip(xs, lo, hi, strict=True))}
+    return out
+
+
+def analytics_view(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What the report shows of one result, for other renderers (the console): title,
+    privacy text, excluded sites, tables, and the curves or ratios to draw.
+
+    Raises
+    ------
+    ValueError
+        ``result["analysis"]`` is not describe, km or cox.
+    """
+    analysis = result.get("analysis")
+    view: dict[str, Any] = {"analysis": analysis, "curves": {}, "forest": [],
+                            "release": ""}
+    if analysis == "describe":
+        view["tables"], privacy = _describe_tables(result), _PRIVACY["describe"]
+    elif analysis == "km":
+        view["tables"] = _km_tables(result)
+        privacy = _PRIVACY["km-exact" if result.get("exact") else
+                           "km-secure" if result.get("mode") == "secure-totals" else "km"]
+        if result["km"]["grid"]:
+            view["curves"] = _km_curves(result)
+        view["release"] = _km_release_text(result)
+        view["duration"] = str(result.get("duration", "time"))
+    elif analysis == "cox":
+        view["tables"] = _cox_tables(result)
+        privacy = _PRIVACY["cox" if result.get("stratified") else "cox-exact"]
+        view["forest"] = [(str(n), float(result["hr"][n]), float(result["ci_lower"][n]),
+                           float(result["ci_upper"][n])) for n in result["hr"]]
+    else:
+        raise ValueError(f"result['analysis'] must be describe, km or cox, got {analysis!r}")
+    sites = [str(s) for s in result.get("sites", [])]
+    view.update(title=f"{analysis} — data: {result.get('data', 'unknown')}", sites=sites,
+                privacy=privacy.format(k=result.get("min_cell", 5)),
+                excluded=list((result.get("excluded_sites") or {}).items()))
+    return view
 
 
 def _km_figure(result: Mapping[str, Any]) -> Figure:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping, Sequence
 from html import escape
 
-__all__ = ["bar_chart", "gauge", "line_chart"]
+__all__ = ["bar_chart", "forest_plot", "gauge", "line_chart"]
 
 #: Colour-blind-safe palette (Okabe-Ito) with a dash pattern and marker per series.
 _STYLES = (("#0072B2", "", "circle"), ("#D55E00", "6 3", "square"),
@@ -28,8 +28,9 @@ def _nice(lo: float, hi: float, n: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     start = math.floor(lo / step) * step
-    ticks, v = [], start
-    while v <= hi + step * 0.5:
+    ticks: list[float] = []
+    v = start
+    while v <= hi + step * 0.5 or not ticks or ticks[-1] < hi:  # the axis covers hi
         ticks.append(round(v, 10))
         v += step
     return ticks
@@ -61,8 +62,15 @@ def _marker(shape: str, x: float, y: float, colour: str, title: str) -> str:
 
 def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: str,
                x_label: str, y_label: str, width: int = 560, height: int = 300,
-               y_range: tuple[float, float] | None = None, diagonal: bool = False) -> str:
-    """Lines with markers; hover a point for its value."""
+               y_range: tuple[float, float] | None = None, diagonal: bool = False,
+               step: bool = False,
+               bands: Mapping[str, Sequence[tuple[float, float, float]]] | None = None
+               ) -> str:
+    """Lines with markers; hover a point for its value.
+
+    ``step``: each value holds until the next point (a survival curve).
+    ``bands``: per series, ``(x, lower, upper)`` drawn as a light band (stepped too).
+    """
     points = [p for s in series.values() for p in s
               if math.isfinite(p[0]) and math.isfinite(p[1])]
     if not points:
@@ -72,7 +80,9 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: st
     if diagonal:
         lo_y, hi_y = min(lo_y, min(xs)), max(hi_y, max(xs))
     xt, yt = _nice(min(xs), max(xs)), _nice(lo_y, hi_y)
-    left, right, top, bottom = 56, 16, 28, 44
+    # the legend sits between the title and the plot (never over a line)
+    left, right, top, bottom = 56, 16, 28 + 14 * math.ceil(len(series) / 3), 44
+    height += top - 28
     w, h = width - left - right, height - top - bottom
     x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
 
@@ -106,20 +116,83 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: st
     for i, (label, pts) in enumerate(series.items()):
         colour, dash, shape = _STYLES[i % len(_STYLES)]
         good = [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)]
-        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in good)
+        band = [b for b in (bands or {}).get(label, ())
+                if all(math.isfinite(v) for v in b)]
+        if band:
+            edge_lo = _stepped([(x, lo) for x, lo, _ in band]) if step else [
+                (x, lo) for x, lo, _ in band]
+            edge_hi = _stepped([(x, hi) for x, _, hi in band]) if step else [
+                (x, hi) for x, _, hi in band]
+            ring = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in [*edge_hi,
+                                                                     *reversed(edge_lo)])
+            out.append(f'<polygon points="{ring}" fill="{colour}" fill-opacity="0.15" '
+                       f'stroke="none"><title>{escape(label)}: 95% CI</title></polygon>')
+        drawn = _stepped(good) if step else good
+        path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in drawn)
         out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" '
                    f'stroke-width="2" stroke-dasharray="{dash}"/>')
         for x, y in good:
             out.append(_marker(shape, sx(x), sy(y), colour,
                                f"{label}: {x_label} {_fmt(x)}, {y_label} {_fmt(y)}"))
         lx = left + 8 + (i % 3) * (w / 3)
-        ly = top + 6 + (i // 3) * 14
+        ly = 30 + (i // 3) * 14
         legend.append(f'<line x1="{lx:.1f}" x2="{lx + 18:.1f}" y1="{ly:.1f}" y2="{ly:.1f}" '
                       f'stroke="{colour}" stroke-width="2" stroke-dasharray="{dash}"/>'
                       + _marker(shape, lx + 9, ly, colour, label)
                       + f'<text x="{lx + 22:.1f}" y="{ly + 4:.1f}" class="legend">'
                       f'{escape(label)}</text>')
     out.extend(legend)
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _stepped(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A step function through ``points``: each y holds until the next x."""
+    out: list[tuple[float, float]] = []
+    for i, (x, y) in enumerate(points):
+        if i:
+            out.append((x, points[i - 1][1]))
+        out.append((x, y))
+    return out
+
+
+def forest_plot(rows: Sequence[tuple[str, float, float, float]], *, title: str,
+                x_label: str = "hazard ratio (log scale)", width: int = 560) -> str:
+    """Ratios with 95% intervals on a log axis, a dashed line at 1; hover for values."""
+    good = [r for r in rows if all(math.isfinite(v) and v > 0 for v in r[1:])]
+    if not good:
+        return f'<p class="empty">{escape(title)}: no values to plot.</p>'
+    height = 60 + 26 * len(good)
+    left, right, top = 170, 24, 28
+    w = width - left - right
+    lo = math.log(min(min(r[2] for r in good), 1.0) * 0.9)
+    hi = math.log(max(max(r[3] for r in good), 1.0) * 1.1)
+
+    def sx(v: float) -> float:
+        return left + (math.log(v) - lo) / ((hi - lo) or 1) * w
+
+    ticks = [t for t in (0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 5, 10, 20)
+             if lo <= math.log(t) <= hi]
+    out = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+           f'aria-label="{escape(title)}" class="chart"><title>{escape(title)}</title>',
+           f'<text x="4" y="16" class="chart-title">{escape(title)}</text>']
+    base = top + 26 * len(good)
+    for t in ticks:
+        out.append(f'<text x="{sx(t):.1f}" y="{base + 16}" text-anchor="middle" '
+                   f'class="tick">{t:g}</text>')
+    out.append(f'<line x1="{sx(1):.1f}" x2="{sx(1):.1f}" y1="{top - 4}" y2="{base}" '
+               'class="diagonal"><title>HR = 1 (no association)</title></line>')
+    for i, (name, est, low, up) in enumerate(good):
+        y = top + 26 * i + 12
+        text = f"{name}: {est:.3g} (95% CI {low:.3g}–{up:.3g})"
+        out.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" class="tick">'
+                   f'{escape(name)}</text>')
+        out.append(f'<line x1="{sx(low):.1f}" x2="{sx(up):.1f}" y1="{y}" y2="{y}" '
+                   f'stroke="{_STYLES[0][0]}" stroke-width="2"/>')
+        out.append(f'<rect x="{sx(est) - 5:.1f}" y="{y - 5}" width="10" height="10" '
+                   f'fill="{_STYLES[0][0]}" tabindex="0"><title>{escape(text)}</title></rect>')
+    out.append(f'<text x="{left + w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+               f'class="axis">{escape(x_label)}</text>')
     out.append("</svg>")
     return "".join(out)
 

@@ -414,7 +414,8 @@ def create_app(registry: Registry | str | None = None, *,
                assistant_thresholds: Thresholds | None = None,
                assistant_recalibrations: Sequence[Recalibration] = (),
                console: bool = True, runs_dir: str | FilePath = "runs",
-               site_dirs: Sequence[str | FilePath] = ()) -> FastAPI:
+               site_dirs: Sequence[str | FilePath] = (),
+               coordinator_dir: str | FilePath | None = None) -> FastAPI:
     """The fedcare prediction API over a model registry.
 
     Parameters
@@ -435,6 +436,8 @@ def create_app(registry: Registry | str | None = None, *,
         The folder of finished study runs the console lists (default ``runs``).
     site_dirs : sequence of str or Path
         Site folders whose study approvals the console shows (site stewards decide).
+    coordinator_dir : str or Path, optional
+        A coordinator folder whose sites and submitted studies the console shows live.
     """
     if not isinstance(registry, Registry):
         registry = Registry(registry)
@@ -601,7 +604,8 @@ def create_app(registry: Registry | str | None = None, *,
     if console:
         from fedcare.serving.console import mount_console
 
-        mount_console(app, service, runs_dir=runs_dir, site_dirs=list(site_dirs))
+        mount_console(app, service, runs_dir=runs_dir, site_dirs=list(site_dirs),
+                      coordinator_dir=coordinator_dir)
     return app
 
 

@@ -141,11 +141,15 @@ def _trend_chart(history: list[dict[str, Any]], lang: str) -> str:
 
 def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
                   site_dirs: list[str | Path] | tuple[str | Path, ...] = (),
+                  coordinator_dir: str | Path | None = None,
                   secure_cookie: bool = False) -> None:
     """Mount the console under ``/console`` on the prediction API's app.
 
     ``site_dirs``: site folders (``fedcare site init``) whose study approvals the console
-    shows; a site steward approves or refuses those of their own site."""
+    shows; a site steward approves or refuses those of their own site.
+    ``coordinator_dir``: a coordinator folder (``fedcare coordinator init``) whose sites
+    and submitted studies the console shows live. Analytics results are the JSON files
+    in ``<runs_dir>/analytics/`` (``fedcare analytics ... --json``)."""
     registry = service.registry
     auth = Auth(registry, secure_cookie=secure_cookie)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -322,7 +326,8 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
                 rows.append({**entry, "site": name, "mine": signed.user.can("approve") and (
                     signed.user.role == "admin" or signed.user.site == name)})
         rows.sort(key=lambda e: e["requested_at"], reverse=True)
-        return render(request, "approvals.html", signed, rows=rows, sites=sorted(sites))
+        return render(request, "approvals.html", signed, rows=rows, sites=sorted(sites),
+                      policies=_site_policies(site_dirs))
 
     @app.post("/console/approvals/{site}/{run}", include_in_schema=False)
     def decide(request: Request, site: str, run: str,
@@ -346,6 +351,106 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
             raise HTTPException(exc.http_status if exc.http_status < 500 else 409,
                                 detail=str(exc)) from None
         return RedirectResponse("/console/approvals", status_code=303)
+
+    # -- a live federation: its sites and the studies submitted to it --------------------
+    federation = None
+    if coordinator_dir is not None:
+        from fedcare.serving.console._federation import Federation
+
+        federation = Federation(coordinator_dir, sites, _site_policies(site_dirs))
+
+    def _federation() -> Any:
+        if federation is None:
+            raise HTTPException(404, detail="this console watches no federation (fedcare "
+                                            "serve --coordinator DIR)")
+        return federation
+
+    @app.get("/console/federation", response_class=HTMLResponse, include_in_schema=False)
+    def federation_page(request: Request) -> HTMLResponse:
+        signed = page(request, "read")
+        fed = federation
+        return render(request, "federation.html", signed,
+                      sites=fed.sites() if fed else None,
+                      studies=fed.studies() if fed else [],
+                      coordinator=str(fed.root) if fed else None)
+
+    def _study_view(stamp: str) -> dict[str, Any]:
+        view = _federation().study(stamp)
+        if view is None:
+            raise HTTPException(404, detail="no such study submission on this coordinator")
+        return dict(view)
+
+    @app.get("/console/federation/{stamp}", response_class=HTMLResponse,
+             include_in_schema=False)
+    def live_study(request: Request, stamp: str) -> HTMLResponse:
+        signed = page(request, "read")
+        return render(request, "live.html", signed, s=_study_view(stamp))
+
+    @app.get("/console/api/federation/{stamp}", include_in_schema=False)
+    def live_study_api(request: Request, stamp: str) -> JSONResponse:
+        needs(auth.current(request), "read")
+        view = _study_view(stamp)
+        html = templates.get_template("_live_body.html").render(s=view)
+        return JSONResponse({"state": view["state"], "round": view["round"],
+                             "of": view["of"], "last_round_end": view["last_round_end"],
+                             "sites": {r["site"]: r["state"] for r in view["sites"]},
+                             "html": html})
+
+    # -- audit logs ------------------------------------------------------------------------
+    def _logs() -> dict[str, Path]:
+        found: dict[str, Path] = {}
+        for name, book in sites.items():
+            found[f"site {name}"] = book.log_path
+        if federation is not None:
+            for path in sorted(federation.root.glob("**/*.jsonl")):
+                if path.name != "progress.jsonl" and len(path.relative_to(
+                        federation.root).parts) <= 4:
+                    found[f"coordinator {path.relative_to(federation.root)}"] = path
+        if runs_root.is_dir():
+            for path in sorted(runs_root.glob("*/audit/*.jsonl")):
+                found[f"run {path.relative_to(runs_root)}"] = path
+        return found
+
+    @app.get("/console/audit", response_class=HTMLResponse, include_in_schema=False)
+    def audit_page(request: Request) -> HTMLResponse:
+        signed = page(request, "read")
+        rows = [{"name": name, "key": i, **_verified(path)}
+                for i, (name, path) in enumerate(_logs().items())]
+        return render(request, "audit.html", signed, rows=rows)
+
+    @app.get("/console/audit/{key}", response_class=HTMLResponse, include_in_schema=False)
+    def audit_log_page(request: Request, key: int) -> HTMLResponse:
+        signed = page(request, "read")
+        logs = list(_logs().items())
+        if not 0 <= key < len(logs):
+            raise HTTPException(404, detail="no such audit log")
+        name, path = logs[key]
+        return render(request, "audit_log.html", signed, name=name, v=_verified(path),
+                      records=_last_records(path, 200))
+
+    # -- analytics results -------------------------------------------------------------------
+    analytics_root = runs_root / "analytics"
+
+    @app.get("/console/analytics", response_class=HTMLResponse, include_in_schema=False)
+    def analytics_page(request: Request) -> HTMLResponse:
+        signed = page(request, "read")
+        from fedcare.serving.console._analytics import listing
+
+        return render(request, "analytics.html", signed, rows=listing(analytics_root),
+                      folder=str(analytics_root))
+
+    @app.get("/console/analytics/{name}", response_class=HTMLResponse,
+             include_in_schema=False)
+    def analytics_result(request: Request, name: str) -> HTMLResponse:
+        signed = page(request, "read")
+        from fedcare.serving.console._analytics import view
+
+        if not _RUN_NAME.match(name) or not name.endswith(".json"):
+            raise HTTPException(404, detail="no such analytics result")
+        shown = view(analytics_root / name)
+        if shown is None:
+            raise HTTPException(404, detail="no such analytics result")
+        return render(request, "analytic.html", signed, name=name, a=shown)
 
     # -- the assistant -----------------------------------------------------------------------
     def _assess_page(request: Request, signed: Signed, lang: str, form: dict[str, str],
@@ -449,6 +554,56 @@ def _site_books(site_dirs: Any) -> dict[str, Any]:
     for directory in site_dirs:
         _, settings = site_settings(directory)
         out[str(settings["site"]["name"])] = ApprovalBook(Path(directory))
+    return out
+
+
+def _site_policies(site_dirs: Any) -> dict[str, dict[str, Any]]:
+    """Site name -> its ``[policy]`` table, for the site folders given."""
+    from fedcare.federation.engines.deploy.layout import site_settings
+
+    out = {}
+    for directory in site_dirs:
+        _, settings = site_settings(directory)
+        out[str(settings["site"]["name"])] = dict(settings.get("policy") or {})
+    return out
+
+
+def _verified(path: Path) -> dict[str, Any]:
+    """An audit log's hash-chain check: ``ok``, records, time span, or the error."""
+    from fedcare.exceptions import FedcareError
+    from fedcare.privacy._audit import verify_log
+
+    try:
+        summary = verify_log(path)
+    except FedcareError as exc:
+        missing = not path.exists()
+        return {"ok": False, "missing": missing, "error": "no log yet" if missing else
+                str(exc).replace(str(path), path.name), "records": 0}
+    return {"ok": True, "missing": False, "error": "", "records": summary.records,
+            "first": summary.first_time, "last": summary.last_time,
+            "by_type": summary.by_type, "sites": summary.sites,
+            "last_hash": summary.last_hash}
+
+
+_SHOWN_FIELDS = ("seq", "time", "event", "message_type", "direction", "site", "peer", "run",
+                 "round", "by", "bytes")
+
+
+def _last_records(path: Path, n: int) -> list[dict[str, str]]:
+    """The last ``n`` records of a log, newest first, a few plain fields of each."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()[-n:]
+    except (OSError, UnicodeDecodeError):
+        return []
+    out = []
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            out.append({k: str(record[k]) for k in _SHOWN_FIELDS
+                        if record.get(k) not in (None, "")})
     return out
 
 

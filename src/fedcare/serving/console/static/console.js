@@ -113,4 +113,26 @@
     };
     poll();
   }
+
+  // -- a study on a live federation: sites' answers, rounds, charts -------------------------
+  var live = document.getElementById("live");
+  if (live) {
+    var finalStates = ["finished", "failed", "stopped"];
+    var pollLive = function () {
+      fetch("/console/api/federation/" + live.dataset.stamp, {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (j) {
+          if (j.html !== undefined) { live.innerHTML = j.html; }
+          live.dataset.state = j.state;
+          if (j.last_round_end) {
+            document.body.dataset.lastRoundEnd = String(j.last_round_end);
+            document.body.dataset.roundShownAt = String(Date.now() / 1000);
+            document.body.dataset.roundShown = String(j.round);
+          }
+          if (finalStates.indexOf(j.state) < 0) { setTimeout(pollLive, 1000); }
+        })
+        .catch(function () { setTimeout(pollLive, 3000); });
+    };
+    if (finalStates.indexOf(live.dataset.state) < 0) { setTimeout(pollLive, 1000); }
+  }
 })();

@@ -166,7 +166,17 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
     assert thread.is_alive() and "result" not in outcome
     approved = runner.invoke(app, ["site", "approve", str(cleveland), run, "--by", "dr-li"])
     assert approved.exit_code == 0, approved.output
+    # each round's end -> the console's live API showing it (printed, not asserted; the
+    # page itself polls this API every second)
+    latencies, shown = [], 0
+    while thread.is_alive():
+        view = lead.get(f"/console/api/federation/{waiting['stamp']}").json()
+        if view["round"] > shown and view["last_round_end"]:
+            latencies.append(round(time.time() - float(view["last_round_end"]), 3))
+            shown = view["round"]
+        time.sleep(0.2)
     thread.join(600)
+    print(f"deployed study, round end -> console API: {latencies} s")
     assert "error" not in outcome, outcome.get("error")
     assert sorted(outcome["result"]["per_site"]["federated"]) == SITES
     done = _watch(lead, run, "cleveland", {"answered"}, time.time() + 30)

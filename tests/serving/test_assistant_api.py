@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -135,7 +136,15 @@ def test_follow_up_trend_plan_and_fhir(client: TestClient, keys: dict[str, str],
     assert keys_stored and all(k != "hm-000123" and len(k) == 64 for k in keys_stored)
     log = client.get("/v1/audit/predictions", headers=_h(keys["admin"])).json()
     assert {e["endpoint"] for e in log} >= {"assess", "people.read", "people.fhir"}
-    assert "148" not in json.dumps(log) and "hm-000123" not in json.dumps(log)
+    # only these fields, and no value of the person in any but the hash (a SHA-256 hex
+    # digest, which may contain "148" by chance) and the time
+    assert "hm-000123" not in json.dumps(log)
+    for entry in log:
+        assert set(entry) <= {"id", "at", "api_key_id", "model_id", "endpoint", "n_rows",
+                              "status_code", "input_hash"}, set(entry)
+        assert re.fullmatch(r"[0-9a-f]{64}", entry["input_hash"])
+        assert "148" not in json.dumps({k: v for k, v in entry.items()
+                                        if k not in ("input_hash", "at", "id")})
 
 
 def test_a_federated_model_with_profile_inputs_is_scored_beside_the_equations(

@@ -19,7 +19,7 @@ _STYLES = (("#0072B2", "", "circle"), ("#D55E00", "6 3", "square"),
            ("#E69F00", "1 2", "circle"), ("#56B4E9", "4 2", "square"))
 
 
-def _nice(lo: float, hi: float, n: int = 5) -> list[float]:
+def _nice(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[float]:
     if not math.isfinite(lo) or not math.isfinite(hi):
         return [0.0, 1.0]
     if hi <= lo:
@@ -27,6 +27,8 @@ def _nice(lo: float, hi: float, n: int = 5) -> list[float]:
     raw = (hi - lo) / n
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    if integer:  # rounds, counts: no tick between two whole numbers
+        step = max(1.0, float(math.ceil(step)))
     start = math.floor(lo / step) * step
     ticks: list[float] = []
     v = start
@@ -79,7 +81,8 @@ def line_chart(series: Mapping[str, Sequence[tuple[float, float]]], *, title: st
     lo_y, hi_y = y_range if y_range else (min(ys), max(ys))
     if diagonal:
         lo_y, hi_y = min(lo_y, min(xs)), max(hi_y, max(xs))
-    xt, yt = _nice(min(xs), max(xs)), _nice(lo_y, hi_y)
+    xt = _nice(min(xs), max(xs), integer=all(float(x).is_integer() for x in xs))
+    yt = _nice(lo_y, hi_y)
     # the legend sits between the title and the plot (never over a line)
     left, right, top, bottom = 56, 16, 28 + 14 * math.ceil(len(series) / 3), 44
     height += top - 28

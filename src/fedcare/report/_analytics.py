@@ -168,29 +168,16 @@ def analytics_view(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _km_figure(result: Mapping[str, Any]) -> Figure:
-    km = result["km"]
-    grid = _values(km["grid"])
     fig = Figure(figsize=(8.0, 5.0), layout="constrained")
     ax = fig.subplots()
-    drawn = _drawn(km)
-    for i, (lvl, g) in enumerate(km["groups"].items()):
-        if lvl not in drawn:
+    curves = _km_curves(result)
+    for i, lvl in enumerate(result["km"]["groups"]):
+        label = lvl if result.get("group") is None else f"{result['group']} = {lvl}"
+        if label not in curves:
             continue
         colour = f"C{i % 10}"
-        # the group's own released points (groups may be released on their own)
-        own = [j for j, v in enumerate(_values(g["survival"])) if not math.isnan(v)]
-        gx = [grid[j] for j in own]
-        at_risk, sv, lv, uv = ([_values(g[key])[j] for j in own]
-                               for key in ("at_risk", "survival", "lower", "upper"))
-        # draw up to the last grid time with anyone at risk (a flat tail beyond would
-        # claim follow-up nobody had), or to the first withheld time
-        last = max((j for j, n in enumerate(at_risk) if n > 0), default=-1) + 1
-        xs = [0.0, *gx[:last]]
-        surv, lo, hi = [1.0, *sv[:last]], [1.0, *lv[:last]], [1.0, *uv[:last]]
-        stop = _num(g["stop"] if "stop" in g else result.get("stop"))
-        if stop is not None and last == len(gx):    # last released step lasts until stop
-            xs, surv, lo, hi = [*xs, stop], [*surv, surv[-1]], [*lo, lo[-1]], [*hi, hi[-1]]
-        label = lvl if result.get("group") is None else f"{result['group']} = {lvl}"
+        xs, surv = zip(*curves[label]["points"], strict=True)
+        _, lo, hi = zip(*curves[label]["band"], strict=True)
         ax.step(xs, surv, where="post", color=colour, lw=1.6, label=label)
         ax.fill_between(xs, lo, hi, step="post", color=colour, alpha=0.2, lw=0)
     ax.set_xlim(left=0)

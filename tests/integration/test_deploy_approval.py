@@ -3,7 +3,8 @@
 Cleveland's policy says ``approval = "manual"``; the other three approve by policy.
 A first study waits, with nothing answered by Cleveland, until its steward approves it
 (``fedcare site approve``) and then runs to the end; a second study is refused by the
-steward with a reason, and the coordinator reports that refusal. Every request and
+steward with a reason in the console's Approvals page, and the coordinator reports that
+refusal. Every request and
 decision is in the sites' hash-chained audit logs. Throughout, the study lead watches in
 the console (``fedcare serve --coordinator DIR --site DIR``): Cleveland awaiting its
 steward, then answered; the second study refused with the steward's reason.
@@ -97,18 +98,24 @@ def _run(federation: dict[str, Any], config: StudyConfig) -> tuple[threading.Thr
     return thread, outcome
 
 
-def _console(federation: dict[str, Any]) -> TestClient:
-    """The study lead signed in to a console that watches this federation."""
+def _console(federation: dict[str, Any]) -> dict[str, TestClient]:
+    """A console that watches this federation and holds Cleveland's folder, with its
+    study lead and Cleveland's steward signed in (each with their own session)."""
     registry = Registry(f"sqlite:///{federation['root'] / 'console.db'}")
     registry.create_user("lead", "study-lead", "correct-horse-battery")
-    client = TestClient(create_app(registry, runs_dir=federation["root"] / "runs",
-                                   site_dirs=[federation["root"] / "cleveland"],
-                                   coordinator_dir=federation["coordinator"]))
-    r = client.post("/console/login", data={"name": "lead",
-                                            "password": "correct-horse-battery"},
-                    follow_redirects=False)
-    assert r.status_code == 303
-    return client
+    registry.create_user("dr-wang", "site-steward", "correct-horse-battery", site="cleveland")
+    app = create_app(registry, runs_dir=federation["root"] / "runs",
+                     site_dirs=[federation["root"] / "cleveland"],
+                     coordinator_dir=federation["coordinator"])
+    out = {}
+    for name in ("lead", "dr-wang"):
+        client = TestClient(app)
+        r = client.post("/console/login", data={"name": name,
+                                                "password": "correct-horse-battery"},
+                        follow_redirects=False)
+        assert r.status_code == 303
+        out[name] = client
+    return out
 
 
 def _watch(client: TestClient, run: str, site: str, states: set[str],
@@ -152,7 +159,8 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
                          strategy="newton", rounds=2, missing_codes=HEART_MISSING_CODES,
                          round_timeout=300)
     runner = CliRunner()
-    lead = _console(federation)
+    console = _console(federation)
+    lead, steward = console["lead"], console["dr-wang"]
 
     # 1. a study waits for Cleveland's steward, then runs once approved
     thread, outcome = _run(federation, config)
@@ -192,13 +200,18 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
         entry = ApprovalBook(federation["root"] / name).state(run)
         assert entry is not None and entry["decided_by"] == "policy (approval = auto)"
 
-    # 2. the next study is refused with a reason, and the coordinator reports it
+    # 2. the next study is refused with a reason, this time in the console's Approvals
+    # page by Cleveland's steward, and the coordinator reports it
     thread, outcome = _run(federation, config)
     second = _pending(book, {run}, time.time() + 240)
-    refused = runner.invoke(app, ["site", "refuse", str(cleveland), second, "--reason",
-                                  "no ethics approval for this outcome yet", "--by",
-                                  "dr-li"])
-    assert refused.exit_code == 0, refused.output
+    page = steward.get("/console/approvals").text
+    assert f"cleveland · run {second}" in page and "approval manual" in page
+    csrf = re.search(r'name="csrf" content="([^"]+)"', page)
+    assert csrf is not None
+    refused = steward.post(f"/console/approvals/cleveland/{second}", data={
+        "decision": "refuse", "reason": "no ethics approval for this outcome yet",
+        "csrf": csrf.group(1)}, follow_redirects=False)
+    assert refused.status_code == 303, refused.text
     thread.join(600)
     refusal = _watch(lead, second, "cleveland", {"refused"}, time.time() + 30)
     assert "no ethics approval for this outcome yet" in refusal["html"]
@@ -207,6 +220,7 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
     assert "cleveland" in str(outcome["error"]) and "no ethics approval" in str(
         outcome["error"])
     assert book.state(second)["state"] == "refused"  # type: ignore[index]
+    assert book.state(second)["decided_by"] == "dr-wang"  # type: ignore[index]
 
     # every request and decision is in Cleveland's hash-chained audit log
     summary = verify_log(cleveland / "audit.jsonl")

@@ -168,6 +168,7 @@ class Description:
     sites_suppressed: int
     min_cell: int = field(default=DEFAULT_MIN_CELL)
     integer: bool = False
+    missing_withheld: int = 0
 
     @property
     def sd(self) -> float:
@@ -178,8 +179,14 @@ class Description:
         """JSON-ready summary (NaN counts are written as ``"<k"``)."""
         def count(v: float) -> float | str:
             return f"<{self.min_cell}" if np.isnan(v) else v
+
+        n_missing: float | str = self.n_missing
+        if self.missing_withheld:  # each withholding site had 1 to k-1 missing values
+            low = int(self.n_missing) + self.missing_withheld
+            high = int(self.n_missing) + self.missing_withheld * (self.min_cell - 1)
+            n_missing = f"{low}" if low == high else f"{low}-{high}"
         return {
-            "n": self.n, "n_missing": count(self.n_missing), "mean": self.mean,
+            "n": self.n, "n_missing": n_missing, "mean": self.mean,
             "var": self.var, "sd": self.sd, "edges": self.edges.tolist(),
             "hist": [count(float(v)) for v in self.hist],
             "quantiles": {f"{q.probability:g}": {"estimate": q.estimate, "lower": q.lower,
@@ -236,12 +243,15 @@ def combine_describe(messages: Sequence[Mapping[str, NDArray[np.float64]]], edge
     kept = [m for m in messages if not np.isnan(float(m["n"]))]
     ns = [float(m["n"]) for m in kept]
     n_total = float(sum(ns))
+    # a site withholds a missing count of 1 to k-1: the total is then a range
     missing = [float(m["n_missing"]) for m in messages]
-    n_missing = float("nan") if any(np.isnan(missing)) else float(sum(missing))
+    withheld = int(sum(np.isnan(missing)))
+    n_missing = float(np.nansum(missing))
     if n_total == 0:
         nan_e = np.full(e.size - 1, np.nan)
         return Description(0, n_missing, float("nan"), float("nan"), e, nan_e, nan_e, nan_e,
-                           (), len(messages), len(messages) - len(kept), k)
+                           (), len(messages), len(messages) - len(kept), k,
+                           missing_withheld=withheld)
     sums = np.array([float(m["sum"]) for m in kept])
     mean = float(sums.sum() / n_total)
     site_means = np.divide(sums, ns, out=np.zeros_like(sums), where=np.array(ns) > 0)
@@ -272,7 +282,8 @@ def combine_describe(messages: Sequence[Mapping[str, NDArray[np.float64]]], edge
     # an integer variable (every released site's values whole numbers): printed so
     integer = all(float(m.get("integral", np.nan)) == 1.0 for m in kept)
     return Description(int(n_total), n_missing, mean, var, e, hist, hist_lower, hist_upper,
-                       tuple(qs), len(messages), len(messages) - len(kept), k, integer)
+                       tuple(qs), len(messages), len(messages) - len(kept), k, integer,
+                       missing_withheld=withheld)
 
 
 # --------------------------------------------------------------------------- Table 1

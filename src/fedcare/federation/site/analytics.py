@@ -45,6 +45,7 @@ from fedcare.data._table import _did_you_mean
 from fedcare.exceptions import ConfigError, DataError
 
 from ..protocol import ConfigKey, MessageType, TaskResult
+from .data import merge_codes, recode_missing
 from .request import SiteRequest
 
 __all__ = ["TASKS", "site_table"]
@@ -79,12 +80,16 @@ class _Prepared:
 
 @lru_cache(maxsize=32)
 def _prepare(data: str, data_dir: str, stamp: float, site_column: str, name: str,
-             request_json: str) -> _Prepared:
+             request_json: str, missing_json: str = "{}") -> _Prepared:
     req = json.loads(request_json)
     table = _table(data, data_dir, stamp, site_column)
     rows = table[table[site_column] == name].reset_index(drop=True)
     if rows.empty:
         raise DataError(f"site '{name}' has no rows in {Path(data).name}")
+    # the study's and the site's own "not recorded" codes (site config [missing], e.g.
+    # cholesterol 0) are missing values here too, as in a study
+    rows, _ = recode_missing(rows, json.loads(missing_json), source=f"site '{name}'",
+                             protected=(site_column,))
     group = req.get("group")
     levels: dict[str, list[str]] = {}
     if req["analysis"] == "describe":
@@ -162,8 +167,9 @@ def _site(req: SiteRequest) -> tuple[dict[str, Any], _Prepared, int]:
     """The request, this site's prepared rows and the small-cell threshold."""
     config = req.config
     request_json = str(req.cfg[ConfigKey.REQUEST])
+    codes = merge_codes(config.missing_codes, {k: list(v) for k, v in req.missing})
     prep = _prepare(config.data, config.data_dir, table_stamp(config.data), config.site_column,
-                    req.name, request_json)
+                    req.name, request_json, json.dumps(codes, sort_keys=True))
     return json.loads(request_json), prep, config.min_cell
 
 

@@ -190,8 +190,10 @@ def test_site_stewards_approve_or_refuse_their_own_sites_studies(
     assert page.count('value="approve"') == 1  # only Cleveland's request has the form
     assert steward.post("/console/approvals/va/77", data={
         "decision": "approve", "csrf": csrf}).status_code == 403
-    assert steward.post("/console/approvals/cleveland/77", data={
-        "decision": "refuse", "csrf": csrf}).status_code == 400  # a refusal needs a reason
+    no_reason = steward.post("/console/approvals/cleveland/77", data={
+        "decision": "refuse", "csrf": csrf})
+    assert no_reason.status_code == 400  # a refusal needs a reason: said on a page
+    assert "This cannot be done" in no_reason.text and "reason field" in no_reason.text
     r = steward.post("/console/approvals/cleveland/77", data={
         "decision": "approve", "csrf": csrf}, follow_redirects=False)
     assert r.status_code == 303

@@ -68,6 +68,9 @@ def test_sites_and_studies(federation_folders: dict[str, Any], tmp_path: Path) -
         "cleveland", "hungary", "va"]
     assert "small-cell k 5 is below the site&#39;s minimum 10" in refused["html"]
     assert lead.get("/console/federation/20261206-000000-1-1").status_code == 404
+    by_run_id = lead.get("/console/federation/111")  # the Flower run id works too
+    assert by_run_id.status_code == 200 and "Study run 111" in by_run_id.text
+    assert lead.get("/console/federation/999").status_code == 404
     assert lead.get("/console/federation/..%2f..%2fetc").status_code == 404
 
 
@@ -91,6 +94,12 @@ def test_a_silent_site_is_shown_waiting_for_its_steward(federation_folders: dict
     assert asked["event"] == "asked" and view["sites"]["cleveland"] == "awaiting approval"
     assert "its steward has not decided yet" in view["html"]
     assert view["state"] == "unknown (coordinator not answering)"
+    # refused by its steward: said at once, before the refusal reaches the coordinator
+    ApprovalBook(federation_folders["site"]).decide("333", False, by="dr-x",
+                                                   reason="no ethics approval")
+    view = lead.get("/console/api/federation/20261206-103000-4244-3").json()
+    assert view["sites"]["cleveland"] == "refused"
+    assert "its steward (dr-x) refused: no ethics approval" in view["html"]
     shutil.rmtree(work)
 
 

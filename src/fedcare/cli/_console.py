@@ -56,8 +56,16 @@ def add(
         elif os.environ.get("FEDCARE_CONSOLE_PASSWORD"):
             password = os.environ["FEDCARE_CONSOLE_PASSWORD"]
         else:
-            password = typer.prompt("Password", hide_input=True,
-                                    confirmation_prompt=True)
+            import click
+
+            try:
+                password = typer.prompt("Password", hide_input=True,
+                                        confirmation_prompt=True)
+            except click.exceptions.Abort:  # end of input before the confirmation
+                raise ConfigError(
+                    "no password given twice (asked, then confirmed): type it at the "
+                    "prompts, or use --password-file FILE or FEDCARE_CONSOLE_PASSWORD"
+                ) from None
         if not password:
             raise ConfigError("empty password")
         user = Registry(db).create_user(name, role, password, site=site)

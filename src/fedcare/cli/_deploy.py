@@ -267,6 +267,8 @@ _MEANING = {
     "min_cell": "smallest small-cell k it accepts",
     "min_cohort": "takes part only with at least this many usable patients",
     "require_secure_aggregation": "trains only when updates are summed with SecAgg+",
+    "approval": "auto: a study that meets the policy is approved by it; manual: each "
+                "study waits for the steward (fedcare site approvals / approve / refuse)",
 }
 
 
@@ -384,8 +386,10 @@ def site_approvals(
                                  + (f" by {e.get('decided_by')}" if e.get("decided_by")
                                     else "") + f"  (asked {e['requested_at'][:19]})"),
                           highlight=False)
-            console.print(f"  {m['task']}: strategy {m['strategy']}, model {m['model']}, "
-                          f"{m['rounds']} rounds, target {m['target']}; DP epsilon "
+            what = m.get("summary") or (f"{m['task']}: strategy {m['strategy']}, model "
+                                        f"{m['model']}, {m['rounds']} rounds, target "
+                                        f"{m['target']}")
+            console.print(f"  {what}; DP epsilon "
                           f"{m['dp_epsilon'] or 'none'}; secure aggregation "
                           f"{'on' if m['secure_aggregation'] else 'off'}; small-cell k "
                           f"{m['min_cell']}", highlight=False, markup=False)

@@ -199,7 +199,7 @@ def verify_log(path: str | os.PathLike[str]) -> AuditSummary:
             raise AuditError(f"{where}: prev does not match the hash of line {number - 1} "
                              "(a record was removed, inserted or altered before this line)")
         prev, count = record["hash"], number
-        by_type[str(record.get("message_type", record.get("type", "?")))] += 1
+        by_type[str(record.get("message_type", record.get("type", record.get("event", "?"))))] += 1
         by_direction[str(record.get("direction", "?"))] += 1
         size = record.get("bytes", 0)
         total_bytes += size if isinstance(size, int) and not isinstance(size, bool) else 0

@@ -53,17 +53,66 @@ _LEAVES = {
 }
 
 
-def manifest(config: StudyConfig, task: str = "study") -> dict[str, Any]:
-    """What a study would take from a site, as its steward reads it."""
+#: What each analytics request sends from a site, beyond its set-up round.
+_ANALYSES = {
+    "describe": ("query.describe", "per column: count, missing count, sum and sum of squared "
+                                   "deviations, cumulative counts at public bin edges (small "
+                                   "blocks merged); with a group, a Table 1 of counts; every "
+                                   "count 0 or at least k"),
+    "km": ("query.km", "event, censoring and at-risk counts on a public time grid (each 0 or "
+                       "at least k, or summed under secure aggregation); with exact, every "
+                       "event time"),
+    "cox": ("query.cox", "per Newton round: log partial likelihood, gradient and Hessian over "
+                         "the covariates, summed over the site's patients"),
+    "recalibrate": ("query.recalibrate", "per Newton round: sums over the site's patients "
+                                         "of the equation's linear predictor and outcome "
+                                         "(gradient and Hessian of two numbers)"),
+}
+
+
+def _analytics_summary(request: dict[str, Any]) -> str:
+    kind = request.get("analysis", "?")
+    if kind == "describe":
+        what = f"describe {', '.join(request.get('columns', []))}"
+    elif kind in ("km", "cox"):
+        what = (f"{'Kaplan-Meier' if kind == 'km' else 'Cox model'} of "
+                f"{request.get('duration')} / event {request.get('event')}")
+        if kind == "cox" and request.get("covariates"):
+            what += f" on {', '.join(request['covariates'])}"
+        if request.get("exact"):
+            what += " (exact: event times leave the site)"
+    elif kind == "recalibrate":
+        what = (f"recalibrate {request.get('equation')} to outcome {request.get('event')}")
+    else:
+        what = str(kind)
+    if request.get("group"):
+        what += f", by {request['group']}"
+    return f"analytics: {what}"
+
+
+def manifest(config: StudyConfig, task: str = "study",
+             request: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a study (or an analytics ``request``) would take from a site, as its steward
+    reads it; ``summary`` says it in one line."""
     kind = "newton" if config.strategy == "newton" else "fedavg"
-    leaves = _LEAVES[kind] if task == "study" else [
-        ("query.analytics_setup", "usable and dropped row counts, category levels"),
-        ("query.describe / km / cox / recalibrate", "small-cell-protected aggregates of "
-                                                    "the request")]
+    if task == "study":
+        leaves = _LEAVES[kind]
+        summary = (f"study: strategy {config.strategy}, model {config.model}, "
+                   f"{config.rounds} rounds, outcome {config.target}, features "
+                   + (", ".join(config.features) if config.features else
+                      "all usable columns"))
+    else:
+        request = request or {}
+        leaves = [("query.analytics_setup", "usable and dropped row counts, category levels"),
+                  _ANALYSES.get(str(request.get("analysis")),
+                                ("query.describe / km / cox / recalibrate",
+                                 "small-cell-protected aggregates of the request"))]
+        summary = (_analytics_summary(request) if request else f"task {task}")
     return {
-        "task": task, "strategy": config.strategy, "model": config.model,
+        "task": task, "summary": summary, "strategy": config.strategy, "model": config.model,
         "rounds": config.rounds, "target": config.target,
         "features": list(config.features) or "all usable columns",
+        "request": request,
         "messages": [{"type": t, "sends": what} for t, what in leaves],
         "dp_epsilon": config.dp_epsilon or None, "dp_level": config.dp_level,
         "secure_aggregation": config.secure_aggregation, "min_cell": config.min_cell,
@@ -137,7 +186,8 @@ class ApprovalBook:
     def decide(self, run: str, approve: bool, *, by: str, reason: str = "") -> dict[str, Any]:
         """The steward's decision on a pending request."""
         if not approve and not reason.strip():
-            raise ConfigError("a refusal needs a reason (--reason): the study lead sees it")
+            raise ConfigError("a refusal needs a reason (the study lead sees it): write "
+                              "it in the reason field, or pass --reason")
         with self._locked() as book:
             entry = book.get(run)
             if entry is None:

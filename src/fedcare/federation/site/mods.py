@@ -6,6 +6,7 @@ site's policy is checked before anything touches its data.
 
 from __future__ import annotations
 
+import json
 import math
 from functools import lru_cache
 from pathlib import Path
@@ -100,8 +101,10 @@ def make_policy_mod() -> Mod:
         if reasons:
             raise PolicyRefusal(f"site '{site}' refuses this study: " + "; ".join(reasons))
         task = str(context.run_config.get(RunKey.TASK, "study"))
+        raw = context.run_config.get(RunKey.ANALYTICS_REQUEST)
+        request = json.loads(str(raw)) if task == "analytics" and raw else None
         wait_for_approval(ApprovalBook(Path(str(path)).parent), str(context.run_id),
-                          str(site), manifest(config, task),
+                          str(site), manifest(config, task, request),
                           auto=policy.approval == "auto", timeout=config.round_timeout)
         reply = call_next(message, context)
         if (message.metadata.message_type == MessageType.SCHEMA and policy.min_cohort > 1

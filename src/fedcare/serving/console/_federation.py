@@ -146,6 +146,14 @@ class Federation:
 
     # -- studies ---------------------------------------------------------------------------
     def _work(self, stamp: str) -> Path | None:
+        if stamp.isdigit() and len(stamp) < 40:  # a Flower run id: its submission
+            runs = self.root / "runs"
+            for path in sorted(runs.iterdir()) if runs.is_dir() else []:
+                file = path / "run_id"
+                if _STAMP.match(path.name) and file.is_file() and \
+                        file.read_text().strip() == stamp:
+                    return path
+            return None
         if not _STAMP.match(stamp):
             return None
         path = self.root / "runs" / stamp
@@ -188,7 +196,19 @@ class Federation:
         events = _events(work / "out" / "progress.jsonl")
         rounds = [e for e in events if "event" not in e and "round" in e]
         submitted = work.name[:15]
-        return {"stamp": work.name, "run_id": run_id,
+        task = str(config.get("task", "study"))
+        if task != "study":  # an analytics or quality run: no strategy, rounds, outcome
+            from fedcare.federation.site.approval import _analytics_summary
+
+            try:
+                request = json.loads(str(config.get("analytics-request", "")))
+            except ValueError:
+                request = None
+            config = {"task": task, "summary": _analytics_summary(request)
+                      if isinstance(request, dict) else f"task {task}",
+                      "num-sites": config.get("num-sites"),
+                      "secure-aggregation": config.get("secure-aggregation")}
+        return {"stamp": work.name, "run_id": run_id, "summary": config.get("summary"),
                 "submitted": f"{submitted[:4]}-{submitted[4:6]}-{submitted[6:8]} "
                              f"{submitted[9:11]}:{submitted[11:13]}:{submitted[13:15]}",
                 "task": str(config.get("task", "study")),
@@ -264,6 +284,11 @@ class Federation:
                 row["detail"] = (f"its steward has not decided yet ({waited:.0f} s); the "
                                  "site answers nothing until then")
                 row["state"] = "awaiting approval"
+            elif entry is not None and entry.get("state") == "refused":
+                row["state"] = "refused"
+                row["detail"] = (f"its steward ({entry.get('decided_by', '?')}) refused: "
+                                 f"{entry.get('reason', '')}; the refusal is on its way to "
+                                 "the coordinator")
             elif entry is not None and entry.get("state") == "approved":
                 row["detail"] = (f"approved by {entry.get('decided_by', '?')}; its answer "
                                  "is on the way")
@@ -308,7 +333,8 @@ def _result(path: Path) -> dict[str, Any] | None:
               **{s: {"auc": _num((per_site[s].get(site) or {}).get("auc")),
                      "accuracy": _num((per_site[s].get(site) or {}).get("accuracy"))}
                  for s in settings}} for site in sites]
-    return {"settings": settings, "table": table,
+    withheld = any(row[s]["auc"] is None for row in table for s in settings)
+    return {"settings": settings, "table": table, "withheld": withheld,
             "excluded": r.get("excluded_sites") or {},
             "seconds": _num(r.get("seconds")), "rounds": r.get("rounds"),
             "privacy": r.get("privacy"), "secure": bool(r.get("secure")),

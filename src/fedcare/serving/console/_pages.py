@@ -176,7 +176,7 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith("/console") and not request.url.path.startswith(
-                "/console/api") and exc.status_code in (401, 403, 404, 429):
+                "/console/api") and exc.status_code in (400, 401, 403, 404, 409, 422, 429):
             signed = auth.current(request)
             return render(request, "error.html", signed, status=exc.status_code,
                           code=exc.status_code, detail=exc.detail)
@@ -585,8 +585,8 @@ def _verified(path: Path) -> dict[str, Any]:
             "last_hash": summary.last_hash}
 
 
-_SHOWN_FIELDS = ("seq", "time", "event", "message_type", "direction", "site", "peer", "run",
-                 "round", "by", "bytes")
+_SHOWN_FIELDS = ("seq", "time", "event", "message_type", "type", "direction", "site", "peer",
+                 "run", "round", "by", "who", "key", "old", "new", "reason", "bytes")
 
 
 def _last_records(path: Path, n: int) -> list[dict[str, str]]:

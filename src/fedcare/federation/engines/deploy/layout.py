@@ -61,7 +61,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{path}: not found (run init first)") from None
+        raise ConfigError(f"{path}: not found (run `fedcare coordinator init` or `fedcare "
+                          "site init` first)") from None
 
 
 def write_toml(path: Path, data: Mapping[str, Any]) -> None:
@@ -229,6 +230,12 @@ def set_site_policy(directory: str | Path, assignments: Sequence[str]
 # -- the flwr CLI against the coordinator --------------------------------------------
 def coordinator_settings(directory: str | Path) -> tuple[Path, dict[str, Any]]:
     root = Path(directory).resolve()
+    if not (root / "coordinator.toml").is_file() and (root / "site.toml").is_file():
+        raise ConfigError(f"{root} is a site folder (site.toml); give the coordinator's "
+                          "folder (the one `fedcare coordinator init` made)")
+    if not root.is_dir():
+        raise ConfigError(f"{root}: no such folder (the coordinator's folder is made by "
+                          "`fedcare coordinator init DIR`)")
     return root, read_toml(root / "coordinator.toml")
 
 

@@ -12,6 +12,8 @@ steward, then answered; the second study refused with the steward's reason.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 import shutil
 import socket
@@ -19,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +101,54 @@ def _run(federation: dict[str, Any], config: StudyConfig) -> tuple[threading.Thr
     return thread, outcome
 
 
-def _console(federation: dict[str, Any]) -> dict[str, TestClient]:
+ARTIFACTS = Path(os.environ.get("FEDCARE_ARTIFACTS", Path(__file__).resolve().parents[2]
+                                / "test-artifacts")) / "console"
+CHROMIUM = os.environ.get("FEDCARE_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@contextmanager
+def _browsers(app: Any) -> Iterator[dict[str, Any] | None]:
+    """The console served on loopback (uvicorn in a thread) and, where Debian's chromium
+    and Playwright are installed (``.ci/browser.sh``; required under ``make test``), one
+    signed-in browser page each for the study lead and Cleveland's steward."""
+    if not (Path(CHROMIUM).exists() and importlib.util.find_spec("playwright")):
+        if os.environ.get("FEDCARE_REQUIRE_DATA") == "1":
+            pytest.fail("chromium or playwright missing: eval \"$(.ci/browser.sh)\"")
+        yield None
+        return
+    import uvicorn
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                          log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            pages = {"base": base}
+            for name in ("lead", "dr-wang"):
+                page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                page.goto(f"{base}/console/login")
+                page.fill("#name", name)
+                page.fill("#password", "correct-horse-battery")
+                page.click("button[type=submit]")
+                page.wait_for_url(f"{base}/console/")
+                pages[name] = page
+            yield pages
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def _console(federation: dict[str, Any]) -> dict[str, Any]:
     """A console that watches this federation and holds Cleveland's folder, with its
     study lead and Cleveland's steward signed in (each with their own session)."""
     registry = Registry(f"sqlite:///{federation['root'] / 'console.db'}")
@@ -107,7 +157,7 @@ def _console(federation: dict[str, Any]) -> dict[str, TestClient]:
     app = create_app(registry, runs_dir=federation["root"] / "runs",
                      site_dirs=[federation["root"] / "cleveland"],
                      coordinator_dir=federation["coordinator"])
-    out = {}
+    out: dict[str, Any] = {"app": app}
     for name in ("lead", "dr-wang"):
         client = TestClient(app)
         r = client.post("/console/login", data={"name": name,
@@ -160,7 +210,21 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
                          round_timeout=300)
     runner = CliRunner()
     console = _console(federation)
-    lead, steward = console["lead"], console["dr-wang"]
+    with _browsers(console["app"]) as browsers:
+        _approve_then_refuse(federation, config, book, runner, console, browsers)
+
+    # every request and decision is in Cleveland's hash-chained audit log
+    summary = verify_log(cleveland / "audit.jsonl")
+    assert summary.records >= 4
+    audit = console["lead"].get("/console/audit").text
+    assert "site cleveland" in audit and "chain intact" in audit
+
+
+def _approve_then_refuse(federation: dict[str, Any], config: StudyConfig, book: ApprovalBook,
+                         runner: CliRunner, console: dict[str, Any],
+                         browsers: dict[str, Any] | None) -> None:
+    cleveland = federation["root"] / "cleveland"
+    lead = console["lead"]
 
     # 1. a study waits for Cleveland's steward, then runs once approved
     thread, outcome = _run(federation, config)
@@ -172,8 +236,20 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
     assert "train.newton" in listed.output and "patient rows: never" in listed.output
     time.sleep(5)  # the site holds its answer while the request is pending
     assert thread.is_alive() and "result" not in outcome
-    approved = runner.invoke(app, ["site", "approve", str(cleveland), run, "--by", "dr-li"])
-    assert approved.exit_code == 0, approved.output
+    if browsers is not None:  # the steward approves in the Approvals page ...
+        watching = browsers["lead"]  # ... while the study lead has the study's page open
+        watching.goto(f"{browsers['base']}/console/federation/{run}")
+        watching.wait_for_selector("tr.site-awaiting-approval[data-site=cleveland]")
+        steward = browsers["dr-wang"]
+        steward.goto(f"{browsers['base']}/console/approvals")
+        steward.click(f"#h-cleveland-{run} ~ form button[value=approve]")
+        steward.wait_for_selector("text=approved by dr-wang")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        steward.screenshot(path=str(ARTIFACTS / "deploy-approvals-1280.png"), full_page=True)
+    else:
+        approved = runner.invoke(app, ["site", "approve", str(cleveland), run, "--by",
+                                       "dr-wang"])
+        assert approved.exit_code == 0, approved.output
     # each round's end -> the console's live API showing it (printed, not asserted; the
     # page itself polls this API every second)
     latencies, shown = [], 0
@@ -187,6 +263,11 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
     print(f"deployed study, round end -> console API: {latencies} s")
     assert "error" not in outcome, outcome.get("error")
     assert sorted(outcome["result"]["per_site"]["federated"]) == SITES
+    if browsers is not None:  # the lead's page (polling) shows the study run to its end
+        watching.wait_for_selector("#live[data-state=finished]", timeout=30000)
+        watching.wait_for_selector("tr.site-answered[data-site=cleveland]")
+        assert "Round 2 of 2" in watching.inner_text("#live")
+        watching.screenshot(path=str(ARTIFACTS / "deploy-study-1280.png"), full_page=True)
     done = _watch(lead, run, "cleveland", {"answered"}, time.time() + 30)
     assert done["state"] == "finished" and done["round"] == 2 and done["of"] == 2
     assert set(done["sites"].values()) == {"answered"}
@@ -200,18 +281,22 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
         entry = ApprovalBook(federation["root"] / name).state(run)
         assert entry is not None and entry["decided_by"] == "policy (approval = auto)"
 
-    # 2. the next study is refused with a reason, this time in the console's Approvals
-    # page by Cleveland's steward, and the coordinator reports it
+    # 2. the next study is refused with a reason (fedcare site refuse), and both the
+    # coordinator and the study lead's page report it
     thread, outcome = _run(federation, config)
     second = _pending(book, {run}, time.time() + 240)
-    page = steward.get("/console/approvals").text
-    assert f"cleveland · run {second}" in page and "approval manual" in page
-    csrf = re.search(r'name="csrf" content="([^"]+)"', page)
-    assert csrf is not None
-    refused = steward.post(f"/console/approvals/cleveland/{second}", data={
-        "decision": "refuse", "reason": "no ethics approval for this outcome yet",
-        "csrf": csrf.group(1)}, follow_redirects=False)
-    assert refused.status_code == 303, refused.text
+    if browsers is not None:
+        watching.goto(f"{browsers['base']}/console/federation/{second}")
+        watching.wait_for_selector("tr.site-awaiting-approval[data-site=cleveland]")
+    refused = runner.invoke(app, ["site", "refuse", str(cleveland), second, "--reason",
+                                  "no ethics approval for this outcome yet", "--by",
+                                  "dr-li"])
+    assert refused.exit_code == 0, refused.output
+    if browsers is not None:
+        watching.wait_for_selector("tr.site-refused[data-site=cleveland]", timeout=30000)
+        assert "no ethics approval for this outcome yet" in watching.inner_text("#live")
+        watching.wait_for_selector("#live[data-state=failed]", timeout=60000)
+        watching.screenshot(path=str(ARTIFACTS / "deploy-refused-1280.png"), full_page=True)
     thread.join(600)
     refusal = _watch(lead, second, "cleveland", {"refused"}, time.time() + 30)
     assert "no ethics approval for this outcome yet" in refusal["html"]
@@ -220,10 +305,6 @@ def test_a_site_approves_one_study_and_refuses_another(federation: dict[str, Any
     assert "cleveland" in str(outcome["error"]) and "no ethics approval" in str(
         outcome["error"])
     assert book.state(second)["state"] == "refused"  # type: ignore[index]
-    assert book.state(second)["decided_by"] == "dr-wang"  # type: ignore[index]
+    assert book.state(second)["decided_by"] == "dr-li"  # type: ignore[index]
+    assert book.state(run)["decided_by"] == "dr-wang"  # type: ignore[index]
 
-    # every request and decision is in Cleveland's hash-chained audit log
-    summary = verify_log(cleveland / "audit.jsonl")
-    assert summary.records >= 4
-    audit = lead.get("/console/audit").text
-    assert "site cleveland" in audit and "chain intact" in audit

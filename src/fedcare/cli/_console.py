@@ -56,12 +56,10 @@ def add(
         elif os.environ.get("FEDCARE_CONSOLE_PASSWORD"):
             password = os.environ["FEDCARE_CONSOLE_PASSWORD"]
         else:
-            import click
-
             try:
                 password = typer.prompt("Password", hide_input=True,
                                         confirmation_prompt=True)
-            except click.exceptions.Abort:  # end of input before the confirmation
+            except typer.Abort:  # end of input before the confirmation
                 raise ConfigError(
                     "no password given twice (asked, then confirmed): type it at the "
                     "prompts, or use --password-file FILE or FEDCARE_CONSOLE_PASSWORD"

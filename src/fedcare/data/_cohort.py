@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from fedcare.exceptions import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FeatureKind = Literal["numeric", "binary", "categorical"]
 
@@ -274,6 +276,8 @@ class Cohort:
 
     def summary(self) -> pd.DataFrame:
         """Rows, events and prevalence per site (aggregates only)."""
+        import pandas as pd
+
         rows = []
         for name, part in self.by_site():
             rows.append(

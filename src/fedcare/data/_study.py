@@ -10,18 +10,16 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from fedcare.config import StudyConfig
 from fedcare.data._cohort import Cohort, Schema, level_of
-from fedcare.data._heart import (
-    HEART_CATEGORICAL,
-    HEART_FEATURES,
-    HEART_UNITS,
-    heart_disease_table,
-)
-from fedcare.data._table import cohort_from_frame, read_frame, read_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The table readers (pandas) are imported by the functions that read: a site's
+# ClientApp process answering from its cached split needs only the schema's JSON here.
 
 __all__ = ["HEART", "Roles", "load_study_cohort", "read_study_table", "schema_from_json",
            "schema_to_json", "study_roles", "study_site_names", "table_stamp"]
@@ -45,6 +43,8 @@ class Roles:
 def study_roles(config: StudyConfig) -> Roles:
     """The roles the study's settings give (the heart table's are fixed)."""
     if config.data == HEART:
+        from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES, HEART_UNITS
+
         return Roles("site", "target", list(HEART_FEATURES), list(HEART_CATEGORICAL), [],
                      dict(HEART_UNITS))
     return Roles(config.site_column, config.target, list(config.features) or None,
@@ -58,6 +58,9 @@ def table_stamp(data: str) -> float:
 
 @lru_cache(maxsize=4)
 def _read(data: str, data_dir: str, stamp: float) -> pd.DataFrame:
+    from fedcare.data._heart import heart_disease_table
+    from fedcare.data._table import read_frame
+
     if data == HEART:
         return heart_disease_table(data_dir or None)
     return read_frame(data)
@@ -71,6 +74,9 @@ def read_study_table(data: str, data_dir: str = "") -> pd.DataFrame:
 def load_study_cohort(config: StudyConfig, *, keep_missing: bool = False) -> Cohort:
     """The whole table as one validated cohort (embedded studies and benchmarks only;
     ``keep_missing``: rows missing a numeric or binary value are kept, as NaN)."""
+    from fedcare.data._heart import HEART_CATEGORICAL, HEART_FEATURES, HEART_UNITS
+    from fedcare.data._table import cohort_from_frame, read_table
+
     if config.data == HEART:
         return cohort_from_frame(
             read_study_table(HEART, config.data_dir), site_column="site", target="target",

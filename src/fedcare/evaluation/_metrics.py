@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit, logit
+
+from fedcare._numeric import expit, logit
 
 __all__ = ["baseline_accuracy", "binary_metrics", "calibration_slope_intercept"]
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.special import expit
+
+from fedcare._numeric import expit
 
 
 def binary_only(n_classes: int) -> str:

@@ -8,7 +8,8 @@ ClientApp process (one per message under Flower) does not import scikit-learn fo
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
+
+from fedcare._numeric import expit
 
 __all__ = ["logistic_gradient_hessian", "newton_update", "penalised"]
 

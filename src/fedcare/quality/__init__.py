@@ -4,19 +4,28 @@ Each site runs :func:`site_quality` on its own rows and sends only protected agg
 (counts with small-cell protection, micro-aggregated quartiles); the coordinator runs
 :func:`combine_quality` on those messages. :func:`check_table` does both for one table on
 this machine. See docs/quality.md for what is shared and every rule.
+
+Every name is imported when first asked for (PEP 562): a site's ClientApp process (Flower
+starts one per message) that needs one light function does not pay for pandas or scipy.
 """
 
-from fedcare.quality._combine import Finding, QualityReport, combine_quality
-from fedcare.quality._common import (
-    CANDIDATE_CODES,
-    KINDS,
-    SEVERITIES,
-    THRESHOLDS,
-    effective_range,
-    effective_unit,
-)
-from fedcare.quality._local import check_table, split_sites
-from fedcare.quality._site import protect_partition, site_quality, to_schema_units
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fedcare.quality._combine import Finding, QualityReport, combine_quality
+    from fedcare.quality._common import (
+        CANDIDATE_CODES,
+        KINDS,
+        SEVERITIES,
+        THRESHOLDS,
+        effective_range,
+        effective_unit,
+    )
+    from fedcare.quality._local import check_table, split_sites
+    from fedcare.quality._site import protect_partition, site_quality, to_schema_units
 
 __all__ = [
     "CANDIDATE_CODES",
@@ -34,3 +43,32 @@ __all__ = [
     "split_sites",
     "to_schema_units",
 ]
+
+_LAZY = {
+    'CANDIDATE_CODES': 'fedcare.quality._common',
+    'Finding': 'fedcare.quality._combine',
+    'KINDS': 'fedcare.quality._common',
+    'QualityReport': 'fedcare.quality._combine',
+    'SEVERITIES': 'fedcare.quality._common',
+    'THRESHOLDS': 'fedcare.quality._common',
+    'check_table': 'fedcare.quality._local',
+    'combine_quality': 'fedcare.quality._combine',
+    'effective_range': 'fedcare.quality._common',
+    'effective_unit': 'fedcare.quality._common',
+    'protect_partition': 'fedcare.quality._site',
+    'site_quality': 'fedcare.quality._site',
+    'split_sites': 'fedcare.quality._local',
+    'to_schema_units': 'fedcare.quality._site',
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

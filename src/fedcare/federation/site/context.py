@@ -9,12 +9,10 @@ from typing import Any, cast
 
 from flwr.app import Context, MetricRecord
 
-from fedcare.analytics import natural
 from fedcare.config import StudyConfig
 from fedcare.data._study import study_site_names
 
 from ..protocol import RunKey
-from .analytics import site_table
 from .data import config_key
 
 __all__ = ["NODE_DATA_KEYS", "SITE_CONFIG_KEY", "load_state", "save_state", "settings",
@@ -55,6 +53,10 @@ def site_name(context: Context, config: StudyConfig) -> str:
         return str(context.node_config["site"])
     index = int(cast(int, context.node_config["partition-id"]))
     if str(context.run_config.get(RunKey.TASK, "study")) == "analytics":
+        from fedcare.analytics import natural
+
+        from .analytics import site_table
+
         frame = site_table(config.data, config.data_dir, config.site_column)
         names = sorted({str(v) for v in frame[config.site_column].dropna()}, key=natural)
         return names[index]

@@ -2,29 +2,53 @@
 
 Nothing here leaves the site. Caches are keyed by the study's settings, the agreed
 schema and the site's units, so a new study or a changed table file is read afresh.
+
+Flower starts a new ClientApp process for every message, so an in-memory cache lives for
+one message only on a deployment. There the encoded split is also kept on disk, in the
+site's own folder (``<site folder>/cache/splits/``, beside its ``site.toml``), keyed by
+the table file's content hash, the study's settings, the agreed schema and the site's
+units and missing-value codes: a training or evaluation message then loads a few arrays
+instead of importing pandas and re-reading, validating and encoding the table. A changed
+file has another hash and is read afresh; a damaged cache file is ignored and rewritten.
+``FEDCARE_SITE_CACHE=off`` turns the disk cache off.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import json
+import os
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from fedcare._io import write_bytes_atomic
 from fedcare.config import StudyConfig, read_site_units
-from fedcare.data import Cohort, Schema, cohort_from_frame, infer_schema, site_split
-from fedcare.data._cohort import MISSING_LEVEL
+from fedcare.data._cohort import MISSING_LEVEL, Cohort, Schema
+from fedcare.data._split import site_split
 from fedcare.data._standardise import Standardiser
-from fedcare.data._study import read_study_table, schema_from_json, study_roles
+from fedcare.data._study import HEART, read_study_table, schema_from_json, study_roles
 from fedcare.exceptions import DataError
-from fedcare.quality import to_schema_units
 
-__all__ = ["Missing", "Prepared", "Site", "SiteSplit", "Units", "config_key", "file_stamp",
-           "missing_of", "prepared", "site", "units_of"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Missing", "Prepared", "Site", "SiteSplit", "Units", "cached_split", "config_key",
+           "file_stamp", "missing_of", "prepared", "site", "site_cache_dir", "table_digest",
+           "units_of"]
+
+CACHE_ENV = "FEDCARE_SITE_CACHE"
+"""Environment variable: ``off`` turns the on-disk split cache off."""
+
+_CACHE_FORMAT = 1
+"""Part of every cache key: a new layout of the cached arrays gets new files."""
 
 Units = tuple[tuple[str, str], ...]
 """A site's own units, ``((feature, unit), ...)`` sorted (hashable: a cache key)."""
@@ -74,6 +98,8 @@ class Site:
         frame = read_study_table(config.data, config.data_dir)
         self.roles = study_roles(config)
         if self.roles.site_column not in frame.columns:
+            from fedcare.data._table import infer_schema
+
             # infer_schema names the column and suggests a close match
             infer_schema(frame, site_column=self.roles.site_column, target=self.roles.target)
         mask = frame[self.roles.site_column].astype(str) == name
@@ -100,6 +126,8 @@ class Site:
     def local_schema(self, exclude: Sequence[str] = ()) -> Schema:
         """Columns and the categorical levels present at this site (without a feature
         list: every column but the site, the outcome, the identifiers and ``exclude``)."""
+        from fedcare.data._table import infer_schema
+
         r = self.roles
         features = r.features
         if features is None:
@@ -131,6 +159,9 @@ class Site:
     def split(self, schema: Schema, *, keep_missing: bool = False) -> SiteSplit:
         """Convert the site's units, encode with the agreed ``schema`` and split
         (``keep_missing``: rows missing a numeric or binary value kept, as NaN)."""
+        from fedcare.data._table import cohort_from_frame
+        from fedcare.quality._site import to_schema_units
+
         frame: pd.DataFrame = to_schema_units(self.frame, schema, self.units, self.name)
         cohort = cohort_from_frame(
             frame, site_column=schema.site_column, target=schema.target, schema=schema,
@@ -162,6 +193,8 @@ def recode_missing(frame: pd.DataFrame, codes: Mapping[str, Sequence[float]], *,
     """
     if not codes:
         return frame, {}
+    import pandas as pd
+
     unknown = sorted(c for c in codes if c not in frame.columns)
     if unknown:
         raise DataError(f"{source}: missing-value codes name column(s) {unknown} that the "
@@ -191,7 +224,7 @@ class Prepared:
     X_test: np.ndarray
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=1024)
 def _site(config_key: str, name: str, units: Units, missing: Missing = ()) -> Site:
     return Site(StudyConfig.from_run_config(json.loads(config_key)), name, dict(units),
                 dict(missing))
@@ -208,12 +241,108 @@ def site(config: StudyConfig, name: str, units: Units = (), key: str | None = No
     return _site(key or config_key(config), name, units, missing)
 
 
-@lru_cache(maxsize=64)
+def site_cache_dir(site_config: str | None) -> str | None:
+    """The site's own cache folder: ``cache/`` beside its ``site.toml`` (``None``
+    without a site config, or when ``FEDCARE_SITE_CACHE=off``)."""
+    if not site_config or os.environ.get(CACHE_ENV, "").lower() in ("off", "0", "no"):
+        return None
+    return str(Path(site_config).resolve().parent / "cache")
+
+
+def table_digest(config: StudyConfig) -> str | None:
+    """SHA-256 of the bytes the study's table is read from: the table file, or for the
+    built-in heart-disease table the four UCI files of its ``data_dir`` (``None`` when
+    they are not known without reading the table: then nothing is cached on disk)."""
+    if config.data == HEART:
+        if not config.data_dir:
+            return None
+        files = sorted(Path(config.data_dir).glob("processed.*.data"))
+        if not files:
+            return None
+    elif config.data.startswith("builtin:"):
+        return None
+    else:
+        files = [Path(config.data)]
+    digest = hashlib.sha256()
+    try:
+        for file in files:
+            digest.update(file.name.encode() + b"\0")
+            with open(file, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+    except OSError:
+        return None  # the reader names the missing file
+    return digest.hexdigest()
+
+
+_NOT_IN_SPLIT = frozenset({
+    "aggregation", "audit-dir", "batch-size", "C", "checkpoint-dir", "dp-delta",
+    "dp-epsilon", "dp-level", "dp-max-grad-norm", "expected-malicious", "local-steps", "lr",
+    "min-cell", "min-site-rows", "min-sites-per-round", "model", "norm-action",
+    "norm-bound", "personalise", "prox-mu", "quality-check", "resume-from",
+    "round-timeout", "rounds", "secure-aggregation", "seed", "server-lr", "standardise",
+    "strategy", "trim-fraction"})
+"""Study settings that never change a site's encoded split (training, privacy, output):
+left out of the disk cache's key, so that a new study of the same table and schema
+reuses it. Every other setting, including any added later, is part of the key."""
+
+
+def _split_path(cache: str, config: StudyConfig, name: str, schema_json: str,
+                units: Units, missing: Missing, keep_missing: bool) -> Path | None:
+    table = table_digest(config)
+    if table is None:
+        return None
+    settings = {k: v for k, v in config.to_run_config().items() if k not in _NOT_IN_SPLIT}
+    parts = json.dumps([_CACHE_FORMAT, table, settings, name, schema_json, units, missing,
+                        keep_missing], sort_keys=True)
+    return Path(cache) / "splits" / f"{hashlib.sha256(parts.encode()).hexdigest()}.npz"
+
+
+def _load_split(path: Path, name: str) -> SiteSplit | None:
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return SiteSplit(name, saved["X_train"], saved["y_train"], saved["X_test"],
+                             saved["y_test"], int(saved["dropped"]))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # absent or damaged: computed again and rewritten
+
+
+def _save_split(path: Path, split: SiteSplit) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, X_train=split.X_train, y_train=split.y_train, X_test=split.X_test,
+             y_test=split.y_test, dropped=np.asarray(split.dropped))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+def cached_split(config: StudyConfig, name: str, schema_json: str, units: Units = (),
+                 missing: Missing = (), *, key: str | None = None, cache: str | None = None,
+                 keep_missing: bool = False) -> SiteSplit:
+    """The site's split under the agreed schema (:meth:`Site.split`), from the site's
+    disk cache ``cache`` when it holds this table, study, schema, units and codes;
+    computed and stored there otherwise (``cache=None``: computed)."""
+    key = key or config_key(config)
+    path = None if cache is None else _split_path(cache, config, name, schema_json, units,
+                                                  missing, keep_missing)
+    if path is not None:
+        found = _load_split(path, name)
+        if found is not None:
+            return found
+    split = _site(key, name, units, missing).split(schema_from_json(schema_json),
+                                                   keep_missing=keep_missing)
+    if path is not None:
+        with contextlib.suppress(OSError):  # a read-only site folder: no cache, same answer
+            _save_split(path, split)
+    return split
+
+
+@lru_cache(maxsize=1024)
 def _prepared(config_key: str, name: str, schema_json: str, mean: tuple[float, ...] | None,
-              scale: tuple[float, ...] | None, units: Units, missing: Missing = ()
-              ) -> Prepared:
+              scale: tuple[float, ...] | None, units: Units, missing: Missing = (),
+              cache: str | None = None) -> Prepared:
     config = StudyConfig.from_run_config(json.loads(config_key))
-    split = _site(config_key, name, units, missing).split(schema_from_json(schema_json))
+    split = cached_split(config, name, schema_json, units, missing, key=config_key,
+                         cache=cache)
     if mean is not None and scale is not None:
         std = Standardiser(np.asarray(mean), np.asarray(scale))
     elif config.standardise == "local":
@@ -225,10 +354,12 @@ def _prepared(config_key: str, name: str, schema_json: str, mean: tuple[float, .
 
 def prepared(config: StudyConfig, name: str, schema_json: str,
              mean: tuple[float, ...] | None = None, scale: tuple[float, ...] | None = None,
-             units: Units = (), key: str | None = None, missing: Missing = ()) -> Prepared:
-    """The site's split under the agreed schema, standardised as the study says (cached)."""
+             units: Units = (), key: str | None = None, missing: Missing = (),
+             cache: str | None = None) -> Prepared:
+    """The site's split under the agreed schema, standardised as the study says (cached
+    in memory, and on disk in ``cache``: :func:`cached_split`)."""
     return _prepared(key or config_key(config), name, schema_json, mean, scale, units,
-                     missing)
+                     missing, cache)
 
 
 @lru_cache(maxsize=16)

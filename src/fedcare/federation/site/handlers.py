@@ -14,7 +14,7 @@ from flwr.app import Context, Message
 
 from ..protocol import config_of, decode_arrays, reply
 from .context import SITE_CONFIG_KEY, load_state, save_state, settings, site_name
-from .data import missing_of, units_of
+from .data import missing_of, site_cache_dir, units_of
 from .request import SiteRequest, Task
 
 __all__ = ["handler", "site_request"]
@@ -26,11 +26,11 @@ def site_request(message: Message, context: Context) -> SiteRequest:
     content = message.content
     site_config = context.node_config.get(SITE_CONFIG_KEY)
     arrays, named = decode_arrays(content)
+    path = str(site_config) if site_config else None
     return SiteRequest(config=config, key=key, name=site_name(context, config),
-                       units=units_of(str(site_config) if site_config else None),
-                       missing=missing_of(str(site_config) if site_config else None),
+                       units=units_of(path), missing=missing_of(path),
                        arrays=arrays, named=named, cfg=config_of(content),
-                       state=load_state(context))
+                       state=load_state(context), cache=site_cache_dir(path))
 
 
 def handler(task: Task) -> Callable[[Message, Context], Message]:

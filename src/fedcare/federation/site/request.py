@@ -40,6 +40,9 @@ class SiteRequest:
         The ``config`` record the coordinator sent.
     state : mutable mapping
         The site's state across the messages of one run (e.g. DP-SGD steps taken).
+    cache : str, optional
+        The site's own cache folder (its encoded split, :func:`.data.cached_split`);
+        ``None``: nothing is kept on disk.
     """
 
     config: StudyConfig
@@ -51,6 +54,7 @@ class SiteRequest:
     named: dict[str, np.ndarray] = field(default_factory=dict)
     cfg: Mapping[str, Any] = field(default_factory=dict)
     state: MutableMapping[str, int] = field(default_factory=dict)
+    cache: str | None = None
 
     def prepared(self) -> Prepared:
         """The site's split under the agreed schema, standardised as the coordinator said."""
@@ -60,7 +64,7 @@ class SiteRequest:
         scale = tuple(cast(list[float], cfg[ConfigKey.STD_SCALE])) \
             if ConfigKey.STD_SCALE in cfg else None
         return prepared(self.config, self.name, str(cfg[ConfigKey.SCHEMA]), mean, scale,
-                        self.units, key=self.key, missing=self.missing)
+                        self.units, key=self.key, missing=self.missing, cache=self.cache)
 
 
 Task = Callable[[SiteRequest], TaskResult]

@@ -23,7 +23,7 @@ from fedcare.exceptions import FederationError
 from ..limbs import encode_limbs, pack
 from ..protocol import SECURE, ConfigKey
 from .context import SITE_CONFIG_KEY, load_state, save_state, settings, site_name
-from .data import missing_of, units_of
+from .data import missing_of, site_cache_dir, units_of
 from .request import SiteRequest
 from .tasks import TASKS
 
@@ -50,12 +50,11 @@ def secure_train(message: Message, context: Context) -> Message:
     config, key = settings(context)
     site_config = context.node_config.get(SITE_CONFIG_KEY)
     arrays = parameters_to_ndarrays(ins.parameters)
+    path = str(site_config) if site_config else None
     req = SiteRequest(config=config, key=key, name=site_name(context, config),
-                      units=units_of(str(site_config) if site_config else None),
-                      missing=missing_of(str(site_config) if site_config else None),
-                      arrays=arrays,
+                      units=units_of(path), missing=missing_of(path), arrays=arrays,
                       named={str(k): v for k, v in zip(names, arrays, strict=False)},
-                      cfg=cfg, state=load_state(context))
+                      cfg=cfg, state=load_state(context), cache=site_cache_dir(path))
     result = TASKS[message_type](req)
     save_state(context, req.state)
     vector, layout = pack(result, encoding)

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import expit
 
+from fedcare._numeric import expit
 from fedcare.config import StudyConfig
 from fedcare.data._standardise import Standardiser, site_moments
 from fedcare.data._study import schema_from_json, schema_to_json
@@ -29,8 +29,7 @@ from fedcare.exceptions import PrivacyBudgetError
 from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
 
 from ..protocol import EVALUATION_RECORD, ConfigKey, MessageType, TaskResult
-from . import analytics
-from .data import Site, SiteSplit, site
+from .data import Site, SiteSplit, cached_split, site
 from .request import SiteRequest, Task
 
 if TYPE_CHECKING:
@@ -88,8 +87,8 @@ def impute_sums(req: SiteRequest) -> TaskResult:
     """For the federated imputation: per encoded column of the agreed schema, the
     training rows with a value and their sum, and the usable rows (train and test)
     without one. Categorical columns are never missing here (such rows are dropped)."""
-    split = _here(req).split(schema_from_json(str(req.cfg[ConfigKey.SCHEMA])),
-                             keep_missing=True)
+    split = cached_split(req.config, req.name, str(req.cfg[ConfigKey.SCHEMA]), req.units,
+                         req.missing, key=req.key, cache=req.cache, keep_missing=True)
     present = ~np.isnan(split.X_train)
     absent = np.isnan(split.X_train).sum(axis=0) + np.isnan(split.X_test).sum(axis=0)
     return TaskResult([present.sum(axis=0).astype(np.float64),
@@ -290,6 +289,25 @@ def evaluate_with_settings(req: SiteRequest) -> TaskResult:
     return result
 
 
+ANALYTICS_TYPES = (MessageType.ANALYTICS_SETUP, MessageType.DESCRIBE,
+                   MessageType.EVENT_TIMES, MessageType.KM, MessageType.COX,
+                   MessageType.RECALIBRATE)
+"""The analytics message types (:mod:`.analytics` answers them)."""
+
+
+def _analytics(kind: str) -> Task:
+    """The analytics task for ``kind``, imported when a message asks for it (it reads
+    the table with pandas; a study's ClientApp process never needs it)."""
+
+    def run(req: SiteRequest) -> TaskResult:
+        from . import analytics
+
+        return analytics.TASKS[kind](req)
+
+    run.__name__ = run.__qualname__ = kind.replace(".", "_")
+    return run
+
+
 TASKS: dict[str, Task] = {
     MessageType.SCHEMA: schema,
     MessageType.QUALITY: quality,
@@ -300,6 +318,6 @@ TASKS: dict[str, Task] = {
     MessageType.EVALUATE: evaluate_with_settings,
     MessageType.EVALUATE_LOCAL: evaluate_local,
     MessageType.EVALUATE_PERSONALISED: evaluate_personalised,
-    **analytics.TASKS,
+    **{kind: _analytics(kind) for kind in ANALYTICS_TYPES},
 }
 """Every site task by the message type that asks for it."""

@@ -155,6 +155,33 @@ CASES_2 = [
     ("en", "Verified with postal code K2P 1L4 today; <<HbA1c 6.9%>>", "K2P 1L4"),
     ("en", "Her brother flew in from Mombasa last week; <<CRP 41>>", "Mombasa"),
     ("en", "Crash on Highway 17 at dusk; <<GCS 14>>", "Highway 17"),
+    # device serials after "serial" / "SN" / a device word, Medicare with a final digit, URN,
+    # Aadhaar-type national numbers, encounter labels, Hong Kong IDs with a check digit
+    ("en", "Insulin pump, serial 5520931, <<basal 0.8 u/h>>", "5520931"),
+    ("en", "tibial tray SN 7730281K placed; <<EBL 200 mL>>", "7730281K"),
+    ("en", "CGM transmitter 4KQ8T2 replaced; <<TIR 58%>>", "4KQ8T2"),
+    ("en", "URN 3390 118   Medicare 2291 44018 3\n<<Hb 121>>", "2291 44018 3"),
+    ("en", "URN 3390 118   Medicare 2291 44018 3\n<<Hb 121>>", "3390 118"),
+    ("en", "Aadhaar 7731 0294 5518 on file; <<BP 148/92>>", "7731 0294 5518"),
+    ("en", "Encounter: ENC 250107-3391   <<Temp 37.9>>", "ENC 250107-3391"),
+    ("en", "HKID R482913(7) checked; <<eGFR 44>>", "R482913(7)"),
+    ("en", "SSN (last four): 8841; <<Na 134>>", "8841"),
+    # ages over 89: glued to sex after a name, in words after a verb, an ordinal, after kin
+    ("en", "Bed 4 - OKAFOR, Bernard 93F  <<NEWS2 3>>", "93"),
+    ("en", "grandad is ninety-six and still drives; <<BP 150/84>>", "ninety-six"),
+    ("en", "planning her 97th next month; <<weight 48 kg>>", "97th"),
+    ("en", "husband Colm (92) visits daily; <<MMSE 24>>", "92"),
+    ("zh", "年齡：95歲，<<血壓150/90mmHg>>", "95"),
+    # holidays written alone, Minguo calendar dates, festivals of a named year
+    ("en", "Last flare Anzac Day, <<CRP 61>>", "Anzac Day"),
+    ("en", "her mother died Christmas Day 2019; <<PHQ-9 14>>", "Christmas Day 2019"),
+    ("zh", "随访日期：民国112年8月9日，<<空腹血糖6.8mmol/L>>", "112年8月9日"),
+    ("zh", "外公去年冬至走的，<<心率88次/分>>", "去年冬至"),
+    # Chinese chat speakers "X：" with a kinship word before the name
+    ("zh", "二姐罗晓燕：爸住院了\n小舅孔立军：哪家医院\n二姐罗晓燕：<<肌酐150μmol/L>>\n"
+           "小舅孔立军：我明天来", "罗晓燕"),
+    ("zh", "二姐罗晓燕：爸住院了\n小舅孔立军：哪家医院\n二姐罗晓燕：<<肌酐150μmol/L>>\n"
+           "小舅孔立军：我明天来", "孔立军"),
 ]
 
 
@@ -173,6 +200,12 @@ PRECISION_2 = [
     # respiratory rate, scales named after cities, a car model, units after a state code
     ("en", "Obs <<RR 22>>, <<HR 104>>; <<Glasgow Coma Scale 13>>; drives a Toyota Yaris"),
     ("en", "Give 2 SA <<4000 units>> as charted; <<Ottawa ankle rules>> negative"),
+    ("en", "serial troponins and serial ECGs; <<pump rate 2 mL/h>>; christmas tree at home"),
+    ("en", "<<Temp 101F>> overnight, <<T 100F>> this morning"),
+    # a side of the body and a drug before its dose are not names
+    ("zh", "听阈<<右耳 35dBHL>>、<<左耳 60dBHL>>，<<左膝>>肿胀"),
+    ("zh", "<<布地奈德福莫特罗 160/4.5μg>> bid，<<美金刚 10mg>> qd，<<乳酸林格液 500ml>>"),
+    ("zh", "诊断：肺炎\n处理：抗感染\n诊断：同上\n处理：观察 <<CRP 35mg/L>>"),
 ]
 
 

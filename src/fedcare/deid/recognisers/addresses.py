@@ -244,7 +244,8 @@ geneva barcelona bethesda epworth stanford ajax lund centennial toyota suzuki ho
 nissan subaru kia skoda seat dacia opel volvo
 """)
 # a city name followed by one of these is a scale, a rule or a germ (Glasgow Coma Scale)
-_EPONYM_NEXT = re.compile(r"[ \t-]+(?i:coma|scale|score|criteria|classification|questionnaire|"
+_EPONYM_NEXT = re.compile(r"['’]s\b|[ \t-]+(?i:thyroid\w*|encephalitis|coma|"
+                          r"scale|score|criteria|classification|questionnaire|"
                           r"index|rules?|triage|naming|staging|stage|grade|grading|system|"
                           r"cognitive|postnatal|sleep|agitation|angina|virus|disease|fever|"
                           r"syndrome|protocol|test|splint|shunt|catheter|tube|technique|method|"
@@ -273,6 +274,7 @@ def _world_cities() -> tuple[frozenset[str], frozenset[str]]:
         name = str(city["name"]).lower()
         if (len(name) < 4 or not re.fullmatch(r"[a-zà-öø-ÿ'’ -]+", name) or name in common
                 or name in _NOT_CITIES or name in L.EN_NOT_NAMES or name in given
+                or name in L.EN_EPONYMS or name in {"hashimoto", "takayasu", "kawasaki"}
                 or len(name.split()) > 2):
             continue
         cued.add(name)

@@ -152,6 +152,9 @@ CASES_2 = [
     ("en", "House at Plot 7, Kofo Street, Garki, Abuja; <<MUAC 21 cm>>",
      "Plot 7, Kofo Street, Garki, Abuja"),
     ("en", "Locked Bag 4021, Wollongong NSW 2500\n<<eGFR 61>>", "Locked Bag 4021"),
+    # a labelled address ends with its sentence: the clinical value after it is kept
+    ("en", "Home address: 48 Ironbark Rd, Dubbo NSW 2830. <<Hb 131 g/L>> on review",
+     "48 Ironbark Rd, Dubbo NSW 2830"),
     ("en", "Verified with postal code K2P 1L4 today; <<HbA1c 6.9%>>", "K2P 1L4"),
     ("en", "Her brother flew in from Mombasa last week; <<CRP 41>>", "Mombasa"),
     ("en", "Crash on Highway 17 at dusk; <<GCS 14>>", "Highway 17"),

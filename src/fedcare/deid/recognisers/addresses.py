@@ -130,7 +130,8 @@ _PLACE_AFTER_CUE, _RESIDENCE, _CITY_AFTER = (fast_start(p) for p in (_PLACE_AFTE
 _EN_ADDR_LABEL = re.compile(
     r"(?<![A-Za-z])(?i:(?:home|postal|mailing|residential|current|permanent|usual|street)\s+"
     r"address|address|addr\.?|residence|lives\s+at|resides\s+at)[ \t]*[:#–-][ \t]*"
-    r"(?P<a>[^\n\t;|]{4,100}?)(?=[ ]{2,}|[\t\n;|]|$|[ ,]+(?i:tel|ph|phone|mob|mobile|cell|"
+    r"(?P<a>[^\n\t;|]{4,100}?)(?=[ ]{2,}|[\t\n;|]|$|(?<!\b[A-Z][a-z])(?<!\b[A-Z])\.(?:[ \t]|$)|"
+    r"[ ,]+(?i:tel|ph|phone|mob|mobile|cell|call|"
     r"email|e-mail|dob|d\.o\.b|mrn|nhs|medicare|contact|gp|next\s+of\s+kin)\b)")
 _EN_HOME_LABEL = re.compile(r"(?<![A-Za-z])(?i:home)[ \t]*:[ \t]*(?P<a>(?:\d|#|(?i:flat|unit|apt|"
                             r"plot|house)\b)[^\n\t;|]{3,100}?)(?=[ ]{2,}|[\t\n;|]|$)")

@@ -554,6 +554,15 @@ _EN_VAGUE = [
                r"(?:(?i:last|this|next)\s+)?(?:Christmas(?:\s+Eve|\s+Day)?|Thanksgiving|Easter|"
                r"Halloween|Hanukkah|Passover|Ramadan|Diwali|Lunar\s+New\s+Year|New\s+Year's"
                r"(?:\s+Eve)?)(?!\s+(?:disease|factor|tree|card))(?:,?\s+(?:19|20)\d\d)?)"),
+    # a holiday that names one day, written alone: "Last crisis Boxing Day", "died Christmas
+    # Eve 2018", "lost 4kg since christmas"
+    re.compile(r"(?<![A-Za-z])(?P<v>(?:(?:Boxing|Anzac|Australia|Canada|Bastille|Guy\s+Fawkes|"
+               r"St\.?\s+Patrick's|Labor|Labour|Memorial|Veterans|Independence|Remembrance)\s+Day|"
+               r"(?i:christmas|xmas|new\s+year's)\s+(?i:eve|day)|(?:Christmas|Thanksgiving|"
+               r"Diwali|Hanukkah|Halloween|(?:(?<=since\s)|(?<=after\s)|(?<=until\s)|(?<=over\s)|(?<=before\s))(?i:christmas|"
+               r"thanksgiving|diwali|hanukkah|halloween))(?!\s+(?i:disease|factor|tree|card|cactus|"
+               r"rose|pudding|cake|lights?|dinner|lunch|party|gifts?|presents?|shopping|"
+               r"holidays?|break|period|season)))(?:,?\s+(?:19|20)\d\d)?)(?![A-Za-z])"),
 ]
 _ZH_MONTH = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]|正|腊|冬)月"
 _ZH_DAY = (r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九]|"
@@ -571,7 +580,13 @@ _ZH_VAGUE = [
     # 春节前, 去年国庆, 中秋节
     re.compile(r"(?:(?:去年|今年|前年|明年|上个|(?:19|20)\d\d年)(?:的)?(?:春节|元旦|国庆节?|中秋节?|"
                r"端午节?|清明节?|元宵节?|除夕|重阳节?|七夕|劳动节|五一|十一)|(?:春节|元旦|国庆节?|"
-               r"中秋节?|端午节?|清明节?|元宵节?|除夕|重阳节?|劳动节)(?=前后|前|后|时|当天|那天|左右))"),
+               r"中秋节?|端午节?|清明节?|元宵节?|除夕|重阳节?|劳动节|冬至)(?=前后|前|后|时|当天|那天|左右|"
+               r"回家|回来|走的|去世|过世|那几天))"),
+    # 前年冬至, 去年中秋: a festival of a named year
+    re.compile(r"(?:去年|今年|前年|明年|大前年)(?:的)?(?:冬至|夏至|立春|立秋|七夕|小年|腊八)"),
+    # the Minguo (Republic of China) calendar: 民国113年5月3日, 113年5月3日
+    re.compile(r"(?:民国|民國)?(?<!\d)(?:1[0-2]\d|[89]\d)年(?:1[0-2]|0?[1-9])月"
+               r"(?:3[01]|[12]\d|0?[1-9])[日号]"),
     # 农历三月初八, 阴历腊月廿三
     re.compile(r"(?:农历|阴历|旧历)(?:(?:19|20)\d\d年|[〇零一二三四五六七八九]{2,4}年)?"
                r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]|正|腊|冬)月"

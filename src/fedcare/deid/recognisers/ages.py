@@ -25,7 +25,9 @@ _AGE_N = rf"(?P<n>(?<![\d.,/])\d{{2,3}}(?![\d.,/]\d)|{_AGE_WORDS})"
 _DASH = r"[-‐‑–]"
 _NOT_AFTER = r"(?!\s+(?:ago|later|earlier|before|prior|hence|since)\b)"
 _NAME_BEFORE = (r"(?P<who>\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+[A-Z][A-Za-z'’-]+|\b[A-Z][a-z]+\s+"
-                r"[A-Z][A-Za-z'’-]+)")
+                r"[A-Z][A-Za-z'’-]+|\b(?i:wife|husband|mother|father|mum|mom|dad|sister|brother|"
+                r"aunt|aunty|uncle|grandmother|grandfather|grandma|grandpa|nan|partner|spouse|"
+                r"friend|neighbou?r)\s+[A-Z][a-z'’-]+)")
 # words that make "<Capitalised> <Capitalised> (93)" a heading or a place, not a name
 _NOT_NAME_WORDS = frozenset({
     "day", "days", "hospital", "room", "bed", "unit", "ward", "floor", "section", "table",
@@ -33,6 +35,7 @@ _NOT_NAME_WORDS = frozenset({
     "study", "week", "weeks", "month", "months", "year", "years", "visit", "dose", "test",
     "lab", "labs", "item", "note", "notes", "appendix", "chapter", "part", "step", "phase",
     "cycle", "class", "type", "group", "total", "count", "code",
+    "t", "temp", "temperature", "tmax", "fever", "febrile", "pyrexia", "pyrexial", "spiked",
 })
 _EN_AGE = [
     # "93-year-old", "93 yr old", "ninety-three years old", "one hundred and four-year-old"
@@ -54,6 +57,15 @@ _EN_AGE = [
     re.compile(rf"(?i)\b(?:(?:patient|pt|he|she)\s+is|turned)\s+{_AGE_N}"
                rf"(?=\s*(?:[,;]|\.(?!\d)|$|\s(?:last|this|in|on|yesterday|today)\b))"),
     re.compile(rf"(?i){_AGE_N}(?:st|nd|rd|th)?\s+birthday\b"),
+    # "for her 95th in June": an ordinal over 89 that is someone's (birthday)
+    re.compile(r"(?i)\b(?:her|his|their|mum's|mom's|dad's|nan's)\s+"
+               r"(?P<n>\d{2,3}(?:st|nd|rd|th))\b(?!\s+birthday)"),
+    # "she is ninety-four", "turns one hundred": an age in words after a verb
+    re.compile(rf"(?i)\b(?:is|was|turns|turned|turning|aged?|reached)\s+(?P<n>{_AGE_WORDS})"
+               r"(?!\s*(?:percent|%|mg|kg|beats|bpm|minutes|mins|seconds|times|units))"),
+    # "HARGREAVES, Leonard 91M", "Bed 3 - Ivy Moss 94F": age and sex glued after a name
+    re.compile(r"(?<![A-Za-z])(?P<who>[A-Z][A-Za-z'’-]+)[ \t]+(?P<n>\d{2,3})(?:M|F)"
+               r"(?![A-Za-z0-9])"),
     # "Ivy, 93, who", "his wife, 95, lives": an age between commas before a verb
     re.compile(r"(?<=[A-Za-z]),\s*(?P<n>\d{2,3})\s*(?=,\s*(?:who|is|was|and|lives|has|had|"
                r"still|now|remains)\b)"),
@@ -68,15 +80,15 @@ _EN_AGE = [
 _CN_AGE_NUM = (r"九十[一二三四五六七八九]?|一百(?:零[一二三四五六七八九]|一十[一二三四五六七八九]?|"
                r"[一二]十[一二三四五六七八九]?)?")
 _ZH_AGE = [
-    re.compile(r"(?<![\d.])(?P<n>\d{2,3})\s*(?:周岁|岁)"),
-    re.compile(r"年龄[:：\s]*(?P<n>\d{2,3})(?![\d.])"),
-    re.compile(rf"(?P<n>{_CN_AGE_NUM})\s*(?:周岁|岁)"),
+    re.compile(r"(?<![\d.])(?P<n>\d{2,3})\s*(?:周岁|岁|週歲|周歲|歲)"),
+    re.compile(r"(?:年龄|年齡)[:：\s]*(?P<n>\d{2,3})(?![\d.])"),
+    re.compile(rf"(?P<n>{_CN_AGE_NUM})\s*(?:周岁|岁|週歲|周歲|歲)"),
 ]
 
 
 def age_value(value: str) -> int | None:
     """An age written in digits, English words or Chinese numerals, as a number."""
-    value = value.strip().lower()
+    value = re.sub(r"(?<=\d)(?:st|nd|rd|th)$", "", value.strip().lower())
     if value.isdigit():
         return int(value)
     words = [w for w in re.split(r"[\s-]+", value) if w and w != "and"]

@@ -17,8 +17,12 @@ from ._base import spans as _spans
 # ---------------------------------------------------------------- labelled identifiers
 
 _N = r"(?:number|no\.?|num\.?|nbr|#)"
+# a serial-like code: letters and digits mixed, or six digits or more (with dashes)
+_SERIAL = (r"(?:[A-Z0-9]*\d[A-Z0-9]*[A-Z][A-Z0-9]*|[A-Z0-9]*[A-Z][A-Z0-9]*\d[A-Z0-9]*|"
+         r"\d{4,}-\d{3,}|\d{6,})(?![A-Za-z0-9])")
 _EN_LABELS: dict[str, str] = {
-    "MRN": rf"MRN|M\.R\.N\.?|MR\s?#|MR\s+{_N}|medical\s+record(?:\s+{_N})?|"
+    "MRN": rf"MRN|M\.R\.N\.?|MR\s?#|MR\s+{_N}|(?-i:URN|UR)(?:\s*{_N})?|"
+           rf"unit\s+record(?:\s+{_N})?|medical\s+record(?:\s+{_N})?|"
            rf"med(?:ical)?\.?\s+rec(?:ord)?\.?\s*{_N}|chart\s*(?:{_N}|ID)|hosp(?:ital)?\.?\s*(?:{_N}|ID)|EMR\s*{_N}|"
            rf"patient\s+(?:ID|identifier|{_N})|pt\.?\s+(?:ID|#)|unit\s+{_N}|record\s+{_N}|"
            rf"case\s+{_N}|accession\s+{_N}|specimen\s+(?:{_N}|ID)",
@@ -32,7 +36,7 @@ _EN_LABELS: dict[str, str] = {
                  rf"policy(?=\s*[:#]?\s*[A-Z]{{0,3}}[ -]?\d{{3,}})|plan(?=\s*[:#]?\s*\d{{6,}})",
     "ACCOUNT": rf"(?:bank\s+|billing\s+|hospital\s+|patient\s+|checking\s+|savings\s+)?"
                rf"account(?:\s+(?:{_N}|ID))?|acct\.?(?:\s*{_N})?|FIN|financial\s+{_N}|"
-               rf"encounter\s+(?:{_N}|ID)|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?|"
+               rf"encounter\s+(?:{_N}|ID)|encounter(?=\s*[:#])|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?|"
                rf"BSB|sort\s+code|IBAN|routing\s+{_N}|acc(?=\s*[:#]?\s*\d)",
     "LICENSE": rf"(?:driver'?s?|driving)\s+(?:licen[cs]e|lic\.?)(?:\s+{_N})?|(?<!/)(?-i:DL)\s*[#:]|"
                rf"licen[cs]e\s+{_N}|"
@@ -48,6 +52,8 @@ _EN_LABELS: dict[str, str] = {
                rf"(?:car|vehicle|auto|parked|parking)\b[^.\n]{{0,20}}?\btag(?:\s+{_N})?|"
                rf"vehicle\s+identification\s+{_N}|vehicle\s+(?:ID|registration)(?:\s+{_N})?",
     "DEVICE": rf"serial\s*{_N}|serial(?=\s*[:#])|ser\.?\s*#|S/N|SN\s*[:#]|"
+              rf"(?:serial|(?-i:SN)|(?:transmitter|receiver|sensor|pump|generator|processor|"
+              rf"handset|module)(?:\s+(?:{_N}|ID|code|serial))?(?:\s+is)?)(?=\s*[:#]?\s*{_SERIAL})|"
               rf"device\s+(?:ID|identifier|serial(?:\s+{_N})?|{_N})|"
               rf"UDI(?:-DI)?|unique\s+device\s+identifier|implant\s+(?:ID|serial(?:\s+{_N})?|{_N})|"
               rf"model\s*/\s*serial|(?:pacemaker|ICD|IPG|CRT-?[DP]?|pump|generator|lead|stent|valve|"
@@ -62,7 +68,8 @@ _EN_LABELS: dict[str, str] = {
           rf"(?:HK|Hong\s+Kong|Macau|Macao|Taiwan)\s+(?:ID|identity\s+card|permit|pass|"
           rf"compatriot\s+(?:permit|pass|card))(?:\s+{_N})?|HKID|visa\s+(?:{_N}|ID)|"
           rf"birth\s+certificate(?:\s+{_N})?|permit\s+{_N}|certificate\s+of\s+identity|"
-          rf"Rx\s*(?:{_N})?(?=\s*[:#]?\s*\d{{6,}})|prescription\s+{_N}|"
+          rf"Rx\s*(?:{_N})?(?=\s*[:#]?\s*(?:[A-Z]{{1,3}}\s?)?\d{{6,}})|"
+          rf"(?-i:Aadhaar|AADHAAR|ABHA|UHID|NIN|BVN|PAN|NHI|IHI|CHI|PPSN)(?:\s+(?:card\s+)?{_N})?|prescription\s+{_N}|"
           rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)|"
           rf"(?:police|incident|accident|crash|citation)\s+(?:report|case)(?:\s+{_N})?|badge",
     "SSN": rf"SSN|SS\s?#|SS\s+{_N}|social\s+security(?:\s+{_N})?|soc\.?\s+sec\.?(?:\s+{_N})?",
@@ -97,7 +104,7 @@ _EN_SEP = r"(?:[\s:#=.\-–]|\b(?:is|was|of)\b|\b(?:number|no|ID)\b)*"
 _ZH_SEP = r"[\s:：#＃为是]*(?:(?:号码|编号|号|码)[\s:：#＃为是]*)?"
 _VALUE = (r"(?P<v>(?:(?=[A-Za-z0-9\-]*\d)|(?=[A-Z]{1,4}[ ]\d{2}))"
           r"[A-Za-z0-9](?:[A-Za-z0-9]|[-/.·](?=[A-Za-z0-9])|"
-          r"[ ](?=[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d))*)")
+          r"[ ](?=[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d|\d(?![A-Za-z0-9.,/])))*)")
 _CN_PLATE_HEAD = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
 _VALUE_VEHICLE = (rf"(?P<v>[{_CN_PLATE_HEAD}]?[A-Z0-9](?:[A-Z0-9]|[-·•.](?=[A-Z0-9])|[ ](?=\d)|"
                   r"(?<=\d)[ ](?=[A-Z]{2,4}\b))"
@@ -347,8 +354,10 @@ def _cards_plates(text: str) -> list[_Cand]:
 
 
 # the last digits of a card or account: "尾号0096的银行卡", "card ending in 4821"
-_CARD_END = re.compile(r"(?:尾号|末四位|后四位|(?i:ending(?:\s+(?:in|with))?|last\s+(?:4|four)\s+"
-                       r"(?:digits\s+)?(?:of\s+)?|ends\s+in))\s*[:：]?\s*(?P<v>\d{3,6})(?!\d)")
+_CARD_END = re.compile(r"(?:尾号|末四位|后四位|(?i:ending(?:\s+(?:in|with))?|last\s+(?:4|four)"
+                       r"(?:\s+digits)?(?:\s+of)?\)?|ends\s+in))\s*[:：]?\s*(?P<v>\d{3,6})(?!\d)")
+# a Hong Kong identity card number with its check digit in brackets: K123456(7)
+_HKID = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{6}\([0-9A]\)")
 # Chinese company names: "杭州蓝途即时配送有限公司", "安和康泰人寿保险股份有限公司"
 _CN_COMPANY = re.compile(r"(?:(?<=[\s，。；：:（(、“\"《\u3000])|^)"
                          r"(?P<v>[\u4e00-\u9fffA-Za-z0-9]{2,24}?"
@@ -367,6 +376,7 @@ _CN_SCHOOL = re.compile(r"(?:(?<=[\s，。；：:（(、“\"《\u3000在于读�
 @recogniser("card-end-company", ("en", "zh"))
 def _card_end(text: str) -> list[_Cand]:
     out = _spans(_CARD_END, text, "ACCOUNT", "LABELLED", group="v")
+    out += [(m.start(), m.end(), "ID", _PRIORITY["LABELLED"] + 2) for m in _HKID.finditer(text)]
     for m in _CN_SCHOOL.finditer(text):
         if m.group("v")[:2] not in ("这个", "那个", "哪个", "一个", "附近", "当地", "本地"):
             out.append((m.start("v"), m.end("v"), "ORG", _PRIORITY["ADDRESS"] + 0.5))

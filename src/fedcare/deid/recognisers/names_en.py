@@ -19,14 +19,18 @@ _UP = "A-ZÀ-ÖØ-Þ"
 _LO = "a-zß-öø-ÿ"
 _CAPW = (rf"(?:(?:Mc|Mac|O['’]|D['’])?[{_UP}][{_LO}]+(?:(?<=Di|De|Da|Du|La|Le|Lo)[{_UP}][{_LO}]+)?"
          rf"(?:[-'’][{_UP}]?[{_LO}]+)*)")
-_UPPW = rf"(?:(?:MC|MAC|O'|D')?[{_UP}]{{2,}}(?:[-'][{_UP}]+)*)"
+_UPPW = rf"(?:(?:MC|MAC|Mc|Mac|O'|D')?[{_UP}]{{2,}}(?:[-'][{_UP}]+)*)"
 _INIT = r"(?:[A-Z]\.?)"
 _PARTICLE = r"(?:(?:van|von|de|da|del|der|di|du|la|le|bin|ibn|al|el) (?:la |der |los )?)"
 _NICK = r"(?:[\"“'‘(][A-Z][a-z]+[\"”'’)])"
-_FULL_CAP = rf"(?:{_INIT} )?{_CAPW}(?: (?:{_INIT} |{_NICK} )?{_PARTICLE}?{_CAPW}){{0,2}}"
-_FULL_UP = rf"(?:{_INIT} )?{_UPPW}(?: (?:{_INIT} )?{_UPPW}){{0,2}}"
+_FULL_CAP = rf"(?:{_INIT} )?{_CAPW}(?: (?:{_INIT} |{_NICK} )?{_PARTICLE}?{_CAPW}){{0,3}}"
+_NICK_UP = r"(?:[\"“'‘(][A-Z]{2,}[\"”'’)])"
+_PARTICLE_UP = (r"(?:(?:VAN|VON|DE|DA|DEL|DER|DI|DU|LA|LE|BIN|IBN|AL|EL|NÍ|NIC|MAC) "
+                r"(?:LA |DER |DEN |LOS )?)")
+_FULL_UP = (rf"(?:{_INIT} )?{_UPPW}(?: (?:{_INIT} |{_NICK_UP} |{_NICK} )?{_PARTICLE_UP}?"
+            rf"{_UPPW}){{0,3}}")
 _FULL = rf"(?:{_FULL_CAP}|{_FULL_UP})"
-_LASTFIRST = (rf"(?:{_CAPW}(?:-{_CAPW})?|{_UPPW}),[ ]?(?:{_CAPW}|{_UPPW})"
+_LASTFIRST = (rf"(?:{_CAPW}(?:[- ]{_CAPW})?|{_UPPW}),[ ]?(?:{_CAPW}|{_UPPW})"
               rf"(?: {_INIT}(?![A-Za-z]))?")
 _TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mister|Doctor|Sr|Sra|Srta|Officer|Deputy|"
                     rf"Sergeant|Sgt|Detective|Det|Trooper|Lt|Lieutenant|Capt|Captain|Chief|"
@@ -56,7 +60,10 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"supervisor|manager|boss|teacher|landlord|pastor|priest|rabbi|imam|sitter|nanny|"
         r"babysitter|housekeeper|volunteer|maiden\s+name|n[ée]e|aka|a\.k\.a\.|"
         r"also\s+known\s+as|known\s+as|formerly|alias|goes\s+by|nickname|named|called|"
-        r"prefers|likes\s+to\s+be\s+called")
+        r"prefers|likes\s+to\s+be\s+called|surrogate|proxy|veteran|aunty|auntie|nan|nana|gran|granny|"
+        r"grandma|grandpa|grandad|mum|mummy|stepmother|stepfather|carer|physio|ASHA|ANM|"
+        r"Cst\.?|Constable|"
+        r"coordinator|secretary|receptionist|assistant|godmother|godfather|fianc[eé]")
 _KIN_CUE = re.compile(rf"(?<![A-Za-z])(?i:{_KIN})\s*[,(]?\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                       rf"(?P<n>{_LASTFIRST}|{_FULL_CAP})")
 _KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
@@ -81,6 +88,35 @@ _NICK_AFTER = re.compile(rf"(?<=[{_LO}A-Z]) \(?[\"“](?P<n>[{_UP}][{_LO}]{{2,}}
 _CHAT_SPEAKER = re.compile(rf"^[ \t]*(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}(?:[ \t][{_UP}{_LO}]"
                            rf"[{_LO}'’-]{{1,15}})?)[ \t]+(?:[01]?\d|2[0-3])[:.][0-5]\d"
                            r"(?:[ \t]?[AaPp]\.?[Mm]\.?)?[ \t]*(?:[:\-–]|$)", re.M)
+# a chat line with no time: "tunde: went in last night", "aunty rose: ok" (a kinship word
+# before the speaker's name is left out)
+_CHAT_KIN = (r"aunty|auntie|aunt|uncle|cousin|nan|nana|gran|granny|grandma|grandpa|grandad|mum|"
+             r"mom|dad|sis|bro|sister|brother|big|little|lil|baby|cuz|pastor|dr|nurse")
+_CHAT_COLON = re.compile(rf"^[ \t]*(?:(?i:{_CHAT_KIN})[ \t]+)?(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}"
+                         rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)[ \t]*:[ \t]+\S", re.M)
+#: words before a colon at the start of a line that are a field of a note, not a speaker
+_FIELD_WORDS = L.words("""
+plan hx pmh psh meds medications medication allergies allergy diagnosis diagnoses impression
+assessment vitals vital note notes subject re from to cc bcc date time tel telephone fax mob
+mobile email address home work gp pcp ward bed room action actions outcome comment comments
+summary result results history exam examination social family background review pc hpc dh sh
+fh rx dx tx px obs bp hr rr temp spo2 weight height bmi labs lab imaging procedure procedures
+indication indications findings finding recommendation recommendations advice follow followup
+disposition status problem problems issue issues goal goals intervention interventions
+response plan occupation employer school contact contacts phone sex gender age dob mrn urn
+nhs id ref reference claim policy member group account insurer insurance coverage payer
+signature signed sign author reviewer reviewed attachment attachments encl enclosure
+investigations investigation bloods blood urine ecg echo ct mri xray cxr us usg treatment
+therapy management course progress events event incident category type severity location
+site side pain mood affect thought thoughts insight judgement judgment risk risks safety
+consent witness interpreter language religion diet mobility continence skin wound wounds
+cognition sleep appetite nutrition hydration output input intake lines drains access airway
+breathing circulation disability exposure triage arrival departure discharge admission
+admitted transfer referral referred reason complaint complaints symptoms symptom onset
+duration frequency dose doses route hospital clinic unit dept department service team
+specialty consultant attending resident registrar nurse nurses doctor doctors patient pt
+name surname forename dear hi hello thanks regards update updates ps nb fyi btw edit edited
+""")
 # cues after which a name needs a second word or a listed word
 _SOFT_LABELS = (r"patient|pt|seen\s+by|signed\s+by|dictated\s+by|reviewed\s+by|discussed\s+with|"
                 r"spoke\s+with|spoke\s+to|accompanied\s+by|follows\s+with|followed\s+by|"
@@ -95,7 +131,8 @@ _CRED = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL}),?\s+(?:(?:BS
                    r"PA-C|PA|RN|PhD|MBBS|DDS|DMD|CNM|CRNA|LPN|FNP|FNP-BC|DNP|APRN|PharmD|MSW|"
                    r"LCSW|BSN|MSN|MS|CGC|CCDS|Esq\.?|EMT|PharmD|RPh|RDN?|LMSW|DPT|PsyD|RGN|RMN|"
                    r"RNLD|RM|RSCN|RPN|MRCP|MRCGP|MRCS|FRCP|FRCS|FRACP|FRACGP|MBChB|MBBCh|BMBS|"
-                   r"FRCPC|CCFP|MRCPCH|FRCOG|MRCOG|FRCA|MRCPsych)\b"
+                   r"FRCPC|CCFP|MRCPCH|FRCOG|MRCOG|FRCA|MRCPsych|CPNP(?:-PC|-AC)?|PNP|NNP|WHNP|AGNP|"
+                   r"AGACNP|ACNP|PMHNP|ANP|FNP-C|MBBS|BDS|MPharm|BPharm|RPN|RPh|LVN|LNA)\b"
                    r"(?![ \t]*\d{5})")
 _INTRO = re.compile(rf"(?:^|(?<=[\n.!?;]))\s*(?P<n>{_FULL}),?\s+(?:is|was)\s+an?\s+"
                     r"(?:\d|ninety|one\s+hundred|pleasant|well|very|frail|elderly)", re.M)
@@ -105,8 +142,9 @@ _SEQ = re.compile(rf"(?<![A-Za-z'’-]){_FULL_CAP}")
 _LF = re.compile(rf"(?<![A-Za-z])(?P<n>{_LASTFIRST})")
 # lower-case names typed after a cue ("his daughter hope mcallister", "dr brown", "wife mary")
 _LOWW = r"[a-z][a-z'’]*(?:-[a-z][a-z'’]*)?"
-_LOWER_TITLE = re.compile(r"(?<![A-Za-z])(?i:dr|doctor|mr|mrs|ms|miss|prof|nurse|sister)\.?[ \t]+"
-                          rf"(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)")
+_LOWER_TITLE = re.compile(r"(?<![A-Za-z])(?=(?i:dr|doctor|mr|mrs|ms|miss|prof|nurse|sister|physio|"
+                          r"aunty|auntie|uncle)\.?[ \t]+"
+                          rf"(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?))")
 _LOWER_KIN = re.compile(rf"(?<![A-Za-z])(?:(?i:{_KIN}|named|name\s*:|pt\s*:|patient\s*:|"
                         r"pt\s+name\s*:|thx|thanks|thank\s+you|ty|regards|cheers|love|"
                         r"sincerely|xoxo|signed|sent\s+by|this\s+is|i\s+am|i'?m)(?![A-Za-z]))")
@@ -116,6 +154,8 @@ _LOWER_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<n>{_LOWW}[ \t]+{_LOWW})(?![
 _CAP_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<a>{_CAPW})[ \t]+(?P<b>{_CAPW})(?![A-Za-z'’-]))")
 _SINGLE_NEXT = re.compile(r"[ \t]*(?:is|was|has|had|says|said|reports|reported|states|stated|"
                           r"called|came|comes|went|will|would|and|['’]s\b|,|\()")
+# "GRACE T. ABERNATHY": a first name, a middle initial and a surname, in capitals
+_MIDDLE_INITIAL = re.compile(r"^[A-Z]{2,}[A-Z'-]* [A-Z]\. [A-Z]{2,}")
 _INITIALS = re.compile(r"(?<![A-Za-z.])(?:[A-Z]\.[ ]?){2,3}(?![A-Za-z])")
 _NOT_INITIALS = frozenset({
     "US", "PO", "AM", "PM", "OD", "OS", "OU", "MD", "DO", "RN", "NP", "PA", "BID", "TID",
@@ -124,9 +164,22 @@ _NOT_INITIALS = frozenset({
     "USA", "SOB", "NKA", "DNR", "MA", "BA", "BS", "MS", "MPH", "PHD", "JD", "DDS",
 })
 _MONTH_NAMES = L.words("may june april august jan")
+#: lower-case words after "dr" / "nurse" that are not a name ("nurse practitioner")
+_NOT_AFTER_TITLE = L.words("""
+practitioner practitioners station led specialist specialists manager managers visit visits
+appt appointment appointments office offices note notes letter letters review reviews
+wants wanted says said told tells thinks thought reckons rang rung rings called calls came
+comes asked asks gave gives gives put puts did does done wrote writes saw sees seeing
+changed stopped started increased decreased checked check checks came coming going gone
+is was has had will would should could can cant can't won't didnt didn't doesnt doesn't
+isnt isn't wasnt wasn't here there today tomorrow yesterday tonight later soon already
+also just only still then now again and or but the a an on in at of for with about
+follow-up followup f/u team clinic service services via
+""")
 _CREDENTIALS = L.words("md do rn np pa phd mbbs facp facs dds dmd pharmd lpn cna crna "
                        "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw rgn rmn "
-                       "mbchb mrcp mrcgp frcp frcs")
+                       "mbchb mrcp mrcgp frcp frcs cpnp pnp nnp whnp agnp agacnp acnp pmhnp "
+                       "anp fnp-c bds mpharm bpharm rpn rph lvn lna")
 
 
 # every pattern above starts with a letter (an upper-case one for a name)
@@ -144,6 +197,8 @@ def _tokens(name: str) -> list[str]:
 
 def _never(token: str, strong: bool) -> bool:
     """A word that is not a name part here (eponyms count as names only after a cue)."""
+    if len(token) == 2 and token[1] == "." and token[0].isalpha():
+        return False  # an initial ("A. Turner"), not the word "a"
     if strong and token in _MONTH_NAMES:
         return False  # "Ms. Jan Kowalski", "Dr. June Park"
     return token in L.EN_NOT_NAMES or token in _CREDENTIALS or (
@@ -153,9 +208,9 @@ def _never(token: str, strong: bool) -> bool:
 def _trim_name(text: str, start: int, end: int, strong: bool) -> tuple[int, int] | None:
     """Drop leading/trailing words that are not name parts (credentials, eponyms, labels)."""
     words = list(re.finditer(r"[^\s,]+", text[start:end]))
-    while words and _never(words[-1].group(0).strip(".").lower(), strong):
+    while words and _never(_word_key(words[-1].group(0)), strong):
         words.pop()
-    while words and _never(words[0].group(0).strip(".").lower(), strong):
+    while words and _never(_word_key(words[0].group(0)), strong):
         words.pop(0)
     if not words:
         return None
@@ -165,6 +220,12 @@ def _trim_name(text: str, start: int, end: int, strong: bool) -> tuple[int, int]
     elif text[s:e].endswith(".") and not re.search(r"(?:^|[\s.])[A-Z]\.$", text[s:e]):
         e -= 1
     return (s, e) if e > s else None
+
+
+def _word_key(word: str) -> str:
+    """A word as ``_never`` compares it: lower case, without dots, except an initial ("a.")."""
+    low = word.lower()
+    return low if re.fullmatch(r"[a-z]\.", low) else low.strip(".")
 
 
 def _known(token: str) -> bool:
@@ -221,7 +282,8 @@ def _en_names(text: str) -> list[_Cand]:
             add(weak, *m.span("n"))
     for m in _SEQ_UP.finditer(text):
         toks = _tokens(m.group(0))
-        if toks and not any(_never(t, False) for t in toks) and _weak_run(toks):
+        if toks and not any(_never(t, False) for t in toks) and (
+                _weak_run(toks) or _MIDDLE_INITIAL.search(m.group(0))):
             add(weak, *m.span())
     for m in _SEQ.finditer(text):
         # split the run at words that are never names ("Nurse Carl", "Dr Smith Clinic")
@@ -245,13 +307,13 @@ def _en_names(text: str) -> list[_Cand]:
                 first in N.given_names() and last in N.surnames()
                 and last not in N.common_words()):
             add(weak, *m.span("n"))
-    speakers = _chat_speakers(text)
+    speakers = _chat_speakers(text) + _chat_colon_speakers(text)
     strong += speakers
     _lower_and_world_names(text, strong, weak, add)
     weak += _propagate_en(text, strong + weak)
     weak += _propagate_lower(text, speakers)
-    strong = _with_given_name(text, strong)
-    weak = _with_given_name(text, weak)
+    strong = _with_initial_after(text, _with_given_name(text, strong))
+    weak = _with_initial_after(text, _with_given_name(text, weak))
     out = [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in _merge_adjacent(text, strong)]
     out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _merge_adjacent(text, weak)]
     return out
@@ -279,6 +341,10 @@ def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
             toks[1] not in N.common_words() and toks[1] not in _CREDENTIALS
         first_ok = first in N.all_names() and first not in function_words and (
             titled or second_ok or first not in N.common_words())
+        if titled and not first_ok:  # "dr mcallister", "nurse bisola": a word no list knows
+            first_ok = (len(first) >= 3 and first not in N.common_words()
+                        and first not in _FIELD_WORDS and first not in _CREDENTIALS
+                        and first not in _NOT_AFTER_TITLE and not _never(first, False))
         if not first_ok:
             continue
         end = m.start("n") + (words[1].end() if second_ok else words[0].end())
@@ -323,6 +389,25 @@ def _chat_speakers(text: str) -> list[tuple[int, int]]:
             if counts[m.group("n").lower()] >= 2 or len(counts) >= 2]
 
 
+def _chat_colon_speakers(text: str) -> list[tuple[int, int]]:
+    """Speakers of a chat written ``name: message`` with no time: two or more names that
+    each start two or more lines, none of them a field of a note ("Plan:", "Meds:")."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for m in _CHAT_COLON.finditer(text):
+        name = m.group("n")
+        toks = [t.lower() for t in name.split()]
+        kin = m.start("n") > m.start() and text[m.start():m.start("n")].strip() != ""
+        if any(t in _FIELD_WORDS or t in L.EN_NOT_NAMES or len(t) < 2 for t in toks):
+            continue
+        if not kin and any(t in N.common_words() and t not in N.all_names() for t in toks):
+            continue
+        found.setdefault(name.lower(), []).append(m.span("n"))
+    repeated = {k: v for k, v in found.items() if len(v) >= 2}
+    if len(repeated) < 2:
+        return []
+    return [span for spans in repeated.values() for span in spans]
+
+
 def _propagate_lower(text: str, speakers: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Later mentions of a chat speaker's name, in any case ("can u kel"), unless the name
     is a common word ("bee")."""
@@ -348,6 +433,18 @@ def _with_given_name(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
                                        and given not in N.common_words())):
             s = m.start(1)
         out.append((s, e))
+    return out
+
+
+_INITIAL_AFTER = re.compile(r"[ \t][A-Z]\.(?![A-Za-z])")
+
+
+def _with_initial_after(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A found name with the initial written just after it ("Shobha R.", "Yesenia G.,")."""
+    out = []
+    for s, e in spans:
+        m = _INITIAL_AFTER.match(text, e)
+        out.append((s, m.end()) if m and e - s >= 3 else (s, e))
     return out
 
 

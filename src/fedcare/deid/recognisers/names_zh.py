@@ -110,7 +110,13 @@ def _dict_word(word: str, strong: bool = False) -> bool:
 #: characters of drug and procedure names (transliterations, chemical suffixes): a name
 #: candidate holding one, or followed by one, is part of a drug or a term (舒巴坦, 屈螺/酮)
 _MEDICAL_CHARS = frozenset("坦酮醇唑霉汀啶嗪酯肽苷脲肟酚胺腔镜瘤癌炎症剂酸钠钾钙酶铵铋碘汞砷"
-                           "缬螺炔雌孕洛替抗")
+                           "缬螺炔雌孕洛替抗喷雾征")
+# a dose right after a word: a drug ("美金刚 10mg", "福莫特罗 160/4.5μg"), never a person
+_DOSE_AFTER = re.compile(r"\s*\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|μg|ug|mcg|g|ml|mL|IU|U|"
+                         r"万U|万单位|单位|片|粒|支|喷|滴|袋)(?![A-Za-z])")
+# left or right and a part of the body (左耳, 右胸, 左膝): a side, not a person named 左
+_BODY_SIDE = re.compile(r"[左右][耳眼胸乳膝肩臂腿手足脚髋肺肾肝腹颈侧心房室踝腕肘背腰臀上下前后半"
+                        r"颞额枕顶颊鼻唇舌指趾跟]")
 
 
 def _han_run(text: str, start: int, limit: int) -> str:
@@ -124,7 +130,9 @@ def _han_run(text: str, start: int, limit: int) -> str:
 def _medical(text: str, start: int, end: int) -> bool:
     return (any(c in _MEDICAL_CHARS for c in text[start:end])
             or any(c in _MEDICAL_CHARS for c in _han_run(text, end, 3))
-            or (start > 0 and text[start - 1] == "氏"))
+            or (start > 0 and text[start - 1] == "氏")
+            or _DOSE_AFTER.match(text, end) is not None
+            or _BODY_SIDE.match(text, start) is not None)
 
 
 def _bad_name(name: str, strong: bool = False) -> bool:
@@ -307,7 +315,8 @@ def _zh_names(text: str) -> list[_Cand]:
         i = j
     found = [(s, e) for s, e in found
              if not _medical(text, s, e) and not text.startswith("班主任", s)]
-    found = [_whole_given_name(text, s, e) for s, e in found]
+    found = [(s, e) for s, e in (_whole_given_name(text, s, e) for s, e in found)
+             if not _medical(text, s, e)]
     found += _propagate_zh(text, found)
     return [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in found]
 
@@ -382,7 +391,41 @@ def _more_names(text: str) -> list[_Cand]:
         out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _propagate_zh(text, spans)]
     out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"])
             for m in _NICKNAME.finditer(text)]
+    colon = _zh_colon_speakers(text)
+    out += [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in colon]
+    out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _propagate_zh(text, colon)]
     return out
+
+
+# a chat line "大姐欧阳敏：...", "阿强：...", "刘文博：...": a kinship or rank word before
+# the speaker's name is left out
+_ZH_COLON_SPEAKER = re.compile(
+    r"^[ \t]*(?:(?P<kin>大姐|二姐|三姐|大哥|二哥|三哥|大妹|二妹|三妹|小妹|小弟|大弟|二弟|三弟|"
+    r"小舅|大舅|"
+    r"二舅|小姨|大姨|二姨|小姑|大姑|孙子|孙女|外孙|外孙女|儿子|女儿|女婿|儿媳|侄子|侄女|外甥|外甥女|"
+    r"表哥|表姐|表弟|表妹|堂哥|堂姐|堂弟|堂妹|老公|老婆|爸|妈|爷爷|奶奶|叔叔|阿姨|舅舅|姑姑|姐夫|"
+    r"嫂子|妹夫|弟媳))?(?P<n>[\u4e00-\u9fff]{2,4})(?:（[^）\n]{1,8}）)?[：:]", re.M)
+
+
+def _zh_colon_speakers(text: str) -> list[tuple[int, int]]:
+    """Speakers of a chat written ``X：message``: names (a listed surname, 小/老/阿 + a
+    character, or after a kinship word) that each start two or more lines, two or more of
+    them; field labels of a note (诊断：, 处理：) are not names."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    for m in _ZH_COLON_SPEAKER.finditer(text):
+        name = m.group("n")
+        if m.group("kin") is None:
+            familiar = name[0] in "小老阿" and len(name) == 2
+            if not (familiar or _surname_len(text, m.start("n"))) or len(name) > 3:
+                continue
+        if (name in _ZH_NOT_NAMES or name in _ZH_KIN_WORDS or _dict_word(name)
+                or _ZH_NAME_LABEL.fullmatch(name) or not _given_ok(name[1:])):
+            continue
+        found.setdefault(name, []).append(m.span("n"))
+    repeated = {k: v for k, v in found.items() if len(v) >= 2}
+    if len(repeated) < 2:
+        return []
+    return [span for spans in repeated.values() for span in spans]
 
 
 # a chat transcript: the speaker's name alone on a line (or before a colon) with a time

@@ -64,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--set", default="test",
-                        help="'test', 'dev' (under benchmarks/deid_blind/) or a folder")
+                        help="'test2', 'test', 'dev' (under benchmarks/deid_blind/) or a "
+                             "folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")
     parser.add_argument("--list", action="store_true",
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the report here")
     args = parser.parse_args(argv)
 
-    folder = HERE / "deid_blind" / args.set if args.set in ("test", "dev") else Path(args.set)
+    named = ("test", "test2", "dev")
+    folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()
     predicted = C.deid_spans([(n["text"], n["lang"]) for n in notes], args.src)

@@ -236,3 +236,49 @@ def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
     assert [h["round"] for h in resumed["history"]] == [1, 2, 3]
     assert resumed["missing_rounds"].get("va", []) == [r for r in missing if r <= 2]
     assert sorted(resumed["per_site"]["federated"]) == SITES
+
+
+def test_a_site_restarted_mid_study_rejoins_it(federation: Federation,
+                                               heart_data_dir: Path) -> None:
+    # Runs after the killed-site test, whose last act starts VA again (the last process).
+    # VA's SuperNode is stopped once round 1 is checkpointed and started again at once,
+    # with the same key: the study goes on (min_sites_per_round), VA answers again in a
+    # later round and the final evaluation, and the study completes with all four sites.
+    import threading
+    import time
+
+    checkpoints = federation.root / "ckpt-restart"
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
+                         missing_codes=HEART_MISSING_CODES,
+                         strategy="newton", rounds=4, min_sites_per_round=3,
+                         quality_check="off", round_timeout=180.0,
+                         checkpoint_dir=str(checkpoints))
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = submit(config, federation.coordinator, n_sites=4, timeout=900)
+        except Exception as exc:  # reported by the assertion below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.time() + 300
+    while not (checkpoints / "checkpoint.json").exists():
+        if time.time() > deadline or not thread.is_alive():
+            thread.join(900)
+            pytest.fail(f"no checkpoint within 300 s: {outcome}")
+        time.sleep(0.2)
+    stop_process(federation.processes[-1])
+    federation.processes.append(start_site(
+        federation.root / "va", coordinator_address=federation.address,
+        ca_cert=federation.ca_cert, data_node_config={"site": "va"},
+        clientappio_port=free_port()))
+    thread.join(900)
+    assert "error" not in outcome, outcome.get("error")
+    result = outcome["result"]
+    assert [h["round"] for h in result["history"]] == [1, 2, 3, 4]
+    missing = result["missing_rounds"].get("va", [])
+    assert set(result["missing_rounds"]) <= {"va"}
+    assert all(2 <= r <= config.rounds - 1 for r in missing), missing  # back before the end
+    assert sorted(result["per_site"]["federated"]) == SITES  # VA's final evaluation too

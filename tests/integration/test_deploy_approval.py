@@ -2,10 +2,10 @@
 
 Cleveland's policy says ``approval = "manual"``; the other three approve by policy.
 A first study waits, with nothing answered by Cleveland, until its steward approves it
-(``fedcare site approve``) and then runs to the end; a second study is refused by the
-steward with a reason in the console's Approvals page, and the coordinator reports that
-refusal. Every request and
-decision is in the sites' hash-chained audit logs. Throughout, the study lead watches in
+in the console's Approvals page (in Debian's chromium), and then runs to the end; a second
+study is refused by the steward with a reason in the same page, and the coordinator
+reports that refusal (without a browser: ``fedcare site approve`` / ``refuse``). Every
+request and decision is in the sites' hash-chained audit logs. Throughout, the study lead watches in
 the console (``fedcare serve --coordinator DIR --site DIR``): Cleveland awaiting its
 steward, then answered; the second study refused with the steward's reason.
 """
@@ -281,17 +281,27 @@ def _approve_then_refuse(federation: dict[str, Any], config: StudyConfig, book: 
         entry = ApprovalBook(federation["root"] / name).state(run)
         assert entry is not None and entry["decided_by"] == "policy (approval = auto)"
 
-    # 2. the next study is refused with a reason (fedcare site refuse), and both the
+    # 2. the next study is refused with a reason (in the console, or fedcare site refuse
+    # without a browser), and both the
     # coordinator and the study lead's page report it
     thread, outcome = _run(federation, config)
     second = _pending(book, {run}, time.time() + 240)
     if browsers is not None:
         watching.goto(f"{browsers['base']}/console/federation/{second}")
         watching.wait_for_selector("tr.site-awaiting-approval[data-site=cleveland]")
-    refused = runner.invoke(app, ["site", "refuse", str(cleveland), second, "--reason",
-                                  "no ethics approval for this outcome yet", "--by",
-                                  "dr-li"])
-    assert refused.exit_code == 0, refused.output
+    reason = "no ethics approval for this outcome yet"
+    if browsers is not None:  # the steward refuses in the Approvals page, with a reason
+        refuser = "dr-wang"
+        steward.goto(f"{browsers['base']}/console/approvals")
+        steward.fill(f"#reason-cleveland-{second}", reason)
+        steward.click(f"#h-cleveland-{second} ~ form button[value=refuse]")
+        steward.wait_for_selector(f"text=refused by {refuser}")
+        steward.screenshot(path=str(ARTIFACTS / "deploy-refusing-1280.png"), full_page=True)
+    else:  # fedcare site refuse (also tested alone: tests/cli/test_site_approvals.py)
+        refuser = "dr-li"
+        refused = runner.invoke(app, ["site", "refuse", str(cleveland), second, "--reason",
+                                      reason, "--by", refuser])
+        assert refused.exit_code == 0, refused.output
     if browsers is not None:
         watching.wait_for_selector("tr.site-refused[data-site=cleveland]", timeout=30000)
         assert "no ethics approval for this outcome yet" in watching.inner_text("#live")
@@ -305,6 +315,6 @@ def _approve_then_refuse(federation: dict[str, Any], config: StudyConfig, book: 
     assert "cleveland" in str(outcome["error"]) and "no ethics approval" in str(
         outcome["error"])
     assert book.state(second)["state"] == "refused"  # type: ignore[index]
-    assert book.state(second)["decided_by"] == "dr-li"  # type: ignore[index]
+    assert book.state(second)["decided_by"] == refuser  # type: ignore[index]
     assert book.state(run)["decided_by"] == "dr-wang"  # type: ignore[index]
 

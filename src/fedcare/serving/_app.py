@@ -409,6 +409,22 @@ class _Service:
         self._writer.join(10)
 
 
+_WARM_UP_PROFILE = {"age": 55, "sex": "female", "systolic_bp": 130, "bp_treated": False,
+                    "total_cholesterol": 200, "hdl_cholesterol": 50, "smoker": False,
+                    "diabetes": False, "bmi": 25.0, "egfr": 90, "statin": False}
+"""An invented profile assessed once when the server starts (no patient's values)."""
+
+
+def _warm_up() -> None:
+    """Assess an invented profile in both languages when the server starts: the first
+    assessment imports the equations, the explanation and the model code (about 2 s on 2
+    cores), which the first person assessed would otherwise wait for."""
+    from fedcare.assistant import assess
+
+    for lang in ("en", "zh"):
+        assess(dict(_WARM_UP_PROFILE), lang=lang)
+
+
 def create_app(registry: Registry | str | None = None, *,
                rate_limit: str = DEFAULT_RATE_LIMIT,
                assistant_thresholds: Thresholds | None = None,
@@ -452,6 +468,7 @@ def create_app(registry: Registry | str | None = None, *,
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _warm_up()
         # Everything imported and built so far lives as long as the server: move it out of
         # the garbage collector's generations so full collections stay short (p99).
         gc.collect()

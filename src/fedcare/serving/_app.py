@@ -410,15 +410,17 @@ class _Service:
 
 
 _WARM_UP_PROFILE = {"age": 55, "sex": "female", "systolic_bp": 130, "bp_treated": False,
-                    "total_cholesterol": 200, "hdl_cholesterol": 50, "smoker": False,
-                    "diabetes": False, "bmi": 25.0, "egfr": 90, "statin": False}
+                    "total_cholesterol": {"value": 5.2, "unit": "mmol/L"},
+                    "hdl_cholesterol": {"value": 1.3, "unit": "mmol/L"}, "smoker": False,
+                    "diabetes": False, "height_cm": 165, "weight_kg": 68, "egfr": 90,
+                    "statin": False}
 """An invented profile assessed once when the server starts (no patient's values)."""
 
 
 def _warm_up() -> None:
     """Assess an invented profile in both languages when the server starts: the first
-    assessment imports the equations, the explanation and the model code (about 2 s on 2
-    cores), which the first person assessed would otherwise wait for."""
+    assessment loads the equations, the unit conversions (0.36 s for the first mmol/L)
+    and the plan's texts, which the first person assessed would otherwise wait for."""
     from fedcare.assistant import assess
 
     for lang in ("en", "zh"):

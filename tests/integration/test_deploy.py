@@ -279,6 +279,7 @@ def test_a_site_restarted_mid_study_rejoins_it(federation: Federation,
     result = outcome["result"]
     assert [h["round"] for h in result["history"]] == [1, 2, 3, 4]
     missing = result["missing_rounds"].get("va", [])
+    print(f"VA restarted after round 1: rounds it missed {missing}")
     assert set(result["missing_rounds"]) <= {"va"}
     assert all(2 <= r <= config.rounds - 1 for r in missing), missing  # back before the end
     assert sorted(result["per_site"]["federated"]) == SITES  # VA's final evaluation too

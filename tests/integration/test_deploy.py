@@ -14,6 +14,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -179,29 +180,15 @@ def test_deployed_study_matches_inprocess(federation: Federation, heart_data_dir
 
 
 @pytest.mark.timeout(1200)  # waits out round timeouts; shares 2 cores with other slow tests
-def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
-                                                   heart_data_dir: Path) -> None:
-    # Runs last: it kills VA's SuperNode. With min_sites_per_round the study goes on
-    # without it and names its missing rounds; the coordinator's checkpoint then lets a
-    # longer study continue from its last round without repeating one.
-    import threading
-    import time
-
-    checkpoints = federation.root / "ckpt"
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
-                         missing_codes=HEART_MISSING_CODES,
-                         strategy="newton", rounds=2, min_sites_per_round=3,
-                         quality_check="off",  # a message round less per run
-                         # a dead SuperNode's messages fail at once (Flower's "node
-                         # unavailable"): the timeout only bounds a live site's answer,
-                         # 45 s was missed once on a loaded CI machine
-                         round_timeout=180.0, checkpoint_dir=str(checkpoints))
+def _submit_until_checkpoint(federation: Federation, config: StudyConfig, checkpoints: Path
+                             ) -> tuple[threading.Thread, dict[str, Any]]:
+    """``config`` submitted in a thread; returns once round 1 is checkpointed."""
     outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
             outcome["result"] = submit(config, federation.coordinator, n_sites=4, timeout=900)
-        except Exception as exc:  # reported by the assertion below
+        except Exception as exc:  # reported by the caller's assertion
             outcome["error"] = exc
 
     thread = threading.Thread(target=run)
@@ -212,6 +199,24 @@ def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
             thread.join(900)
             pytest.fail(f"no checkpoint within 300 s: {outcome}")
         time.sleep(0.2)
+    return thread, outcome
+
+
+def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
+                                                   heart_data_dir: Path) -> None:
+    # Runs last: it kills VA's SuperNode. With min_sites_per_round the study goes on
+    # without it and names its missing rounds; the coordinator's checkpoint then lets a
+    # longer study continue from its last round without repeating one.
+    checkpoints = federation.root / "ckpt"
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
+                         missing_codes=HEART_MISSING_CODES,
+                         strategy="newton", rounds=2, min_sites_per_round=3,
+                         quality_check="off",  # a message round less per run
+                         # a dead SuperNode's messages fail at once (Flower's "node
+                         # unavailable"): the timeout only bounds a live site's answer,
+                         # 45 s was missed once on a loaded CI machine
+                         round_timeout=180.0, checkpoint_dir=str(checkpoints))
+    thread, outcome = _submit_until_checkpoint(federation, config, checkpoints)
     # VA's SuperNode dies once round 1 is checkpointed (its record is written when round
     # 2's train replies, which carry its evaluation, are back). However fast the rounds
     # after it are, VA cannot answer the final evaluation, so its absence is certain,
@@ -244,31 +249,13 @@ def test_a_site_restarted_mid_study_rejoins_it(federation: Federation,
     # VA's SuperNode is stopped once round 1 is checkpointed and started again at once,
     # with the same key: the study goes on (min_sites_per_round), VA answers again in a
     # later round and the final evaluation, and the study completes with all four sites.
-    import threading
-    import time
-
     checkpoints = federation.root / "ckpt-restart"
     config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
                          missing_codes=HEART_MISSING_CODES,
                          strategy="newton", rounds=4, min_sites_per_round=3,
                          quality_check="off", round_timeout=180.0,
                          checkpoint_dir=str(checkpoints))
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = submit(config, federation.coordinator, n_sites=4, timeout=900)
-        except Exception as exc:  # reported by the assertion below
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    deadline = time.time() + 300
-    while not (checkpoints / "checkpoint.json").exists():
-        if time.time() > deadline or not thread.is_alive():
-            thread.join(900)
-            pytest.fail(f"no checkpoint within 300 s: {outcome}")
-        time.sleep(0.2)
+    thread, outcome = _submit_until_checkpoint(federation, config, checkpoints)
     stop_process(federation.processes[-1])
     federation.processes.append(start_site(
         federation.root / "va", coordinator_address=federation.address,

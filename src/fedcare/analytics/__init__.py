@@ -11,8 +11,9 @@ starts one per message) that needs one light function does not pay for pandas or
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from fedcare._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from fedcare.analytics._common import DEFAULT_MIN_CELL, SiteMessage, small_cells, suppress
@@ -153,13 +154,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

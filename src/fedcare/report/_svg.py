@@ -206,7 +206,12 @@ def bar_chart(rows: Sequence[tuple[str, float]], *, title: str, unit: str = "",
     if not rows:
         return f'<p class="empty">{escape(title)}: no values.</p>'
     height = 30 + 24 * len(rows)
-    left, right = 190, 70
+    # room for the longest label at the tick font (about 6.5 px a Latin character, 12 px
+    # a Chinese one), so that "Lower systolic blood pressure by 10 mmHg" is not cut
+    longest = max(sum(12.0 if ord(ch) > 0x2E7F else 6.5 for ch in label)
+                  for label, _ in rows)
+    left, right = max(190, int(longest) + 12), 70
+    width = max(width, left + right + 240)
     w = width - left - right
     top = max(abs(v) for _, v in rows) or 1.0
     zero = left + (w / 2 if signed else 0)

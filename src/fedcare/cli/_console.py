@@ -24,7 +24,7 @@ console_app.add_typer(user_app, name="user")
 
 Db = Annotated[str | None, typer.Option(
     "--db", envvar="FEDCARE_DATABASE_URL", show_default=False,
-    help="Registry database URL [default: sqlite:///fedcare.db; env FEDCARE_DATABASE_URL].")]
+    help="Registry database URL (default: sqlite:///fedcare.db; env FEDCARE_DATABASE_URL).")]
 
 
 @user_app.command("add", epilog=EXIT_CODES)

@@ -532,8 +532,8 @@ def study_resume(
     coordinator: Annotated[Path, typer.Option(help="The coordinator's folder.")],
     sites: Annotated[int, typer.Option(min=2, help="Sites to wait for.")],
     checkpoint: Annotated[Path | None, typer.Option(
-        help="checkpoint.json to continue from [default: the coordinator's "
-             "checkpoints/<study>/checkpoint.json].")] = None,
+        help="checkpoint.json to continue from (default: the coordinator's "
+             "checkpoints/<study>/checkpoint.json).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder for runs/<id>/.")] = Path("runs"),
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")
                         ] = None,

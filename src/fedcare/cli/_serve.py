@@ -25,8 +25,8 @@ __all__ = ["apikey_app", "model_app", "serve"]
 
 Db = Annotated[str | None, typer.Option(
     "--db", envvar="FEDCARE_DATABASE_URL", show_default=False,
-    help="Registry database URL [default: sqlite:///fedcare.db in this folder; env "
-         "FEDCARE_DATABASE_URL]. PostgreSQL: postgresql+psycopg://user@host/db")]
+    help="Registry database URL (default: sqlite:///fedcare.db in this folder; env "
+         "FEDCARE_DATABASE_URL). PostgreSQL: postgresql+psycopg://user@host/db")]
 
 model_app = typer.Typer(
     help="The model registry: register a finished study's model, list, show, model cards."
@@ -54,11 +54,11 @@ def register(
     run_dir: Annotated[Path, typer.Argument(help="Run folder of `fedcare study run` or "
                                             "`fedcare demo` (holds metrics.json).",
                                             show_default=False)],
-    name: Annotated[str | None, typer.Option(help="Display name [default: from the study].",
+    name: Annotated[str | None, typer.Option(help="Display name (default: from the study).",
                                              show_default=False)] = None,
     intended_use: Annotated[str | None, typer.Option(
-        "--intended-use", help="Intended-use statement for the model card [default: "
-        "generated from the outcome and sites].", show_default=False)] = None,
+        "--intended-use", help="Intended-use statement for the model card (default: "
+        "generated from the outcome and sites).", show_default=False)] = None,
     db: Db = None,
 ) -> None:
     """Register the global model of a finished study: parameters, feature schema (units,

@@ -33,9 +33,9 @@ study_app = typer.Typer(
 Strategy = Annotated[str, typer.Option(help=f"Training strategy: {', '.join(STRATEGIES)}.")]
 Rounds = Annotated[int, typer.Option(min=1, help="Federated rounds.")]
 MaybeStrategy = Annotated[str | None, typer.Option(
-    "--strategy", help=f"Training strategy: {', '.join(STRATEGIES)} [default: newton].")]
+    "--strategy", help=f"Training strategy: {', '.join(STRATEGIES)} (default: newton).")]
 MaybeRounds = Annotated[int | None, typer.Option(
-    "--rounds", min=1, help="Federated rounds [default: 10].")]
+    "--rounds", min=1, help="Federated rounds (default: 10).")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")]
 Engine = Annotated[str, typer.Option(
     help="Where the Flower apps run: inprocess (embedded default, fast) or simulation "
@@ -163,11 +163,11 @@ def study_run(
     missing: Annotated[str | None, typer.Option(
         help="impute: keep rows with a missing numeric/binary value (federated mean + a "
              "'<column> missing' indicator); complete-case: drop them; drop-feature: leave "
-             "out every such feature [default: impute].")
+             "out every such feature (default: impute).")
     ] = None,
     quality_check: Annotated[str | None, typer.Option(
         help="refuse: stop on a blocking data-quality finding (exit 3); warn: train anyway, "
-             "recorded as an override; off [default: refuse].")] = None,
+             "recorded as an override; off (default: refuse).")] = None,
     categorical: Annotated[str | None, typer.Option(
         help="Comma-separated columns to one-hot encode even if numeric.")] = None,
     positive: Annotated[str | None, typer.Option(
@@ -176,10 +176,10 @@ def study_run(
     rounds: MaybeRounds = None,
     model: Annotated[str | None, typer.Option(
         help="logistic or mlp (mlp needs --strategy fedavg, fedprox or fedadam) "
-             "[default: logistic].")] = None,
+             "(default: logistic).")] = None,
     min_site_rows: Annotated[int | None, typer.Option(
         min=1, help="Sites with fewer usable rows (or < 2 test rows) are excluded and "
-                    "reported [default: 10].")] = None,
+                    "reported (default: 10).")] = None,
     config_file: Annotated[Path | None, typer.Option(
         "--config", help="Study TOML file (any StudyConfig setting); options given on the "
                          "command line override it.")] = None,

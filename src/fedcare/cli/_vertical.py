@@ -47,7 +47,7 @@ PartyOpt = Annotated[list[str] | None, typer.Option(
                     "party. Each party's file is read only by that party's app.")]
 Coordinator = Annotated[Path | None, typer.Option(
     help="Run on the live federation of this coordinator folder instead (the two parties "
-         "are sites whose site.toml has a [site.vertical] table; docs/vertical.md).")]
+         "are sites whose site.toml has a \\[site.vertical] table; docs/vertical.md).")]
 IdColumn = Annotated[str | None, typer.Option(
     help="Identifier column of a party given without :ID_COLUMN.")]
 IdKind = Annotated[str, typer.Option(

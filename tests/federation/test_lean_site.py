@@ -49,3 +49,13 @@ def test_site_path_imports_no_heavy_package(synthetic_sites: Path) -> None:
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_lazy_analytics_tasks_are_the_analytics_module_s() -> None:
+    """The site app names the analytics message types without importing their module
+    (pandas); the names must be exactly those the module answers."""
+    from fedcare.federation.site import analytics
+    from fedcare.federation.site.tasks import ANALYTICS_TYPES, TASKS
+
+    assert set(ANALYTICS_TYPES) == set(analytics.TASKS)
+    assert set(ANALYTICS_TYPES) <= set(TASKS)

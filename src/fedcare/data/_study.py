@@ -95,15 +95,13 @@ def study_site_names(config: StudyConfig) -> list[str]:
     """Sorted site names of a one-table study (rows without a site are left out; each
     site checks its own rows). Cached per table file and modification time: on Flower's
     simulation engine every message of every simulated site asks for them."""
-    column = study_roles(config).site_column
-    return list(_site_names(config.data, config.data_dir, table_stamp(config.data), column,
-                            config))
+    return list(_site_names(config, table_stamp(config.data)))
 
 
 @lru_cache(maxsize=8)
-def _site_names(data: str, data_dir: str, stamp: float, column: str,
-                config: StudyConfig) -> tuple[str, ...]:
-    frame = read_study_table(data, data_dir)
+def _site_names(config: StudyConfig, stamp: float) -> tuple[str, ...]:
+    frame = read_study_table(config.data, config.data_dir)
+    column = study_roles(config).site_column
     if column not in frame.columns:
         # names the column and suggests a close match
         load_study_cohort(config)

@@ -7,6 +7,8 @@ coordinator start`` / ``fedcare site start`` do.  On these same processes, in th
 1. **bare Flower**: a plain ``ServerApp`` that sends an array of ``--size`` floats (14: the
    Newton model of the heart study) to every site ``--rounds`` times and averages the
    replies; the plain ``ClientApp`` adds 1.  No fedcare import anywhere in its processes.
+   Run twice: with ``grid.send_and_receive`` (Flower's 3-s pulls), then pulling every
+   ``--pull-interval`` seconds.
 2. **fedcare**: the heart study, ``--rounds`` Newton (or ``--strategy fedavg``) rounds,
    submitted like ``fedcare study submit`` (schema, standardisation, rounds, final evaluations).
 
@@ -24,7 +26,11 @@ With ``--src OTHER/src`` the Flower processes import fedcare from that source tr
 same session (the bare app is run again for that deployment, as its baseline).
 
 Flower 1.41 polls every 3 s on both sides and starts a new ClientApp process for every
-message: the bare app's round time is the floor any Flower app has on this machine.
+message.  fedcare's coordinator pulls replies itself through the grid's public
+``push_messages`` / ``pull_messages`` every ``pull-interval`` seconds (0.2 by default), so the
+bare app is also run a second time pulling as often (``--pull-interval``): the first bare run
+is what a plain Flower app gets, the second the floor for any app on this machine while
+the SuperNode still waits 3 s between its own pulls.
 
 Run:  python benchmarks/deploy_speed.py [--rounds 10] [--size 14] [--strategy newton]
                                         [--src OTHER/src] [--json OUT]
@@ -72,6 +78,7 @@ server_app = ServerApp()
 def main(grid: Grid, context: Context) -> None:
     cfg = context.run_config
     rounds, n, size = int(cfg["rounds"]), int(cfg["num-sites"]), int(cfg["size"])
+    pull_interval = float(cfg["pull-interval"])
     started = time.time()
     while len(list(grid.get_node_ids())) < n:
         time.sleep(0.2)
@@ -82,7 +89,17 @@ def main(grid: Grid, context: Context) -> None:
         messages = [Message(content=RecordDict({"arrays": ArrayRecord([x])}),
                             dst_node_id=node, message_type="train")
                     for node in grid.get_node_ids()]
-        replies = list(grid.send_and_receive(messages))
+        if pull_interval > 0:  # its own loop over the grid's public push/pull calls
+            pending = set(grid.push_messages(messages))
+            replies = []
+            while pending:
+                got = list(grid.pull_messages(pending))
+                replies += got
+                pending -= {r.metadata.reply_to_message_id for r in got}
+                if pending:
+                    time.sleep(pull_interval)
+        else:  # Flower's own: pulls every 3 s
+            replies = list(grid.send_and_receive(messages))
         seconds.append(time.time() - t0)
         if first is None:
             first = time.time() - started
@@ -109,14 +126,16 @@ def write_bare_app(directory: Path) -> Path:
                                   "components": {"serverapp": "bare_app:server_app",
                                                  "clientapp": "bare_app:client_app"},
                                   "config": {"rounds": 10, "num-sites": 4, "size": 14,
-                                             "output-dir": ""}}}},
+                                             "pull-interval": 0.0, "output-dir": ""}}}},
     }
     (directory / "pyproject.toml").write_text(tomli_w.dumps(project))
     return directory
 
 
-def run_bare(coordinator: Path, rounds: int, size: int, work: Path) -> dict[str, Any]:
-    """Submit the bare app with ``flwr run`` and wait for its result."""
+def run_bare(coordinator: Path, rounds: int, size: int, work: Path,
+             pull_interval: float = 0.0) -> dict[str, Any]:
+    """Submit the bare app with ``flwr run`` and wait for its result (``pull_interval``
+    > 0: its ServerApp pulls replies itself every so many seconds, as fedcare's does)."""
     from fedcare.federation.engines.deploy.layout import (
         CONNECTION,
         coordinator_settings,
@@ -126,10 +145,10 @@ def run_bare(coordinator: Path, rounds: int, size: int, work: Path) -> dict[str,
 
     root, settings = coordinator_settings(coordinator)
     app = write_bare_app(work / "bare-app")
-    out = work / "bare-out"
-    overrides = work / "bare.toml"
+    out = work / f"bare-out-{pull_interval}"
+    overrides = work / f"bare-{pull_interval}.toml"
     write_toml(overrides, {"rounds": rounds, "num-sites": len(SITES), "size": size,
-                           "output-dir": str(out)})
+                           "pull-interval": pull_interval, "output-dir": str(out)})
     started = time.perf_counter()
     run_id = str(flwr_cli(root, settings, ["run", str(app), CONNECTION, "--run-config",
                                            str(overrides)], timeout=300)["run-id"])
@@ -164,6 +183,12 @@ def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
             print(f"[{label}] bare Flower: {args.rounds} rounds, median "
                   f"{statistics.median(bare['seconds']):.2f} s/round, first round after "
                   f"{bare['first_round']:.1f} s, wall {bare['wall_seconds']:.1f} s")
+            fast = run_bare(root / "coord", args.rounds, args.size, root,
+                            pull_interval=args.pull_interval)
+            out["bare_fast_pull"] = fast
+            print(f"[{label}] bare Flower pulling every {args.pull_interval} s: median "
+                  f"{statistics.median(fast['seconds']):.2f} s/round, wall "
+                  f"{fast['wall_seconds']:.1f} s")
             audit = root / "audit"
             config = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
                                  audit_dir=str(audit),
@@ -205,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the fedcare study's strategy")
     parser.add_argument("--src", help="a second deployment whose Flower processes import "
                                       "fedcare from this source tree")
+    parser.add_argument("--pull-interval", type=float, default=0.2,
+                        help="the second bare run's ServerApp pulls replies this often, "
+                             "as fedcare's coordinator does (run config pull-interval)")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
     C.flower_env()
@@ -218,20 +246,25 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for r in results:
         bare, fed = r["bare"]["seconds"], r["fedcare"]
+        fast = r["bare_fast_pull"]["seconds"]
         per_message = fed["wall_seconds"] / fed["message_rounds"]
         rows.append([r["label"], f"{statistics.median(bare):.2f} / {max(bare):.2f}",
+                     f"{statistics.median(fast):.2f} / {max(fast):.2f}",
                      f"{fed['train_seconds'] / args.rounds:.2f}",
                      str(fed["message_rounds"]), f"{per_message:.2f}",
                      f"{per_message / statistics.median(bare):.2f}",
+                     f"{per_message / statistics.median(fast):.2f}",
                      f"{r['bare']['first_round']:.1f}", f"{r['bare']['wall_seconds']:.1f}",
                      f"{fed['wall_seconds']:.1f}",
                      f"{statistics.median(r['idle_site_rss_mb']):.0f}",
                      f"{max(r['fedcare']['site_peak_rss_mb_sampled']):.0f}"])
     print(f"\n{args.rounds} rounds, 4 sites, TLS + node authentication, loopback\n")
     print(C.table(["fedcare in the site processes", "bare Flower s/message round (median / max)",
+                   f"bare Flower pulling every {args.pull_interval} s (median / max)",
                    f"fedcare {args.strategy} s/training round", "fedcare message rounds",
                    "fedcare s/message round (study wall / message rounds)",
-                   "ratio per message round", "bare first round s", "bare wall s",
+                   "ratio per message round (to bare)",
+                   "ratio to bare pulling as often", "bare first round s", "bare wall s",
                    "fedcare study wall s", "idle site RSS MB", "site peak RSS MB (sampled)"],
                   rows))
     if args.json:

@@ -5,15 +5,21 @@ lead sees live in ``fedcare study submit`` and the console, while a site is stil
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flwr.app import Context, Message, RecordDict
+from flwr.serverapp import Grid
 
-from fedcare.exceptions import FederationError
+from fedcare.exceptions import ConfigError, FederationError
 from fedcare.federation import InProcessGrid
+from fedcare.federation.coordinator import grid as grid_module
 from fedcare.federation.coordinator import run_task
-from fedcare.federation.coordinator.grid import ProgressGrid, ProgressLog
+from fedcare.federation.coordinator.app import _pull_interval_of
+from fedcare.federation.coordinator.grid import GridWrapper, ProgressGrid, ProgressLog
+from fedcare.federation.protocol import request
 from fedcare.federation.site import client_app
 from fedcare.study import StudyConfig
 from fedcare.study._benchmark import FLAMBY_PROTOCOL
@@ -68,3 +74,53 @@ def test_a_refusal_is_reported_with_its_reason(heart_data_dir: Path, tmp_path: P
     assert "site 'switzerland' refuses this study" in refused[0]["reason"]
     assert "small-cell k 5 is below the site's minimum 10" in refused[0]["reason"]
     assert not any("round" in e for e in _lines(tmp_path))
+
+
+class _LateReplies(GridWrapper):
+    """Hides every reply until the grid has been pulled ``late`` times."""
+
+    def __init__(self, grid: InProcessGrid, late: int) -> None:
+        super().__init__(grid)
+        self.late, self.pulls = late, 0
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        self.pulls += 1
+        return [] if self.pulls <= self.late else self._grid.pull_messages(message_ids)
+
+
+def _slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    slept: list[float] = []
+    monkeypatch.setattr(grid_module.time, "sleep", slept.append)
+    return slept
+
+
+def _schema_round(grid: Grid) -> list[Message]:
+    messages = [request("query.schema", n, {}) for n in grid.get_node_ids()]
+    return list(grid.send_and_receive(messages, timeout=60))
+
+
+def test_replies_are_pulled_on_the_coordinators_schedule_not_flowers_3_s(
+        heart_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = StudyConfig(**FLAMBY_PROTOCOL, data_dir=str(heart_data_dir))
+    inner = InProcessGrid(client_app, [{"site": s} for s in SITES], config.to_run_config())
+    late = _LateReplies(inner, late=3)
+    slept = _slept(monkeypatch)
+    replies = _schema_round(ProgressGrid(late, None, interval=0.2))
+    assert len(replies) == 4 and late.pulls == 4
+    assert slept == [0.2, 0.2, 0.2]
+    # without an interval: the engine grid's own (Flower's gRPC grid has none: 3 s)
+    late.pulls, slept[:] = 0, []
+    assert len(_schema_round(ProgressGrid(late))) == 4 and slept == [3.0, 3.0, 3.0]
+    with pytest.raises(ValueError, match="pull interval must be > 0 s, got 0"):
+        ProgressGrid(late, None, interval=0)
+
+
+@pytest.mark.parametrize("value", ["soon", 0, -1.5])
+def test_a_bad_pull_interval_is_refused_naming_the_key(value: object) -> None:
+    context = Context(run_id=1, node_id=0, node_config={}, state=RecordDict(),
+                      run_config={"pull-interval": value})  # type: ignore[dict-item]
+    with pytest.raises(ConfigError, match="run config 'pull-interval' must be a number of "
+                                          "seconds > 0"):
+        _pull_interval_of(context)
+    context.run_config["pull-interval"] = 0.5
+    assert _pull_interval_of(context) == 0.5

@@ -79,13 +79,14 @@ class RunKey:
     AUDIT_DIR: Final = "audit-dir"              # = StudyConfig.audit_dir
     MIN_CELL: Final = "min-cell"                # = StudyConfig.min_cell
     SECURE: Final = "secure-aggregation"        # = StudyConfig.secure_aggregation
+    PULL_INTERVAL: Final = "pull-interval"      # s between the ServerApp's pulls for replies
 
     TASKS: Final = ("study", "analytics", "quality")
     """What the ServerApp can run (``task``)."""
 
     DEFAULTS: Final[Mapping[str, str | int | float | bool]] = {
         NUM_SITES: 0, OUTPUT_DIR: "", WAIT_FOR_SITES: 60.0, TASK: "study",
-        ANALYTICS_REQUEST: ""}
+        ANALYTICS_REQUEST: "", PULL_INTERVAL: 0.2}
     """Keys a Flower app project must declare beside the study settings."""
 
 

@@ -15,7 +15,7 @@ from fedcare.exceptions import ConfigError
 
 from ..protocol import RunKey
 from .analytics import run_analytics
-from .grid import ProgressGrid, ProgressLog, audit_grid
+from .grid import ProgressGrid, ProgressLog, audit_grid, engine_pull_interval
 from .quality import run_quality_check
 from .study import coordinate_study
 
@@ -59,12 +59,29 @@ def run_task(grid: Grid, context: Context) -> dict[str, Any]:
     return RUNNERS[task](audit_grid(grid, context), context)
 
 
+def _pull_interval_of(context: Context) -> float:
+    """The run config's ``pull-interval`` in seconds (> 0), or a ConfigError."""
+    raw = context.run_config.get(RunKey.PULL_INTERVAL, RunKey.DEFAULTS[RunKey.PULL_INTERVAL])
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value > 0:
+        raise ConfigError(f"run config '{RunKey.PULL_INTERVAL}' must be a number of seconds "
+                          f"> 0, got {raw!r}")
+    return value
+
+
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
     """Flower entry point: run the task, write ``result.json`` to ``output-dir``."""
     output_dir = str(context.run_config.get(RunKey.OUTPUT_DIR, ""))
-    if output_dir:  # each reply as it arrives, for the study lead (submit, console)
-        grid = ProgressGrid(grid, ProgressLog(Path(output_dir) / PROGRESS_FILE))
+    # replies pulled every `pull-interval` s (never slower than the engine grid's own;
+    # Flower's gRPC grid waits 3 s); each reported as it
+    # arrives when there is an output folder, for the study lead (submit, console)
+    interval = min(_pull_interval_of(context), engine_pull_interval(grid))
+    grid = ProgressGrid(grid, ProgressLog(Path(output_dir) / PROGRESS_FILE)
+                        if output_dir else None, interval=interval)
     out = run_task(grid, context)
     if output_dir:
         path = Path(output_dir)

@@ -18,7 +18,7 @@ from ..protocol import site_of
 from .rounds import failure_line
 
 __all__ = ["AuditingGrid", "GridWrapper", "Participants", "ProgressGrid", "ProgressLog",
-           "audit_grid"]
+           "audit_grid", "engine_pull_interval"]
 
 
 class GridWrapper(Grid):
@@ -167,7 +167,7 @@ class ProgressLog:
             f.write(line + "\n")
 
 
-def _pull_interval(grid: Grid) -> float:
+def engine_pull_interval(grid: Grid) -> float:
     """Seconds between pulls of the engine's own grid (Flower's gRPC grid waits 3 s)."""
     while isinstance(grid, GridWrapper):
         grid = grid._grid
@@ -175,19 +175,40 @@ def _pull_interval(grid: Grid) -> float:
 
 
 class ProgressGrid(GridWrapper):
-    """A grid that reports each reply as it arrives, not only when all have come.
+    """A grid that pulls replies on its own schedule and reports each as it arrives.
 
-    ``send_and_receive`` pushes, then pulls as Flower's grids do (same interval, same
-    timeout), appending to the run's :class:`ProgressLog`: which sites were asked, each
-    reply (answered, or failed with its one-line reason) with its delay, and the sites
-    still silent at the timeout. A site waiting for its steward's approval is silent;
-    the study lead sees that while it waits, and the refusal's reason when it comes.
+    ``send_and_receive`` pushes, then pulls through the engine grid's public
+    ``pull_messages`` every ``interval`` seconds until every reply is in or the timeout
+    passes — the same loop as Flower's grids, whose gRPC grid waits 3 s between pulls
+    (``flwr/superlink/grid/http_grid.py``); a pull is one small call to the SuperLink,
+    so a short interval costs the SuperLink little and a round no longer waits up to
+    3 s after its last reply has arrived. With a :class:`ProgressLog` it appends which
+    sites were asked, each reply (answered, or failed with its one-line reason) with its
+    delay, and the sites still silent at the timeout. A site waiting for its steward's
+    approval is silent; the study lead sees that while it waits, and the refusal's
+    reason when it comes.
+
+    Parameters
+    ----------
+    grid : flwr.serverapp.Grid
+    log : ProgressLog or None
+        Where to report; ``None`` to pull on this schedule without reporting.
+    interval : float, optional
+        Seconds between pulls (run config ``pull-interval``); default: the engine
+        grid's own (3 s for Flower's gRPC grid, 0.1 s for its in-memory one).
     """
 
-    def __init__(self, grid: Grid, log: ProgressLog) -> None:
+    def __init__(self, grid: Grid, log: ProgressLog | None = None,
+                 interval: float | None = None) -> None:
         super().__init__(grid)
         self.log = log
-        self.interval = _pull_interval(grid)
+        if interval is not None and not interval > 0:
+            raise ValueError(f"pull interval must be > 0 s, got {interval}")
+        self.interval = engine_pull_interval(grid) if interval is None else float(interval)
+
+    def _append(self, record: Mapping[str, Any]) -> None:
+        if self.log is not None:
+            self.log.append(record)
 
     def send_and_receive(self, messages: Iterable[Message], *,
                          timeout: float | None = None) -> Iterable[Message]:
@@ -197,7 +218,7 @@ class ProgressGrid(GridWrapper):
         kind = messages[0].metadata.message_type
         pending = set(self.push_messages(messages))
         nodes = {m.metadata.message_id: m.metadata.dst_node_id for m in messages}
-        self.log.append({"event": "asked", "type": kind,
+        self._append({"event": "asked", "type": kind,
                          "nodes": sorted(nodes.values())})
         started = time.time()
         end = started + (timeout if timeout is not None else 0.0)
@@ -216,11 +237,11 @@ class ProgressGrid(GridWrapper):
                 if reply.has_error():
                     record["reason"] = failure_line(
                         f"node {node}", reply.error.reason or f"error code {reply.error.code}")
-                self.log.append(record)
+                self._append(record)
             if not pending:
                 break
             time.sleep(self.interval)
         if pending:
-            self.log.append({"event": "silent", "type": kind,
+            self._append({"event": "silent", "type": kind,
                              "nodes": sorted(nodes[m] for m in pending if m in nodes)})
         return replies

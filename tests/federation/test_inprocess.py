@@ -145,6 +145,38 @@ def test_a_training_round_is_one_message_round(heart_config: StudyConfig,
         == pytest.approx(last["accuracy"], abs=1e-9)
 
 
+@pytest.mark.parametrize("missing", ["complete-case", "impute"])
+def test_the_quality_message_also_carries_the_next_set_up_sums(
+        heart_config: StudyConfig, missing: str) -> None:
+    """In the clear, the quality message also asks each site for the next set-up round's
+    sums (the imputation sums when imputing, else the standardisation moments): one
+    message round fewer, and the same study as with those sums asked on their own (the
+    quality check off sends them in their own message)."""
+    config = heart_config.replace(rounds=2, missing=missing, quality_check="warn")
+    if missing == "impute":
+        config = config.replace(missing_codes={"chol": 0.0})  # so that there is some
+    merged, grid = run_inprocess(config, SITES, keep_messages=True)
+    apart, grid_apart = run_inprocess(config.replace(quality_check="off"), SITES,
+                                      keep_messages=True)
+    sent = Counter(m.metadata.message_type for m in grid.messages_sent)
+    sent_apart = Counter(m.metadata.message_type for m in grid_apart.messages_sent)
+    both = "query.impute" if missing == "impute" else "query.moments"
+    assert sent["query.quality"] == len(SITES) and sent[both] == 0
+    assert sent_apart["query.quality"] == 0 and sent_apart[both] == len(SITES)
+    if missing == "impute":  # the moments follow the imputation: their own message
+        assert sent["query.moments"] == sent_apart["query.moments"] == len(SITES)
+        assert merged["schema"]["imputed"] and \
+            merged["schema"]["imputed"] == pytest.approx(apart["schema"]["imputed"],
+                                                         rel=1e-12)
+    assert sum(sent.values()) == sum(sent_apart.values())  # quality's message took its place
+    for key in ("mean", "scale"):
+        np.testing.assert_allclose(merged["standardiser"][key], apart["standardiser"][key],
+                                   rtol=1e-12, atol=0)
+    for a, b in zip(merged["arrays"], apart["arrays"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert merged["quality"]["findings"]
+
+
 def test_site_error_is_reported_with_site_and_without_values(tmp_path: Path) -> None:
     # synthetic table: site "b" has a text value in a numeric column
     rng = np.random.default_rng(0)

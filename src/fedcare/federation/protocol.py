@@ -26,6 +26,7 @@ __all__ = [
     "ANALYTICS_MESSAGE_TYPES",
     "EVALUATION_RECORD",
     "INT_METRICS",
+    "SUMS_RECORD",
     "MessageType",
     "RunKey",
     "SecureEncoding",
@@ -105,11 +106,18 @@ class ConfigKey:
     TASK: Final = "task"                        # the message type a secure sum stands for
     EVALUATE_RECEIVED: Final = "evaluate-received"  # train: first evaluate the model sent
     ALSO_EVALUATE: Final = "also-evaluate"      # evaluate: also these settings (a,b)
+    ALSO_SUM: Final = "also-sum"                # quality: also this sums request's answer
 
 
 EVALUATION_RECORD: Final = "evaluation"
 """The metric record of a ``train`` / ``train.newton`` reply that holds the site's
 evaluation of the model it received (asked with :attr:`ConfigKey.EVALUATE_RECEIVED`)."""
+
+
+SUMS_RECORD: Final = "sums"
+"""The metric record of a ``query.quality`` reply that holds the metrics of the sums
+request the coordinator also asked for (:attr:`ConfigKey.ALSO_SUM`; the sums' arrays are
+the reply's ``arrays``)."""
 
 
 INT_METRICS = frozenset({"num-examples", "n-train", "n-rows", "n-test", "n-dropped",

@@ -11,7 +11,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -20,9 +19,9 @@ from fedcare.exceptions import ConvergenceWarning
 from fedcare.models._base import BatchOptimiser, LogOddsMixin, MinibatchSGD
 from fedcare.models._base import binary_only as _binary_only
 from fedcare.models._logistic_math import (
-    _design,
     logistic_gradient_hessian,
     newton_update,
+    sgd_local_update,
 )
 
 __all__ = ["LogisticRegression", "logistic_gradient_hessian", "newton_update"]
@@ -149,24 +148,10 @@ class LogisticRegression(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type:
         ``optimiser`` draws batches and combines per-example gradients (default
         ``MinibatchSGD(batch_size)``; pass :class:`fedcare.privacy.DPSGD` for DP-SGD).
         """
-        optimiser = optimiser or MinibatchSGD(batch_size)
         check_is_fitted(self)
-        rng = np.random.default_rng(seed)
-        w = self.weights_
-        anchor = w.copy()
-        n = len(y)
-        reg = 1.0 / (float(self.C) * n) if np.isfinite(self.C) else 0.0
-        penalty = np.ones_like(w)
-        penalty[-1] = 0.0
-        Z = _design(X)
-        for _ in range(steps):
-            idx = optimiser.batch(n, rng)
-            p = expit(Z[idx] @ w)
-            per_example = Z[idx] * (p - y[idx])[:, None]
-            grad = optimiser.gradient(per_example, n, rng) + reg * penalty * w
-            if prox_mu:
-                grad = grad + prox_mu * (w - anchor)
-            w = w - lr * grad
+        w = sgd_local_update(self.weights_, X, y, C=float(self.C), steps=steps, lr=lr,
+                             optimiser=optimiser or MinibatchSGD(batch_size),
+                             prox_mu=prox_mu, seed=seed)
         self._set_weights(w)
         return self
 

@@ -1,17 +1,23 @@
 """The arithmetic of federated logistic regression, with numpy and scipy.special only.
 
-A site's ``train`` message for a Newton study needs only these sums; they live apart from
-the scikit-learn-compatible :class:`fedcare.models.LogisticRegression` so that a site's
-ClientApp process (one per message under Flower) does not import scikit-learn for them.
+A site's ``train`` message for a Newton study needs only these sums, and a FedAvg-family
+study's only :func:`sgd_local_update`; they live apart from the scikit-learn-compatible
+:class:`fedcare.models.LogisticRegression` so that a site's ClientApp process (one per
+message under Flower) does not import scikit-learn for them.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fedcare._numeric import expit
 
-__all__ = ["logistic_gradient_hessian", "newton_update", "penalised"]
+if TYPE_CHECKING:
+    from fedcare.models._base import BatchOptimiser
+
+__all__ = ["logistic_gradient_hessian", "newton_update", "penalised", "sgd_local_update"]
 
 
 def _design(X: np.ndarray) -> np.ndarray:
@@ -83,3 +89,38 @@ def newton_update(
     except np.linalg.LinAlgError:
         step = np.linalg.lstsq(H, g, rcond=None)[0]
     return np.asarray(weights - step)
+
+
+def sgd_local_update(weights: np.ndarray, X: np.ndarray, y: np.ndarray, *, C: float,
+                     steps: int, lr: float, optimiser: BatchOptimiser, prox_mu: float = 0.0,
+                     seed: int = 0) -> np.ndarray:
+    """Mini-batch SGD from ``weights`` (coefficients then intercept): a site's FedAvg /
+    FedProx local training of the logistic model.
+
+    Minimises the mean log-loss plus ``||coef||^2 / (2 C n)`` (the pooled objective
+    divided by ``C n``) plus FedProx's ``prox_mu / 2 ||w - w_start||^2``. ``optimiser``
+    draws batches and combines per-example gradients (:class:`~fedcare.models.MinibatchSGD`,
+    or :class:`fedcare.privacy.DPSGD` for DP-SGD).
+
+    Returns
+    -------
+    ndarray of shape (n_features + 1,)
+        The weights after ``steps`` steps.
+    """
+    rng = np.random.default_rng(seed)
+    w = np.asarray(weights, dtype=np.float64).copy()
+    anchor = w.copy()
+    n = len(y)
+    reg = 1.0 / (float(C) * n) if np.isfinite(C) else 0.0
+    penalty = np.ones_like(w)
+    penalty[-1] = 0.0
+    Z = _design(X)
+    for _ in range(steps):
+        idx = optimiser.batch(n, rng)
+        p = expit(Z[idx] @ w)
+        per_example = Z[idx] * (p - y[idx])[:, None]
+        grad = optimiser.gradient(per_example, n, rng) + reg * penalty * w
+        if prox_mu:
+            grad = grad + prox_mu * (w - anchor)
+        w = w - lr * grad
+    return w

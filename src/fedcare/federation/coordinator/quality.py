@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
 from dataclasses import asdict
 from typing import Any
 
-from flwr.app import Context
+from flwr.app import Context, Message, RecordDict
 from flwr.serverapp import Grid
 
 from fedcare.config import StudyConfig
 from fedcare.data._study import schema_from_json
-from fedcare.exceptions import DataError
+from fedcare.exceptions import DataError, FederationError
 from fedcare.quality import QualityReport, combine_quality
 
-from ..protocol import ConfigKey, MessageType, number, site_of
+from ..protocol import SUMS_RECORD, ConfigKey, MessageType, number, site_of
 from .rounds import ask, wait_for_sites
 from .setup import agree_schema
 
-__all__ = ["apply_quality", "check_quality", "run_quality_check"]
+__all__ = ["apply_quality", "check_quality", "check_quality_and_sum", "run_quality_check"]
 
 
 def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
@@ -32,13 +33,41 @@ def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
     many answered. Quality aggregates are compared site by site, not summed, so they go
     in the clear (small-cell protected) in secure studies too.
     """
-    replies = ask(grid, node_ids, MessageType.QUALITY, {ConfigKey.SCHEMA: schema_json},
+    return check_quality_and_sum(grid, node_ids, schema_json, config)[0]
+
+
+def check_quality_and_sum(grid: Grid, node_ids: list[int], schema_json: str,
+                          config: StudyConfig, also: str = "",
+                          ) -> tuple[QualityReport, list[Message]]:
+    """:func:`check_quality`, the same message also asking each site for the sums request
+    ``also`` (``query.impute`` or ``query.moments``; a study in the clear): one message
+    round fewer. Returns the report and, with ``also``, each answering site's sums as a
+    reply of that request would hold them (arrays and ``metrics``), sorted by site."""
+    cfg = {ConfigKey.SCHEMA: schema_json, **({ConfigKey.ALSO_SUM: also} if also else {})}
+    replies = ask(grid, node_ids, MessageType.QUALITY, cfg,
                   timeout=config.round_timeout, min_sites=config.min_sites_per_round)
     aggregates = {site_of(r): {key: number(r.content, key)
                                for key in r.content.metric_records["metrics"]}
                   for r in replies}
-    return combine_quality(aggregates, schema_from_json(schema_json), min_cell=config.min_cell,
-                           impute=config.missing in ("impute", "drop-feature"))
+    report = combine_quality(aggregates, schema_from_json(schema_json),
+                             min_cell=config.min_cell,
+                             impute=config.missing in ("impute", "drop-feature"))
+    return report, [_sums_view(r) for r in replies] if also else []
+
+
+def _sums_view(reply: Message) -> Message:
+    """The sums part of a quality reply, as the sums request's own reply would hold it
+    (a shallow copy with the same metadata; the reply stays as it came)."""
+    sums = reply.content.metric_records.get(SUMS_RECORD)
+    if sums is None:
+        raise FederationError(f"site '{site_of(reply)}' sent no sums with its quality "
+                              "aggregates (a site running an older fedcare?)")
+    content = RecordDict({"metrics": sums, "site": reply.content.config_records["site"]})
+    if "arrays" in reply.content.array_records:
+        content["arrays"] = reply.content.array_records["arrays"]
+    view = copy.copy(reply)
+    view.content = content
+    return view
 
 
 #: The value a missing-code finding names ("value 0 in all 123 values").

@@ -46,7 +46,7 @@ from ..result import FederatedRun, RoundRecord
 from ..strategies import build_strategy, client_dp_noise, norm_bound_events
 from .checkpoint import load_checkpoint, save_checkpoint
 from .grid import Participants
-from .quality import apply_quality, check_quality
+from .quality import apply_quality, check_quality_and_sum
 from .rounds import ask, check_replies, wait_for_sites
 from .setup import Setup, agree_schema
 from .sums import SiteSums, add_up, make_sums
@@ -63,9 +63,12 @@ RoundHook = Callable[[RoundRecord], None]
 
 
 def _summed(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig,
-            message_type: str, what: str) -> Any:
+            message_type: str, what: str, replies: list[Message] | None = None) -> Any:
     """Ask every participant for ``message_type`` under the agreed schema; the sum of
-    their replies (in the clear or through SecAgg+, as the study says)."""
+    their replies (in the clear or through SecAgg+, as the study says). ``replies``:
+    already answered, with the quality check (:func:`.quality.check_quality_and_sum`)."""
+    if replies is not None:
+        return add_up(replies)
     names = setup.participant_names
     messages = [request(message_type, node, {ConfigKey.SCHEMA: setup.schema_json})
                 for node in names]
@@ -74,31 +77,35 @@ def _summed(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig,
     return add_up(answers.replies)
 
 
-def standardise(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig
-                ) -> dict[str, list[float]]:
-    """Global mean and scale from the sum of the sites' row counts, sums and squares."""
-    total = _summed(grid, setup, sums, config, MessageType.MOMENTS, "standardisation")
+def standardise(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig,
+                replies: list[Message] | None = None) -> dict[str, list[float]]:
+    """Global mean and scale from the sum of the sites' row counts, sums and squares
+    (``replies``: the sites' moments, already answered with the quality check)."""
+    total = _summed(grid, setup, sums, config, MessageType.MOMENTS, "standardisation",
+                    replies)
     arrays = cast(list[np.ndarray], total.arrays)
     mean, std = combine_moments([(int(cast(float, total.metrics["num-examples"])), arrays[0],
                                   arrays[1])])
     return {"mean": mean.tolist(), "scale": std.tolist()}
 
 
-def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig) -> dict[str, float]:
+def impute(grid: Grid, setup: Setup, sums: SiteSums, config: StudyConfig,
+           replies: list[Message] | None = None) -> dict[str, float]:
     """Federated mean imputation (``missing = "impute"``; with ``"drop-feature"`` such
     features are left out instead, in ``setup.dropped_features``): every numeric or
     binary feature missing in some usable row of some site gets the mean of its observed
     training values over all sites (from the sum of the sites' counts and sums) and a
     missing indicator;
     ``setup.schema_json`` is replaced by the schema carrying them. Returns feature ->
-    mean (empty when nothing is missing anywhere).
+    mean (empty when nothing is missing anywhere). ``replies``: the sites' sums, already
+    answered with the quality check.
 
     Raises
     ------
     DataError
         A feature has no recorded value in any site's training rows.
     """
-    total = _summed(grid, setup, sums, config, MessageType.IMPUTE, "imputation sums")
+    total = _summed(grid, setup, sums, config, MessageType.IMPUTE, "imputation sums", replies)
     observed, summed, absent = (np.asarray(a, dtype=np.float64)
                                 for a in cast(list[np.ndarray], total.arrays))
     schema = schema_from_json(setup.schema_json)
@@ -316,9 +323,17 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     sums = make_sums(config.secure_aggregation, len(setup.participants), context,
                      config.min_sites_per_round)
 
+    imputing = config.missing in ("impute", "drop-feature")
+    # in the clear, the quality message also asks for the next set-up round's sums (the
+    # sites answer both in one process): one message round fewer; under SecAgg+ the sums
+    # are a protocol of their own
+    also = ("" if sums.secure or config.quality_check == "off" else MessageType.IMPUTE
+            if imputing else MessageType.MOMENTS if config.standardise == "federated" else "")
+    answered: list[Message] | None = None
     quality: dict[str, Any] | None = None
     if config.quality_check != "off":
-        report = check_quality(study_grid, setup.participants, setup.schema_json, config)
+        report, answered = check_quality_and_sum(study_grid, setup.participants,
+                                                 setup.schema_json, config, also)
         apply_quality(report, config)
         quality = report.to_dict()
         quality["check"] = config.quality_check
@@ -328,13 +343,15 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
             if config.quality_check == "warn" else [])
 
     imputed: dict[str, float] = {}
-    if config.missing in ("impute", "drop-feature"):
-        imputed = impute(study_grid, setup, sums, config)
+    if imputing:
+        imputed = impute(study_grid, setup, sums, config,
+                         answered if also == MessageType.IMPUTE else None)
 
     base: dict[str, Any] = {ConfigKey.SCHEMA: setup.schema_json}
     standardiser = None
     if config.standardise == "federated":
-        standardiser = standardise(study_grid, setup, sums, config)
+        standardiser = standardise(study_grid, setup, sums, config,
+                                   answered if also == MessageType.MOMENTS else None)
         base[ConfigKey.STD_MEAN] = standardiser["mean"]
         base[ConfigKey.STD_SCALE] = standardiser["scale"]
 

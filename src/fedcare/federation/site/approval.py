@@ -31,7 +31,9 @@ __all__ = ["ApprovalBook", "manifest", "wait_for_approval"]
 
 #: What each kind of study sends from a site (message types, arrays, metrics).
 _COMMON = [("query.schema", "column names, kinds and category levels; usable row count"),
-           ("query.quality", "small-cell-protected counts, missing shares and quantiles"),
+           ("query.quality", "small-cell-protected counts, missing shares and quantiles; "
+                             "in a study in the clear, also the imputation sums or the "
+                             "standardisation sums below, in the same reply"),
            ("query.moments", "per-feature sums and sums of squares (standardisation)"),
            ("query.impute", "per column: rows with a value and their sum, rows without "
                             "(the federated mean for missing values)")]

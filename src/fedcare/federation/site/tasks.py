@@ -28,7 +28,7 @@ from fedcare.evaluation import binary_metrics
 from fedcare.exceptions import PrivacyBudgetError
 from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
 
-from ..protocol import EVALUATION_RECORD, ConfigKey, MessageType, TaskResult
+from ..protocol import EVALUATION_RECORD, SUMS_RECORD, ConfigKey, MessageType, TaskResult
 from .data import Site, SiteSplit, cached_split, site
 from .request import SiteRequest, Task
 
@@ -73,14 +73,27 @@ def schema(req: SiteRequest) -> TaskResult:
 def quality(req: SiteRequest) -> TaskResult:
     """This site's data-quality aggregates (small-cell protected; docs/quality.md), its
     values first converted from its own units to the schema's (and its missing-value
-    codes recoded)."""
+    codes recoded). When the coordinator asks (:attr:`ConfigKey.ALSO_SUM`, a study in
+    the clear), also the imputation sums or standardisation moments, exactly as their
+    own message would give them: arrays in the reply's ``arrays``, metrics in its
+    ``sums`` record; the reply passes the same mods (policy, small-cell on every metric
+    record, audit)."""
     from fedcare.quality import site_quality
 
     here = _here(req)
     aggregates = site_quality(here.frame, schema_from_json(str(req.cfg[ConfigKey.SCHEMA])),
                               req.name, min_cell=req.config.min_cell, units=dict(req.units),
                               positive=req.config.positive or None)
-    return TaskResult(metrics=dict(aggregates))
+    result = TaskResult(metrics=dict(aggregates))
+    also = str(req.cfg.get(ConfigKey.ALSO_SUM, "") or "")
+    if also:  # the next set-up round's sums, in this reply: one message round fewer
+        if also not in _SUMS_WITH_QUALITY:
+            raise ValueError(f"a quality message can also carry "
+                             f"{sorted(_SUMS_WITH_QUALITY)}, not {also!r}")
+        sums = _SUMS_WITH_QUALITY[also](req)
+        result.arrays = sums.arrays
+        result.records[SUMS_RECORD] = sums.metrics
+    return result
 
 
 def impute_sums(req: SiteRequest) -> TaskResult:
@@ -101,6 +114,12 @@ def moments(req: SiteRequest) -> TaskResult:
     """The training rows' count, column sums and sums of squares (standardisation)."""
     n, total, total_sq = site_moments(req.prepared().split.X_train)
     return TaskResult([total, total_sq], {"num-examples": n})
+
+
+_SUMS_WITH_QUALITY: dict[str, Task] = {MessageType.IMPUTE: impute_sums,
+                                       MessageType.MOMENTS: moments}
+"""The sums a ``query.quality`` message may also ask for (:attr:`ConfigKey.ALSO_SUM`),
+in a study in the clear: both take only the agreed schema the quality check reads."""
 
 
 # -- training -------------------------------------------------------------------------
@@ -154,7 +173,6 @@ def train(req: SiteRequest) -> TaskResult:
     study asks for record-level DP; refused past the budget)."""
     config, prep = req.config, req.prepared()
     split = prep.split
-    model = model_of(config, req.arrays)
     # rounds continue across a resumed study, so that seeds never repeat
     server_round = int(req.cfg.get(ConfigKey.SERVER_ROUND, 0)) + int(
         req.cfg.get(ConfigKey.ROUND_OFFSET, 0))
@@ -164,18 +182,27 @@ def train(req: SiteRequest) -> TaskResult:
         raise PrivacyBudgetError(
             f"site '{split.name}': round {server_round} would take DP-SGD past its budget "
             f"(epsilon {config.dp_epsilon}, planned for {config.rounds} rounds)")
-    model.local_update(
-        prep.X_train, split.y_train, steps=config.local_steps, lr=config.lr,
-        batch_size=config.batch_size,
-        prox_mu=float(req.cfg.get(ConfigKey.PROXIMAL_MU, 0.0)),
-        seed=config.seed * 100_003 + server_round * 1_009 + sum(map(ord, split.name)),
-        optimiser=opt,
-    )
+    prox_mu = float(req.cfg.get(ConfigKey.PROXIMAL_MU, 0.0))
+    seed = config.seed * 100_003 + server_round * 1_009 + sum(map(ord, split.name))
+    if config.model == "logistic":  # numpy only: no scikit-learn in this process
+        from fedcare.models._logistic_math import sgd_local_update
+
+        coef, intercept = (np.asarray(a, dtype=np.float64).ravel() for a in req.arrays)
+        w = sgd_local_update(np.concatenate([coef, intercept]), prep.X_train,
+                             split.y_train, C=config.C, steps=config.local_steps,
+                             lr=config.lr, optimiser=opt, prox_mu=prox_mu, seed=seed)
+        arrays = [w[:-1].copy(), w[-1:].copy()]
+    else:
+        model = model_of(config, req.arrays)
+        model.local_update(prep.X_train, split.y_train, steps=config.local_steps,
+                           lr=config.lr, batch_size=config.batch_size, prox_mu=prox_mu,
+                           seed=seed, optimiser=opt)
+        arrays = model.get_arrays()
     metrics: dict[str, float | int | None] = {"num-examples": len(split.y_train)}
     if isinstance(opt, DPSGD):
         req.state[DP_STEPS] = steps
         metrics["dp-epsilon"] = _spent(config, opt, steps)
-    return TaskResult(model.get_arrays(), metrics)
+    return TaskResult(arrays, metrics)
 
 
 # -- evaluation -----------------------------------------------------------------------

@@ -43,10 +43,25 @@ def failure(run_id: str, details: str, log: Path) -> FederationError | None:
     return FederationError(f"run {run_id} failed: {reason} (Flower's log of the run: {log})")
 
 
+_TICK = 0.25
+"""Seconds between looks at the run's progress and result files while ``submit`` waits."""
+
+
+def _wait(seconds: float, progress: _RoundProgress, result_file: Path) -> None:
+    """Up to ``seconds``, saying each progress line as it comes; sooner once the
+    ServerApp has written its result."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(min(_TICK, max(0.0, end - time.monotonic())))
+        progress.read()
+        if result_file.exists():
+            return
+
+
 def submit(
     config: StudyConfig | None, coordinator_dir: str | Path, *, n_sites: int,
     timeout: float = 1800, wait_for_sites: float = 120, on_progress: Progress | None = None,
-    poll_every: float = 2.0, extra_run_config: Mapping[str, str | int | float | bool] | None = None,
+    poll_every: float = 5.0, extra_run_config: Mapping[str, str | int | float | bool] | None = None,
     app: tuple[tuple[str, str], Mapping[str, str | int | float | bool]] | None = None,
 ) -> dict[str, Any]:
     """Run a study on the running coordinator's SuperLink and the connected sites.
@@ -66,7 +81,10 @@ def submit(
     on_progress : callable, optional
         Called with one line per poll (status and elapsed seconds) and per stage.
     poll_every : float
-        Seconds between ``flwr ls`` polls.
+        Seconds between ``flwr ls`` polls (each starts a ``flwr`` process: about 1 s of
+        CPU). Between them the run's ``progress.jsonl`` and ``result.json`` (written by
+        the ServerApp on this machine) are looked at every 0.25 s, and the status asked
+        at once when the result appears.
     extra_run_config : mapping, optional
         Further run-config keys the app declares (e.g. ``task`` and
         ``analytics-request`` for :func:`fedcare.study.run_analytics`).
@@ -109,6 +127,7 @@ def submit(
     status, details, unanswered = "submitted", "", 0
     progress = _RoundProgress(out_dir / "progress.jsonl", say)
     last_said = ""
+    result_file = out_dir / "result.json"
     while True:
         try:
             runs = flwr_cli(root, settings, ["ls", CONNECTION, "--run-id", run_id])["runs"]
@@ -119,7 +138,7 @@ def submit(
             unanswered += 1
             if unanswered < _UNANSWERED_POLLS:
                 say(f"run {run_id}: the coordinator did not answer ({unanswered})")
-                time.sleep(poll_every)
+                _wait(poll_every, progress, result_file)
                 continue
             resume = (f"; once it runs again, resume the study from "
                       f"{Path(config.checkpoint_dir) / 'checkpoint.json'}"
@@ -144,7 +163,7 @@ def submit(
                 flwr_cli(root, settings, ["stop", run_id, CONNECTION])
             raise FederationError(f"run {run_id} still '{status}' after {timeout:.0f} s "
                                   "(stopped)")
-        time.sleep(poll_every)
+        _wait(_TICK if result_file.exists() else poll_every, progress, result_file)
     if status != "finished:completed":
         env = flower_env(Path(settings["coordinator"]["cli_home"]))
         error = failed_run(run_id, CONNECTION, env, work, status, details)  # saves run.log

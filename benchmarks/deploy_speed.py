@@ -23,7 +23,9 @@ process's resident memory (the SuperNode with what it started, read from ``/proc
 
 With ``--src OTHER/src`` the Flower processes import fedcare from that source tree (e.g. a
 ``git worktree`` of an older commit) while this script drives them: a before/after in the
-same session (the bare app is run again for that deployment, as its baseline).
+same session (the bare app is run again for that deployment, as its baseline).  That
+deployment's SuperExecs ask for tasks every 1 s, Flower's default (fedcare sets 0.2 s);
+``study submit``'s own polling is this checkout's in both.
 
 Flower 1.41 polls every 3 s on both sides and starts a new ClientApp process for every
 message.  fedcare's coordinator pulls replies itself through the grid's public
@@ -239,10 +241,13 @@ def main(argv: list[str] | None = None) -> int:
     results = [deployment(args, "this checkout")]
     if args.src:
         os.environ["PYTHONPATH"] = str(Path(args.src).resolve())  # the child processes only
+        # and Flower's own SuperExec task poll (1 s), as before fedcare set it to 0.2 s
+        os.environ.setdefault("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", "1.0")
         try:
             results.append(deployment(args, f"--src {args.src}"))
         finally:
             os.environ.pop("PYTHONPATH", None)
+            os.environ.pop("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", None)
     rows = []
     for r in results:
         bare, fed = r["bare"]["seconds"], r["fedcare"]

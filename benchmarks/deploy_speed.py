@@ -23,8 +23,7 @@ process's resident memory (the SuperNode with what it started, read from ``/proc
 
 With ``--src OTHER/src`` the Flower processes import fedcare from that source tree (e.g. a
 ``git worktree`` of an older commit) while this script drives them: a before/after in the
-same session (the bare app is run again for that deployment, as its baseline).  That
-deployment's SuperExecs ask for tasks every 1 s, Flower's default (fedcare sets 0.2 s);
+same session (the bare app is run again for that deployment, as its baseline).
 ``study submit``'s own polling is this checkout's in both.
 
 Flower 1.41 polls every 3 s on both sides and starts a new ClientApp process for every
@@ -241,21 +240,22 @@ def main(argv: list[str] | None = None) -> int:
     results = [deployment(args, "this checkout")]
     if args.src:
         os.environ["PYTHONPATH"] = str(Path(args.src).resolve())  # the child processes only
-        # and Flower's own SuperExec task poll (1 s), as before fedcare set it to 0.2 s
-        os.environ.setdefault("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", "1.0")
         try:
             results.append(deployment(args, f"--src {args.src}"))
         finally:
             os.environ.pop("PYTHONPATH", None)
-            os.environ.pop("FLWR_SUPEREXEC_TASK_POLL_INTERVAL", None)
     rows = []
     for r in results:
         bare, fed = r["bare"]["seconds"], r["fedcare"]
         fast = r["bare_fast_pull"]["seconds"]
         per_message = fed["wall_seconds"] / fed["message_rounds"]
+        # a steady training round: one message round (round 1 holds two, the last the
+        # final evaluate)
+        steady = statistics.median(fed["seconds"][1:-1] or fed["seconds"])
         rows.append([r["label"], f"{statistics.median(bare):.2f} / {max(bare):.2f}",
                      f"{statistics.median(fast):.2f} / {max(fast):.2f}",
                      f"{fed['train_seconds'] / args.rounds:.2f}",
+                     f"{steady:.2f} ({steady / statistics.median(bare):.2f})",
                      str(fed["message_rounds"]), f"{per_message:.2f}",
                      f"{per_message / statistics.median(bare):.2f}",
                      f"{per_message / statistics.median(fast):.2f}",
@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{args.rounds} rounds, 4 sites, TLS + node authentication, loopback\n")
     print(C.table(["fedcare in the site processes", "bare Flower s/message round (median / max)",
                    f"bare Flower pulling every {args.pull_interval} s (median / max)",
-                   f"fedcare {args.strategy} s/training round", "fedcare message rounds",
+                   f"fedcare {args.strategy} s/training round",
+                   "median training round 2..N-1 s (÷ bare median)", "fedcare message rounds",
                    "fedcare s/message round (study wall / message rounds)",
                    "ratio per message round (to bare)",
                    "ratio to bare pulling as often", "bare first round s", "bare wall s",

@@ -29,26 +29,17 @@ BIN = Path(sys.executable).parent
 """Where this Python's Flower executables are (``flwr``, ``flower-superlink``, ...)."""
 
 
-SUPEREXEC_POLL_ENV = "FLWR_SUPEREXEC_TASK_POLL_INTERVAL"
-"""Flower's setting (``flwr/supercore/superexec/run_superexec.py``): seconds between a
-SuperExec's asks for a task to launch (a ClientApp for each message a SuperNode pulled, a
-ServerApp for each run); Flower's default is 1 s."""
-
-SUPEREXEC_POLL_SECONDS = "0.2"
-"""fedcare's default for :data:`SUPEREXEC_POLL_ENV` (an environment that sets it wins):
-a message's ClientApp starts 0.4 s sooner on average; a poll is one local HTTP call."""
-
-
 def flower_env(home: Path, **extra: str) -> dict[str, str]:
     """Environment of every Flower process: its own FLWR_HOME, no telemetry, no update
-    check, no dependency installation at run time, and its SuperExec asking for tasks
-    every 0.2 s (:data:`SUPEREXEC_POLL_ENV`) unless the environment says otherwise."""
+    check, no dependency installation at run time. Flower's own settings in the
+    environment pass through (e.g. ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``, seconds between
+    a SuperExec's asks for a ClientApp to launch; Flower's default 1 s is kept: 0.2 s
+    tripled an idle federation's CPU, 0.070 -> 0.177 cores for 4 sites, with no shorter
+    round measured; docs/deploy.md)."""
     home.mkdir(parents=True, exist_ok=True)
     return dict(os.environ, FLWR_HOME=str(home), FLWR_TELEMETRY_ENABLED="0",
                 FLWR_DISABLE_UPDATE_CHECK="1", FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1",
                 PYTHONUNBUFFERED="1", PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                **{SUPEREXEC_POLL_ENV: os.environ.get(SUPEREXEC_POLL_ENV,
-                                                      SUPEREXEC_POLL_SECONDS)},
                 **extra)
 
 

@@ -93,10 +93,13 @@ def main(grid: Grid, context: Context) -> None:
         if pull_interval > 0:  # its own loop over the grid's public push/pull calls
             pending = set(grid.push_messages(messages))
             replies = []
+            deadline = time.time() + 600
             while pending:
                 got = list(grid.pull_messages(pending))
                 replies += got
                 pending -= {r.metadata.reply_to_message_id for r in got}
+                if pending and time.time() > deadline:
+                    raise RuntimeError(f"{len(pending)} sites silent for 600 s")
                 if pending:
                     time.sleep(pull_interval)
         else:  # Flower's own: pulls every 3 s

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,9 +13,10 @@ import pytest
 from scipy.special import expit
 
 from fedcare.data._standardise import Standardiser
-from fedcare.exceptions import FederationError
+from fedcare.exceptions import FederationError, PolicyRefusal
 from fedcare.federation import run_inprocess
-from fedcare.federation.site.data import SiteSplit
+from fedcare.federation.protocol import ConfigKey
+from fedcare.federation.site.data import SiteSplit, config_key
 from fedcare.models import LogisticRegression
 from fedcare.study import StudyConfig, load_study_cohort
 from fedcare.study._benchmark import FLAMBY_PROTOCOL
@@ -175,6 +178,75 @@ def test_the_quality_message_also_carries_the_next_set_up_sums(
     for a, b in zip(merged["arrays"], apart["arrays"], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     assert merged["quality"]["findings"]
+
+
+def test_a_site_that_sends_no_sums_with_its_quality_gets_the_sums_message(
+        heart_config: StudyConfig) -> None:
+    """A site on an older fedcare ignores the request for sums in the quality message:
+    the coordinator then asks for them in their own message, and the study is the
+    same."""
+    from flwr.app import Message
+    from flwr.serverapp import Grid
+
+    from fedcare.federation.coordinator import run_task
+    from fedcare.federation.coordinator.grid import GridWrapper
+    from fedcare.federation.engines.inprocess import run_app
+    from fedcare.federation.site import client_app
+
+    class OlderVa(GridWrapper):  # va's quality replies as an older fedcare's would be
+        def send_and_receive(self, messages: Any, *, timeout: float | None = None
+                             ) -> list[Message]:
+            replies = list(self._grid.send_and_receive(messages, timeout=timeout))
+            for r in replies:
+                if (r.metadata.message_type == "query.quality"
+                        and r.content.config_records["site"]["site"] == "va"):
+                    del r.content["sums"]
+                    del r.content["arrays"]
+            return replies
+
+    def older(grid: Grid, context: Any) -> dict[str, Any]:
+        return run_task(OlderVa(grid), context)
+
+    config = heart_config.replace(rounds=2, quality_check="warn")
+    run_config = {**config.to_run_config(), "num-sites": len(SITES)}
+    mixed, grid = run_app(client_app, older, run_config, SITES, keep_messages=True)
+    merged, _ = run_inprocess(config, SITES)
+    sent = Counter(m.metadata.message_type for m in grid.messages_sent)
+    assert sent["query.quality"] == sent["query.moments"] == len(SITES)
+    for key in ("mean", "scale"):
+        np.testing.assert_allclose(mixed["standardiser"][key], merged["standardiser"][key],
+                                   rtol=1e-12, atol=0)
+    for a, b in zip(mixed["arrays"], merged["arrays"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_a_secure_study_never_asks_for_set_up_sums_in_the_clear(
+        heart_config: StudyConfig) -> None:
+    """Under SecAgg+ the moments keep their own (masked) message: the quality message
+    asks for nothing more, and a site refuses a quality message that asks for sums in
+    the clear in a secure study."""
+    config = heart_config.replace(rounds=1, quality_check="warn", secure_aggregation=True)
+    result, grid = run_inprocess(config, SITES, keep_messages=True)
+    quality = [m for m in grid.messages_sent if m.metadata.message_type == "query.quality"]
+    assert len(quality) == len(SITES)
+    assert all(ConfigKey.ALSO_SUM not in m.content.config_records["config"] for m in quality)
+    assert all(not m.content.array_records for m in quality)
+    assert result["standardiser"]["mean"]  # through SecAgg+ (legacy `train` messages)
+
+    from fedcare.data._study import schema_to_json
+    from fedcare.federation.site.data import site
+    from fedcare.federation.site.request import SiteRequest
+    from fedcare.federation.site.tasks import TASKS
+
+    text = schema_to_json(site(config, "cleveland").local_schema())
+    req = SiteRequest(config, config_key(config), "cleveland",
+                      cfg={ConfigKey.SCHEMA: text, ConfigKey.ALSO_SUM: "query.moments"})
+    with pytest.raises(PolicyRefusal, match="refuses to send query.moments sums in the "
+                                            "clear: the study uses secure aggregation"):
+        TASKS["query.quality"](req)
+    plain = dataclasses.replace(req, config=config.replace(secure_aggregation=False),
+                                key=config_key(config.replace(secure_aggregation=False)))
+    assert len(TASKS["query.quality"](plain).arrays or []) == 2  # sums, sums of squares
 
 
 def test_site_error_is_reported_with_site_and_without_values(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from fedcare.exceptions import ConfigError, FederationError
 from fedcare.federation import InProcessGrid
 from fedcare.federation.coordinator import grid as grid_module
 from fedcare.federation.coordinator import run_task
-from fedcare.federation.coordinator.app import _pull_interval_of
+from fedcare.federation.coordinator.app import _pull_interval_of, progress_grid
 from fedcare.federation.coordinator.grid import GridWrapper, ProgressGrid, ProgressLog
 from fedcare.federation.protocol import request
 from fedcare.federation.site import client_app
@@ -124,3 +124,25 @@ def test_a_bad_pull_interval_is_refused_naming_the_key(value: object) -> None:
         _pull_interval_of(context)
     context.run_config["pull-interval"] = 0.5
     assert _pull_interval_of(context) == 0.5
+
+
+def test_the_servers_grid_pulls_at_the_run_configs_interval_never_slower_than_the_engines(
+        tmp_path: Path) -> None:
+    class Engine(InProcessGrid):  # stands for an engine grid with its own interval
+        def __init__(self, interval: float) -> None:
+            super().__init__(client_app, [{"site": "a"}], {})
+            self.pull_interval = interval
+
+    def context(**config: object) -> Context:
+        return Context(run_id=1, node_id=0, node_config={}, state=RecordDict(),
+                       run_config=config)  # type: ignore[arg-type]
+
+    flower = GridWrapper(InProcessGrid(client_app, [{"site": "a"}], {}))  # no attribute: 3 s
+    assert not hasattr(flower, "pull_interval")
+    assert progress_grid(flower, context(**{"pull-interval": 0.2})).interval == 0.2
+    assert progress_grid(flower, context()).interval == 0.2  # the default
+    assert progress_grid(Engine(0.1), context(**{"pull-interval": 0.2})).interval == 0.1
+    assert progress_grid(flower, context(**{"pull-interval": 3.0})).interval == 3.0
+    assert progress_grid(flower, context()).log is None
+    out = progress_grid(flower, context(**{"output-dir": str(tmp_path)}))
+    assert out.log is not None and out.log.path == tmp_path / "progress.jsonl"

@@ -80,7 +80,7 @@ class RunKey:
     AUDIT_DIR: Final = "audit-dir"              # = StudyConfig.audit_dir
     MIN_CELL: Final = "min-cell"                # = StudyConfig.min_cell
     SECURE: Final = "secure-aggregation"        # = StudyConfig.secure_aggregation
-    PULL_INTERVAL: Final = "pull-interval"      # s between the ServerApp's pulls for replies
+    PULL_INTERVAL: Final = "pull-interval"      # s between the study ServerApp's pulls
 
     TASKS: Final = ("study", "analytics", "quality")
     """What the ServerApp can run (``task``)."""

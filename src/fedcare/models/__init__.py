@@ -1,8 +1,9 @@
 """Models: scikit-learn estimators whose parameter arrays are all a site ever sends.
 
-The estimators (and scikit-learn) are imported when first asked for: the Newton sums of
-:mod:`fedcare.models._logistic_math` are all a site's ``train`` message needs, and Flower
-starts a new process for every message.
+The estimators (and scikit-learn) are imported when first asked for: the Newton sums and
+the logistic model's local SGD of :mod:`fedcare.models._logistic_math` are all a site's
+``train`` message needs for the logistic model, and Flower starts a new process for every
+message.
 """
 
 from __future__ import annotations

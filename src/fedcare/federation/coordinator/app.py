@@ -19,7 +19,7 @@ from .grid import ProgressGrid, ProgressLog, audit_grid, engine_pull_interval
 from .quality import run_quality_check
 from .study import coordinate_study
 
-__all__ = ["PROGRESS_FILE", "RUNNERS", "run_task", "server_app"]
+__all__ = ["PROGRESS_FILE", "RUNNERS", "progress_grid", "run_task", "server_app"]
 
 server_app = ServerApp()
 
@@ -72,17 +72,21 @@ def _pull_interval_of(context: Context) -> float:
     return value
 
 
+def progress_grid(grid: Grid, context: Context) -> ProgressGrid:
+    """``grid`` pulling replies every ``pull-interval`` s (never slower than the engine
+    grid's own; Flower's gRPC grid waits 3 s), each reported as it arrives when the run
+    has an ``output-dir``, for the study lead (submit, console)."""
+    output_dir = str(context.run_config.get(RunKey.OUTPUT_DIR, ""))
+    interval = min(_pull_interval_of(context), engine_pull_interval(grid))
+    return ProgressGrid(grid, ProgressLog(Path(output_dir) / PROGRESS_FILE)
+                        if output_dir else None, interval=interval)
+
+
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
     """Flower entry point: run the task, write ``result.json`` to ``output-dir``."""
     output_dir = str(context.run_config.get(RunKey.OUTPUT_DIR, ""))
-    # replies pulled every `pull-interval` s (never slower than the engine grid's own;
-    # Flower's gRPC grid waits 3 s); each reported as it
-    # arrives when there is an output folder, for the study lead (submit, console)
-    interval = min(_pull_interval_of(context), engine_pull_interval(grid))
-    grid = ProgressGrid(grid, ProgressLog(Path(output_dir) / PROGRESS_FILE)
-                        if output_dir else None, interval=interval)
-    out = run_task(grid, context)
+    out = run_task(progress_grid(grid, context), context)
     if output_dir:
         path = Path(output_dir)
         path.mkdir(parents=True, exist_ok=True)

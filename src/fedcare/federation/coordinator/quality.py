@@ -14,7 +14,7 @@ from flwr.serverapp import Grid
 
 from fedcare.config import StudyConfig
 from fedcare.data._study import schema_from_json
-from fedcare.exceptions import DataError, FederationError
+from fedcare.exceptions import DataError
 from fedcare.quality import QualityReport, combine_quality
 
 from ..protocol import SUMS_RECORD, ConfigKey, MessageType, number, site_of
@@ -38,11 +38,13 @@ def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
 
 def check_quality_and_sum(grid: Grid, node_ids: list[int], schema_json: str,
                           config: StudyConfig, also: str = "",
-                          ) -> tuple[QualityReport, list[Message]]:
+                          ) -> tuple[QualityReport, list[Message] | None]:
     """:func:`check_quality`, the same message also asking each site for the sums request
     ``also`` (``query.impute`` or ``query.moments``; a study in the clear): one message
     round fewer. Returns the report and, with ``also``, each answering site's sums as a
-    reply of that request would hold them (arrays and ``metrics``), sorted by site."""
+    reply of that request would hold them (arrays and ``metrics``), sorted by site;
+    ``None`` when some site sent none (a site on an older fedcare ignores the request):
+    the caller then asks for the sums in their own message, as before."""
     cfg = {ConfigKey.SCHEMA: schema_json, **({ConfigKey.ALSO_SUM: also} if also else {})}
     replies = ask(grid, node_ids, MessageType.QUALITY, cfg,
                   timeout=config.round_timeout, min_sites=config.min_sites_per_round)
@@ -52,16 +54,20 @@ def check_quality_and_sum(grid: Grid, node_ids: list[int], schema_json: str,
     report = combine_quality(aggregates, schema_from_json(schema_json),
                              min_cell=config.min_cell,
                              impute=config.missing in ("impute", "drop-feature"))
-    return report, [_sums_view(r) for r in replies] if also else []
+    if not also:
+        return report, None
+    if any(SUMS_RECORD not in r.content.metric_records for r in replies):
+        logging.getLogger("fedcare").info(
+            "a site sent no sums with its quality aggregates (an older fedcare): asking "
+            "for them in their own message")
+        return report, None
+    return report, [_sums_view(r) for r in replies]
 
 
 def _sums_view(reply: Message) -> Message:
     """The sums part of a quality reply, as the sums request's own reply would hold it
     (a shallow copy with the same metadata; the reply stays as it came)."""
-    sums = reply.content.metric_records.get(SUMS_RECORD)
-    if sums is None:
-        raise FederationError(f"site '{site_of(reply)}' sent no sums with its quality "
-                              "aggregates (a site running an older fedcare?)")
+    sums = reply.content.metric_records[SUMS_RECORD]
     content = RecordDict({"metrics": sums, "site": reply.content.config_records["site"]})
     if "arrays" in reply.content.array_records:
         content["arrays"] = reply.content.array_records["arrays"]

@@ -326,7 +326,8 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     imputing = config.missing in ("impute", "drop-feature")
     # in the clear, the quality message also asks for the next set-up round's sums (the
     # sites answer both in one process): one message round fewer; under SecAgg+ the sums
-    # are a protocol of their own
+    # are a protocol of their own. With quality_check = "refuse" a refused study has then
+    # received these sums too (aggregates of the columns the quality check describes)
     also = ("" if sums.secure or config.quality_check == "off" else MessageType.IMPUTE
             if imputing else MessageType.MOMENTS if config.standardise == "federated" else "")
     answered: list[Message] | None = None
@@ -345,13 +346,15 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     imputed: dict[str, float] = {}
     if imputing:
         imputed = impute(study_grid, setup, sums, config,
-                         answered if also == MessageType.IMPUTE else None)
+                         answered if answered is not None and also == MessageType.IMPUTE
+                         else None)
 
     base: dict[str, Any] = {ConfigKey.SCHEMA: setup.schema_json}
     standardiser = None
     if config.standardise == "federated":
         standardiser = standardise(study_grid, setup, sums, config,
-                                   answered if also == MessageType.MOMENTS else None)
+                                   answered if answered is not None
+                                   and also == MessageType.MOMENTS else None)
         base[ConfigKey.STD_MEAN] = standardiser["mean"]
         base[ConfigKey.STD_SCALE] = standardiser["scale"]
 

@@ -25,7 +25,7 @@ from fedcare.config import StudyConfig
 from fedcare.data._standardise import Standardiser, site_moments
 from fedcare.data._study import schema_from_json, schema_to_json
 from fedcare.evaluation import binary_metrics
-from fedcare.exceptions import PrivacyBudgetError
+from fedcare.exceptions import PolicyRefusal, PrivacyBudgetError
 from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
 
 from ..protocol import EVALUATION_RECORD, SUMS_RECORD, ConfigKey, MessageType, TaskResult
@@ -90,6 +90,9 @@ def quality(req: SiteRequest) -> TaskResult:
         if also not in _SUMS_WITH_QUALITY:
             raise ValueError(f"a quality message can also carry "
                              f"{sorted(_SUMS_WITH_QUALITY)}, not {also!r}")
+        if req.config.secure_aggregation:  # sums only through SecAgg+ in such a study
+            raise PolicyRefusal(f"site '{req.name}' refuses to send {also} sums in the "
+                                "clear: the study uses secure aggregation")
         sums = _SUMS_WITH_QUALITY[also](req)
         result.arrays = sums.arrays
         result.records[SUMS_RECORD] = sums.metrics

@@ -46,6 +46,13 @@ def failure(run_id: str, details: str, log: Path) -> FederationError | None:
 _TICK = 0.25
 """Seconds between looks at the run's progress and result files while ``submit`` waits."""
 
+_ENDING = 0.5
+"""Seconds between ``flwr ls`` once the ServerApp has written its result."""
+
+_FINISH_GRACE = 30.0
+"""Seconds a run may still show as running after writing its result before ``submit``
+takes the result anyway."""
+
 
 def _wait(seconds: float, progress: _RoundProgress, result_file: Path) -> None:
     """Up to ``seconds``, saying each progress line as it comes; sooner once the
@@ -126,9 +133,12 @@ def submit(
     (work / "run_id").write_text(run_id)
     status, details, unanswered = "submitted", "", 0
     progress = _RoundProgress(out_dir / "progress.jsonl", say)
-    last_said = ""
+    last_said, said_at = "", 0.0
     result_file = out_dir / "result.json"
+    written_at: float | None = None  # when the ServerApp's result appeared
     while True:
+        if written_at is None and result_file.exists():
+            written_at = time.monotonic()
         try:
             runs = flwr_cli(root, settings, ["ls", CONNECTION, "--run-id", run_id])["runs"]
         except (FederationError, subprocess.TimeoutExpired) as exc:
@@ -138,7 +148,7 @@ def submit(
             unanswered += 1
             if unanswered < _UNANSWERED_POLLS:
                 say(f"run {run_id}: the coordinator did not answer ({unanswered})")
-                _wait(poll_every, progress, result_file)
+                time.sleep(poll_every)
                 continue
             resume = (f"; once it runs again, resume the study from "
                       f"{Path(config.checkpoint_dir) / 'checkpoint.json'}"
@@ -153,17 +163,24 @@ def submit(
         elapsed = time.monotonic() - started
         progress.read()
         # the status when it changes, else every 30 s (rounds are said as they finish)
-        if status != last_said or int(elapsed) // 30 != int(elapsed - poll_every) // 30:
+        if status != last_said or elapsed - said_at >= 30:
             say(f"run {run_id}: {status} ({elapsed:.0f} s)")
-            last_said = status
+            last_said, said_at = status, elapsed
         if status.startswith("finished"):
+            break
+        if written_at is not None and time.monotonic() - written_at > _FINISH_GRACE:
+            # the ServerApp wrote its whole result and then did not end: take the result
+            say(f"run {run_id}: result written {_FINISH_GRACE:.0f} s ago, run still "
+                f"'{status}'; taking the result")
+            status = "finished:completed"
             break
         if elapsed > timeout:
             with contextlib.suppress(FederationError):
                 flwr_cli(root, settings, ["stop", run_id, CONNECTION])
             raise FederationError(f"run {run_id} still '{status}' after {timeout:.0f} s "
                                   "(stopped)")
-        _wait(_TICK if result_file.exists() else poll_every, progress, result_file)
+        # result written: the run is ending, ask again soon; else watch the files
+        _wait(_ENDING if written_at is not None else poll_every, progress, result_file)
     if status != "finished:completed":
         env = flower_env(Path(settings["coordinator"]["cli_home"]))
         error = failed_run(run_id, CONNECTION, env, work, status, details)  # saves run.log

@@ -241,8 +241,8 @@ def test_a_secure_study_never_asks_for_set_up_sums_in_the_clear(
     text = schema_to_json(site(config, "cleveland").local_schema())
     req = SiteRequest(config, config_key(config), "cleveland",
                       cfg={ConfigKey.SCHEMA: text, ConfigKey.ALSO_SUM: "query.moments"})
-    with pytest.raises(PolicyRefusal, match="refuses to send query.moments sums in the "
-                                            "clear: the study uses secure aggregation"):
+    with pytest.raises(PolicyRefusal, match=r"refuses to send query\.moments sums in the "
+                                            r"clear: the study uses secure aggregation"):
         TASKS["query.quality"](req)
     plain = dataclasses.replace(req, config=config.replace(secure_aggregation=False),
                                 key=config_key(config.replace(secure_aggregation=False)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 
 from fedcare.deid import _lexicon as L
@@ -15,15 +16,19 @@ from ._base import recogniser
 
 # ---------------------------------------------------------------- English names
 
-_UP = "A-ZÀ-ÖØ-Þ"
-_LO = "a-zß-öø-ÿ"
+# Latin-1 and Latin Extended-A letters (Ł, Ś, Ž, ő, ć: Polish, Czech, Hungarian, Baltic,
+# Turkish names); Extended-A alternates capital and small letters, so it is in both
+_UP = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
+_LO = "a-zß-öø-ÿ\u0100-\u017f"
 _CAPW = (rf"(?:(?:Mc|Mac|O['’]|D['’])?[{_UP}][{_LO}]+(?:(?<=Di|De|Da|Du|La|Le|Lo)[{_UP}][{_LO}]+)?"
          rf"(?:[-'’][{_UP}]?[{_LO}]+)*)")
 _UPPW = rf"(?:(?:MC|MAC|Mc|Mac|O'|D')?[{_UP}]{{2,}}(?:[-'][{_UP}]+)*)"
 _INIT = r"(?:[A-Z]\.?)"
-_PARTICLE = r"(?:(?:van|von|de|da|del|der|di|du|la|le|bin|ibn|al|el) (?:la |der |los )?)"
+_PARTICLE = (r"(?:(?:van|von|de|da|del|der|di|du|la|le|bin|ibn|al|el|Ó|Ní|Nic|Uí|Mhic|Te|ap) "
+             r"(?:la |der |den |los )?)")
 _NICK = r"(?:[\"“'‘(][A-Z][a-z]+[\"”'’)])"
-_FULL_CAP = rf"(?:{_INIT} )?{_CAPW}(?: (?:{_INIT} |{_NICK} )?{_PARTICLE}?{_CAPW}){{0,3}}"
+_FULL_CAP = (rf"(?:{_INIT} )?{_PARTICLE}?{_CAPW}(?: (?:{_INIT} |{_NICK} )?{_PARTICLE}?"
+             rf"{_CAPW}){{0,3}}")
 _NICK_UP = r"(?:[\"“'‘(][A-Z]{2,}[\"”'’)])"
 _PARTICLE_UP = (r"(?:(?:VAN|VON|DE|DA|DEL|DER|DI|DU|LA|LE|BIN|IBN|AL|EL|NÍ|NIC|MAC) "
                 r"(?:LA |DER |DEN |LOS )?)")
@@ -64,6 +69,11 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"grandma|grandpa|grandad|mum|mummy|stepmother|stepfather|carer|physio|ASHA|ANM|"
         r"Cst\.?|Constable|"
         r"coordinator|secretary|receptionist|assistant|godmother|godfather|fianc[eé]")
+# a role written before a given name alone ("HF nurse Tonya", "case mgr Deb"): the word
+# after it must be a listed given name ("nurse Practitioner" is not)
+_ROLE_CUE = re.compile(rf"(?<![A-Za-z])(?i:nurse|case\s+mgr|mgr|ward\s+clerk|clerk|porter|"
+                       rf"hca|key\s?worker|support\s+worker|care\s+worker|liaison)[ \t]+"
+                       rf"(?P<n>{_CAPW})(?![{_UP}{_LO}])")
 _KIN_CUE = re.compile(rf"(?<![A-Za-z])(?i:{_KIN})\s*[,(]?\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                       rf"(?P<n>{_LASTFIRST}|{_FULL_CAP})")
 _KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
@@ -94,6 +104,13 @@ _CHAT_KIN = (r"aunty|auntie|aunt|uncle|cousin|nan|nana|gran|granny|grandma|grand
              r"mom|dad|sis|bro|sister|brother|big|little|lil|baby|cuz|pastor|dr|nurse")
 _CHAT_COLON = re.compile(rf"^[ \t]*(?:(?i:{_CHAT_KIN})[ \t]+)?(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}"
                          rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)[ \t]*:[ \t]+\S", re.M)
+# a chat line with the time (and date) first: "[7:41] tash: ...", "14/01 07:52  hope
+# adeyemi:" (a kinship word before the speaker's name is left out)
+_CHAT_TIME_FIRST = re.compile(
+    rf"^[ \t]*(?:\[[^\]\n]{{1,25}}\]|(?:\d{{1,2}}[/.-]\d{{1,2}}(?:[/.-]\d{{2,4}})?,?[ \t]+)?"
+    rf"(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[ \t]?[AaPp]\.?[Mm]\.?)?)[ \t,\-–]*"
+    rf"(?:(?i:{_CHAT_KIN})[ \t]+)?(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}"
+    rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)[ \t]*:", re.M)
 #: words before a colon at the start of a line that are a field of a note, not a speaker
 _FIELD_WORDS = L.words("""
 plan hx pmh psh meds medications medication allergies allergy diagnosis diagnoses impression
@@ -190,9 +207,20 @@ _CRED, _KIN_AFTER, _LF, _SEQ, _CAP_PAIR, _SEQ_UP = (
     fast_start(p, _UP) for p in (_CRED, _KIN_AFTER, _LF, _SEQ, _CAP_PAIR, _SEQ_UP))
 
 
+_UNFOLDED = str.maketrans({"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ı": "i", "ŀ": "l"})
+
+
+def _fold(word: str) -> str:
+    """``word`` without its diacritics (Bożena -> bozena, Łukasz -> lukasz): the name lists
+    hold most names of accented languages in both forms or the plain one only."""
+    plain = unicodedata.normalize("NFKD", word.translate(_UNFOLDED))
+    return "".join(c for c in plain if not unicodedata.combining(c))
+
+
 def _tokens(name: str) -> list[str]:
-    """The lower-case words of a name candidate, initials left out."""
-    return [t.strip(".,").lower() for t in re.split(r"[\s,]+", name) if len(t.strip(".,")) > 1]
+    """The lower-case words of a name candidate, initials left out, without diacritics."""
+    return [_fold(t.strip(".,").lower()) for t in re.split(r"[\s,]+", name)
+            if len(t.strip(".,")) > 1]
 
 
 def _never(token: str, strong: bool) -> bool:
@@ -271,6 +299,11 @@ def _en_names(text: str) -> list[_Cand]:
                 add(strong, *m.span("n"))
             elif pattern is _KIN_CUE and toks and all(t in _MONTH_NAMES for t in toks):
                 strong.append(m.span("n"))  # "her daughter May", "son August"
+    for m in _ROLE_CUE.finditer(text):
+        token = m.group("n").lower()
+        if not _never(token, False) and (token in L.EN_FIRST_NAMES or (
+                token in N.given_names() and token not in N.common_words())):
+            add(strong, *m.span("n"))
     for m in _SOFT.finditer(text):
         toks = _tokens(m.group("n"))
         initial = re.match(r"[A-Z]\. ?[A-Z][a-z]", m.group("n")) is not None
@@ -312,10 +345,28 @@ def _en_names(text: str) -> list[_Cand]:
     _lower_and_world_names(text, strong, weak, add)
     weak += _propagate_en(text, strong + weak)
     weak += _propagate_lower(text, speakers)
-    strong = _with_initial_after(text, _with_given_name(text, strong))
-    weak = _with_initial_after(text, _with_given_name(text, weak))
+    strong += _signature_lines(text)
+    strong = _with_initial_before(text, _with_initial_after(text, _with_given_name(text,
+                                                                                 strong)))
+    weak = _with_initial_before(text, _with_initial_after(text, _with_given_name(text, weak)))
     out = [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in _merge_adjacent(text, strong)]
     out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _merge_adjacent(text, weak)]
+    return out
+
+
+# a signature: initial(s) and a surname starting a line, then a credential or a date
+# ("M. Sutherland SN   09/01/2025", "M-A Tran, PharmD 11/10/24")
+_SIGNATURE = re.compile(
+    rf"^[ \t]*(?:(?:Dr|Mr|Mrs|Ms)\.?[ \t]+)?(?P<n>[A-Z](?:-[A-Z])?\.?[ \t]?{_PARTICLE}?"
+    rf"{_CAPW})(?=,?[ \t]+(?:[A-Z][A-Za-z]{{0,6}}\b|\d{{1,2}}[/.-]\d))", re.M)
+
+
+def _signature_lines(text: str) -> list[tuple[int, int]]:
+    out = []
+    for m in _SIGNATURE.finditer(text):
+        surname = m.group("n").split()[-1].split(".")[-1].strip().lower()
+        if len(surname) >= 3 and not _never(surname, False):
+            out.append(m.span("n"))
     return out
 
 
@@ -355,7 +406,7 @@ def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
         if a in given and b in family and a not in common and b not in common:
             add(weak, *m.span("n"))
     for m in _CAP_PAIR.finditer(text):
-        a, b = m.group("a").lower(), m.group("b").lower()
+        a, b = _fold(m.group("a").lower()), _fold(m.group("b").lower())
         month = a in L.EN_NOT_NAMES and a in given  # "Jan Kowalski", "June Carter"
         if (_never(a, False) and not month) or _never(b, False) or b in common:
             continue
@@ -390,10 +441,19 @@ def _chat_speakers(text: str) -> list[tuple[int, int]]:
 
 
 def _chat_colon_speakers(text: str) -> list[tuple[int, int]]:
-    """Speakers of a chat written ``name: message`` with no time: two or more names that
-    each start two or more lines, none of them a field of a note ("Plan:", "Meds:")."""
+    """Speakers of a chat written ``name: message`` with no time, or with the time first
+    (``[7:41] tash: ...``): two or more names that each start two or more lines, none of
+    them a field of a note ("Plan:", "Meds:")."""
+    return (_colon_speakers(text, _CHAT_COLON, 2)
+            + _colon_speakers(text, _CHAT_TIME_FIRST, 1))
+
+
+def _colon_speakers(text: str, pattern: re.Pattern[str], speakers: int
+                    ) -> list[tuple[int, int]]:
+    """``pattern``'s speakers when at least ``speakers`` of them start two or more lines
+    each (after a time, one such speaker is enough: "[9:31] uncle kev: ...")."""
     found: dict[str, list[tuple[int, int]]] = {}
-    for m in _CHAT_COLON.finditer(text):
+    for m in pattern.finditer(text):
         name = m.group("n")
         toks = [t.lower() for t in name.split()]
         kin = m.start("n") > m.start() and text[m.start():m.start("n")].strip() != ""
@@ -403,9 +463,10 @@ def _chat_colon_speakers(text: str) -> list[tuple[int, int]]:
             continue
         found.setdefault(name.lower(), []).append(m.span("n"))
     repeated = {k: v for k, v in found.items() if len(v) >= 2}
-    if len(repeated) < 2:
+    if len(repeated) < speakers:
         return []
-    return [span for spans in repeated.values() for span in spans]
+    return [span for spans in (found.values() if speakers == 1 else repeated.values())
+            for span in spans]
 
 
 def _propagate_lower(text: str, speakers: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -437,6 +498,17 @@ def _with_given_name(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
 
 
 _INITIAL_AFTER = re.compile(r"[ \t][A-Z]\.(?![A-Za-z])")
+_INITIAL_BEFORE = re.compile(r"(?<![A-Za-z.])[A-Z](?:-[A-Z])?\.?[ \t]$")
+
+
+def _with_initial_before(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A found name with the initial written just before it ("A. Te Whaiti", "M-A
+    Tran")."""
+    out = []
+    for s, e in spans:
+        m = _INITIAL_BEFORE.search(text, max(0, s - 5), s)
+        out.append((m.start(), e) if m and m.end() == s and e - s >= 3 else (s, e))
+    return out
 
 
 def _with_initial_after(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

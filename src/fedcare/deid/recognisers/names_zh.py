@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from fedcare.deid import _lexicon as L
+from fedcare.deid import _names as N
 
 from ._base import PRIORITY as _PRIORITY
 from ._base import Cand as _Cand
@@ -375,6 +376,12 @@ _HK_NAME = re.compile(r"(?<![A-Za-z])(?P<s>[A-Z]{2,}(?:-[A-Z]{2,})?)\s+[A-Z][a-z
                       r"(?:[\s-][A-Z]?[a-z]{1,5}){0,2}(?![A-Za-z])")
 
 
+_MIXED_NAME = re.compile(r"(?P<n>(?<![A-Za-z])(?P<g>[A-Z][a-z]{1,10})(?P<s>[\u4e00-\u9fff])"
+                         r"(?![\u4e00-\u9fff])|阿(?P<a>[A-Z][a-z]{1,10})(?![A-Za-z]))")
+#: traditional forms of common surnames (鄭, 陳, 張, 黃, 劉, 吳, 趙, 楊, 葉, 蕭, 羅, 許, 馮)
+_TRAD_SURNAMES = frozenset("鄭陳張黃劉吳趙楊葉蕭羅許馮鍾盧蔣謝韓魏戴鄧龔嚴錢孫")
+
+
 @recogniser("name-zh-more", ("zh", "en"))
 def _more_names(text: str) -> list[_Cand]:
     """Reduplicated children's names (乐乐妈妈) and Hong Kong romanised names."""
@@ -391,6 +398,13 @@ def _more_names(text: str) -> list[_Cand]:
         out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _propagate_zh(text, spans)]
     out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"])
             for m in _NICKNAME.finditer(text)]
+    # an English given name with a Chinese surname (Cindy周, Winnie鄭), 阿 with an English
+    # name (阿Ken)
+    for m in _MIXED_NAME.finditer(text):
+        given = (m.group("g") or m.group("a") or "").lower()
+        if given in N.given_names() and (m.group("a") or m.group("s") in L.CN_SURNAMES
+                                         or m.group("s") in _TRAD_SURNAMES):
+            out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"]))
     colon = _zh_colon_speakers(text)
     out += [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in colon]
     out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _propagate_zh(text, colon)]
@@ -415,7 +429,8 @@ def _zh_colon_speakers(text: str) -> list[tuple[int, int]]:
     for m in _ZH_COLON_SPEAKER.finditer(text):
         name = m.group("n")
         if m.group("kin") is None:
-            familiar = name[0] in "小老阿" and len(name) == 2
+            # 小芳, 老覃, 阿强, 大伟, 强哥, 芳姐: a familiar form of a name
+            familiar = len(name) == 2 and (name[0] in "小老阿大" or name[1] in "哥姐")
             if not (familiar or _surname_len(text, m.start("n"))) or len(name) > 3:
                 continue
         if (name in _ZH_NOT_NAMES or name in _ZH_KIN_WORDS or _dict_word(name)
@@ -423,9 +438,18 @@ def _zh_colon_speakers(text: str) -> list[tuple[int, int]]:
             continue
         found.setdefault(name, []).append(m.span("n"))
     repeated = {k: v for k, v in found.items() if len(v) >= 2}
-    if len(repeated) < 2:
+    # family members written by their kinship alone ("二姐: ", "【老爸】:") speak too
+    kin_only: dict[str, int] = {}
+    for m in _ZH_KIN_SPEAKER.finditer(text):
+        kin_only[m.group("k")] = kin_only.get(m.group("k"), 0) + 1
+    if len(repeated) + sum(1 for c in kin_only.values() if c >= 2) < 2 or not repeated:
         return []
     return [span for spans in repeated.values() for span in spans]
+
+
+_ZH_KIN_SPEAKER = re.compile(r"^[ \t]*[【\[]?(?P<k>[大二三四小老]?(?:姐|哥|妹|弟|爸|妈|姨|舅|姑|叔|"
+                             r"婶|嫂)|老爸|老妈|爸爸|妈妈|爷爷|奶奶|外婆|外公|姥姥|姥爷|[\u4e00-\u9fff]{1,2}"
+                             r"(?:妈妈|爸爸))[】\]]?[ \t]*[：:]", re.M)
 
 
 # a chat transcript: the speaker's name alone on a line (or before a colon) with a time

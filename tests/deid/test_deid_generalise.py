@@ -247,6 +247,9 @@ CASES_3 = [
            "[8:10] dan: omw", "dan"),
     ("en", "03/11 21:40  priya nair:\nhi its priya nair, <<bp 162/101>> tonight\n"
            "03/11 21:52  priya nair:\nsorry", "priya nair"),
+    # a date next to an eye word after a date cue is still a date
+    ("en", "admitted 6/12 right after the fall; <<Hb 102 g/L>>", "6/12"),
+    ("en", "dob 6/9, <<BP 150/95>> R arm", "6/9"),
     # Chinese: a familiar form in a chat (X哥, 大X), a family chat with kinship speakers
     ("zh", "6月2日 20:11\n军哥：周医生在吗\n周海涛：在\n军哥：<<血糖11.2>>高不高\n周海涛：偏高",
      "军哥"),
@@ -269,6 +272,12 @@ PRECISION_3 = [
     ("en", "Seen by the nurse Practitioner; clerk Office closed; <<INR 2.2>>"),
     ("en", "The nurse Manager agreed with <<furosemide 40 mg>>; mgr Approval pending"),
     ("en", "[09:10] Plan: <<paracetamol 1 g>> qds\n[09:40] Plan: review\n[10:00] Obs: stable"),
+    # visual acuities, scale scores and pain out of ten written as fractions; drug and
+    # consumable lots (values seen touched on the third sealed set, after its scoring)
+    ("en", "Acuity was <<6/24 right>> and <<6/9 left>>; <<R 6/12>>, <<L 6/18>>"),
+    ("en", "<<IADL 2/8>>, <<GDS 3/15>>; <<GTN 0.4 mg>> with relief to <<3/10>>"),
+    ("en", "dialyser <<FX80 lot 2311A0462>>; <<Ventolin lot 1K9932>>; pod <<lot L5521-0983>>"),
+    ("zh", "矫正视力 <<右 6/18>> <<左 6/9>>；<<IADL 2/8>>；<<画钟试验 2/4>>；药品<<批号KT0B2204>>"),
     # instrument and scale names with Latin letters beside Chinese
     ("zh", "Holter动态心电图，<<Barthel指数60分>>，Ki67阳性，<<Apgar评分9分>>，CT值45"),
     ("zh", "诊断：胃炎\n处理：观察\n诊断：复查\n处理：随访 <<CRP 8mg/L>>"),

@@ -367,10 +367,47 @@ _ZH_STAY_CUE = re.compile(r"(?:住院|入院|出院|日期|期间|天|休假|病
 _SCORE_OUT_OF_TEN = re.compile(r"\d/10\b[^\n]{0,30}$")
 
 
+# a scale or test named just before its score: "IADL 2/8", "画钟试验 2/4", "GDS: 3/15"
+_SCALE_BEFORE = re.compile(r"(?i)(?:\b(?:i?adl|gds|phq-?\d*|gad-?\d*|mmse|moca|nihss|ecog|kps|"
+                           r"mrc|amt|4at|cam|audit|epds|braden|waterlow|morse|must|news2?|"
+                           r"qsofa|curb-?65|chads2?|has-?bled)|试验|測試|测试|量表|指数|指數|评分|評分)"
+                           r"[\s:：=]*$")
+# pain or relief scored out of ten earlier in the phrase: "relief to 3/10", "疼痛评分 4/10"
+_PAIN_BEFORE = re.compile(r"(?i)(?:pain|relief|sore|ache|severity|vas|nrs|疼痛|痛)[^\n]{0,30}$")
+# a Snellen visual acuity (6/9, 6/18, 3/24): after an acuity word, or beside an eye when
+# no date cue comes first ("6/24 right", "右 6/18"; not "admitted 6/12 right after")
+_ACUITY_WORD = re.compile(r"(?i)(?:acuity|\bva\b|vision|visual|snellen|视力|視力|矫正|矯正)")
+_EYE_AFTER = re.compile(r"(?i)[ \t]*(?:right|left|r|l|od|os|ou|\(r\)|\(l\)|eye)\b")
+_EYE_BEFORE = re.compile(r"(?i)(?:[右左]|\bo[dsu]|\br|\bl|right|left)[ \t:：]*$")
+_STRONG_CUE = re.compile(r"(?i)\b(?:on|since|from|until|admitted|discharged|seen|dob|born|"
+                         r"visit(?:ed)?|appt|appointment|scheduled|due|dated|date)[\s:.,]*$")
+_SNELLEN = frozenset({(3, 6), (3, 9), (3, 12), (3, 18), (3, 24), (6, 5), (6, 6), (6, 9),
+                      (6, 12), (6, 18), (6, 24)})
+
+
+def _score_not_date(text: str, start: int, end: int, month: int, day: int) -> bool:
+    """Whether a year-less ``month/day`` is a score or an acuity instead: after a scale's
+    name ("IADL 2/8"), pain out of ten ("relief to 3/10"), or a Snellen fraction beside an
+    eye or an acuity word ("6/24 right", "右 6/18")."""
+    if _SCALE_BEFORE.search(text, max(0, start - 24), start):
+        return True
+    if day == 10 and _PAIN_BEFORE.search(text, max(0, start - 40), start):
+        return True
+    if (month, day) not in _SNELLEN:
+        return False
+    if _ACUITY_WORD.search(text, max(0, start - 40), start):
+        return True
+    before = text[max(0, start - 24):start]
+    return (_EYE_AFTER.match(text, end) is not None or _EYE_BEFORE.search(before) is not None) \
+        and not _STRONG_CUE.search(before)
+
+
 def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
     month, day = int(m.group("m")), int(m.group("d"))
     before = text[max(0, m.start() - 24):m.start()]
     if _MD_NOT_BEFORE.search(before) or _MD_NOT_AFTER.match(text, m.end()):
+        return False
+    if _score_not_date(text, m.start(), m.end(), month, day):
         return False
     if m.group(0).endswith("/10") and _SCORE_OUT_OF_TEN.search(
             text, max(0, m.start() - 40), m.start()):
@@ -414,6 +451,9 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
             if year is None and m.group(0).endswith("/10") and _SCORE_OUT_OF_TEN.search(
                     text, max(0, m.start() - 40), m.start()):
                 continue  # "pain 3/10 at rest and 6/10 on turning"
+            if (year is None and m.groupdict().get("mon") is None and "/" in m.group(0)
+                    and _score_not_date(text, m.start(), m.end(), month, day)):
+                continue  # "and 6/9 left" (an acuity), "relief to 3/10"
             span = m.span("date") if m.groupdict().get("date") is not None else m.span()
             if m.groupdict().get("time") and not with_time:
                 span = (span[0], m.start("time"))

@@ -305,6 +305,9 @@ def _codes(text: str) -> list[_Cand]:
         digits = sum(ch.isdigit() for ch in value)
         if digits < 5 or _CLINICAL_CODE.fullmatch(value) or _UNIT_AFTER.match(text, m.end()):
             continue  # a model number (PM2272, 2088TC/52 cm), a protocol (CCCG-ALL-2020)
+        if _LOT_BEFORE.search(text, max(0, m.start() - 16), m.start()):
+            continue  # a drug or consumable lot (batch), not a person's: kept
+
         out.append((m.start(), m.end(), "ID", _PRIORITY["FALLBACK"]))
     for m in _DIGIT_GROUPS.finditer(text):
         groups = m.group(0).split()
@@ -312,6 +315,10 @@ def _codes(text: str) -> list[_Cand]:
                 not _UNIT_AFTER.match(text, m.end()):
             out.append((m.start(), m.end(), "ID", _PRIORITY["FALLBACK"]))
     return out
+
+
+# the lot (batch) label of a drug or a consumable: "lot 2311A0462", "批号KT0B2204"
+_LOT_BEFORE = re.compile(r"(?i:\blot|\bbatch)(?:\s*(?:no\.?|number|#))?[\s:#.]*$|批[号號][：:\s]*$")
 
 
 # a number written in spaced groups with no label: "350102 8866 3321", "2951 64738 1"

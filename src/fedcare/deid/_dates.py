@@ -451,7 +451,8 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
             if year is None and m.group(0).endswith("/10") and _SCORE_OUT_OF_TEN.search(
                     text, max(0, m.start() - 40), m.start()):
                 continue  # "pain 3/10 at rest and 6/10 on turning"
-            if (year is None and m.groupdict().get("mon") is None and "/" in m.group(0)
+            if (year is None and day is not None and m.groupdict().get("mon") is None
+                    and "/" in m.group(0)
                     and _score_not_date(text, m.start(), m.end(), month, day)):
                 continue  # "and 6/9 left" (an acuity), "relief to 3/10"
             span = m.span("date") if m.groupdict().get("date") is not None else m.span()

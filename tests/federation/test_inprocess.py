@@ -230,7 +230,10 @@ def test_a_secure_study_never_asks_for_set_up_sums_in_the_clear(
     quality = [m for m in grid.messages_sent if m.metadata.message_type == "query.quality"]
     assert len(quality) == len(SITES)
     assert all(ConfigKey.ALSO_SUM not in m.content.config_records["config"] for m in quality)
-    assert all(not m.content.array_records for m in quality)
+    answers = [r for r in grid.replies_received if r.metadata.message_type == "query.quality"]
+    assert len(answers) == len(SITES)  # and none carries sums in the clear
+    assert all(not r.content.array_records and "sums" not in r.content.metric_records
+               for r in answers)
     assert result["standardiser"]["mean"]  # through SecAgg+ (legacy `train` messages)
 
     from fedcare.data._study import schema_to_json

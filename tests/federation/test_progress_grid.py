@@ -103,6 +103,7 @@ def test_replies_are_pulled_on_the_coordinators_schedule_not_flowers_3_s(
         heart_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = StudyConfig(**FLAMBY_PROTOCOL, data_dir=str(heart_data_dir))
     inner = InProcessGrid(client_app, [{"site": s} for s in SITES], config.to_run_config())
+    inner.server_context()  # the ServerApp's identity, which new messages carry
     late = _LateReplies(inner, late=3)
     slept = _slept(monkeypatch)
     replies = _schema_round(ProgressGrid(late, None, interval=0.2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import re
@@ -18,7 +17,7 @@ from fedcare.exceptions import DataError
 from fedcare.quality import QualityReport, combine_quality
 
 from ..protocol import SUMS_RECORD, ConfigKey, MessageType, number, site_of
-from .rounds import ask, wait_for_sites
+from .rounds import ask, wait_for_sites, with_content
 from .setup import agree_schema
 
 __all__ = ["apply_quality", "check_quality", "check_quality_and_sum", "run_quality_check"]
@@ -71,9 +70,7 @@ def _sums_view(reply: Message) -> Message:
     content = RecordDict({"metrics": sums, "site": reply.content.config_records["site"]})
     if "arrays" in reply.content.array_records:
         content["arrays"] = reply.content.array_records["arrays"]
-    view = copy.copy(reply)
-    view.content = content
-    return view
+    return with_content(reply, content)
 
 
 #: The value a missing-code finding names ("value 0 in all 123 values").

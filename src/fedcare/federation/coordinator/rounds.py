@@ -12,6 +12,7 @@ sites that failed for the same reason are named once (:func:`summarise_failures`
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
-from flwr.app import ArrayRecord, Context, Message
+from flwr.app import ArrayRecord, Context, Message, RecordDict
 from flwr.serverapp import Grid
 
 from fedcare.exceptions import FederationError, PrivacyBudgetError
@@ -28,7 +29,7 @@ from fedcare.exceptions import FederationError, PrivacyBudgetError
 from ..protocol import RunKey, request, site_of
 
 __all__ = ["Answers", "ask", "check_replies", "failure_line", "site_failure",
-           "summarise_failures", "wait_for_sites"]
+           "summarise_failures", "wait_for_sites", "with_content"]
 
 log = logging.getLogger("fedcare")
 
@@ -195,6 +196,14 @@ def ask(grid: Grid, nodes: Sequence[int], message_type: str, config: Mapping[str
     answers = check_replies(replies, {n: names.get(n, f"node {n}") for n in nodes},
                             what=message_type, min_sites=min_sites)
     return sorted(answers.replies, key=site_of)
+
+
+def with_content(reply: Message, content: RecordDict) -> Message:
+    """A shallow copy of ``reply`` (same metadata, read only) holding ``content``: a part
+    of a reply, as the reply that part stands for would hold it."""
+    view = copy.copy(reply)
+    view.content = content
+    return view
 
 
 def wait_for_sites(grid: Grid, context: Context) -> list[int]:

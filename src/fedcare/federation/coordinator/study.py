@@ -20,7 +20,6 @@ without sites that fail or stay silent (and names them), ``checkpoint_dir`` and
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import logging
@@ -47,7 +46,7 @@ from ..strategies import build_strategy, client_dp_noise, norm_bound_events
 from .checkpoint import load_checkpoint, save_checkpoint
 from .grid import Participants
 from .quality import apply_quality, check_quality_and_sum
-from .rounds import ask, check_replies, wait_for_sites
+from .rounds import ask, check_replies, wait_for_sites, with_content
 from .setup import Setup, agree_schema
 from .sums import SiteSums, add_up, make_sums
 
@@ -144,13 +143,6 @@ class _Trained:
     absent: list[str]
 
 
-def _with_content(reply: Message, content: RecordDict) -> Message:
-    """A shallow copy of ``reply`` (same metadata, read only) holding ``content``."""
-    view = copy.copy(reply)
-    view.content = content
-    return view
-
-
 def _evaluation_view(reply: Message) -> Message:
     """A ``train`` reply's ``evaluation`` record, taken out of it (the strategy's
     ``aggregate_train`` accepts one MetricRecord), as an evaluation reply of the same
@@ -160,7 +152,7 @@ def _evaluation_view(reply: Message) -> Message:
     if not isinstance(evaluation, MetricRecord):
         raise FederationError(f"site '{site_of(reply)}' sent no evaluation of the model "
                               "it received (a site running an older fedcare?)")
-    return _with_content(reply, RecordDict({"metrics": evaluation,
+    return with_content(reply, RecordDict({"metrics": evaluation,
                                             "site": content.config_records["site"]}))
 
 
@@ -168,7 +160,7 @@ def _metrics_view(reply: Message) -> Message:
     """A reply with only its ``metrics`` and ``site`` records (what a strategy's
     ``aggregate_evaluate`` accepts: one MetricRecord)."""
     content = reply.content
-    return _with_content(reply, RecordDict({"metrics": content.metric_records["metrics"],
+    return with_content(reply, RecordDict({"metrics": content.metric_records["metrics"],
                                             "site": content.config_records["site"]}))
 
 

@@ -202,20 +202,33 @@ def _submit_until_checkpoint(federation: Federation, config: StudyConfig, checkp
     return thread, outcome
 
 
+def _fault_tolerant(heart_data_dir: Path, checkpoints: Path, rounds: int) -> StudyConfig:
+    """A Newton study that goes on with 3 of the 4 sites and checkpoints every round."""
+    return StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
+                       missing_codes=HEART_MISSING_CODES,
+                       strategy="newton", rounds=rounds, min_sites_per_round=3,
+                       quality_check="off",  # a message round less per run
+                       # a dead SuperNode's messages fail at once (Flower's "node
+                       # unavailable"): the timeout only bounds a live site's answer,
+                       # 45 s was missed once on a loaded CI machine
+                       round_timeout=180.0, checkpoint_dir=str(checkpoints))
+
+
+def _start_va(federation: Federation) -> None:
+    """VA's SuperNode started again with its key (it becomes the last process)."""
+    federation.processes.append(start_site(
+        federation.root / "va", coordinator_address=federation.address,
+        ca_cert=federation.ca_cert, data_node_config={"site": "va"},
+        clientappio_port=free_port()))
+
+
 def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
                                                    heart_data_dir: Path) -> None:
     # Runs last: it kills VA's SuperNode. With min_sites_per_round the study goes on
     # without it and names its missing rounds; the coordinator's checkpoint then lets a
     # longer study continue from its last round without repeating one.
     checkpoints = federation.root / "ckpt"
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
-                         missing_codes=HEART_MISSING_CODES,
-                         strategy="newton", rounds=2, min_sites_per_round=3,
-                         quality_check="off",  # a message round less per run
-                         # a dead SuperNode's messages fail at once (Flower's "node
-                         # unavailable"): the timeout only bounds a live site's answer,
-                         # 45 s was missed once on a loaded CI machine
-                         round_timeout=180.0, checkpoint_dir=str(checkpoints))
+    config = _fault_tolerant(heart_data_dir, checkpoints, rounds=2)
     thread, outcome = _submit_until_checkpoint(federation, config, checkpoints)
     # VA's SuperNode dies once round 1 is checkpointed (its record is written when round
     # 2's train replies, which carry its evaluation, are back). However fast the rounds
@@ -232,10 +245,7 @@ def test_killed_site_is_skipped_then_study_resumes(federation: Federation,
     assert sorted(result["per_site"]["federated"]) == ["cleveland", "hungary", "switzerland"]
 
     # VA comes back (same key); the coordinator continues the study from its checkpoint
-    federation.processes.append(start_site(
-        federation.root / "va", coordinator_address=federation.address,
-        ca_cert=federation.ca_cert, data_node_config={"site": "va"},
-        clientappio_port=free_port()))
+    _start_va(federation)
     resumed = submit(config.replace(rounds=3, resume_from=str(checkpoints / "checkpoint.json")),
                      federation.coordinator, n_sites=4, timeout=900)
     assert [h["round"] for h in resumed["history"]] == [1, 2, 3]
@@ -250,17 +260,10 @@ def test_a_site_restarted_mid_study_rejoins_it(federation: Federation,
     # with the same key: the study goes on (min_sites_per_round), VA answers again in a
     # later round and the final evaluation, and the study completes with all four sites.
     checkpoints = federation.root / "ckpt-restart"
-    config = StudyConfig(data="builtin:heart-disease", data_dir=str(heart_data_dir),
-                         missing_codes=HEART_MISSING_CODES,
-                         strategy="newton", rounds=4, min_sites_per_round=3,
-                         quality_check="off", round_timeout=180.0,
-                         checkpoint_dir=str(checkpoints))
+    config = _fault_tolerant(heart_data_dir, checkpoints, rounds=4)
     thread, outcome = _submit_until_checkpoint(federation, config, checkpoints)
     stop_process(federation.processes[-1])
-    federation.processes.append(start_site(
-        federation.root / "va", coordinator_address=federation.address,
-        ca_cert=federation.ca_cert, data_node_config={"site": "va"},
-        clientappio_port=free_port()))
+    _start_va(federation)
     thread.join(900)
     assert "error" not in outcome, outcome.get("error")
     result = outcome["result"]

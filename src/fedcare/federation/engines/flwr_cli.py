@@ -34,8 +34,8 @@ def flower_env(home: Path, **extra: str) -> dict[str, str]:
     check, no dependency installation at run time. Flower's own settings in the
     environment pass through (e.g. ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``, seconds between
     a SuperExec's asks for a ClientApp to launch; Flower's default 1 s is kept: 0.2 s
-    tripled an idle federation's CPU, 0.070 -> 0.177 cores for 4 sites, with no shorter
-    round measured; docs/deploy.md)."""
+    about doubled an idle federation's CPU, 0.108 -> 0.206 cores for 4 sites, with no
+    shorter round measured; ``benchmarks/deploy_waits.py``, docs/deploy.md)."""
     home.mkdir(parents=True, exist_ok=True)
     return dict(os.environ, FLWR_HOME=str(home), FLWR_TELEMETRY_ENABLED="0",
                 FLWR_DISABLE_UPDATE_CHECK="1", FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION="1",

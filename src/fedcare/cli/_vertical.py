@@ -138,14 +138,24 @@ def _results_table(result: dict[str, Any]) -> Table:
     return table
 
 
+def _passive_name(result: dict[str, Any]) -> str:
+    return next((n for n, p in result.get("parties", {}).items() if p["role"] == "passive"),
+                "the passive party")
+
+
 def _outputs(result: dict[str, Any], json_out: Path | None, report: Path | None) -> None:
+    html = None
+    if report is not None:  # rendered first: a report that fails leaves no JSON behind
+        from fedcare.report._vertical import render_vertical_report
+
+        html = render_vertical_report(result)
     if json_out is not None:
         write_json(result, json_out)
         dim(f"JSON: {json_out}")
-    if report is not None:
-        from fedcare.report._vertical import write_vertical_report
+    if report is not None and html is not None:
+        from fedcare._io import write_text_atomic
 
-        write_vertical_report(result, report)
+        write_text_atomic(report, html)
         dim(f"report: {report}")
 
 
@@ -183,7 +193,18 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
           id_column: IdColumn = None,
           id_kind: IdKind = "generic", features: Features = None,
           model: Annotated[str, typer.Option(
-              help="logistic (SecureBoost trees are not available yet).")] = "logistic",
+              help="logistic (vertical logistic regression under CKKS) or secureboost "
+                   "(gradient-boosted trees; the passive party sums encrypted gradients "
+                   "per histogram bin under Okamoto-Uchiyama; lossless against the "
+                   "plaintext histogram GBDT with the same bins).")] = "logistic",
+          trees: Annotated[int, typer.Option(min=1, help="secureboost: trees.")] = 5,
+          depth: Annotated[int, typer.Option(min=1, help="secureboost: depth of each "
+                                                         "tree.")] = 3,
+          bins: Annotated[int, typer.Option(min=2, max=127, help="secureboost: most "
+                                            "quantile bins per feature (each party bins "
+                                            "its own).")] = 32,
+          learning_rate: Annotated[float, typer.Option(
+              help="secureboost: shrinkage of every leaf.")] = 0.3,
           epochs: Annotated[int, typer.Option(min=1, help="Training epochs (each three "
                                                          "message rounds).")] = 10,
           test_fraction: Annotated[float, typer.Option(
@@ -200,14 +221,16 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
                    "because this machine holds both files).")] = True,
           coordinator: Coordinator = None,
           json_out: JsonOut = None, report: ReportOut = None) -> None:
-    """PSI, then a logistic regression over both parties' features under CKKS
-    encryption; compared with each party alone and the plaintext joined model."""
+    """PSI, then a model over both parties' features under homomorphic encryption
+    (logistic regression under CKKS, or SecureBoost trees); compared with each party
+    alone and the plaintext model on the joined table."""
     with handle_errors():
         check_output_file("--json", json_out)
         check_output_file("--report", report)
-        if model != "logistic":
-            raise ConfigError(f"--model {model}: only 'logistic' is available (SecureBoost "
-                              "trees are planned, see docs/vertical.md)")
+        if model not in ("logistic", "secureboost"):
+            raise ConfigError(f"--model must be logistic or secureboost, got '{model}'")
+        tree_settings = {"n_trees": trees, "max_depth": depth, "max_bins": bins,
+                         "learning_rate": learning_rate}
         if coordinator is not None:
             from fedcare.study._vertical import submit_vertical_study
 
@@ -215,7 +238,7 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
             result = submit_vertical_study(coordinator, epochs=epochs,
                                            test_fraction=test_fraction, seed=seed,
                                            min_overlap=min_overlap, recalibrate=recalibrate,
-                                           progress=dim)
+                                           model=model, trees=tree_settings, progress=dim)
         else:
             if label is None:
                 raise ConfigError("train needs --label PARTY:COLUMN")
@@ -225,7 +248,7 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
             result = run_vertical_study(parties, epochs=epochs, test_fraction=test_fraction,
                                         seed=seed, min_overlap=min_overlap,
                                         references=references, recalibrate=recalibrate,
-                                        progress=dim)
+                                        model=model, trees=tree_settings, progress=dim)
         console.print(_psi_table(result))
         joint = result["results"]["joint"]
         console.print(f"shared people: {result['psi']['overlap']}; with a label: "
@@ -240,6 +263,18 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
         if slope is not None and not 0.8 <= slope <= 1.25:
             warn(f"the joint model's calibration slope on the test people is {slope:.2f}: "
                  "it ranks people, but its probabilities are not risks"
-                 + ("" if recalibrate else "; --recalibrate rescales them"))
+                 + ("" if recalibrate else
+                    "; --recalibrate rescales them" if model == "logistic" else
+                    " (a slope above 1: too few trees or too low a --learning-rate; "
+                    "below 1: too many)"))
+        if model == "secureboost":
+            same = result["results"].get("plaintext_same_algorithm")
+            console.print(f"{joint['trees']} trees, {joint['nodes']} nodes, "
+                          f"{joint['passive_splits']} split(s) on "
+                          f"{_passive_name(result)}'s features; "
+                          f"{joint['message_rounds']} message rounds"
+                          + ("" if same is None else
+                             f"; same algorithm in plaintext: AUC difference "
+                             f"{same['auc_difference']:.1e}"))
         console.print(f"total {result['seconds']:.1f} s")
         _outputs(result, json_out, report)

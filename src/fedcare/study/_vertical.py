@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from fedcare.vertical import lr
 from fedcare.vertical.ids import KINDS
 from fedcare.vertical.party import align_label_party, alignment, read_party
 
-__all__ = ["Party", "run_vertical_study", "submit_vertical_study"]
+__all__ = ["Party", "predict_vertical", "run_vertical_study", "submit_vertical_study"]
 
 
 @dataclass
@@ -50,9 +50,16 @@ class Party:
     features: Sequence[str] | None = None
     positive: str | None = None
 
+    model_dir: Path | None = None
+    predictions: Path | None = None
+
     def node_config(self) -> dict[str, str]:
         out = {"site": self.name, "data": str(self.path), "id-column": self.id_column,
                "id-kind": self.id_kind}
+        if self.model_dir is not None:
+            out["model-dir"] = str(self.model_dir)
+        if self.predictions is not None:
+            out["predictions"] = str(self.predictions)
         if self.label:
             out["label"] = self.label
         if self.features:
@@ -146,8 +153,13 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
                        recalibrate: bool = False,
                        round_timeout: float = 3600.0, model: str = "logistic",
                        trees: Mapping[str, Any] | None = None,
+                       save: str | Path | None = None,
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """PSI, and with ``train`` the encrypted vertical logistic regression.
+
+    With ``save``, each party writes its own part of the joint model to
+    ``save/<party>/<model id>.json`` (as each would on its own disk): what
+    :func:`predict_vertical` needs.
 
     Returns the JSON-ready result: ``psi`` (``overlap``, ``sizes``, ``normalisation``
     counts per party, ``seconds``), and with ``train`` ``results`` (``joint``,
@@ -162,6 +174,8 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
         raise ConfigError(f"--epochs must be at least 1, got {epochs}")
     started = time.perf_counter()
     order = sorted(parties, key=lambda p: p.label is None)  # the label party first
+    if save is not None and train:
+        order = [replace(p, model_dir=Path(save) / p.name) for p in order]
     config = {VerticalKey.MODE: "train" if train else "psi", VerticalKey.REVEAL: reveal,
               VerticalKey.MIN_OVERLAP: int(min_overlap), VerticalKey.EPOCHS: int(epochs),
               VerticalKey.LAMBDA: float(lam), VerticalKey.TEST_FRACTION: float(test_fraction),
@@ -190,6 +204,42 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
                                                "features": list(p.features or [])}
                                       for p in order},
                           "fedcare": __version__}
+    return result
+
+
+def predict_vertical(parties: Sequence[Party], model_id: str, model_dir: str | Path,
+                     out: str | Path, *, min_overlap: int = 1,
+                     round_timeout: float = 3600.0,
+                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Predict for new people with a saved vertical model: each party's file of new
+    people and its own part (``model_dir/<party>/<model_id>.json``); the PSI aligns
+    them and the label party writes each shared person's probability to ``out``.
+
+    Raises
+    ------
+    DataNotFoundError
+        A party holds no part of that model.
+    DataError
+        A new file lacks a trained column or holds a category not seen in training.
+    """
+    if len(parties) != 2 or parties[0].name == parties[1].name:
+        raise ConfigError("prediction needs the two parties of the model (--party NAME=FILE "
+                          "twice, with the names used in training)")
+    for p in parties:
+        if p.id_kind not in KINDS:
+            raise ConfigError(f"--id-kind must be one of {list(KINDS)}, got '{p.id_kind}'")
+    started = time.perf_counter()
+    configs = []
+    for p in parties:
+        config = replace(p, model_dir=Path(model_dir) / p.name, label=None).node_config()
+        config["predictions"] = str(out)  # written by the label party only
+        configs.append(config)
+    run = {VerticalKey.MODE: "predict", VerticalKey.MODEL_ID: str(model_id),
+           VerticalKey.REVEAL: True, VerticalKey.MIN_OVERLAP: int(min_overlap),
+           "round-timeout": float(round_timeout)}
+    result, _ = run_vertical_inprocess(configs, run, progress=progress)
+    result["seconds"] = time.perf_counter() - started
+    result["predictions"] = str(out)
     return result
 
 

@@ -16,6 +16,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from fedcare.exceptions import DataError, DataNotFoundError
 
 from .ids import NormalisationReport, normalise_ids, require_unique
 
-__all__ = ["MAX_LEVELS", "MISSING_MARKERS", "Aligned", "PartyTable", "align_label_party",
+__all__ = ["MAX_LEVELS", "MISSING_MARKERS", "Aligned", "Encoder", "PartyTable", "align_label_party",
            "alignment", "in_test", "read_party"]
 
 MAX_LEVELS = 50
@@ -43,6 +44,7 @@ class PartyTable:
     y: np.ndarray | None
     report: NormalisationReport
     left_out: dict[str, int] = field(default_factory=dict)
+    encoder: Encoder | None = None
 
     @property
     def n(self) -> int:
@@ -75,10 +77,68 @@ def _label(values: pd.Series, where: str, positive: str | None) -> np.ndarray:
                     "node config)")
 
 
+@dataclass
+class Encoder:
+    """How a party turned its columns into features, fitted on its training file and
+    kept with its part of a model, so that new people's rows are encoded the same way
+    (the training medians, levels, means and standard deviations)."""
+
+    columns: list[dict[str, Any]]
+    mean: list[float]
+    std: list[float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": self.columns, "mean": self.mean, "std": self.std}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Encoder:
+        return cls(list(data["columns"]), list(data["mean"]), list(data["std"]))
+
+    @property
+    def names(self) -> list[str]:
+        out: list[str] = []
+        for c in self.columns:
+            out.extend([c["name"]] if c["kind"] == "number"
+                       else [f"{c['name']}={level}" for level in c["levels"][1:]])
+        return out
+
+    def transform(self, frame: pd.DataFrame, where: str) -> np.ndarray:
+        """Encode new rows; a category level not seen in training is refused (counted,
+        never shown: it would silently be read as the reference level)."""
+        missing = [c["name"] for c in self.columns if c["name"] not in frame.columns]
+        if missing:
+            raise DataError(f"{where}: the model was trained with column(s) {missing}, "
+                            "which this file lacks")
+        blocks: list[np.ndarray] = []
+        for c in self.columns:
+            series = frame[c["name"]]
+            if c["kind"] == "number":
+                numeric = pd.to_numeric(series, errors="coerce")
+                bad = int((numeric.isna() & series.notna()).sum())
+                if bad:
+                    raise DataError(f"{where}: column '{c['name']}' holds {bad} value(s) "
+                                    "that are not numbers (it was numeric in training)")
+                blocks.append(numeric.fillna(c["median"]).to_numpy(float)[:, None])
+                continue
+            text = series.astype("string").str.strip()
+            unseen = int((~text.isin(c["levels"]) & text.notna()).sum())
+            if unseen:
+                raise DataError(f"{where}: column '{c['name']}' has {unseen} row(s) with a "
+                                f"value not seen in training (it knows "
+                                f"{len(c['levels'])} levels)")
+            for level in c["levels"][1:]:
+                blocks.append((text == level).fillna(False).to_numpy(float)[:, None])
+        if not blocks:
+            return np.zeros((len(frame), 0))
+        X = np.hstack(blocks)
+        return (X - np.asarray(self.mean)) / np.asarray(self.std)
+
+
 def _features(frame: pd.DataFrame, columns: Sequence[str], where: str
-              ) -> tuple[np.ndarray, list[str]]:
+              ) -> tuple[np.ndarray, list[str], Encoder]:
     blocks: list[np.ndarray] = []
     names: list[str] = []
+    spec: list[dict[str, Any]] = []
     n = len(frame)
     for col in columns:
         series = frame[col]
@@ -90,9 +150,11 @@ def _features(frame: pd.DataFrame, columns: Sequence[str], where: str
                 raise DataError(f"{where}: column '{col}' has a distinct whole number on "
                                 f"{distinct} of {n} rows: an identifier? Leave it out of "
                                 "the features")
-            values = numeric.fillna(numeric.median() if numeric.notna().any() else 0.0)
+            median = float(numeric.median()) if numeric.notna().any() else 0.0
+            values = numeric.fillna(median)
             blocks.append(values.to_numpy(float)[:, None])
             names.append(str(col))
+            spec.append({"name": str(col), "kind": "number", "median": median})
             continue
         text = series.astype("string").str.strip()
         levels = sorted(text.dropna().unique().tolist())
@@ -103,17 +165,22 @@ def _features(frame: pd.DataFrame, columns: Sequence[str], where: str
         for level in levels[1:]:
             blocks.append((text == level).fillna(False).to_numpy(float)[:, None])
             names.append(f"{col}={level}")
+        spec.append({"name": str(col), "kind": "text", "levels": [str(v) for v in levels]})
     if not blocks:
-        return np.zeros((n, 0)), []
+        return np.zeros((n, 0)), [], Encoder(spec, [], [])
     X = np.hstack(blocks)
-    std = X.std(axis=0)
-    return (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0), names
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    return (X - mean) / std, names, Encoder(spec, mean.tolist(), std.tolist())
 
 
 def read_party(path: str | Path, id_column: str, *, name: str, kind: str = "generic",
                label: str | None = None, features: Sequence[str] | None = None,
-               positive: str | None = None) -> PartyTable:
+               positive: str | None = None, encoder: Encoder | None = None) -> PartyTable:
     """Read one party's CSV (or Parquet) into a :class:`PartyTable`.
+
+    With ``encoder`` (a trained model's, for new people) its columns are encoded as in
+    training and ``features`` is ignored.
 
     Raises
     ------
@@ -134,7 +201,8 @@ def read_party(path: str | Path, id_column: str, *, name: str, kind: str = "gene
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise DataError(f"{where}: not a readable CSV or Parquet file "
                         f"({type(exc).__name__})") from exc
-    wanted = [id_column, *([label] if label else []), *(features or [])]
+    wanted = [id_column, *([label] if label else []),
+              *(features or [] if encoder is None else [])]
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: no column(s) {missing}; it has {list(frame.columns)}")
@@ -148,12 +216,16 @@ def read_party(path: str | Path, id_column: str, *, name: str, kind: str = "gene
     frame = frame.loc[keep].reset_index(drop=True)
     columns = list(features) if features is not None else [
         c for c in frame.columns if c not in (id_column, label)]
-    X, names = _features(frame, columns, where)
+    if encoder is None:
+        X, names, encoder = _features(frame, columns, where)
+    else:
+        X, names = encoder.transform(frame, where), encoder.names
     y = _label(frame[label], f"{where}, column '{label}'", positive) if label else None
     left_out = {"no usable identifier": int((~keep).sum())}
     if y is not None:
         left_out["label missing"] = int(np.isnan(y).sum())
-    return PartyTable(name, [i for i in ids if i is not None], X, names, y, report, left_out)
+    return PartyTable(name, [i for i in ids if i is not None], X, names, y, report, left_out,
+                      encoder)
 
 
 def in_test(identifier: str, seed: str, fraction: float) -> bool:

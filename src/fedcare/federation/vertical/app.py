@@ -31,6 +31,7 @@ RUN_CONFIG_DEFAULTS: dict[str, str | int | float | bool] = {
     VerticalKey.SPLIT_SEED: "0", VerticalKey.OTHER_ALONE: True,
     VerticalKey.RECALIBRATE: False, VerticalKey.MODEL: "logistic", VerticalKey.TREES: 5,
     VerticalKey.DEPTH: 3, VerticalKey.BINS: 32, VerticalKey.LEARNING_RATE: 0.3,
+    VerticalKey.MODEL_ID: "",
     "round-timeout": 3600.0, "audit-dir": "",
     **RunKey.DEFAULTS}
 """Every run-config key a vertical run reads, with its default."""

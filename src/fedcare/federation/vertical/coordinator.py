@@ -61,6 +61,7 @@ class VerticalKey:
     DEPTH = "vertical-depth"
     BINS = "vertical-bins"
     LEARNING_RATE = "vertical-learning-rate"
+    MODEL_ID = "vertical-model-id"    # predict: the model whose parts the parties hold
 
 
 #: A party's own error keeps its class (and so its exit code): bad data is exit 3 also
@@ -143,7 +144,8 @@ def run_vertical(grid: Grid, context: Context,
     setup = _both(grid, {n: ("query.vsetup", {"study": study}) for n in nodes}, names, timeout)
     names = {n: str(setup[n]["site"]) for n in nodes}
     labelled = [n for n in nodes if bool(setup[n]["has-label"])]
-    training = cfg.get(VerticalKey.MODE, "train") == "train"
+    mode = str(cfg.get(VerticalKey.MODE, "train"))
+    training = mode in ("train", "predict")
     if len(labelled) > 1 or (training and not labelled):
         raise FederationError(f"exactly one party must hold the label; {len(labelled)} do "
                               f"({sorted(names[n] for n in labelled)})")
@@ -187,8 +189,16 @@ def run_vertical(grid: Grid, context: Context,
     if not training:
         result["seconds"] = time.perf_counter() - started
         return result
+    if mode == "predict":
+        result["prediction"] = _predict(grid, a, b, names, setup, timeout)
+        result["model_id"] = str(cfg.get(VerticalKey.MODEL_ID, ""))
+        result["seconds"] = time.perf_counter() - started
+        say(f"predicted {result['prediction']['predicted']} shared people")
+        return result
+    model_id = os.urandom(8).hex()
+    result["model_id"] = model_id
     if str(cfg.get(VerticalKey.MODEL, "logistic")) == "secureboost":
-        result["results"] = _boost_models(grid, cfg, a, b, names, timeout, say)
+        result["results"] = _boost_models(grid, cfg, a, b, names, timeout, say, model_id)
         result["model"] = "secureboost"
         result["seconds"] = time.perf_counter() - started
         return result
@@ -205,7 +215,8 @@ def run_vertical(grid: Grid, context: Context,
     for model, label_features in models.items():
         results.update(_train(grid, keys, a, b, names, {**settings,
                                                          "label-features": label_features},
-                              epochs, timeout, say, model, names[a]))
+                              epochs, timeout, say, model, names[a],
+                              model_id if model == "joint" else ""))
     result["results"] = results
     result["epochs"] = epochs
     result["seconds"] = time.perf_counter() - started
@@ -214,7 +225,8 @@ def run_vertical(grid: Grid, context: Context,
 
 def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
            settings: dict[str, Any], epochs: int, timeout: float,
-           say: Callable[[str], None], model: str, label_name: str) -> dict[str, Any]:
+           say: Callable[[str], None], model: str, label_name: str,
+           model_id: str = "") -> dict[str, Any]:
     secret = lr.context(keys.secret)
     setup = _both(grid, {a: ("train.vsetup", {**settings, "he": keys.public,
                                               "label-party": True}),
@@ -247,13 +259,17 @@ def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
                                                "recalibrate": recalibrate}, names, timeout)
     decrypted = lr.decrypt_vector(secret, cast(list[bytes], scored["scores"]), 10 ** 9)
     final = _ask(grid, a, "evaluate.vmetrics", {"decrypted": decrypted.tobytes(),
-                                                "recalibrate": recalibrate}, names, timeout)
-    passive = _ask(grid, b, "evaluate.vweights", {}, names, timeout)
+                                                "recalibrate": recalibrate,
+                                                "model-id": model_id}, names, timeout)
+    passive = _ask(grid, b, "evaluate.vweights", {"model-id": model_id}, names, timeout)
     out = json.loads(str(final["metrics"]))
     entry = {**out["joint"], "seconds_per_epoch": float(np.median(seconds)),
              "epochs": epochs, "n_train": n_train, "n_test": int(cast(int, setup[a]["n-test"])),
              "weights": {label_name: json.loads(str(final["weights"])),
                          names[b]: json.loads(str(passive["weights"]))}}
+    if model_id:
+        entry["saved"] = {label_name: bool(final.get("saved", False)),
+                          names[b]: bool(passive.get("saved", False))}
     if "recalibration" in out:
         entry["recalibration"] = r = out["recalibration"]
         # the Taylor loss shrinks the weights; Platt's slope puts them back on the
@@ -268,7 +284,8 @@ def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
 
 
 def _boost_models(grid: Grid, cfg: Any, a: int, b: int, names: dict[int, str],
-                  timeout: float, say: Callable[[str], None]) -> dict[str, Any]:
+                  timeout: float, say: Callable[[str], None],
+                  model_id: str = "") -> dict[str, Any]:
     """SecureBoost: the joint trees, and the passive party's features alone through the
     same protocol (the label party's alone come with the joint model's metrics)."""
     params = {"n_trees": int(cast(int, cfg.get(VerticalKey.TREES, 5))),
@@ -283,13 +300,13 @@ def _boost_models(grid: Grid, cfg: Any, a: int, b: int, names: dict[int, str],
     results: dict[str, Any] = {}
     for model, own in models.items():
         results.update(_boost(grid, a, b, names, params, {**split, "label-features": own},
-                              timeout, say, model))
+                              timeout, say, model, model_id if model == "joint" else ""))
     return results
 
 
 def _boost(grid: Grid, a: int, b: int, names: dict[int, str], params: dict[str, Any],
            split: dict[str, Any], timeout: float, say: Callable[[str], None],
-           model: str) -> dict[str, Any]:
+           model: str, model_id: str = "") -> dict[str, Any]:
     setup = _ask(grid, a, "train.vbsetup", {**split, "params": json.dumps(params),
                                              "label-party": True}, names, timeout)
     n_train, n_test = int(cast(int, setup["n-train"])), int(cast(int, setup["n-test"]))
@@ -323,8 +340,9 @@ def _boost(grid: Grid, a: int, b: int, names: dict[int, str], params: dict[str, 
     if tree >= 0:
         seconds.append(time.perf_counter() - started)
         say(f"{model}: tree {tree + 1}/{params['n_trees']} ({seconds[-1]:.1f} s)")
-    decide = _ask(grid, b, "evaluate.vbdecide", {}, names, timeout)
-    final = _ask(grid, a, "evaluate.vbmetrics", {"blob": decide["blob"]}, names, timeout)
+    decide = _ask(grid, b, "evaluate.vbdecide", {"model-id": model_id}, names, timeout)
+    final = _ask(grid, a, "evaluate.vbmetrics", {"blob": decide["blob"], "model-id": model_id},
+                 names, timeout)
     out = json.loads(str(final["metrics"]))
     entry = {**out["joint"], "trees": params["n_trees"], "max_depth": params["max_depth"],
              "max_bins": params["max_bins"], "learning_rate": params["learning_rate"],
@@ -334,7 +352,36 @@ def _boost(grid: Grid, a: int, b: int, names: dict[int, str], params: dict[str, 
              "passive_splits": int(cast(int, final["passive-splits"])),
              "splits": {names[a]: json.loads(str(final["usage"])),
                         names[b]: json.loads(str(decide["usage"]))}}
+    if model_id:
+        entry["saved"] = {names[a]: bool(final.get("saved", False)),
+                          names[b]: bool(decide.get("saved", False))}
     found = {model: entry}
     if "alone" in out:
         found[f"{names[a]}_only"] = out["alone"]
     return found
+
+
+def _predict(grid: Grid, a: int, b: int, names: dict[int, str],
+             setup: dict[int, ConfigRecord], timeout: float) -> dict[str, Any]:
+    """Predict for the shared new people with the parts of a model each party holds."""
+    kinds = {names[n]: str(setup[n].get("model-kind", "")) for n in (a, b)}
+    if len(set(kinds.values())) != 1:
+        raise DataError(f"the parties hold parts of different models: {kinds}; give both "
+                        "the same --model-id")
+    kind = kinds[names[a]]
+    if kind == "vertical-logistic":
+        keys = lr.HeKeys.generate()
+        fwd = _ask(grid, b, "evaluate.vpforward", {"he": keys.public}, names, timeout)
+        scored = _ask(grid, a, "evaluate.vpscore", {"he": keys.public, "blob": fwd["blob"]},
+                      names, timeout)
+        decrypted = lr.decrypt_vector(lr.context(keys.secret),
+                                      cast(list[bytes], scored["scores"]), 10 ** 9)
+        final = _ask(grid, a, "evaluate.vpfinish", {"decrypted": decrypted.tobytes()},
+                     names, timeout)
+    elif kind == "vertical-secureboost":
+        decide = _ask(grid, b, "evaluate.vpdecide", {}, names, timeout)
+        final = _ask(grid, a, "evaluate.vpfinish", {"blob": decide["blob"]}, names, timeout)
+    else:
+        raise DataError(f"unknown vertical model kind '{kind}'")
+    return {"kind": kind, "predicted": int(cast(int, final["n"])),
+            "not_shared": int(cast(int, final["not-shared"])), "label_party": names[a]}

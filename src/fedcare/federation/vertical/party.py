@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 
+from fedcare._io import write_text_atomic
 from fedcare.evaluation import binary_metrics
-from fedcare.exceptions import ConfigError
+from fedcare.exceptions import ConfigError, DataError, DataNotFoundError
 from fedcare.vertical import lr, psi
 from fedcare.vertical.channel import ChannelKey, open_blob, seal_blob
 from fedcare.vertical.party import PartyTable, align_label_party, read_party
@@ -32,8 +37,57 @@ __all__ = ["party_app", "party_table"]
 STATE = "vertical"
 
 
+def _predicting(context: Context) -> bool:
+    return str(context.run_config.get("vertical-mode", "")) == "predict"
+
+
+def _model_file(context: Context, model_id: str) -> Path:
+    folder = str(context.node_config.get("model-dir", "") or "")
+    if not folder:
+        raise ConfigError(f"party '{_name(context)}' has no model folder ('model-dir' in its "
+                          "node config; fedcare vertical train --save DIR)")
+    if not re.fullmatch(r"[0-9a-f]{16,64}", model_id):
+        raise ConfigError("a vertical model id is 16 to 64 hexadecimal characters")
+    return Path(folder) / f"{model_id}.json"
+
+
+def load_part(context: Context, model_id: str) -> dict[str, Any]:
+    """This party's part of a trained vertical model (from its own model folder)."""
+    path = _model_file(context, model_id)
+    if not path.is_file():
+        raise DataNotFoundError(f"party '{_name(context)}' holds no part of model "
+                                f"{model_id} (looked for {path})")
+    try:
+        part = json.loads(path.read_text(encoding="utf-8"))
+        part["role"], part["kind"], part["encoder"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"{path}: not a fedcare vertical model part "
+                        f"({type(exc).__name__})") from None
+    return dict(part)
+
+
+def _save_part(context: Context, model_id: str, part: dict[str, Any]) -> bool:
+    """Write this party's part of the model to its own model folder (if it has one)."""
+    if not model_id or not context.node_config.get("model-dir"):
+        return False
+    table = party_table(context)
+    path = _model_file(context, model_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cfg = context.node_config
+    write_text_atomic(path, json.dumps({
+        "format": 1, "model_id": model_id, "party": _name(context),
+        "id_column": str(cfg["id-column"]), "id_kind": str(cfg.get("id-kind", "generic")),
+        "label": str(cfg.get("label", "") or "") or None,
+        "encoder": table.encoder.to_dict() if table.encoder else None,
+        "feature_names": table.feature_names,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"), **part}))
+    return True
+
+
 def party_table(context: Context) -> PartyTable:
     cfg = context.node_config
+    if _predicting(context):
+        return _new_people(context)
     if not cfg.get("data") or not cfg.get("id-column"):
         raise ConfigError(f"site '{_name(context)}' is not set up for vertical studies: its "
                           "node config needs 'data' and 'id-column' (fedcare site start: "
@@ -41,26 +95,54 @@ def party_table(context: Context) -> PartyTable:
                           "in site.toml; docs/vertical.md)")
     features = str(cfg.get("features", "") or "")
     path = str(cfg["data"])
-    try:
-        stat = os.stat(path)
-        key: tuple[Any, ...] | None = (
-            path, stat.st_size, stat.st_mtime_ns, _name(context), str(cfg["id-column"]),
-            str(cfg.get("id-kind", "generic")), str(cfg.get("label", "") or ""), features,
-            str(cfg.get("positive", "") or ""))
-    except OSError:
-        key = None  # read_party names the missing file
-    if key is not None and key in _TABLES:
+    key = (path, *_stat(path), _name(context), str(cfg["id-column"]),
+           str(cfg.get("id-kind", "generic")), str(cfg.get("label", "") or ""), features,
+           str(cfg.get("positive", "") or ""))
+    if key in _TABLES:
         return _TABLES[key]
     table = read_party(path, str(cfg["id-column"]), name=_name(context),
                        kind=str(cfg.get("id-kind", "generic")),
                        label=str(cfg["label"]) if cfg.get("label") else None,
                        features=[f for f in features.split(",") if f] or None,
                        positive=str(cfg["positive"]) if cfg.get("positive") else None)
-    if key is not None:
-        while len(_TABLES) >= _TABLES_KEPT:
-            _TABLES.pop(next(iter(_TABLES)))
-        _TABLES[key] = table
+    _keep(key, table)
     return table
+
+
+def _new_people(context: Context) -> PartyTable:
+    """Predict mode: the party's file of new people, encoded as its part of the model
+    was trained (no label needed)."""
+    cfg = context.node_config
+    model_id = str(context.run_config.get("vertical-model-id", ""))
+    part = load_part(context, model_id)
+    if not cfg.get("data") or not cfg.get("id-column"):
+        raise ConfigError(f"party '{_name(context)}': its node config needs 'data' and "
+                          "'id-column' (the new people's file)")
+    path = str(cfg["data"])
+    key = ("predict", model_id, path, *_stat(path), _name(context), str(cfg["id-column"]))
+    if key in _TABLES:
+        return _TABLES[key]
+    from fedcare.vertical.party import Encoder
+
+    table = read_party(path, str(cfg["id-column"]), name=_name(context),
+                       kind=str(part.get("id_kind") or cfg.get("id-kind", "generic")),
+                       encoder=Encoder.from_dict(part["encoder"]))
+    _keep(key, table)
+    return table
+
+
+def _stat(path: str) -> tuple[int, int]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def _keep(key: tuple[Any, ...], table: PartyTable) -> None:
+    while len(_TABLES) >= _TABLES_KEPT:
+        _TABLES.pop(next(iter(_TABLES)))
+    _TABLES[key] = table
 
 
 _TABLES: dict[tuple[Any, ...], PartyTable] = {}
@@ -114,8 +196,15 @@ def setup(message: Message, context: Context) -> Message:
     state["chan"] = chan.private
     rng = np.random.default_rng(int.from_bytes(os.urandom(8), "big"))
     state["perm"] = rng.permutation(table.n).astype(np.int64).tobytes()
-    return _reply(message, site=_name(context), n=table.n, public=chan.public,
-                  **{"has-label": table.y is not None, "features": json.dumps(table.feature_names),
+    extra: dict[str, Any] = {}
+    if _predicting(context):
+        part = load_part(context, str(context.run_config.get("vertical-model-id", "")))
+        has_label = part["role"] == "label"
+        extra["model-kind"] = str(part["kind"])
+    else:
+        has_label = table.y is not None
+    return _reply(message, site=_name(context), n=table.n, public=chan.public, **extra,
+                  **{"has-label": has_label, "features": json.dumps(table.feature_names),
                      "report": json.dumps({**table.report.to_dict(),
                                            "left_out": table.left_out})})
 
@@ -304,7 +393,10 @@ def metrics(message: Message, context: Context) -> Message:
         alone = LogisticRegression(max_iter=1000).fit(X[train][:, 1:], y[train])
         out["alone"] = binary_metrics(y[test], alone.predict_proba(X[test][:, 1:])[:, 1])
     w = _arr(state, "w")
-    return _reply(message, metrics=json.dumps(out),
+    saved = _save_part(context, str(cfg.get("model-id", "")), {
+        "kind": "vertical-logistic", "role": "label", "weights": w.tolist(),
+        "weight_names": names, "recalibration": out.get("recalibration")})
+    return _reply(message, metrics=json.dumps(out), saved=saved,
                   weights=json.dumps(dict(zip(names, w.tolist(), strict=True))))
 
 
@@ -315,9 +407,14 @@ def weights(message: Message, context: Context) -> Message:
     Weights are on standardised features; they say which of this party's features
     matter and in which direction, not any person's value."""
     state = _state(context)
-    w = _step(state, _config(message))
+    cfg = _config(message)
+    w = _step(state, cfg)
     names = party_table(context).feature_names
-    return _reply(message, weights=json.dumps(dict(zip(names, w.tolist(), strict=True))))
+    saved = _save_part(context, str(cfg.get("model-id", "")), {
+        "kind": "vertical-logistic", "role": "passive", "weights": w.tolist(),
+        "weight_names": names})
+    return _reply(message, saved=saved,
+                  weights=json.dumps(dict(zip(names, w.tolist(), strict=True))))
 
 
 def _split_cfg(state: ConfigRecord) -> ConfigRecord:
@@ -379,10 +476,14 @@ def _boost_active(context: Context, state: ConfigRecord) -> tuple[Any, Any, list
 
 
 def _passive_codes(context: Context, state: ConfigRecord) -> np.ndarray:
+    return _passive_bins(context, state)[0]
+
+
+def _passive_bins(context: Context, state: ConfigRecord
+                  ) -> tuple[np.ndarray, list[np.ndarray]]:
     from fedcare.vertical.secureboost import bin_features
 
-    codes, _ = bin_features(_passive_X(context, state), int(cast(int, state["sb-bins"])))
-    return codes
+    return bin_features(_passive_X(context, state), int(cast(int, state["sb-bins"])))
 
 
 @party_app.train("vbsetup")
@@ -471,15 +572,18 @@ def boost_decide(message: Message, context: Context) -> Message:
     state = _state(context)
     records = (np.frombuffer(cast(bytes, state["sb-records"]), np.int64).reshape(-1, 2)
                if "sb-records" in state else np.zeros((0, 2), np.int64))
-    codes = _passive_codes(context, state)
+    codes, edges = _passive_bins(context, state)
     left = passive_decide(codes, records)
+    saved = _save_part(context, str(_config(message).get("model-id", "")), {
+        "kind": "vertical-secureboost", "role": "passive", "records": records.tolist(),
+        "edges": [e.tolist() for e in edges]})
     names = party_table(context).feature_names
     usage: dict[str, int] = {}
     for feature, _ in records:
         usage[names[int(feature)]] = usage.get(names[int(feature)], 0) + 1
     body = np.packbits(left, axis=1)
     head = np.array(left.shape, np.int64).tobytes()
-    return _reply(message, usage=json.dumps(usage),
+    return _reply(message, usage=json.dumps(usage), saved=saved,
                   blob=seal_blob(_key(state), head + body.tobytes(), "sb-decide"))
 
 
@@ -488,8 +592,13 @@ def boost_metrics(message: Message, context: Context) -> Message:
     """Label party: the joint trees' test metrics (its own splits and the passive
     party's bits for its test people), its own features alone (the same plaintext
     algorithm on its own bins) beside them, and how often each feature splits."""
-    from fedcare.exceptions import DataError
-    from fedcare.vertical.boost import passive_splits, probability, tree_usage, walk_margin
+    from fedcare.vertical.boost import (
+        _TREE_FIELDS,
+        passive_splits,
+        probability,
+        tree_usage,
+        walk_margin,
+    )
     from fedcare.vertical.secureboost import _margin0, apply_bins, fit_plain
 
     state = _state(context)
@@ -512,6 +621,132 @@ def boost_metrics(message: Message, context: Context) -> Message:
         out["alone"] = binary_metrics(y_test, alone.predict_proba(
             codes_test, np.zeros((len(test_rows), 0), np.int32))[:, 1])
     usage = tree_usage(run.trees, aligned.names[1:])
-    return _reply(message, metrics=json.dumps(out), usage=json.dumps(usage),
+    saved = _save_part(context, str(_config(message).get("model-id", "")), {
+        "kind": "vertical-secureboost", "role": "label", "params": asdict(run.params),
+        "base_margin": _margin0(run.params), "edges": [e.tolist() for e in edges],
+        "trees": [{f: getattr(t, f).tolist() for f in _TREE_FIELDS} for t in run.trees]})
+    return _reply(message, metrics=json.dumps(out), usage=json.dumps(usage), saved=saved,
                   **{"passive-splits": passive_splits(run.trees),
                      "nodes": int(sum(t.n_nodes for t in run.trees))})
+
+
+# ------------------------------------------------------------------ prediction
+# New people of both parties: the PSI (revealed to the label party) aligns them; then the
+# passive party's share of each shared person's score (logistic: Enc(X_B w_B) under the
+# coordinator's key, masked and selected by the label party as in scoring; trees: its
+# left/right bits) reaches the label party, which writes the probabilities to its own
+# predictions file. The coordinator learns counts only.
+
+
+def _part(context: Context) -> dict[str, Any]:
+    return load_part(context, str(context.run_config.get("vertical-model-id", "")))
+
+
+def _matched(state: ConfigRecord) -> tuple[np.ndarray, np.ndarray]:
+    """Passive rows that are shared, and the label party's row of each."""
+    if "align" not in state:
+        raise DataError("no intersection to predict on: the PSI was not revealed to the "
+                        "label party")
+    align = _arr(state, "align", np.int64)
+    rows = np.flatnonzero(align >= 0)
+    return rows, align[rows]
+
+
+@party_app.evaluate("vpforward")
+def predict_forward(message: Message, context: Context) -> Message:
+    """Passive party, logistic model: ``Enc(X_B w_B)`` for every one of its new rows
+    (its shuffled order), sealed for the label party."""
+    state = _state(context)
+    part = _part(context)
+    state["he"] = cast(bytes, _config(message)["he"])
+    w = np.asarray(part["weights"], float)
+    X = _passive_X(context, state)
+    if X.shape[1] != len(w):
+        raise DataError(f"party '{_name(context)}': its model part has {len(w)} weights, "
+                        f"its new file encodes {X.shape[1]} features")
+    scores = lr.encrypt_vector(lr.context(cast(bytes, state["he"])), X @ w)
+    return _reply(message, blob=seal_blob(_key(state), _pack(scores), "predict-scores"))
+
+
+@party_app.evaluate("vpscore")
+def predict_score(message: Message, context: Context) -> Message:
+    """Label party, logistic model: ``Enc(u_B) * shared + R`` for the coordinator to
+    decrypt (it learns nothing: masked; rows not shared are zeroed)."""
+    cfg = _config(message)
+    state = _state(context)
+    passive_rows, _ = _matched(state)
+    ctx = lr.context(cast(bytes, cfg["he"]))
+    enc_u = lr.load_vectors(ctx, _unpack(open_blob(_key(state), cast(bytes, cfg["blob"]),
+                                                   "predict-scores")))
+    n = len(_arr(state, "align", np.int64))
+    select = np.zeros(n)
+    select[passive_rows] = 1.0
+    mask = np.random.default_rng(int.from_bytes(os.urandom(8), "big")).uniform(
+        -lr.MASK, lr.MASK, n)
+    state["score-mask"] = mask.tobytes()
+    padded_select, padded_mask = lr._pad(select), lr._pad(mask)
+    out = [(enc * padded_select[s].tolist() + padded_mask[s].tolist()).serialize()
+           for enc, s in zip(enc_u, lr._chunks(len(padded_select)), strict=True)]
+    return _reply(message, scores=out)
+
+
+@party_app.evaluate("vpdecide")
+def predict_decide(message: Message, context: Context) -> Message:
+    """Passive party, trees: left/right at each of its records for each of its new rows,
+    sealed for the label party."""
+    from fedcare.vertical.boost import passive_decide
+    from fedcare.vertical.secureboost import apply_bins
+
+    state = _state(context)
+    part = _part(context)
+    X = _passive_X(context, state)
+    edges = [np.asarray(e, float) for e in part["edges"]]
+    left = passive_decide(apply_bins(X, edges), np.asarray(part["records"], np.int64))
+    head = np.array(left.shape, np.int64).tobytes()
+    return _reply(message, blob=seal_blob(_key(state), head + np.packbits(left, axis=1)
+                                          .tobytes(), "predict-decide"))
+
+
+@party_app.evaluate("vpfinish")
+def predict_finish(message: Message, context: Context) -> Message:
+    """Label party: each shared new person's probability, written to its own
+    predictions file (``predictions`` in its node config); counts to the coordinator."""
+    cfg = _config(message)
+    state = _state(context)
+    part = _part(context)
+    table = party_table(context)
+    passive_rows, own_rows = _matched(state)
+    if part["kind"] == "vertical-logistic":
+        w = np.asarray(part["weights"], float)
+        other = (np.frombuffer(cast(bytes, cfg["decrypted"]))[:len(_arr(state, "score-mask"))]
+                 - _arr(state, "score-mask"))[passive_rows]
+        z = w[0] + table.X[own_rows] @ w[1:] + other
+        recal = part.get("recalibration")
+        if recal:
+            z = recal["slope"] * z + recal["intercept"]
+        probability = _sigmoid(z)
+    else:
+        from fedcare.vertical.boost import probability as tree_probability
+        from fedcare.vertical.boost import walk_margin
+        from fedcare.vertical.secureboost import Tree, apply_bins
+
+        data = open_blob(_key(state), cast(bytes, cfg["blob"]), "predict-decide")
+        n_records, n_rows = (int(v) for v in np.frombuffer(data[:16], np.int64))
+        if n_rows != len(_arr(state, "align", np.int64)):
+            raise DataError(f"the passive party's decisions cover {n_rows} rows, it has "
+                            f"{len(_arr(state, 'align', np.int64))}")
+        left = np.unpackbits(np.frombuffer(data[16:], np.uint8).reshape(n_records, -1),
+                             axis=1, count=n_rows).astype(bool)
+        trees = [Tree(**{k: np.asarray(v) for k, v in t.items()}) for t in part["trees"]]
+        codes = apply_bins(table.X[own_rows], [np.asarray(e, float) for e in part["edges"]])
+        probability = tree_probability(walk_margin(trees, float(part["base_margin"]), codes,
+                                                   left[:, passive_rows]))
+    out = str(context.node_config.get("predictions", "") or "")
+    if not out:
+        raise ConfigError(f"party '{_name(context)}' has no predictions file ('predictions' "
+                          "in its node config; fedcare vertical predict --out FILE)")
+    order = np.argsort(own_rows)
+    lines = ["id,probability"] + [f"{table.ids[own_rows[k]]},{probability[k]:.6f}"
+                                  for k in order]
+    write_text_atomic(out, "\n".join(lines) + "\n")
+    return _reply(message, n=len(own_rows), **{"not-shared": int(table.n - len(own_rows))})

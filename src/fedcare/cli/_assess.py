@@ -222,7 +222,7 @@ def _candidates(registry: Any) -> list[Any]:
 
     out = []
     for record in registry.models():
-        if record.status == "active":
+        if record.status == "active" and record.servable:
             out.append(ModelCandidate(record.id, record.name, RiskModel.from_record(record),
                                       sites=sorted(record.provenance.get("sites", {})),
                                       limitations=list(record.limitations)))

@@ -52,7 +52,9 @@ def _fmt(value: Any) -> str:
 @model_app.command("register", epilog=EXIT_CODES)
 def register(
     run_dir: Annotated[Path, typer.Argument(help="Run folder of `fedcare study run` or "
-                                            "`fedcare demo` (holds metrics.json).",
+                                            "`fedcare demo` (holds metrics.json), or the "
+                                            "--json file of `fedcare vertical train "
+                                            "--save` (a vertical model's card).",
                                             show_default=False)],
     name: Annotated[str | None, typer.Option(help="Display name (default: from the study).",
                                              show_default=False)] = None,
@@ -65,17 +67,35 @@ def register(
     ranges), provenance (sites, rounds, strategy, privacy and epsilon spent), per-site
     metrics and a content hash. Registering the same model twice returns its first id.
 
+    A vertical model's parameters stay with its parties: the registry holds its card
+    (parties, features, comparison, limitations) and the prediction API refuses it.
+
     Example: fedcare model register runs/20261122-101500-heart-newton
     """
     with handle_errors():
         registry = _registry(db)
-        record, new = registry.register(run_dir, name=name, intended_use=intended_use)
+        if _is_vertical_result(run_dir):
+            record, new = registry.register_vertical(run_dir, name=name,
+                                                     intended_use=intended_use)
+        else:
+            record, new = registry.register(run_dir, name=name, intended_use=intended_use)
         verb = "registered" if new else "already registered"
         console.print(Text.assemble(f"{verb}: model ", (str(record.id), "bold"),
                                     f" {record.name} (hash {record.content_hash[:12]}) in "
                                     f"{registry.description}"))
         for note in record.limitations if new else []:
             err_console.print(f"  limitation: {note}", highlight=False, soft_wrap=True)
+
+
+def _is_vertical_result(path: Path) -> bool:
+    """A ``fedcare vertical train --json`` file (a study's run is a folder)."""
+    if not path.is_file():
+        return False
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):
+        return False
+    return isinstance(data, dict) and "psi" in data and "model_id" in data
 
 
 @model_app.command("list", epilog=EXIT_CODES)
@@ -122,13 +142,23 @@ def show(
         console.print(f"hash {record.content_hash}; {record.kind}, {s['strategy']}, "
                       f"{record.provenance.get('rounds')} rounds; sites "
                       f"{', '.join(s['sites'])}", highlight=False)
-        table = Table(title="Held-out performance per site")
-        for col in ("site", "n", "accuracy", "AUC", "calibration slope"):
-            table.add_column(col, justify="left" if col == "site" else "right")
-        for site, m in record.metrics.get("federated", {}).get("per_site", {}).items():
-            table.add_row(str(site), _fmt(m.get("n")), _fmt(m.get("accuracy")), _fmt(m.get("auc")),
-                          _fmt(m.get("calibration_slope")))
-        console.print(table)
+        if not record.servable:  # a vertical model: each setting on the same test people
+            table = Table(title=f"Vertical model {record.provenance.get('model_id')}: its "
+                                "parameters stay with its parties (fedcare vertical predict)")
+            for col in ("setting", "n", "AUC", "Brier", "calibration slope"):
+                table.add_column(col, justify="left" if col == "setting" else "right")
+            for setting, m in record.metrics.get("vertical", {}).items():
+                table.add_row(setting, _fmt(m.get("n")), _fmt(m.get("auc")),
+                              _fmt(m.get("brier")), _fmt(m.get("calibration_slope")))
+            console.print(table)
+        else:
+            table = Table(title="Held-out performance per site")
+            for col in ("site", "n", "accuracy", "AUC", "calibration slope"):
+                table.add_column(col, justify="left" if col == "site" else "right")
+            for site, m in record.metrics.get("federated", {}).get("per_site", {}).items():
+                table.add_row(str(site), _fmt(m.get("n")), _fmt(m.get("accuracy")),
+                              _fmt(m.get("auc")), _fmt(m.get("calibration_slope")))
+            console.print(table)
         for note in record.limitations:
             console.print(f"• {note}", highlight=False, soft_wrap=True)
 
@@ -155,6 +185,16 @@ def card(
 
             raise ConfigError(f"--out {out}: expected a .html or .json file name")
         record = _registry(db).model(model_id)
+        if not record.servable:
+            from fedcare.report._vertical_card import render_vertical_card_html, vertical_card
+
+            vcard = vertical_card(record)
+            if out.suffix.lower() == ".json":
+                write_json(vcard, out)
+            else:
+                write_text_atomic(out, render_vertical_card_html(vcard))
+            console.print(f"model card: {out}", highlight=False)
+            return
         content = model_card(record, RiskModel.from_record(record).global_importance())
         if out.suffix.lower() == ".json":
             write_json(content, out)

@@ -10,7 +10,7 @@ from typing import Any
 from fedcare import __version__
 from fedcare.exceptions import DataError, DataNotFoundError
 
-__all__ = ["model_from_run"]
+__all__ = ["VERTICAL_KINDS", "model_from_run", "vertical_model_from_result"]
 
 #: Study settings that shape the model or its guarantees (kept as provenance).
 _SETTINGS = ("data", "target", "model", "strategy", "rounds", "C", "local_steps", "lr",
@@ -208,4 +208,98 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
             "quality_check": provenance["quality_check"],
             "quality_override": provenance["quality_override"]},
         "limitations": _limitations(metrics, fed, kind, privacy),
+    }
+
+
+VERTICAL_KINDS = ("vertical-logistic", "vertical-secureboost")
+
+
+def vertical_model_from_result(path: Path) -> dict[str, Any]:
+    """What the registry stores for a vertical model: its card only. The parameters stay
+    split between the parties (each holds its part: ``fedcare vertical train --save``);
+    predictions need both (``fedcare vertical predict``), never this registry.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such file.
+    DataError
+        Not the JSON of a ``fedcare vertical train`` run with a saved model.
+    """
+    result = _load(path)
+    where = f"{path}"
+    try:
+        model_id = str(result["model_id"])
+        joint = result["results"]["joint"]
+        parties = result["parties"]
+        psi = result["psi"]
+        label = result.get("label") or {}
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"{where} lacks '{exc.args[0] if exc.args else '?'}': not the JSON "
+                        "of a `fedcare vertical train` run (--json)") from None
+    saved = joint.get("saved") or {}
+    if not saved or not all(saved.values()):
+        raise DataError(f"{where}: the parties did not save their parts of this model "
+                        "(train with --save DIR): a registered model nobody can use")
+    model = str(result.get("model") or (result.get("settings") or {}).get("model")
+                or "logistic")
+    kind = f"vertical-{model}"
+    if kind not in VERTICAL_KINDS:
+        raise DataError(f"{where}: unknown vertical model '{model}'")
+    label_party = next(n for n, p in parties.items() if p["role"] == "label")
+    passive = next(n for n in parties if n != label_party)
+    column = label.get("column") or "the label"
+    settings = dict(result.get("settings") or {})
+    settings.pop("parties", None)  # file paths of one machine: not provenance of the model
+    limitations = [
+        "A vertical model: its parameters are split between "
+        f"{label_party} and {passive}; each keeps its own part. It cannot be served from "
+        "this registry (the prediction API refuses it); fedcare vertical predict runs it "
+        "with both parties.",
+        f"It predicts only for people both parties hold (found again by PSI for new "
+        f"people); {label_party} receives the probabilities.",
+        f"Test people: {joint.get('n_test')} shared people held out by a keyed hash of "
+        "their identifier; the AUCs carry no confidence interval.",
+    ]
+    slope = joint.get("calibration_slope")
+    if slope is not None and not CALIBRATION_OK[0] <= float(slope) <= CALIBRATION_OK[1]:
+        limitations.append(f"Calibration slope {float(slope):.2f} on the test people: the "
+                           "probabilities are scores, not risks.")
+    alone = {k: v for k, v in result["results"].items() if k.endswith("_only")}
+    if any((v.get("auc") or 0) > 0.98 for v in alone.values()):
+        limitations.append("One party's features alone predict the label almost perfectly: "
+                           "a copy or consequence of the label may be among them.")
+    metrics = {"federated": {"pooled_test": {k: joint.get(k) for k in (
+        "auc", "brier", "accuracy", "calibration_slope", "calibration_intercept", "n")},
+        "per_site": {}, "mean_client_accuracy": None},
+        "comparison": {k: {"pooled_test": {"auc": v.get("auc"), "brier": v.get("brier")}}
+                       for k, v in result["results"].items() if k != "joint"},
+        "vertical": {k: {m: v.get(m) for m in ("auc", "brier", "calibration_slope", "n")}
+                     for k, v in result["results"].items()}}
+    return {
+        "name": f"{column} ({kind}, {label_party} + {passive})",
+        "kind": kind,
+        "hyperparameters": {k: settings.get(k) for k in ("epochs", "trees", "lambda",
+                                                         "recalibrate") if k in settings},
+        "arrays": [],
+        "standardiser": {},
+        "schema": {"vertical": True, "model_id": model_id, "target": column,
+                   "label_party": label_party,
+                   "parties": {n: {"role": p["role"], "features": list(p["features"])}
+                               for n, p in parties.items()}},
+        "intended_use": (
+            f"Estimates the probability of {column} = 1 for a person held by both "
+            f"{label_party} and {passive}, from both parties' columns without either "
+            "showing the other its data. Decision support; not for people outside the "
+            "parties' shared population."),
+        "provenance": {
+            "run": model_id, "registered_from": str(path.resolve()), "strategy": "vertical",
+            "model_id": model_id, "rounds": joint.get("epochs") or joint.get("trees"),
+            "sites": {n: {"role": p["role"], "n_rows": psi["sizes"].get(n)}
+                      for n, p in parties.items()},
+            "psi": {"overlap": psi.get("overlap"), "sizes": psi.get("sizes")},
+            "saved_by": sorted(saved), "settings": settings, "privacy": {},
+            "versions": {"fedcare": settings.get("fedcare", __version__)}},
+        "metrics": metrics,
+        "limitations": limitations,
     }

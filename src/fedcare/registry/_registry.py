@@ -16,7 +16,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fedcare.exceptions import ConfigError, DataNotFoundError
-from fedcare.registry._provenance import model_from_run
+from fedcare.registry._provenance import (
+    VERTICAL_KINDS,
+    model_from_run,
+    vertical_model_from_result,
+)
 from fedcare.registry._tables import (
     ApiKeyRow,
     AssessmentRow,
@@ -155,6 +159,12 @@ class ModelRecord:
                    arrays=row.arrays, standardiser=row.standardiser, schema=row.feature_schema,
                    provenance=row.provenance, metrics=row.metrics,
                    limitations=list(row.limitations))
+
+    @property
+    def servable(self) -> bool:
+        """Whether this registry can predict with it (a vertical model's parameters are
+        split between its parties: it cannot)."""
+        return self.kind not in VERTICAL_KINDS
 
     def summary(self) -> dict[str, Any]:
         """What ``model list`` and ``GET /v1/models`` show (no parameters)."""
@@ -296,7 +306,16 @@ class Registry:
         Returns the record and whether it is new (the same content registered twice
         returns the first record).
         """
-        model = model_from_run(Path(run_dir))
+        return self._add(model_from_run(Path(run_dir)), name, intended_use)
+
+    def register_vertical(self, result: str | Path, *, name: str | None = None,
+                          intended_use: str | None = None) -> tuple[ModelRecord, bool]:
+        """Register a vertical model's card from its ``fedcare vertical train --json``
+        file (its parameters stay with its parties; the record holds none)."""
+        return self._add(vertical_model_from_result(Path(result)), name, intended_use)
+
+    def _add(self, model: dict[str, Any], name: str | None,
+             intended_use: str | None) -> tuple[ModelRecord, bool]:
         digest = content_hash(model)
         with self._open() as session:
             existing = session.scalar(select(ModelRow).where(ModelRow.content_hash == digest))

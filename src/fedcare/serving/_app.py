@@ -315,16 +315,26 @@ class _Service:
             self._keys[secret] = cached
         return cached[1]
 
+    def record(self, model_id: int) -> ModelRecord:
+        """The registry's record alone (a vertical model has no servable parameters)."""
+        try:
+            return self.registry.model(model_id)
+        except DataNotFoundError:  # the registry's message names its database: not for clients
+            raise DataNotFoundError(f"no model with id {model_id}") from None
+
     def model(self, model_id: int) -> tuple[ModelRecord, RiskModel]:
         now = time.monotonic()
         with self._lock:
             cached = self._models.get(model_id)
         if cached is not None and cached[0] >= now:
             return cached[1], cached[2]
-        try:
-            record = self.registry.model(model_id)
-        except DataNotFoundError:  # the registry's message names its database: not for clients
-            raise DataNotFoundError(f"no model with id {model_id}") from None
+        record = self.record(model_id)
+        if not record.servable:
+            parties = " and ".join(sorted(record.provenance.get("sites", {})))
+            raise HTTPException(409, detail=(
+                f"model {model_id} is a vertical model: its parameters are split between "
+                f"{parties} and never stored here; predict with both parties (fedcare "
+                f"vertical predict --model-id {record.provenance.get('model_id')})"))
         model = (cached[2] if cached is not None
                  and cached[1].content_hash == record.content_hash
                  else RiskModel.from_record(record))
@@ -537,6 +547,9 @@ def create_app(registry: Registry | str | None = None, *,
     def show_model(model_id: ModelId, _: ReadKey) -> dict[str, Any]:
         """One model: schema (units, ranges), provenance, metrics, global importance and
         the signed effect of each input (odds ratios; raises or lowers the risk)."""
+        if not service.record(model_id).servable:  # a vertical model: its card's facts
+            return {**service.record(model_id).to_dict(parameters=False),
+                    "global_importance": {}, "feature_effects": []}
         record, model = service.model(model_id)
         out = record.to_dict(parameters=False)
         out["global_importance"] = service.importance(record, model)
@@ -551,6 +564,13 @@ def create_app(registry: Registry | str | None = None, *,
         """The model card: intended use, inputs (units, what each code means), data
         sources, per-site performance incl. calibration, privacy guarantees, signed feature
         effects and importance, limitations."""
+        if not service.record(model_id).servable:
+            from fedcare.report._vertical_card import render_vertical_card_html, vertical_card
+
+            content = vertical_card(service.record(model_id))
+            if format == "json":
+                return JSONResponse(jsonable_encoder(content))
+            return HTMLResponse(render_vertical_card_html(content))
         record, model = service.model(model_id)
         content = model_card(record, service.importance(record, model), service.effects(model))
         if format == "json":

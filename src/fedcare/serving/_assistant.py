@@ -84,7 +84,7 @@ def add_assistant_routes(app: FastAPI, service: _Service, *,
         if candidates["until"] < now:
             out = []
             for record in service.registry.models():
-                if record.status != "active":
+                if record.status != "active" or not record.servable:
                     continue
                 _, model = service.model(record.id)
                 out.append(ModelCandidate(record.id, record.name, model,

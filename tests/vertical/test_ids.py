@@ -272,3 +272,9 @@ def test_report_repr_holds_no_value() -> None:
     _, report = normalise_ids(RAW, "phone")
     for value in [*RAW, *NORMALISED]:
         assert value not in repr(report)
+
+
+def test_a_duplicate_names_both_rows() -> None:
+    out, report = normalise_ids(["A1", "B2", "C3", "b-2"], "generic", source="h.csv")
+    with pytest.raises(DataError, match=r"\(rows 4\), repeating the identifier of row\(s\) 2;"):
+        require_unique(out, report)

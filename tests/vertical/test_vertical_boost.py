@@ -87,6 +87,11 @@ def test_the_study_reports_lossless_and_each_party_alone(
     assert r["plaintext_same_algorithm"]["brier_difference"] < 1e-12
     assert r["joint"]["auc"] > max(r["hospital_only"]["auc"], r["insurer_only"]["auc"])
     assert abs(r["joint"]["auc"] - r["plaintext"]["auc"]) < 0.03
+    lo, hi = r["joint"]["auc_ci95"]
+    assert lo < r["joint"]["auc"] < hi
+    gain = r["hospital_only"]["joint_gain"]
+    assert gain["auc_difference"] == pytest.approx(r["joint"]["auc"] - r["hospital_only"]["auc"])
+    assert gain["ci95"][0] < gain["auc_difference"] < gain["ci95"][1]
     assert result["model"] == "secureboost" and result["settings"]["trees"]["n_trees"] == 4
 
 

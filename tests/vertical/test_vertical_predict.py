@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from fedcare.evaluation import binary_metrics
-from fedcare.exceptions import DataError, DataNotFoundError
+from fedcare.exceptions import ConfigError, DataError, DataNotFoundError
 from fedcare.study._vertical import Party, predict_vertical, run_vertical_study
 from fedcare.vertical.ids import normalise_one
 from fedcare.vertical.party import in_test
@@ -81,6 +81,13 @@ def test_a_new_file_is_checked_against_the_training_encoding(
         predict_vertical(_parties(h, missing, label=False), model_id, tmp_path / "m", out)
     with pytest.raises(DataNotFoundError, match="holds no part of model"):
         predict_vertical(_parties(h, i, label=False), "ab" * 8, tmp_path / "m", out)
+    renamed = [Party("clinic", h, "patient_id"), Party("insurer", i, "member_id")]
+    with pytest.raises(DataNotFoundError, match=r"held by \['hospital', 'insurer'\]"):
+        predict_vertical(renamed, model_id, tmp_path / "m", out)
+    other_kind = [Party("hospital", h, "patient_id", id_kind="phone"),
+                  Party("insurer", i, "member_id", id_kind="")]
+    with pytest.raises(ConfigError, match="matches identifiers as 'generic', not 'phone'"):
+        predict_vertical(other_kind, model_id, tmp_path / "m", out)
     assert not out.exists()  # nothing half-written
 
 

@@ -51,7 +51,8 @@ def _fmt(value: Any) -> str:
 
 @model_app.command("register", epilog=EXIT_CODES)
 def register(
-    run_dir: Annotated[Path, typer.Argument(help="Run folder of `fedcare study run` or "
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR_OR_VERTICAL_JSON",
+                                            help="Run folder of `fedcare study run` or "
                                             "`fedcare demo` (holds metrics.json), or the "
                                             "--json file of `fedcare vertical train "
                                             "--save` (a vertical model's card).",
@@ -71,6 +72,7 @@ def register(
     (parties, features, comparison, limitations) and the prediction API refuses it.
 
     Example: fedcare model register runs/20261122-101500-heart-newton
+    (vertical: fedcare model register train.json)
     """
     with handle_errors():
         registry = _registry(db)
@@ -140,7 +142,10 @@ def show(
         console.print(styled(f"model {record.id}", "bold",
                              f": {record.name} ({record.status})"))
         console.print(f"hash {record.content_hash}; {record.kind}, {s['strategy']}, "
-                      f"{record.provenance.get('rounds')} rounds; sites "
+                      f"{record.provenance.get('rounds')} "
+                      + ("trees" if record.kind == "vertical-secureboost" else
+                         "epochs" if record.kind == "vertical-logistic" else "rounds")
+                      + f"; {'parties' if not record.servable else 'sites'} "
                       f"{', '.join(s['sites'])}", highlight=False)
         if not record.servable:  # a vertical model: each setting on the same test people
             table = Table(title=f"Vertical model {record.provenance.get('model_id')}: its "

@@ -128,11 +128,12 @@ def _psi_table(result: dict[str, Any]) -> Table:
 def _results_table(result: dict[str, Any]) -> Table:
     table = Table(title="Test AUC (the same test people for every setting)",
                   title_justify="left")
-    for column in ("setting", "AUC", "Brier", "test n"):
+    for column in ("setting", "AUC", "95% CI", "Brier", "test n"):
         table.add_column(column, justify="left" if column == "setting" else "right")
     for name, metrics in result["results"].items():
-        auc = metrics.get("auc")
+        auc, ci = metrics.get("auc"), metrics.get("auc_ci95")
         table.add_row(name, "-" if auc is None else f"{auc:.3f}",
+                      "-" if not ci else f"{ci[0]:.3f}-{ci[1]:.3f}",
                       "-" if metrics.get("brier") is None else f"{metrics['brier']:.3f}",
                       str(metrics.get("n", "-")))
     return table
@@ -262,6 +263,10 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
         console.print(f"shared people: {result['psi']['overlap']}; with a label: "
                       f"{joint['n_train']} for training, {joint['n_test']} for testing")
         console.print(_results_table(result))
+        from fedcare.report._vertical import gain_lines
+
+        for line in gain_lines(result):
+            console.print(line)
         for name, metrics in result["results"].items():
             if name.endswith("_only") and (metrics.get("auc") or 0) > 0.98:
                 warn(f"{name} predicts the label almost perfectly (AUC "
@@ -300,7 +305,10 @@ def predict(party: PartyOpt = None, model_id: Annotated[str, typer.Option(
             models: Annotated[Path, typer.Option(
                 help="The folder train --save wrote: MODELS/<party>/<model id>.json.")
             ] = Path("."),
-            id_column: IdColumn = None, id_kind: IdKind = "generic",
+            id_column: IdColumn = None,
+            id_kind: Annotated[str | None, typer.Option(
+                help="Leave out: each party matches identifiers as it did in training "
+                     "(a different value is refused).")] = None,
             out: Annotated[Path | None, typer.Option(
                 help="CSV the label party writes: each shared new person's normalised "
                      "identifier and probability.")] = None,
@@ -323,11 +331,15 @@ def predict(party: PartyOpt = None, model_id: Annotated[str, typer.Option(
         check_output_file("--out", out)
         from fedcare.study._vertical import predict_vertical
 
-        parties = _parties(party or [], id_column, id_kind, None, None)
+        parties = _parties(party or [], id_column, id_kind or "", None, None)
         result = predict_vertical(parties, model_id, models, out, progress=dim)
         p = result["prediction"]
         console.print(f"{p['predicted']} shared people predicted ({p['kind']}); "
                       f"{p['not_shared']} of {p['label_party']}'s rows are not at the other "
                       f"party and have no prediction")
         console.print(f"predictions: {out}")
+        slope = p.get("test_calibration_slope")
+        if slope is not None and not 0.8 <= slope <= 1.25:
+            warn(f"on its test people this model's calibration slope was {slope:.2f}: the "
+                 "'probability' column ranks people but is not a risk (docs/vertical.md)")
         _outputs(result, json_out, None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from fedcare._numeric import expit, logit
@@ -132,3 +134,33 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
     n_pos = int(y.sum())
     n_neg = len(y) - n_pos
     return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def auc_bootstrap(y: np.ndarray, p: np.ndarray, p_other: np.ndarray | None = None, *,
+                  resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Percentile bootstrap (people resampled) of the AUC of ``p``, and with ``p_other``
+    (scores of the same people by another model) of the paired difference
+    ``AUC(p) - AUC(p_other)``: ``{"auc_ci95": [lo, hi]}`` plus ``"difference"`` and
+    ``"difference_ci95"``. Resamples with one outcome only are skipped."""
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    rng = np.random.default_rng(seed)
+    aucs, diffs = [], []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(y), len(y))
+        if not 0 < y[idx].sum() < len(idx):
+            continue
+        a = roc_auc_score(y[idx], p[idx])
+        aucs.append(a)
+        if p_other is not None:
+            diffs.append(a - roc_auc_score(y[idx], np.asarray(p_other, float)[idx]))
+    out: dict[str, Any] = {"auc_ci95": [float(v) for v in np.percentile(aucs, [2.5, 97.5])]
+                           if aucs else None}
+    if p_other is not None and 0 < y.sum() < len(y):
+        out["difference"] = float(roc_auc_score(y, p)
+                                  - roc_auc_score(y, np.asarray(p_other, float)))
+        out["difference_ci95"] = ([float(v) for v in np.percentile(diffs, [2.5, 97.5])]
+                                  if diffs else None)
+    return out

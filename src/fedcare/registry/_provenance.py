@@ -259,8 +259,16 @@ def vertical_model_from_result(path: Path) -> dict[str, Any]:
         f"It predicts only for people both parties hold (found again by PSI for new "
         f"people); {label_party} receives the probabilities.",
         f"Test people: {joint.get('n_test')} shared people held out by a keyed hash of "
-        "their identifier; the AUCs carry no confidence interval.",
+        "their identifier (AUC intervals: bootstrap of these people).",
     ]
+    for name, m in result["results"].items():
+        gain = m.get("joint_gain") or {}
+        ci = gain.get("ci95")
+        if ci and ci[0] <= 0:
+            limitations.append(
+                f"On the test people the joint model is not shown to beat {name} (AUC "
+                f"difference {gain['auc_difference']:+.3f}, 95% CI {ci[0]:+.3f} to "
+                f"{ci[1]:+.3f}): the other party's columns may add little here.")
     slope = joint.get("calibration_slope")
     if slope is not None and not CALIBRATION_OK[0] <= float(slope) <= CALIBRATION_OK[1]:
         limitations.append(f"Calibration slope {float(slope):.2f} on the test people: the "
@@ -274,7 +282,8 @@ def vertical_model_from_result(path: Path) -> dict[str, Any]:
         "per_site": {}, "mean_client_accuracy": None},
         "comparison": {k: {"pooled_test": {"auc": v.get("auc"), "brier": v.get("brier")}}
                        for k, v in result["results"].items() if k != "joint"},
-        "vertical": {k: {m: v.get(m) for m in ("auc", "brier", "calibration_slope", "n")}
+        "vertical": {k: {m: v.get(m) for m in ("auc", "auc_ci95", "joint_gain", "brier",
+                                               "calibration_slope", "n")}
                      for k, v in result["results"].items()}}
     return {
         "name": f"{column} ({kind}, {label_party} + {passive})",

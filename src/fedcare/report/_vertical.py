@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from fedcare._io import write_text_atomic
 from fedcare.report._html import STYLE, _fmt, _png
 
-__all__ = ["render_vertical_report", "write_vertical_report"]
+__all__ = ["gain_lines", "render_vertical_report", "write_vertical_report"]
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -36,11 +36,16 @@ both files.</p>
 {{ n_train }} used for training, {{ n_test }} for testing (a keyed hash of each
 identifier decides).</p>
 <h2>What collaboration is worth</h2>
-<table><thead><tr><th>setting</th><th>test AUC</th><th>Brier</th><th>calibration slope</th>
-<th>test n</th><th>what it is</th></tr></thead><tbody>
-{% for r in rows %}<tr><td>{{ r.name }}</td><td>{{ r.auc }}</td><td>{{ r.brier }}</td>
-<td>{{ r.slope }}</td><td>{{ r.n }}</td><td>{{ r.what }}</td></tr>{% endfor %}
-</tbody></table>
+<table><thead><tr><th>setting</th><th>test AUC</th><th>95% CI</th><th>Brier</th>
+<th>calibration slope</th><th>test n</th><th>what it is</th></tr></thead><tbody>
+{% for r in rows %}<tr><td>{{ r.name }}</td><td>{{ r.auc }}</td><td>{{ r.ci }}</td>
+<td>{{ r.brier }}</td><td>{{ r.slope }}</td><td>{{ r.n }}</td><td>{{ r.what }}</td></tr>
+{% endfor %}</tbody></table>
+{% for g in gains %}<p><strong>{{ g }}</strong></p>{% endfor %}
+<p class="note">Intervals: percentile bootstrap of the test people (1,000 resamples); the
+joint model's gain over the label party alone is paired (both scored on the same
+resampled people). A single test split can show a gain or a loss by chance: read the
+interval, not the sign.</p>
 {% if leak %}<p class="banner"><strong>Possible leak:</strong> {{ leak }}</p>{% endif %}
 {% if calibration %}<p class="banner"><strong>Calibration:</strong> {{ calibration }}</p>{% endif %}
 {% if same %}<p class="note">{{ same }}</p>{% endif %}
@@ -146,7 +151,9 @@ def _render(result: Mapping[str, Any]) -> str:
     trees = model == "secureboost"
     rows, bars = [], []
     for name, m in results.items():
+        ci = m.get("auc_ci95")
         rows.append({"name": name, "auc": _fmt(m.get("auc")), "brier": _fmt(m.get("brier")),
+                     "ci": f"{_fmt(ci[0])}-{_fmt(ci[1])}" if ci else "-",
                      "slope": _fmt(m.get("calibration_slope")), "n": m.get("n", "-"),
                      "what": _what(name, a, b, trees)})
         if m.get("auc") is not None:
@@ -193,6 +200,7 @@ def _render(result: Mapping[str, Any]) -> str:
         psi_seconds=f"{psi['seconds']:.1f}", n_train=joint.get("n_train", "-"),
         n_test=joint.get("n_test", "-"), rows=rows,
         same=_same_text(results.get("plaintext_same_algorithm")), how=_HOW[model],
+        gains=gain_lines(result),
         figures=figures, calibration=_calibration_text(joint, trees),
         leak=_leak_text(results))
 
@@ -207,6 +215,23 @@ def _same_text(same: Mapping[str, Any] | None) -> str:
     return (f"Lossless: the encrypted trees' test AUC differs from the same histogram GBDT "
             f"in plaintext on the same bins by {same['auc_difference']:.1e} and the Brier "
             f"score by {same['brier_difference']:.1e} (floating-point summation order).")
+
+
+def gain_lines(result: Mapping[str, Any]) -> list[str]:
+    """The joint model against the label party alone: the paired difference and its
+    interval, said plainly (a single split can show either way by chance)."""
+    out = []
+    for name, metrics in result.get("results", {}).items():
+        gain = metrics.get("joint_gain") or {}
+        diff, ci = gain.get("auc_difference"), gain.get("ci95")
+        if diff is None or not ci:
+            continue
+        verdict = ("the joint model is better" if ci[0] > 0 else
+                   "the joint model is worse" if ci[1] < 0 else
+                   "no clear difference on these test people")
+        out.append(f"joint minus {name}: AUC {diff:+.3f} (95% CI {ci[0]:+.3f} to "
+                   f"{ci[1]:+.3f}, paired bootstrap of the test people): {verdict}")
+    return out
 
 
 def _leak_text(results: Mapping[str, Any]) -> str:

@@ -62,11 +62,13 @@ p.role == 'label' %} (holds {{ card.outcome }}){% endif %}</td><td>{{ p.rows }}<
 </tr>{% endfor %}</tbody></table>
 <p class="note">Shared people (private set intersection): {{ card.shared_people }}.</p>
 <h2>What collaboration is worth (the same test people)</h2>
-<table><thead><tr><th>setting</th><th>AUC</th><th>Brier</th><th>calibration slope</th>
-<th>test n</th></tr></thead><tbody>
+<table><thead><tr><th>setting</th><th>AUC</th><th>95% CI</th><th>Brier</th>
+<th>calibration slope</th><th>test n</th></tr></thead><tbody>
 {% for name, m in card.performance.items() %}<tr><td>{{ name }}</td><td>{{ fmt(m.auc) }}</td>
+<td>{% if m.auc_ci95 %}{{ fmt(m.auc_ci95[0]) }}-{{ fmt(m.auc_ci95[1]) }}{% else %}–{% endif %}</td>
 <td>{{ fmt(m.brier) }}</td><td>{{ fmt(m.calibration_slope) }}</td><td>{{ m.n or '–' }}</td>
 </tr>{% endfor %}</tbody></table>
+{% for g in gains %}<p><strong>{{ g }}</strong></p>{% endfor %}
 <p class="note">joint = this model; &lt;party&gt;_only = that party's features alone;
 plaintext = the same people's joined table in one place (a reference only an embedded
 run can compute).</p>
@@ -79,4 +81,8 @@ run can compute).</p>
 def render_vertical_card_html(card: Mapping[str, Any]) -> str:
     """One self-contained HTML page."""
     env = jinja2.Environment(autoescape=True)
-    return env.from_string(_TEMPLATE).render(card=card, d=card["model_details"], fmt=_fmt)
+    from fedcare.report._vertical import gain_lines
+
+    gains = gain_lines({"results": card.get("performance", {})})
+    return env.from_string(_TEMPLATE).render(card=card, d=card["model_details"], fmt=_fmt,
+                                             gains=gains)

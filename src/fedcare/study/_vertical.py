@@ -226,7 +226,7 @@ def predict_vertical(parties: Sequence[Party], model_id: str, model_dir: str | P
         raise ConfigError("prediction needs the two parties of the model (--party NAME=FILE "
                           "twice, with the names used in training)")
     for p in parties:
-        if p.id_kind not in KINDS:
+        if p.id_kind and p.id_kind not in KINDS:
             raise ConfigError(f"--id-kind must be one of {list(KINDS)}, got '{p.id_kind}'")
     started = time.perf_counter()
     configs = []

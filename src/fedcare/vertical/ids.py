@@ -401,7 +401,14 @@ def require_unique(normalised: list[str | None], report: NormalisationReport) ->
         return
     shown = ", ".join(str(r) for r in rows[:MAX_DUPLICATE_ROWS])
     shown = f"first rows {shown}, ..." if len(rows) > MAX_DUPLICATE_ROWS else f"rows {shown}"
+    first: dict[str, int] = {}
+    for row, value in enumerate(normalised, start=1):
+        if value is not None:
+            first.setdefault(value, row)
+    earlier = sorted({first[v] for v in (normalised[r - 1] for r in rows[:MAX_DUPLICATE_ROWS])
+                      if v is not None})
     raise DataError(
         f"{report.source}: {len(rows)} identifier(s) occur more than once after "
-        f"normalisation ({shown}); each person must have one row"
+        f"normalisation ({shown}), repeating the identifier of row(s) "
+        f"{', '.join(str(r) for r in earlier)}; each person must have one row"
     )

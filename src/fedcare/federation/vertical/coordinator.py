@@ -184,8 +184,8 @@ def run_vertical(grid: Grid, context: Context,
                 "--id-kind (the normalisation counts are in each party's report)"
                 if overlap < 0.05 * min(sizes.values()) else "")
         raise DataError(f"the parties share {overlap} people, below this study's minimum "
-                        f"overlap {minimum}: too few to protect anyone; nothing was trained."
-                        + hint)
+                        f"overlap {minimum}: too few to protect anyone; nothing was "
+                        + ("predicted." if mode == "predict" else "trained.") + hint)
     if not training:
         result["seconds"] = time.perf_counter() - started
         return result
@@ -383,5 +383,7 @@ def _predict(grid: Grid, a: int, b: int, names: dict[int, str],
         final = _ask(grid, a, "evaluate.vpfinish", {"blob": decide["blob"]}, names, timeout)
     else:
         raise DataError(f"unknown vertical model kind '{kind}'")
+    slope = float(cast(float, final.get("calibration-slope", 0.0))) or None
     return {"kind": kind, "predicted": int(cast(int, final["n"])),
-            "not_shared": int(cast(int, final["not-shared"])), "label_party": names[a]}
+            "not_shared": int(cast(int, final["not-shared"])), "label_party": names[a],
+            "test_calibration_slope": slope}

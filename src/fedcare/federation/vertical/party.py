@@ -24,7 +24,7 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 
 from fedcare._io import write_text_atomic
-from fedcare.evaluation import binary_metrics
+from fedcare.evaluation import auc_bootstrap, binary_metrics
 from fedcare.exceptions import ConfigError, DataError, DataNotFoundError
 from fedcare.vertical import lr, psi
 from fedcare.vertical.channel import ChannelKey, open_blob, seal_blob
@@ -55,8 +55,11 @@ def load_part(context: Context, model_id: str) -> dict[str, Any]:
     """This party's part of a trained vertical model (from its own model folder)."""
     path = _model_file(context, model_id)
     if not path.is_file():
+        others = sorted(q.parent.name for q in path.parent.parent.glob(f"*/{model_id}.json"))
         raise DataNotFoundError(f"party '{_name(context)}' holds no part of model "
-                                f"{model_id} (looked for {path})")
+                                f"{model_id} (looked for {path})"
+                                + (f"; parts of that model are held by {others}: give the "
+                                   "parties the names they had in training" if others else ""))
     try:
         part = json.loads(path.read_text(encoding="utf-8"))
         part["role"], part["kind"], part["encoder"]
@@ -118,14 +121,18 @@ def _new_people(context: Context) -> PartyTable:
     if not cfg.get("data") or not cfg.get("id-column"):
         raise ConfigError(f"party '{_name(context)}': its node config needs 'data' and "
                           "'id-column' (the new people's file)")
+    saved = str(part.get("id_kind") or "generic")
+    given = str(cfg.get("id-kind", "") or "")
+    if given and given != saved:
+        raise ConfigError(f"party '{_name(context)}': its part of model {model_id} matches "
+                          f"identifiers as '{saved}', not '{given}' (leave out --id-kind)")
     path = str(cfg["data"])
     key = ("predict", model_id, path, *_stat(path), _name(context), str(cfg["id-column"]))
     if key in _TABLES:
         return _TABLES[key]
     from fedcare.vertical.party import Encoder
 
-    table = read_party(path, str(cfg["id-column"]), name=_name(context),
-                       kind=str(part.get("id_kind") or cfg.get("id-kind", "generic")),
+    table = read_party(path, str(cfg["id-column"]), name=_name(context), kind=saved,
                        encoder=Encoder.from_dict(part["encoder"]))
     _keep(key, table)
     return table
@@ -389,13 +396,18 @@ def metrics(message: Message, context: Context) -> Message:
         out["joint"]["uncalibrated"] = binary_metrics(y[test], _sigmoid(joint[test]))
     else:
         out["joint"] = binary_metrics(y[test], _sigmoid(joint[test]))
+    p_joint = _sigmoid(joint[test])  # AUC is rank-based: Platt's rescaling changes none
+    out["joint"].update(auc_bootstrap(y[test], p_joint))
     if X.shape[1] > 1:
         alone = LogisticRegression(max_iter=1000).fit(X[train][:, 1:], y[train])
-        out["alone"] = binary_metrics(y[test], alone.predict_proba(X[test][:, 1:])[:, 1])
+        p_alone = alone.predict_proba(X[test][:, 1:])[:, 1]
+        out["alone"] = binary_metrics(y[test], p_alone)
+        out["alone"].update(_against_joint(y[test], p_joint, p_alone))
     w = _arr(state, "w")
     saved = _save_part(context, str(cfg.get("model-id", "")), {
         "kind": "vertical-logistic", "role": "label", "weights": w.tolist(),
-        "weight_names": names, "recalibration": out.get("recalibration")})
+        "weight_names": names, "recalibration": out.get("recalibration"),
+        "test_calibration_slope": out["joint"].get("calibration_slope")})
     return _reply(message, metrics=json.dumps(out), saved=saved,
                   weights=json.dumps(dict(zip(names, w.tolist(), strict=True))))
 
@@ -415,6 +427,17 @@ def weights(message: Message, context: Context) -> Message:
         "weight_names": names})
     return _reply(message, saved=saved,
                   weights=json.dumps(dict(zip(names, w.tolist(), strict=True))))
+
+
+def _against_joint(y: np.ndarray, p_joint: np.ndarray, p_alone: np.ndarray
+                   ) -> dict[str, Any]:
+    """This party alone: its AUC's interval, and the joint model's paired gain over it
+    (the same test people resampled; the label party holds both scores)."""
+    ci = auc_bootstrap(y, p_alone)
+    gain = auc_bootstrap(y, p_joint, p_alone)
+    return {"auc_ci95": ci["auc_ci95"],
+            "joint_gain": {"auc_difference": gain.get("difference"),
+                           "ci95": gain.get("difference_ci95")}}
 
 
 def _split_cfg(state: ConfigRecord) -> ConfigRecord:
@@ -615,14 +638,18 @@ def boost_metrics(message: Message, context: Context) -> Message:
     codes_test = apply_bins(aligned.X[test_rows][:, 1:], edges)
     y_test = aligned.y[test_rows]
     margin = walk_margin(run.trees, _margin0(run.params), codes_test, left[:, test_rows])
-    out: dict[str, Any] = {"joint": binary_metrics(y_test, probability(margin))}
+    p_joint = probability(margin)
+    out: dict[str, Any] = {"joint": {**binary_metrics(y_test, p_joint),
+                                     **auc_bootstrap(y_test, p_joint)}}
     if run.codes.shape[1]:
         alone = fit_plain(run.codes, np.zeros((len(run.y), 0), np.int32), run.y, run.params)
-        out["alone"] = binary_metrics(y_test, alone.predict_proba(
-            codes_test, np.zeros((len(test_rows), 0), np.int32))[:, 1])
+        p_alone = alone.predict_proba(codes_test, np.zeros((len(test_rows), 0), np.int32))[:, 1]
+        out["alone"] = {**binary_metrics(y_test, p_alone),
+                        **_against_joint(y_test, p_joint, p_alone)}
     usage = tree_usage(run.trees, aligned.names[1:])
     saved = _save_part(context, str(_config(message).get("model-id", "")), {
         "kind": "vertical-secureboost", "role": "label", "params": asdict(run.params),
+        "test_calibration_slope": out["joint"].get("calibration_slope"),
         "base_margin": _margin0(run.params), "edges": [e.tolist() for e in edges],
         "trees": [{f: getattr(t, f).tolist() for f in _TREE_FIELDS} for t in run.trees]})
     return _reply(message, metrics=json.dumps(out), usage=json.dumps(usage), saved=saved,
@@ -749,4 +776,6 @@ def predict_finish(message: Message, context: Context) -> Message:
     lines = ["id,probability"] + [f"{table.ids[own_rows[k]]},{probability[k]:.6f}"
                                   for k in order]
     write_text_atomic(out, "\n".join(lines) + "\n")
-    return _reply(message, n=len(own_rows), **{"not-shared": int(table.n - len(own_rows))})
+    slope = part.get("test_calibration_slope")
+    return _reply(message, n=len(own_rows), **{"not-shared": int(table.n - len(own_rows)),
+                                                "calibration-slope": float(slope or 0.0)})

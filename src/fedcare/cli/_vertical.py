@@ -113,14 +113,15 @@ def _live_only(party: list[str] | None, label: str | None) -> None:
 
 def _psi_table(result: dict[str, Any]) -> Table:
     table = Table(title="Private set intersection", title_justify="left")
-    for column in ("party", "rows", "usable ids", "normalised", "invalid", "duplicates"):
+    for column in ("party", "rows", "usable ids", "changes (a row may count twice)",
+                   "invalid", "duplicates"):
         table.add_column(column, justify="left" if column == "party" else "right")
     for name, report in result["psi"]["normalisation"].items():
         changed = sum(int(report.get(k, 0)) for k in (
             "width_folded", "whitespace_trimmed", "case_folded", "separators_removed",
             "country_code_removed", "upgraded_15_to_18"))
         table.add_row(name, str(report["total"]), str(result["psi"]["sizes"][name]),
-                      f"{changed} change(s)", str(report["invalid"]),
+                      str(changed), str(report["invalid"]),
                       str(report["duplicates"]))
     return table
 

@@ -88,6 +88,10 @@ def _splits_figure(splits: Mapping[str, Mapping[str, int]]) -> Figure:
     colours = ["#08519c", "#fd8d3c"]
     ax.barh([k for k, _, _ in items], [v for _, v, _ in items],
             color=[colours[i % 2] for _, _, i in items])
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=colours[i % 2], label=party)
+                       for i, party in enumerate(splits)], loc="lower right", fontsize=8)
     ax.set_xlabel("splits on this feature, all trees (which features the trees use, not "
                   "the direction of their effect)")
     return fig

@@ -64,15 +64,21 @@ def _psi(n: int, overlap: float, tmp: Path) -> dict[str, Any]:
             "ids_per_second_per_party": n / wall, "peak_rss_mb": _peak_mb()}
 
 
-def _training(data: str | None, epochs: int, tmp: Path) -> dict[str, Any]:
-    from sklearn.linear_model import LogisticRegression
-
+def _support2(data: str | None, tmp: Path) -> list[Party]:
+    """The SUPPORT2 hospital and insurer files (in-hospital death at the hospital)."""
     hospital, insurer = support2_parties(load_support2(data), label="hospdead")
     h, i = tmp / "hospital.csv", tmp / "insurer.csv"
     hospital.to_csv(h, index=False)
     insurer.to_csv(i, index=False)
-    parties = [Party("hospital", h, "patient_id", "resident_id", label="hospdead"),
-               Party("insurer", i, "member_id", "resident_id")]
+    return [Party("hospital", h, "patient_id", "resident_id", label="hospdead"),
+            Party("insurer", i, "member_id", "resident_id")]
+
+
+def _training(data: str | None, epochs: int, tmp: Path) -> dict[str, Any]:
+    from sklearn.linear_model import LogisticRegression
+
+    parties = _support2(data, tmp)
+    h, i = parties[0].path, parties[1].path
     result = run_vertical_study(parties, epochs=epochs)
     res = result["results"]
     # the same algorithm in plaintext, and scikit-learn, on the joined table, timed here
@@ -106,12 +112,8 @@ def _training(data: str | None, epochs: int, tmp: Path) -> dict[str, Any]:
 def _trees(data: str | None, n_trees: int, tmp: Path) -> dict[str, Any]:
     """SecureBoost through Flower messages on SUPPORT2 beside XGBoost on the same
     training people (joined table), timed in this run."""
-    hospital, insurer = support2_parties(load_support2(data), label="hospdead")
-    h, i = tmp / "hospital.csv", tmp / "insurer.csv"
-    hospital.to_csv(h, index=False)
-    insurer.to_csv(i, index=False)
-    parties = [Party("hospital", h, "patient_id", "resident_id", label="hospdead"),
-               Party("insurer", i, "member_id", "resident_id")]
+    parties = _support2(data, tmp)
+    h, i = parties[0].path, parties[1].path
     trees = {"n_trees": n_trees, "max_depth": 3, "max_bins": 32, "learning_rate": 0.3}
     result = run_vertical_study(parties, model="secureboost", trees=trees)
     res = result["results"]

@@ -223,6 +223,20 @@ def run_vertical(grid: Grid, context: Context,
     return result
 
 
+def _enough_people(setup: ConfigRecord) -> tuple[int, int]:
+    """The label party's training and test counts, refused when a class is too small."""
+    n_train, n_test = int(cast(int, setup["n-train"])), int(cast(int, setup["n-test"]))
+    pos_train, pos_test = (int(cast(int, setup["positives-train"])),
+                           int(cast(int, setup["positives-test"])))
+    if min(pos_train, n_train - pos_train) < MIN_PER_CLASS or \
+            min(pos_test, n_test - pos_test) < 1:
+        raise DataError(f"too few shared people with a label to train and test: {n_train} "
+                        f"training ({pos_train} with the outcome), {n_test} test "
+                        f"({pos_test} with the outcome); each class needs at least "
+                        f"{MIN_PER_CLASS} training and 1 test person")
+    return n_train, n_test
+
+
 def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
            settings: dict[str, Any], epochs: int, timeout: float,
            say: Callable[[str], None], model: str, label_name: str,
@@ -232,15 +246,7 @@ def _train(grid: Grid, keys: lr.HeKeys, a: int, b: int, names: dict[int, str],
                                               "label-party": True}),
                          b: ("train.vsetup", {"lambda": settings["lambda"], "he": keys.public,
                                               "label-party": False})}, names, timeout)
-    n_train, n_test = int(cast(int, setup[a]["n-train"])), int(cast(int, setup[a]["n-test"]))
-    pos_train, pos_test = (int(cast(int, setup[a]["positives-train"])),
-                           int(cast(int, setup[a]["positives-test"])))
-    if min(pos_train, n_train - pos_train) < MIN_PER_CLASS or \
-            min(pos_test, n_test - pos_test) < 1:
-        raise DataError(f"too few shared people with a label to train and test: {n_train} "
-                        f"training ({pos_train} with the outcome), {n_test} test "
-                        f"({pos_test} with the outcome); each class needs at least "
-                        f"{MIN_PER_CLASS} training and 1 test person")
+    n_train, _ = _enough_people(setup[a])
     grad: dict[int, dict[str, Any]] = {a: {}, b: {}}
     seconds = []
     for epoch in range(1, epochs + 1):
@@ -309,15 +315,7 @@ def _boost(grid: Grid, a: int, b: int, names: dict[int, str], params: dict[str, 
            model: str, model_id: str = "") -> dict[str, Any]:
     setup = _ask(grid, a, "train.vbsetup", {**split, "params": json.dumps(params),
                                              "label-party": True}, names, timeout)
-    n_train, n_test = int(cast(int, setup["n-train"])), int(cast(int, setup["n-test"]))
-    pos_train, pos_test = (int(cast(int, setup["positives-train"])),
-                           int(cast(int, setup["positives-test"])))
-    if min(pos_train, n_train - pos_train) < MIN_PER_CLASS or \
-            min(pos_test, n_test - pos_test) < 1:
-        raise DataError(f"too few shared people with a label to train and test: {n_train} "
-                        f"training ({pos_train} with the outcome), {n_test} test "
-                        f"({pos_test} with the outcome); each class needs at least "
-                        f"{MIN_PER_CLASS} training and 1 test person")
+    n_train, n_test = _enough_people(setup)
     passive = _ask(grid, b, "train.vbsetup", {"label-party": False, "blob": setup["blob"],
                                               "max-bins": params["max_bins"]},
                    names, timeout)

@@ -10,7 +10,7 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from flwr.app import Context, Message
 from flwr.clientapp.typing import ClientAppCallable, Mod
@@ -25,7 +25,8 @@ from .approval import ApprovalBook, manifest, wait_for_approval
 from .context import SITE_CONFIG_KEY, settings
 from .data import file_stamp
 
-__all__ = ["make_audit_mod", "make_policy_mod", "make_small_cell_mod"]
+__all__ = ["make_audit_mod", "make_policy_mod", "make_small_cell_mod", "make_vertical_policy_mod",
+           "vertical_manifest"]
 
 
 def make_audit_mod() -> Mod:
@@ -144,3 +145,76 @@ def make_small_cell_mod() -> Mod:
         return reply
 
     return small_cell_mod
+
+
+def vertical_manifest(context: Context) -> dict[str, Any]:
+    """What a vertical study would take from this site, as its steward reads it."""
+    cfg, node = context.run_config, context.node_config
+    mode = str(cfg.get("vertical-mode", "train"))
+    model = str(cfg.get("vertical-model", "logistic"))
+    columns = str(node.get("features", "") or "") or "every column but the identifier"
+    label = str(node.get("label", "") or "")
+    doing = {"psi": "private set intersection only (how many people are shared)",
+             "train": f"PSI, then a vertical {model} model",
+             "predict": f"PSI on new people, then predictions of model "
+                        f"{cfg.get('vertical-model-id', '')}"}.get(mode, mode)
+    return {
+        "task": "vertical", "summary": f"vertical study: {doing}; this site's columns: "
+                                       f"{columns}" + (f"; its label {label}" if label else ""),
+        "mode": mode, "model": model, "label": label or None, "features": columns,
+        "messages": [{"type": "query.vsetup / query.vpsi",
+                      "sends": "row and normalisation counts, feature names, identifiers "
+                               "hashed and blinded (sealed for the other party)"},
+                     {"type": "train.* / evaluate.*",
+                      "sends": "encrypted or masked values, sealed for the other party or "
+                               "the coordinator; counts, test metrics and weights or split "
+                               "counts per feature at the end"}],
+        "rows": "never: no identifier, value or label leaves in the clear",
+    }
+
+
+def make_vertical_policy_mod() -> Mod:
+    """The site's ``[policy]`` applied to vertical studies (docs/vertical.md).
+
+    ``approval = "manual"`` makes each vertical study wait for the steward as horizontal
+    ones do; ``min_cohort`` refuses when fewer of its rows have a usable identifier;
+    ``max_epsilon`` and ``require_secure_aggregation`` refuse every vertical study (its
+    training has no differential privacy and no SecAgg+: it is encrypted instead), with
+    the command that changes the policy. ``models``, ``strategies`` and ``min_cell``
+    describe horizontal studies only.
+    """
+
+    def vertical_policy_mod(message: Message, context: Context,
+                            call_next: ClientAppCallable) -> Message:
+        path = context.node_config.get(SITE_CONFIG_KEY)
+        if not path:
+            return call_next(message, context)
+        policy = _policy(str(path))
+        site = context.node_config.get("site", f"node {context.node_id}")
+        reasons = []
+        if policy.max_epsilon is not None:
+            reasons.append(f"its policy requires record-level DP (max_epsilon = "
+                           f"{policy.max_epsilon:g}), which vertical studies do not have; "
+                           + policy._change("max_epsilon=none"))
+        if policy.require_secure_aggregation:
+            reasons.append("its policy requires SecAgg+, which vertical studies do not use "
+                           "(their values travel encrypted or masked instead); "
+                           + policy._change("require_secure_aggregation=false"))
+        if reasons:
+            raise PolicyRefusal(f"site '{site}' refuses this study: " + "; ".join(reasons))
+        wait_for_approval(ApprovalBook(Path(str(path)).parent), str(context.run_id),
+                          str(site), vertical_manifest(context),
+                          auto=policy.approval == "auto",
+                          timeout=float(cast(float, context.run_config.get("round-timeout",
+                                                                           3600.0))))
+        reply = call_next(message, context)
+        if (message.metadata.message_type == "query.vsetup" and policy.min_cohort > 1
+                and not reply.has_error()):
+            rows = int(cast(int, reply.content["reply"]["n"]))
+            if rows < policy.min_cohort:
+                raise PolicyRefusal(f"site '{site}' refuses this study: fewer rows with a "
+                                    f"usable identifier than its minimum cohort "
+                                    f"{policy.min_cohort}")
+        return reply
+
+    return vertical_policy_mod

@@ -76,6 +76,8 @@ def _failure(name: str | None, reason: str) -> FedcareError:
     """A party's failed reply as one error in one line (its own text names its file and
     party), of the party's error class where it is one of fedcare's."""
     line = failure_line(name or "?", reason)
+    if re.match(r"^site '[^']+' refuses ", line):  # the site's policy (its text names it)
+        return PolicyRefusal(line)
     if name is None:
         line = line.removeprefix("site '?': ")
     elif line.startswith("site '"):

@@ -30,7 +30,7 @@ from fedcare.vertical import lr, psi
 from fedcare.vertical.channel import ChannelKey, open_blob, seal_blob
 from fedcare.vertical.party import PartyTable, align_label_party, read_party
 
-from ..site.mods import make_audit_mod
+from ..site.mods import make_audit_mod, make_vertical_policy_mod
 
 __all__ = ["party_app", "party_table"]
 
@@ -187,8 +187,9 @@ def _key(state: ConfigRecord) -> bytes:
                                                          cast(bytes, state["study"]))
 
 
-party_app = ClientApp(mods=[make_audit_mod()])
-"""A vertical party's app (every message passes the site's audit mod)."""
+party_app = ClientApp(mods=[make_audit_mod(), make_vertical_policy_mod()])
+"""A vertical party's app (every message passes the site's audit mod, then its policy:
+:func:`~fedcare.federation.site.mods.make_vertical_policy_mod`)."""
 
 
 @party_app.query("vsetup")

@@ -1,0 +1,94 @@
+"""A site's ``[policy]`` applies to vertical studies: manual approval waits for the
+steward, a minimum cohort and a DP or SecAgg+ requirement refuse (a rule that would
+not block would be worse than none)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fedcare.exceptions import PolicyRefusal
+from fedcare.federation.engines.deploy import init_site
+from fedcare.federation.engines.deploy.layout import set_site_policy
+from fedcare.federation.engines.inprocess import run_vertical_inprocess
+from fedcare.federation.site.approval import ApprovalBook
+from fedcare.study._vertical import Party
+
+CONFIG = {"vertical-mode": "train", "vertical-epochs": 1, "vertical-min-overlap": 10,
+          "vertical-other-alone": False, "round-timeout": 60.0}
+
+
+def _nodes(h: Path, i: Path, insurer_site: Path) -> list[dict[str, Any]]:
+    hospital = Party("hospital", h, "patient_id", label="event").node_config()
+    insurer = {**Party("insurer", i, "member_id").node_config(),
+               "site-config": str(insurer_site / "site.toml")}
+    return [hospital, insurer]
+
+
+@pytest.mark.parametrize(("rule", "says"), [
+    ("max_epsilon=3", "requires record-level DP"),
+    ("require_secure_aggregation=true", "requires SecAgg+"),
+    ("min_cohort=5000", "minimum cohort 5000")])
+def test_a_rule_the_study_cannot_meet_refuses_it(
+        party_files: tuple[Path, Path, set[str]], tmp_path: Path, rule: str,
+        says: str) -> None:
+    h, i, _ = party_files
+    init_site(tmp_path / "ins", name="insurer")
+    set_site_policy(tmp_path / "ins", [rule])
+    with pytest.raises(PolicyRefusal, match=f"site 'insurer' refuses this study: .*{says}"):
+        run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
+
+
+def test_manual_approval_waits_for_the_steward(
+        party_files: tuple[Path, Path, set[str]], tmp_path: Path) -> None:
+    h, i, _ = party_files
+    init_site(tmp_path / "ins", name="insurer")
+    set_site_policy(tmp_path / "ins", ["approval=manual"])
+    book = ApprovalBook(tmp_path / "ins")
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        out["result"], _ = run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not book.entries() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (run_id, entry), = book.entries().items()
+    assert entry["state"] == "pending" and "result" not in out  # nothing ran before
+    assert entry["manifest"]["task"] == "vertical"
+    assert "PSI, then a vertical logistic model" in entry["manifest"]["summary"]
+    book.decide(run_id, True, by="steward")
+    worker.join(120)
+    assert out["result"]["psi"]["overlap"] > 0 and "joint" in out["result"]["results"]
+
+
+def test_a_refused_vertical_study_stops(party_files: tuple[Path, Path, set[str]],
+                                        tmp_path: Path) -> None:
+    h, i, _ = party_files
+    init_site(tmp_path / "ins", name="insurer")
+    set_site_policy(tmp_path / "ins", ["approval=manual"])
+    book = ApprovalBook(tmp_path / "ins")
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not book.entries() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (run_id, _), = book.entries().items()
+    book.decide(run_id, False, by="steward", reason="not in our data-sharing agreement")
+    worker.join(120)
+    assert errors and isinstance(errors[0], PolicyRefusal)
+    assert "not in our data-sharing agreement" in str(errors[0])

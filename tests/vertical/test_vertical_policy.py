@@ -92,3 +92,30 @@ def test_a_refused_vertical_study_stops(party_files: tuple[Path, Path, set[str]]
     worker.join(120)
     assert errors and isinstance(errors[0], PolicyRefusal)
     assert "not in our data-sharing agreement" in str(errors[0])
+
+
+def test_the_steward_reads_a_vertical_request(party_files: tuple[Path, Path, set[str]],
+                                              tmp_path: Path) -> None:
+    """`fedcare site approvals` shows a waiting vertical study (its manifest differs from
+    a horizontal study's)."""
+    from typer.testing import CliRunner
+
+    from fedcare.cli import app
+
+    h, i, _ = party_files
+    init_site(tmp_path / "ins", name="insurer")
+    set_site_policy(tmp_path / "ins", ["approval=manual"])
+    book = ApprovalBook(tmp_path / "ins")
+    worker = threading.Thread(target=lambda: pytest.raises(
+        PolicyRefusal, run_vertical_inprocess, _nodes(h, i, tmp_path / "ins"), CONFIG))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not book.entries() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    shown = CliRunner().invoke(app, ["site", "approvals", str(tmp_path / "ins")])
+    (run_id, _), = book.entries().items()
+    book.decide(run_id, False, by="steward", reason="test over")
+    worker.join(120)
+    assert shown.exit_code == 0, shown.output
+    assert "vertical study: PSI, then a vertical logistic model" in shown.output
+    assert "small-cell k -" in shown.output and "query.vpsi" in shown.output

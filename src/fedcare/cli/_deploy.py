@@ -392,7 +392,7 @@ def site_approvals(
             console.print(f"  {what}; DP epsilon "
                           f"{m['dp_epsilon'] or 'none'}; secure aggregation "
                           f"{'on' if m['secure_aggregation'] else 'off'}; small-cell k "
-                          f"{m['min_cell']}", highlight=False, markup=False)
+                          f"{m['min_cell'] or '-'}", highlight=False, markup=False)
             for msg in m["messages"]:
                 console.print(f"    {msg['type']}: {msg['sends']}", highlight=False,
                               markup=False)

@@ -170,6 +170,9 @@ def vertical_manifest(context: Context) -> dict[str, Any]:
                                "the coordinator; counts, test metrics and weights or split "
                                "counts per feature at the end"}],
         "rows": "never: no identifier, value or label leaves in the clear",
+        # the keys of a horizontal study's manifest, as they read for a vertical one
+        "strategy": None, "rounds": None, "target": label or None,
+        "dp_epsilon": None, "dp_level": None, "secure_aggregation": False, "min_cell": None,
     }
 
 

@@ -79,7 +79,7 @@ def test_a_refused_vertical_study_stops(party_files: tuple[Path, Path, set[str]]
     def run() -> None:
         try:
             run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:
             errors.append(exc)
 
     worker = threading.Thread(target=run)
@@ -106,8 +106,15 @@ def test_the_steward_reads_a_vertical_request(party_files: tuple[Path, Path, set
     init_site(tmp_path / "ins", name="insurer")
     set_site_policy(tmp_path / "ins", ["approval=manual"])
     book = ApprovalBook(tmp_path / "ins")
-    worker = threading.Thread(target=lambda: pytest.raises(
-        PolicyRefusal, run_vertical_inprocess, _nodes(h, i, tmp_path / "ins"), CONFIG))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=run)
     worker.start()
     deadline = time.monotonic() + 30
     while not book.entries() and time.monotonic() < deadline:
@@ -119,3 +126,4 @@ def test_the_steward_reads_a_vertical_request(party_files: tuple[Path, Path, set
     assert shown.exit_code == 0, shown.output
     assert "vertical study: PSI, then a vertical logistic model" in shown.output
     assert "small-cell k -" in shown.output and "query.vpsi" in shown.output
+    assert errors and isinstance(errors[0], PolicyRefusal)

@@ -144,11 +144,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def loopback_federation(root: Path, sites: Sequence[str],
-                        node_config: Any = None) -> Iterator[list[Any]]:
+                        node_config: Any = None, state: str = "file") -> Iterator[list[Any]]:
     """A SuperLink (``root/coord``, TLS + node authentication) and one enrolled SuperNode
     per site (``root/<site>``), as ``fedcare coordinator start`` / ``site start`` run them;
     yields the processes (coordinator first) and stops them all on exit.
-    ``node_config(site)`` gives a site's node config (default ``{"site": site}``)."""
+    ``node_config(site)`` gives a site's node config (default ``{"site": site}``).
+    ``state="memory"``: the SuperLink keeps its state in Flower's in-memory store
+    (``--database :flwr-in-memory:``) instead of fedcare's SQLite file (enrolments are
+    then lost when it restarts; the sites are enrolled after it starts)."""
     from fedcare.federation.engines.deploy import (
         enroll_site,
         init_coordinator,
@@ -162,6 +165,12 @@ def loopback_federation(root: Path, sites: Sequence[str],
     try:
         port = free_port()
         init_coordinator(root / "coord", port=port)
+        if state == "memory":
+            from fedcare.federation.engines.deploy.layout import read_toml, write_toml
+
+            settings = read_toml(root / "coord" / "coordinator.toml")
+            settings["coordinator"]["database"] = ":flwr-in-memory:"
+            write_toml(root / "coord" / "coordinator.toml", settings)
         procs.append(start_coordinator(root / "coord"))
         for name in sites:
             init_site(root / name, name=name)

@@ -193,6 +193,10 @@ class Federation:
             config = read_toml(work / "run_config.toml")
         except (OSError, ValueError):
             config = {}
+        # the state before the progress: result.json is written after the last round's
+        # line, so a finished state never comes with an older round (the lead's page
+        # stops polling once it reads a final state)
+        state = self._state(work, run_id)
         events = _events(work / "out" / "progress.jsonl")
         rounds = [e for e in events if "event" not in e and "round" in e]
         submitted = work.name[:15]
@@ -217,7 +221,7 @@ class Federation:
                 "round": int(rounds[-1]["round"]) if rounds else 0,
                 "n_sites": config.get("num-sites"),
                 "secure_aggregation": config.get("secure-aggregation"),
-                "state": self._state(work, run_id)}
+                "state": state}
 
     def study(self, stamp: str) -> dict[str, Any] | None:
         """One submission as its study lead watches it (None: no such submission)."""

@@ -43,55 +43,53 @@ def test_a_rule_the_study_cannot_meet_refuses_it(
         run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
 
 
+class _Waiting:
+    """A vertical study started in a thread against an insurer whose policy asks its
+    steward; returns once the site's approval request is recorded."""
+
+    def __init__(self, h: Path, i: Path, site: Path) -> None:
+        init_site(site, name="insurer")
+        set_site_policy(site, ["approval=manual"])
+        self.book = ApprovalBook(site)
+        self.result: dict[str, Any] | None = None
+        self.errors: list[BaseException] = []
+        self.worker = threading.Thread(target=self._run, args=(_nodes(h, i, site),))
+        self.worker.start()
+        deadline = time.monotonic() + 30
+        while not self.book.entries() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ((self.run_id, self.entry),) = self.book.entries().items()
+
+    def _run(self, nodes: list[dict[str, Any]]) -> None:
+        try:
+            self.result, _ = run_vertical_inprocess(nodes, CONFIG)
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def decide(self, approve: bool, reason: str = "") -> None:
+        self.book.decide(self.run_id, approve, by="steward", reason=reason)
+        self.worker.join(120)
+
+
 def test_manual_approval_waits_for_the_steward(
         party_files: tuple[Path, Path, set[str]], tmp_path: Path) -> None:
     h, i, _ = party_files
-    init_site(tmp_path / "ins", name="insurer")
-    set_site_policy(tmp_path / "ins", ["approval=manual"])
-    book = ApprovalBook(tmp_path / "ins")
-    out: dict[str, Any] = {}
-
-    def run() -> None:
-        out["result"], _ = run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    deadline = time.monotonic() + 30
-    while not book.entries() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    (run_id, entry), = book.entries().items()
-    assert entry["state"] == "pending" and "result" not in out  # nothing ran before
-    assert entry["manifest"]["task"] == "vertical"
-    assert "PSI, then a vertical logistic model" in entry["manifest"]["summary"]
-    book.decide(run_id, True, by="steward")
-    worker.join(120)
-    assert out["result"]["psi"]["overlap"] > 0 and "joint" in out["result"]["results"]
+    waiting = _Waiting(h, i, tmp_path / "ins")
+    assert waiting.entry["state"] == "pending" and waiting.result is None  # nothing ran
+    assert waiting.entry["manifest"]["task"] == "vertical"
+    assert "PSI, then a vertical logistic model" in waiting.entry["manifest"]["summary"]
+    waiting.decide(True)
+    assert waiting.result is not None and not waiting.errors
+    assert waiting.result["psi"]["overlap"] > 0 and "joint" in waiting.result["results"]
 
 
 def test_a_refused_vertical_study_stops(party_files: tuple[Path, Path, set[str]],
                                         tmp_path: Path) -> None:
     h, i, _ = party_files
-    init_site(tmp_path / "ins", name="insurer")
-    set_site_policy(tmp_path / "ins", ["approval=manual"])
-    book = ApprovalBook(tmp_path / "ins")
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
-        except BaseException as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    deadline = time.monotonic() + 30
-    while not book.entries() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    (run_id, _), = book.entries().items()
-    book.decide(run_id, False, by="steward", reason="not in our data-sharing agreement")
-    worker.join(120)
-    assert errors and isinstance(errors[0], PolicyRefusal)
-    assert "not in our data-sharing agreement" in str(errors[0])
+    waiting = _Waiting(h, i, tmp_path / "ins")
+    waiting.decide(False, reason="not in our data-sharing agreement")
+    assert waiting.errors and isinstance(waiting.errors[0], PolicyRefusal)
+    assert "not in our data-sharing agreement" in str(waiting.errors[0])
 
 
 def test_the_steward_reads_a_vertical_request(party_files: tuple[Path, Path, set[str]],
@@ -103,27 +101,10 @@ def test_the_steward_reads_a_vertical_request(party_files: tuple[Path, Path, set
     from fedcare.cli import app
 
     h, i, _ = party_files
-    init_site(tmp_path / "ins", name="insurer")
-    set_site_policy(tmp_path / "ins", ["approval=manual"])
-    book = ApprovalBook(tmp_path / "ins")
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            run_vertical_inprocess(_nodes(h, i, tmp_path / "ins"), CONFIG)
-        except BaseException as exc:
-            errors.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    deadline = time.monotonic() + 30
-    while not book.entries() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    waiting = _Waiting(h, i, tmp_path / "ins")
     shown = CliRunner().invoke(app, ["site", "approvals", str(tmp_path / "ins")])
-    (run_id, _), = book.entries().items()
-    book.decide(run_id, False, by="steward", reason="test over")
-    worker.join(120)
+    waiting.decide(False, reason="test over")
     assert shown.exit_code == 0, shown.output
     assert "vertical study: PSI, then a vertical logistic model" in shown.output
     assert "small-cell k -" in shown.output and "query.vpsi" in shown.output
-    assert errors and isinstance(errors[0], PolicyRefusal)
+    assert waiting.errors and isinstance(waiting.errors[0], PolicyRefusal)

@@ -63,3 +63,20 @@ def test_baseline_accuracy_refuses_impossible_counts() -> None:
         baseline_accuracy(21, 20)
     with pytest.raises(ValueError, match="n_events"):
         baseline_accuracy(-1, 20)
+
+
+def test_auc_bootstrap_pairs_the_two_models_on_the_same_resamples() -> None:
+    from fedcare.evaluation import auc_bootstrap
+
+    rng = np.random.default_rng(1)
+    y = (rng.random(300) < 0.3).astype(float)
+    strong = y + rng.normal(0, 0.8, 300)
+    weak = y + rng.normal(0, 2.0, 300)
+    same = auc_bootstrap(y, strong, strong, resamples=200)
+    assert same["difference"] == 0.0 and same["difference_ci95"] == [0.0, 0.0]
+    assert same["other_auc_ci95"] == same["auc_ci95"]
+    both = auc_bootstrap(y, strong, weak, resamples=400)
+    assert both["difference"] == pytest.approx(roc_auc_score(y, strong) - roc_auc_score(y, weak))
+    lo, hi = both["difference_ci95"]
+    assert 0 < lo < both["difference"] < hi  # the stronger model, clearly
+    assert both["auc_ci95"] == auc_bootstrap(y, strong, resamples=400)["auc_ci95"]

@@ -138,29 +138,32 @@ def _auc(y: np.ndarray, p: np.ndarray) -> float:
 
 def auc_bootstrap(y: np.ndarray, p: np.ndarray, p_other: np.ndarray | None = None, *,
                   resamples: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Percentile bootstrap (people resampled) of the AUC of ``p``, and with ``p_other``
-    (scores of the same people by another model) of the paired difference
-    ``AUC(p) - AUC(p_other)``: ``{"auc_ci95": [lo, hi]}`` plus ``"difference"`` and
-    ``"difference_ci95"``. Resamples with one outcome only are skipped."""
+    """Percentile bootstrap (people resampled) of the AUC of ``p``: ``{"auc_ci95": [lo,
+    hi]}``; with ``p_other`` (another model's scores of the same people) also, from the
+    same resamples, ``"other_auc_ci95"`` and the paired difference ``AUC(p) -
+    AUC(p_other)`` (``"difference"``, ``"difference_ci95"``). Resamples with one outcome
+    only are skipped."""
     from sklearn.metrics import roc_auc_score
 
     y = np.asarray(y, dtype=float)
-    p = np.asarray(p, dtype=float)
+    scores = [np.asarray(p, dtype=float)]
+    if p_other is not None:
+        scores.append(np.asarray(p_other, dtype=float))
     rng = np.random.default_rng(seed)
-    aucs, diffs = [], []
+    aucs: list[list[float]] = []
     for _ in range(resamples):
         idx = rng.integers(0, len(y), len(y))
-        if not 0 < y[idx].sum() < len(idx):
-            continue
-        a = roc_auc_score(y[idx], p[idx])
-        aucs.append(a)
-        if p_other is not None:
-            diffs.append(a - roc_auc_score(y[idx], np.asarray(p_other, float)[idx]))
-    out: dict[str, Any] = {"auc_ci95": [float(v) for v in np.percentile(aucs, [2.5, 97.5])]
-                           if aucs else None}
-    if p_other is not None and 0 < y.sum() < len(y):
-        out["difference"] = float(roc_auc_score(y, p)
-                                  - roc_auc_score(y, np.asarray(p_other, float)))
-        out["difference_ci95"] = ([float(v) for v in np.percentile(diffs, [2.5, 97.5])]
-                                  if diffs else None)
+        if 0 < y[idx].sum() < len(idx):
+            aucs.append([roc_auc_score(y[idx], s[idx]) for s in scores])
+    boots = np.asarray(aucs).reshape(-1, len(scores))
+
+    def ci(values: np.ndarray) -> list[float] | None:
+        return [float(v) for v in np.percentile(values, [2.5, 97.5])] if len(values) else None
+
+    out: dict[str, Any] = {"auc_ci95": ci(boots[:, 0])}
+    if p_other is not None:
+        out["other_auc_ci95"] = ci(boots[:, 1])
+        out["difference_ci95"] = ci(boots[:, 0] - boots[:, 1])
+        out["difference"] = (float(roc_auc_score(y, scores[0]) - roc_auc_score(y, scores[1]))
+                             if 0 < y.sum() < len(y) else None)
     return out

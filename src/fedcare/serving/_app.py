@@ -547,8 +547,9 @@ def create_app(registry: Registry | str | None = None, *,
     def show_model(model_id: ModelId, _: ReadKey) -> dict[str, Any]:
         """One model: schema (units, ranges), provenance, metrics, global importance and
         the signed effect of each input (odds ratios; raises or lowers the risk)."""
-        if not service.record(model_id).servable:  # a vertical model: its card's facts
-            return {**service.record(model_id).to_dict(parameters=False),
+        vertical = service.record(model_id)
+        if not vertical.servable:  # a vertical model: its card's facts
+            return {**vertical.to_dict(parameters=False),
                     "global_importance": {}, "feature_effects": []}
         record, model = service.model(model_id)
         out = record.to_dict(parameters=False)
@@ -564,10 +565,11 @@ def create_app(registry: Registry | str | None = None, *,
         """The model card: intended use, inputs (units, what each code means), data
         sources, per-site performance incl. calibration, privacy guarantees, signed feature
         effects and importance, limitations."""
-        if not service.record(model_id).servable:
+        vertical = service.record(model_id)
+        if not vertical.servable:
             from fedcare.report._vertical_card import render_vertical_card_html, vertical_card
 
-            content = vertical_card(service.record(model_id))
+            content = vertical_card(vertical)
             if format == "json":
                 return JSONResponse(jsonable_encoder(content))
             return HTMLResponse(render_vertical_card_html(content))

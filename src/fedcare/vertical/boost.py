@@ -173,9 +173,9 @@ class _ReplaySide:
         out = []
         where = self.run.position()
         for (node, _, _, _), (record, left) in zip(asks, answer, strict=True):
-            pos = where[np.clip(left, 0, len(where) - 1)] if len(where) else left
             if left.size and (left.min() < 0 or left.max() >= len(where)):
                 raise DataError("the passive party named rows it does not have")
+            pos = where[left]
             dummy = self.dummies[node]
             in_left = np.isin(dummy, left[pos < 0])
             self.pending[node] = (dummy[in_left], dummy[~in_left])

@@ -16,6 +16,7 @@ import os
 import re
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -60,8 +61,15 @@ def load_part(context: Context, model_id: str) -> dict[str, Any]:
                                 f"{model_id} (looked for {path})"
                                 + (f"; parts of that model are held by {others}: give the "
                                    "parties the names they had in training" if others else ""))
+    return dict(_read_part(str(path), *_stat(str(path))))
+
+
+@lru_cache(maxsize=8)
+def _read_part(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
+    """A part file, read once per process while it is unchanged (every message of a
+    prediction asks for it)."""
     try:
-        part = json.loads(path.read_text(encoding="utf-8"))
+        part = json.loads(Path(path).read_text(encoding="utf-8"))
         part["role"], part["kind"], part["encoder"]
     except (ValueError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a fedcare vertical model part "
@@ -398,12 +406,12 @@ def metrics(message: Message, context: Context) -> Message:
     else:
         out["joint"] = binary_metrics(y[test], _sigmoid(joint[test]))
     p_joint = _sigmoid(joint[test])  # AUC is rank-based: Platt's rescaling changes none
-    out["joint"].update(auc_bootstrap(y[test], p_joint))
+    p_alone = None
     if X.shape[1] > 1:
         alone = LogisticRegression(max_iter=1000).fit(X[train][:, 1:], y[train])
         p_alone = alone.predict_proba(X[test][:, 1:])[:, 1]
         out["alone"] = binary_metrics(y[test], p_alone)
-        out["alone"].update(_against_joint(y[test], p_joint, p_alone))
+    _intervals(out, y[test], p_joint, p_alone)
     w = _arr(state, "w")
     saved = _save_part(context, str(cfg.get("model-id", "")), {
         "kind": "vertical-logistic", "role": "label", "weights": w.tolist(),
@@ -430,15 +438,17 @@ def weights(message: Message, context: Context) -> Message:
                   weights=json.dumps(dict(zip(names, w.tolist(), strict=True))))
 
 
-def _against_joint(y: np.ndarray, p_joint: np.ndarray, p_alone: np.ndarray
-                   ) -> dict[str, Any]:
-    """This party alone: its AUC's interval, and the joint model's paired gain over it
-    (the same test people resampled; the label party holds both scores)."""
-    ci = auc_bootstrap(y, p_alone)
-    gain = auc_bootstrap(y, p_joint, p_alone)
-    return {"auc_ci95": ci["auc_ci95"],
-            "joint_gain": {"auc_difference": gain.get("difference"),
-                           "ci95": gain.get("difference_ci95")}}
+def _intervals(out: dict[str, Any], y: np.ndarray, p_joint: np.ndarray,
+               p_alone: np.ndarray | None) -> None:
+    """Bootstrap intervals of the joint model's AUC and, when the label party's own
+    features were fitted alone, of theirs and of the joint model's paired gain over them
+    (the same resampled test people; the label party holds both scores)."""
+    boot = auc_bootstrap(y, p_joint, p_alone)
+    out["joint"]["auc_ci95"] = boot["auc_ci95"]
+    if p_alone is not None:
+        out["alone"]["auc_ci95"] = boot["other_auc_ci95"]
+        out["alone"]["joint_gain"] = {"auc_difference": boot["difference"],
+                                      "ci95": boot["difference_ci95"]}
 
 
 def _split_cfg(state: ConfigRecord) -> ConfigRecord:
@@ -640,13 +650,13 @@ def boost_metrics(message: Message, context: Context) -> Message:
     y_test = aligned.y[test_rows]
     margin = walk_margin(run.trees, _margin0(run.params), codes_test, left[:, test_rows])
     p_joint = probability(margin)
-    out: dict[str, Any] = {"joint": {**binary_metrics(y_test, p_joint),
-                                     **auc_bootstrap(y_test, p_joint)}}
+    out: dict[str, Any] = {"joint": binary_metrics(y_test, p_joint)}
+    p_alone = None
     if run.codes.shape[1]:
         alone = fit_plain(run.codes, np.zeros((len(run.y), 0), np.int32), run.y, run.params)
         p_alone = alone.predict_proba(codes_test, np.zeros((len(test_rows), 0), np.int32))[:, 1]
-        out["alone"] = {**binary_metrics(y_test, p_alone),
-                        **_against_joint(y_test, p_joint, p_alone)}
+        out["alone"] = binary_metrics(y_test, p_alone)
+    _intervals(out, y_test, p_joint, p_alone)
     usage = tree_usage(run.trees, aligned.names[1:])
     saved = _save_part(context, str(_config(message).get("model-id", "")), {
         "kind": "vertical-secureboost", "role": "label", "params": asdict(run.params),

@@ -257,14 +257,14 @@ def mount_console(app: FastAPI, service: Any, *, runs_dir: str | Path = "runs",
         from fedcare.report import model_card
 
         try:
-            if not service.record(model_id).servable:
+            vertical = service.record(model_id)
+            if not vertical.servable:
                 from fedcare.report._vertical_card import (
                     render_vertical_card_html,
                     vertical_card,
                 )
 
-                return HTMLResponse(render_vertical_card_html(
-                    vertical_card(service.record(model_id))))
+                return HTMLResponse(render_vertical_card_html(vertical_card(vertical)))
             record, model = service.model(model_id)
         except DataNotFoundError:
             raise HTTPException(404, detail=f"no model with id {model_id}") from None

@@ -3,9 +3,11 @@
 Two parties hold different columns about partly the same people (a hospital: diagnoses
 and labs; an insurer: demographics and claims). ``psi`` finds how many people they
 share without either showing the other its identifiers; ``train`` then fits a logistic
-regression over both parties' features under homomorphic encryption, with the label at
-one party, and sets it beside each party alone and the plaintext model on the joined
-table. Each party is a Flower ClientApp reading only its own file (in this process);
+regression (CKKS) or SecureBoost trees (OU) over both parties' features under
+homomorphic encryption, with the label at one party, and sets it beside each party alone
+and the plaintext model on the joined table; with ``--save`` each party keeps its part,
+and ``predict`` scores new people with both parts. Each party is a Flower ClientApp
+reading only its own file (in this process);
 docs/vertical.md says what each party and the coordinator see.
 """
 
@@ -36,7 +38,8 @@ __all__ = ["vertical_app"]
 vertical_app = typer.Typer(
     help="Vertical studies: two parties (e.g. a hospital and an insurer) with different "
          "columns about the same people; private set intersection, then an encrypted "
-         "model over both.\n\nExample: fedcare vertical train --party "
+         "model over both (logistic or secureboost); predict for new people with both "
+         "parties' saved parts.\n\nExample: fedcare vertical train --party "
          "hospital=hospital.csv:patient_id --party insurer=insurer.csv:member_id "
          "--id-kind resident_id --label hospital:hospdead --json out.json --report "
          "out.html",

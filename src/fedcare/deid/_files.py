@@ -29,7 +29,8 @@ class Summary:
     """What :func:`deidentify_path` did: counts and settings only, never a value.
 
     ``mode`` (tag/pseudonym), ``dates`` (shift/safe-harbor/tag), ``day_first`` and
-    ``reference_year`` (Safe Harbor's reference for ages over 89) record how it was run.
+    ``reference_year`` (Safe Harbor's reference for ages over 89) and ``statistical`` (the
+    CRF ran beside the rules) record how it was run.
     """
 
     source: Path
@@ -45,6 +46,7 @@ class Summary:
     day_first: bool = False
     reference_year: int | None = None
     keep: tuple[str, ...] = ()
+    statistical: bool = False
     chars: int = 0
     replaced_chars: int = 0
 
@@ -114,7 +116,7 @@ def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
                     mode: Mode = "tag", key: bytes | str | None = None,
                     dates: DateMode = "shift", overwrite: bool = False,
                     day_first: bool = False, reference_year: int | None = None,
-                    keep: Iterable[str] = ()) -> Summary:
+                    keep: Iterable[str] = (), statistical: bool | None = None) -> Summary:
     """De-identify a file or a folder of files into ``out``.
 
     A text file (``.txt``) goes through the free-text de-identifier, a table (``.csv``,
@@ -130,7 +132,7 @@ def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
         A file or a folder.
     out : path
         The output file or folder; must not exist unless ``overwrite``.
-    lang, mode, key, dates, day_first, reference_year, keep
+    lang, mode, key, dates, day_first, reference_year, keep, statistical
         As for :func:`deidentify_text`.  DICOM dates follow the basic profile (emptied or
         dummied, year included) unless ``dates`` is ``"shift"``, then they are shifted like
         text dates.  One key serves all files, so pseudonyms, date offsets and DICOM UIDs
@@ -170,10 +172,10 @@ def deidentify_path(source: str | Path, out: str | Path, lang: str = "auto",
                           f"input is a {'folder' if src.is_dir() else 'file'}")
     check_date_mode(dates)
     keyed, ephemeral = make_keyed(key, mode)
-    replacer = Replacer(keyed, mode, dates, day_first, reference_year, keep)
+    replacer = Replacer(keyed, mode, dates, day_first, reference_year, keep, statistical)
     summary = Summary(source=src, output=dst, ephemeral_key=ephemeral, mode=mode, dates=dates,
                       day_first=day_first, reference_year=replacer.reference_year,
-                      keep=tuple(sorted(replacer.keep)))
+                      keep=tuple(sorted(replacer.keep)), statistical=replacer.statistical)
     job = _Job(replacer, lang, dates, summary)
     if src.is_file():
         if src.suffix.lower() not in SUFFIXES:

@@ -170,6 +170,7 @@ ldl hdl abg cbc bmp cmp ua iv po im sc prn qd bid tid qid hs npo dnr dni cpr cop
 htn dm ckd esrd gerd uti dvt pe mi cva tia afib ards sob cp loc nkda id no fax tel phone
 email address insurance account license serial device plate vehicle passport
 christmas easter thanksgiving halloween hanukkah passover ramadan diwali merry happy holiday
+obs observations practitioner approval typed dictated transcribed sent subject fwd re cc
 """)
 
 #: Eponyms (diseases, signs, devices): not a name by themselves, but also surnames, so

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from fedcare.deid import _crf
 from fedcare.deid._common import Span
 from fedcare.deid.recognisers import REGISTRY
 from fedcare.deid.recognisers._base import PRIORITY, Cand
@@ -22,6 +23,7 @@ __all__ = ["age_value", "detect_language", "find_phi"]
 
 _Cand = Cand
 _LAST_RESORT = PRIORITY["FALLBACK"]
+_STAT = PRIORITY["STAT"]
 
 #: Full-width digits and letters (０１２, ＡＢＣ) and the marks inside numbers and addresses
 #: (＋ － ． ／ ＠ ＿), one character each.  Chinese punctuation (：，（）) stays as written:
@@ -51,7 +53,7 @@ def detect_language(text: str) -> str:
     return "zh" if cjk and cjk >= 0.1 * (cjk + latin) else "en"
 
 
-def find_phi(text: str, lang: str = "auto") -> list[Span]:
+def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) -> list[Span]:
     """The PHI spans in ``text``: sorted, non-overlapping, typed (see ``PHI_TYPES``).
 
     Parameters
@@ -60,6 +62,9 @@ def find_phi(text: str, lang: str = "auto") -> list[Span]:
         A clinical note, a table cell, any free text.
     lang : {"auto", "en", "zh"}
         The language; ``auto`` decides by the share of Chinese characters.
+    statistical : bool, optional
+        Also run the CRF (:mod:`fedcare.deid._crf`), its spans below every rule's; by
+        default when its model is installed and ``FEDCARE_DEID_CRF`` is not 0.
 
     Returns
     -------
@@ -77,6 +82,8 @@ def find_phi(text: str, lang: str = "auto") -> list[Span]:
     for rec in REGISTRY.values():
         if lang in rec.languages:
             cands += rec.find(text, lang)
+    if statistical if statistical is not None else _crf.enabled():
+        cands += [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(text, lang)]
     return _resolve(cands, text)
 
 

@@ -132,8 +132,8 @@ class FrameReport:
 def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag",
                      key: bytes | str | None = None, dates: DateMode = "shift",
                      replacer: Replacer | None = None, day_first: bool = False,
-                     reference_year: int | None = None, keep: Iterable[str] = ()
-                     ) -> tuple[pd.DataFrame, FrameReport]:
+                     reference_year: int | None = None, keep: Iterable[str] = (),
+                     statistical: bool | None = None) -> tuple[pd.DataFrame, FrameReport]:
     """De-identify a table.
 
     Identifier columns (by name) are replaced whole: every non-empty cell becomes its tag
@@ -150,11 +150,12 @@ def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag"
     ----------
     frame : DataFrame
         The table; read it with ``dtype=str`` to keep formats (leading zeros) intact.
-    lang, mode, key, dates, day_first, reference_year
+    lang, mode, key, dates, day_first, reference_year, keep, statistical
         As for :func:`deidentify_text`.
     replacer : Replacer, optional
         Share one key/offset policy across several tables (used by :func:`deidentify_path`);
-        it then sets ``mode``, ``dates``, ``day_first`` and ``reference_year``.
+        it then sets ``mode``, ``dates``, ``day_first``, ``reference_year``, ``keep`` and
+        ``statistical``.
 
     Returns
     -------
@@ -164,7 +165,7 @@ def deidentify_frame(frame: pd.DataFrame, lang: str = "auto", mode: Mode = "tag"
     if replacer is None:
         check_date_mode(dates)
         keyed, _ = make_keyed(key, mode)
-        replacer = Replacer(keyed, mode, dates, day_first, reference_year, keep)
+        replacer = Replacer(keyed, mode, dates, day_first, reference_year, keep, statistical)
     out = frame.copy().astype(object)
     roles = classify_columns(frame, lang)
     report = FrameReport(roles=roles, rows=len(frame), dates=replacer.dates)

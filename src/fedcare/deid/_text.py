@@ -22,6 +22,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Literal
 
+from fedcare.deid import _crf
 from fedcare.deid._common import Keyed, Mode, Result, Span, normalise
 from fedcare.deid._dates import shift_date_text, year_date_text, year_label
 from fedcare.deid._recognise import detect_language, find_phi
@@ -131,11 +132,14 @@ class Replacer:
         current year.
     keep : iterable of str
         Quasi-identifier types to leave in the text (only those of ``QUASI_TYPES``).
+    statistical : bool, optional
+        Run the CRF beside the rules (see :func:`fedcare.deid.find_phi`); by default when
+        its model is installed.
     """
 
     def __init__(self, keyed: Keyed, mode: Mode = "tag", dates: DateMode = "shift",
                  day_first: bool = False, reference_year: int | None = None,
-                 keep: Iterable[str] = ()) -> None:
+                 keep: Iterable[str] = (), statistical: bool | None = None) -> None:
         check_date_mode(dates)
         self.keep = frozenset(keep)
         if not self.keep <= set(QUASI_TYPES):
@@ -143,6 +147,7 @@ class Replacer:
                               f"not {', '.join(sorted(self.keep - set(QUASI_TYPES)))}")
         self.keyed, self.mode, self.dates = keyed, mode, dates
         self.day_first = day_first
+        self.statistical = _crf.enabled() if statistical is None else statistical
         self.reference_year = reference_year if reference_year is not None else \
             dt.date.today().year
 
@@ -171,7 +176,8 @@ class Replacer:
         """De-identify ``text`` (see :func:`deidentify_text`)."""
         if lang == "auto":
             lang = detect_language(text)
-        spans = [s for s in find_phi(text, lang) if s.type not in self.keep]
+        spans = [s for s in find_phi(text, lang, statistical=self.statistical)
+                 if s.type not in self.keep]
         if person is None:
             person = _infer_person(text, spans)
         replacements = {}
@@ -210,7 +216,8 @@ class Replacer:
 def deidentify_text(text: str, lang: str = "auto", mode: Mode = "tag",
                     key: bytes | str | None = None, person: str | None = None,
                     dates: DateMode = "shift", day_first: bool = False,
-                    reference_year: int | None = None, keep: Iterable[str] = ()) -> Result:
+                    reference_year: int | None = None, keep: Iterable[str] = (),
+                    statistical: bool | None = None) -> Result:
     """Replace the PHI in one free text (a note, a report, a table cell).
 
     Parameters
@@ -245,6 +252,10 @@ def deidentify_text(text: str, lang: str = "auto", mode: Mode = "tag",
     keep : iterable of str
         Quasi-identifier types to keep (``("ORG",)``: employers and schools stay); by
         default they are replaced too.
+    statistical : bool, optional
+        Also run the statistical recogniser (a CRF trained on independently written notes,
+        :mod:`fedcare.deid._crf`) below the rules; by default when its model is installed
+        (it ships with fedcare).  ``False``: the rules alone.
 
     Returns
     -------
@@ -261,5 +272,5 @@ def deidentify_text(text: str, lang: str = "auto", mode: Mode = "tag",
     """
     check_date_mode(dates)
     keyed, _ = make_keyed(key, mode)
-    return Replacer(keyed, mode, dates, day_first, reference_year, keep).text(text, lang,
-                                                                              person)
+    return Replacer(keyed, mode, dates, day_first, reference_year, keep,
+                    statistical).text(text, lang, person)

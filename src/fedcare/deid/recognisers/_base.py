@@ -20,10 +20,11 @@ Cand = tuple[int, int, str, float]
 PRIORITY = {
     "EMAIL": 100.0, "URL": 95.0, "LABELLED": 90.0, "CNID": 88.0, "SSN": 85.0, "IP": 80.0,
     "VEHICLE": 78.0, "PHONE": 70.0, "GENERIC": 65.0, "DATE": 60.0, "ADDRESS": 55.0, "AGE": 50.0,
-    "NAME_STRONG": 56.0, "NAME": 40.0, "FALLBACK": 10.0,
+    "NAME_STRONG": 56.0, "NAME": 40.0, "STAT": 30.0, "FALLBACK": 10.0,
 }
 """Order of trust: e-mail > URL > labelled identifiers > checksum-valid Chinese resident
-IDs > SSN > IP > vehicle > phone > date > address > age > name > a bare long number."""
+IDs > SSN > IP > vehicle > phone > date > address > age > name > the statistical
+recogniser's spans (:mod:`fedcare.deid._crf`) > a bare long number."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,397 @@
+"""A statistical recogniser: a linear-chain CRF over tokens (English) or characters (Chinese).
+
+The rules of :mod:`fedcare.deid.recognisers` are exact on the forms they know and blind to
+the others; a conditional random field (CRFsuite through ``python-crfsuite``, MIT) learns
+from annotated notes which words, shapes and contexts make an identifier, and finds forms
+no rule was written for ("seen w/ his daughter hope mcallister").  It is also taught the
+clinical values that must stay (label ``VAL``: lab values, doses, scores, lot numbers),
+so that it tells them from identifiers that look alike.  Its spans are added below every
+rule (priority ``STAT``): a rule's span wins an overlap, and the CRF fills the gaps; a span
+whose tokens' mean marginal probability is under :data:`MIN_PROB` is dropped.
+
+The models (``fedcare/deid/models/crf_{en,zh}.crfsuite``) are trained by
+``scripts/train_deid_crf.py`` on the synthetic notes written independently of the
+recognisers that have already been read (``benchmarks/deid_blind/``; the sealed set that
+is scored is never among them) — see docs/deid.md.  Without a model file (or with
+``FEDCARE_DEID_CRF=0``) the rules run alone.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fedcare.deid import _lexicon as L
+from fedcare.deid import _names as N
+from fedcare.deid._common import Span
+
+__all__ = ["MIN_PROB", "MODEL_DIR", "VALUE", "crf_spans", "enabled", "features", "labels", "tokens"]
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+VALUE = "VAL"
+"""The label of a clinical value that must stay (learnt, never replaced)."""
+MIN_PROB = 0.7
+"""A CRF span is kept when its tokens' mean marginal probability reaches this.  Chosen on
+``test3`` with the model trained on the other sets: 0.5 / 0.7 / 0.8 gave recall 0.836 /
+0.834 / 0.821 (en) and 0.901 / 0.892 / 0.889 (zh), clinical values kept 322 / 322 / 322
+of 322 (en) and 320 / 321 / 322 of 325 (zh) (docs/deid.md)."""
+
+_EN_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?|\d+|[^\w\s]|_", re.U)
+_ZH_TOKEN = re.compile(r"[\u3400-\u9fff]|[A-Za-zÀ-ɏ]+|\d+|[^\w\s]|_", re.U)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_MONTHS = L.words("""january february march april may june july august september october
+november december jan feb mar apr jun jul aug sep sept oct nov dec""")
+_WEEKDAYS = L.words("""monday tuesday wednesday thursday friday saturday sunday mon tue tues
+wed thu thur thurs fri sat sun""")
+_TITLES = L.words("""dr dr. mr mrs ms miss mx prof sister sr nurse rn np pa md do
+father fr rev""")
+
+
+def enabled() -> bool:
+    """Whether the CRF runs (its models are present and ``FEDCARE_DEID_CRF`` is not 0)."""
+    return os.environ.get("FEDCARE_DEID_CRF", "1") != "0" and _model_path("en").exists()
+
+
+def _model_path(lang: str) -> Path:
+    return MODEL_DIR / f"crf_{lang}.crfsuite"
+
+
+def tokens(text: str, lang: str) -> list[tuple[int, int]]:
+    """(start, end) of every token: words, numbers and marks (en); characters (zh)."""
+    pattern = _ZH_TOKEN if lang == "zh" else _EN_TOKEN
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def _shape(word: str) -> str:
+    out: list[str] = []
+    for ch in word:
+        c = "X" if ch.isupper() else "x" if ch.isalpha() else "d" if ch.isdigit() else ch
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)[:6]
+
+
+def _line_label(text: str, start: int) -> str:
+    """The label before a colon earlier on the same line ("Next of kin: ..."), lower case,
+    its last two words; empty when there is none."""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    at = max(before.rfind(":"), before.rfind("："))
+    if at < 0:
+        return ""
+    label = before[:at].strip().lower()
+    if len(label) > 40:
+        label = label[-40:]
+    words = re.findall(r"[^\W\d_]+", label)
+    if _CJK.search(label):
+        return label[-4:]
+    return " ".join(words[-2:])
+
+
+_SPEAKER = re.compile(r"[ \t]*(?:[\[(（][^\])）\n]{1,20}[\])）][ \t]*)?"
+                      r"(?P<who>[^:：\n]{1,16}?)[ \t]*[:：]")
+
+
+def _speaker_end(text: str, start: int) -> int:
+    """Where the speaker of a chat line ends ("春花：", "[7:41] tash:"), or -1."""
+    line_start = text.rfind("\n", 0, start) + 1
+    m = _SPEAKER.match(text, line_start)
+    return m.end("who") if m else -1
+
+
+def features(text: str, lang: str, toks: Sequence[tuple[int, int]] | None = None
+             ) -> list[list[str]]:
+    """The features of every token (see :func:`tokens`)."""
+    toks = tokens(text, lang) if toks is None else toks
+    if lang == "zh":
+        return _zh_features(text, toks)
+    return _en_features(text, toks)
+
+
+@functools.cache
+def _lexicons() -> tuple[frozenset[str], ...]:
+    from fedcare.deid.recognisers.addresses import _world_cities
+
+    cued, _ = _world_cities()
+    return N.given_names(), N.surnames(), N.common_words(), cued
+
+
+def _en_word(word: str) -> list[str]:
+    given, family, common, cities = _lexicons()
+    low = word.lower()
+    out = [f"sh={_shape(word)}"]
+    if word.isalpha():
+        out += [f"s3={low[-3:]}", f"p2={low[:2]}"]
+        if low in given:
+            out.append("given")
+        if low in family:
+            out.append("sur")
+        if low in common:
+            out.append("common")
+        if low in cities:
+            out.append("city")
+        if low in _MONTHS:
+            out.append("month")
+        if low in _WEEKDAYS:
+            out.append("weekday")
+        if low in _TITLES:
+            out.append("title")
+    elif word.isdigit():
+        out.append(f"nd={min(len(word), 12)}")
+    return out
+
+
+def _en_features(text: str, toks: Sequence[tuple[int, int]]) -> list[list[str]]:
+    words = [text[s:e] for s, e in toks]
+    lows = [w.lower() for w in words]
+    per = [_en_word(w) for w in words]
+    n = len(toks)
+    out: list[list[str]] = []
+    for i, (s, _) in enumerate(toks):
+        f = ["b", f"w={lows[i]}", *per[i]]
+        gap = text[toks[i - 1][1]:s] if i else "\n"
+        if "\n" in gap:
+            f.append("bol")
+        elif not gap:
+            f.append("glued")
+        for d in (-2, -1, 1, 2):
+            j = i + d
+            if 0 <= j < n:
+                f.append(f"w{d}={lows[j]}")
+                if d in (-1, 1):
+                    f += [f"{d}:{x}" for x in per[j] if not x.startswith(("s3=", "p2="))]
+            else:
+                f.append(f"w{d}=<>")
+        label = _line_label(text, s)
+        if label:
+            f.append(f"lab={label}")
+        if s < _speaker_end(text, s):
+            f.append("spk")
+        out.append(f)
+    return out
+
+
+@functools.cache
+def _surname_chars() -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(L.CN_SURNAMES), frozenset(L.CN_COMPOUND_SURNAMES)
+
+
+def _zh_features(text: str, toks: Sequence[tuple[int, int]]) -> list[list[str]]:
+    from fedcare.deid.recognisers._jieba import _jieba_tokens
+
+    surname, compound = _surname_chars()
+    # each character's jieba word, its part-of-speech flag and its place in the word
+    pos_of: dict[int, tuple[str, str, str]] = {}
+    for start, word, flag in _jieba_tokens(text):
+        for k in range(len(word)):
+            place = "S" if len(word) == 1 else "B" if k == 0 else "E" if k == len(word) - 1 \
+                else "M"
+            pos_of[start + k] = (flag, place, word if len(word) <= 4 else "")
+    chars = [text[s:e] for s, e in toks]
+    n = len(toks)
+    out: list[list[str]] = []
+    given = _lexicons()[0]
+    for i, (s, _) in enumerate(toks):
+        c = chars[i]
+        kind = "h" if _CJK.match(c) else "d" if c.isdigit() else "a" if c.isalpha() else "p"
+        f = ["b", f"c={c if kind != 'd' else 'D'}", f"k={kind}"]
+        if kind == "d":
+            f.append(f"nd={min(len(c), 12)}")
+        elif kind == "a":
+            f += [f"sh={_shape(c)}", f"w={c.lower()}"]
+            if c.lower() in given:
+                f.append("given")
+        flag, place, word = pos_of.get(s, ("x", "S", ""))
+        f += [f"pos={flag}", f"pp={flag}{place}"]
+        if word:
+            f.append(f"jw={word}")
+        if c in surname:
+            f.append("sur")
+        if i + 1 < n and c + chars[i + 1] in compound:
+            f.append("sur2")
+        gap = text[toks[i - 1][1]:s] if i else "\n"
+        if "\n" in gap:
+            f.append("bol")
+        for d in (-2, -1, 1, 2):
+            j = i + d
+            if 0 <= j < n:
+                f.append(f"c{d}={chars[j]}")
+            else:
+                f.append(f"c{d}=<>")
+        if i:
+            f.append(f"bg-={chars[i - 1]}{c}")
+        if i + 1 < n:
+            f.append(f"bg+={c}{chars[i + 1]}")
+        if 0 < i < n - 1:
+            f.append(f"tg={chars[i - 1]}{c}{chars[i + 1]}")
+        if i >= 2:
+            f.append(f"bg--={chars[i - 2]}{chars[i - 1]}")
+        if i + 2 < n:
+            f.append(f"bg++={chars[i + 1]}{chars[i + 2]}")
+        label = _line_label(text, s)
+        if label:
+            f.append(f"lab={label}")
+        end = _speaker_end(text, s)
+        if s < end:
+            f.append(f"spk{min(end - s, 4)}")
+        out.append(f)
+    return out
+
+
+def labels(toks: Sequence[tuple[int, int]], gold: Sequence[Span]) -> list[str]:
+    """BIO labels of the tokens from gold spans (a token touching a span is inside it;
+    the first span to claim a token keeps it)."""
+    out = ["O"] * len(toks)
+    for g in sorted(gold):
+        first = True
+        for i, (s, e) in enumerate(toks):
+            if s < g.end and g.start < e and out[i] == "O":
+                out[i] = ("B-" if first else "I-") + g.type
+                first = False
+    return out
+
+
+@functools.cache
+def _tagger(lang: str) -> Any:
+    import pycrfsuite
+
+    tagger = pycrfsuite.Tagger()
+    tagger.open(str(_model_path(lang)))
+    return tagger
+
+
+def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]:
+    """The spans the CRF finds in ``text`` (positions in ``text``, PHI types): runs of
+    tokens labelled with one type, kept when their mean marginal probability is at least
+    ``min_prob`` (:data:`MIN_PROB` by default), and the other mentions of the names among
+    them."""
+    if not _model_path(lang).exists():
+        return []
+    toks = tokens(text, lang)
+    if not toks:
+        return []
+    tagger = _tagger(lang)
+    predicted = tagger.tag(features(text, lang, toks))
+    threshold = MIN_PROB if min_prob is None else min_prob
+    runs: list[tuple[int, int, str]] = []  # first token, last token + 1, type
+    for i, lab in enumerate(predicted):
+        if lab == "O":
+            continue
+        kind = lab[2:]
+        if lab.startswith("I-") and runs and runs[-1][1] == i and runs[-1][2] == kind:
+            runs[-1] = (runs[-1][0], i + 1, kind)
+        else:
+            runs.append((i, i + 1, kind))
+    out = []
+    for first, last, kind in runs:
+        if kind in _NOT_FROM_CRF:
+            continue
+        span = Span(toks[first][0], toks[last - 1][1], kind)
+        bar = _bar(text, span, lang, threshold)
+        if bar > 1:
+            continue
+        if bar > 0:
+            prob = sum(tagger.marginal(predicted[i], i) for i in range(first, last)) \
+                / (last - first)
+            if prob < bar:
+                continue
+        out.append(span)
+    return out + _elsewhere(text, lang, out)
+
+
+_NOT_FROM_CRF = frozenset({VALUE, "AGE", "ORG"})
+"""Labels the CRF learns but never removes: clinical values; ages (an age is PHI only over
+89, and the age rules read the value); employers and schools (a quasi-identifier that
+``keep=("ORG",)`` may keep: left to the rules, whose precision on them is measured)."""
+_YEAR_ALONE = re.compile(r"(?:19|20)\d\d年?")
+_FRACTION = re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})")
+_UNKNOWN_NAME_BAR = 0.75
+# what a span of the type must hold to be one at all
+_SHAPE = {"IP": re.compile(r"\d\.\d|[0-9a-fA-F]:[0-9a-fA-F]"), "EMAIL": re.compile("@"),
+          "PHONE": re.compile(r"(?:\d\D{0,2}){6}"), "URL": re.compile(r"[./]"),
+          **dict.fromkeys(("SSN", "MRN", "INSURANCE", "ACCOUNT", "LICENSE", "DEVICE",
+                           "VEHICLE"), re.compile(r"\d"))}
+# what an address never holds and a run of clinical values does ("Labs: WBC 12.3, Hgb 10.1,
+# Plt 245", "3/6 murmur, 1/2 tab"): a decimal, a number with a unit, a lab or dose word
+_DECIMAL = re.compile(r"\d[.,]\d")
+_UNIT = re.compile(r"\d\s*(?:mg|mcg|µg|μg|g|kg|ml|mL|l|L|mmol|umol|µmol|μmol|mmHg|IU|U|%|"
+                   r"次|分|毫克|毫升|克|升|片|粒|支)(?![A-Za-z])")
+_CLINICAL_WORDS = L.words("""
+wbc hgb hb hct plt na k cl co2 cr creat bun inr ptt aptt alt ast alp ggt ldh bnp tsh ft4
+hba1c ldl hdl tg egfr gfr crp esr lactate troponin trop ua urine bp hr rr spo2 sao2 temp
+gcs murmur strength power tab tabs tablet tablets dose doses mg mcg ml units bid tid qid
+qd prn po iv im sc od bd tds nocte mane labs lab vitals obs score scale
+""")
+_CODE_TYPES = frozenset({"ID", "LICENSE", "DEVICE", "MRN", "INSURANCE", "ACCOUNT", "SSN"})
+
+
+def _bar(text: str, span: Span, lang: str, threshold: float) -> float:
+    """The marginal probability a CRF span needs, or 2 when the rules' own vetoes refuse
+    it: a span without the shape of its type (a phone without six digits, an IP without
+    numbers), a year alone, a fraction the date rules read as a score or an acuity, a
+    drug's lot number, a name made of clinical or common words only, an "address" holding
+    clinical values.  A name none of whose words is in
+    the name lists needs :data:`_UNKNOWN_NAME_BAR`."""
+    from fedcare.deid import _dates as D
+    from fedcare.deid.recognisers.identifiers import _LOT_BEFORE
+
+    value = text[span.start:span.end]
+    shape = _SHAPE.get(span.type)
+    if shape is not None and not shape.search(value):
+        return 2.0
+    if span.type == "DATE":
+        if _YEAR_ALONE.fullmatch(value):
+            return 2.0
+        m = _FRACTION.fullmatch(value)
+        if m:
+            before = text[max(0, span.start - 24):span.start]
+            if (D._MD_NOT_BEFORE.search(before) or D._MD_NOT_AFTER.match(text, span.end)
+                    or D._score_not_date(text, span.start, span.end, int(m.group("m")),
+                                         int(m.group("d")))
+                    or (value.endswith("/10") and D._SCORE_OUT_OF_TEN.search(
+                        text, max(0, span.start - 40), span.start))):
+                return 2.0
+    elif span.type in _CODE_TYPES:
+        if _LOT_BEFORE.search(text, max(0, span.start - 16), span.start):
+            return 2.0
+    elif span.type == "NAME":
+        return _name_bar(value, lang, threshold)
+    elif span.type == "ADDRESS" and (_DECIMAL.search(value) or _UNIT.search(value) or any(
+            w.lower() in _CLINICAL_WORDS for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", value))):
+        return 2.0
+    return threshold
+
+
+def _name_bar(value: str, lang: str, threshold: float) -> float:
+    if lang == "zh" and _CJK.search(value):
+        from fedcare.deid.recognisers.names_zh import _FAMILIAR_WORDS
+
+        return 2.0 if value in L.CN_NAME_STOPWORDS or value in _FAMILIAR_WORDS else threshold
+    from fedcare.deid.recognisers.names_en import _never
+
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", value)]
+    if not words:
+        return 2.0
+    names, common = N.all_names(), N.common_words()
+    if all(_never(w, False) or (w in common and w not in names) for w in words):
+        return 2.0
+    if not any(w in names for w in words):
+        return max(threshold, _UNKNOWN_NAME_BAR)
+    return threshold
+
+
+def _elsewhere(text: str, lang: str, found: Sequence[Span]) -> list[Span]:
+    """The other mentions in the note of the names the CRF found (the rules' propagation:
+    "春花：" on one line, 春花 everywhere)."""
+    from fedcare.deid.recognisers.names_en import _propagate_en
+    from fedcare.deid.recognisers.names_zh import _propagate_zh
+
+    names = [(s.start, s.end) for s in found if s.type == "NAME"]
+    if not names:
+        return []
+    more = _propagate_zh(text, names) if lang == "zh" else _propagate_en(text, names)
+    return [Span(s, e, "NAME") for s, e in more]

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--set", default="test",
-                        help="'test3', 'test2', 'test', 'dev' (under benchmarks/deid_blind/) or a "
+                        help="'test4', 'test3', 'test2', 'test', 'train', 'dev' (under benchmarks/deid_blind/) or a "
                              "folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the report here")
     args = parser.parse_args(argv)
 
-    named = ("test", "test2", "test3", "dev")
+    named = ("test", "test2", "test3", "test4", "train", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

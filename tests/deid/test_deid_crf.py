@@ -139,11 +139,13 @@ def _with_labels(monkeypatch: pytest.MonkeyPatch, text: str, lang: str,
 
 
 def test_the_rules_vetoes_hold_on_crf_spans(monkeypatch: pytest.MonkeyPatch) -> None:
-    text = "IADL 2/8 on review; Ventolin lot 1K9932; born 1931; Obs stable; Orla seen 3/5"
+    text = ("IADL 2/8 on review; Ventolin lot 1K9932; born 1931; Obs stable; HIV neg; "
+            "BP 138/82; HLA A*02:01; REF 1516-20-607; see p.Gln17Profs; Orla seen 3/5/2024")
     spans = _with_labels(monkeypatch, text, "en", {
-        "2/8": "DATE", "1K9932": "ID", "1931": "DATE", "Obs": "NAME", "Orla": "NAME",
-        "3/5": "DATE"})
-    assert sorted({text[s.start:s.end] for s in spans}) == ["3/5", "Orla"]
+        "2/8": "DATE", "1K9932": "ID", "1931": "DATE", "Obs": "NAME", "HIV": "NAME",
+        "BP 138": "VEHICLE", "A*02:01": "ID", "1516-20-607": "ID", "p.Gln17Profs": "URL",
+        "Orla": "NAME", "3/5/2024": "DATE"})
+    assert sorted({text[s.start:s.end] for s in spans}) == ["3/5/2024", "Orla"]
 
 
 def test_values_ages_and_employers_never_come_from_the_crf(

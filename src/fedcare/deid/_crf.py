@@ -308,23 +308,30 @@ _NOT_FROM_CRF = frozenset({VALUE, "AGE", "ORG"})
 89, and the age rules read the value); employers and schools (a quasi-identifier that
 ``keep=("ORG",)`` may keep: left to the rules, whose precision on them is measured)."""
 _YEAR_ALONE = re.compile(r"(?:19|20)\d\d年?")
-_FRACTION = re.compile(r"(?P<m>\d{1,2})/(?P<d>\d{1,2})")
+_NUMERIC_MD = re.compile(r"(?P<a>\d{1,6})(?P<sep>[/.])(?P<b>\d{1,6})")
+_HLA = re.compile(r"[A-Z]{1,4}\d?\*\d{2,3}(?::\d{2,3}){0,3}")
+_PRODUCT_LABEL = re.compile(r"(?i:\bref\b|\bcat(?:alog(?:ue)?)?\.?\s*(?:no\.?|#)?|\bmodel\b)"
+                            r"[\s:#.]*$|(?:型号|规格)[：:\s]*$")
+_LOT_INSIDE = re.compile(r"(?i:\blot\b|\bbatch\b)|批[号號]")
 _UNKNOWN_NAME_BAR = 0.75
 # what a span of the type must hold to be one at all
 _SHAPE = {"IP": re.compile(r"\d\.\d|[0-9a-fA-F]:[0-9a-fA-F]"), "EMAIL": re.compile("@"),
-          "PHONE": re.compile(r"(?:\d\D{0,2}){6}"), "URL": re.compile(r"[./]"),
+          "PHONE": re.compile(r"(?:\d\D{0,2}){6}"),
+          "URL": re.compile(r"://|www\.|[A-Za-z0-9-]\.(?:com|org|net|edu|gov|io|info|health|"
+                            r"app|me|co|cn|uk|au|nz|ca|in|sg|hk|tw|mo|za|ng|ke|ie|ph|my)\b"),
           **dict.fromkeys(("SSN", "MRN", "INSURANCE", "ACCOUNT", "LICENSE", "DEVICE",
                            "VEHICLE"), re.compile(r"\d"))}
 # what an address never holds and a run of clinical values does ("Labs: WBC 12.3, Hgb 10.1,
 # Plt 245", "3/6 murmur, 1/2 tab"): a decimal, a number with a unit, a lab or dose word
 _DECIMAL = re.compile(r"\d[.,]\d")
 _UNIT = re.compile(r"\d\s*(?:mg|mcg|µg|μg|g|kg|ml|mL|l|L|mmol|umol|µmol|μmol|mmHg|IU|U|%|"
-                   r"次|分|毫克|毫升|克|升|片|粒|支)(?![A-Za-z])")
+                   r"次|分|毫克|毫升|克|升|片|粒|支|元)(?![A-Za-z])")
 _CLINICAL_WORDS = L.words("""
 wbc hgb hb hct plt na k cl co2 cr creat bun inr ptt aptt alt ast alp ggt ldh bnp tsh ft4
 hba1c ldl hdl tg egfr gfr crp esr lactate troponin trop ua urine bp hr rr spo2 sao2 temp
 gcs murmur strength power tab tabs tablet tablets dose doses mg mcg ml units bid tid qid
-qd prn po iv im sc od bd tds nocte mane labs lab vitals obs score scale
+qd prn po iv im sc od bd tds nocte mane labs lab vitals obs score scale hiv hbv hcv hla
+capsule capsules meals snacks antigen antigens
 """)
 _CODE_TYPES = frozenset({"ID", "LICENSE", "DEVICE", "MRN", "INSURANCE", "ACCOUNT", "SSN"})
 
@@ -332,38 +339,55 @@ _CODE_TYPES = frozenset({"ID", "LICENSE", "DEVICE", "MRN", "INSURANCE", "ACCOUNT
 def _bar(text: str, span: Span, lang: str, threshold: float) -> float:
     """The marginal probability a CRF span needs, or 2 when the rules' own vetoes refuse
     it: a span without the shape of its type (a phone without six digits, an IP without
-    numbers), a year alone, a fraction the date rules read as a score or an acuity, a
-    drug's lot number, a name made of clinical or common words only, an "address" holding
-    clinical values.  A name none of whose words is in
-    the name lists needs :data:`_UNKNOWN_NAME_BAR`."""
-    from fedcare.deid import _dates as D
-    from fedcare.deid.recognisers.identifiers import _LOT_BEFORE
-
+    numbers, a URL without a domain), a year alone, a bare fraction or decimal that is no
+    calendar date or that the date rules read as a score ("Epworth 7/24": the rules decide
+    fractions), a drug's lot or a product's catalogue number, a clinical code (an HLA
+    allele, a variant, an ICD code), a name made of clinical or common words only, an
+    address or code holding clinical values or clinical words."""
     value = text[span.start:span.end]
     shape = _SHAPE.get(span.type)
     if shape is not None and not shape.search(value):
         return 2.0
-    if span.type == "DATE":
-        if _YEAR_ALONE.fullmatch(value):
-            return 2.0
-        m = _FRACTION.fullmatch(value)
-        if m:
-            before = text[max(0, span.start - 24):span.start]
-            if (D._MD_NOT_BEFORE.search(before) or D._MD_NOT_AFTER.match(text, span.end)
-                    or D._score_not_date(text, span.start, span.end, int(m.group("m")),
-                                         int(m.group("d")))
-                    or (value.endswith("/10") and D._SCORE_OUT_OF_TEN.search(
-                        text, max(0, span.start - 40), span.start))):
-                return 2.0
-    elif span.type in _CODE_TYPES:
-        if _LOT_BEFORE.search(text, max(0, span.start - 16), span.start):
-            return 2.0
-    elif span.type == "NAME":
+    if span.type == "NAME":
         return _name_bar(value, lang, threshold)
-    elif span.type == "ADDRESS" and (_DECIMAL.search(value) or _UNIT.search(value) or any(
-            w.lower() in _CLINICAL_WORDS for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", value))):
+    if span.type == "DATE":
+        return 2.0 if _date_vetoed(text, span, value) else threshold
+    if (_UNIT.search(value) or any(w.lower() in _CLINICAL_WORDS
+                                   for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", value))
+            or any(_clinical_code(w) for w in re.split(r"[\s,;()（）]+", value) if w)):
         return 2.0
+    if span.type == "ADDRESS" and _DECIMAL.search(value):
+        return 2.0
+    if span.type in _CODE_TYPES:
+        from fedcare.deid.recognisers.identifiers import _LOT_BEFORE
+
+        if _LOT_BEFORE.search(text, max(0, span.start - 16), span.start) or \
+                _PRODUCT_LABEL.search(text, max(0, span.start - 16), span.start) or \
+                _LOT_INSIDE.search(value):
+            return 2.0
     return threshold
+
+
+def _clinical_code(word: str) -> bool:
+    from fedcare.deid.recognisers.identifiers import _CLINICAL_CODE
+
+    return bool(_CLINICAL_CODE.fullmatch(word) or _HLA.fullmatch(word))
+
+
+def _date_vetoed(text: str, span: Span, value: str) -> bool:
+    from fedcare.deid import _dates as D
+
+    if _YEAR_ALONE.fullmatch(value):
+        return True
+    m = _NUMERIC_MD.fullmatch(value)
+    if m is None:
+        return False
+    if m.group("sep") == "/" or D._MD_NOT_AFTER.match(text, span.end):
+        return True  # a bare fraction: the date rules decide (scores, acuities, doses)
+    a, b = int(m.group("a")), int(m.group("b"))
+    before = text[max(0, span.start - 24):span.start]
+    return not ((a <= 12 and 1 <= b <= 31) or (b <= 12 and 1 <= a <= 31)) or \
+        bool(D._MD_NOT_BEFORE.search(before))
 
 
 def _name_bar(value: str, lang: str, threshold: float) -> float:
@@ -380,6 +404,8 @@ def _name_bar(value: str, lang: str, threshold: float) -> float:
     if all(_never(w, False) or (w in common and w not in names) for w in words):
         return 2.0
     if not any(w in names for w in words):
+        if re.fullmatch(r"[A-Z]{2,4}", value):
+            return 2.0  # an acronym ("HIV", "NRIC", "HPB"), not a listed name
         return max(threshold, _UNKNOWN_NAME_BAR)
     return threshold
 

@@ -171,6 +171,7 @@ htn dm ckd esrd gerd uti dvt pe mi cva tia afib ards sob cp loc nkda id no fax t
 email address insurance account license serial device plate vehicle passport
 christmas easter thanksgiving halloween hanukkah passover ramadan diwali merry happy holiday
 obs observations practitioner approval typed dictated transcribed sent subject fwd re cc
+pte cpl mcpl sgt lt capt maj col brig gen adm cdr
 """)
 
 #: Eponyms (diseases, signs, devices): not a name by themselves, but also surnames, so

@@ -75,15 +75,39 @@ def _shape(word: str) -> str:
     return "".join(out)[:6]
 
 
-def _line_label(text: str, start: int) -> str:
-    """The label before a colon earlier on the same line ("Next of kin: ..."), lower case,
-    its last two words; empty when there is none."""
-    line_start = text.rfind("\n", 0, start) + 1
-    before = text[line_start:start]
-    at = max(before.rfind(":"), before.rfind("："))
-    if at < 0:
-        return ""
-    label = before[:at].strip().lower()
+class _Lines:
+    """Per-line facts of one text, each computed once: the label before the last colon
+    left of a position, and where a chat line's speaker ends."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._labels: dict[tuple[int, int], str] = {}
+        self._speakers: dict[int, int] = {}
+
+    def label(self, start: int) -> str:
+        """The label before a colon earlier on the same line ("Next of kin: ..."), lower
+        case, its last two words; empty when there is none."""
+        text = self.text
+        line_start = text.rfind("\n", 0, start) + 1
+        at = max(text.rfind(":", line_start, start), text.rfind("：", line_start, start))
+        if at < 0:
+            return ""
+        key = (line_start, at)
+        if key not in self._labels:
+            self._labels[key] = _label(text[line_start:at])
+        return self._labels[key]
+
+    def speaker_end(self, start: int) -> int:
+        """Where the speaker of a chat line ends ("春花：", "[7:41] tash:"), or -1."""
+        line_start = self.text.rfind("\n", 0, start) + 1
+        if line_start not in self._speakers:
+            m = _SPEAKER.match(self.text, line_start)
+            self._speakers[line_start] = m.end("who") if m else -1
+        return self._speakers[line_start]
+
+
+def _label(before_colon: str) -> str:
+    label = before_colon.strip().lower()
     if len(label) > 40:
         label = label[-40:]
     words = re.findall(r"[^\W\d_]+", label)
@@ -94,13 +118,6 @@ def _line_label(text: str, start: int) -> str:
 
 _SPEAKER = re.compile(r"[ \t]*(?:[\[(（][^\])）\n]{1,20}[\])）][ \t]*)?"
                       r"(?P<who>[^:：\n]{1,16}?)[ \t]*[:：]")
-
-
-def _speaker_end(text: str, start: int) -> int:
-    """Where the speaker of a chat line ends ("春花：", "[7:41] tash:"), or -1."""
-    line_start = text.rfind("\n", 0, start) + 1
-    m = _SPEAKER.match(text, line_start)
-    return m.end("who") if m else -1
 
 
 def features(text: str, lang: str, toks: Sequence[tuple[int, int]] | None = None
@@ -149,6 +166,7 @@ def _en_features(text: str, toks: Sequence[tuple[int, int]]) -> list[list[str]]:
     words = [text[s:e] for s, e in toks]
     lows = [w.lower() for w in words]
     per = [_en_word(w) for w in words]
+    lines = _Lines(text)
     n = len(toks)
     out: list[list[str]] = []
     for i, (s, _) in enumerate(toks):
@@ -166,10 +184,10 @@ def _en_features(text: str, toks: Sequence[tuple[int, int]]) -> list[list[str]]:
                     f += [f"{d}:{x}" for x in per[j] if not x.startswith(("s3=", "p2="))]
             else:
                 f.append(f"w{d}=<>")
-        label = _line_label(text, s)
+        label = lines.label(s)
         if label:
             f.append(f"lab={label}")
-        if s < _speaker_end(text, s):
+        if s < lines.speaker_end(s):
             f.append("spk")
         out.append(f)
     return out
@@ -192,6 +210,7 @@ def _zh_features(text: str, toks: Sequence[tuple[int, int]]) -> list[list[str]]:
                 else "M"
             pos_of[start + k] = (flag, place, word if len(word) <= 4 else "")
     chars = [text[s:e] for s, e in toks]
+    lines = _Lines(text)
     n = len(toks)
     out: list[list[str]] = []
     given = _lexicons()[0]
@@ -232,10 +251,10 @@ def _zh_features(text: str, toks: Sequence[tuple[int, int]]) -> list[list[str]]:
             f.append(f"bg--={chars[i - 2]}{chars[i - 1]}")
         if i + 2 < n:
             f.append(f"bg++={chars[i + 1]}{chars[i + 2]}")
-        label = _line_label(text, s)
+        label = lines.label(s)
         if label:
             f.append(f"lab={label}")
-        end = _speaker_end(text, s)
+        end = lines.speaker_end(s)
         if s < end:
             f.append(f"spk{min(end - s, 4)}")
         out.append(f)

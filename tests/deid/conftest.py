@@ -11,12 +11,22 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="session")
-def phi_notes() -> ModuleType:
-    """``scripts/make_phi_notes.py`` (the synthetic annotated-note generator) as a module."""
-    spec = importlib.util.spec_from_file_location("make_phi_notes",
-                                                  REPO / "scripts" / "make_phi_notes.py")
+def _script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def phi_notes() -> ModuleType:
+    """``scripts/make_phi_notes.py`` (the synthetic annotated-note generator) as a module."""
+    return _script("make_phi_notes")
+
+
+@pytest.fixture(scope="session")
+def crf_trainer() -> ModuleType:
+    """``scripts/train_deid_crf.py`` (trains the de-identification CRF) as a module."""
+    return _script("train_deid_crf")

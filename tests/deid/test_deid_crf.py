@@ -7,7 +7,6 @@ Every text here is synthetic, written for these tests (none comes from a trainin
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -26,16 +25,6 @@ SEALED = ("benchmarks/deid_blind/test4/",)
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def trainer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("train_deid_crf",
-                                                  REPO / "scripts" / "train_deid_crf.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_shipped_models_are_those_their_manifest_names() -> None:
@@ -69,12 +58,12 @@ def _marked(tmp_path: Path) -> Path:
     return folder
 
 
-def test_training_is_deterministic_and_learns(tmp_path: Path, trainer: ModuleType) -> None:
-    notes = trainer._notes([str(_marked(tmp_path))])
+def test_training_is_deterministic_and_learns(tmp_path: Path, crf_trainer: ModuleType) -> None:
+    notes = crf_trainer._notes([str(_marked(tmp_path))])
     assert {n["lang"] for n in notes} == {"en", "zh"}
     a, b = tmp_path / "a", tmp_path / "b"
-    assert trainer.train(notes, a, 0.05, 0.01, 60) == {"en": 2, "zh": 2}
-    trainer.train(notes, b, 0.05, 0.01, 60)
+    assert crf_trainer.train(notes, a, 0.05, 0.01, 60) == {"en": 2, "zh": 2}
+    crf_trainer.train(notes, b, 0.05, 0.01, 60)
     for lang in ("en", "zh"):
         assert (a / f"crf_{lang}.crfsuite").read_bytes() == \
             (b / f"crf_{lang}.crfsuite").read_bytes()
@@ -89,9 +78,9 @@ def test_training_is_deterministic_and_learns(tmp_path: Path, trainer: ModuleTyp
     assert tagger.tag(_crf.features(text, "en", toks)) == _crf.labels(toks, gold)
 
 
-def test_training_refuses_a_set_that_is_also_scored(trainer: ModuleType) -> None:
+def test_training_refuses_a_set_that_is_also_scored(crf_trainer: ModuleType) -> None:
     with pytest.raises(SystemExit, match="both trained on and scored"):
-        trainer.main(["--sets", "dev", "--eval", "dev", "--out", "/nonexistent"])
+        crf_trainer.main(["--sets", "dev", "--eval", "dev", "--out", "/nonexistent"])
 
 
 @pytest.mark.parametrize(("lang", "text", "name"), [

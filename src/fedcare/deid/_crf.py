@@ -143,20 +143,10 @@ def _en_word(word: str) -> list[str]:
     out = [f"sh={_shape(word)}"]
     if word.isalpha():
         out += [f"s3={low[-3:]}", f"p2={low[:2]}"]
-        if low in given:
-            out.append("given")
-        if low in family:
-            out.append("sur")
-        if low in common:
-            out.append("common")
-        if low in cities:
-            out.append("city")
-        if low in _MONTHS:
-            out.append("month")
-        if low in _WEEKDAYS:
-            out.append("weekday")
-        if low in _TITLES:
-            out.append("title")
+        out += [flag for flag, words in (("given", given), ("sur", family), ("common", common),
+                                         ("city", cities), ("month", _MONTHS),
+                                         ("weekday", _WEEKDAYS), ("title", _TITLES))
+                if low in words]
     elif word.isdigit():
         out.append(f"nd={min(len(word), 12)}")
     return out

@@ -137,3 +137,28 @@ def test_summary_shows_share_replaced_and_keep_org(tmp_path: Path) -> None:
     assert "Northgate Plumbing Ltd" in text and "Zyxwvut" not in text and "HbA1c 7.2%" in text
     _no_values(default)
     _no_values(with_org)
+
+
+def test_dates_written_day_first_but_read_month_first_warn(tmp_path: Path) -> None:
+    """A Sydney discharge summary: 02/01 to 09/01 is a week; read month first it is seven
+    months. The file's own 23/07/1948 shows the order, so the command says so."""
+    from fedcare.deid._dates import date_order_doubt
+
+    text = ("Admitted 02/01/2024, discharged 09/01/2024. DOB 23/07/1948.\n"
+            "Patient: Zyxwvut Okafor  MRN: 00482913\n")
+    assert date_order_doubt(text, day_first=False)
+    assert not date_order_doubt(text, day_first=True)
+    assert not date_order_doubt("Seen 02/01/2024 and 03/15/2024.", day_first=False)
+    assert date_order_doubt("Seen 02/01/2024 and 03/15/2024.", day_first=True)
+    note = tmp_path / "sydney.txt"
+    note.write_text(text, encoding="utf-8")
+    read_wrong = _run("--in", str(note), "--out", str(tmp_path / "a.txt"),
+                      env={"COLUMNS": "200"})
+    read_right = _run("--in", str(note), "--out", str(tmp_path / "b.txt"), "--day-first",
+                      env={"COLUMNS": "200"})
+    assert read_wrong.exit_code == 0 and read_right.exit_code == 0
+    assert "write NN/NN/YYYY dates day first" in read_wrong.output
+    assert "rerun with --day-first" in read_wrong.output
+    assert "NN/NN/YYYY dates" not in read_right.output
+    _no_values(read_wrong)
+    assert "23/07/1948" not in read_wrong.output

@@ -328,3 +328,10 @@ def test_registry_order_does_not_change_the_result(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr("fedcare.deid._recognise.REGISTRY", reversed_registry)
     assert [find_phi(n) for n in notes] == expected
     assert all(expected)  # something was found in each note
+
+
+def test_a_drug_before_its_form_is_no_name() -> None:
+    """甘 is a surname; 甘精胰岛素 (insulin glargine) is a drug (found by a new user)."""
+    assert _found("予门冬胰岛素 6U tid，甘精胰岛素 14U qn。", "zh") == []
+    assert _found("改用地塞米松注射液 5mg。", "zh") == []
+    assert [v for _, v in _found("患者甘建国，男，68岁。", "zh")] == ["甘建国"]

@@ -98,3 +98,18 @@ def test_read_csv_errors_name_the_file_not_the_values(tmp_path: Path) -> None:
     empty.write_text("\n")
     with pytest.raises(DataError, match="empty CSV"):
         read_csv(empty)
+
+
+def test_a_first_row_with_one_field_more_is_refused_not_shifted(tmp_path: Path) -> None:
+    """pandas reads a first data row with one field more than the header as having an index
+    column: every column moved one to the left (the dbp values under sbp) without a word."""
+    shifted = tmp_path / "shifted.csv"
+    shifted.write_text("name,sbp,dbp\nZyxwvut,Okafor,142,88\nQwerty,130,80\n",
+                       encoding="utf-8")
+    with pytest.raises(DataError, match=r"shifted\.csv: not a readable CSV at line 2 \(a row "
+                                        r"of 4 fields under a header of 3") as info:
+        read_csv(shifted)
+    assert "Zyxwvut" not in str(info.value) and "Okafor" not in str(info.value)
+    short = tmp_path / "short.csv"
+    short.write_text("name,sbp,dbp\nZyxwvut,142\n", encoding="utf-8")
+    assert read_csv(short).to_dict("records") == [{"name": "Zyxwvut", "sbp": "142", "dbp": ""}]

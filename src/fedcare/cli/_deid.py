@@ -121,6 +121,14 @@ def deid(
                 console.print(f"{label}: identifier/date columns "
                               f"{', '.join(f'{c} ({roles[c]})' for c in replaced)}",
                               highlight=False, soft_wrap=True)
+        if summary.date_order_doubt:
+            other = "month first" if day_first else "day first"
+            fix = "without --day-first" if day_first else "with --day-first"
+            warn(f"{summary.date_order_doubt} file(s) write NN/NN/YYYY dates {other} (a date "
+                 f"there can only be read that way) but were read "
+                 f"{'day' if day_first else 'month'} first: their ambiguous dates (02/01) were "
+                 f"shifted in the wrong order and intervals between them are wrong; rerun "
+                 f"{fix}")
         if summary.dicom_burned_in:
             warn(f"{summary.dicom_burned_in} DICOM file(s) say BurnedInAnnotation=YES: "
                  "text in the pixels is not removed")

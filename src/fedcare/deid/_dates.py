@@ -664,3 +664,21 @@ def find_vague_dates(text: str, lang: str) -> list[tuple[int, int]]:
                 continue  # a month name with no cue: "May" the verb, "Jan" the name
             out.append(m.span("v") if "v" in groups else m.span())
     return out
+
+
+_NUMERIC_DATE = re.compile(r"(?<!\d)(?<!\d[/.-])(?P<a>\d{1,2})(?P<s>[/.-])(?P<b>\d{1,2})(?P=s)"
+                           r"(?:19|20)?\d\d(?!\d|[/.-]\d)")
+
+
+def date_order_doubt(text: str, day_first: bool) -> bool:
+    """Whether ``text`` writes its ``NN/NN/YYYY`` dates in the other order than the one
+    they are read in: read month first, some date has a first number over 12 (``23/07/1948``)
+    and none a second number over 12; or read day first, the reverse.  Ambiguous dates of
+    such a text (``02/01/2024``) are then shifted in the wrong order and intervals break
+    (a week becomes seven months)."""
+    first_big = second_big = False
+    for m in _NUMERIC_DATE.finditer(text):
+        a, b = int(m.group("a")), int(m.group("b"))
+        first_big |= 12 < a <= 31 and 1 <= b <= 12
+        second_big |= 12 < b <= 31 and 1 <= a <= 12
+    return (first_big and not second_big) if not day_first else (second_big and not first_big)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fedcare._io import umask_mode, write_bytes_atomic, write_text_atomic
 from fedcare.deid._common import Mode
+from fedcare.deid._dates import date_order_doubt
 from fedcare.deid._dicom import deidentify_dataset, dicom_bytes, read_dicom
 from fedcare.deid._table import deidentify_frame, read_csv
 from fedcare.deid._text import DateMode, Replacer, check_date_mode, make_keyed
@@ -30,7 +31,9 @@ class Summary:
 
     ``mode`` (tag/pseudonym), ``dates`` (shift/safe-harbor/tag), ``day_first`` and
     ``reference_year`` (Safe Harbor's reference for ages over 89) and ``statistical`` (the
-    CRF ran beside the rules) record how it was run.
+    CRF ran beside the rules) record how it was run.  ``date_order_doubt`` counts the files
+    whose written dates show the other order than the one they were read in (see
+    :func:`fedcare.deid._dates.date_order_doubt`).
     """
 
     source: Path
@@ -47,6 +50,7 @@ class Summary:
     reference_year: int | None = None
     keep: tuple[str, ...] = ()
     statistical: bool = False
+    date_order_doubt: int = 0
     chars: int = 0
     replaced_chars: int = 0
 
@@ -75,6 +79,7 @@ class _Job:
         kind = SUFFIXES[src.suffix.lower()]
         if kind == "text":
             text = _read_text(src)
+            self._check_order(text)
             result = self.replacer.text(text, self.lang)
             write_text_atomic(dst, result.text)
             self.summary.phi.update(result.counts)
@@ -82,6 +87,7 @@ class _Job:
             self.summary.replaced_chars += result.replaced_chars
         elif kind == "table":
             frame = read_csv(src)
+            self._check_order("\n".join(str(v) for v in frame.to_numpy().ravel()))
             out, report = deidentify_frame(frame, self.lang, replacer=self.replacer)
             sep = "\t" if src.suffix.lower() == ".tsv" else ","
             write_text_atomic(dst, out.to_csv(index=False, sep=sep))
@@ -102,6 +108,10 @@ class _Job:
             self.summary.phi["DICOM private"] += dicom.private
             self.summary.dicom_burned_in += dicom.burned_in
         self.summary.files[kind] += 1
+
+    def _check_order(self, text: str) -> None:
+        if self.replacer.dates != "tag" and date_order_doubt(text, self.replacer.day_first):
+            self.summary.date_order_doubt += 1
 
 
 def _inside(child: Path, parent: Path) -> bool:

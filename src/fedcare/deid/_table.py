@@ -255,12 +255,35 @@ def read_csv(path: Path) -> pd.DataFrame:
     import io
 
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    _check_fields(path, text, sep)
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep,
+                           index_col=False)
     except pd.errors.ParserError as exc:
         line = re.search(r"line (\d+)", str(exc))
         where = f" at line {line.group(1)}" if line else ""
         raise DataError(f"{path}: not a readable CSV{where} (rows have different numbers of "
                         "fields)") from None
     except (pd.errors.EmptyDataError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable CSV ({type(exc).__name__})") from None
+
+
+def _check_fields(path: Path, text: str, sep: str) -> None:
+    """No row has more fields than the header: pandas would otherwise take a row with one
+    field more as having an index column and shift every column of the table by one, or
+    drop the extra fields, without a word.  (A shorter row is read with empty cells.)"""
+    import csv
+    import io
+
+    try:
+        rows = csv.reader(io.StringIO(text), delimiter=sep)
+        header = next(rows, None)
+        if header is None:
+            return
+        for row in rows:
+            if len(row) > len(header):
+                raise DataError(f"{path}: not a readable CSV at line {rows.line_num} (a row of "
+                                f"{len(row)} fields under a header of {len(header)}; quote "
+                                "fields that contain the separator)")
+    except csv.Error as exc:
         raise DataError(f"{path}: not a readable CSV ({type(exc).__name__})") from None

@@ -115,6 +115,9 @@ _MEDICAL_CHARS = frozenset("坦酮醇唑霉汀啶嗪酯肽苷脲肟酚胺腔镜�
 # a dose right after a word: a drug ("美金刚 10mg", "福莫特罗 160/4.5μg"), never a person
 _DOSE_AFTER = re.compile(r"\s*\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|μg|ug|mcg|g|ml|mL|IU|U|"
                          r"万U|万单位|单位|片|粒|支|喷|滴|袋)(?![A-Za-z])")
+# a form of a drug right after a word: "甘精胰岛素", "地塞米松注射液", "复方甘草片" — a drug's name
+_DRUG_FORM_AFTER = re.compile(r"胰岛素|激素|注射液|注射剂|胶囊|颗粒|口服液|乳膏|软膏|滴眼液|缓释片|"
+                              r"控释片|肠溶片|分散片|气雾剂|栓")
 # left or right and a part of the body (左耳, 右胸, 左膝): a side, not a person named 左
 _BODY_SIDE = re.compile(r"[左右][耳眼胸乳膝肩臂腿手足脚髋肺肾肝腹颈侧心房室踝腕肘背腰臀上下前后半"
                         r"颞额枕顶颊鼻唇舌指趾跟]")
@@ -133,6 +136,7 @@ def _medical(text: str, start: int, end: int) -> bool:
             or any(c in _MEDICAL_CHARS for c in _han_run(text, end, 3))
             or (start > 0 and text[start - 1] == "氏")
             or _DOSE_AFTER.match(text, end) is not None
+            or _DRUG_FORM_AFTER.match(text, end) is not None
             or _BODY_SIDE.match(text, start) is not None)
 
 

@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # import name -> distribution name, where they differ
 DISTRIBUTIONS = {"sklearn": "scikit-learn", "fhir": "fhir.resources", "tomli_w": "tomli-w",
                  "annotated_types": "annotated-types", "heu": "sf-heu",
-                 "argon2": "argon2-cffi", "xgboost": "xgboost-cpu"}
+                 "argon2": "argon2-cffi", "xgboost": "xgboost-cpu",
+                 "pycrfsuite": "python-crfsuite"}
 
 
 def _names(node: ast.AST) -> set[str]:

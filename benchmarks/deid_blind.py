@@ -14,10 +14,12 @@ clinical values that no replacement touches.  ``leak``: identifier characters le
 ``ORG`` (employer, school) and ``HOSPITAL`` (care facility) are quasi-identifiers, shown
 apart from the Safe Harbor types.
 
-Two sets: ``dev`` (used while developing the recognisers; its misses were read) and
-``test`` (kept out of development, scored once at the end).
+Sets (benchmarks/deid_blind/README.md): ``dev``, ``test``, ``test2``, ``test3`` (each sealed,
+scored once, then read and used in development and to train the statistical recogniser),
+``train`` (written as training data), ``test4`` (scored once on 2026-12-07; the current
+blind figure, since read).
 
-Run:  python benchmarks/deid_blind.py [--set test|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test4|test3|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -63,9 +65,9 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test",
-                        help="'test4', 'test3', 'test2', 'test', 'train', 'dev' (under benchmarks/deid_blind/) or a "
-                             "folder")
+    parser.add_argument("--set", default="test4",
+                        help="'test4', 'test3', 'test2', 'test', 'train', 'dev' (under "
+                             "benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")
     parser.add_argument("--list", action="store_true",

@@ -150,8 +150,7 @@ def loopback_federation(root: Path, sites: Sequence[str],
     yields the processes (coordinator first) and stops them all on exit.
     ``node_config(site)`` gives a site's node config (default ``{"site": site}``).
     ``state="memory"``: the SuperLink keeps its state in Flower's in-memory store
-    (``--database :flwr-in-memory:``) instead of fedcare's SQLite file (enrolments are
-    then lost when it restarts; the sites are enrolled after it starts)."""
+    (``fedcare coordinator init --state memory``) instead of the SQLite file."""
     from fedcare.federation.engines.deploy import (
         enroll_site,
         init_coordinator,
@@ -164,13 +163,7 @@ def loopback_federation(root: Path, sites: Sequence[str],
     procs: list[Any] = []
     try:
         port = free_port()
-        init_coordinator(root / "coord", port=port)
-        if state == "memory":
-            from fedcare.federation.engines.deploy.layout import read_toml, write_toml
-
-            settings = read_toml(root / "coord" / "coordinator.toml")
-            settings["coordinator"]["database"] = ":flwr-in-memory:"
-            write_toml(root / "coord" / "coordinator.toml", settings)
+        init_coordinator(root / "coord", port=port, state=state)
         procs.append(start_coordinator(root / "coord"))
         for name in sites:
             init_site(root / name, name=name)

@@ -70,9 +70,13 @@ def write_toml(path: Path, data: Mapping[str, Any]) -> None:
     write_text_atomic(path, tomli_w.dumps(dict(data)))
 
 
+IN_MEMORY = ":flwr-in-memory:"
+"""The SuperLink's ``--database`` for Flower's in-memory state store."""
+
+
 def init_coordinator(
     directory: str | Path, *, hosts: Sequence[str] = ("127.0.0.1", "localhost"),
-    port: int = DEFAULT_PORT, bind: str = "127.0.0.1", days: int = 365,
+    port: int = DEFAULT_PORT, bind: str = "127.0.0.1", days: int = 365, state: str = "file",
 ) -> Path:
     """Create a coordinator directory: a CA, the SuperLink's TLS identity, its settings.
 
@@ -89,12 +93,20 @@ def init_coordinator(
         Interface the SuperLink listens on (``0.0.0.0`` for every interface).
     days : int
         Validity of the certificates.
+    state : {"file", "memory"}
+        Where the SuperLink keeps its state: ``file`` (``state.db``, SQLite: runs and
+        enrolments survive a restart) or ``memory`` (Flower's in-memory store: no SQLite
+        write contention with many SuperNodes; runs are lost on a restart, and
+        :func:`~fedcare.federation.engines.deploy.start_coordinator` registers the
+        enrolled sites' keys again at every start).
 
     Returns
     -------
     Path
         The ``coordinator.toml`` written.
     """
+    if state not in ("file", "memory"):
+        raise ConfigError(f"state must be 'file' or 'memory', got '{state}'")
     if not hosts:
         raise ConfigError("init_coordinator needs at least one host name for the certificate")
     root = Path(directory).resolve()
@@ -110,7 +122,8 @@ def init_coordinator(
             "address": address, "bind": bind, "port": port, "hosts": list(hosts),
             "ca_cert": str(root / "ca.pem"), "ca_key": str(root / "ca.key"),
             "cert": str(root / "superlink.pem"), "key": str(root / "superlink.key"),
-            "database": str(root / "state.db"), "log": str(root / "superlink.log"),
+            "database": IN_MEMORY if state == "memory" else str(root / "state.db"),
+            "log": str(root / "superlink.log"),
             "flwr_home": str(root / "home"), "cli_home": str(root / "cli"),
         },
         "sites": {},
@@ -305,6 +318,39 @@ def enroll_site(coordinator_dir: str | Path, public_key_path: str | Path, *,
         "enrolled": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     write_toml(root / "coordinator.toml", settings)
     return node_id
+
+
+def reregister_sites(coordinator_dir: str | Path) -> dict[str, int]:
+    """Register every enrolled site's key again with a SuperLink that keeps its state in
+    memory (it forgot them when it stopped); record the node ids it assigns now.
+
+    Returns
+    -------
+    dict
+        Site name -> its new node id.
+
+    Raises
+    ------
+    FederationError
+        The SuperLink refused a key or is not running.
+    """
+    import tempfile
+
+    root, settings = coordinator_settings(coordinator_dir)
+    ids: dict[str, int] = {}
+    for name, site in sorted(settings.get("sites", {}).items()):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "node.pub"
+            path.write_text(str(site["public_key"]) + "\n", encoding="utf-8")
+            out = flwr_cli(root, settings, ["supernode", "register", str(path), CONNECTION])
+        ids[name] = int(out["node-id"])
+    if ids:
+        settings = read_toml(root / "coordinator.toml")
+        for name, node_id in ids.items():
+            if name in settings.get("sites", {}):
+                settings["sites"][name]["node_id"] = node_id
+        write_toml(root / "coordinator.toml", settings)
+    return ids
 
 
 def revoke_site(coordinator_dir: str | Path, *, name: str) -> None:

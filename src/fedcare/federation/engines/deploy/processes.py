@@ -21,7 +21,14 @@ from typing import Any
 from fedcare.exceptions import ConfigError, FederationError
 
 from ..flwr_cli import BIN, flower_env
-from .layout import coordinator_settings, read_toml, write_cli_config, write_toml
+from .layout import (
+    IN_MEMORY,
+    coordinator_settings,
+    read_toml,
+    reregister_sites,
+    write_cli_config,
+    write_toml,
+)
 
 __all__ = ["FLOWER_EXIT_CODES", "ProcessExited", "descendants", "node_config_arg",
            "speaks_tls", "start_coordinator", "start_site", "stop_process"]
@@ -153,7 +160,9 @@ def start_coordinator(directory: str | Path, *, insecure: bool = False,
 
     TLS with the directory's certificates and SuperNode authentication (only enrolled
     keys may connect) unless ``insecure``; runtime dependency installation is disabled;
-    state in ``state.db``; logs in ``superlink.log``. The process is its own session
+    state in ``state.db``, or in memory when the directory was made with
+    ``state="memory"`` (then the enrolled sites' keys are registered again once it
+    answers); logs in ``superlink.log``. The process is its own session
     leader: stop it with :func:`stop_process`.
 
     Raises
@@ -203,10 +212,17 @@ def start_coordinator(directory: str | Path, *, insecure: bool = False,
                     f"log {log_file}: {_tail(root / 'superlink.out')}",
                     returncode=proc.returncode, flower_code=code)
             try:
-                if httpx.get(url, timeout=1.0, verify=verify).is_success:
-                    return proc
+                up = httpx.get(url, timeout=1.0, verify=verify).is_success
             except httpx.HTTPError:
-                pass
+                up = False
+            if up:
+                if c["database"] == IN_MEMORY and not insecure:
+                    try:
+                        reregister_sites(root)
+                    except BaseException:
+                        stop_process(proc)
+                        raise
+                return proc
             if time.monotonic() > deadline:
                 stop_process(proc)
                 raise FederationError(f"the SuperLink did not answer {url} within {timeout:.0f} s; "

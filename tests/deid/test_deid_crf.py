@@ -196,3 +196,30 @@ def test_cli_says_which_recognisers_ran(tmp_path: Path) -> None:
     assert "recognisers: rules only" in alone.output
     assert "okonkwo" not in (tmp_path / "a.txt").read_text(encoding="utf-8")
     assert "okonkwo" in (tmp_path / "b.txt").read_text(encoding="utf-8")
+
+
+def test_threads_get_the_spans_one_thread_gets() -> None:
+    """A tagger keeps the last sequence for its marginals; calls from several threads must
+    not read each other's (without the lock this fails: a thread switch every microsecond
+    puts one thread's ``tag`` between another's ``tag`` and ``marginal``)."""
+    import sys
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        _threads_agree()
+    finally:
+        sys.setswitchinterval(old)
+
+
+def _threads_agree() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [("en", "wound reviewed by sr okonkwo, dressing changed, BP 132/80"),
+             ("en", "BIBA, accompanied by flatmate zeb; seen 3/5/2024 by Dr Nkemelu"),
+             ("zh", "明早让小覃把化验单拿过来，血压146/90"),
+             ("zh", "跟12床家属龙哥说好了明天做检查")] * 8
+    alone = [_crf.crf_spans(t, lang) for lang, t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda lt: _crf.crf_spans(lt[1], lt[0]), texts))
+    assert together == alone

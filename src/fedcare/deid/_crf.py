@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -264,6 +265,11 @@ def labels(toks: Sequence[tuple[int, int]], gold: Sequence[Span]) -> list[str]:
     return out
 
 
+_TAGGING = threading.Lock()
+"""A CRFsuite tagger keeps the last sequence for its marginals: one sequence at a time
+(``deidentify_text`` may be called from several threads)."""
+
+
 @functools.cache
 def _tagger(lang: str) -> Any:
     import pycrfsuite
@@ -283,32 +289,34 @@ def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]
     toks = tokens(text, lang)
     if not toks:
         return []
-    tagger = _tagger(lang)
-    predicted = tagger.tag(features(text, lang, toks))
+    xseq = features(text, lang, toks)
     threshold = MIN_PROB if min_prob is None else min_prob
-    runs: list[tuple[int, int, str]] = []  # first token, last token + 1, type
-    for i, lab in enumerate(predicted):
-        if lab == "O":
-            continue
-        kind = lab[2:]
-        if lab.startswith("I-") and runs and runs[-1][1] == i and runs[-1][2] == kind:
-            runs[-1] = (runs[-1][0], i + 1, kind)
-        else:
-            runs.append((i, i + 1, kind))
-    out = []
-    for first, last, kind in runs:
-        if kind in _NOT_FROM_CRF:
-            continue
-        span = Span(toks[first][0], toks[last - 1][1], kind)
-        bar = _bar(text, span, lang, threshold)
-        if bar > 1:
-            continue
-        if bar > 0:
-            prob = sum(tagger.marginal(predicted[i], i) for i in range(first, last)) \
-                / (last - first)
-            if prob < bar:
+    tagger = _tagger(lang)
+    with _TAGGING:
+        predicted = tagger.tag(xseq)
+        runs: list[tuple[int, int, str]] = []  # first token, last token + 1, type
+        for i, lab in enumerate(predicted):
+            if lab == "O":
                 continue
-        out.append(span)
+            kind = lab[2:]
+            if lab.startswith("I-") and runs and runs[-1][1] == i and runs[-1][2] == kind:
+                runs[-1] = (runs[-1][0], i + 1, kind)
+            else:
+                runs.append((i, i + 1, kind))
+        out = []
+        for first, last, kind in runs:
+            if kind in _NOT_FROM_CRF:
+                continue
+            span = Span(toks[first][0], toks[last - 1][1], kind)
+            bar = _bar(text, span, lang, threshold)
+            if bar > 1:
+                continue
+            if bar > 0:
+                prob = sum(tagger.marginal(predicted[i], i) for i in range(first, last)) \
+                    / (last - first)
+                if prob < bar:
+                    continue
+            out.append(span)
     return out + _elsewhere(text, lang, out)
 
 

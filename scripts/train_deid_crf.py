@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
         _crf.MODEL_DIR = args.out
         _crf._tagger.cache_clear()
+        _crf._has_model.cache_clear()
         from fedcare.deid._eval import score
 
         for name in args.eval:

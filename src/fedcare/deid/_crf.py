@@ -54,11 +54,17 @@ father fr rev""")
 
 def enabled() -> bool:
     """Whether the CRF runs (its models are present and ``FEDCARE_DEID_CRF`` is not 0)."""
-    return os.environ.get("FEDCARE_DEID_CRF", "1") != "0" and _model_path("en").exists()
+    return os.environ.get("FEDCARE_DEID_CRF", "1") != "0" and _has_model("en")
 
 
 def _model_path(lang: str) -> Path:
     return MODEL_DIR / f"crf_{lang}.crfsuite"
+
+
+@functools.cache
+def _has_model(lang: str) -> bool:
+    """Whether the model file is installed (looked up once, not for every text)."""
+    return _model_path(lang).exists()
 
 
 def tokens(text: str, lang: str) -> list[tuple[int, int]]:
@@ -284,7 +290,7 @@ def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]
     tokens labelled with one type, kept when their mean marginal probability is at least
     ``min_prob`` (:data:`MIN_PROB` by default), and the other mentions of the names among
     them."""
-    if not _model_path(lang).exists():
+    if not _has_model(lang):
         return []
     toks = tokens(text, lang)
     if not toks:

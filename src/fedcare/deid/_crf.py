@@ -402,6 +402,11 @@ def _date_vetoed(text: str, span: Span, value: str) -> bool:
 
     if _YEAR_ALONE.fullmatch(value):
         return True
+    lead = re.match(r"[^\W\d_][^\d]*?\s+(?=\d)", value)  # "Epworth 7/24": words, then a number
+    if lead is not None and not any(w.lower() in _MONTHS or w.lower() in _WEEKDAYS
+                                    for w in re.findall(r"[^\W\d_]+", lead.group(0))):
+        return _date_vetoed(text, Span(span.start + lead.end(), span.end, span.type),
+                            value[lead.end():])
     m = _NUMERIC_MD.fullmatch(value)
     if m is None:
         return False

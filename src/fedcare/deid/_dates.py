@@ -370,7 +370,10 @@ _SCORE_OUT_OF_TEN = re.compile(r"\d/10\b[^\n]{0,30}$")
 # a scale or test named just before its score: "IADL 2/8", "画钟试验 2/4", "GDS: 3/15"
 _SCALE_BEFORE = re.compile(r"(?i)(?:\b(?:i?adl|gds|phq-?\d*|gad-?\d*|mmse|moca|nihss|ecog|kps|"
                            r"mrc|amt|4at|cam|audit|epds|braden|waterlow|morse|must|news2?|"
-                           r"qsofa|curb-?65|chads2?|has-?bled)|试验|測試|测试|量表|指数|指數|评分|評分)"
+                           r"qsofa|curb-?65|chads2?|has-?bled|epworth|ess|scat\d?|m?bess|sac|"
+                           r"errors?|recall|symptoms?(?:\s+(?:number|count|score))?|severity|"
+                           r"nodes?|lymph\s+nodes?|cores?|positive)|试验|測試|测试|量表|指数|指數|"
+                           r"评分|評分|淋巴结|阳性)"
                            r"[\s:：=]*$")
 # pain or relief scored out of ten earlier in the phrase: "relief to 3/10", "疼痛评分 4/10"
 _PAIN_BEFORE = re.compile(r"(?i)(?:pain|relief|sore|ache|severity|vas|nrs|疼痛|痛)[^\n]{0,30}$")

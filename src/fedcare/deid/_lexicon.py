@@ -135,6 +135,7 @@ christian norman summer guy cannon drake best ward chambers house holmes
 #: Capitalised words that are never a person's name in a clinical note (eponyms, drugs,
 #: departments, sentence-initial words).
 EN_NOT_NAMES = words("""
+total score scores subtotal
 night nights handover district community agency bank charge shift weekend overnight
 patient patients pt the a an he she his her they their this that these those there here
 mr mrs ms dr doctor nurse attending resident physician surgeon provider service team
@@ -223,6 +224,7 @@ CN_CITIES = words("""
 CN_COMPOUND_SURNAMES = words("""
 欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 轩辕 令狐 钟离 端木
 南宫 西门 呼延 独孤 申屠 赫连 澹台 淳于 太史 百里 东郭 闻人
+歐陽 司馬 諸葛 東方 尉遲 公孫 長孫 軒轅 鐘離 南宮 西門 獨孤 赫連 澹臺 聞人
 """)
 
 #: Common Chinese single-character surnames (roughly the 300 most frequent).
@@ -242,6 +244,8 @@ CN_TITLES = (
     "医生", "医师", "大夫", "主任", "护士", "教授", "院长", "老师", "先生", "女士", "小姐",
     "阿姨", "师傅", "同志", "老人", "大爷", "大妈", "奶奶", "爷爷", "主管", "技师", "药师",
     "警官", "民警", "交警", "法官", "律师", "书记", "村长", "队长", "经理", "老板", "社工", "会计",
+    # traditional forms (Hong Kong, Macau, Taiwan)
+    "副主任醫師", "主任醫師", "主治醫師", "住院醫師", "護士長", "醫生", "醫師", "護士", "院長",
 )
 
 #: Characters/words that end a Chinese name candidate (function words, verbs that follow

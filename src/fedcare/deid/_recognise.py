@@ -84,7 +84,7 @@ def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) 
             cands += rec.find(text, lang)
     if statistical if statistical is not None else _crf.enabled():
         cands += [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(text, lang)]
-    return _resolve(cands, text)
+    return _widen(text, _resolve(cands, text), lang)
 
 
 def _resolve(cands: Iterable[_Cand], text: str = "") -> list[Span]:
@@ -110,6 +110,42 @@ def _resolve(cands: Iterable[_Cand], text: str = "") -> list[Span]:
             if sum(ch.isalnum() for ch in text[s:e]) >= 2:
                 kept.append((s, e, cand[2], cand[3]))
     return sorted(Span(s, e, t) for s, e, t, _ in kept)
+
+
+_CODE_TYPES = frozenset({"ID", "ACCOUNT", "MRN", "INSURANCE", "LICENSE", "DEVICE", "SSN"})
+#: letters glued in front of a code's digits (W04122411822, VIP0756200481; a Chinese
+#: province's abbreviation before a licence number: 冀13010023417)
+_CODE_PREFIX = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z]{1,4}|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘"
+                          r"晋蒙陕吉闽贵粤青藏川宁琼港澳台])$")
+#: a check digit in brackets after a code (a Macau or Hong Kong identity card: 1384726(3))
+_CHECK_DIGIT = re.compile(r"\([0-9A-Z]\)")
+
+
+def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
+    """Spans taken whole where a recogniser stopped short: a code with the letters glued
+    before its digits or the check digit in brackets after them; a Chinese name whose
+    compound surname alone was found (皇甫|立新) or whose parts a middle dot joins
+    (买买提·艾力). A span is widened only over text no other span holds."""
+    from fedcare.deid.recognisers.names_zh import _compound_whole, _dotted_whole
+
+    out: list[Span] = []
+    for i, span in enumerate(found):
+        start, end, kind = span.start, span.end, span.type
+        if kind in _CODE_TYPES | {"PHONE"} and text[start:start + 1].isdigit():
+            m = _CODE_PREFIX.search(text, max(0, start - 4), start)
+            if m is not None:  # no phone number has letters glued in front: a code
+                start, kind = m.start(), "ID" if kind == "PHONE" else kind
+        if kind in _CODE_TYPES:
+            m = _CHECK_DIGIT.match(text, end)
+            if m is not None:
+                end = m.end()
+        if kind == "NAME" and lang == "zh":
+            start, end = _dotted_whole(text, *_compound_whole(text, start, end))
+        low = out[-1].end if out else 0
+        high = found[i + 1].start if i + 1 < len(found) else len(text)
+        out.append(Span(max(start, low) if start < span.start else span.start,
+                        min(end, high) if end > span.end else span.end, kind))
+    return out
 
 
 def _minus(start: int, end: int, k0: int, k1: int) -> list[tuple[int, int]]:

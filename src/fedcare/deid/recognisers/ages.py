@@ -74,6 +74,12 @@ _EN_AGE = [
                rf"(?:(?:the\s+)?age\s+(?:of\s+)?)?{_AGE_N}"),
     # "91 YOM", "93 yof", "92 YO M"
     re.compile(r"(?<![\d.])(?P<n>\d{2,3})\s?(?:YOM|YOF|yom|yof|YO\s?[MF]|yo\s?[mf])\b"),
+    # "Age: ninety-four (94)": the age in digits in brackets after the age in words
+    re.compile(rf"(?i){_AGE_WORDS}\s*\((?P<n>\d{{2,3}})\)"),
+    # "her mother (ninety-six, in a care home)", "(94, widowed)": an age opening a bracket
+    re.compile(rf"(?:\b(?i:mother|father|mum|mom|dad|grandmother|grandfather|grandma|"
+               rf"grandpa|nan|aunt|uncle|wife|husband|spouse|partner|sister|brother)|"
+               rf"{_NAME_BEFORE})\s*\((?P<n>(?i:{_AGE_WORDS})|\d{{2,3}})\s*[,;)]"),
     # "WOJCIK, Stanislaw, 94 M, MRN ...", "Smith J, 91F": age and sex set off by commas
     re.compile(r"(?<=,)\s*(?P<n>\d{2,3})\s?(?:M|F|m|f|male|female)\b(?=\s*[,;)\n]|\s*$)"),
 ]
@@ -83,6 +89,9 @@ _ZH_AGE = [
     re.compile(r"(?<![\d.])(?P<n>\d{2,3})\s*(?:周岁|岁|週歲|周歲|歲)"),
     re.compile(r"(?:年龄|年齡)[:：\s]*(?P<n>\d{2,3})(?![\d.])"),
     re.compile(rf"(?P<n>{_CN_AGE_NUM})\s*(?:周岁|岁|週歲|周歲|歲)"),
+    # "老太太九十三了", "年过九十", "今年九十二": an age in numerals without 岁
+    re.compile(rf"(?P<n>{_CN_AGE_NUM})(?=了|高龄|多了|有余)"),
+    re.compile(rf"(?:年过|年逾|今年|已经|已|享年|活到)(?P<n>{_CN_AGE_NUM})(?![万千百十零一二三四五六七八九元块次天个])"),
 ]
 
 
@@ -119,7 +128,7 @@ def _ages(text: str, lang: str) -> list[_Cand]:
     for pattern in (_ZH_AGE + _EN_AGE[:3]) if lang == "zh" else _EN_AGE:
         for m in pattern.finditer(text):
             if "who" in pattern.groupindex and any(
-                    w.lower() in _NOT_NAME_WORDS for w in m.group("who").split()):
+                    w.lower() in _NOT_NAME_WORDS for w in (m.group("who") or "").split()):
                 continue
             age = age_value(m.group("n"))
             if age is not None and 89 < age <= 125:

@@ -78,6 +78,11 @@ _PHONE_PATTERNS = [
 # national numbers with a trunk 0 (UK, Ireland, Australia, Europe): 01632 960 558,
 # 07700 900412, 0491 570 156, 020 7946 0958 (10-11 digits, groups of 2-6)
 _TRUNK_ZERO = re.compile(r"(?<![\d.,/:])0[1-9]\d{1,3}(?:[ -]\d{2,6}){1,3}(?![\d/:%]|[.,]\d)")
+# an extension written alone ("Bev, ext 4417", "(ext 4629)"), or after a number the other
+# patterns end before ("0800 555 012 ext 4471"): four or five digits (a knee's "ext 10" is
+# a range of movement, not a phone)
+_EXTENSION = re.compile(r"(?i)(?<![A-Za-z])(?:ext|extn|extension)\.?[ \t]*(?:no\.?[ \t]*)?"
+                        r"\d{4,5}(?![\d.,]\d|\d|[ \t]*(?:°|deg|degrees)\b)")
 _PHONE_CUE = re.compile(r"(?i)(?:phone|tel|telephone|cell|mobile|fax|pager|beeper|call|contact|"
                         r"电话|手机|联系方式|传真)[^\n\d]{0,15}?(?<!\d)(?P<n>\d{10,11})(?!\d)")
 
@@ -95,6 +100,7 @@ def _phones(text: str) -> list[_Cand]:
                 r"-\d{1,2}$", m.group(0)):  # an NDC code (0002-1433-80) is no phone
             out.append((m.start(), m.end(), "PHONE", _PRIORITY["PHONE"]))
     out += _spans(_PHONE_CUE, text, "PHONE", group="n")
+    out += _spans(_EXTENSION, text, "PHONE")
     return out
 
 

@@ -207,6 +207,31 @@ def _ssns(text: str) -> list[_Cand]:
     return out
 
 
+# an IBAN (ISO 13616): country, two check digits, up to 30 letters and digits, written in
+# groups of four or run together; kept only when its mod-97 check holds
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?"
+                   r"(?![A-Za-z0-9])")
+
+
+def _iban_valid(value: str) -> bool:
+    code = value.replace(" ", "")
+    if not 15 <= len(code) <= 34:
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in code[4:] + code[:4])
+    return int(digits) % 97 == 1
+
+
+@recogniser("iban")
+def _ibans(text: str) -> list[_Cand]:
+    # above the labelled rule, whose value stops at the first space ("IBAN IE64 ...")
+    return [(m.start(), m.end(), "ACCOUNT", _PRIORITY["LABELLED"] + 1) for m in _IBAN.finditer(text)
+            if _iban_valid(m.group(0)) or _IBAN_LABEL.search(text, max(0, m.start() - 12),
+                                                              m.start())]
+
+
+_IBAN_LABEL = re.compile(r"(?i)\biban\s*(?:no\.?|number|#)?[\s:#]*$")
+
+
 @recogniser("vehicle")
 def _vehicles(text: str) -> list[_Cand]:
     return _spans(_VIN, text, "VEHICLE") + _spans(_CN_PLATE, text, "VEHICLE")

@@ -14,7 +14,7 @@ from ._jieba import _jieba_tokens, _posseg
 
 # ---------------------------------------------------------------- Chinese names
 
-_ZH_TITLE = re.compile("|".join(L.CN_TITLES))
+_ZH_TITLE = re.compile("|".join(sorted(L.CN_TITLES, key=len, reverse=True)))
 _KIN_ZH = ("配偶|丈夫|妻子|老伴|爱人|儿子|女儿|儿媳妇|儿媳|女婿|孙子|孙女|外孙|外孙女|侄子|侄女|"
            "外甥|外甥女|孙媳妇|孙媳|孙女婿|外孙媳|嫂子|弟媳|姐夫|妹夫|公公|婆婆|岳父|岳母|继父|继母|舅舅|"
            "姑姑|姨妈|叔叔|伯伯|表哥|表姐|表弟|表妹|堂哥|堂姐|照护者|主要照护者|护工|保姆|"
@@ -322,6 +322,7 @@ def _zh_names(text: str) -> list[_Cand]:
              if not _medical(text, s, e) and not text.startswith("班主任", s)]
     found = [(s, e) for s, e in (_whole_given_name(text, s, e) for s, e in found)
              if not _medical(text, s, e)]
+    found = [_dotted_whole(text, *_compound_whole(text, s, e)) for s, e in found]
     found += _propagate_zh(text, found)
     return [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in found]
 
@@ -336,6 +337,43 @@ def _whole_given_name(text: str, start: int, end: int) -> tuple[int, int]:
     if (end - start in (2, 3) and end + 1 < len(text) and _is_han(text[end])
             and text[end] not in _NOT_GIVEN_LAST and text[end + 1] in _NAME_CLOSE):
         return start, end + 1
+    return start, end
+
+
+def _compound_whole(text: str, start: int, end: int) -> tuple[int, int]:
+    """A compound surname found alone (皇甫|立新, 上官|可欣: the segmenter tags only the
+    surname) taken with its one- or two-character given name when a boundary follows it
+    (end of line, punctuation, a title or a confirming word)."""
+    if text[start:end] not in L.CN_COMPOUND_SURNAMES or _title_at(text, end):
+        return start, end
+    for given in (2, 1):
+        stop = end + given
+        if (stop <= len(text) and _given_ok(text[end:stop])
+                and not any(_title_at(text, i) for i in range(end, stop))
+                and text[stop - 1] not in _NOT_GIVEN_LAST and _confirmed_end(text, stop)):
+            return start, stop
+    return start, end
+
+
+_NAME_DOT = "·•‧・"
+
+
+def _dotted_whole(text: str, start: int, end: int) -> tuple[int, int]:
+    """A transliterated name whose parts are joined by a middle dot (买买提·艾力,
+    古丽娜尔·吐尔逊) taken whole when one part was found: the Han characters up to the dot
+    and up to four on its other side (stopping at anything else)."""
+    if end < len(text) and (text[end] in _NAME_DOT or (end + 1 < len(text) and _is_han(
+            text[end]) and text[end + 1] in _NAME_DOT)):
+        dot = end if text[end] in _NAME_DOT else end + 1
+        tail = _han_run(text, dot + 1, 4)
+        if tail:
+            end = dot + 1 + len(tail)
+    if start > 0 and text[start - 1] in _NAME_DOT:
+        head = start - 1
+        while head > 0 and start - 1 - head < 4 and _is_han(text[head - 1]):
+            head -= 1
+        if head < start - 1:
+            start = head
     return start, end
 
 

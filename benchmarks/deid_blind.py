@@ -16,10 +16,11 @@ apart from the Safe Harbor types.
 
 Sets (benchmarks/deid_blind/README.md): ``dev``, ``test``, ``test2``, ``test3`` (each sealed,
 scored once, then read and used in development and to train the statistical recogniser),
-``train`` (written as training data), ``test4`` (scored once on 2026-12-07; the current
-blind figure, since read).
+``train`` and ``train2`` (written as training data), ``test4`` (scored once on 2026-12-07,
+since read and used to train), ``test5`` (scored once on 2026-12-07, session 33; the current
+blind figure).
 
-Run:  python benchmarks/deid_blind.py [--set test4|test3|...|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test5|test4|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -65,8 +66,9 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test4",
-                        help="'test4', 'test3', 'test2', 'test', 'train', 'dev' (under "
+    parser.add_argument("--set", default="test5",
+                        help="'test5', 'test4', 'test3', 'test2', 'test', 'train', 'train2', "
+                             "'dev' (under "
                              "benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the report here")
     args = parser.parse_args(argv)
 
-    named = ("test", "test2", "test3", "test4", "train", "dev")
+    named = ("test", "test2", "test3", "test4", "test5", "train", "train2", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

@@ -337,6 +337,12 @@ _PRODUCT_LABEL = re.compile(r"(?i:\bref\b|\bcat(?:alog(?:ue)?)?\.?\s*(?:no\.?|#)
                             r"[\s:#.]*$|(?:型号|规格)[：:\s]*$")
 _LOT_INSIDE = re.compile(r"(?i:\blot\b|\bbatch\b)|批[号號]")
 _UNKNOWN_NAME_BAR = 0.75
+# a word right before a number: what was measured ("INR 2.3", "Hb: 12.5", "钾 3.5")
+_VALUE_NAME_BEFORE = re.compile(r"(?:[A-Za-z][A-Za-z0-9]{0,9}|[\u4e00-\u9fff]{1,6})"
+                                r"[ \t]*[:=：]?[ \t]*$")
+# ... unless the word says when: a date's label or an event ("复查日期 3.5", "入院 3.5")
+_ZH_WHEN_BEFORE = re.compile(r"(?:日期|时间|时|日|于|在|入院|出院|复查|随访|就诊|手术|术后|开始|至)"
+                             r"[ \t]*[:：]?[ \t]*$")
 # what a span of the type must hold to be one at all
 _SHAPE = {"IP": re.compile(r"\d\.\d|[0-9a-fA-F]:[0-9a-fA-F]"), "EMAIL": re.compile("@"),
           "PHONE": re.compile(r"(?:\d\D{0,2}){6}"),
@@ -414,7 +420,10 @@ def _date_vetoed(text: str, span: Span, value: str) -> bool:
         return True  # a bare fraction: the date rules decide (scores, acuities, doses)
     a, b = int(m.group("a")), int(m.group("b"))
     before = text[max(0, span.start - 24):span.start]
-    return not ((a <= 12 and 1 <= b <= 31) or (b <= 12 and 1 <= a <= 31)) or \
+    if m.group("sep") == "." and _VALUE_NAME_BEFORE.search(before) and \
+            not D._MD_CUE.search(before) and not _ZH_WHEN_BEFORE.search(before):
+        return True  # "INR 2.3", "BAC 0.02", "钾 3.5": a measurement after its name
+    return not ((1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)) or \
         bool(D._MD_NOT_BEFORE.search(before))
 
 

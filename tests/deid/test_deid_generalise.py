@@ -314,6 +314,16 @@ CASES_4 = [
     ("en", "carer for his father (ninety-seven, lives alone); <<BP 144/90>>", "ninety-seven"),
     ("en", "his uncle Tane Whaanga (103, ex-navy) in Napier; <<Hb 121>>", "103"),
     ("zh", "老爷子九十四了今天还能下地，<<血氧 95%>>", "九十四"),
+    # an age in words after "a woman of", "I'm" or between commas; in brackets after a DOB
+    ("en", "I told Bernadette, a woman of ninety-three, not to drive. <<MoCA 19/30>>",
+     "ninety-three"),
+    ("en", "she laughs \"im ninety six dear\" and <<BP 150/70>>", "ninety six"),
+    ("en", "bed 4: j. koekemoer m, ninety-one, <<Hb 98>>", "ninety-one"),
+    ("en", "dob 03.02.31 (93)\n<<BMI 19.2>>", "93"),
+    # an SSN masked but for its last four digits; a national number written in groups
+    ("en", "SSN on file XXX-XX-4471; <<A1c 7.9%>>", "XXX-XX-4471"),
+    ("en", "ID 880214 5120 087, <<GCS 15>>", "880214 5120 087"),
+    ("en", "NHIF: 5530129   ID No: 31904477\n<<K 3.1>>", "31904477"),
     # an IBAN in groups of four after its label
     ("en", "Refund to IBAN DE44 5001 0517 5407 3249 31 by Friday; <<HbA1c 6.8%>>",
      "DE44 5001 0517 5407 3249 31"),

@@ -337,6 +337,7 @@ _PRODUCT_LABEL = re.compile(r"(?i:\bref\b|\bcat(?:alog(?:ue)?)?\.?\s*(?:no\.?|#)
                             r"[\s:#.]*$|(?:型号|规格)[：:\s]*$")
 _LOT_INSIDE = re.compile(r"(?i:\blot\b|\bbatch\b)|批[号號]")
 _UNKNOWN_NAME_BAR = 0.75
+_FRACTIONS = re.compile(r"\d{1,3}/\d{1,3}(?:\s+\d{1,3}/\d{1,3})+")
 # a word right before a number: what was measured ("INR 2.3", "Hb: 12.5", "钾 3.5")
 _VALUE_NAME_BEFORE = re.compile(r"(?:[A-Za-z][A-Za-z0-9]{0,9}|[\u4e00-\u9fff]{1,6})"
                                 r"[ \t]*[:=：]?[ \t]*$")
@@ -408,6 +409,8 @@ def _date_vetoed(text: str, span: Span, value: str) -> bool:
 
     if _YEAR_ALONE.fullmatch(value):
         return True
+    if _FRACTIONS.fullmatch(value):
+        return True  # "18/50   27/50", "6/9   6/12": a table's scores, the rules' to decide
     lead = re.match(r"[^\W\d_][^\d]*?\s+(?=\d)", value)  # "Epworth 7/24": words, then a number
     if lead is not None and not any(w.lower() in _MONTHS or w.lower() in _WEEKDAYS
                                     for w in re.findall(r"[^\W\d_]+", lead.group(0))):

@@ -80,6 +80,14 @@ _EN_AGE = [
     re.compile(rf"(?:\b(?i:mother|father|mum|mom|dad|grandmother|grandfather|grandma|"
                rf"grandpa|nan|aunt|uncle|wife|husband|spouse|partner|sister|brother)|"
                rf"{_NAME_BEFORE})\s*\((?P<n>(?i:{_AGE_WORDS})|\d{{2,3}})\s*[,;)]"),
+    # "a man of ninety-one", "im ninety four", "m. fourie f, ninety-two,": an age in words
+    # after "a man/woman of", "I'm", or set off by commas (words over 89 carry no unit)
+    re.compile(rf"(?i)\b(?:(?:man|woman|lady|gentleman|gent|patient|person|widow|widower)"
+               rf"\s+of|i['’]?m|i\s+am|he['’]s|she['’]s)\s+(?P<n>{_AGE_WORDS})"),
+    re.compile(rf"(?i)(?<=,)\s*(?P<n>{_AGE_WORDS})(?=\s*[,;)]|\.(?!\d))"),
+    # "dob 14.08.30 (94)", "DOB 02/03/1931 (93)": the age in brackets after a birth date
+    re.compile(r"(?i)\b(?:dob|d\.o\.b\.?|born|date\s+of\s+birth)[\s:]*[\d./-]{6,10}\s*"
+               r"\((?P<n>\d{2,3})(?:\s*(?:y|yo|yrs?|years?))?\)"),
     # "WOJCIK, Stanislaw, 94 M, MRN ...", "Smith J, 91F": age and sex set off by commas
     re.compile(r"(?<=,)\s*(?P<n>\d{2,3})\s?(?:M|F|m|f|male|female)\b(?=\s*[,;)\n]|\s*$)"),
 ]

@@ -127,8 +127,12 @@ def _label_patterns(lang: str) -> list[tuple[str, re.Pattern[str]]]:
 
 
 # any other "... ID#/No./number VALUE": an identifier of unknown kind (type ID, weaker)
-_GENERIC_LABEL = re.compile(r"(?<![A-Za-z])(?:ID|I\.D\.|identifier|number|No\.|#)\s*[:#]?\s*"
-                            r"(?P<v>(?=[A-Za-z0-9\-]*\d)[A-Za-z0-9][A-Za-z0-9\-]{4,})")
+# ("ID No: 28810734"; a national number written in groups: "ID 900312 5804 083")
+_GENERIC_LABEL = re.compile(r"(?<![A-Za-z])(?:ID|I\.D\.|identifier|number|No\.|#)"
+                            r"(?:[ \t]*(?:No\.?|number|#)(?![A-Za-z]))?\s*[:#]?\s*"
+                            r"(?P<v>(?=[A-Za-z0-9\-]*\d)[A-Za-z0-9][A-Za-z0-9\-]{4,}"
+                            r"(?:(?<=\d)[ ]\d{2,6}(?!\d|[.,/]\d|[ ]*(?i:kg|g|mg|ml|cm|mm|years?|"
+                            r"yrs?|%|units?)\b)){0,3})")
 _GENERIC_ZH = re.compile(r"(?:编号|号码|卡号|证号)[:：\s]*(?P<v>[A-Za-z0-9][A-Za-z0-9\-]{4,})")
 # "<Proper Name> ID# VALUE" (Acme Health ID# ..., Pinewood ID: ...): an organisation's member
 # number, most often a health plan's in clinical notes, unless a word of the organisation
@@ -196,9 +200,15 @@ def _cn_ids(text: str) -> list[_Cand]:
     return out
 
 
+# an SSN masked but for its last four digits ("xxx-xx-6613", "***-**-6613"): the digits left
+# are still the person's
+_SSN_MASKED = re.compile(r"(?i)(?<![\w*•])(?:x{3}|\*{3}|•{3})[- ](?:x{2}|\*{2}|•{2})[- ]\d{4}"
+                         r"(?!\d)")
+
+
 @recogniser("ssn")
 def _ssns(text: str) -> list[_Cand]:
-    out = []
+    out = _spans(_SSN_MASKED, text, "SSN")
     for m in _SSN.finditer(text):
         if m.group("s") == " " and not re.search(r"(?i)ss|social|security", text[max(
                 0, m.start() - 30):m.start()]):

@@ -214,3 +214,19 @@ def test_the_card_says_effects_are_associations_not_causes() -> None:
     assert "they are not causes" in section
     assert "Exact for this logistic model" in section
     assert "raises risk</strong> (odds\nratio above 1)" in section
+
+
+def test_a_card_flags_an_input_pointing_against_known_medicine() -> None:
+    # the hand-made model: age raises, thalach (maximum heart rate) lowers, male sex raises:
+    # all as expected for heart disease; with age's coefficient negated, age is flagged
+    card = model_card(_record())
+    assert not card["known_directions"]["against"]
+    assert set(card["known_directions"]["agree"]) == {"age", "sex", "thalach"}
+    assert 'id="against-known-medicine"' not in render_card_html(card)
+    flipped = dataclasses.replace(_record(), arrays=[[-0.5, *COEF[1:]], [-0.1]])
+    card = model_card(flipped)
+    against = card["known_directions"]["against"]
+    assert [(a["feature"], a["learned"], a["expected"]) for a in against] == [
+        ("age", "lowers risk", "raises risk")]
+    html = render_card_html(card)
+    assert 'id="against-known-medicine"' in html and "<code>age</code> (age)" in html

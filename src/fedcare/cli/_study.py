@@ -104,6 +104,15 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
                                      "a feature that may be known only after the outcome; "
                                      "rerun with --features without it"), soft_wrap=True)
     console.print(site_table(metrics))
+    directions = metrics.get("known_directions") or {}
+    for a in directions.get("against", []):
+        err_console.print(styled("against known medicine", "bold yellow",
+                                 f" {a['feature']} ({a['concept']}): {a['comparison']} "
+                                 f"{a['learned']}, expected {a['expected']}; review before "
+                                 "use (a code read the wrong way round, a unit, confounding, "
+                                 "one site's data)"), soft_wrap=True)
+    if directions and not directions.get("against"):
+        console.print(directions["summary"], soft_wrap=True)
     console.print(f"report: {run_dir / 'report.html'}\nmetrics: {run_dir / 'metrics.json'}")
 
 

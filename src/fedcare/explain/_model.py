@@ -199,6 +199,7 @@ class RiskModel:
         self.codebook: dict[str, Meaning] = dict(codebook if codebook is not None
                                                  else codebook_for(schema))
         self.outcome = outcome or f"'{self.schema.target}'"
+        self.outcome_label = outcome
         self._effects: dict[tuple[int, int], list[dict[str, Any]]] = {}
 
     @classmethod
@@ -537,6 +538,19 @@ class RiskModel:
         out.sort(key=lambda e: -e["importance"])
         self._effects[key] = out
         return out
+
+    def known_directions(self, effects: list[dict[str, Any]] | None = None
+                         ) -> dict[str, Any]:
+        """The model's effects (``effects``: :meth:`effects`, computed when not given)
+        checked against the settled risk factors
+        (:func:`fedcare.explain._expected.check_directions`): which inputs point against
+        known medicine, which agree, which were not checked and why."""
+        from fedcare.explain._expected import check_directions
+
+        return check_directions(effects if effects is not None else self.effects(),
+                                self.codebook,
+                                {f.name: f.kind for f in self.features},
+                                outcome_label=self.outcome_label, target=self.schema.target)
 
     @property
     def effects_method(self) -> str:

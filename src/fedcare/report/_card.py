@@ -128,6 +128,7 @@ def model_card(record: Any, importance: Mapping[str, float] | None = None,
         "feature_importance": dict(importance) if importance else None,
         "feature_effects": effects,
         "feature_effects_method": model.effects_method,
+        "known_directions": model.known_directions(effects),
         "limitations": record.limitations,
     }
 
@@ -232,6 +233,16 @@ fmt(e.importance) }}</td>{% endif %}<td style="text-align:left">{{ r.comparison 
 alt="Signed effect of each input on the log-odds"><figcaption>Change in log-odds of each
 comparison (right, red: raises the risk; left, blue: lowers it).</figcaption></figure>{% endif
 %}{% endif %}
+{% with d = card.known_directions %}{% if d %}<h2>Known risk factors</h2>
+{% if d.against %}<div class="banner" role="alert" id="against-known-medicine"><strong>This
+model points against known medicine.</strong><ul>{% for a in d.against %}<li><code>{{
+a.feature }}</code> ({{ a.concept }}): {{ a.comparison }} <strong>{{ a.learned }}</strong>
+(change in log-odds {{ "%+.3f" % a.log_odds }}); expected: {{ a.expected }} ({{ a.source
+}})</li>{% endfor %}</ul>Review before use: a code read the wrong way round, a unit,
+confounding, collinear inputs or one site's data.</div>{% endif %}
+<p class="note" id="known-directions">{{ d.summary }}{% if d.agree %} Pointing the expected
+way: {% for f, c in d.agree | dictsort %}<code>{{ f }}</code> ({{ c }}){{ "" if loop.last
+else ", " }}{% endfor %}.{% endif %}</p>{% endif %}{% endwith %}
 <h2>Known limitations</h2><ul>{% for l in card.limitations %}<li>{{ l }}</li>{% endfor %}</ul>
 </body></html>
 """

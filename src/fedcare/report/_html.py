@@ -101,6 +101,16 @@ only after the outcome; the AUC and every other figure below include
 {{ "it" if leaks | length == 1 else "them" }} and may be far better than a prediction made
 in time could be:
 <ul>{% for f in leaks %}<li>{{ f }}</li>{% endfor %}</ul></div>{% endif %}
+{% if directions and directions.against %}<div class="banner" role="alert"
+ id="against-known-medicine"><strong>The model points against known medicine.</strong>
+{{ "An input" if directions.against | length == 1 else "Inputs" }} whose effect is settled
+came out the other way round:
+<ul>{% for a in directions.against %}<li><code>{{ a.feature }}</code> ({{ a.concept }}):
+{{ a.comparison }} <strong>{{ a.learned }}</strong> (change in log-odds
+{{ "%+.3f" % a.log_odds }}); expected: {{ a.expected }} ({{ a.source }})</li>{% endfor %}
+</ul>Review before anyone uses the model: a code read the wrong way round, a unit, confounding,
+collinear inputs or one site's data. Every figure below is still that of this model.</div>
+{% endif %}
 """
 
 _TABLE = """<div class="scroll"><table{% if t.id %} id="{{ t.id }}"{% endif %}{% if t.compact %}
@@ -125,6 +135,14 @@ _TEMPLATE = """<!DOCTYPE html>
 <h2>Per site (test set)</h2>
 {% with t = per_site %}""" + _TABLE + """{% endwith %}
 """ + QUALITY_SECTION + """
+{% if directions %}<h2>Known risk factors</h2>
+<p class="note" id="known-directions">{{ directions.summary }}{% if directions.agree %}
+Pointing the expected way: {% for f, c in directions.agree | dictsort %}<code>{{ f }}</code>
+({{ c }}){{ "" if loop.last else ", " }}{% endfor %}.{% endif %}{% for f, why in
+directions.not_checked | dictsort %} Not checked: <code>{{ f }}</code> ({{ why }}).{% endfor %}
+The federated model's effects (one step up a measured input, a flag 1 vs 0) are compared
+with a short table of factors whose direction is settled for adverse outcomes
+(<code>fedcare.explain._expected</code>).</p>{% endif %}
 {% if privacy %}<h2>Privacy</h2>
 <table><thead><tr><th>setting</th><th>level</th><th>target epsilon</th><th>delta</th>
 <th>epsilon spent</th><th>membership-inference AUC</th><th>SecAgg+ error bound</th></tr>
@@ -947,6 +965,7 @@ def _render(metrics: Mapping[str, Any]) -> str:
                  (metrics.get("missing_rounds") or {}).items()],
         final_round=int(study.get("rounds", 0) or 0) + 1,
         quality=_quality(metrics.get("quality")),
+        directions=metrics.get("known_directions"),
         figures=figures, omitted=omitted,
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +85,26 @@ class StudyResult:
             "calibration": self.calibration,
             "schema": self.schema,
             "model": self.model,
+            "known_directions": known_directions(self.config, self.schema, self.model),
         }
+
+
+def known_directions(config: StudyConfig, schema: Mapping[str, Any],
+                     model: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The federated model's effects checked against settled risk factors
+    (:func:`fedcare.explain._expected.check_directions`); None without a model."""
+    if not model.get("arrays") or not schema.get("features"):
+        return None
+    from fedcare.data._codebook import codebook_for, outcome_for
+    from fedcare.explain import RiskModel
+
+    width = len(schema.get("encoded_feature_names") or [])
+    standardiser = model.get("standardiser") or {"mean": [0.0] * width,
+                                                 "scale": [1.0] * width}
+    risk = RiskModel(str(model["kind"]), list(model["arrays"]), standardiser, dict(schema),
+                     codebook=codebook_for(schema, config.data),
+                     outcome=outcome_for(schema, config.data).label)
+    return risk.known_directions()
 
 
 def _check_missing_codes(config: StudyConfig) -> None:

@@ -39,12 +39,16 @@ def test_a_protective_risk_factor_is_found_and_named() -> None:
         _effects(age=-0.4, chol=0.2, thalach=0.3, sysbp=0.01, smoker=0.6),
         {}, KINDS, outcome_label="death within a year", target="died")
     against = {a["feature"]: a for a in report["against"]}
-    assert set(against) == {"age"}  # thalach and chol: cardiovascular only, not death
+    # the other factors are checked for cardiovascular outcomes only, not for death
+    assert set(against) == {"age"} and not report["agree"] and not report["little_effect"]
     assert against["age"]["expected"] == "raises risk"
     assert against["age"]["learned"] == "lowers risk"
-    assert report["agree"] == {"smoker": "smoking"}
-    assert report["little_effect"] == {"sysbp": "systolic blood pressure"}
     assert "age (age: lowers risk, expected raises risk)" in report["summary"]
+    cardio = check_directions(_effects(age=0.4, sysbp=0.01, smoker=0.6, chol=-0.2), {},
+                              KINDS, outcome_label="myocardial infarction", target="mi")
+    assert cardio["agree"] == {"age": "age", "smoker": "smoking"}
+    assert cardio["little_effect"] == {"sysbp": "systolic blood pressure"}
+    assert [a["feature"] for a in cardio["against"]] == ["chol"]
 
 
 def test_cardiovascular_factors_apply_to_a_cardiovascular_outcome() -> None:
@@ -71,7 +75,7 @@ def test_sex_needs_its_codes_and_reads_them() -> None:
 def test_a_flag_coded_zero_for_present_is_read_that_way() -> None:
     meanings = {"smoker": Meaning("smoker", {"0": "yes", "1": "no"})}
     report = check_directions(_effects(smoker=0.7), meanings, KINDS,
-                              outcome_label="death", target="died")
+                              outcome_label="coronary heart disease", target="chd")
     assert [a["feature"] for a in report["against"]] == ["smoker"]
 
 

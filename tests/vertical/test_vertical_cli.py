@@ -68,3 +68,28 @@ def test_a_party_holding_a_copy_of_the_label_is_flagged(
     assert result.exit_code == 0, result.output
     assert "insurer_only predicts the label almost perfectly" in result.output
     assert "Possible leak" in report.read_text()
+
+
+def test_a_joint_weight_against_known_medicine_is_flagged(
+        tmp_path: Path, party_files: tuple[Path, Path, set[str]]) -> None:
+    import pandas as pd
+
+    h, i, _ = party_files
+    hospital = pd.read_csv(h)
+    # SYNTHETIC: the outcome named as coronary heart disease, and cholesterol written the
+    # wrong way round (400 - value: as if a site had exported the wrong column)
+    hospital = hospital.rename(columns={"event": "chd"})
+    hospital["chol"] = 400 - hospital["chol"]
+    hospital.to_csv(h, index=False)
+    out, report = tmp_path / "v.json", tmp_path / "v.html"
+    result = CliRunner().invoke(app, [
+        "vertical", "train", "--party", f"hospital={h}:patient_id", "--party",
+        f"insurer={i}:member_id", "--label", "hospital:chd", "--epochs", "4",
+        "--min-overlap", "10", "--json", str(out), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    directions = json.loads(out.read_text())["known_directions"]
+    assert directions["scope"] == "cardiovascular"
+    assert [(a["feature"], a["learned"]) for a in directions["against"]] == [
+        ("chol", "lowers risk")]
+    assert "against known medicine: chol" in result.output
+    assert 'id="against-known-medicine"' in report.read_text()

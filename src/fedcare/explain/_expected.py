@@ -12,7 +12,11 @@ anyone uses the model; it never changes the model.
 
 The check applies only when the outcome reads as an adverse event (its label or column
 names death, a cardiovascular event, disease...): for any other outcome, say what it is
-(``target_label``) or read the effects yourself.  Binary inputs are read 1 = present unless
+(``target_label``) or read the effects yourself.  Most factors are checked for
+cardiovascular outcomes only: for death in hospital or in intensive care, a higher blood
+pressure, diabetes or smoking can honestly come out protective (acute illness lowers blood
+pressure; the "paradoxes" of critical care), so only age is expected to raise every
+adverse outcome.  Binary inputs are read 1 = present unless
 the codebook says otherwise; a coded input whose codes are not documented (``sex`` as 0/1
 with no codebook) is listed as not checked rather than guessed.
 """
@@ -86,14 +90,14 @@ EXPECTED: tuple[Expectation, ...] = (
                 r"cholesterol|\bldl\b|low[- ]density", True, "cardiovascular", _PSC_CHOL),
     Expectation("systolic blood pressure",
                 r"sysbp|sbp|systolic\w*|sys_?bp|trestbps|resting_?bp|rest_?bp",
-                r"systolic|resting blood pressure", True, "adverse", _PSC_BP),
+                r"systolic|resting blood pressure", True, "cardiovascular", _PSC_BP),
     Expectation("diastolic blood pressure", r"diabp|dbp|diastolic\w*|dia_?bp",
                 r"diastolic", True, "cardiovascular", _PSC_BP),
     Expectation("smoking", r"smok\w*|current_?smoker|cigs\w*|cigarettes\w*|pack_?years|"
-                r"tobacco\w*", r"smok|cigarette|tobacco", True, "adverse", _FRAMINGHAM),
+                r"tobacco\w*", r"smok|cigarette|tobacco", True, "cardiovascular", _FRAMINGHAM),
     Expectation("diabetes or raised blood glucose",
                 r"diabetes|diabetic|dm|fbs|glucose|fasting_?glucose|fpg|hba1c|a1c",
-                r"diabet|blood sugar|glucose|hba1c", True, "adverse", _DIABETES),
+                r"diabet|blood sugar|glucose|hba1c", True, "cardiovascular", _DIABETES),
     Expectation("hypertension or its treatment",
                 r"prevalenthyp|hypertension|htn|bpmeds|bp_?meds|antihypertensive\w*",
                 r"hypertension|blood pressure medication|antihypertensive", True,

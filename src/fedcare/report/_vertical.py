@@ -47,6 +47,13 @@ joint model's gain over the label party alone is paired (both scored on the same
 resampled people). A single test split can show a gain or a loss by chance: read the
 interval, not the sign.</p>
 {% if leak %}<p class="banner"><strong>Possible leak:</strong> {{ leak }}</p>{% endif %}
+{% if directions and directions.against %}<div class="banner" role="alert"
+ id="against-known-medicine"><strong>The joint model points against known medicine:</strong>
+<ul>{% for a in directions.against %}<li><code>{{ a.feature }}</code> ({{ a.concept }})
+<strong>{{ a.learned }}</strong> (weight {{ "%+.3f" % a.log_odds }}); expected: {{ a.expected
+}} ({{ a.source }})</li>{% endfor %}</ul>Review before use: a code read the wrong way round, a
+unit, confounding or collinear inputs.</div>{% endif %}
+{% if directions %}<p class="note" id="known-directions">{{ directions.summary }}</p>{% endif %}
 {% if calibration %}<p class="banner"><strong>Calibration:</strong> {{ calibration }}</p>{% endif %}
 {% if same %}<p class="note">{{ same }}</p>{% endif %}
 {% for f in figures %}<figure><img src="data:image/png;base64,{{ f.png }}" alt="{{ f.alt }}">
@@ -206,7 +213,7 @@ def _render(result: Mapping[str, Any]) -> str:
         same=_same_text(results.get("plaintext_same_algorithm")), how=_HOW[model],
         gains=gain_lines(result),
         figures=figures, calibration=_calibration_text(joint, trees),
-        leak=_leak_text(results))
+        leak=_leak_text(results), directions=result.get("known_directions"))
 
 
 def _same_text(same: Mapping[str, Any] | None) -> str:

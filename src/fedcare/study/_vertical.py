@@ -204,7 +204,33 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
                                                "features": list(p.features or [])}
                                       for p in order},
                           "fedcare": __version__}
+    if train:
+        result["known_directions"] = known_directions(result)
     return result
+
+
+def known_directions(result: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The joint logistic model's weights (standardised features: a weight's sign is the
+    direction of one SD more, or of a 0/1 flag's 1) checked against settled risk factors
+    (:func:`fedcare.explain._expected.check_directions`); None for trees, which have no
+    sign per feature."""
+    from fedcare.explain._expected import check_directions
+
+    joint = (result.get("results") or {}).get("joint") or {}
+    weights = joint.get("weights_recalibrated") or joint.get("weights")
+    if not weights:
+        return None
+    effects, kinds = [], {}
+    for party_weights in weights.values():
+        for name, weight in party_weights.items():
+            if "=" in name:  # a text column's level against its first: no single sign
+                continue
+            effects.append({"feature": name, "effects": [
+                {"comparison": "+1 SD", "level": None, "log_odds": float(weight)}]})
+            kinds[name] = "numeric"
+    label = result.get("label") or {}
+    return check_directions(effects, {}, kinds, outcome_label=None,
+                            target=label.get("column"))
 
 
 def predict_vertical(parties: Sequence[Party], model_id: str, model_dir: str | Path,

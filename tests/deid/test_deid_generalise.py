@@ -324,6 +324,9 @@ CASES_4 = [
     ("en", "SSN on file XXX-XX-4471; <<A1c 7.9%>>", "XXX-XX-4471"),
     ("en", "ID 880214 5120 087, <<GCS 15>>", "880214 5120 087"),
     ("en", "NHIF: 5530129   ID No: 31904477\n<<K 3.1>>", "31904477"),
+    # a card masked but for its last digits; a licence in letter and digit groups
+    ("en", "Paid by card **** 8834 at reception; <<INR 2.6>>", "**** 8834"),
+    ("en", "form for licence NZ 118 440 927 sent; <<MMSE 26/30>>", "NZ 118 440 927"),
     # an IBAN in groups of four after its label
     ("en", "Refund to IBAN DE44 5001 0517 5407 3249 31 by Friday; <<HbA1c 6.8%>>",
      "DE44 5001 0517 5407 3249 31"),

@@ -44,7 +44,7 @@ _EN_LABELS: dict[str, str] = {
                rf"certificate\s+{_N}|DEA(?:\s+{_N})?|NPI(?:\s+{_N})?|"
                rf"(?-i:GMC|NMC|NMBI|AHPRA|HCPC|GPhC|IMC|MCI|CPSO|PSI)(?:\s+{_N})?|"
                rf"(?:registration|reg\.?|PIN)(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{5,}})|"
-               rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}[-‐ ]?\d[\d-]{{3,}})|registration\s+{_N}|"
+               rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}[-‐ ]?\d[\d -]{{3,}}\d)|registration\s+{_N}|"
                rf"cert(?:ification|ificate)?(?=\s*[:#]?\s*[A-Z]{{0,5}}[-.‐ ]?\d{{3,}})|"
                rf"(?:medical|nursing|pharmacy|state)\s+(?:council|board)\s+{_N}",
     "VEHICLE": rf"(?:(?:licen[cs]e|registration|tag|vehicle|car)\s+)?plate(?:\s+{_N})?|VIN|"
@@ -398,6 +398,8 @@ def _cards_plates(text: str) -> list[_Cand]:
 # the last digits of a card or account: "尾号0096的银行卡", "card ending in 4821"
 _CARD_END = re.compile(r"(?:尾号|末四位|后四位|(?i:ending(?:\s+(?:in|with))?|last\s+(?:4|four)"
                        r"(?:\s+digits)?(?:\s+of)?\)?|ends\s+in))\s*[:：]?\s*(?P<v>\d{3,6})(?!\d)")
+# a card masked but for its last digits: "card **** 2210", "xxxx-xxxx-xxxx-4471"
+_CARD_MASKED = re.compile(r"(?<![\w*•])(?:(?:\*{4}|[xX]{4}|•{4})[ -]?){1,3}\d{4}(?!\d)")
 # a Hong Kong identity card number with its check digit in brackets: K123456(7)
 _HKID = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{6}\([0-9A]\)")
 # Chinese company names: "杭州蓝途即时配送有限公司", "安和康泰人寿保险股份有限公司"
@@ -418,6 +420,7 @@ _CN_SCHOOL = re.compile(r"(?:(?<=[\s，。；：:（(、“\"《\u3000在于读�
 @recogniser("card-end-company", ("en", "zh"))
 def _card_end(text: str) -> list[_Cand]:
     out = _spans(_CARD_END, text, "ACCOUNT", "LABELLED", group="v")
+    out += _spans(_CARD_MASKED, text, "ACCOUNT", "LABELLED")
     out += [(m.start(), m.end(), "ID", _PRIORITY["LABELLED"] + 2) for m in _HKID.finditer(text)]
     for m in _CN_SCHOOL.finditer(text):
         if m.group("v")[:2] not in ("这个", "那个", "哪个", "一个", "附近", "当地", "本地"):

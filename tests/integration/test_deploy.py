@@ -177,6 +177,11 @@ def test_deployed_study_matches_inprocess(federation: Federation, heart_data_dir
     assert sorted(deployed["per_site"]["federated"]) == SITES
     for setting, per_site in reference["per_site"].items():
         assert _same(deployed["per_site"][setting], per_site), setting
+    # each SuperNode's ClientApps read their site's settings and kept the encoded split in
+    # the site's own folder (the node config names site.toml even though the caller's
+    # did not): later messages of a study load it instead of reading the table
+    for name in SITES:
+        assert list((federation.root / name / "cache" / "splits").glob("*.npz")), name
 
 
 @pytest.mark.timeout(1200)  # waits out round timeouts; shares 2 cores with other slow tests

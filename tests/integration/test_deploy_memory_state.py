@@ -63,6 +63,12 @@ def test_enrolled_sites_survive_a_restart_of_an_in_memory_superlink() -> None:
         procs.append(start_site(root / "north", coordinator_address=f"127.0.0.1:{port}",
                                 ca_cert=coord / "ca.pem", clientappio_port=free_port(),
                                 timeout=90))
+        # the site's own settings (policy, units, cache folder) reach its ClientApp even
+        # when the caller's node config does not name them, as `fedcare site start` does
+        from fedcare.federation.engines.deploy.layout import read_toml
+
+        node_config = read_toml(root / "north" / "node_config.toml")
+        assert node_config["site-config"] == str((root / "north" / "site.toml").resolve())
         # revoking uses the node id of this start: the key is refused afterwards
         revoke_site(coord, name="south")
         with pytest.raises(ProcessExited, match="Flower exit code 305"):

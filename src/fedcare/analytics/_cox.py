@@ -34,10 +34,9 @@ import time as _time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from fedcare.analytics._common import (
@@ -49,6 +48,9 @@ from fedcare.analytics._common import (
 )
 from fedcare.analytics._km import site_event_times, union_grid
 from fedcare.exceptions import ConfigError, ConvergenceWarning, DataError, FederationError
+
+if TYPE_CHECKING:  # a site's Cox rounds run on arrays: no pandas import for them
+    import pandas as pd
 
 __all__ = [
     "CoxResult",

@@ -30,12 +30,9 @@ from fedcare.analytics import (
     local_levels,
     numeric,
     require_columns,
-    site_cox_risk_sets,
-    site_cox_stratum,
     site_describe,
     site_event_times,
     site_km,
-    site_means,
     site_table1,
     survival_rows,
 )
@@ -243,23 +240,15 @@ def _design(prep: _Prepared, request_json: str, levels_json: str
 
 def cox(req: SiteRequest) -> TaskResult:
     """The centring sums (``step = "means"``), or the site's Newton contribution at the
-    coordinator's ``beta`` (``step = "eval"``)."""
-    step = str(req.cfg.get(ConfigKey.STEP, ""))
-    request, prep, k = _site(req)
-    x, t, e = _design(prep, str(req.cfg[ConfigKey.REQUEST]),
-                      str(req.cfg.get(ConfigKey.LEVELS, "{}")))
-    if step == "means":
-        return TaskResult(dict(site_means(x, min_cell=k)))
-    if step != "eval":
-        raise ConfigError(f"query.cox: unknown step {step!r}")
-    arrays = req.named
-    if request["stratified"]:
-        msg = site_cox_stratum(x, t, e, arrays["beta"], offset=arrays["offset"],
-                               ties=request["ties"], min_cell=k)
-    else:
-        msg = site_cox_risk_sets(x, t, e, arrays["grid"], arrays["beta"],
-                                 offset=arrays["offset"], ties=request["ties"])
-    return TaskResult(dict(msg))
+    coordinator's ``beta`` (``step = "eval"``); the design matrix is stored in the site's
+    cache for the next messages (:mod:`.cox`)."""
+    from .cox import cox_answer, save_design
+
+    _, prep, _ = _site(req)
+    design = _design(prep, str(req.cfg[ConfigKey.REQUEST]),
+                     str(req.cfg.get(ConfigKey.LEVELS, "{}")))
+    save_design(req, design)
+    return cox_answer(req, design)
 
 
 def recalibrate(req: SiteRequest) -> TaskResult:

@@ -330,6 +330,12 @@ def _analytics(kind: str) -> Task:
     the table with pandas; a study's ClientApp process never needs it)."""
 
     def run(req: SiteRequest) -> TaskResult:
+        if kind == MessageType.COX:  # a Cox round from the design cached by the last one
+            from .cox import cached_design, cox_answer
+
+            design = cached_design(req)
+            if design is not None:
+                return cox_answer(req, design)
         from . import analytics
 
         return analytics.TASKS[kind](req)

@@ -299,7 +299,9 @@ def start_site(
         ``site.toml`` (taken from it when omitted).
     data_node_config : mapping, optional
         The node config the ClientApp reads (``{"site": name}`` by default), written
-        to ``node_config.toml`` and passed as ``--node-config``.
+        to ``node_config.toml`` and passed as ``--node-config``; ``site-config`` (the
+        site's ``site.toml``: its policy, units, missing-value codes and cache folder)
+        is added when absent, as ``fedcare site start`` does.
     clientappio_port : int
         The SuperNode's local Runtime (ClientAppIo) port; one per SuperNode on a host.
     insecure : bool
@@ -352,6 +354,7 @@ def start_site(
             "a site connects only over TLS unless it is started with --insecure too")
     write_toml(toml_path, settings)
     node_config = dict(data_node_config) if data_node_config is not None else {"site": s["name"]}
+    node_config.setdefault("site-config", str(toml_path.resolve()))
     config_file = _node_config_file(root / "node_config.toml", node_config)
     args = [str(BIN / "flower-supernode"), "--superlink", s["coordinator_address"],
             "--node-config", str(config_file), "--host", "127.0.0.1",

@@ -83,9 +83,53 @@ def test_no_expectation_for_an_outcome_not_known_as_adverse() -> None:
     report = check_directions(_effects(age=-1.0), {}, KINDS, outcome_label=None,
                               target="y")
     assert report["scope"] is None and not report["against"]
-    assert "not known as an adverse event" in report["summary"]
+    assert "does not read as an adverse event" in report["summary"]
+    assert "'chd_10y'" in report["summary"]  # what to do: name the column for what it is
     assert outcome_scope("in-hospital death", None) == "adverse"
     assert outcome_scope(None, "stroke_1y") == "cardiovascular"
+    assert outcome_scope(None, "chd_10y") == outcome_scope(None, "cvd_event") == \
+        "cardiovascular"
+    assert outcome_scope(None, "hospital_death") == "adverse"
+
+
+def test_a_direction_within_chance_is_uncertain_not_against() -> None:
+    effects = _effects(age=0.3, chol=-0.09, sysbp=-0.4)
+    report = check_directions(effects, {}, KINDS, outcome_label=None, target="chd",
+                              z={"age": 5.0, "chol": -0.8, "sysbp": -3.1})
+    assert [a["feature"] for a in report["against"]] == ["sysbp"]
+    assert report["against"][0]["z"] == -3.1
+    assert report["uncertain"] == {"chol": "total or LDL cholesterol"}
+    assert "95 % interval excludes no effect" in report["summary"]
+    assert "within chance" in report["summary"]
+    no_interval = check_directions(effects, {}, KINDS, outcome_label=None, target="chd")
+    assert sorted(a["feature"] for a in no_interval["against"]) == ["chol", "sysbp"]
+    assert "no interval, so chance" in no_interval["summary"]
+
+
+def test_units_and_other_spellings_are_recognised_and_look_alikes_are_not() -> None:
+    kinds = {"SBP_mmHg": "numeric", "bp_sys": "numeric", "AGE_YRS": "numeric",
+             "Diabetes mellitus": "binary", "prevalent_stroke": "binary",
+             "hdl_measured_flag": "binary", "hdl_low": "binary", "non_smoker": "binary",
+             "chol_hdl_ratio": "numeric"}
+    effects = [{"feature": f, "effects": [{"comparison": "x", "level": None if k == "numeric"
+                                           else "1", "log_odds": 0.5}]}
+               for f, k in kinds.items()]
+    report = check_directions(effects, {}, kinds, outcome_label=None, target="chd_10y")
+    assert set(report["agree"]) == {"SBP_mmHg", "bp_sys", "AGE_YRS", "Diabetes mellitus",
+                                    "prevalent_stroke"}
+    assert not report["against"] and report["not_in_table"] == 4
+
+
+def test_two_text_levels_say_which_is_which() -> None:
+    kinds = {"Sex": "categorical", "smoking status": "categorical"}
+    effects = [
+        {"feature": "Sex", "effects": [{"comparison": "M vs F", "level": "M",
+                                        "reference": "F", "log_odds": -0.6}]},
+        {"feature": "smoking status", "effects": [{"comparison": "yes vs no", "level": "yes",
+                                                   "reference": "no", "log_odds": 0.7}]}]
+    report = check_directions(effects, {}, kinds, outcome_label=None, target="mi")
+    assert [a["feature"] for a in report["against"]] == ["Sex"]
+    assert report["agree"] == {"smoking status": "smoking"}
 
 
 def test_names_are_matched_whole_not_inside_other_words() -> None:
@@ -130,6 +174,9 @@ def test_the_study_report_and_cli_say_the_model_contradicts_medicine(tmp_path: P
     metrics = json.loads(json_out.read_text(encoding="utf-8"))
     against = metrics["known_directions"]["against"]
     assert [a["feature"] for a in against] == ["age"] and against[0]["log_odds"] < -0.05
+    # the Newton model has Wald intervals: age is flagged because its interval excludes 0
+    assert metrics["known_directions"]["interval"] and against[0]["z"] < -1.96
+    assert len(metrics["model"]["standard_errors"]) == len(metrics["features"]) + 1
     html = next(out.glob("*/report.html")).read_text(encoding="utf-8")
     assert 'id="against-known-medicine"' in html and "<code>age</code>" in html
 

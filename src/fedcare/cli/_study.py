@@ -108,11 +108,17 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
     for a in directions.get("against", []):
         err_console.print(styled("against known medicine", "bold yellow",
                                  f" {a['feature']} ({a['concept']}): {a['comparison']} "
-                                 f"{a['learned']}, expected {a['expected']}; review before "
-                                 "use (a code read the wrong way round, a unit, confounding, "
-                                 "one site's data)"), soft_wrap=True)
+                                 f"{a['learned']}, expected {a['expected']}"
+                                 + (f" (z = {a['z']:+.1f})" if a.get("z") is not None else
+                                    " (no interval: chance is possible)")
+                                 + "; review before use (a code read the wrong way round, a "
+                                 "unit, confounding, collinear inputs, one site's data)"),
+                          soft_wrap=True)
     if directions and not directions.get("against"):
         console.print(directions["summary"], soft_wrap=True)
+    elif directions.get("uncertain"):
+        console.print("known medicine, within chance (95 % interval includes no effect): "
+                      + ", ".join(directions["uncertain"]), soft_wrap=True)
     console.print(f"report: {run_dir / 'report.html'}\nmetrics: {run_dir / 'metrics.json'}")
 
 

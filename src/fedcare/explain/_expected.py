@@ -41,6 +41,9 @@ _EXERCISE = ("ACC/AHA exercise testing guideline (Gibbons et al., Circulation "
              "1989;64:304-10)")
 _DIABETES = ("Emerging Risk Factors Collaboration, diabetes and vascular disease "
              "(Lancet 2010;375:2215-22)")
+_AGE = ("mortality rises with age at every adult age (Gompertz' law); age enters every "
+        "risk score for death and cardiovascular disease, e.g. D'Agostino et al., "
+        "Circulation 2008;117:743-53")
 
 
 @dataclass(frozen=True)
@@ -80,29 +83,29 @@ class Expectation:
 #: The curated table: order matters (HDL before cholesterol).
 EXPECTED: tuple[Expectation, ...] = (
     Expectation("age", r"age|age_?years?|age_at_\w+|patient_age|age_yrs", r"^age\b", True,
-                "adverse", _FRAMINGHAM),
+                "adverse", _AGE),
     Expectation("male sex", r"sex|gender|male|is_male|sex_male", r"^(?:sex|gender)\b", True,
                 "cardiovascular", _FRAMINGHAM, level="male"),
-    Expectation("HDL cholesterol", r"hdl\w*|\w*_hdl", r"\bhdl\b|high[- ]density", False,
-                "cardiovascular", _FRAMINGHAM),
+    Expectation("HDL cholesterol", r"hdl|hdl_?c|hdl_?chol\w*|\w*_hdl|hdl_cholesterol",
+                r"\bhdl\b|high[- ]density", False, "cardiovascular", _FRAMINGHAM),
     Expectation("total or LDL cholesterol",
                 r"chol|totchol|total_?chol\w*|cholesterol|serum_?chol\w*|ldl\w*|\w*_ldl",
                 r"cholesterol|\bldl\b|low[- ]density", True, "cardiovascular", _PSC_CHOL),
     Expectation("systolic blood pressure",
-                r"sysbp|sbp|systolic\w*|sys_?bp|trestbps|resting_?bp|rest_?bp",
+                r"sysbp|sbp|systolic\w*|sys_?bp|bp_?sys\w*|trestbps|resting_?bp|rest_?bp",
                 r"systolic|resting blood pressure", True, "cardiovascular", _PSC_BP),
-    Expectation("diastolic blood pressure", r"diabp|dbp|diastolic\w*|dia_?bp",
+    Expectation("diastolic blood pressure", r"diabp|dbp|diastolic\w*|dia_?bp|bp_?dia\w*",
                 r"diastolic", True, "cardiovascular", _PSC_BP),
     Expectation("smoking", r"smok\w*|current_?smoker|cigs\w*|cigarettes\w*|pack_?years|"
                 r"tobacco\w*", r"smok|cigarette|tobacco", True, "cardiovascular", _FRAMINGHAM),
     Expectation("diabetes or raised blood glucose",
-                r"diabetes|diabetic|dm|fbs|glucose|fasting_?glucose|fpg|hba1c|a1c",
+                r"diabet\w*|dm|t2dm|fbs|glucose|fasting_?glucose|fpg|hba1c|a1c",
                 r"diabet|blood sugar|glucose|hba1c", True, "cardiovascular", _DIABETES),
     Expectation("hypertension or its treatment",
-                r"prevalenthyp|hypertension|htn|bpmeds|bp_?meds|antihypertensive\w*",
+                r"prevalent_?hyp|hypertension|htn|bpmeds|bp_?meds|antihypertensive\w*",
                 r"hypertension|blood pressure medication|antihypertensive", True,
                 "cardiovascular", _FRAMINGHAM),
-    Expectation("previous stroke", r"prevalentstroke|prior_?stroke|previous_?stroke|"
+    Expectation("previous stroke", r"prevalent_?stroke|prior_?stroke|previous_?stroke|"
                 r"stroke_?history|history_?of_?stroke", r"previous stroke|prior stroke",
                 True, "cardiovascular", _FRAMINGHAM),
     Expectation("exercise-induced angina", r"exang|exercise_?angina|exercise_induced_angina",
@@ -131,7 +134,7 @@ _SMALL = 0.05  # log-odds: below this an effect is "little effect" (explain.SMAL
 def outcome_scope(outcome_label: str | None, target: str | None) -> str | None:
     """``"cardiovascular"``, ``"adverse"`` or None (the outcome is not known as an adverse
     event, so no direction can be expected)."""
-    words = " ".join(w for w in (outcome_label, target) if w)
+    words = re.sub(r"[_\-.]+", " ", " ".join(w for w in (outcome_label, target) if w))
     if _CARDIOVASCULAR.search(words):
         return "cardiovascular"
     if _ADVERSE.search(words):
@@ -140,11 +143,25 @@ def outcome_scope(outcome_label: str | None, target: str | None) -> str | None:
 
 
 def _key(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+    """A column name in lower case, separators as ``_``, a trailing unit left off
+    (``SBP_mmHg`` -> ``sbp``, ``AGE (years)`` -> ``age``)."""
+    key = re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_")
+    return re.sub(r"_(?:mm_?hg|mg_?dl|mmol_?l|mmol|umol_?l|years?|yrs?|kg|pct|percent|bpm|"
+                  r"per_?min)$", "", key)
+
+
+#: Words in a column name that change what it measures (a flag that a test was done, a
+#: low/high category, a ratio, an ex-/non-smoker): such a column is not the factor itself.
+_NOT_THE_FACTOR = frozenset((
+    "flag", "low", "high", "measured", "missing", "ratio", "date", "count", "change", "delta",
+    "done", "ordered", "tested", "no", "non", "never", "ex", "former", "quit", "stopped",
+    "free", "absent", "normal", "log", "recorded", "known"))
 
 
 def _expectation(name: str, label: str | None) -> Expectation | None:
     key = _key(name)
+    if _NOT_THE_FACTOR & set(key.split("_")):
+        return None
     for e in EXPECTED:
         if re.fullmatch(e.names, key) or (label and e.labels and re.search(e.labels, label,
                                                                            re.I)):
@@ -158,7 +175,8 @@ def _applies(e: Expectation, scope: str) -> bool:
 
 def check_directions(effects: Sequence[Mapping[str, Any]],
                      meanings: Mapping[str, Any], kinds: Mapping[str, str], *,
-                     outcome_label: str | None, target: str | None) -> dict[str, Any]:
+                     outcome_label: str | None, target: str | None,
+                     z: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Compare a model's signed effects with the table of settled risk factors.
 
     Parameters
@@ -172,23 +190,32 @@ def check_directions(effects: Sequence[Mapping[str, Any]],
         Feature -> ``"numeric"``, ``"binary"`` or ``"categorical"``.
     outcome_label, target : str
         The outcome in words and its column: they decide whether the check applies.
+    z : dict, optional
+        Feature -> Wald z of its coefficient (a logistic model with standard errors). A
+        factor pointing the other way is then flagged only when |z| >= 1.96 (its 95 %
+        interval excludes no effect); within chance it is listed as ``uncertain``.
+        Without ``z`` every such factor is flagged, said to have no interval.
 
     Returns
     -------
     dict
         ``scope`` (``"cardiovascular"``, ``"adverse"`` or None), ``against`` (findings:
         feature, concept, expected and learned direction, the comparison, its change in
-        log-odds and odds ratio, the source), ``agree`` (feature -> concept),
-        ``little_effect`` (recognised factors whose effect is below 0.05 log-odds),
-        ``not_checked`` (feature -> why) and ``summary`` (one sentence).
+        log-odds, ``z`` or None, the source), ``uncertain`` (feature -> concept: the other
+        way, within chance), ``agree`` (feature -> concept), ``little_effect``
+        (recognised factors whose effect is below 0.05 log-odds), ``not_checked``
+        (feature -> why), ``interval`` (whether z was given), ``not_in_table`` (how
+        many inputs the table does not cover) and ``summary`` (one sentence).
     """
     scope = outcome_scope(outcome_label, target)
-    out: dict[str, Any] = {"scope": scope, "against": [], "agree": {}, "little_effect": {},
-                           "not_checked": {}}
+    out: dict[str, Any] = {"scope": scope, "against": [], "uncertain": {}, "agree": {},
+                           "little_effect": {}, "not_checked": {}, "interval": z is not None,
+                           "not_in_table": 0}
     if scope is None:
         out["summary"] = (f"Not checked against known medicine: the outcome "
-                          f"'{outcome_label or target}' is not known as an adverse event "
-                          "(give the study a target_label such as 'death within 1 year').")
+                          f"'{outcome_label or target}' does not read as an adverse event "
+                          "(death, a cardiovascular event, a disease...); a column named "
+                          "after what it records ('died_1y', 'chd_10y') is checked.")
         return out
     for entry in effects:
         name = str(entry["feature"])
@@ -196,6 +223,7 @@ def check_directions(effects: Sequence[Mapping[str, Any]],
         label = getattr(meaning, "label", None)
         e = _expectation(name, label)
         if e is None or not _applies(e, scope):
+            out["not_in_table"] += 1
             continue
         row = _row(entry, e, kinds.get(name, "numeric"), getattr(meaning, "codes", {}) or {})
         if row is None:
@@ -203,18 +231,25 @@ def check_directions(effects: Sequence[Mapping[str, Any]],
                                         "which level raises the risk is unknown")
             continue
         log_odds, comparison = row
+        zed = None if z is None or name not in z else float(z[name])
         if abs(log_odds) < _SMALL:
             out["little_effect"][name] = e.concept
         elif (log_odds > 0) == e.raises:
             out["agree"][name] = e.concept
+        elif zed is not None and abs(zed) < _Z95:
+            out["uncertain"][name] = e.concept
         else:
             out["against"].append({
                 "feature": name, "label": label, "concept": e.concept,
                 "expected": "raises risk" if e.raises else "lowers risk",
                 "learned": "lowers risk" if e.raises else "raises risk",
-                "comparison": comparison, "log_odds": log_odds, "source": e.source})
+                "comparison": comparison, "log_odds": log_odds, "z": zed,
+                "source": e.source})
     out["summary"] = _summary(out)
     return out
+
+
+_Z95 = 1.959964  # two-sided 95 %
 
 
 def _row(entry: Mapping[str, Any], e: Expectation, kind: str,
@@ -223,7 +258,13 @@ def _row(entry: Mapping[str, Any], e: Expectation, kind: str,
     and the comparison in words; None when the codes do not say which level that is."""
     rows = [r for r in entry.get("effects", ()) if r.get("level") != "not recorded"]
     if kind == "numeric":
-        return (float(rows[0]["log_odds"]), str(rows[0]["comparison"])) if rows else None
+        return ((float(rows[0]["log_odds"]), f"{rows[0]['comparison']} (one step higher)")
+                if rows else None)
+    if kind == "categorical" and len(rows) == 1:  # two levels written as text: M/F, yes/no
+        row = rows[0]
+        level, reference = str(row.get("level")), str(row.get("reference"))
+        sign = _text_sign(e, level, reference)
+        return None if sign is None else (sign * float(row["log_odds"]), str(row["comparison"]))
     if kind != "binary" or not rows:
         return None  # a categorical input: no single direction to expect
     row = rows[0]  # level "1" vs "0"
@@ -242,18 +283,48 @@ def _row(entry: Mapping[str, Any], e: Expectation, kind: str,
     return float(row["log_odds"]), str(row["comparison"])
 
 
+_MALE = re.compile(r"(?i)^(?:m|male|man|men|男|男性)$")
+_FEMALE = re.compile(r"(?i)^(?:f|female|woman|women|女|女性)$")
+_YES = re.compile(r"(?i)^(?:yes|y|true|present|current|smoker|diabetic|positive|是|有)$")
+_NO = re.compile(r"(?i)^(?:no|n|false|absent|never|none|non[- ]?smoker|negative|否|无)$")
+
+
+def _text_sign(e: Expectation, level: str, reference: str) -> int | None:
+    """+1 when ``level`` (vs ``reference``) is the raising one, -1 the other way round,
+    None when the two words do not say (text levels of a two-level input)."""
+    high, low = (_MALE, _FEMALE) if e.level == "male" else (_YES, _NO)
+    if high.match(level) and low.match(reference):
+        return 1
+    if low.match(level) and high.match(reference):
+        return -1
+    return None
+
+
 def _summary(out: Mapping[str, Any]) -> str:
     against = out["against"]
     agree = len(out["agree"])
+    parts = []
     if against:
         names = ", ".join(f"{a['feature']} ({a['concept']}: {a['learned']}, expected "
                           f"{a['expected']})" for a in against)
-        return (f"{len(against)} input(s) point against known medicine: {names}. Review "
-                "before use: a code read the wrong way round, a unit, confounding, "
-                "collinear inputs or one site's data.")
-    if agree or out["little_effect"]:
-        little = (f"; {len(out['little_effect'])} with little effect "
-                  f"({', '.join(out['little_effect'])})" if out["little_effect"] else "")
-        return (f"Checked against known medicine: {agree} risk factor(s) point the expected "
-                f"way{little}.")
-    return "Checked against known medicine: no input of the model is a factor in the table."
+        why = ("its 95 % interval excludes no effect" if out["interval"] else
+               "this model has no interval, so chance in a small study is possible too")
+        parts.append(f"{len(against)} input(s) point against known medicine: {names} "
+                     f"({why}). Review before use: a code read the wrong way round, a "
+                     "unit, confounding, collinear inputs or one site's data.")
+    if agree:
+        parts.append(f"{agree} risk factor(s) point the expected way.")
+    if out["uncertain"]:
+        parts.append(f"{len(out['uncertain'])} point the other way within chance (95 % "
+                     f"interval includes no effect): {', '.join(out['uncertain'])}.")
+    if out["little_effect"]:
+        parts.append(f"{len(out['little_effect'])} with little effect: "
+                     f"{', '.join(out['little_effect'])}.")
+    if out["not_checked"]:
+        parts.append(f"Not checked (codes not documented): {', '.join(out['not_checked'])}.")
+    if not parts:
+        parts.append("no input of the model is a factor in the table.")
+    head = "" if against else "Checked against known medicine: "
+    tail = (f" {out['not_in_table']} other input(s) are not in the table of known factors."
+            if out["not_in_table"] else "")
+    return head + " ".join(parts) + tail

@@ -539,18 +539,21 @@ class RiskModel:
         self._effects[key] = out
         return out
 
-    def known_directions(self, effects: list[dict[str, Any]] | None = None
-                         ) -> dict[str, Any]:
+    def known_directions(self, effects: list[dict[str, Any]] | None = None, *,
+                         z: Mapping[str, float] | None = None) -> dict[str, Any]:
         """The model's effects (``effects``: :meth:`effects`, computed when not given)
         checked against the settled risk factors
         (:func:`fedcare.explain._expected.check_directions`): which inputs point against
-        known medicine, which agree, which were not checked and why."""
+        known medicine, which agree, which were not checked and why. ``z``: feature ->
+        Wald z of its coefficient, when the model has standard errors (a direction
+        against medicine is then flagged only outside chance)."""
         from fedcare.explain._expected import check_directions
 
         return check_directions(effects if effects is not None else self.effects(),
                                 self.codebook,
                                 {f.name: f.kind for f in self.features},
-                                outcome_label=self.outcome_label, target=self.schema.target)
+                                outcome_label=self.outcome_label, target=self.schema.target,
+                                z=z)
 
     @property
     def effects_method(self) -> str:

@@ -91,6 +91,9 @@ class FederatedRun:
         Updates the norm bound rejected or clipped: ``round``, ``site``, ``norm``,
         ``median``, ``action``.
     rounds, seconds, train_seconds : int, float, float
+    standard_errors : list of float or None
+        Wald standard errors of the coefficients then the intercept, from the Newton
+        strategy's last summed Hessian (None for other strategies).
     """
 
     config: dict[str, Any]
@@ -109,6 +112,7 @@ class FederatedRun:
     rounds: int = 0
     seconds: float = 0.0
     train_seconds: float = 0.0
+    standard_errors: list[float] | None = None
 
     def numpy(self) -> list[np.ndarray]:
         """The final model arrays as numpy arrays."""

@@ -206,7 +206,8 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
             "rounds")}, "comparison": comparison,
             "calibration": (metrics.get("calibration") or {}).get(fed_key),
             "quality_check": provenance["quality_check"],
-            "quality_override": provenance["quality_override"]},
+            "quality_override": provenance["quality_override"],
+            "known_directions": metrics.get("known_directions")},
         "limitations": _limitations(metrics, fed, kind, privacy),
     }
 

@@ -128,7 +128,8 @@ def model_card(record: Any, importance: Mapping[str, float] | None = None,
         "feature_importance": dict(importance) if importance else None,
         "feature_effects": effects,
         "feature_effects_method": model.effects_method,
-        "known_directions": model.known_directions(effects),
+        # as the study found it (with the Newton model's intervals), else from the model
+        "known_directions": metrics.get("known_directions") or model.known_directions(effects),
         "limitations": record.limitations,
     }
 
@@ -237,9 +238,11 @@ comparison (right, red: raises the risk; left, blue: lowers it).</figcaption></f
 {% if d.against %}<div class="banner" role="alert" id="against-known-medicine"><strong>This
 model points against known medicine.</strong><ul>{% for a in d.against %}<li><code>{{
 a.feature }}</code> ({{ a.concept }}): {{ a.comparison }} <strong>{{ a.learned }}</strong>
-(change in log-odds {{ "%+.3f" % a.log_odds }}); expected: {{ a.expected }} ({{ a.source
-}})</li>{% endfor %}</ul>Review before use: a code read the wrong way round, a unit,
-confounding, collinear inputs or one site's data.</div>{% endif %}
+(change in log-odds {{ "%+.3f" % a.log_odds }}{% if a.z is not none %}, z = {{ "%+.1f" %
+a.z }}{% endif %}); expected: {{ a.expected }} ({{ a.source }})</li>{% endfor %}</ul>Review
+before use: a code read the wrong way round, a unit, confounding, collinear inputs or one
+site's data{% if not d.interval %}; this model has no interval, so chance in a small study
+is possible too{% endif %}.</div>{% endif %}
 <p class="note" id="known-directions">{{ d.summary }}{% if d.agree %} Pointing the expected
 way: {% for f, c in d.agree | dictsort %}<code>{{ f }}</code> ({{ c }}){{ "" if loop.last
 else ", " }}{% endfor %}.{% endif %}</p>{% endif %}{% endwith %}

@@ -107,9 +107,12 @@ in time could be:
 came out the other way round:
 <ul>{% for a in directions.against %}<li><code>{{ a.feature }}</code> ({{ a.concept }}):
 {{ a.comparison }} <strong>{{ a.learned }}</strong> (change in log-odds
-{{ "%+.3f" % a.log_odds }}); expected: {{ a.expected }} ({{ a.source }})</li>{% endfor %}
+{{ "%+.3f" % a.log_odds }}{% if a.z is not none %}, z = {{ "%+.1f" % a.z }}: its 95 % interval
+excludes no effect{% endif %}); expected: {{ a.expected }} ({{ a.source }})</li>{% endfor %}
 </ul>Review before anyone uses the model: a code read the wrong way round, a unit, confounding,
-collinear inputs or one site's data. Every figure below is still that of this model.</div>
+collinear inputs or one site's data{% if not directions.interval %}; this model has no
+interval, so chance in a small study is possible too{% endif %}. Every figure below is still
+that of this model.</div>
 {% endif %}
 """
 
@@ -140,6 +143,9 @@ _TEMPLATE = """<!DOCTYPE html>
 Pointing the expected way: {% for f, c in directions.agree | dictsort %}<code>{{ f }}</code>
 ({{ c }}){{ "" if loop.last else ", " }}{% endfor %}.{% endif %}{% for f, why in
 directions.not_checked | dictsort %} Not checked: <code>{{ f }}</code> ({{ why }}).{% endfor %}
+{% if directions.interval %}A factor pointing the other way is flagged only when its Wald
+95 % interval (from the Newton rounds' summed Hessian) excludes no effect.{% else %}This
+model has no interval: a factor pointing the other way is flagged by size alone.{% endif %}
 The federated model's effects (one step up a measured input, a flag 1 vs 0) are compared
 with a short table of factors whose direction is settled for adverse outcomes
 (<code>fedcare.explain._expected</code>).</p>{% endif %}

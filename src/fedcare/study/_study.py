@@ -104,7 +104,21 @@ def known_directions(config: StudyConfig, schema: Mapping[str, Any],
     risk = RiskModel(str(model["kind"]), list(model["arrays"]), standardiser, dict(schema),
                      codebook=codebook_for(schema, config.data),
                      outcome=outcome_for(schema, config.data).label)
-    return risk.known_directions()
+    return risk.known_directions(z=_wald_z(risk, model))
+
+
+def _wald_z(risk: Any, model: Mapping[str, Any]) -> dict[str, float] | None:
+    """Feature -> coefficient / standard error of its (first) column, for a logistic model
+    with Wald standard errors (the Newton strategy's); None otherwise."""
+    se = model.get("standard_errors")
+    if model.get("kind") != "logistic" or not se:
+        return None
+    coef = np.asarray(model["arrays"][0], dtype=np.float64).ravel()
+    errors = np.asarray(se, dtype=np.float64)[:-1]
+    if errors.shape != coef.shape:
+        return None
+    return {name: float(coef[cols[0]] / errors[cols[0]]) for name, cols in risk._groups
+            if cols}
 
 
 def _check_missing_codes(config: StudyConfig) -> None:
@@ -263,7 +277,8 @@ def _sites(fed: FederatedRun) -> dict[str, dict[str, Any]]:
 
 def _model(config: StudyConfig, fed: FederatedRun) -> dict[str, Any]:
     return {"kind": config.model, "arrays": fed.arrays, "standardiser": fed.standardiser,
-            "feature_names": fed.schema["encoded_feature_names"]}
+            "feature_names": fed.schema["encoded_feature_names"],
+            "standard_errors": fed.standard_errors}
 
 
 def federation_result(config: StudyConfig, fed: FederatedRun | dict[str, Any],

@@ -401,4 +401,21 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
         per_site=per_site, quality=quality, missing_rounds=missing,
         privacy=_client_privacy(config), secure=sums.summary(),
         norm_bound_events=list(norm_bound_events(strategy)), rounds=config.rounds,
-        seconds=time.perf_counter() - started, train_seconds=train_seconds)
+        seconds=time.perf_counter() - started, train_seconds=train_seconds,
+        standard_errors=_standard_errors(strategy))
+
+
+def _standard_errors(strategy: Strategy) -> list[float] | None:
+    """Wald standard errors from the Newton strategy's last information matrix (None for
+    other strategies, or when it is singular)."""
+    information = getattr(strategy, "information", None)
+    if information is None:
+        return None
+    try:
+        covariance = np.linalg.inv(np.asarray(information, dtype=np.float64))
+    except np.linalg.LinAlgError:
+        return None
+    diagonal = np.diag(covariance)
+    if not np.all(np.isfinite(diagonal)) or np.any(diagonal <= 0):
+        return None
+    return [float(v) for v in np.sqrt(diagonal)]

@@ -38,6 +38,10 @@ class FedNewton(FedAvg):
         self.C = C
         self._weights: np.ndarray | None = None
         self.step_sizes: list[float] = []
+        #: The penalised observed information of the last round (summed site Hessians of
+        #: the log-loss plus the L2 penalty / C): its inverse estimates the covariance of
+        #: the coefficients (Wald standard errors).
+        self.information: np.ndarray | None = None
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
@@ -70,6 +74,9 @@ class FedNewton(FedAvg):
             loss += number(reply.content, "train-loss")
             n += int(number(reply.content, "num-examples"))
         new = newton_update(gradient, hessian, self._weights, self.C)
+        penalty = np.ones_like(self._weights)
+        penalty[-1] = 0.0  # the intercept is not penalised
+        self.information = hessian + np.diag(penalty) / self.C
         self.step_sizes.append(float(np.max(np.abs(new - self._weights))))
         arrays = ArrayRecord([new[:-1], new[-1:]])
         return arrays, MetricRecord({"train-loss": loss / max(n, 1), "num-examples": n})

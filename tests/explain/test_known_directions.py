@@ -196,3 +196,30 @@ def test_the_heart_study_points_every_known_factor_the_expected_way(
     assert not directions["against"], directions["summary"]
     assert {"age", "sex", "trestbps", "chol", "fbs", "thalach", "exang", "oldpeak"} <= \
         set(directions["agree"]) | set(directions["little_effect"])
+
+
+def test_the_newton_standard_errors_are_those_of_the_pooled_rows(
+        synthetic_sites: Path) -> None:
+    """Wald standard errors from the federated Newton rounds equal those computed from all
+    sites' training rows in one place (the inverse penalised information at the final
+    model): the intervals the check relies on are the pooled model's."""
+    from fedcare.config import StudyConfig
+    from fedcare.federation.engines.inprocess import run_inprocess
+    from fedcare.federation.result import FederatedRun
+    from fedcare.study._study import _splits
+
+    config = StudyConfig(data=str(synthetic_sites), target="event", rounds=12, C=1.0)
+    raw, _ = run_inprocess(config.to_run_config(), ["east", "north", "south", "west"])
+    fed = FederatedRun.from_dict(raw)
+    splits = _splits(config, fed.schema, sorted(fed.per_site["federated"]))
+    mean = np.asarray(fed.standardiser["mean"])
+    scale = np.asarray(fed.standardiser["scale"])
+    X = np.concatenate([(s.X_train - mean) / scale for s in splits.values()])
+    X1 = np.column_stack([X, np.ones(len(X))])
+    w = np.concatenate([np.ravel(fed.arrays[0]), np.ravel(fed.arrays[1])])
+    p = 1 / (1 + np.exp(-(X1 @ w)))
+    information = X1.T @ (X1 * (p * (1 - p))[:, None]) + np.diag(
+        [1.0 / config.C] * X.shape[1] + [0.0])
+    pooled = np.sqrt(np.diag(np.linalg.inv(information)))
+    assert fed.standard_errors is not None
+    np.testing.assert_allclose(fed.standard_errors, pooled, rtol=1e-6)

@@ -273,8 +273,8 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
             console.print(line)
         for a in (result.get("known_directions") or {}).get("against", []):
             warn(f"against known medicine: {a['feature']} ({a['concept']}) "
-                 f"{a['learned']} in the joint model, expected {a['expected']}; review "
-                 "before use")
+                 f"{a['learned']} in the joint model, expected {a['expected']} (no "
+                 "interval: chance is possible); review before use")
         for name, metrics in result["results"].items():
             if name.endswith("_only") and (metrics.get("auc") or 0) > 0.98:
                 warn(f"{name} predicts the label almost perfectly (AUC "

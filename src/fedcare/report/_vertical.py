@@ -52,7 +52,8 @@ interval, not the sign.</p>
 <ul>{% for a in directions.against %}<li><code>{{ a.feature }}</code> ({{ a.concept }})
 <strong>{{ a.learned }}</strong> (weight {{ "%+.3f" % a.log_odds }}); expected: {{ a.expected
 }} ({{ a.source }})</li>{% endfor %}</ul>Review before use: a code read the wrong way round, a
-unit, confounding or collinear inputs.</div>{% endif %}
+unit, confounding or collinear inputs; the joint model has no interval, so chance in a small
+study is possible too.</div>{% endif %}
 {% if directions %}<p class="note" id="known-directions">{{ directions.summary }}</p>{% endif %}
 {% if calibration %}<p class="banner"><strong>Calibration:</strong> {{ calibration }}</p>{% endif %}
 {% if same %}<p class="note">{{ same }}</p>{% endif %}

@@ -14,6 +14,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from fedcare._io import write_text_atomic
 
+from ..coordinator.app import progress_grid
 from ..coordinator.grid import audit_grid
 from ..protocol import RunKey
 from .coordinator import VerticalKey, run_vertical
@@ -41,8 +42,10 @@ server_app = ServerApp()
 
 @server_app.main()
 def main(grid: Grid, context: Context) -> None:
-    """Flower entry point: the vertical study; ``result.json`` to ``output-dir``."""
-    out = run_vertical(audit_grid(grid, context), context)
+    """Flower entry point: the vertical study; ``result.json`` to ``output-dir``. Replies
+    are pulled every ``pull-interval`` s (0.2 by default) as in a study, not on Flower's
+    3-s schedule."""
+    out = run_vertical(audit_grid(progress_grid(grid, context), context), context)
     output_dir = str(context.run_config.get(RunKey.OUTPUT_DIR, ""))
     if output_dir:
         path = Path(output_dir)

@@ -46,17 +46,10 @@ def main() -> None:
 
     import fedcare
     from fedcare.study._vertical import submit_vertical_study
-    from fedcare.vertical.examples import synthetic_parties
+    from fedcare.vertical.examples import synthetic_party_nodes
 
     root = Path(tempfile.mkdtemp(prefix="fcvb-", dir="/tmp"))
-    hospital, insurer, _ = synthetic_parties()
-    files = {"hospital": root / "hospital.csv", "insurer": root / "insurer.csv"}
-    hospital.to_csv(files["hospital"], index=False)
-    insurer.to_csv(files["insurer"], index=False)
-    configs = {"hospital": {"site": "hospital", "data": str(files["hospital"]),
-                            "id-column": "patient_id", "label": "event"},
-               "insurer": {"site": "insurer", "data": str(files["insurer"]),
-                           "id-column": "member_id"}}
+    configs = synthetic_party_nodes(root)
     models: dict[str, dict[str, Any]] = {
         "logistic": {"epochs": args.epochs},
         "secureboost": {"model": "secureboost",

@@ -25,7 +25,7 @@ from fedcare.federation.engines.deploy import (
     stop_process,
 )
 from fedcare.study._vertical import Party, run_vertical_study, submit_vertical_study
-from fedcare.vertical.examples import synthetic_parties
+from fedcare.vertical.examples import synthetic_party_nodes
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +39,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def live() -> Iterator[tuple[Path, dict[str, Path]]]:
     root = Path(tempfile.mkdtemp(prefix="fcv-", dir="/tmp"))
-    hospital, insurer, _ = synthetic_parties()
-    files = {"hospital": root / "hospital.csv", "insurer": root / "insurer.csv"}
-    hospital.to_csv(files["hospital"], index=False)
-    insurer.to_csv(files["insurer"], index=False)
-    configs = {"hospital": {"site": "hospital", "data": str(files["hospital"]),
-                            "id-column": "patient_id", "label": "event"},
-               "insurer": {"site": "insurer", "data": str(files["insurer"]),
-                           "id-column": "member_id"}}
+    configs = synthetic_party_nodes(root)
+    files = {name: Path(config["data"]) for name, config in configs.items()}
     port = _free_port()
     procs = []
     try:

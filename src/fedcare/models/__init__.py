@@ -16,11 +16,13 @@ from fedcare.models._base import BatchOptimiser, MinibatchSGD
 from fedcare.models._logistic_math import logistic_gradient_hessian, newton_update
 
 if TYPE_CHECKING:
+    from fedcare.models._cnn import CNNClassifier
     from fedcare.models._logistic import LogisticRegression
     from fedcare.models._mlp import MLPClassifier
 
 __all__ = [
     "BatchOptimiser",
+    "CNNClassifier",
     "LogisticRegression",
     "MLPClassifier",
     "MinibatchSGD",
@@ -29,7 +31,8 @@ __all__ = [
     "newton_update",
 ]
 
-_LAZY = {"LogisticRegression": "fedcare.models._logistic",
+_LAZY = {"CNNClassifier": "fedcare.models._cnn",
+         "LogisticRegression": "fedcare.models._logistic",
          "MLPClassifier": "fedcare.models._mlp"}
 
 
@@ -38,14 +41,16 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name == "MODELS":
         return {"logistic": __getattr__("LogisticRegression"),
-                "mlp": __getattr__("MLPClassifier")}
+                "mlp": __getattr__("MLPClassifier"),
+                "cnn": __getattr__("CNNClassifier")}
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def make_model(name: str, **params: object) -> LogisticRegression | MLPClassifier:
-    """Build the model called ``name`` ("logistic" or "mlp")."""
+def make_model(name: str, **params: object
+               ) -> LogisticRegression | MLPClassifier | CNNClassifier:
+    """Build the model called ``name`` ("logistic", "mlp" or "cnn": images)."""
     models = __getattr__("MODELS")
     if name not in models:
         raise ConfigError(f"model must be one of {sorted(models)}, got '{name}'")
-    model: LogisticRegression | MLPClassifier = models[name](**params)
+    model: LogisticRegression | MLPClassifier | CNNClassifier = models[name](**params)
     return model

@@ -36,8 +36,17 @@ import numpy as np
 
 from fedcare.exceptions import DataError, DataNotFoundError
 
-__all__ = ["BLOCKING", "MEANINGS", "ImageCohort", "ImageFinding", "SliceResult", "load_slice",
-           "read_image_cohort", "scan_dicom_folder"]
+__all__ = [
+    "BLOCKING",
+    "MEANINGS",
+    "ImageCohort",
+    "ImageFinding",
+    "SliceResult",
+    "load_slice",
+    "read_image_cohort",
+    "read_labels",
+    "scan_dicom_folder",
+]
 
 BLOCKING = frozenset({"unreadable", "modality", "not-a-slice", "no-pixels", "undecodable",
                       "burned-in", "missing-file"})
@@ -275,7 +284,7 @@ class ImageCohort:
         return self.images.reshape(len(self.images), -1)
 
 
-def _read_labels(labels: Path, file_column: str, label_column: str,
+def read_labels(labels: Path, file_column: str, label_column: str,
                  site_column: str | None) -> list[dict[str, str]]:
     if not labels.is_file():
         raise DataNotFoundError(f"{labels}: labels table not found")
@@ -371,7 +380,7 @@ def read_image_cohort(images: str | Path, labels: str | Path, *, file_column: st
     if not (isinstance(size, int) and 8 <= size <= 512):
         raise DataError(f"size must be an integer from 8 to 512, got {size!r}")
     started = time.perf_counter()
-    rows = _read_labels(labels, file_column, label_column, site_column)
+    rows = read_labels(labels, file_column, label_column, site_column)
     keyed, _ = make_keyed(key, "tag")
     per_site: dict[str, list[tuple[int, SliceResult, dict[str, str]]]] = {}
     missing: Counter[str] = Counter()

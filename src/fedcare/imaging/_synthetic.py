@@ -9,7 +9,7 @@ size differ, and one site stores its values with another rescale intercept; site
 differ in prevalence. The files carry invented names, IDs, dates and a private tag (as a
 hospital's export would), so that the loader's de-identification has something to do.
 
-The default layout (:data:`SITES`) is four hospitals, one of them small (36 slices), for
+The default layout (:data:`SITES`) is four hospitals, one of them small (40 slices), for
 the question the imaging issue asks: does a small site gain from learning with others?
 """
 
@@ -44,9 +44,9 @@ SITES: tuple[ScannerSite, ...] = (
     ScannerSite("hospital-a", 320, 0.40, 25.0, 0.0, 0.0, (3.6, 3.6), 96),
     ScannerSite("hospital-b", 240, 0.35, 45.0, 0.6, 20.0, (4.0, 4.0), 88),
     ScannerSite("hospital-c", 200, 0.45, 35.0, 0.0, -15.0, (4.4, 4.4), 80, intercept=0.0),
-    ScannerSite("hospital-d", 36, 0.40, 60.0, 0.9, 30.0, (3.7, 3.7), 96),
+    ScannerSite("hospital-d", 40, 0.40, 60.0, 0.9, 30.0, (3.7, 3.7), 96),
 )
-"""Four synthetic hospitals; ``hospital-d`` is the small one (36 slices)."""
+"""Four synthetic hospitals; ``hospital-d`` is the small one (40 slices)."""
 
 _FIRST = ("Wei", "Li", "Anna", "James", "Mei", "Omar", "Sofia", "Hiro", "Grace", "Ivan")
 _LAST = ("Zhang", "Wang", "Smith", "Garcia", "Chen", "Okafor", "Novak", "Tanaka", "Brown")

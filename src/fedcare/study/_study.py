@@ -29,6 +29,8 @@ from fedcare.evaluation import baseline_accuracy, binary_metrics
 from fedcare.exceptions import ConfigError, DataError
 from fedcare.federation import FederatedRun, run_inprocess, run_simulation
 from fedcare.federation.site.data import SiteSplit, site
+from fedcare.federation.site.images import image_prepared, image_study_sites
+from fedcare.federation.site.tasks import personalise_method
 from fedcare.models import LogisticRegression, make_model
 from fedcare.models._personalise import ConstantRisk, personalise
 from fedcare.privacy import membership_inference_auc
@@ -165,6 +167,8 @@ def _splits(config: StudyConfig, schema: dict[str, Any], sites: list[str]
             ) -> dict[str, SiteSplit]:
     """Every site's rows as the site itself prepared them (its missing-value codes
     recoded, imputed with the federated means, encoded with the agreed schema)."""
+    if config.images:
+        return {name: image_prepared(config, name).split for name in sites}
     agreed = Schema.from_dict(schema)
     return {name: site(config, name).split(agreed) for name in sites}
 
@@ -179,7 +183,8 @@ def _predict(config: StudyConfig, arrays: list[np.ndarray], X: np.ndarray) -> np
 
 def _local_risk(config: StudyConfig, split: SiteSplit) -> np.ndarray:
     """Each test row scored by its own site's local-only model (as the site computes it)."""
-    own = Standardiser.fit(split.X_train)
+    own = (Standardiser.identity(split.X_train.shape[1]) if config.images
+           else Standardiser.fit(split.X_train))
     if len(np.unique(split.y_train)) < 2:
         return np.asarray(ConstantRisk(float(np.mean(split.y_train)))
                           .predict_proba(split.X_test)[:, 1])
@@ -198,7 +203,8 @@ def _personalised_risk(config: StudyConfig, arrays: list[np.ndarray], X_train: n
         model: Any = LogisticRegression(C=config.C).set_arrays(arrays)
     else:
         model = make_model(config.model, random_state=config.seed).set_arrays(arrays)
-    adapted = personalise(model, X_train, y_train, method=config.personalise, seed=config.seed)
+    adapted = personalise(model, X_train, y_train, method=personalise_method(config),
+                          seed=config.seed)
     return np.asarray(adapted.predict_proba(X_test)[:, 1])
 
 
@@ -354,10 +360,13 @@ def run_study(
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {list(ENGINES)}, got '{engine}'")
     say = progress or (lambda _text: None)
-    if cohort is None:  # the whole table checked first: a clear error before any site runs
-        cohort = _checked_table(config)
-        _check_missing_codes(config)
-    sites = sorted(cohort.sites)
+    if config.images:  # the labels table checked first; each site checks its own files
+        sites = image_study_sites(config)
+    else:
+        if cohort is None:  # the whole table checked first: a clear error before any site
+            cohort = _checked_table(config)
+            _check_missing_codes(config)
+        sites = sorted(cohort.sites)
     if len(sites) < 2:
         raise DataError(f"column '{config.site_column}' (site column) names {len(sites)} "
                         "site: a federated study needs at least 2 sites")
@@ -433,7 +442,8 @@ def run_study(
         say("pooled reference model (all rows in one place)")
         t0 = time.perf_counter()
         X_train = np.concatenate([splits[s].X_train for s in included])
-        pooled_std = Standardiser.fit(X_train)
+        pooled_std = (Standardiser.identity(X_train.shape[1]) if config.images
+                      else Standardiser.fit(X_train))
         if config.model == "logistic":
             model: Any = LogisticRegression(C=config.C)
         else:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
+from flwr.app import Message
 from flwr.serverapp import Grid
 
 from fedcare.config import StudyConfig
@@ -17,7 +18,7 @@ from ..protocol import MessageType, metrics_of, site_of, text
 from ..result import SiteInfo
 from .rounds import ask
 
-__all__ = ["Setup", "agree_schema", "merge_schemas"]
+__all__ = ["Setup", "agree_schema", "eligible_sites", "merge_schemas"]
 
 
 def merge_schemas(texts: Sequence[str], drop: Collection[str] = ()) -> str:
@@ -58,6 +59,7 @@ class Setup:
     names: dict[int, str]            # node id -> site, every site that answered
     identifiers: dict[str, str] = field(default_factory=dict)  # column -> why refused
     dropped_features: dict[str, str] = field(default_factory=dict)  # missing = drop-feature
+    image_findings: list[dict[str, object]] = field(default_factory=list)  # image study
 
     @property
     def participant_names(self) -> dict[int, str]:
@@ -81,6 +83,14 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> Setup:
             identifiers.setdefault(str(column), f"{reason} at site '{site_of(r)}'")
     schema_json = merge_schemas([text(r.content, "schema") for r in replies],
                                 drop=identifiers)
+    sites, excluded, participants, names = eligible_sites(replies, config)
+    return Setup(schema_json, sites, excluded, participants, names, identifiers)
+
+
+def eligible_sites(replies: list[Message], config: StudyConfig
+                   ) -> tuple[dict[str, SiteInfo], dict[str, str], list[int], dict[int, str]]:
+    """The eligibility rules over the schema replies (:func:`agree_schema`): sizes per
+    site, the excluded sites and why, the participants' node ids, node id -> site."""
     sites: dict[str, SiteInfo] = {}
     excluded: dict[str, str] = {}
     participants: list[int] = []
@@ -110,4 +120,4 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> Setup:
         raise FederationError(
             f"a federated study needs at least 2 eligible sites, got {len(participants)} "
             f"(excluded: {excluded})")
-    return Setup(schema_json, sites, excluded, participants, names, identifiers)
+    return sites, excluded, participants, names

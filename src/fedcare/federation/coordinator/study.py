@@ -45,6 +45,7 @@ from ..result import FederatedRun, RoundRecord
 from ..strategies import build_strategy, client_dp_noise, norm_bound_events
 from .checkpoint import load_checkpoint, save_checkpoint
 from .grid import Participants
+from .imaging import agree_images, image_quality
 from .quality import apply_quality, check_quality_and_sum
 from .rounds import ask, check_replies, wait_for_sites, with_content
 from .setup import Setup, agree_schema
@@ -305,7 +306,10 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     """The study, start to finish (``task = "study"``), plain or secure."""
     started = time.perf_counter()
     config = StudyConfig.from_run_config(dict(context.run_config))
-    setup = agree_schema(grid, wait_for_sites(grid, context), config)
+    if config.images:  # an image study: no table schema, quality round or standardising
+        setup = agree_images(grid, wait_for_sites(grid, context), config)
+    else:
+        setup = agree_schema(grid, wait_for_sites(grid, context), config)
     if config.secure_aggregation and len(setup.participants) < 3:
         raise FederationError(f"secure aggregation (SecAgg+) needs at least 3 eligible "
                               f"sites, got {len(setup.participants)} (excluded: "
@@ -315,7 +319,7 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     sums = make_sums(config.secure_aggregation, len(setup.participants), context,
                      config.min_sites_per_round)
 
-    imputing = config.missing in ("impute", "drop-feature")
+    imputing = config.missing in ("impute", "drop-feature") and not config.images
     # in the clear, the quality message also asks for the next set-up round's sums (the
     # sites answer both in one process): one message round fewer; under SecAgg+ the sums
     # are a protocol of their own. With quality_check = "refuse" a refused study has then
@@ -324,7 +328,9 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
             if imputing else MessageType.MOMENTS if config.standardise == "federated" else "")
     answered: list[Message] | None = None
     quality: dict[str, Any] | None = None
-    if config.quality_check != "off":
+    if config.images:  # the image checks ran at each site as it read its files
+        quality = image_quality(setup, config)
+    elif config.quality_check != "off":
         report, answered = check_quality_and_sum(study_grid, setup.participants,
                                                  setup.schema_json, config, also)
         apply_quality(report, config)
@@ -350,7 +356,8 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
         base[ConfigKey.STD_MEAN] = standardiser["mean"]
         base[ConfigKey.STD_SCALE] = standardiser["scale"]
 
-    n_features = len(schema_from_json(setup.schema_json).feature_names)
+    n_features = (config.image_size ** 2 if config.images
+                  else len(schema_from_json(setup.schema_json).feature_names))
     if config.model == "logistic":
         initial = LogisticRegression(C=config.C).init_arrays(n_features)
     else:

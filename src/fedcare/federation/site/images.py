@@ -24,7 +24,7 @@ from fedcare.data._standardise import Standardiser
 from ..protocol import TaskResult
 from .data import Prepared, SiteSplit, config_key
 
-__all__ = ["IMAGE_SCHEMA", "image_prepared", "image_schema", "modalities"]
+__all__ = ["IMAGE_SCHEMA", "image_prepared", "image_schema", "image_study_sites", "modalities"]
 
 IMAGE_SCHEMA = "image"
 """The ``kind`` of an image study's schema (``{"kind": "image", "size": n, ...}``)."""
@@ -68,7 +68,8 @@ def image_schema(config: StudyConfig, name: str, key: str | None = None) -> Task
     cohort = _cohort(key or config_key(config), name)
     usable = len(cohort.y)
     schema = {"kind": IMAGE_SCHEMA, "size": config.image_size, "target": config.target,
-              "modality": list(modalities(config) or ["any"]), "features": []}
+              "modality": list(modalities(config) or ["any"]), "features": [],
+              "encoded_feature_names": []}
     return TaskResult(
         metrics={"n-rows": usable, "n-test": math.ceil(usable * config.test_size),
                  "n-dropped": _excluded(cohort)},
@@ -80,3 +81,17 @@ def image_schema(config: StudyConfig, name: str, key: str | None = None) -> Task
 def as_rows(images: np.ndarray) -> np.ndarray:
     """Slices (n, 1, s, s) or (n, s, s) as rows (n, s * s)."""
     return np.asarray(images).reshape(len(images), -1)
+
+
+def image_study_sites(config: StudyConfig) -> list[str]:
+    """The sites an image study's labels table names (the table checked first: a clear
+    error, naming the row and column, before any site reads a file)."""
+    from pathlib import Path
+
+    from fedcare.exceptions import DataNotFoundError
+    from fedcare.imaging._cohort import read_labels
+
+    if not Path(config.images).is_dir():
+        raise DataNotFoundError(f"{config.images}: image folder not found")
+    rows = read_labels(Path(config.data), "file", config.target, config.site_column)
+    return sorted({str(r[config.site_column]).strip() for r in rows})

@@ -58,6 +58,10 @@ class SiteRequest:
 
     def prepared(self) -> Prepared:
         """The site's split under the agreed schema, standardised as the coordinator said."""
+        if self.config.images:  # an image study: slices as rows, no standardisation
+            from .images import image_prepared
+
+            return image_prepared(self.config, self.name, self.key)
         cfg = self.cfg
         mean = tuple(cast(list[float], cfg[ConfigKey.STD_MEAN])) if ConfigKey.STD_MEAN in cfg \
             else None

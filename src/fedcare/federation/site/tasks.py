@@ -54,7 +54,12 @@ def _here(req: SiteRequest) -> Site:
 def schema(req: SiteRequest) -> TaskResult:
     """The columns, kinds and categorical levels seen here, the usable row count, and
     (without a feature list) the columns that identify people here (names and reasons,
-    no values: they are refused as features)."""
+    no values: they are refused as features). In an image study: usable slices and the
+    image checks' findings (counts per kind)."""
+    if req.config.images:
+        from .images import image_schema
+
+        return image_schema(req.config, req.name, req.key)
     here = _here(req)
     local = here.local_schema()
     usable = here.usable_rows(local)
@@ -245,7 +250,9 @@ def evaluate_local(req: SiteRequest) -> TaskResult:
     from fedcare.models._personalise import ConstantRisk
 
     config, split = req.config, req.prepared().split
-    own = Standardiser.fit(split.X_train)
+    # slices are windowed to [0, 1] as they are read: no per-pixel standardisation
+    own = Standardiser.identity(split.X_train.shape[1]) if config.images \
+        else Standardiser.fit(split.X_train)
     if len(np.unique(split.y_train)) < 2:
         p = ConstantRisk(float(np.mean(split.y_train))).predict_proba(split.X_test)[:, 1]
         return _evaluated(split, p, model="constant-prior")
@@ -264,9 +271,18 @@ def evaluate_personalised(req: SiteRequest) -> TaskResult:
 
     config, prep = req.config, req.prepared()
     adapted = personalise(model_of(config, req.arrays), prep.X_train, prep.split.y_train,
-                          method=config.personalise, seed=config.seed)
+                          method=personalise_method(config), seed=config.seed)
     return _evaluated(prep.split, adapted.predict_proba(prep.X_test)[:, 1],
                       method=adapted.method)
+
+
+def personalise_method(config: StudyConfig) -> str:
+    """The study's personalisation; for a CNN, ``auto`` and ``finetune`` (a penalised
+    logistic model over every pixel) become ``intercept``: the site's baseline risk
+    re-estimated over the global network's output (recalibration in the large)."""
+    if config.model == "cnn" and config.personalise in ("auto", "finetune"):
+        return "intercept"
+    return config.personalise
 
 
 def _evaluating_first(task: Task, model: Callable[[list[np.ndarray]], list[np.ndarray]]

@@ -15,13 +15,20 @@ from fedcare.imaging._cohort import (
     scan_dicom_folder,
 )
 from fedcare.imaging._saliency import occlusion_saliency, saliency_png
-from fedcare.imaging._synthetic import SITES, ScannerSite, synthetic_slice, write_synthetic_study
+from fedcare.imaging._synthetic import (
+    SITES,
+    SYNTHETIC_MARKER,
+    ScannerSite,
+    synthetic_slice,
+    write_synthetic_study,
+)
 from fedcare.models._cnn import CNNClassifier
 
 __all__ = [
     "BLOCKING",
     "MEANINGS",
     "SITES",
+    "SYNTHETIC_MARKER",
     "CNNClassifier",
     "ImageCohort",
     "ImageFinding",

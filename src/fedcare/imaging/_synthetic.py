@@ -22,7 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SITES", "ScannerSite", "synthetic_slice", "write_synthetic_study"]
+__all__ = ["SITES", "SYNTHETIC_MARKER", "ScannerSite", "synthetic_slice",
+           "write_synthetic_study"]
+
+SYNTHETIC_MARKER = "SYNTHETIC.txt"
+"""A file of this name in an image folder says its slices are synthetic (reports say so)."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,9 @@ def write_synthetic_study(folder: str | Path, *, seed: int = 0,
             path = where / f"{i:04d}.dcm"
             ds.save_as(path, enforce_file_format=True)  # type: ignore[attr-defined]
             rows.append((f"{site.name}/{path.name}", site.name, int(label)))
+    (folder / "images" / SYNTHETIC_MARKER).write_text(
+        "These DICOM files are synthetic (fedcare.imaging.write_synthetic_study, seed "
+        f"{seed}): generated slices, not patients' images.\n", encoding="utf-8")
     order = rng.permutation(len(rows))
     labels_file = folder / "labels.csv"
     with labels_file.open("w", newline="") as fh:

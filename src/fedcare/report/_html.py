@@ -174,6 +174,20 @@ evaluation)</li>{% endfor %}</ul>{% endif %}
 <th>accuracy, all test rows</th></tr></thead>
 <tbody>{% for r in reference %}<tr>{% for c in r %}<td>{{ c }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>{% endif %}
+{% if images %}<h2 id="images">Images: where the model looked</h2>
+{% if images.synthetic %}<p class="banner" id="synthetic-images"><strong>Synthetic
+images.</strong> These slices were generated (fedcare.imaging.write_synthetic_study), not
+taken from patients: the figures show the method, not clinical accuracy.</p>{% endif %}
+<p class="note">{{ images.size }} x {{ images.size }} slices ({{ images.modality }}),
+windowed to [0, 1] and de-identified (DICOM PS3.15 basic profile) at each site as they
+were read. Occlusion saliency (MONAI): how much the federated model's log-odds of a
+finding drop when a neighbourhood of the slice is hidden; bright = the model relied on it.
+One test slice with and one without a finding per site, with the model's probability.
+In a deployed study such maps stay at the site that holds the slice.</p>
+{% for s in images.saliency %}<figure><img src="data:image/png;base64,{{ s.png }}"
+alt="{{ s.site }}: occlusion saliency"><figcaption>{{ s.site }}: true label
+{{ s.label }}, predicted probability {{ "%.2f" | format(s.probability) }}</figcaption>
+</figure>{% endfor %}{% endif %}
 {% if figures or omitted %}<h2>Figures</h2>{% endif %}
 {% for f in figures %}<figure><img src="data:image/png;base64,{{ f.png }}" alt="{{ f.alt }}">
 <figcaption>Figure {{ loop.index }}. {{ f.caption }}</figcaption></figure>
@@ -972,6 +986,7 @@ def _render(metrics: Mapping[str, Any]) -> str:
         final_round=int(study.get("rounds", 0) or 0) + 1,
         quality=_quality(metrics.get("quality")),
         directions=metrics.get("known_directions"),
+        images=metrics.get("images"),
         figures=figures, omitted=omitted,
     )
 

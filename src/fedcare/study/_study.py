@@ -56,6 +56,7 @@ class StudyResult:
     model: dict[str, Any] = field(default_factory=dict)
     missing_rounds: dict[str, list[int]] = field(default_factory=dict)
     quality: dict[str, Any] | None = None
+    images: dict[str, Any] | None = None
 
     live: bool = False
 
@@ -89,6 +90,7 @@ class StudyResult:
             "schema": self.schema,
             "model": self.model,
             "known_directions": self.known_directions,
+            **({"images": self.images} if self.images is not None else {}),
         }
 
     @cached_property
@@ -468,8 +470,40 @@ def run_study(
                              "membership_inference_auc": membership_inference_auc(
                                  y_train, p_pool_train, y_test, p_pool)}
         calibration["pooled"] = calibration_curve(y_test, p_pool)
+    images = None
+    if config.images:
+        say("occlusion saliency of the federated model on test slices")
+        images = image_section(config, arrays, splits)
     return StudyResult(
         config=config, sites=_sites(fed), excluded_sites=fed.excluded_sites, results=results,
         convergence=convergence, calibration=calibration, schema=fed.schema,
         missing_rounds=fed.missing_rounds, quality=fed.quality, model=_model(config, fed),
+        images=images,
     )
+
+
+def image_section(config: StudyConfig, arrays: list[np.ndarray],
+                  splits: dict[str, SiteSplit], per_class: int = 1) -> dict[str, Any]:
+    """An image study's extra section: the slices' size and whether they are synthetic,
+    and per site ``per_class`` test slices of each class with the federated model's
+    probability and occlusion saliency (base64 PNG). Computed here, where the slices are
+    (an embedded study); a saliency map is an image of the patient and stays with it."""
+    from pathlib import Path
+
+    from fedcare.imaging import SYNTHETIC_MARKER, occlusion_saliency, saliency_png
+
+    model = make_model("cnn", random_state=config.seed).set_arrays(arrays)
+    examples = []
+    for name in sorted(splits):
+        split = splits[name]
+        for label in (1, 0):
+            for i in np.flatnonzero(split.y_test == label)[:per_class]:
+                saliency, p = occlusion_saliency(model, split.X_test[i])
+                examples.append({
+                    "site": name, "label": int(label), "probability": p,
+                    "png": saliency_png(split.X_test[i], saliency,
+                                        title=f"{name}: {'finding' if label else 'none'}, "
+                                              f"p = {p:.2f}")})
+    return {"size": config.image_size, "modality": config.modality,
+            "synthetic": (Path(config.images) / SYNTHETIC_MARKER).is_file(),
+            "saliency": examples}

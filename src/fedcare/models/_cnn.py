@@ -16,6 +16,7 @@ FedProx or FedAdam exactly as it trains the tabular models.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -159,7 +160,9 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
         if len(y):
             loss = torch.nn.functional.binary_cross_entropy_with_logits(
                 sampled(X).squeeze(-1), y, reduction="sum")
-            loss.backward()
+            with warnings.catch_warnings():  # opacus's hooks on a first layer: harmless
+                warnings.filterwarnings("ignore", message="Full backward hook")
+                loss.backward()
             per_example = np.concatenate(
                 [p.grad_sample.reshape(len(y), -1).detach().numpy() for p in params], axis=1)
             for p in params:

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -130,14 +130,15 @@ def _to_grid(hu: np.ndarray, spacing: tuple[float, float] | None, size: int,
     return out
 
 
-def load_slice(path: str | Path, *, modality: Sequence[str] | None = ("CT",),
+def load_slice(path: str | Path | BinaryIO, *, modality: Sequence[str] | None = ("CT",),
                size: int = 64, window: tuple[float, float] = (-1000.0, 400.0),
                keyed: Any = None) -> SliceResult:
     """Read, check, de-identify and resample one DICOM file (module docstring).
 
     Parameters
     ----------
-    path : path
+    path : path or binary file object
+        A file, or an upload's bytes (``io.BytesIO``).
     modality : sequence of str, optional
         Accepted modalities (None: any).
     size : int
@@ -168,7 +169,7 @@ def _quiet(name: str) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _load_slice(path: str | Path, modality: Sequence[str] | None, size: int,
+def _load_slice(path: str | Path | BinaryIO, modality: Sequence[str] | None, size: int,
                 window: tuple[float, float], keyed: Any) -> SliceResult:
     import pydicom
     from pydicom.errors import InvalidDicomError

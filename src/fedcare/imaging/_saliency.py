@@ -37,7 +37,7 @@ def occlusion_saliency(model: Any, image: np.ndarray, *, mask_size: int = 9
 
     side = math.isqrt(np.asarray(image).size)
     x = torch.as_tensor(np.asarray(image, dtype=np.float32).reshape(1, 1, side, side))
-    module = model.module_
+    module = model.module_.cpu()
     module.eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # MONAI's indexing warns on torch 2.13

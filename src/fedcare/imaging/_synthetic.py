@@ -3,8 +3,9 @@
 **Synthetic.** No labelled medical images install offline (docs/imaging.md), so image
 studies are trained and measured on slices drawn here: a chest-like body ellipse with two
 lungs, and in about 40 % of slices (``label`` 1) one round nodule inside a lung, of
-random size (radius 5-16 mm) and contrast (+350 to +850 HU over lung). Each site is a
-"scanner" of its own: noise level, blur, a calibration offset, pixel spacing and matrix
+random size (radius 3-12 mm: from under one pixel of the 64 x 64 grid to four) and
+contrast (+150 HU over lung, a faint ground-glass nodule, to +800 HU, a solid one). Each
+site is a "scanner" of its own: noise level, blur, a calibration offset, pixel spacing and matrix
 size differ, and one site stores its values with another rescale intercept; sites also
 differ in prevalence. The files carry invented names, IDs, dates and a private tag (as a
 hospital's export would), so that the loader's de-identification has something to do.
@@ -90,12 +91,12 @@ def synthetic_slice(rng: np.random.Generator, site: ScannerSite, lesion: bool
     image[spine] = 700.0                                    # bone
     if lesion:
         cx, cy, la, lb = lungs[int(rng.integers(2))]
-        radius = rng.uniform(5.0, 16.0)
+        radius = rng.uniform(3.0, 12.0)
         t = rng.uniform(0, 2 * np.pi)
         rr = rng.uniform(0, 0.55)
         px, py = cx + rr * (la - radius) * np.cos(t), cy + rr * (lb - radius) * np.sin(t)
         nodule = (xx - px) ** 2 + (yy - py) ** 2 <= radius ** 2
-        image[nodule] += rng.uniform(350, 850)
+        image[nodule] += rng.uniform(150, 800)  # ground-glass (faint) to solid
     image = _blur(image, site.blur)
     image = image + site.offset_hu + rng.normal(0, site.noise_hu, image.shape)
     return image

@@ -54,7 +54,7 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
     ----------
     width : int, default=8
         Channels of the first block (doubled in each of the next two).
-    epochs : int, default=30
+    epochs : int, default=60
         Full passes over the data in ``fit``.
     lr : float, default=0.003
         Adam learning rate.
@@ -62,6 +62,8 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
     batch_size : int, default=32
     random_state : int, default=0
         Seeds initialisation and batch order (deterministic on CPU).
+    device : str, default="auto"
+        ``"auto"``: a CUDA GPU when torch sees one, else the CPU; or ``"cpu"``, ``"cuda"``.
 
     Attributes
     ----------
@@ -71,15 +73,25 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
         Pixels per slice (``size * size``).
     """
 
-    def __init__(self, width: int = 8, epochs: int = 30, lr: float = 0.003,
+    def __init__(self, width: int = 8, epochs: int = 60, lr: float = 0.003,
                  weight_decay: float = 1e-4, batch_size: int = 32,
-                 random_state: int = 0) -> None:
+                 random_state: int = 0, device: str = "auto") -> None:
         self.width = width
         self.epochs = epochs
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.random_state = random_state
+        self.device = device
+
+    def _device(self) -> Any:
+        import torch
+
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if self.device not in ("cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        return torch.device(self.device)
 
     # -- the network --------------------------------------------------------------------
     def _build(self) -> Any:
@@ -116,9 +128,10 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
                prox_mu: float, seed: int, optimiser: BatchOptimiser | None) -> None:
         import torch
 
-        module = self.module_
-        Xt = self._tensor(X)
-        yt = torch.as_tensor(np.asarray(y, dtype=np.float32))
+        device = self._device()
+        module = self.module_.to(device)
+        Xt = self._tensor(X).to(device)
+        yt = torch.as_tensor(np.asarray(y, dtype=np.float32)).to(device)
         params = list(module.parameters())
         anchor = [p.detach().clone() for p in params]
         adam = torch.optim.Adam(params, lr=lr, weight_decay=self.weight_decay)
@@ -131,7 +144,7 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
             sampled = GradSampleModule(module, loss_reduction="sum")
         draw = optimiser or MinibatchSGD(batch_size)
         for _ in range(steps):
-            idx = torch.as_tensor(draw.batch(n, rng), dtype=torch.long)
+            idx = torch.as_tensor(draw.batch(n, rng), dtype=torch.long, device=device)
             adam.zero_grad()
             if dp:
                 self._dp_step(sampled, params, Xt[idx], yt[idx], n, rng, draw)
@@ -164,7 +177,8 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
                 warnings.filterwarnings("ignore", message="Full backward hook")
                 loss.backward()
             per_example = np.concatenate(
-                [p.grad_sample.reshape(len(y), -1).detach().numpy() for p in params], axis=1)
+                [p.grad_sample.reshape(len(y), -1).detach().cpu().numpy() for p in params],
+                axis=1)
             for p in params:
                 p.grad_sample = None
         else:
@@ -172,7 +186,8 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
         gradient = optimiser.gradient(per_example.astype(np.float64), n, rng)
         start = 0
         for p, size in zip(params, sizes, strict=True):
-            p.grad = torch.as_tensor(gradient[start:start + size], dtype=p.dtype).reshape(p.shape)
+            p.grad = torch.as_tensor(gradient[start:start + size], dtype=p.dtype,
+                                     device=p.device).reshape(p.shape)
             start += size
 
     # -- scikit-learn -------------------------------------------------------------------
@@ -207,10 +222,12 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
 
         check_is_fitted(self)
         Xt = self._tensor(X)
+        device = next(self.module_.parameters()).device
         out = []
         with torch.no_grad():
             for start in range(0, len(Xt), 256):
-                out.append(self.module_(Xt[start:start + 256]).squeeze(-1).numpy())
+                batch = Xt[start:start + 256].to(device)
+                out.append(self.module_(batch).squeeze(-1).cpu().numpy())
         return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
     # -- federation -----------------------------------------------------------------------
@@ -219,7 +236,8 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self)
-        return [p.detach().numpy().astype(np.float64) for p in self.module_.parameters()]
+        return [p.detach().cpu().numpy().astype(np.float64)
+                for p in self.module_.parameters()]
 
     def set_arrays(self, arrays: list[np.ndarray]) -> CNNClassifier:
         """Load arrays shaped as :meth:`get_arrays` returns them."""

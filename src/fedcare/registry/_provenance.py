@@ -123,6 +123,16 @@ def _limitations(metrics: dict[str, Any], fed: dict[str, Any], kind: str,
     if kind == "logistic":
         notes.append("logistic regression: each feature acts linearly on the log-odds; "
                      "interactions are not modelled")
+    images = metrics.get("images") or {}
+    if kind == "cnn" and images.get("synthetic"):
+        notes.insert(0, "SYNTHETIC IMAGES: trained and measured on generated slices "
+                        "(fedcare.imaging.write_synthetic_study), not patients' images; its "
+                        "figures show the method, not clinical accuracy")
+    if kind == "cnn":
+        notes.append(f"2-D {images.get('modality', '?')} slices of "
+                     f"{images.get('size', '?')} x {images.get('size', '?')} pixels after "
+                     "windowing to -1000..400 HU; burned-in text in the pixels is not "
+                     "detected (files flagged BurnedInAnnotation are refused)")
     notes.append("validated only on held-out patients of the training hospitals; not "
                  "externally validated")
     return notes
@@ -149,7 +159,7 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
     except (KeyError, TypeError) as exc:
         raise DataError(f"{where} lacks '{exc.args[0] if exc.args else '?'}': not the output "
                         "of a finished study with a global model") from None
-    if kind not in {"logistic", "mlp"}:
+    if kind not in {"logistic", "mlp", "cnn"}:
         raise DataError(f"{where}: unknown model kind '{kind}'")
     fed_key = _federated_key(results)
     fed = results[fed_key]
@@ -181,12 +191,33 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
               "per_site_accuracy": {s: m.get("accuracy") for s, m in r.get("per_site", {}).items()}}
         for key, r in results.items() if key != fed_key
     }
+    images = metrics.get("images") or {}
+    if kind == "cnn":
+        if not images:
+            raise DataError(f"{where}: a CNN run without its 'images' section (size, "
+                            "modality): run the study again with this fedcare")
+        provenance["images"] = {k: images.get(k) for k in ("size", "modality", "synthetic")}
+        standardiser = standardiser or {}
     hyper = {"C": study.get("C", 1.0)} if kind == "logistic" else {
+        "width": len(arrays[1]) if len(arrays) > 1 else None,
+        "image_size": images.get("size"), "modality": images.get("modality"),
+        "window_hu": [-1000.0, 400.0]} if kind == "cnn" else {
         "hidden": len(arrays[1]) if len(arrays) > 1 else None}
     from fedcare.data._codebook import outcome_for
 
     outcome = outcome_for(schema, study.get("data")).label
     what = outcome or f"'{target}'"
+    if kind == "cnn":
+        use = (f"Estimates the probability that a {images.get('modality')} slice shows a "
+               f"finding ({target} = 1), for slices like those of the training hospitals "
+               f"({', '.join(sorted(sites))}), with an occlusion saliency map of where the "
+               "network looked. Decision support for readers alongside their own reading; "
+               "not a diagnosis.")
+    else:
+        use = (f"Estimates the probability of {what} ({target} = 1) for a patient like "
+               f"those of the training hospitals ({', '.join(sorted(sites))}). Decision "
+               "support for clinicians alongside their judgement; not a diagnosis, and not "
+               "for patients outside the training population.")
     return {
         "name": f"{outcome or target} risk ({kind}, {study.get('strategy', '?')}, "
                 f"{len(sites)} sites)",
@@ -195,11 +226,7 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
         "arrays": arrays,
         "standardiser": standardiser,
         "schema": schema,
-        "intended_use": (
-            f"Estimates the probability of {what} ({target} = 1) for a patient like those "
-            f"of the training hospitals ({', '.join(sorted(sites))}). Decision support for "
-            "clinicians alongside their judgement; not a diagnosis, and not for patients "
-            "outside the training population."),
+        "intended_use": use,
         "provenance": provenance,
         "metrics": {"federated": {k: fed.get(k) for k in (
             "per_site", "mean_client_accuracy", "pooled_test", "membership_inference_auc",

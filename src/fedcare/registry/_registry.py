@@ -132,6 +132,10 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+IMAGE_KINDS = frozenset({"cnn"})
+"""Registered model kinds that read images."""
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     """A registered model, detached from the database."""
@@ -165,6 +169,11 @@ class ModelRecord:
         """Whether this registry can predict with it (a vertical model's parameters are
         split between its parties: it cannot)."""
         return self.kind not in VERTICAL_KINDS
+
+    @property
+    def is_image(self) -> bool:
+        """Whether it reads images (a DICOM slice in; ``/predict/dicom`` serves it)."""
+        return self.kind in IMAGE_KINDS
 
     def summary(self) -> dict[str, Any]:
         """What ``model list`` and ``GET /v1/models`` show (no parameters)."""

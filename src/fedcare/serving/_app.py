@@ -329,6 +329,10 @@ class _Service:
         if cached is not None and cached[0] >= now:
             return cached[1], cached[2]
         record = self.record(model_id)
+        if record.is_image:
+            raise HTTPException(409, detail=(
+                f"model {model_id} reads images: POST a DICOM file (Content-Type: "
+                f"application/dicom) to /v1/models/{model_id}/predict/dicom"))
         if not record.servable:
             parties = " and ".join(sorted(record.provenance.get("sites", {})))
             raise HTTPException(409, detail=(
@@ -548,7 +552,7 @@ def create_app(registry: Registry | str | None = None, *,
         """One model: schema (units, ranges), provenance, metrics, global importance and
         the signed effect of each input (odds ratios; raises or lowers the risk)."""
         vertical = service.record(model_id)
-        if not vertical.servable:  # a vertical model: its card's facts
+        if not vertical.servable or vertical.is_image:  # a vertical or image model
             return {**vertical.to_dict(parameters=False),
                     "global_importance": {}, "feature_effects": []}
         record, model = service.model(model_id)
@@ -566,6 +570,13 @@ def create_app(registry: Registry | str | None = None, *,
         sources, per-site performance incl. calibration, privacy guarantees, signed feature
         effects and importance, limitations."""
         vertical = service.record(model_id)
+        if vertical.is_image:
+            from fedcare.report._image_card import image_card, render_image_card_html
+
+            content = image_card(vertical)
+            if format == "json":
+                return JSONResponse(jsonable_encoder(content))
+            return HTMLResponse(render_image_card_html(content))
         if not vertical.servable:
             from fedcare.report._vertical_card import render_vertical_card_html, vertical_card
 
@@ -642,6 +653,9 @@ def create_app(registry: Registry | str | None = None, *,
 
     add_assistant_routes(app, service, thresholds=assistant_thresholds,
                          recalibrations=assistant_recalibrations)
+    from fedcare.serving._imaging import add_image_routes
+
+    add_image_routes(app, service)
     if console:
         from fedcare.serving.console import mount_console
 

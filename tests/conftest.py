@@ -167,6 +167,7 @@ DEPLOYMENT_FILES = frozenset({
     "tests/integration/test_deploy.py",
     "tests/integration/test_deploy_approval.py",
     "tests/integration/test_deploy_coordinator_crash.py",
+    "tests/integration/test_deploy_imaging.py",
     "tests/integration/test_deploy_memory_state.py",
     "tests/integration/test_deploy_signals.py",
     "tests/integration/test_deploy_vertical.py",

@@ -257,3 +257,43 @@ def test_config_and_cli_refuse_half_an_image_study(study: Path) -> None:
     assert result.exit_code == DataError.exit_code
     assert "no label column 'label'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_robust_aggregation_applies_to_images(study: Path) -> None:
+    result, _ = run_inprocess(_config(study, aggregation="trimmed-mean", trim_fraction=0.34),
+                              [s.name for s in SMALL])
+    shapes = [a.shape for a in CNNClassifier().init_arrays(32 * 32)]
+    assert [np.asarray(a).shape for a in result["arrays"]] == shapes
+
+
+def test_check_images_command_counts_findings(study: Path, tmp_path: Path) -> None:
+    import json
+
+    images, labels = _damaged_copy(study, tmp_path)
+    out = tmp_path / "checks.json"
+    result = CliRunner().invoke(app, ["data", "check-images", "--images", str(images),
+                                      "--labels", str(labels), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["usable"] == {"site-a": 36}
+    kinds = {f["kind"]: f["count"] for f in report["findings"]}
+    assert kinds["unreadable"] == kinds["modality"] == kinds["burned-in"] == 1
+    assert "left out" in result.output
+    folder = Path(pydicom.__file__).parent / "data" / "test_files"
+    result = CliRunner().invoke(app, ["data", "check-images", "--images", str(folder),
+                                      "--modality", "any"])
+    assert result.exit_code == 0 and "not-a-slice" in result.output
+
+
+def test_every_image_message_is_in_a_verified_audit_log(study: Path, tmp_path: Path) -> None:
+    from fedcare.privacy._audit import verify_log
+
+    audit = tmp_path / "audit"
+    run_inprocess(_config(study, audit_dir=str(audit)), [s.name for s in SMALL])
+    for site in SMALL:
+        summary = verify_log(audit / f"site-{site.name}.jsonl")
+        assert summary.by_direction["received"] == summary.by_direction["sent"] > 0
+        assert {"query.schema", "train"} <= set(summary.by_type)
+    coordinator = verify_log(audit / "coordinator.jsonl")
+    assert coordinator.records == sum(
+        verify_log(audit / f"site-{s.name}.jsonl").records for s in SMALL)

@@ -214,8 +214,14 @@ def _missing(specs: list[str] | None) -> dict[str, list[float]]:
 def site_init(
     directory: Dir,
     name: Annotated[str, typer.Option(help="This site's name (as the study's site column).")],
-    data: Annotated[Path, typer.Option(help="This site's table (CSV or Parquet).")],
-    models: Annotated[str, typer.Option(help="Models this site trains.")] = "logistic,mlp",
+    data: Annotated[Path, typer.Option(
+        help="This site's table (CSV or Parquet); with --images, its labels table (file, "
+             "label and site columns).")],
+    models: Annotated[str | None, typer.Option(
+        help="Models this site trains (default: logistic,mlp; with --images: cnn).")] = None,
+    images: Annotated[Path | None, typer.Option(
+        help="For image studies: this site's folder of DICOM files (docs/imaging.md); "
+             "each file is checked and de-identified before its pixels are read.")] = None,
     max_epsilon: Annotated[float | None, typer.Option(
         help="Only train with record-level DP at epsilon <= this (Newton studies, which "
              "cannot use DP, are then refused).")] = None,
@@ -250,6 +256,10 @@ def site_init(
     with handle_errors():
         if not data.is_file():
             raise DataNotFoundError(f"--data {data}: no such file")
+        if images is not None and not images.is_dir():
+            raise DataNotFoundError(f"--images {images}: no such folder")
+        if models is None:
+            models = "cnn" if images is not None else "logistic,mlp"
         units = _units(unit)  # checked before anything is written
         codes = _missing(missing)
         policy: dict[str, object] = {
@@ -262,6 +272,8 @@ def site_init(
         path = init_site(directory, name=name)
         settings = tomllib.loads(path.read_text())
         settings["site"]["data"] = str(data.resolve())
+        if images is not None:
+            settings["site"]["images"] = str(images.resolve())
         settings["policy"] = policy
         if units:
             settings["units"] = units
@@ -480,6 +492,8 @@ def site_start(
         site = settings["site"]
         node_config = {"site": site["name"], "data": site.get("data", ""),
                        "site-config": str(toml_path)}
+        if site.get("images"):  # an image site (docs/imaging.md)
+            node_config["images"] = str(site["images"])
         # a site set up for vertical studies names its identifier column (and label)
         # in site.toml's [site.vertical] (docs/vertical.md)
         for key, value in dict(site.get("vertical", {})).items():

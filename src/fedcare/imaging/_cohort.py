@@ -112,21 +112,26 @@ def _spacing(ds: Any) -> tuple[float, float] | None:
 def _to_grid(hu: np.ndarray, spacing: tuple[float, float] | None, size: int,
              window: tuple[float, float]) -> np.ndarray:
     """HU -> [0, 1] window -> square pixels -> square field -> ``size`` x ``size``."""
-    from monai.transforms import Resize, ResizeWithPadOrCrop, ScaleIntensityRange
+    from monai.transforms.croppad.array import ResizeWithPadOrCrop
+    from monai.transforms.intensity.array import ScaleIntensityRange
+    from monai.transforms.spatial.array import Resize
 
-    image = np.asarray(ScaleIntensityRange(a_min=window[0], a_max=window[1], b_min=0.0,
-                                           b_max=1.0, clip=True)(hu[None].astype(np.float32)))
+    def apply(transform: Any, array: np.ndarray) -> np.ndarray:
+        return np.asarray(transform(array))
+
+    image = apply(ScaleIntensityRange(a_min=window[0], a_max=window[1], b_min=0.0,
+                                      b_max=1.0, clip=True), hu[None].astype(np.float32))
     rows, cols = hu.shape
     if spacing is not None and abs(spacing[0] - spacing[1]) > 1e-6 * max(spacing):
         finest = min(spacing)
         shape = (max(1, round(rows * spacing[0] / finest)),
                  max(1, round(cols * spacing[1] / finest)))
-        image = np.asarray(Resize(shape, mode="area")(image))
+        image = apply(Resize(shape, mode="area"), image)
         rows, cols = shape
     if rows != cols:
         side = max(rows, cols)
-        image = np.asarray(ResizeWithPadOrCrop((side, side))(image))
-    out = np.asarray(Resize((size, size), mode="area")(image), dtype=np.float32)
+        image = apply(ResizeWithPadOrCrop((side, side)), image)
+    out = apply(Resize((size, size), mode="area"), image).astype(np.float32)
     return out
 
 
@@ -399,7 +404,8 @@ def read_image_cohort(images: str | Path, labels: str | Path, *, file_column: st
         raise DataError(f"{labels}: site '{site}' has no readable file in {root}"
                         if missing[site] else f"{labels}: no rows for site '{site}'")
     findings: list[ImageFinding] = []
-    images_out, y, sites, files = [], [], [], []
+    images_out: list[np.ndarray] = []
+    y, sites, files = [], [], []
     actions = 0
     for name in sorted(per_site):
         entries = per_site[name]
@@ -410,6 +416,7 @@ def read_image_cohort(images: str | Path, labels: str | Path, *, file_column: st
             raise DataError(f"site '{name}': none of its {len(entries)} files is a usable "
                             f"slice (findings: {kinds})")
         for r, row in usable:
+            assert r.image is not None
             images_out.append(r.image)
             y.append(int(str(row[label_column]).strip()))
             sites.append(name)

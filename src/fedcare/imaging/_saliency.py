@@ -33,7 +33,7 @@ def occlusion_saliency(model: Any, image: np.ndarray, *, mask_size: int = 9
         Side of the occluding patch, pixels (odd).
     """
     import torch
-    from monai.visualize import OcclusionSensitivity
+    from monai.visualize.occlusion_sensitivity import OcclusionSensitivity
 
     side = math.isqrt(np.asarray(image).size)
     x = torch.as_tensor(np.asarray(image, dtype=np.float32).reshape(1, 1, side, side))

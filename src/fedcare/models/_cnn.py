@@ -30,7 +30,7 @@ __all__ = ["CNNClassifier"]
 def _centre_module() -> Any:
     from torch import nn
 
-    class Centre(nn.Module):  # type: ignore[misc]
+    class Centre(nn.Module):
         """Maps the [0, 1] window to about [-1, 3] (no parameters: nothing to send)."""
 
         def forward(self, x: Any) -> Any:

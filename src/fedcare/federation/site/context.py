@@ -18,8 +18,9 @@ from .data import config_key
 __all__ = ["NODE_DATA_KEYS", "SITE_CONFIG_KEY", "load_state", "save_state", "settings",
            "site_name"]
 
-NODE_DATA_KEYS = ("data", "data-dir")
-"""Node-config keys by which a site names its own table (they override the run's)."""
+NODE_DATA_KEYS = ("data", "data-dir", "images")
+"""Node-config keys by which a site names its own table, and in an image study its own
+image folder (they override the run's)."""
 
 SITE_CONFIG_KEY = "site-config"
 """Node-config key naming the site's ``site.toml`` (policy, units)."""
@@ -37,7 +38,8 @@ def settings(context: Context) -> tuple[StudyConfig, str]:
     """The study's settings as this site applies them, and their cache key.
 
     In a deployment each site reads its own table: ``node_config`` may name it with
-    ``data`` (a CSV/Parquet path, or ``builtin:heart-disease``) and ``data-dir``.
+    ``data`` (a CSV/Parquet path, or ``builtin:heart-disease``) and ``data-dir``; in an
+    image study ``data`` is its labels table and ``images`` its DICOM folder.
     """
     items = dict(context.run_config)
     for key in NODE_DATA_KEYS:

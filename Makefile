@@ -58,6 +58,7 @@ bench: $(VENV)/.installed
 	$(BIN)/fedcare benchmark privacy $(if $(HEART),--data $(HEART))
 	$(BIN)/python benchmarks/robust_aggregation.py
 	$(BIN)/python benchmarks/secagg.py
+	$(BIN)/python benchmarks/imaging.py --rounds 20
 	$(BIN)/python benchmarks/deploy_loopback.py
 
 clean:

@@ -148,6 +148,8 @@ def check_images(
     labels: Annotated[Path | None, typer.Option(
         help="CSV naming the slices (file, label, site columns); without it every *.dcm "
              "file under --images is read.")] = None,
+    file_column: Annotated[str, typer.Option(
+        help="Column of --labels holding each slice's path under --images.")] = "file",
     site_column: Annotated[str, typer.Option(help="Site column of --labels.")] = "site",
     target: Annotated[str, typer.Option(help="0/1 label column of --labels.")] = "label",
     modality: Annotated[str, typer.Option(
@@ -176,7 +178,8 @@ def check_images(
         names = tuple(m.strip().upper() for m in modality.split(",") if m.strip())
         accepted = None if names in ((), ("ANY",)) else names
         if labels is not None:
-            cohort = read_image_cohort(images, labels, site_column=site_column,
+            cohort = read_image_cohort(images, labels, file_column=file_column,
+                                       site_column=site_column,
                                        label_column=target, size=size, modality=accepted)
             usable = {s: int((cohort.sites == s).sum()) for s in cohort.site_names()}
             findings, seconds = cohort.findings, cohort.seconds

@@ -253,8 +253,12 @@ def study_run(
         help="An image study: the folder of DICOM files (one slice per file). --labels "
              "names them; model cnn, strategy fedavg by default.")] = None,
     labels: Annotated[Path | None, typer.Option(
-        help="With --images: CSV with columns file (path under --images), the 0/1 "
-             "--target (default: label) and the --site-column (default: site).")] = None,
+        help="With --images: CSV with a --file-column (default: file; each slice's path "
+             "under --images), the 0/1 --target (default: label) and the --site-column "
+             "(default: site).")] = None,
+    file_column: Annotated[str | None, typer.Option(
+        help="With --images: the --labels column holding each slice's path under --images "
+             "(default: file).")] = None,
     image_size: Annotated[int | None, typer.Option(
         min=8, max=512, help="With --images: slices resampled to this square grid "
                              "(default: 64).")] = None,
@@ -300,6 +304,7 @@ def study_run(
                  "audit_dir": str(audit_dir.resolve()) if audit_dir else None,
                  "secure_aggregation": True if secure_aggregation else None,
                  "images": str(images) if images else None, "image_size": image_size,
+                 "file_column": file_column,
                  "modality": modality}
         config = base.replace(**defaults, **{k: v for k, v in given.items() if v is not None})
         if config.data == StudyConfig().data and data is None:

@@ -64,8 +64,8 @@ MISSING = ("impute", "complete-case", "drop-feature")
 #: The tables a study file may group its settings in (section -> its settings).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "data": ("data", "data_dir", "site_column", "target", "features", "categorical",
-             "numeric", "positive", "missing_codes", "missing", "images", "image_size",
-             "modality"),
+             "numeric", "positive", "missing_codes", "missing", "images", "file_column",
+             "image_size", "modality"),
     "split": ("test_size", "split_seed", "min_site_rows"),
     "training": ("model", "C", "strategy", "rounds", "local_steps", "lr", "batch_size",
                  "prox_mu", "server_lr", "standardise", "personalise", "seed"),
@@ -256,11 +256,11 @@ class StudyConfig(FrozenSettings):
         value is a level of its own, ``(not recorded)``; otherwise such rows are dropped
         and counted.
         ``images``: an image study (docs/imaging.md): the folder of DICOM files, with
-        ``data`` the labels table (a file column ``file`` relative to ``images``, the
-        ``target`` 0/1 and ``site_column``); needs ``model = "cnn"`` and ``standardise =
-        "none"``. ``image_size`` (64): slices are resampled to this square grid;
-        ``modality`` ("CT"; comma-separated for several): files of another modality are
-        left out and counted.
+        ``data`` the labels table (``file_column``, default ``file``: each slice's path
+        relative to ``images``; the ``target`` 0/1 and ``site_column``); needs
+        ``model = "cnn"`` and ``standardise = "none"``. ``image_size`` (64): slices are
+        resampled to this square grid; ``modality`` ("CT"; comma-separated for several):
+        files of another modality are left out and counted.
     ``[split]
         Each site splits its own rows: ``test_size`` (0.34, within 0.05-0.9) with
         ``split_seed`` (43), stratified where each class has more than 2 rows (the FLamby
@@ -329,6 +329,7 @@ class StudyConfig(FrozenSettings):
     missing_codes: dict[str, list[float]] = Field(default_factory=dict)
     missing: str = "impute"
     images: str = ""
+    file_column: str = "file"
     image_size: int = Field(64, ge=8, le=512)
     modality: str = "CT"
     # [split]

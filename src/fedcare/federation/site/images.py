@@ -42,6 +42,7 @@ def _cohort(key: str, name: str):  # type: ignore[no-untyped-def]
 
     config = StudyConfig.from_run_config(json.loads(key))
     return read_image_cohort(config.images, config.data, site=name,
+                             file_column=config.file_column,
                              site_column=config.site_column, label_column=config.target,
                              size=config.image_size, modality=modalities(config))
 
@@ -93,5 +94,6 @@ def image_study_sites(config: StudyConfig) -> list[str]:
 
     if not Path(config.images).is_dir():
         raise DataNotFoundError(f"{config.images}: image folder not found")
-    rows = read_labels(Path(config.data), "file", config.target, config.site_column)
+    rows = read_labels(Path(config.data), config.file_column, config.target,
+                       config.site_column)
     return sorted({str(r[config.site_column]).strip() for r in rows})

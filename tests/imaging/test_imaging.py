@@ -297,3 +297,23 @@ def test_every_image_message_is_in_a_verified_audit_log(study: Path, tmp_path: P
     coordinator = verify_log(audit / "coordinator.jsonl")
     assert coordinator.records == sum(
         verify_log(audit / f"site-{s.name}.jsonl").records for s in SMALL)
+
+
+def test_a_labels_table_with_its_own_column_names(study: Path, tmp_path: Path) -> None:
+    """A hospital's table says path / hospital / finding, not file / site / label."""
+    with (study / "labels.csv").open() as src:
+        rows = list(csv.DictReader(src))
+    own = tmp_path / "own.csv"
+    with own.open("w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["finding", "hospital", "path"])
+        writer.writerows([r["label"], r["site"], r["file"]] for r in rows)
+    config = _config(study, data=str(own), file_column="path", site_column="hospital",
+                     target="finding")
+    result, _ = run_inprocess(config, [s.name for s in SMALL])
+    assert set(result["per_site"]["federated"]) == {s.name for s in SMALL}
+    out = CliRunner().invoke(app, ["data", "check-images", "--images", str(study / "images"),
+                                   "--labels", str(own), "--file-column", "path",
+                                   "--site-column", "hospital", "--target", "finding"])
+    assert out.exit_code == 0, out.output
+    assert "site-a: 40 usable slices" in out.output

@@ -64,17 +64,24 @@ table.compact{font-size:.75em}table.compact th,table.compact td{padding:.15em .3
 
 #: The "Data quality" section (study reports and ``fedcare data check --report``).
 QUALITY_SECTION = """{% if quality %}<h2>Data quality</h2>
+{% if quality.images %}<p class="note">Each site checked its own DICOM files as it read
+them (modality, a single greyscale slice, decodable pixel data, burned-in text, pixel
+spacing, private tags, gaps in a series) and sent only the count of files per finding;
+files a check refused were left out of training and testing, the others were kept
+(private tags removed by de-identification, non-square pixels resampled). Findings:
+{{ quality.summary }}.</p>{% else %}
 <p class="note">Before training, each site sent only aggregates of its own rows: counts
 (missing values, candidate missing-value codes, values outside each feature's valid range,
 events) and quartiles; {% if quality.min_cell > 1 %}every count of 1 to
 {{ quality.min_cell - 1 }} patients was withheld and each quartile is an average over
 {{ quality.min_cell }} values{% else %}small-cell protection was off{% endif %}. Findings:
-{{ quality.summary }}.</p>
+{{ quality.summary }}.</p>{% endif %}
 {% if quality.findings %}<table><thead><tr><th>severity</th><th>site</th><th>feature</th>
 <th>kind</th><th>detail</th></tr></thead>
 <tbody>{% for r in quality.findings %}<tr>{% for c in r %}<td style="text-align:left">{{ c }}</td>
 {% endfor %}</tr>{% endfor %}</tbody></table>
 {% else %}<p>No findings.</p>{% endif %}
+{% if not quality.images %}
 <table><thead><tr><th>site</th><th>rows</th><th>events</th><th>prevalence</th></tr></thead>
 <tbody>{% for r in quality.sites %}<tr>{% for c in r %}<td{% if c is suppressed %} class="sup"
 {% endif %}>{{ c }}</td>{% endfor %}</tr>
@@ -83,7 +90,7 @@ events) and quartiles; {% if quality.min_cell > 1 %}every count of 1 to
 value (so more than the rows used for training and testing); events: rows with the
 outcome. {% if quality.min_cell > 1 %}suppressed / &lt;{{ quality.min_cell }}: a count of 1
 to {{ quality.min_cell - 1 }} patients, withheld by the small-cell rule.{% endif %}</p>
-{% endif %}
+{% endif %}{% endif %}
 """
 
 #: The quality-override banner: first thing under the title.
@@ -721,6 +728,7 @@ def _quality(quality: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return _int(row.get("n_events"))
 
     return {
+        "images": quality.get("check") == "images",
         "min_cell": int(quality.get("min_cell", 5)),
         "summary": ", ".join(f"{n} {severity}" for severity, n in summary.items()) or "none",
         "findings": [[f.get("severity"), f.get("site") or _DASH, f.get("feature") or _DASH,
@@ -845,6 +853,11 @@ def _per_site(metrics: Mapping[str, Any], settings: Sequence[str], sites: Sequen
     split = (f"{test_size * 100:.0f}% of n rows" if test_size is not None
              else "the site's held-out share")
     notes = [
+        "n rows: the site's usable slices, after leaving out (dropped) every file an image "
+        "check refused (see Data quality); n rows = n train + n test. n test: the slices "
+        f"held out for testing ({split}, stratified by outcome); every figure in this "
+        "table is on them."
+    ] if metrics.get("images") else [
         "n rows: the site's rows the study used, after leaving out (dropped) every row "
         "with a missing outcome or categorical value"
         + (" or any other missing value (missing = complete-case)" if complete else

@@ -131,7 +131,7 @@ def test_set_changes_the_policy_atomically_and_audits_each_change(site: Path) ->
      ("min_cohort=0", "policy.min_cohort: expected an integer >= 1, got 0"),
      ("require_secure_aggregation=maybe",
       "--set require_secure_aggregation: expected true or false, got 'maybe'"),
-     ("models=logistc", "policy.models must list some of ['logistic', 'mlp'], got "
+     ("models=logistc", "policy.models must list some of ['logistic', 'mlp', 'cnn'], got "
                         "['logistc']"),
      ("max_eps=1", "--set max_eps: unknown policy setting; did you mean 'max_epsilon'?"),
      ("max_epsilon", "--set expects KEY=VALUE (e.g. max_epsilon=none), got 'max_epsilon'")],

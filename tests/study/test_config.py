@@ -184,8 +184,8 @@ def test_errors_are_never_pydantic_errors() -> None:
         ({"model": "mlp", "strategy": "newton"}, "strategy 'newton' needs model 'logistic'"),
         ({"aggregation": "median"}, "aggregation 'median' applies to the FedAvg family"),
         ({"norm_bound": 3.0}, "norm_bound applies to the FedAvg family, not strategy 'newton'"),
-        ({"dp_epsilon": 1.0}, "record-level DP-SGD (dp_epsilon > 0) is available for model "
-                              "'logistic' with strategy fedavg"),
+        ({"dp_epsilon": 1.0}, "record-level DP-SGD (dp_epsilon > 0) is available for models "
+                              "'logistic' and 'cnn' with strategy fedavg"),
         ({"dp_epsilon": 1.0, "model": "mlp", "strategy": "fedavg"}, "record-level DP-SGD"),
         ({"secure_aggregation": True, "strategy": "fedavg", "aggregation": "median"},
          "secure_aggregation hides each site's update"),
@@ -355,7 +355,7 @@ def test_site_policy(tmp_path: Path) -> None:
         ('require_secure_aggregation = "yes"',
          "site.toml: policy.require_secure_aggregation: expected true or false, got 'yes'"),
         ("min_cohort = 2.5", "site.toml: policy.min_cohort: expected an integer >= 1"),
-        ('models = ["logistc"]', r"policy.models must list some of \['logistic', 'mlp'\]"),
+        ('models = ["logistc"]', r"policy.models must list some of \['logistic', 'mlp', 'cnn'\]"),
     ],
 )
 def test_site_policy_errors(tmp_path: Path, text: str, match: str) -> None:

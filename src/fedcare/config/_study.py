@@ -261,7 +261,7 @@ class StudyConfig(FrozenSettings):
         ``model = "cnn"`` and ``standardise = "none"``. ``image_size`` (64): slices are
         resampled to this square grid; ``modality`` ("CT"; comma-separated for several):
         files of another modality are left out and counted.
-    ``[split]
+    ``[split]``
         Each site splits its own rows: ``test_size`` (0.34, within 0.05-0.9) with
         ``split_seed`` (43), stratified where each class has more than 2 rows (the FLamby
         rule). A site with fewer than ``min_site_rows`` usable rows, or fewer than 2 test

@@ -22,6 +22,7 @@ from fedcare.config import StudyConfig
 from fedcare.exceptions import ConfigError, DataError, DataNotFoundError
 from fedcare.federation import run_inprocess
 from fedcare.imaging import (
+    LEFT_OUT,
     CNNClassifier,
     ScannerSite,
     occlusion_saliency,
@@ -78,7 +79,7 @@ def test_cohort_matches_the_labels_and_every_file_is_deidentified(study: Path) -
         assert rows[file] == (site, label)
     private = {f.site: f.count for f in cohort.findings if f.kind == "private-tags"}
     assert private == {s.name: s.n for s in SMALL}
-    assert not any(f.blocking for f in cohort.findings)
+    assert not any(f.left_out for f in cohort.findings)
     assert cohort.deid_actions >= 5 * len(rows)  # names, IDs, dates, UIDs, private tags
 
 
@@ -109,7 +110,7 @@ def _damaged_copy(study: Path, tmp_path: Path) -> tuple[Path, Path]:
 def test_damaged_files_are_left_out_and_counted(study: Path, tmp_path: Path) -> None:
     images, labels = _damaged_copy(study, tmp_path)
     cohort = read_image_cohort(images, labels, size=32)
-    found = {f.kind: (f.count, f.blocking) for f in cohort.findings}
+    found = {f.kind: (f.count, f.left_out) for f in cohort.findings}
     assert found["unreadable"] == (1, True)
     assert found["modality"] == (1, True)
     assert found["burned-in"] == (1, True)
@@ -150,8 +151,7 @@ def test_pydicom_test_files_are_read_or_counted_never_crash() -> None:
     assert files >= 50 and 5 <= usable < files
     assert kinds.get("not-a-slice", 0) > 0 and kinds.get("no-pixels", 0) > 0
     assert kinds.get("unreadable", 0) > 0
-    assert sum(kinds.get(k, 0) for k in ("unreadable", "modality", "not-a-slice", "no-pixels",
-                                         "undecodable", "burned-in")) == files - usable
+    assert sum(kinds.get(k, 0) for k in LEFT_OUT) == files - usable
     assert seconds > 0
 
 
@@ -317,3 +317,104 @@ def test_a_labels_table_with_its_own_column_names(study: Path, tmp_path: Path) -
                                    "--site-column", "hospital", "--target", "finding"])
     assert out.exit_code == 0, out.output
     assert "site-a: 40 usable slices" in out.output
+
+
+def _dx_file(path: Path, *, truncate: bool = False) -> None:
+    """A projection X-ray-like file: stored values 0-4095, no HU scale (synthetic)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    rng = np.random.default_rng(0)
+    pixels = np.clip(rng.normal(2000, 300, (50, 40)), 0, 4095).astype(np.uint16)
+    pixels[20:26, 18:24] = 3500  # a bright finding
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # digital X-ray
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, generate_uid()
+    ds.Modality, ds.PatientName, ds.PatientID = "DX", "Invented^Person", "DX0001"
+    ds.Rows, ds.Columns, ds.SamplesPerPixel = 50, 40, 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.ImagerPixelSpacing = ["0.2", "0.2"]
+    data = pixels.tobytes()
+    ds.PixelData = data[: len(data) // 2] if truncate else data
+    ds.save_as(path, enforce_file_format=True)
+
+
+def test_a_non_ct_slice_is_scaled_by_its_own_percentiles(tmp_path: Path) -> None:
+    from fedcare.imaging import load_slice
+
+    path = tmp_path / "dx.dcm"
+    _dx_file(path)
+    auto = load_slice(path, modality=("DX",), size=32)
+    assert auto.image is not None and "saturated" not in auto.findings
+    assert 0.2 < float(np.median(auto.image)) < 0.8  # the body is not all white
+    as_ct = load_slice(path, modality=("DX",), size=32, window=(-1000.0, 400.0))
+    assert "saturated" in as_ct.findings  # a CT window on X-ray values: all white
+    truncated = tmp_path / "short.dcm"
+    _dx_file(truncated, truncate=True)
+    assert load_slice(truncated, modality=("DX",), size=32).findings[-1] == "bad-pixels"
+
+
+def test_check_images_lists_a_site_with_no_usable_file(study: Path, tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "checks.json"
+    result = CliRunner().invoke(app, ["data", "check-images", "--images",
+                                      str(study / "images"), "--labels",
+                                      str(study / "labels.csv"), "--modality", "MR",
+                                      "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["usable"] == {s.name: 0 for s in SMALL}
+    left_out = [(f["site"], f["kind"], f["count"]) for f in report["findings"]
+                if f["left_out"]]
+    assert sorted(left_out) == [(s.name, "modality", s.n) for s in SMALL]
+
+
+def test_labels_written_yes_no_with_positive(study: Path, tmp_path: Path) -> None:
+    with (study / "labels.csv").open() as src:
+        rows = list(csv.DictReader(src))
+    words = tmp_path / "words.csv"
+    with words.open("w", newline="") as dst:
+        writer = csv.writer(dst)
+        writer.writerow(["file", "site", "label"])
+        writer.writerows([r["file"], r["site"], "yes" if r["label"] == "1" else "no"]
+                         for r in rows)
+    numbers = read_image_cohort(study / "images", study / "labels.csv", size=32)
+    yes_no = read_image_cohort(study / "images", words, size=32, positive="yes")
+    assert np.array_equal(numbers.y, yes_no.y)
+    with pytest.raises(DataError, match="row 2, column 'label': expected 0 or 1"):
+        read_image_cohort(study / "images", words, size=32)
+
+
+def test_study_run_with_images_and_named_columns(study: Path, tmp_path: Path) -> None:
+    """The README's form, --site-column and --target given (it once raised TypeError)."""
+    result = CliRunner().invoke(app, [
+        "study", "run", "--images", str(study / "images"), "--labels",
+        str(study / "labels.csv"), "--site-column", "site", "--target", "label",
+        "--rounds", "1", "--image-size", "32", "--out", str(tmp_path / "runs"),
+        "--json", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    assert "images: 32 x 32 slices" in result.output
+
+
+def test_a_model_at_chance_is_called_so(study: Path, tmp_path: Path) -> None:
+    """The report's banner and the registry's first limitation when the federated AUC
+    is under 0.6 (here set so: a model with no skill must never look usable)."""
+    from fedcare.cli._common import write_outputs
+    from fedcare.registry._provenance import model_from_run
+    from fedcare.report._html import _render
+    from fedcare.study import run_study
+
+    metrics = run_study(_config(study), pooled=False).to_dict()
+    key = next(k for k in metrics["results"] if k.startswith("federated"))
+    metrics["results"][key]["pooled_test"]["auc"] = 0.46
+    assert 'id="no-skill"' in _render(metrics)
+    record = model_from_run(write_outputs(metrics, tmp_path, "chance"))
+    assert record["limitations"][0].startswith("NO SKILL: AUC 0.460")
+    metrics["results"][key]["pooled_test"]["auc"] = 0.9
+    assert 'id="no-skill"' not in _render(metrics)

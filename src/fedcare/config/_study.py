@@ -65,7 +65,7 @@ MISSING = ("impute", "complete-case", "drop-feature")
 SECTIONS: dict[str, tuple[str, ...]] = {
     "data": ("data", "data_dir", "site_column", "target", "features", "categorical",
              "numeric", "positive", "missing_codes", "missing", "images", "file_column",
-             "image_size", "modality"),
+             "image_size", "modality", "window"),
     "split": ("test_size", "split_seed", "min_site_rows"),
     "training": ("model", "C", "strategy", "rounds", "local_steps", "lr", "batch_size",
                  "prox_mu", "server_lr", "standardise", "personalise", "seed"),
@@ -86,6 +86,31 @@ _CHOICES: dict[str, tuple[str, ...]] = {
 _LISTS = ("features", "categorical", "numeric")
 _MAX_SHOWN = 40  # characters of a received value quoted in an error
 _MAX_ERRORS = 8
+
+
+def parse_window(value: str) -> tuple[float, float] | str:
+    """``"auto"``, ``"percentile"`` or ``"low,high"`` (numbers, low < high) as
+    :func:`fedcare.imaging.load_slice` takes it."""
+    text = str(value).strip().lower()
+    if text in ("auto", "percentile"):
+        return text
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"must be 'auto', 'percentile' or 'low,high' (two numbers), got "
+                         f"{show(value)}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"'low,high' needs finite numbers with low < high, got {show(value)}")
+    return low, high
+
+
+def window_text(window: str) -> str:
+    """How an image model's ``window`` setting maps values to [0, 1], in words."""
+    if window in ("auto", None):
+        return "CT: -1000 to 400 HU; other modalities: each slice's 0.5th-99.5th percentile"
+    if window == "percentile":
+        return "each slice's 0.5th-99.5th percentile"
+    return f"{window.replace(',', ' to ')} (after the rescale slope and intercept)"
 
 
 def parse_missing_codes(value: Any) -> Any:
@@ -260,7 +285,9 @@ class StudyConfig(FrozenSettings):
         relative to ``images``; the ``target`` 0/1 and ``site_column``); needs
         ``model = "cnn"`` and ``standardise = "none"``. ``image_size`` (64): slices are
         resampled to this square grid; ``modality`` ("CT"; comma-separated for several):
-        files of another modality are left out and counted.
+        files of another modality are left out and counted; ``window``: how values map to
+        [0, 1]: ``"auto"`` (CT -1000 to 400 HU, any other modality each slice's 0.5th to
+        99.5th percentile), ``"percentile"`` or ``"low,high"`` (e.g. ``"-160,240"``).
     ``[split]``
         Each site splits its own rows: ``test_size`` (0.34, within 0.05-0.9) with
         ``split_seed`` (43), stratified where each class has more than 2 rows (the FLamby
@@ -332,6 +359,7 @@ class StudyConfig(FrozenSettings):
     file_column: str = "file"
     image_size: int = Field(64, ge=8, le=512)
     modality: str = "CT"
+    window: str = "auto"
     # [split]
     test_size: float = Field(0.34, ge=0.05, le=0.9)
     split_seed: int = 43
@@ -435,6 +463,12 @@ class StudyConfig(FrozenSettings):
             raise ValueError("record-level DP-SGD (dp_epsilon > 0) is available for models "
                              "'logistic' and 'cnn' with strategy fedavg, fedprox or fedadam")
         return self
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_window(value)
+        return value
 
     @model_validator(mode="after")
     def _images_need_the_cnn(self) -> StudyConfig:

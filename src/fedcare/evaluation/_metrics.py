@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -167,3 +168,20 @@ def auc_bootstrap(y: np.ndarray, p: np.ndarray, p_other: np.ndarray | None = Non
         out["difference"] = (float(roc_auc_score(y, scores[0]) - roc_auc_score(y, scores[1]))
                              if 0 < y.sum() < len(y) else None)
     return out
+
+
+NO_SKILL_AUC = 0.6
+"""Below this AUC on all test rows a model is reported as having no useful skill (0.5 is
+chance): the CLI, the study report and the registry's limitations say so."""
+
+
+def no_skill(results: Mapping[str, Any]) -> tuple[str, float] | None:
+    """The federated setting and its AUC on all test rows when that AUC is below
+    :data:`NO_SKILL_AUC` (``results``: ``metrics.json["results"]``); else None."""
+    for name, result in results.items():
+        if not str(name).startswith("federated"):
+            continue
+        auc = (result.get("pooled_test") or {}).get("auc")
+        if isinstance(auc, int | float) and auc < NO_SKILL_AUC:
+            return str(name), float(auc)
+    return None

@@ -6,7 +6,7 @@ checks also run on the real DICOM files that ship with pydicom. See docs/imaging
 """
 
 from fedcare.imaging._cohort import (
-    BLOCKING,
+    LEFT_OUT,
     MEANINGS,
     ImageCohort,
     ImageFinding,
@@ -25,7 +25,7 @@ from fedcare.imaging._synthetic import (
 from fedcare.models._cnn import CNNClassifier
 
 __all__ = [
-    "BLOCKING",
+    "LEFT_OUT",
     "MEANINGS",
     "SITES",
     "SYNTHETIC_MARKER",

@@ -8,9 +8,11 @@ Every file goes through the same steps, in this order, and nothing about it leav
    private tags, a burned-in-annotation flag;
 3. de-identified with the PS3.15 E.1-1 basic profile (:func:`fedcare.deid.deidentify_dataset`;
    private tags removed, UIDs replaced by keyed ones, names, IDs and dates emptied);
-4. the pixels converted to HU (rescale slope/intercept), windowed to [0, 1] and resampled
-   to a square ``size`` x ``size`` grid with MONAI transforms (non-square pixels are first
-   resampled to square ones).
+4. the pixels rescaled (slope/intercept: HU for CT), windowed to [0, 1] (CT: -1000 to
+   400 HU; other modalities: the slice's own 0.5th-99.5th percentiles; or a fixed range)
+   and resampled to a square ``size`` x ``size`` grid with MONAI transforms (non-square
+   pixels are first resampled to square ones); a slice mostly at the window's top is
+   flagged ``saturated``.
 
 :func:`read_image_cohort` applies it to every file a labels table names and adds
 site-level checks: slices missing from a series, pixel spacing inconsistent within a
@@ -37,7 +39,7 @@ import numpy as np
 from fedcare.exceptions import DataError, DataNotFoundError
 
 __all__ = [
-    "BLOCKING",
+    "LEFT_OUT",
     "MEANINGS",
     "ImageCohort",
     "ImageFinding",
@@ -48,8 +50,19 @@ __all__ = [
     "scan_dicom_folder",
 ]
 
-BLOCKING = frozenset({"unreadable", "modality", "not-a-slice", "no-pixels", "undecodable",
-                      "burned-in", "missing-file"})
+CT_WINDOW = (-1000.0, 400.0)
+"""The HU window ``window = "auto"`` maps to [0, 1] for CT (air to soft tissue)."""
+
+PERCENTILES = (0.5, 99.5)
+"""``window = "percentile"`` (``"auto"`` for every modality but CT): each slice's own
+0.5th and 99.5th percentiles map to 0 and 1 (projection X-ray, MR, ... have no absolute
+scale like HU)."""
+
+SATURATED = 0.5
+"""A slice with more than this share of its pixels at the window's top is ``saturated``."""
+
+LEFT_OUT = frozenset({"unreadable", "modality", "not-a-slice", "no-pixels", "undecodable",
+                      "bad-pixels", "burned-in", "missing-file"})
 """Finding kinds that keep a file out of the cohort (the others are warnings)."""
 
 MEANINGS = {
@@ -64,6 +77,9 @@ MEANINGS = {
     "private-tags": "private tags present (removed by de-identification)",
     "no-spacing": "no pixel spacing (treated as square)",
     "spacing-spread": "pixel spacing differs by more than 10 % within the site",
+    "saturated": "over half the pixels at the window's top: the window does not fit these "
+                 "images (set window, e.g. 'percentile')",
+    "bad-pixels": "pixel data that do not match the header (truncated or corrupt)",
     "missing-slices": "a series whose instance numbers have gaps",
 }
 """What each finding kind means (reports and ``--help``)."""
@@ -76,7 +92,7 @@ class ImageFinding:
     site: str
     kind: str
     count: int
-    blocking: bool
+    left_out: bool
 
     @property
     def detail(self) -> str:
@@ -84,7 +100,7 @@ class ImageFinding:
 
     def to_dict(self) -> dict[str, Any]:
         return {"site": self.site, "kind": self.kind, "count": self.count,
-                "blocking": self.blocking, "detail": self.detail}
+                "left_out": self.left_out, "detail": self.detail}
 
 
 @dataclass
@@ -110,8 +126,9 @@ def _spacing(ds: Any) -> tuple[float, float] | None:
 
 
 def _to_grid(hu: np.ndarray, spacing: tuple[float, float] | None, size: int,
-             window: tuple[float, float]) -> np.ndarray:
-    """HU -> [0, 1] window -> square pixels -> square field -> ``size`` x ``size``."""
+             window: tuple[float, float] | str) -> np.ndarray:
+    """Window to [0, 1] (fixed, or the slice's own percentiles) -> square pixels ->
+    square field -> ``size`` x ``size``."""
     from monai.transforms.croppad.array import ResizeWithPadOrCrop
     from monai.transforms.intensity.array import ScaleIntensityRange
     from monai.transforms.spatial.array import Resize
@@ -119,8 +136,15 @@ def _to_grid(hu: np.ndarray, spacing: tuple[float, float] | None, size: int,
     def apply(transform: Any, array: np.ndarray) -> np.ndarray:
         return np.asarray(transform(array))
 
-    image = apply(ScaleIntensityRange(a_min=window[0], a_max=window[1], b_min=0.0,
-                                      b_max=1.0, clip=True), hu[None].astype(np.float32))
+    if isinstance(window, str):  # "percentile": the slice's own 0.5th to 99.5th
+        from monai.transforms.intensity.array import ScaleIntensityRangePercentiles
+
+        image = apply(ScaleIntensityRangePercentiles(
+            lower=PERCENTILES[0], upper=PERCENTILES[1], b_min=0.0, b_max=1.0, clip=True),
+            hu[None].astype(np.float32))
+    else:
+        image = apply(ScaleIntensityRange(a_min=window[0], a_max=window[1], b_min=0.0,
+                                          b_max=1.0, clip=True), hu[None].astype(np.float32))
     rows, cols = hu.shape
     if spacing is not None and abs(spacing[0] - spacing[1]) > 1e-6 * max(spacing):
         finest = min(spacing)
@@ -136,7 +160,7 @@ def _to_grid(hu: np.ndarray, spacing: tuple[float, float] | None, size: int,
 
 
 def load_slice(path: str | Path | BinaryIO, *, modality: Sequence[str] | None = ("CT",),
-               size: int = 64, window: tuple[float, float] = (-1000.0, 400.0),
+               size: int = 64, window: tuple[float, float] | str = "auto",
                keyed: Any = None) -> SliceResult:
     """Read, check, de-identify and resample one DICOM file (module docstring).
 
@@ -148,9 +172,11 @@ def load_slice(path: str | Path | BinaryIO, *, modality: Sequence[str] | None = 
         Accepted modalities (None: any).
     size : int
         Side of the output grid.
-    window : (low, high)
-        The HU window mapped to [0, 1] (CT); for other modalities the stored values after
-        rescale, so pass a window that fits them.
+    window : "auto", "percentile" or (low, high)
+        How values (after the rescale slope and intercept: HU for CT) map to [0, 1]:
+        ``"auto"``: :data:`CT_WINDOW` for a CT file, the slice's own percentiles
+        (:data:`PERCENTILES`) for any other modality; ``"percentile"``: always those;
+        ``(low, high)``: that fixed range.
     keyed : fedcare.deid Keyed, optional
         One key for the site's files (UIDs stay consistent within a series).
     """
@@ -175,7 +201,7 @@ def _quiet(name: str) -> Iterator[None]:
 
 
 def _load_slice(path: str | Path | BinaryIO, modality: Sequence[str] | None, size: int,
-                window: tuple[float, float], keyed: Any) -> SliceResult:
+                window: tuple[float, float] | str, keyed: Any) -> SliceResult:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
@@ -226,7 +252,9 @@ def _load_slice(path: str | Path | BinaryIO, modality: Sequence[str] | None, siz
     try:
         pixels = ds.pixel_array
     except Exception:  # no decoder for this transfer syntax, or pixel data that lie
-        findings.append("undecodable")
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        compressed = bool(getattr(syntax, "is_compressed", False))
+        findings.append("undecodable" if compressed else "bad-pixels")
         return result
     if pixels.ndim != 2:
         findings.append("not-a-slice")
@@ -238,7 +266,11 @@ def _load_slice(path: str | Path | BinaryIO, modality: Sequence[str] | None, siz
     slope = float(ds.get("RescaleSlope", 1) or 1)
     intercept = float(ds.get("RescaleIntercept", 0) or 0)
     hu = pixels.astype(np.float64) * slope + intercept
+    if window == "auto":
+        window = CT_WINDOW if kind == "CT" else "percentile"
     result.image = _to_grid(hu, spacing, size, window)
+    if float(np.mean(result.image >= 1.0)) > SATURATED:
+        findings.append("saturated")
     return result
 
 
@@ -290,8 +322,15 @@ class ImageCohort:
         return self.images.reshape(len(self.images), -1)
 
 
+def label_value(value: object, positive: str | None) -> int:
+    """A label as 0/1 (``positive``: the value meaning 1)."""
+    text = str(value).strip()
+    return int(text == positive) if positive else int(text)
+
+
 def read_labels(labels: Path, file_column: str, label_column: str,
-                 site_column: str | None) -> list[dict[str, str]]:
+                site_column: str | None, positive: str | None = None
+                ) -> list[dict[str, str]]:
     if not labels.is_file():
         raise DataNotFoundError(f"{labels}: labels table not found")
     try:
@@ -307,9 +346,18 @@ def read_labels(labels: Path, file_column: str, label_column: str,
             raise DataError(f"{labels}: no {role} column '{column}' (columns: {columns})")
     if not rows:
         raise DataError(f"{labels}: no rows")
+    levels = {str(r[label_column]).strip() for r in rows}
+    if positive and positive not in levels:
+        raise DataError(f"{labels}, column '{label_column}': no row holds the positive "
+                        f"level given ({len(levels)} distinct values)")
+    if positive and len(levels) > 2:
+        raise DataError(f"{labels}, column '{label_column}': {len(levels)} distinct values; "
+                        "a binary label has 2")
     for i, row in enumerate(rows, start=2):
-        if str(row[label_column]).strip() not in ("0", "1"):
-            raise DataError(f"{labels}, row {i}, column '{label_column}': expected 0 or 1")
+        value = str(row[label_column]).strip()
+        if not value or (not positive and value not in ("0", "1")):
+            raise DataError(f"{labels}, row {i}, column '{label_column}': expected 0 or 1"
+                            + ("" if positive else " (or name the positive level)"))
         if not str(row[file_column] or "").strip():
             raise DataError(f"{labels}, row {i}, column '{file_column}': empty file name")
         if site_column is not None and not str(row[site_column] or "").strip():
@@ -345,15 +393,16 @@ def _site_findings(site: str, results: Iterable[SliceResult], missing: int
             ordered = sorted(set(numbers))
             if ordered[-1] - ordered[0] + 1 > len(ordered):
                 counts["missing-slices"] += 1
-    return [ImageFinding(site, kind, n, kind in BLOCKING) for kind, n in sorted(counts.items())]
+    return [ImageFinding(site, kind, n, kind in LEFT_OUT) for kind, n in sorted(counts.items())]
 
 
 def read_image_cohort(images: str | Path, labels: str | Path, *, file_column: str = "file",
                       label_column: str = "label", site_column: str | None = "site",
                       site: str | None = None, size: int = 64,
                       modality: Sequence[str] | None = ("CT",),
-                      window: tuple[float, float] = (-1000.0, 400.0),
-                      key: bytes | str | None = None) -> ImageCohort:
+                      window: tuple[float, float] | str = "auto",
+                      key: bytes | str | None = None, positive: str | None = None,
+                      strict: bool = True) -> ImageCohort:
     """Every labelled slice of ``images`` (a folder), read, checked, de-identified and
     resampled (module docstring).
 
@@ -369,6 +418,12 @@ def read_image_cohort(images: str | Path, labels: str | Path, *, file_column: st
         As for :func:`load_slice`.
     key : bytes or str, optional
         De-identification key (UIDs consistent across runs); random when omitted.
+    positive : str, optional
+        The label meaning "finding" when the label column is not 0/1 (e.g. ``yes``):
+        that value is 1, any other value 0.
+    strict : bool, default=True
+        ``False`` (an export's check): a site with no usable slice is reported by its
+        findings instead of stopping with an error.
 
     Raises
     ------
@@ -386,7 +441,7 @@ def read_image_cohort(images: str | Path, labels: str | Path, *, file_column: st
     if not (isinstance(size, int) and 8 <= size <= 512):
         raise DataError(f"size must be an integer from 8 to 512, got {size!r}")
     started = time.perf_counter()
-    rows = read_labels(labels, file_column, label_column, site_column)
+    rows = read_labels(labels, file_column, label_column, site_column, positive)
     keyed, _ = make_keyed(key, "tag")
     per_site: dict[str, list[tuple[int, SliceResult, dict[str, str]]]] = {}
     missing: Counter[str] = Counter()
@@ -411,6 +466,8 @@ def read_image_cohort(images: str | Path, labels: str | Path, *, file_column: st
         entries = per_site[name]
         findings += _site_findings(name, (r for _, r, _ in entries), missing[name])
         usable = [(r, row) for _, r, row in entries if r.image is not None]
+        if not usable and not strict:
+            continue
         if not usable:
             kinds = sorted({k for _, r, _ in entries for k in r.findings})
             raise DataError(f"site '{name}': none of its {len(entries)} files is a usable "
@@ -418,17 +475,19 @@ def read_image_cohort(images: str | Path, labels: str | Path, *, file_column: st
         for r, row in usable:
             assert r.image is not None
             images_out.append(r.image)
-            y.append(int(str(row[label_column]).strip()))
+            y.append(label_value(row[label_column], positive))
             sites.append(name)
             files.append(str(row[file_column]).strip())
         actions += sum(r.deid_actions for _, r, _ in entries)
-    return ImageCohort(np.stack(images_out).astype(np.float32), np.asarray(y, dtype=np.int64),
+    stacked = (np.stack(images_out).astype(np.float32) if images_out
+               else np.zeros((0, 1, size, size), dtype=np.float32))
+    return ImageCohort(stacked, np.asarray(y, dtype=np.int64),
                        np.asarray(sites), files, findings, time.perf_counter() - started,
                        actions)
 
 
 def scan_dicom_folder(folder: str | Path, *, modality: Sequence[str] | None = None,
-                      size: int = 64, window: tuple[float, float] = (-1000.0, 400.0)
+                      size: int = 64, window: tuple[float, float] | str = "auto"
                       ) -> tuple[int, int, list[ImageFinding], float]:
     """Read, check, de-identify and resample every ``*.dcm`` file under ``folder``
     without labels (an export's first look). Returns (files, usable slices, findings

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from fedcare import __version__
+from fedcare.config._study import window_text
+from fedcare.evaluation import NO_SKILL_AUC, no_skill
 from fedcare.exceptions import DataError, DataNotFoundError
 
 __all__ = ["VERTICAL_KINDS", "model_from_run", "vertical_model_from_result"]
@@ -109,7 +111,8 @@ def _limitations(metrics: dict[str, Any], fed: dict[str, Any], kind: str,
     for finding in (metrics.get("quality") or {}).get("findings", []):
         # missingness is already stated as rows left out (above)
         if finding.get("severity") in {"blocking", "warning"} and finding.get("kind") != "missing":
-            notes.append(f"{finding.get('site') or 'all sites'}: {finding.get('feature')}: "
+            feature = f"{finding['feature']}: " if finding.get("feature") else ""
+            notes.append(f"{finding.get('site') or 'all sites'}: {feature}"
                          f"{finding.get('kind', '').replace('_', ' ')} "
                          f"({finding.get('detail')})")
     if metrics.get("missing_rounds"):
@@ -129,12 +132,17 @@ def _limitations(metrics: dict[str, Any], fed: dict[str, Any], kind: str,
                         "(fedcare.imaging.write_synthetic_study), not patients' images; its "
                         "figures show the method, not clinical accuracy")
     if kind == "cnn":
+        window = (metrics.get("study") or {}).get("window", "auto")
         notes.append(f"2-D {images.get('modality', '?')} slices of "
                      f"{images.get('size', '?')} x {images.get('size', '?')} pixels after "
-                     "windowing to -1000..400 HU; burned-in text in the pixels is not "
-                     "detected (files flagged BurnedInAnnotation are refused)")
+                     f"windowing ({window_text(window)}); burned-in text in the pixels is "
+                     "not detected (files flagged BurnedInAnnotation are refused)")
     notes.append("validated only on held-out patients of the training hospitals; not "
                  "externally validated")
+    weak = no_skill(metrics.get("results") or {})
+    if weak is not None:
+        notes.insert(0, f"NO SKILL: AUC {weak[1]:.3f} on all test rows (0.5 is chance, "
+                        f"{NO_SKILL_AUC} the least called useful): not for use")
     return notes
 
 
@@ -188,7 +196,8 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
     comparison = {
         key: {"mean_client_accuracy": r.get("mean_client_accuracy"),
               "pooled_test": r.get("pooled_test"),
-              "per_site_accuracy": {s: m.get("accuracy") for s, m in r.get("per_site", {}).items()}}
+              "per_site_accuracy": {s: m.get("accuracy") for s, m in r.get("per_site", {}).items()},
+              "per_site_auc": {s: m.get("auc") for s, m in r.get("per_site", {}).items()}}
         for key, r in results.items() if key != fed_key
     }
     images = metrics.get("images") or {}
@@ -201,7 +210,7 @@ def model_from_run(run_dir: Path) -> dict[str, Any]:
     hyper = {"C": study.get("C", 1.0)} if kind == "logistic" else {
         "width": len(arrays[1]) if len(arrays) > 1 else None,
         "image_size": images.get("size"), "modality": images.get("modality"),
-        "window_hu": [-1000.0, 400.0]} if kind == "cnn" else {
+        "window": study.get("window", "auto")} if kind == "cnn" else {
         "hidden": len(arrays[1]) if len(arrays) > 1 else None}
     from fedcare.data._codebook import outcome_for
 

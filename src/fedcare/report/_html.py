@@ -36,7 +36,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from fedcare._io import write_text_atomic
-from fedcare.evaluation import baseline_accuracy
+from fedcare.evaluation import NO_SKILL_AUC, baseline_accuracy, no_skill
 
 __all__ = ["write_quality_report", "write_report"]
 
@@ -101,6 +101,11 @@ _BANNER = """{% if override %}<div class="banner" role="alert" id="quality-overr
 else "s" }} that would have stopped it; every figure below may be affected by
 {{ "it" if override.findings | length == 1 else "them" }}:
 <ul>{% for f in override.findings %}<li>{{ f }}</li>{% endfor %}</ul></div>{% endif %}
+{% if no_skill %}<div class="banner" role="alert" id="no-skill"><strong>No skill.</strong>
+The federated model's AUC on all test rows is {{ "%.3f" | format(no_skill[1]) }} (0.5 is
+chance, {{ no_skill_auc }} the least this report calls useful): it has not learned to tell
+the outcome apart, and every figure, explanation and saliency map below describes a model
+that should not be used.</div>{% endif %}
 {% if leaks %}<div class="banner" role="alert" id="likely-leaks">
 <strong>Likely leak{{ "" if leaks | length == 1 else "s" }} among the features.</strong>
 The model used {{ "a feature" if leaks | length == 1 else "features" }} that may be known
@@ -989,6 +994,7 @@ def _render(metrics: Mapping[str, Any]) -> str:
     figures, omitted = _figures(metrics, settings, sites, baselines, k, live)
     return _env().from_string(_TEMPLATE).render(
         title=title, override=_override(metrics), leaks=_leaks(metrics),
+        no_skill=no_skill(results), no_skill_auc=NO_SKILL_AUC,
         intro=_intro(metrics, sites, live),
         comparison=_comparison(metrics, sites, baselines, live),
         per_site=_per_site(metrics, settings, sites, baselines, k, live),

@@ -13,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from fedcare.config._study import window_text
 from fedcare.report._html import STYLE, _fmt
 
 __all__ = ["image_card", "render_image_card_html"]
@@ -30,6 +31,7 @@ def image_card(record: Any) -> dict[str, Any]:
                                                                "n")}}
         for setting, other in comparison.items():
             per_site[site][setting.split(":")[0]] = {
+                "auc": (other.get("per_site_auc") or {}).get(site),
                 "accuracy": (other.get("per_site_accuracy") or {}).get(site)}
     return {
         "model_details": {
@@ -44,7 +46,8 @@ def image_card(record: Any) -> dict[str, Any]:
         "inputs": {
             "format": "one DICOM file: a single greyscale 2-D slice",
             "modality": images.get("modality"), "grid": images.get("size"),
-            "window_hu": (record.hyperparameters or {}).get("window_hu"),
+            "window": window_text(str((record.hyperparameters or {}).get("window")
+                                      or "auto")),
             "refused": ["unreadable", "modality", "not-a-slice", "no-pixels", "undecodable",
                         "burned-in"],
             "de_identification": "DICOM PS3.15 E.1-1 basic profile before the pixels are read"},
@@ -73,24 +76,34 @@ images.</strong> This model was trained and measured on generated slices, not pa
 images: its figures show the method, not clinical accuracy.</div>{% endif %}
 <h2>Intended use</h2><p>{{ card.intended_use }}</p>
 <h2>Input</h2><p>{{ card.inputs.format }}, modality {{ card.inputs.modality }},
-resampled to {{ card.inputs.grid }} x {{ card.inputs.grid }} pixels after windowing to
-{{ card.inputs.window_hu | join(' to ') }} HU; de-identified ({{
+resampled to {{ card.inputs.grid }} x {{ card.inputs.grid }} pixels after windowing
+({{ card.inputs.window }}); de-identified ({{
 card.inputs.de_identification }}). Refused: {{ card.inputs.refused | join(', ') }}.
 POST the file to <code>/v1/models/{{ d.id }}/predict/dicom</code>; the answer holds the
 probability and an occlusion saliency map.</p>
 <h2>Performance per site (test slices)</h2>
 <table><thead><tr><th>site</th><th>train slices</th><th>test slices</th>
 <th>federated AUC</th><th>federated Brier</th><th>federated accuracy</th>
-{% for s in settings %}<th>{{ s }} accuracy</th>{% endfor %}</tr></thead><tbody>
+{% for s in settings %}<th>{{ s }} AUC</th>{% endfor %}</tr></thead><tbody>
 {% for site, row in card.performance.per_site.items() %}<tr><td>{{ site }}</td>
 <td>{{ sites.get(site, {}).get('n_train', '–') }}</td>
 <td>{{ sites.get(site, {}).get('n_test', '–') }}</td>
 <td>{{ fmt(row.federated.auc) }}</td><td>{{ fmt(row.federated.brier) }}</td>
 <td>{{ fmt(row.federated.accuracy) }}</td>
-{% for s in settings %}<td>{{ fmt(row.get(s, {}).get('accuracy')) }}</td>{% endfor %}</tr>
+{% for s in settings %}<td>{{ fmt(row.get(s, {}).get('auc')) }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>
 <p class="note">local = each site's own model on its own slices; pooled = all sites'
 slices in one place (a reference only an embedded study can compute).</p>
+<h2>Privacy</h2><p>{% if card.privacy.differential_privacy %}DP-SGD ({{
+card.privacy.dp_level }} level): target epsilon {{ card.privacy.target_epsilon }}, delta
+{{ card.privacy.delta }}{% if card.privacy.epsilon_max %}, spent at most {{
+fmt(card.privacy.epsilon_max) }}{% endif %}.{% else %}No differential privacy:
+the network's weights are not formally protected against membership inference{% if
+card.privacy.membership_inference_auc %} (measured attack AUC {{
+fmt(card.privacy.membership_inference_auc) }}, 0.5 = chance){% endif %}.{% endif %}
+{% if card.privacy.secure_aggregation %} Updates summed with SecAgg+.{% endif %} Only the
+network's weights and aggregate metrics left the sites; slices and their headers never
+did.</p>
 <h2>Known limitations</h2><ul>{% for note in card.limitations %}<li>{{ note }}</li>
 {% endfor %}</ul>
 </body></html>

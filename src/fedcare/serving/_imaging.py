@@ -50,6 +50,8 @@ class ImagePrediction(BaseModel):
     model_id: int
     content_hash: str
     probability: float = Field(description="Probability of a finding (0-1).")
+    outcome: str = Field(description="The label column the model predicts (what the "
+                                     "probability is of).")
     findings: list[str] = Field(description="Checks that noted something but kept the file "
                                             "(e.g. non-square-pixels: resampled).")
     deidentified: bool = Field(description="The file was de-identified (PS3.15 basic "
@@ -78,26 +80,27 @@ def _network(record: ModelRecord) -> Any:
 
 
 def _predict(record: ModelRecord, data: bytes) -> dict[str, Any]:
-    from fedcare.imaging import BLOCKING, MEANINGS, load_slice, occlusion_saliency, saliency_png
+    from fedcare.imaging import LEFT_OUT, MEANINGS, load_slice, occlusion_saliency, saliency_png
 
     images = record.provenance.get("images") or {}
     size = int(images.get("size") or 64)
     modality = str(images.get("modality") or "CT")
     accepted = None if modality.upper() == "ANY" else tuple(
         m.strip().upper() for m in modality.split(",") if m.strip())
-    window = tuple(record.hyperparameters.get("window_hu") or (-1000.0, 400.0))
-    result = load_slice(io.BytesIO(data), modality=accepted, size=size,
-                        window=(float(window[0]), float(window[1])))
+    from fedcare.config._study import parse_window
+
+    window = parse_window(str(record.hyperparameters.get("window") or "auto"))
+    result = load_slice(io.BytesIO(data), modality=accepted, size=size, window=window)
     if result.image is None:
-        kind = next((k for k in result.findings if k in BLOCKING), "unreadable")
+        kind = next((k for k in result.findings if k in LEFT_OUT), "unreadable")
         detail = MEANINGS[kind]
         if kind == "modality":
             detail += f" (this model reads {modality})"
         raise HTTPException(422, detail=f"the uploaded file was refused: {kind}: {detail}")
     model = _network(record)
     saliency, probability = occlusion_saliency(model, result.image[0])
-    return {"probability": probability,
-            "findings": [k for k in result.findings if k not in BLOCKING],
+    return {"probability": probability, "outcome": str(record.schema.get("target") or ""),
+            "findings": [k for k in result.findings if k not in LEFT_OUT],
             "saliency": {"size": size,
                          "values": [[round(float(v), 3) for v in row] for row in saliency],
                          "png": saliency_png(result.image[0], saliency,

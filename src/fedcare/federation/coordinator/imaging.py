@@ -43,7 +43,7 @@ def image_quality(setup: Setup, config: StudyConfig) -> dict[str, Any]:
     severity, detail; files left out are warnings with their count), ``sites``."""
     findings = []
     for f in sorted(setup.image_findings, key=lambda f: (str(f["site"]), str(f["kind"]))):
-        left_out = bool(f["blocking"])
+        left_out = bool(f["left_out"])
         severity = "warning" if left_out or f["kind"] in ("spacing-spread",
                                                          "missing-slices") else "info"
         detail = (f"{f['count']} file(s) left out: {f['detail']}" if left_out

@@ -18,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from fedcare.config import StudyConfig
+from fedcare.config._study import parse_window
 from fedcare.data._split import site_split
 from fedcare.data._standardise import Standardiser
 
@@ -44,11 +45,13 @@ def _cohort(key: str, name: str):  # type: ignore[no-untyped-def]
     return read_image_cohort(config.images, config.data, site=name,
                              file_column=config.file_column,
                              site_column=config.site_column, label_column=config.target,
-                             size=config.image_size, modality=modalities(config))
+                             size=config.image_size, modality=modalities(config),
+                             window=parse_window(config.window),
+                             positive=config.positive or None)
 
 
 def _excluded(cohort) -> int:  # type: ignore[no-untyped-def]
-    return sum(f.count for f in cohort.findings if f.blocking)
+    return sum(f.count for f in cohort.findings if f.left_out)
 
 
 def image_prepared(config: StudyConfig, name: str, key: str | None = None) -> Prepared:
@@ -95,5 +98,5 @@ def image_study_sites(config: StudyConfig) -> list[str]:
     if not Path(config.images).is_dir():
         raise DataNotFoundError(f"{config.images}: image folder not found")
     rows = read_labels(Path(config.data), config.file_column, config.target,
-                       config.site_column)
+                       config.site_column, config.positive or None)
     return sorted({str(r[config.site_column]).strip() for r in rows})

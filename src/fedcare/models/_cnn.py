@@ -1,11 +1,14 @@
 """A compact convolutional network for binary image classification (PyTorch).
 
-Three 3x3 convolution blocks (8, 16, 32 channels, ReLU, 2x2 max-pooling after the first
-two), a global max-pool ("is there a finding anywhere in the slice?") and one linear
-output: 7,273 parameters for one input channel. No batch normalisation, so that
+Three 3x3 convolution blocks (8, 16, 32 channels, group normalisation, ReLU, 2x2
+max-pooling after the first two), a global max-pool ("is there a finding anywhere in the
+slice?") and one linear output: 6,033 parameters for one input channel. Group, not batch,
+normalisation: it has no running statistics (nothing but weights to average) and
 record-level DP-SGD (per-example gradients from opacus's ``GradSampleModule``) applies
-unchanged. Inputs are slices as rows, ``(n, size * size)`` (what every fedcare model
-takes and what a site's split holds), or ``(n, 1, size, size)``.
+unchanged; without it the network often never left its first plateau on projection X-ray
+slices (train AUC 0.50 after 150 epochs). Inputs are slices as rows, ``(n, size *
+size)`` (what every fedcare model takes and what a site's split holds), or ``(n, 1, size,
+size)``.
 
 It follows :class:`fedcare.models.MLPClassifier`'s contract (``fit``, ``predict_proba``,
 ``get_arrays``/``set_arrays``/``init_arrays``, ``local_update`` with FedProx and a
@@ -54,8 +57,11 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
     ----------
     width : int, default=8
         Channels of the first block (doubled in each of the next two).
-    epochs : int, default=60
+    epochs : int, default=100
         Full passes over the data in ``fit``.
+    min_steps : int, default=500
+        ``fit`` takes at least this many Adam steps (a site with 26 slices has one batch
+        an epoch: 100 epochs would be 100 steps, too few to leave the first plateau).
     lr : float, default=0.003
         Adam learning rate.
     weight_decay : float, default=1e-4
@@ -73,9 +79,9 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
         Pixels per slice (``size * size``).
     """
 
-    def __init__(self, width: int = 8, epochs: int = 60, lr: float = 0.003,
+    def __init__(self, width: int = 8, epochs: int = 100, lr: float = 0.003,
                  weight_decay: float = 1e-4, batch_size: int = 32,
-                 random_state: int = 0, device: str = "auto") -> None:
+                 random_state: int = 0, device: str = "auto", min_steps: int = 500) -> None:
         self.width = width
         self.epochs = epochs
         self.lr = lr
@@ -83,6 +89,7 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
         self.batch_size = batch_size
         self.random_state = random_state
         self.device = device
+        self.min_steps = min_steps
 
     def _device(self) -> Any:
         import torch
@@ -101,9 +108,11 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
         torch.manual_seed(self.random_state)
         w = self.width
         return nn.Sequential(
-            _centre_module(), nn.Conv2d(1, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(),
+            _centre_module(),
+            nn.Conv2d(1, w, 3, padding=1), nn.GroupNorm(2, w), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.GroupNorm(2, 2 * w), nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.GroupNorm(2, 4 * w), nn.ReLU(),
             nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(4 * w, 1),
         )
 
@@ -192,7 +201,7 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
 
     # -- scikit-learn -------------------------------------------------------------------
     def _check_params(self) -> None:
-        for name in ("width", "epochs", "batch_size"):
+        for name in ("width", "epochs", "batch_size", "min_steps"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
@@ -210,7 +219,7 @@ class CNNClassifier(LogOddsMixin, ClassifierMixin, BaseEstimator):  # type: igno
             raise ValueError(f"X has {len(Xt)} slices but y has {len(y)} labels")
         self.n_features_in_ = int(Xt.shape[-1] ** 2)
         self.module_ = self._build()
-        steps = self.epochs * max(1, math.ceil(len(y) / self.batch_size))
+        steps = max(self.min_steps, self.epochs * max(1, math.ceil(len(y) / self.batch_size)))
         self._train(Xt.reshape(len(Xt), -1).numpy(), y01, steps, self.lr, self.batch_size,
                     0.0, self.random_state, None)
         return self

@@ -27,6 +27,10 @@ HEART_DIR = Path(os.environ.get("FEDCARE_HEART_DIR") or (
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 os.environ.setdefault("FLWR_DISABLE_UPDATE_CHECK", "1")
 os.environ.setdefault("FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION", "1")
+# one torch/OpenMP thread per test process: `make test` runs two workers on two cores, and
+# two workers each spinning two OpenMP threads beside a deployment's Flower processes made
+# a 21-s image test run past its 600-s timeout (busy-waiting threads, oversubscribed cores)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def require(reason: str) -> NoReturn:

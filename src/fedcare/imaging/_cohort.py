@@ -23,19 +23,19 @@ or a file name from inside a DICOM header.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import logging
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from fedcare._logs import quieted
 from fedcare.exceptions import DataError, DataNotFoundError
 
 __all__ = [
@@ -181,23 +181,12 @@ def load_slice(path: str | Path | BinaryIO, *, modality: Sequence[str] | None = 
         One key for the site's files (UIDs stay consistent within a series).
     """
     # pydicom warns (and logs) about malformed values quoting them: never in our logs
-    with warnings.catch_warnings(), _quiet("pydicom"):
+    with warnings.catch_warnings(), quieted("pydicom", logging.CRITICAL):
         warnings.simplefilter("ignore")
         try:
             return _load_slice(path, modality, size, window, keyed)
         except Exception:  # a header that lies in a way no step foresaw: not a crash
             return SliceResult(None, ["unreadable"])
-
-
-@contextlib.contextmanager
-def _quiet(name: str) -> Iterator[None]:
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def _load_slice(path: str | Path | BinaryIO, modality: Sequence[str] | None, size: int,

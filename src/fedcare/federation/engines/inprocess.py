@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from itertools import count
 from typing import Any
 
@@ -22,6 +22,7 @@ from flwr.serverapp import Grid
 from flwr.supercore.run import Run
 from flwr.supercore.task_identity import TaskIdentity
 
+from fedcare._logs import quieted
 from fedcare.analytics import check_request
 from fedcare.config import StudyConfig
 
@@ -126,16 +127,9 @@ class InProcessGrid(Grid):
         return replies
 
 
-@contextmanager
-def quiet_flower() -> Iterator[None]:
+def quiet_flower() -> AbstractContextManager[None]:
     """Flower's per-round INFO logging silenced (warnings still shown)."""
-    flwr_logger = logging.getLogger("flwr")
-    level = flwr_logger.level
-    flwr_logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        flwr_logger.setLevel(level)
+    return quieted("flwr", logging.WARNING)
 
 
 def run_app(app: ClientApp, runner: Callable[[Grid, Context], dict[str, Any]],

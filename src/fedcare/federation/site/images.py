@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-import numpy as np
-
 from fedcare.config import StudyConfig
 from fedcare.config._study import parse_window
 from fedcare.data._split import site_split
@@ -80,11 +78,6 @@ def image_schema(config: StudyConfig, name: str, key: str | None = None) -> Task
         texts={"schema": json.dumps(schema, sort_keys=True),
                "findings": json.dumps([f.to_dict() for f in cohort.findings]),
                "data": f"{len(cohort.y)} slices under its image folder"})
-
-
-def as_rows(images: np.ndarray) -> np.ndarray:
-    """Slices (n, 1, s, s) or (n, s, s) as rows (n, s * s)."""
-    return np.asarray(images).reshape(len(images), -1)
 
 
 def image_study_sites(config: StudyConfig) -> list[str]:

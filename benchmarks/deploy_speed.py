@@ -33,8 +33,11 @@ bare app is also run a second time pulling as often (``--pull-interval``): the f
 is what a plain Flower app gets, the second the floor for any app on this machine while
 the SuperNode still waits 3 s between its own pulls.
 
+With ``--tol 1e-6`` the study is also submitted with Newton's ``tol`` on this checkout's
+deployment: it stops after the round whose step moved no coefficient by 1e-6 or more.
+
 Run:  python benchmarks/deploy_speed.py [--rounds 10] [--size 14] [--strategy newton]
-                                        [--src OTHER/src] [--json OUT]
+                                        [--src OTHER/src] [--tol 1e-6] [--json OUT]
 """
 
 from __future__ import annotations
@@ -173,9 +176,6 @@ def run_bare(coordinator: Path, rounds: int, size: int, work: Path,
 
 def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
     """The bare app, then the fedcare study, on one fresh loopback federation."""
-    from fedcare.config import StudyConfig
-    from fedcare.federation.engines.deploy import submit
-
     root = Path(tempfile.mkdtemp(prefix="fcs-", dir="/tmp"))
     out: dict[str, Any] = {"label": label}
     try:
@@ -193,31 +193,44 @@ def deployment(args: argparse.Namespace, label: str) -> dict[str, Any]:
             print(f"[{label}] bare Flower pulling every {args.pull_interval} s: median "
                   f"{statistics.median(fast['seconds']):.2f} s/round, wall "
                   f"{fast['wall_seconds']:.1f} s")
-            audit = root / "audit"
-            config = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
-                                 audit_dir=str(audit),
-                                 **{**C.flamby_protocol(), "strategy": args.strategy,
-                                    "rounds": args.rounds})
-            peak = [0.0] * len(SITES)
-            started = time.perf_counter()
-            result = submit(config, root / "coord", n_sites=len(SITES), timeout=1800,
-                            on_progress=lambda _line: _sample(sites, peak))
-            wall = time.perf_counter() - started
-            per_round = [float(h["seconds"]) for h in result["history"]]
-            received = [json.loads(line) for line in
-                        (audit / f"site-{SITES[0]}.jsonl").read_text().splitlines()]
-            types = [r["message_type"] for r in received if r.get("direction") == "received"]
-            out["fedcare"] = {"wall_seconds": wall, "seconds": per_round,
-                              "train_seconds": float(result["train_seconds"]),
-                              "message_rounds": len(types),
-                              "message_types": dict(sorted(
-                                  {t: types.count(t) for t in set(types)}.items())),
-                              "site_peak_rss_mb_sampled": peak}
-            print(f"[{label}] fedcare {args.strategy}: {args.rounds} rounds, {len(types)} "
-                  f"message rounds {out['fedcare']['message_types']}, study wall {wall:.1f} s")
+            out["fedcare"] = run_fedcare(args, root, sites, label, 0.0)
+            if args.tol and not args.src_deployment:
+                out["fedcare_tol"] = run_fedcare(args, root, sites, label, args.tol)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return out
+
+
+def run_fedcare(args: argparse.Namespace, root: Path, sites: list[Any], label: str,
+                tol: float) -> dict[str, Any]:
+    """The heart study submitted to the running deployment, timed (``tol``: Newton stops
+    once its coefficients settle; 0: every round)."""
+    from fedcare.federation.engines.deploy import submit
+    from fedcare.study import StudyConfig
+
+    audit = root / f"audit-{tol:g}"
+    config = StudyConfig(data="builtin:heart-disease", data_dir=str(C.HEART_DIR),
+                         audit_dir=str(audit),
+                         **{**C.flamby_protocol(), "strategy": args.strategy,
+                            "rounds": args.rounds, **({"tol": tol} if tol else {})})
+    peak = [0.0] * len(SITES)
+    started = time.perf_counter()
+    result = submit(config, root / "coord", n_sites=len(SITES), timeout=1800,
+                    on_progress=lambda _line: _sample(sites, peak))
+    wall = time.perf_counter() - started
+    per_round = [float(h["seconds"]) for h in result["history"]]
+    received = [json.loads(line) for line in
+                (audit / f"site-{SITES[0]}.jsonl").read_text().splitlines()]
+    types = [r["message_type"] for r in received if r.get("direction") == "received"]
+    fed = {"wall_seconds": wall, "seconds": per_round, "tol": tol,
+           "rounds_run": len(per_round), "train_seconds": float(result["train_seconds"]),
+           "message_rounds": len(types),
+           "message_types": dict(sorted({t: types.count(t) for t in set(types)}.items())),
+           "site_peak_rss_mb_sampled": peak}
+    print(f"[{label}] fedcare {args.strategy}{f' tol {tol:g}' if tol else ''}: "
+          f"{len(per_round)} of {args.rounds} rounds, {len(types)} message rounds "
+          f"{fed['message_types']}, study wall {wall:.1f} s")
+    return fed
 
 
 def _sample(procs: list[Any], peak: list[float]) -> None:
@@ -237,35 +250,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pull-interval", type=float, default=0.2,
                         help="the second bare run's ServerApp pulls replies this often, "
                              "as fedcare's coordinator does (run config pull-interval)")
+    parser.add_argument("--tol", type=float, default=0.0,
+                        help="also submit the study with this Newton tol (this checkout's "
+                             "deployment only): it stops once the coefficients settle")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
     C.flower_env()
+    args.src_deployment = False
     results = [deployment(args, "this checkout")]
     if args.src:
         os.environ["PYTHONPATH"] = str(Path(args.src).resolve())  # the child processes only
+        args.src_deployment = True
         try:
             results.append(deployment(args, f"--src {args.src}"))
         finally:
             os.environ.pop("PYTHONPATH", None)
     rows = []
-    for r in results:
-        bare, fed = r["bare"]["seconds"], r["fedcare"]
+    runs = [(r["label"], r, r["fedcare"]) for r in results] + [
+        (f"{r['label']}, tol {args.tol:g}", r, r["fedcare_tol"])
+        for r in results if "fedcare_tol" in r]
+    for label, r, fed in runs:
+        bare = r["bare"]["seconds"]
         fast = r["bare_fast_pull"]["seconds"]
         per_message = fed["wall_seconds"] / fed["message_rounds"]
         # a steady training round: one message round (round 1 holds two, the last the
         # final evaluate)
         steady = statistics.median(fed["seconds"][1:-1] or fed["seconds"])
-        rows.append([r["label"], f"{statistics.median(bare):.2f} / {max(bare):.2f}",
+        rows.append([label, f"{statistics.median(bare):.2f} / {max(bare):.2f}",
                      f"{statistics.median(fast):.2f} / {max(fast):.2f}",
-                     f"{fed['train_seconds'] / args.rounds:.2f}",
+                     f"{fed['train_seconds'] / len(fed['seconds']):.2f}",
                      f"{steady:.2f} ({steady / statistics.median(bare):.2f})",
-                     str(fed["message_rounds"]), f"{per_message:.2f}",
+                     f"{fed['message_rounds']} ({len(fed['seconds'])} training)",
+                     f"{per_message:.2f}",
                      f"{per_message / statistics.median(bare):.2f}",
                      f"{per_message / statistics.median(fast):.2f}",
                      f"{r['bare']['first_round']:.1f}", f"{r['bare']['wall_seconds']:.1f}",
                      f"{fed['wall_seconds']:.1f}",
                      f"{statistics.median(r['idle_site_rss_mb']):.0f}",
-                     f"{max(r['fedcare']['site_peak_rss_mb_sampled']):.0f}"])
+                     f"{max(fed['site_peak_rss_mb_sampled']):.0f}"])
     print(f"\n{args.rounds} rounds, 4 sites, TLS + node authentication, loopback\n")
     print(C.table(["fedcare in the site processes", "bare Flower s/message round (median / max)",
                    f"bare Flower pulling every {args.pull_interval} s (median / max)",

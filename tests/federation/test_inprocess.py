@@ -13,9 +13,9 @@ import pytest
 from scipy.special import expit
 
 from fedcare.data._standardise import Standardiser
-from fedcare.exceptions import FederationError, PolicyRefusal
+from fedcare.exceptions import DataError, FederationError, PolicyRefusal
 from fedcare.federation import run_inprocess
-from fedcare.federation.protocol import ConfigKey
+from fedcare.federation.protocol import QUALITY_RECORD, ConfigKey
 from fedcare.federation.site.data import SiteSplit, config_key
 from fedcare.models import LogisticRegression
 from fedcare.study import StudyConfig, load_study_cohort
@@ -85,7 +85,10 @@ def test_sites_send_only_model_shaped_arrays_and_aggregates(
             for array in record.to_numpy_ndarrays():
                 assert array.shape in allowed_shapes, array.shape
                 assert array.size < min_rows or array.shape == (p + 1, p + 1)
-        for record in content.metric_records.values():
+        for name, record in content.metric_records.items():
+            if name == QUALITY_RECORD:  # the quality aggregates sent with the schema
+                assert reply.metadata.message_type == "query.schema"
+                continue
             assert set(record) <= allowed_metrics
             assert all(isinstance(v, int | float) for v in record.values())
         assert set(content.config_records) == {"site"}
@@ -164,14 +167,19 @@ def test_the_quality_message_also_carries_the_next_set_up_sums(
     sent = Counter(m.metadata.message_type for m in grid.messages_sent)
     sent_apart = Counter(m.metadata.message_type for m in grid_apart.messages_sent)
     both = "query.impute" if missing == "impute" else "query.moments"
-    assert sent["query.quality"] == len(SITES) and sent[both] == 0
+    # complete cases: every site's own schema is the agreed one, so the quality answer
+    # (with the sums) came with the schema; imputing, restecg's "(not recorded)" level is
+    # not at every site: the quality message asks again under the agreed schema
+    early = missing == "complete-case"
+    assert sent["query.quality"] == (0 if early else len(SITES)) and sent[both] == 0
     assert sent_apart["query.quality"] == 0 and sent_apart[both] == len(SITES)
     if missing == "impute":  # the moments follow the imputation: their own message
         assert sent["query.moments"] == sent_apart["query.moments"] == len(SITES)
         assert merged["schema"]["imputed"] and \
             merged["schema"]["imputed"] == pytest.approx(apart["schema"]["imputed"],
                                                          rel=1e-12)
-    assert sum(sent.values()) == sum(sent_apart.values())  # quality's message took its place
+    # the quality message took the sums' place, or the schema message took both
+    assert sum(sent.values()) == sum(sent_apart.values()) - (len(SITES) if early else 0)
     for key in ("mean", "scale"):
         np.testing.assert_allclose(merged["standardiser"][key], apart["standardiser"][key],
                                    rtol=1e-12, atol=0)
@@ -193,13 +201,17 @@ def test_a_site_that_sends_no_sums_with_its_quality_gets_the_sums_message(
     from fedcare.federation.engines.inprocess import run_app
     from fedcare.federation.site import client_app
 
-    class OlderVa(GridWrapper):  # va's quality replies as an older fedcare's would be
+    class OlderVa(GridWrapper):  # va's replies as an older fedcare's would be
         def send_and_receive(self, messages: Any, *, timeout: float | None = None
                              ) -> list[Message]:
             replies = list(self._grid.send_and_receive(messages, timeout=timeout))
             for r in replies:
-                if (r.metadata.message_type == "query.quality"
-                        and r.content.config_records["site"]["site"] == "va"):
+                if r.content.config_records["site"]["site"] != "va":
+                    continue
+                if r.metadata.message_type == "query.schema":  # no quality with it
+                    for key in (QUALITY_RECORD, "sums", "arrays"):
+                        del r.content[key]
+                if r.metadata.message_type == "query.quality":  # and no sums with that
                     del r.content["sums"]
                     del r.content["arrays"]
             return replies
@@ -220,6 +232,104 @@ def test_a_site_that_sends_no_sums_with_its_quality_gets_the_sums_message(
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+def test_newton_with_tol_stops_in_the_round_the_coefficients_settle(
+        heart_config: StudyConfig) -> None:
+    """``tol``: the study stops after the first round whose Newton step moved no
+    coefficient by ``tol`` or more, then evaluates that model as a full study evaluates
+    its last; without it every round is run."""
+    config = heart_config.replace(strategy="newton", rounds=10)
+    full, grid_full = run_inprocess(config, SITES, keep_messages=True)
+    early, grid = run_inprocess(config.replace(tol=1e-6), SITES, keep_messages=True)
+    weights = [np.zeros(len(full["arrays"][0]) + 1)] + [
+        np.concatenate([np.ravel(a) for a in h["arrays"]]) for h in full["history"]]
+    steps = [float(np.max(np.abs(b - a))) for a, b in zip(weights, weights[1:])]
+    settled = next(r for r, step in enumerate(steps, start=1) if step < 1e-6)
+    assert full["converged_round"] is None and len(full["history"]) == 10
+    assert early["converged_round"] == settled and 2 < settled < 10
+    assert [h["round"] for h in early["history"]] == list(range(1, settled + 1))
+    for a, b in zip(early["arrays"], full["history"][settled - 1]["arrays"], strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(early["arrays"], full["arrays"], strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    sent = Counter(m.metadata.message_type for m in grid.messages_sent)
+    sent_full = Counter(m.metadata.message_type for m in grid_full.messages_sent)
+    assert sent["train.newton"] == settled * len(SITES)
+    assert sent["evaluate"] == sent_full["evaluate"] == len(SITES)  # the final evaluation
+    assert set(early["per_site"]) == set(full["per_site"]) == {"federated", "local",
+                                                               "personalised"}
+
+
+def _without_early_quality(grid: Any) -> Any:
+    """``grid`` with the quality aggregates taken out of every schema reply (as sites on
+    an older fedcare send them): the coordinator then asks in a quality message."""
+    from flwr.app import Message
+
+    from fedcare.federation.coordinator.grid import GridWrapper
+
+    class Stripped(GridWrapper):
+        def send_and_receive(self, messages: Any, *, timeout: float | None = None
+                             ) -> list[Message]:
+            replies = list(self._grid.send_and_receive(messages, timeout=timeout))
+            for r in replies:
+                if r.metadata.message_type == "query.schema":
+                    for key in (QUALITY_RECORD, "sums", "arrays"):
+                        if key in r.content:
+                            del r.content[key]
+            return replies
+
+    return Stripped(grid)
+
+
+@pytest.mark.parametrize("check", ["warn", "refuse"])
+def test_quality_sent_with_the_schema_is_the_quality_round_s_answer(
+        heart_config: StudyConfig, check: str) -> None:
+    """The quality aggregates and moments a site sends with its schema (under its own
+    schema, which here is the agreed one) give the same quality report, standardiser and
+    model as the quality message they replace; a blocking finding still refuses."""
+    from fedcare.federation.coordinator import run_task
+    from fedcare.federation.engines.inprocess import run_app
+    from fedcare.federation.site import client_app
+
+    config = heart_config.replace(rounds=2, quality_check=check)
+    run_config = {**config.to_run_config(), "num-sites": len(SITES)}
+    if check == "refuse":
+        for app in (run_task, lambda grid, ctx: run_task(_without_early_quality(grid), ctx)):
+            with pytest.raises(DataError, match="refused the study before training"):
+                run_app(client_app, app, run_config, SITES)
+        return
+    early, grid = run_app(client_app, run_task, run_config, SITES, keep_messages=True)
+    asked, grid_asked = run_app(client_app,
+                                lambda g, ctx: run_task(_without_early_quality(g), ctx),
+                                run_config, SITES, keep_messages=True)
+    sent = Counter(m.metadata.message_type for m in grid.messages_sent)
+    sent_asked = Counter(m.metadata.message_type for m in grid_asked.messages_sent)
+    assert sent["query.quality"] == 0 and sent_asked["query.quality"] == len(SITES)
+    assert sum(sent.values()) == sum(sent_asked.values()) - len(SITES)  # one round fewer
+    assert early["quality"] == asked["quality"] and early["quality"]["findings"]
+    for key in ("mean", "scale"):
+        np.testing.assert_array_equal(early["standardiser"][key], asked["standardiser"][key])
+    for a, b in zip(early["arrays"], asked["arrays"], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_excluded_site_sends_no_aggregate_with_its_schema(
+        heart_config: StudyConfig) -> None:
+    """A site the eligibility rules exclude sends its counts only, no quality aggregate
+    or sum, with its schema; the others' answers are then the quality round's."""
+    config = heart_config.replace(rounds=1, quality_check="warn", min_site_rows=100)
+    result, grid = run_inprocess(config, SITES, keep_messages=True)
+    assert set(result["excluded_sites"]) == {"switzerland"}
+    schemas = {r.content.config_records["site"]["site"]: r for r in grid.replies_received
+               if r.metadata.message_type == "query.schema"}
+    assert set(schemas) == set(SITES)
+    for site_name, reply in schemas.items():
+        sent_more = (QUALITY_RECORD in reply.content.metric_records,
+                     "sums" in reply.content.metric_records, bool(reply.content.array_records))
+        assert sent_more == ((False,) * 3 if site_name == "switzerland" else (True,) * 3)
+    assert "query.quality" not in {m.metadata.message_type for m in grid.messages_sent}
+    assert set(result["quality"]["sites"]) == set(SITES) - {"switzerland"}
+
+
 def test_a_secure_study_never_asks_for_set_up_sums_in_the_clear(
         heart_config: StudyConfig) -> None:
     """Under SecAgg+ the moments keep their own (masked) message: the quality message
@@ -227,13 +337,15 @@ def test_a_secure_study_never_asks_for_set_up_sums_in_the_clear(
     the clear in a secure study."""
     config = heart_config.replace(rounds=1, quality_check="warn", secure_aggregation=True)
     result, grid = run_inprocess(config, SITES, keep_messages=True)
-    quality = [m for m in grid.messages_sent if m.metadata.message_type == "query.quality"]
-    assert len(quality) == len(SITES)
-    assert all(ConfigKey.ALSO_SUM not in m.content.config_records["config"] for m in quality)
-    answers = [r for r in grid.replies_received if r.metadata.message_type == "query.quality"]
-    assert len(answers) == len(SITES)  # and none carries sums in the clear
-    assert all(not r.content.array_records and "sums" not in r.content.metric_records
-               for r in answers)
+    # the quality answers come with the schemas (every site's is the agreed one)
+    asks = [m for m in grid.messages_sent if m.metadata.message_type == "query.schema"]
+    assert len(asks) == len(SITES)
+    assert all(m.content.config_records["config"][ConfigKey.ALSO_QUALITY] == ""
+               for m in asks)
+    answers = [r for r in grid.replies_received if r.metadata.message_type == "query.schema"]
+    assert len(answers) == len(SITES)  # with quality aggregates, none with sums in the clear
+    assert all(QUALITY_RECORD in r.content.metric_records and not r.content.array_records
+               and "sums" not in r.content.metric_records for r in answers)
     assert result["standardiser"]["mean"]  # through SecAgg+ (legacy `train` messages)
 
     from fedcare.data._study import schema_to_json

@@ -15,6 +15,7 @@ from fedcare.federation import InProcessGrid
 from fedcare.federation.coordinator import run_task as run_secure
 from fedcare.federation.coordinator.app import main
 from fedcare.federation.engines.inprocess import run_quality_inprocess
+from fedcare.federation.protocol import ConfigKey
 from fedcare.federation.site import client_app, secagg_client_app
 from fedcare.study import StudyConfig
 from fedcare.study._benchmark import FLAMBY_PROTOCOL
@@ -96,9 +97,9 @@ def test_secure_study_refuses_on_a_blocking_finding(heart_config: StudyConfig) -
     assert "refused the study before training" in text and err.value.exit_code == 3
     assert "switzerland chol: value 0 in all 123 values" in text
     assert "va chol: value 0 in 49 of 193 values" in text
-    # stopped before standardisation and training: only the two rounds in the clear
-    assert {m.metadata.message_type for m in grid.messages_sent} == {"query.schema",
-                                                                     "query.quality"}
+    # stopped before standardisation and training: only the schema round, in the clear
+    # (every site's own schema is the agreed one, so its quality aggregates came with it)
+    assert {m.metadata.message_type for m in grid.messages_sent} == {"query.schema"}
 
 
 def test_secure_study_warns_and_reports_findings(heart_config: StudyConfig) -> None:
@@ -110,10 +111,17 @@ def test_secure_study_warns_and_reports_findings(heart_config: StudyConfig) -> N
             "severity": "blocking"}.items() <= findings[0].items()
     assert result["arrays"] and result["secure"] is not None  # the study went ahead
     sent = [m.metadata.message_type for m in grid.messages_sent]
-    assert sent.count("query.quality") == 4 and "train" in sent
+    # the aggregates came with the schemas (every site's schema is the agreed one);
+    # no sums in the clear under SecAgg+
+    assert "query.quality" not in sent and "train" in sent
+    schema_asks = [m for m in grid.messages_sent if m.metadata.message_type == "query.schema"]
+    assert all(m.content.config_records["config"][ConfigKey.ALSO_QUALITY] == ""
+               for m in schema_asks)
     off, off_grid = _secure(config.replace(quality_check="off"))
     assert off["quality"] is None
     assert "query.quality" not in {m.metadata.message_type for m in off_grid.messages_sent}
+    assert all(ConfigKey.ALSO_QUALITY not in m.content.config_records["config"]
+               for m in off_grid.messages_sent if m.metadata.message_type == "query.schema")
 
 
 @pytest.mark.slow

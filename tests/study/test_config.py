@@ -184,6 +184,9 @@ def test_errors_are_never_pydantic_errors() -> None:
         ({"model": "mlp", "strategy": "newton"}, "strategy 'newton' needs model 'logistic'"),
         ({"aggregation": "median"}, "aggregation 'median' applies to the FedAvg family"),
         ({"norm_bound": 3.0}, "norm_bound applies to the FedAvg family, not strategy 'newton'"),
+        ({"tol": 1e-6, "strategy": "fedavg"}, "tol (stop once the coefficients settle) "
+                                              "applies to strategy 'newton', not 'fedavg'"),
+        ({"tol": -1.0}, "tol: expected a number >= 0"),
         ({"dp_epsilon": 1.0}, "record-level DP-SGD (dp_epsilon > 0) is available for models "
                               "'logistic' and 'cnn' with strategy fedavg"),
         ({"dp_epsilon": 1.0, "model": "mlp", "strategy": "fedavg"}, "record-level DP-SGD"),

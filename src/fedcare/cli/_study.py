@@ -109,6 +109,10 @@ def _run(config: StudyConfig, out: Path, json_out: Path | None, label: str,
         err_console.print(styled("data-quality override", "bold yellow",
                                  f" (quality_check = 'warn'): {line}"), soft_wrap=True)
     console.print(comparison_table(metrics, f"{label}: local vs federated vs pooled"))
+    ran = metrics["results"].get(f"federated:{config.label}", {}).get("rounds")
+    if config.tol and ran is not None and ran < config.rounds:
+        console.print(f"newton converged at round {ran} of {config.rounds}: no coefficient "
+                      f"changed by tol {config.tol:g} or more, so the study stopped there")
     from fedcare.evaluation import no_skill
 
     weak = no_skill(metrics["results"])
@@ -254,6 +258,10 @@ def study_run(
         help="The outcome level meaning 'event' when the target is not 0/1.")] = None,
     strategy: MaybeStrategy = None,
     rounds: MaybeRounds = None,
+    tol: Annotated[float | None, typer.Option(
+        min=0, help="Newton: stop after the round in which no coefficient changed by this "
+                    "much, e.g. 1e-6 (--rounds is then the most; default: 0, every "
+                    "round).")] = None,
     model: Annotated[str | None, typer.Option(
         help="logistic or mlp (mlp needs --strategy fedavg, fedprox or fedadam) "
              "(default: logistic).")] = None,
@@ -322,7 +330,7 @@ def study_run(
                  "categorical": _list(categorical) or None, "positive": positive,
                  "missing_codes": missing_codes, "missing": missing,
                  "quality_check": quality_check,
-                 "strategy": strategy, "rounds": rounds, "model": model,
+                 "strategy": strategy, "rounds": rounds, "tol": tol, "model": model,
                  "min_site_rows": min_site_rows,
                  "audit_dir": str(audit_dir.resolve()) if audit_dir else None,
                  "secure_aggregation": True if secure_aggregation else None,

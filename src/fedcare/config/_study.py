@@ -67,7 +67,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
              "numeric", "positive", "missing_codes", "missing", "images", "file_column",
              "image_size", "modality", "window"),
     "split": ("test_size", "split_seed", "min_site_rows"),
-    "training": ("model", "C", "strategy", "rounds", "local_steps", "lr", "batch_size",
+    "training": ("model", "C", "strategy", "rounds", "tol", "local_steps", "lr", "batch_size",
                  "prox_mu", "server_lr", "standardise", "personalise", "seed"),
     "privacy": ("min_cell", "aggregation", "trim_fraction", "expected_malicious",
                 "norm_bound", "norm_action", "audit_dir", "secure_aggregation", "dp_epsilon",
@@ -295,7 +295,9 @@ class StudyConfig(FrozenSettings):
         rows, is excluded from the study and reported (never merged with another site).
     ``[training]``
         ``model`` (logistic | mlp), ``C`` (inverse L2 strength), ``strategy`` (newton |
-        fedavg | fedprox | fedadam; newton needs logistic), ``rounds``, local
+        fedavg | fedprox | fedadam; newton needs logistic), ``rounds`` (at most that
+        many), ``tol`` (newton: stop after the round whose largest coefficient change is
+        below ``tol``, e.g. 1e-6; 0, the default, runs every round), local
         ``local_steps``, ``lr``, ``batch_size``, FedProx ``prox_mu``, FedAdam server
         ``server_lr``, ``standardise`` (federated | local | none), ``personalise`` (auto |
         intercept | finetune | none), ``seed``.
@@ -369,6 +371,7 @@ class StudyConfig(FrozenSettings):
     C: float = Field(1.0, gt=0)
     strategy: str = "newton"
     rounds: int = Field(10, ge=1)
+    tol: float = Field(0.0, ge=0)
     local_steps: int = Field(100, ge=1)
     lr: float = Field(0.05, gt=0)
     batch_size: int = Field(16, ge=1)
@@ -441,6 +444,14 @@ class StudyConfig(FrozenSettings):
         if self.strategy == "newton" and self.model != "logistic":
             raise ValueError("strategy 'newton' needs model 'logistic' (it sends Hessians); "
                              "use strategy fedavg, fedprox or fedadam for the mlp")
+        return self
+
+    @model_validator(mode="after")
+    def _tol_needs_newton(self) -> StudyConfig:
+        if self.tol and self.strategy != "newton":
+            raise ValueError(f"tol (stop once the coefficients settle) applies to strategy "
+                             f"'newton', not '{self.strategy}'; use tol = 0 or strategy "
+                             "newton")
         return self
 
     @model_validator(mode="after")

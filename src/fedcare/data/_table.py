@@ -180,7 +180,8 @@ def infer_schema(
 ) -> Schema:
     """Check the columns of ``frame`` and infer each feature's kind.
 
-    Numeric columns holding only 0/1 are ``binary``; text columns are ``categorical``.
+    Numeric columns holding only 0/1 are ``binary`` (unless ``units`` gives them a unit:
+    a measurement); text columns are ``categorical``.
     Categorical levels are those present in ``frame``; across sites they are merged
     with :meth:`Schema.merge_categories`.
     """
@@ -229,7 +230,10 @@ def infer_schema(
                     f"are not numbers ({_rows(bad)}); declare it categorical or fix the values"
                 )
             present = set(numbers.dropna().unique().tolist())
-            kind = "binary" if present and present <= {0, 1} else "numeric"
+            # a column with a unit is a measurement, even where it holds only 0 and 1
+            # (a site that recorded no cholesterol writes 0 throughout)
+            kind = ("binary" if present and present <= {0, 1} and not units.get(name)
+                    else "numeric")
         else:
             # A text column: numbers written as text are still numeric.
             numbers = pd.to_numeric(col, errors="coerce")

@@ -107,6 +107,7 @@ class ConfigKey:
     EVALUATE_RECEIVED: Final = "evaluate-received"  # train: first evaluate the model sent
     ALSO_EVALUATE: Final = "also-evaluate"      # evaluate: also these settings (a,b)
     ALSO_SUM: Final = "also-sum"                # quality: also this sums request's answer
+    ALSO_QUALITY: Final = "also-quality"        # schema: also the quality aggregates
 
 
 EVALUATION_RECORD: Final = "evaluation"
@@ -118,6 +119,13 @@ SUMS_RECORD: Final = "sums"
 """The metric record of a ``query.quality`` reply that holds the metrics of the sums
 request the coordinator also asked for (:attr:`ConfigKey.ALSO_SUM`; the sums' arrays are
 the reply's ``arrays``)."""
+
+
+QUALITY_RECORD: Final = "quality"
+"""The metric record of a ``query.schema`` reply that holds the site's data-quality
+aggregates under its own schema (asked with :attr:`ConfigKey.ALSO_QUALITY`; sent only by
+a site that the eligibility rules would keep). The coordinator uses them when the agreed
+schema is every participant's own, and asks in a ``query.quality`` message otherwise."""
 
 
 INT_METRICS = frozenset({"num-examples", "n-train", "n-rows", "n-test", "n-dropped",

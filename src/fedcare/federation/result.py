@@ -94,6 +94,9 @@ class FederatedRun:
     standard_errors : list of float or None
         Wald standard errors of the coefficients then the intercept, from the Newton
         strategy's last summed Hessian (None for other strategies).
+    converged_round : int or None
+        Newton with ``tol``: the round whose largest coefficient change fell below
+        ``tol``, where the study stopped (``history`` ends there); None otherwise.
     """
 
     config: dict[str, Any]
@@ -113,6 +116,7 @@ class FederatedRun:
     seconds: float = 0.0
     train_seconds: float = 0.0
     standard_errors: list[float] | None = None
+    converged_round: int | None = None
 
     def numpy(self) -> list[np.ndarray]:
         """The final model arrays as numpy arrays."""

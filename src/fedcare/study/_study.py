@@ -310,9 +310,9 @@ def federation_result(config: StudyConfig, fed: FederatedRun | dict[str, Any],
         "local": {**_summary(_per_site(fed, "local"), None, None), "rounds": 0,
                   "seconds": None},
         f"federated:{tag}": {**_summary(_per_site(fed, "federated"), None, None),
-                             "rounds": config.rounds, "seconds": seconds},
+                             "rounds": fed.converged_round or config.rounds, "seconds": seconds},
         f"personalised:{tag}": {**_summary(_per_site(fed, "personalised"), None, None),
-                                "rounds": config.rounds, "seconds": None},
+                                "rounds": fed.converged_round or config.rounds, "seconds": None},
     }
     privacy = _privacy(config, fed)
     if privacy:
@@ -416,7 +416,8 @@ def run_study(
     mia = membership_inference_auc(y_train, _predict(config, arrays, X_train_std), y_test,
                                    p_fed)
     results[f"federated:{tag}"] = {**_summary(per_site("federated"), y_test, p_fed),
-                                  "rounds": config.rounds, "seconds": fed_seconds,
+                                  "rounds": fed.converged_round or config.rounds,
+                                  "seconds": fed_seconds,
                                   "membership_inference_auc": mia}
     privacy = _privacy(config, fed)
     if privacy:
@@ -430,7 +431,8 @@ def run_study(
         for s in included])
     results[f"personalised:{tag}"] = {**_summary(per_site("personalised"), y_test,
                                                  p_personal),
-                                     "rounds": config.rounds, "seconds": None}
+                                     "rounds": fed.converged_round or config.rounds,
+                                     "seconds": None}
     calibration = {f"federated:{tag}": calibration_curve(y_test, p_fed)}
     curve = []
     for entry in fed.history:

@@ -20,7 +20,8 @@ from ..protocol import SUMS_RECORD, ConfigKey, MessageType, number, site_of
 from .rounds import ask, wait_for_sites, with_content
 from .setup import agree_schema
 
-__all__ = ["apply_quality", "check_quality", "check_quality_and_sum", "run_quality_check"]
+__all__ = ["apply_quality", "check_quality", "check_quality_and_sum", "combine_quality_replies",
+           "run_quality_check"]
 
 
 def check_quality(grid: Grid, node_ids: list[int], schema_json: str,
@@ -47,6 +48,13 @@ def check_quality_and_sum(grid: Grid, node_ids: list[int], schema_json: str,
     cfg = {ConfigKey.SCHEMA: schema_json, **({ConfigKey.ALSO_SUM: also} if also else {})}
     replies = ask(grid, node_ids, MessageType.QUALITY, cfg,
                   timeout=config.round_timeout, min_sites=config.min_sites_per_round)
+    return combine_quality_replies(replies, schema_json, config, also)
+
+
+def combine_quality_replies(replies: list[Message], schema_json: str, config: StudyConfig,
+                            also: str = "") -> tuple[QualityReport, list[Message] | None]:
+    """:func:`check_quality_and_sum` from replies already in hand (the quality round's,
+    or those the sites sent with their schemas, ``Setup.quality_replies``)."""
     aggregates = {site_of(r): {key: number(r.content, key)
                                for key in r.content.metric_records["metrics"]}
                   for r in replies}

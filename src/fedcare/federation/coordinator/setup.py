@@ -6,7 +6,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
-from flwr.app import Message
+from flwr.app import Message, RecordDict
 from flwr.serverapp import Grid
 
 from fedcare.config import StudyConfig
@@ -14,9 +14,17 @@ from fedcare.data._cohort import FeatureKind
 from fedcare.data._study import schema_from_json, schema_to_json
 from fedcare.exceptions import FederationError
 
-from ..protocol import MessageType, metrics_of, site_of, text
+from ..protocol import (
+    QUALITY_RECORD,
+    SUMS_RECORD,
+    ConfigKey,
+    MessageType,
+    metrics_of,
+    site_of,
+    text,
+)
 from ..result import SiteInfo
-from .rounds import ask
+from .rounds import ask, with_content
 
 __all__ = ["Setup", "agree_schema", "eligible_sites", "merge_schemas"]
 
@@ -60,6 +68,10 @@ class Setup:
     identifiers: dict[str, str] = field(default_factory=dict)  # column -> why refused
     dropped_features: dict[str, str] = field(default_factory=dict)  # missing = drop-feature
     image_findings: list[dict[str, object]] = field(default_factory=list)  # image study
+    #: The participants' quality replies (as a ``query.quality`` reply holds them) sent
+    #: with their schemas, when the agreed schema is every participant's own; ``None``:
+    #: the coordinator asks in a quality message (:func:`agree_schema`'s ``also_quality``).
+    quality_replies: list[Message] | None = None
 
     @property
     def participant_names(self) -> dict[int, str]:
@@ -67,14 +79,22 @@ class Setup:
         return {n: self.names[n] for n in self.participants}
 
 
-def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> Setup:
+def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig,
+                 also_quality: str | None = None) -> Setup:
     """Ask every site for its columns; merge them; apply the eligibility rules.
 
     A site is excluded (and reported, never merged with another) when it has fewer than
     ``min_cell`` usable rows (its count is suppressed), fewer than ``min_site_rows``, or
     fewer than ``max(2, min_cell)`` test rows.
+
+    ``also_quality`` (``""`` or a sums request, as :attr:`ConfigKey.ALSO_SUM`): each site
+    that the eligibility rules would keep also sends its data-quality aggregates (and
+    those sums) under its own schema; when the agreed schema is every participant's own,
+    they are the quality round's answers (``Setup.quality_replies``): one message round
+    fewer. Otherwise they are dropped unread and the quality round asks again.
     """
-    replies = ask(grid, node_ids, MessageType.SCHEMA, {}, timeout=config.round_timeout,
+    cfg = {} if also_quality is None else {ConfigKey.ALSO_QUALITY: also_quality}
+    replies = ask(grid, node_ids, MessageType.SCHEMA, cfg, timeout=config.round_timeout,
                   min_sites=config.min_sites_per_round)
     identifiers: dict[str, str] = {}
     for r in replies:
@@ -84,7 +104,24 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig) -> Setup:
     schema_json = merge_schemas([text(r.content, "schema") for r in replies],
                                 drop=identifiers)
     sites, excluded, participants, names = eligible_sites(replies, config)
-    return Setup(schema_json, sites, excluded, participants, names, identifiers)
+    setup = Setup(schema_json, sites, excluded, participants, names, identifiers)
+    if also_quality is not None:
+        taking_part = [r for r in replies if r.metadata.src_node_id in participants]
+        if all(QUALITY_RECORD in r.content.metric_records
+               and text(r.content, "schema") == schema_json for r in taking_part):
+            setup.quality_replies = [_quality_view(r) for r in taking_part]
+    return setup
+
+
+def _quality_view(reply: Message) -> Message:
+    """The quality part of a schema reply, as a ``query.quality`` reply holds it."""
+    content = RecordDict({"metrics": reply.content.metric_records[QUALITY_RECORD],
+                          "site": reply.content.config_records["site"]})
+    if SUMS_RECORD in reply.content.metric_records:
+        content[SUMS_RECORD] = reply.content.metric_records[SUMS_RECORD]
+    if "arrays" in reply.content.array_records:
+        content["arrays"] = reply.content.array_records["arrays"]
+    return with_content(reply, content)
 
 
 def eligible_sites(replies: list[Message], config: StudyConfig

@@ -46,7 +46,7 @@ from ..strategies import build_strategy, client_dp_noise, norm_bound_events
 from .checkpoint import load_checkpoint, save_checkpoint
 from .grid import Participants
 from .imaging import agree_images, image_quality
-from .quality import apply_quality, check_quality_and_sum
+from .quality import apply_quality, check_quality_and_sum, combine_quality_replies
 from .rounds import ask, check_replies, wait_for_sites, with_content
 from .setup import Setup, agree_schema
 from .sums import SiteSums, add_up, make_sums
@@ -181,8 +181,10 @@ def train(grid: Grid, strategy: Strategy, sums: SiteSums, names: dict[int, str],
     two; round r's record is written when they are back. The last round's model, and
     every round of a secure study (whose ``train`` replies are masked sums), get their
     own ``evaluate`` messages; ``last_config`` is added to the last one's config (e.g.
-    ``ConfigKey.ALSO_EVALUATE``). Returns the final model, the rounds' records and the
-    valid replies to the last ``evaluate`` (the final model on every site's test rows).
+    ``ConfigKey.ALSO_EVALUATE``). With ``config.tol`` (Newton), the round whose step
+    changed no coefficient by ``tol`` or more is the last. Returns the final model, the
+    rounds' records and the valid replies to the last ``evaluate`` (the final model on
+    every site's test rows).
     """
     arrays = ArrayRecord(initial)
     history: list[RoundRecord] = []
@@ -232,6 +234,8 @@ def train(grid: Grid, strategy: Strategy, sums: SiteSums, names: dict[int, str],
             raise FederationError(f"round {label}: the strategy produced no model")
         arrays = new
         pending = _Trained(label, server_round, arrays, train_metrics, list(trained.absent))
+        if converged(strategy, config.tol):
+            last_round = server_round
         if not together or server_round == last_round:
             cfg = {**base, **(last_config or {})} if server_round == last_round else base
             evaluations = list(strategy.configure_evaluate(server_round, arrays,
@@ -243,7 +247,16 @@ def train(grid: Grid, strategy: Strategy, sums: SiteSums, names: dict[int, str],
             evaluated(pending, answers.replies, list(answers.absent))
             pending = None
             final_replies = answers.replies
+        if server_round == last_round:
+            break
     return arrays, history, final_replies
+
+
+def converged(strategy: Strategy, tol: float) -> bool:
+    """Whether the Newton strategy's last step changed no coefficient by ``tol`` or more
+    (``tol = 0``: never; other strategies: never)."""
+    steps = getattr(strategy, "step_sizes", None)
+    return bool(tol > 0 and steps and steps[-1] < tol)
 
 
 def _metric(record: MetricRecord | None, key: str) -> float | None:
@@ -306,10 +319,20 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     """The study, start to finish (``task = "study"``), plain or secure."""
     started = time.perf_counter()
     config = StudyConfig.from_run_config(dict(context.run_config))
+    imputing = config.missing in ("impute", "drop-feature") and not config.images
+    # in the clear, the quality message also asks for the next set-up round's sums (the
+    # sites answer both in one process): one message round fewer; under SecAgg+ the sums
+    # are a protocol of their own. With quality_check = "refuse" a refused study has then
+    # received these sums too (aggregates of the columns the quality check describes)
+    also = ("" if config.secure_aggregation or config.quality_check == "off" else MessageType.IMPUTE
+            if imputing else MessageType.MOMENTS if config.standardise == "federated" else "")
     if config.images:  # an image study: no table schema, quality round or standardising
         setup = agree_images(grid, wait_for_sites(grid, context), config)
     else:
-        setup = agree_schema(grid, wait_for_sites(grid, context), config)
+        # the schema message also asks each site for the quality round's answer under
+        # its own schema: used when the agreed schema is every participant's own
+        setup = agree_schema(grid, wait_for_sites(grid, context), config,
+                             also_quality=None if config.quality_check == "off" else also)
     if config.secure_aggregation and len(setup.participants) < 3:
         raise FederationError(f"secure aggregation (SecAgg+) needs at least 3 eligible "
                               f"sites, got {len(setup.participants)} (excluded: "
@@ -319,20 +342,17 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
     sums = make_sums(config.secure_aggregation, len(setup.participants), context,
                      config.min_sites_per_round)
 
-    imputing = config.missing in ("impute", "drop-feature") and not config.images
-    # in the clear, the quality message also asks for the next set-up round's sums (the
-    # sites answer both in one process): one message round fewer; under SecAgg+ the sums
-    # are a protocol of their own. With quality_check = "refuse" a refused study has then
-    # received these sums too (aggregates of the columns the quality check describes)
-    also = ("" if sums.secure or config.quality_check == "off" else MessageType.IMPUTE
-            if imputing else MessageType.MOMENTS if config.standardise == "federated" else "")
     answered: list[Message] | None = None
     quality: dict[str, Any] | None = None
     if config.images:  # the image checks ran at each site as it read its files
         quality = image_quality(setup, config)
     elif config.quality_check != "off":
-        report, answered = check_quality_and_sum(study_grid, setup.participants,
-                                                 setup.schema_json, config, also)
+        if setup.quality_replies is not None:  # sent with the schemas
+            report, answered = combine_quality_replies(setup.quality_replies,
+                                                       setup.schema_json, config, also)
+        else:
+            report, answered = check_quality_and_sum(study_grid, setup.participants,
+                                                     setup.schema_json, config, also)
         apply_quality(report, config)
         quality = report.to_dict()
         quality["check"] = config.quality_check
@@ -409,7 +429,9 @@ def coordinate_study(grid: Grid, context: Context, *, on_round: RoundHook | None
         privacy=_client_privacy(config), secure=sums.summary(),
         norm_bound_events=list(norm_bound_events(strategy)), rounds=config.rounds,
         seconds=time.perf_counter() - started, train_seconds=train_seconds,
-        standard_errors=_standard_errors(strategy))
+        standard_errors=_standard_errors(strategy),
+        converged_round=(history[-1].round if history and converged(strategy, config.tol)
+                         else None))
 
 
 def _standard_errors(strategy: Strategy) -> list[float] | None:

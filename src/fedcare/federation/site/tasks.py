@@ -28,7 +28,14 @@ from fedcare.evaluation import binary_metrics
 from fedcare.exceptions import PolicyRefusal, PrivacyBudgetError
 from fedcare.privacy import DPSGD, epsilon_spent, noise_for_budget
 
-from ..protocol import EVALUATION_RECORD, SUMS_RECORD, ConfigKey, MessageType, TaskResult
+from ..protocol import (
+    EVALUATION_RECORD,
+    QUALITY_RECORD,
+    SUMS_RECORD,
+    ConfigKey,
+    MessageType,
+    TaskResult,
+)
 from .data import Site, SiteSplit, cached_split, site
 from .request import SiteRequest, Task
 
@@ -69,10 +76,29 @@ def schema(req: SiteRequest) -> TaskResult:
              else data if data.startswith("builtin:") else Path(data).name}
     if here.identifiers:
         texts["identifiers"] = json.dumps(here.identifiers, sort_keys=True)
-    return TaskResult(metrics={"n-rows": usable,
-                               "n-test": math.ceil(usable * req.config.test_size),
-                               "n-dropped": len(here.frame) - usable},
-                      texts=texts)
+    n_test = math.ceil(usable * req.config.test_size)
+    result = TaskResult(metrics={"n-rows": usable, "n-test": n_test,
+                                 "n-dropped": len(here.frame) - usable},
+                        texts=texts)
+    also = req.cfg.get(ConfigKey.ALSO_QUALITY)
+    if also is not None and _eligible(req.config, usable, n_test):
+        # the quality round's answer under this site's own schema, in this reply: the
+        # coordinator uses it when the agreed schema is this very one (one message round
+        # fewer), and otherwise asks again under the agreed schema. Only a site the
+        # eligibility rules keep sends it: an excluded site sends no aggregate.
+        checked = quality(dataclasses.replace(
+            req, cfg={ConfigKey.SCHEMA: texts["schema"], ConfigKey.ALSO_SUM: str(also)}))
+        result.records[QUALITY_RECORD] = checked.metrics
+        result.records.update(checked.records)
+        result.arrays = checked.arrays
+    return result
+
+
+def _eligible(config: StudyConfig, usable: int, n_test: int) -> bool:
+    """Whether the coordinator's eligibility rules (``coordinator.setup.eligible_sites``)
+    keep a site with these counts."""
+    return (usable >= max(config.min_cell, config.min_site_rows)
+            and n_test >= max(2, config.min_cell))
 
 
 def quality(req: SiteRequest) -> TaskResult:

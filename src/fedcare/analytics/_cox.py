@@ -370,7 +370,9 @@ def newton_raphson(evaluate: Callable[[NDArray[np.float64]], Evaluation], n_para
     -------
     beta : ndarray of shape (p,)
     evaluation : tuple
-        ``evaluate(beta)`` at the returned ``beta``.
+        The last ``evaluate`` call's result: at the returned ``beta`` less its last step,
+        which moved no coefficient by ``tol`` (the standard errors from its Hessian
+        differ from those at the returned ``beta`` by about ``tol``).
     rounds : int
     converged : bool
     """
@@ -384,6 +386,11 @@ def newton_raphson(evaluate: Callable[[NDArray[np.float64]], Evaluation], n_para
         except np.linalg.LinAlgError as exc:
             raise DataError("the Hessian is singular: a covariate is constant or "
                             "collinear with others") from exc
+        if np.max(np.abs(delta), initial=0.0) < tol:
+            # converged: a step this small needs no line search, nor a round to check it
+            # (on a federation, one message round fewer); the evaluation returned is at
+            # ``beta``, within ``tol`` of the estimate
+            return beta + delta, current, rounds, True
         step = 1.0
         while True:
             trial = evaluate(beta + step * delta)

@@ -17,10 +17,10 @@ apart from the Safe Harbor types.
 Sets (benchmarks/deid_blind/README.md): ``dev``, ``test``, ``test2``, ``test3`` (each sealed,
 scored once, then read and used in development and to train the statistical recogniser),
 ``train`` and ``train2`` (written as training data), ``test4`` (scored once on 2026-12-07,
-since read and used to train), ``test5`` (scored once on 2026-12-07, session 33; the current
-blind figure).
+since read and used to train), ``test5`` (scored once on 2026-12-07, session 33), ``test6``
+(scored once on 2026-12-07, session 35, on the code as it stood: the current blind figure).
 
-Run:  python benchmarks/deid_blind.py [--set test5|test4|...|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test6|test5|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--set", default="test5",
-                        help="'test5', 'test4', 'test3', 'test2', 'test', 'train', 'train2', "
+                        help="'test6', 'test5', 'test4', 'test3', 'test2', 'test', 'train', 'train2', "
                              "'dev' (under "
                              "benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the report here")
     args = parser.parse_args(argv)
 
-    named = ("test", "test2", "test3", "test4", "test5", "train", "train2", "dev")
+    named = ("test", "test2", "test3", "test4", "test5", "test6", "train", "train2", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

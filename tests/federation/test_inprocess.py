@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,7 @@ def test_newton_with_tol_stops_in_the_round_the_coefficients_settle(
     early, grid = run_inprocess(config.replace(tol=1e-6), SITES, keep_messages=True)
     weights = [np.zeros(len(full["arrays"][0]) + 1)] + [
         np.concatenate([np.ravel(a) for a in h["arrays"]]) for h in full["history"]]
-    steps = [float(np.max(np.abs(b - a))) for a, b in zip(weights, weights[1:])]
+    steps = [float(np.max(np.abs(b - a))) for a, b in itertools.pairwise(weights)]
     settled = next(r for r, step in enumerate(steps, start=1) if step < 1e-6)
     assert full["converged_round"] is None and len(full["history"]) == 10
     assert early["converged_round"] == settled and 2 < settled < 10

@@ -84,7 +84,8 @@ def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) 
             cands += rec.find(text, lang)
     if statistical if statistical is not None else _crf.enabled():
         cands += [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(text, lang)]
-    return _widen(text, _resolve(cands, text), lang)
+    found = _widen(text, _resolve(cands, text), lang)
+    return _join_addresses(text, found) if lang == "en" else found
 
 
 def _resolve(cands: Iterable[_Cand], text: str = "") -> list[Span]:
@@ -164,3 +165,108 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
         end -= 1
     return start, end
 
+
+
+#: What may stand before an address's first part found: a unit, lot, block, level, box or
+#: rural route and its number, and a named building after a unit ("Unit 4/17 ...", "Apt 9,
+#: Castle View, ...", "RR 3 Box 118, ..."); or the word alone before a part that starts with
+#: its number ("Lot 12 Tarcutta Rd", "Blk 456 Jurong West Street")
+_UNIT_WORD = (r"(?<![A-Za-z])(?i:apt|apartment|unit|flat|suite|ste|lot|blk|block|level|floor|"
+              r"rm|room|rr|rural[ \t]+route|box)\.?[ \t]*#?[ \t]*")
+_ADDRESS_BEFORE = re.compile(
+    rf"(?:{_UNIT_WORD}[A-Za-z]?\d{{1,5}}[A-Za-z]?(?:/\d{{1,5}})?[ \t]*,?[ \t]*)+"
+    r"(?:[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}[ \t]*,[ \t]*)?$")
+_ADDRESS_WORD_BEFORE = re.compile(rf"{_UNIT_WORD}$")
+#: What may lie between two address parts found on one line: commas, names of places (one
+#: to three capitalised words each), a province or state code, a rural delivery number, a
+#: postcode, "via"; nothing else ("..., Naas, Co. Kildare")
+_ADDRESS_GAP = re.compile(
+    r"[ \t]*,?[ \t]*(?:(?:[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+){0,2}|[A-Z]{2,3}|"
+    r"RD[ \t]*\d{1,2}|\d{1,6}|via|#)[ \t]*,?[ \t]*){0,4}")
+#: A unit or street number that another recogniser took for a code or a date between two
+#: address parts, or before a street ("Street 42, #08-215, Singapore", "Unit 4/17
+#: Kooringal St")
+_UNIT_NUMBER = re.compile(r"#?\d{1,4}[-/]\d{1,4}")
+#: A town another recogniser took for a name between two address parts ("Mill Road,
+#: Ennis, Co. Clare")
+_PLACE = re.compile(r"[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+){0,2}")
+#: A postcode: 5-6 digits, or 4 that are not a year
+_POSTCODE = r"(?:\d{5,6}|(?!19|20)\d{4})(?!\d|[.,/:%]\d)"
+#: A street's number after its name ("Jurong West Street 42"), a Dublin postal district
+_STREET_NUMBER = re.compile(r"(?<=Street|Avenue|Dublin)[ \t]+\d{1,4}(?!\d|[.,/:%]\d)")
+#: What may follow an address's last part found: a state code and postcode ("… NSW 2650"),
+#: a postcode after a place, and after a comma a unit (#08-215), a rural delivery number,
+#: a town and its postcode ("…, Amberley 7482", "…, Singapore 640456")
+_ADDRESS_AFTER = re.compile(
+    rf"(?:[ \t]+(?:[A-Z]{{2,3}}[ \t]+)?{_POSTCODE})?"
+    rf"(?:,[ \t]*(?:#\d{{1,3}}-\d{{1,4}}|RD[ \t]*\d{{1,2}}|(?:[A-Z][a-z'’-]+(?:[ \t][A-Z]"
+    rf"[a-z'’-]+){{0,2}}|[A-Z]{{2,3}})[ \t]+{_POSTCODE}))*")
+
+
+def _join_addresses(text: str, found: list[Span]) -> list[Span]:
+    """An English address taken whole where parts of it were found apart: a unit, lot or
+    box number before its first part, the places, codes and commas between parts found on
+    one line (and a unit number or town another recogniser took for a code, date or
+    name), a unit,
+    rural delivery number or town and postcode after its last part. A comma left between
+    "Naas" and "Co. Kildare" keeps nobody's address, but span-exact scoring (and a reader)
+    counts what is left between two parts as part of it. Only text no other span holds
+    is taken."""
+    out: list[Span] = []
+    was: dict[int, str] = {}  # a unit number's start -> the type it was found as
+    for span in found:
+        prev = out[-1] if out else None
+        if span.type != "ADDRESS":
+            if prev is not None and prev.type == "ADDRESS" and (
+                    (span.type in ("ID", "DATE") and _UNIT_NUMBER.fullmatch(
+                        text, span.start - (text[span.start - 1:span.start] == "#"), span.end))
+                    or (span.type == "NAME" and _PLACE.fullmatch(text, span.start, span.end))):
+                was[span.start] = span.type
+                out.append(Span(span.start, span.end, "UNIT?"))  # decided by what follows
+            else:
+                out.append(span)
+            continue
+        start, end = span.start, span.end
+        line_start = text.rfind("\n", 0, start) + 1
+        if prev is not None and prev.type == "UNIT?":  # a unit number between two parts
+            before = out[-2] if len(out) > 1 else None
+            if (before is not None and before.end >= line_start
+                    and _ADDRESS_GAP.fullmatch(text, before.end, prev.start)
+                    and _ADDRESS_GAP.fullmatch(text, prev.end, start)):
+                out[-2:] = [Span(before.start, end, "ADDRESS")]
+                continue
+        if prev is not None and prev.type == "DATE" and prev.end >= line_start and \
+                _UNIT_NUMBER.fullmatch(text, prev.start, prev.end) and \
+                text[prev.end:start] == " " and text[start:start + 1].isupper():
+            start = prev.start  # "4/17 Kooringal St": a unit and street number, no date
+            out.pop()
+            prev = out[-1] if out else None
+        low = max(line_start, prev.end if prev else 0)
+        m = _ADDRESS_BEFORE.search(text, low, start)
+        if m is None and text[start:start + 1].isdigit():
+            m = _ADDRESS_WORD_BEFORE.search(text, low, start)
+        if m is not None and text[m.start():start].strip():
+            start = m.start()
+        if (prev is not None and prev.type == "ADDRESS" and prev.end >= line_start
+                and start - prev.end <= 40 and _ADDRESS_GAP.fullmatch(text, prev.end, start)):
+            out[-1] = Span(prev.start, end, "ADDRESS")
+        else:
+            out.append(Span(start, end, "ADDRESS"))
+    out = [Span(s.start, s.end, was[s.start]) if s.type == "UNIT?" else s for s in out]
+    # after the last part: only up to the next span and the end of the line
+    joined: list[Span] = []
+    for i, span in enumerate(out):
+        if span.type == "ADDRESS":
+            high = out[i + 1].start if i + 1 < len(out) else len(text)
+            line_end = text.find("\n", span.end)
+            high = min(high, line_end if line_end >= 0 else len(text))
+            end = span.end
+            number = _STREET_NUMBER.match(text, end, high)
+            if number is not None:
+                end = number.end()
+            m = _ADDRESS_AFTER.match(text, end, high)
+            end = max(end, m.end() if m is not None else end)
+            if end > span.end:
+                span = Span(span.start, end, "ADDRESS")
+        joined.append(span)
+    return joined

@@ -68,6 +68,11 @@ _EN_ADDRESS = [
                r"|[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,3}[ \t]+(?:Street|Road|Lane|Avenue|Close|"
                r"Crescent|Way|Drive|St|Rd))(?:,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,3}"
                r"[ \t]+(?:Road|Street|Lane|Layout|Nagar|Colony|Extension|Main)\b)?"),
+    # Malay and Singapore streets, named after the word for street: "23 Jalan Bunga Rampai",
+    # "Blk 12 Lorong 4 Toa Payoh"
+    re.compile(r"(?<![\w/.-])\d{1,5}[A-Za-z]?,?[ \t]+(?:Jalan|Jln\.?|Lorong|Lor\.|Persiaran|"
+               r"Lebuh)[ \t]+(?:[A-Z][a-z]+|\d{1,3})(?:[ \t]+(?:[A-Z][a-z]+|\d{1,3}))"
+               r"{0,3}(?![A-Za-z])"),
     # highways and rural routes: "Hwy 401", "RR 2", "Rural Route 3", "County Road 12"
     re.compile(r"(?<![A-Za-z])(?:Hwy|Highway|Rural\s+Route|County\s+Road|State\s+Route|"
                r"Interstate)[ \t]*#?\d{1,4}(?![\d/%.])"),

@@ -26,7 +26,8 @@ _DASH = r"[-‐‑–]"
 _NOT_AFTER = r"(?!\s+(?:ago|later|earlier|before|prior|hence|since)\b)"
 _NAME_BEFORE = (r"(?P<who>\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+[A-Z][A-Za-z'’-]+|\b[A-Z][a-z]+\s+"
                 r"[A-Z][A-Za-z'’-]+|\b(?i:wife|husband|mother|father|mum|mom|dad|sister|brother|"
-                r"aunt|aunty|uncle|grandmother|grandfather|grandma|grandpa|nan|partner|spouse|"
+                r"aunt|aunty|uncle|grandmother|grandfather|grandma|grandpa|nan|nana|nanna|"
+                r"nanny|gran|granny|grandad|granddad|nonna|nonno|oma|opa|partner|spouse|"
                 r"friend|neighbou?r)\s+[A-Z][a-z'’-]+)")
 # words that make "<Capitalised> <Capitalised> (93)" a heading or a place, not a name
 _NOT_NAME_WORDS = frozenset({
@@ -98,7 +99,9 @@ _ZH_AGE = [
     re.compile(r"(?:年龄|年齡)[:：\s]*(?P<n>\d{2,3})(?![\d.])"),
     re.compile(rf"(?P<n>{_CN_AGE_NUM})\s*(?:周岁|岁|週歲|周歲|歲)"),
     # "老太太九十三了", "年过九十", "今年九十二": an age in numerals without 岁
-    re.compile(rf"(?P<n>{_CN_AGE_NUM})(?=了|高龄|多了|有余)"),
+    re.compile(rf"(?P<n>{_CN_AGE_NUM})(?=了|高龄|多了|有余|的人|的老人)"),
+    # "年近百岁", "快百岁了": nearly a hundred
+    re.compile(r"(?:年近|将近|接近|快|近)百岁"),
     re.compile(rf"(?:年过|年逾|今年|已经|已|享年|活到)(?P<n>{_CN_AGE_NUM})(?![万千百十零一二三四五六七八九元块次天个])"),
 ]
 
@@ -135,6 +138,9 @@ def _ages(text: str, lang: str) -> list[_Cand]:
     out = []
     for pattern in (_ZH_AGE + _EN_AGE[:3]) if lang == "zh" else _EN_AGE:
         for m in pattern.finditer(text):
+            if "n" not in pattern.groupindex:  # an age over 89 in its wording alone
+                out.append((m.start(), m.end(), "AGE", _PRIORITY["AGE"]))
+                continue
             if "who" in pattern.groupindex and any(
                     w.lower() in _NOT_NAME_WORDS for w in (m.group("who") or "").split()):
                 continue

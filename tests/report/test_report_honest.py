@@ -211,6 +211,20 @@ def test_live_report_shows_each_sites_data_description_when_present(
     assert "site-alpha (alpha_cohort_2024.csv); site-beta (beta EHR extract)" in html
 
 
+def test_a_live_image_study_s_report_says_where_its_maps_are_and_counts_slices(
+        tmp_path: pathlib.Path) -> None:
+    """A deployed image study's report has no saliency maps (no slice leaves a site): it
+    says so and where a site finds them; its rows are slices, not patients."""
+    metrics = _live()
+    metrics["study"]["images"] = "dicom/"
+    html = _html(metrics, tmp_path)
+    assert 'id="images"' in html and "No saliency maps here" in html
+    assert "predict/dicom" in html
+    assert "test slices" in html and "test patients" not in html
+    table = _html(_live(), tmp_path)  # a table study keeps its wording, no image section
+    assert 'id="images"' not in table and "test patients" in table
+
+
 def test_live_report_has_no_empty_panel(tmp_path: pathlib.Path) -> None:
     html = _html(_live(), tmp_path)
     assert len(_png_sizes(html)) == 2  # per-site and convergence; no calibration

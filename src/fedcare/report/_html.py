@@ -199,7 +199,11 @@ In a deployed study such maps stay at the site that holds the slice.</p>
 {% for s in images.saliency %}<figure><img src="data:image/png;base64,{{ s.png }}"
 alt="{{ s.site }}: occlusion saliency"><figcaption>{{ s.site }}: true label
 {{ s.label }}, predicted probability {{ "%.2f" | format(s.probability) }}</figcaption>
-</figure>{% endfor %}{% endif %}
+</figure>{% endfor %}{% elif image_study %}<h2 id="images">Images</h2>
+<p class="note">No saliency maps here: this report was made from what the sites sent (model
+arrays and aggregate metrics), and a slice, or a map drawn over one, never leaves the site
+that holds it. A site sees where the model looks on its own slices through the served
+model (<code>POST /v1/models/{id}/predict/dicom</code> returns the map).</p>{% endif %}
 {% if figures or omitted %}<h2>Figures</h2>{% endif %}
 {% for f in figures %}<figure><img src="data:image/png;base64,{{ f.png }}" alt="{{ f.alt }}">
 <figcaption>Figure {{ loop.index }}. {{ f.caption }}</figcaption></figure>
@@ -992,7 +996,7 @@ def _render(metrics: Mapping[str, Any]) -> str:
         title = (f"fedcare study report — data: {study.get('data', 'unknown')}, "
                  f"strategy: {study.get('strategy', 'unknown')}")
     figures, omitted = _figures(metrics, settings, sites, baselines, k, live)
-    return _env().from_string(_TEMPLATE).render(
+    html = _env().from_string(_TEMPLATE).render(
         title=title, override=_override(metrics), leaks=_leaks(metrics),
         no_skill=no_skill(results), no_skill_auc=NO_SKILL_AUC,
         intro=_intro(metrics, sites, live),
@@ -1005,9 +1009,18 @@ def _render(metrics: Mapping[str, Any]) -> str:
         final_round=int(study.get("rounds", 0) or 0) + 1,
         quality=_quality(metrics.get("quality")),
         directions=metrics.get("known_directions"),
-        images=metrics.get("images"),
+        images=metrics.get("images"), image_study=bool(study.get("images")),
         figures=figures, omitted=omitted,
     )
+    if study.get("images"):  # an image study's rows are slices
+        for table_word, image_word in _IMAGE_WORDING:
+            html = html.replace(table_word, image_word)
+    return html
+
+
+#: What the report says of rows, as it reads for an image study (one row per slice).
+_IMAGE_WORDING = (("test patients", "test slices"),
+                  ("no patient row was shared", "no slice, pixel or label left a site"))
 
 
 def write_report(metrics: dict[str, Any], path: pathlib.Path) -> pathlib.Path:

@@ -386,6 +386,15 @@ CASES_5 = [
     ("en", "her nana Ivy (94) minds the baby; <<Temp 38.4>>", "94"),
     ("zh", "外公快百岁了，<<血压 150/90mmHg>>", "快百岁"),
     ("zh", "婆婆都九十四的人了，<<空腹血糖 7.8mmol/L>>", "九十四"),
+    # initials signing a note off; an initial before a surname found
+    ("en", "<<Hb 102>>, review in 2/52.\n\nKT / reg\n", "KT"),
+    ("en", "Plan as above, <<sats 95%>>.\nRB\n", "RB"),
+    ("en", "Electronically signed 03/02/2025 09:15   DM\n", "DM"),
+    ("en", "Kind regards,\nP. Oyelaran\nClinical Nurse Specialist", "P. Oyelaran"),
+    # lunar days without 农历, 廿 for twenty, a day in Chinese numerals before what happens
+    ("zh", "奶奶说正月初六生日，<<血钾 3.4mmol/L>>", "正月初六"),
+    ("zh", "理赔部\n二〇二五年三月廿二日\n<<住院 7 天>>", "二〇二五年三月廿二日"),
+    ("zh", "我二十号请假去陪床，<<体温 38.2℃>>", "二十号"),
 ]
 
 
@@ -396,6 +405,10 @@ def test_identifier_removed_round_5(lang: str, marked: str, value: str) -> None:
 
 
 PRECISION_5 = [
+    # a clinical abbreviation on the last line is no signature; a ward bed is no date
+    ("en", "Chest clear, <<RR 16>>.\nNAD\n"),
+    ("en", "<<insulin 6 units>>\ngiven 08:00 SC\n"),
+    ("zh", "住<<十五号床>>，<<血红蛋白 98g/L>>"),
     # a number in brackets after a measurement is no age (see also the year after a town)
     ("en", "Sats (96) and <<Hb 96>> on the ward, <<RR 18>>"),
     ("zh", "<<血小板 100>>，<<百岁>>"),

@@ -122,6 +122,10 @@ _CODE_PREFIX = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z]{1,4}|[京津沪渝冀豫云
 _CHECK_DIGIT = re.compile(r"\([0-9A-Z]\)")
 
 
+#: One or two initials right before an English name ("E. Drummond", "J.K. Rowe")
+_INITIAL_BEFORE = re.compile(r"(?<![A-Za-z.])(?:[A-Z]\.[ \t]?){1,2}$")
+
+
 def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
     """Spans taken whole where a recogniser stopped short: a code with the letters glued
     before its digits or the check digit in brackets after them; a Chinese name whose
@@ -142,6 +146,10 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
                 end = m.end()
         if kind == "NAME" and lang == "zh":
             start, end = _dotted_whole(text, *_compound_whole(text, start, end))
+        if kind == "NAME" and lang == "en":  # an initial before a surname: "E. Drummond"
+            m = _INITIAL_BEFORE.search(text, max(0, start - 6), start)
+            if m is not None:
+                start = m.start()
         low = out[-1].end if out else 0
         high = found[i + 1].start if i + 1 < len(found) else len(text)
         out.append(Span(max(start, low) if start < span.start else span.start,

@@ -573,3 +573,34 @@ def _merge_adjacent(text: str, spans: Iterable[tuple[int, int]]) -> Iterator[tup
         yield current[0], current[1]
 
 
+
+
+# -- initials that sign a note off ------------------------------------------------------
+#: A line of two or three capitals alone (or after a time, or before "/ role") among the
+#: last lines of a note: the writer's initials ("JW", "WH / reg", "signed 16:42   SC").
+_INITIALS_LINE = re.compile(r"(?m)^(?:[^\n]*\d{1,2}:\d{2}[ \t]+)?[ \t]*(?P<n>[A-Z]{2,3})[ \t]*"
+                       r"(?:/[ \t]*[A-Za-z]{2,12}[ \t]*)?$")
+#: Two or three capitals that are a clinical or administrative word, not initials.
+_NOT_SIGNING_INITIALS = frozenset({
+    "ED", "GP", "ICU", "HDU", "CCU", "RN", "EN", "MO", "PRN", "BP", "HR", "RR", "OK", "NAD",
+    "TTO", "NFA", "DNR", "NFR", "IV", "IM", "SC", "PO", "NBM", "NPO", "ECG", "EKG", "CXR",
+    "CT", "MRI", "USS", "FBC", "CBC", "LFT", "UE", "ABG", "VBG", "CRP", "ESR", "TSH", "INR",
+    "AKI", "CKD", "COPD", "UTI", "DVT", "PE", "MI", "CVA", "TIA", "OT", "PT", "SLT", "SALT",
+    "DN", "HCA", "CNA", "LPN", "LVN", "NP", "PA", "MD", "DO", "BD", "TDS", "QDS", "OD", "ON",
+    "AM", "PM", "END", "YES", "NO", "NA", "NIL", "TBC", "TBA", "FYI", "ASAP", "EOD", "PTO",
+    "CC", "BCC", "RE", "FW", "FWD", "PS", "NB", "ENT", "OBS", "GCS", "AVPU", "HB", "WCC",
+})
+
+
+@recogniser("sign-off-initials", ("en",))
+def _initials_signing(text: str) -> list[_Cand]:
+    """Initials alone on one of the last three non-empty lines (the note's signature)."""
+    lines = [m for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
+    if not lines:
+        return []
+    last = lines[-3].start() if len(lines) >= 3 else lines[0].start()
+    out = []
+    for m in _INITIALS_LINE.finditer(text, last):
+        if m.group("n") not in _NOT_SIGNING_INITIALS or re.search(r"(?i)\bsigned\b", m.group(0)):
+            out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]))
+    return out

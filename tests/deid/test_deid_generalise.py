@@ -391,6 +391,9 @@ CASES_5 = [
     ("en", "Plan as above, <<sats 95%>>.\nRB\n", "RB"),
     ("en", "Electronically signed 03/02/2025 09:15   DM\n", "DM"),
     ("en", "Kind regards,\nP. Oyelaran\nClinical Nurse Specialist", "P. Oyelaran"),
+    # a nurse's or aide's title, a Malay honorific before a name
+    ("en", "fed by CNA Ruby and LPN Adeyemi, <<intake 60%>>", "Adeyemi"),
+    ("en", "letters c/o Puan Zaleha, <<HbA1c 8.1%>>", "Zaleha"),
     # lunar days without 农历, 廿 for twenty, a day in Chinese numerals before what happens
     ("zh", "奶奶说正月初六生日，<<血钾 3.4mmol/L>>", "正月初六"),
     ("zh", "理赔部\n二〇二五年三月廿二日\n<<住院 7 天>>", "二〇二五年三月廿二日"),

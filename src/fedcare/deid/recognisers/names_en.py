@@ -83,7 +83,8 @@ _KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
                         r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b|"
                         r",\s*\d{1,3}\s*(?:y/?o|yo|y\.o\.|M|F|m|f|male|female)\b)")
 _SEQ_UP = re.compile(rf"(?<![A-Za-z'’-]){_UPPW}(?: {_INIT}\.?)?(?: {_UPPW}){{1,2}}(?![A-Za-z])")
-_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|Sister|Brother|Father|Rev\.?|Pastor|Chaplain|NIC|HCA|PHN|"
+_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|LVN|LPN|CNA|Sr\.?|Mdm|Puan|Encik|Cik|"
+                    rf"Sister|Brother|Father|Rev\.?|Pastor|Chaplain|NIC|HCA|PHN|"
                     rf"CNS|ANP|CNM|RGN|RMN|SHO|SpR|FY[12]|OT|PT|SLT|HV|DN|[Cc]arer|"
                     rf"[Rr]egistrar|[Ll]ocum|[Hh]ealth\s+visitor|[Dd]istrict\s+nurse|"
                     rf"[Pp]hysio(?:therapist)?)\s+(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW})")
@@ -604,3 +605,18 @@ def _initials_signing(text: str) -> list[_Cand]:
         if m.group("n") not in _NOT_SIGNING_INITIALS or re.search(r"(?i)\bsigned\b", m.group(0)):
             out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]))
     return out
+
+
+#: "(done by Thandi, vascular lab)", "seen by Okafor": a person who did something, when
+#: the word is in the name lists and is not a common word
+_DONE_BY = re.compile(r"\b(?i:done|seen|reviewed|checked|performed|taken|scanned|reported|"
+                      r"assessed|examined|typed|dictated|witnessed|counselled|swabbed|"
+                      r"triaged|bled|consented)\s+by\s+(?P<n>[A-Z][a-z'’-]{2,})(?![A-Za-z])")
+
+
+@recogniser("done-by", ("en",))
+def _done_by(text: str) -> list[_Cand]:
+    names, common = N.all_names(), N.common_words()
+    return [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"])
+            for m in _DONE_BY.finditer(text)
+            if m.group("n").lower() in names and m.group("n").lower() not in common]

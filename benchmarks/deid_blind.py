@@ -18,9 +18,10 @@ Sets (benchmarks/deid_blind/README.md): ``dev``, ``test``, ``test2``, ``test3`` 
 scored once, then read and used in development and to train the statistical recogniser),
 ``train`` and ``train2`` (written as training data), ``test4`` (scored once on 2026-12-07,
 since read and used to train), ``test5`` (scored once on 2026-12-07, session 33), ``test6``
-(scored once on 2026-12-07, session 35, on the code as it stood: the current blind figure).
+(scored once on 2026-12-07, session 35, on the code as it stood), ``test7`` (scored once at
+the end of session 35, before and after that session's changes: the current blind figure).
 
-Run:  python benchmarks/deid_blind.py [--set test6|test5|...|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test7|test6|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -66,9 +67,9 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test6",
-                        help="'test6', 'test5', 'test4', 'test3', 'test2', 'test', 'train', "
-                             "'train2', 'dev' (under benchmarks/deid_blind/) or a folder")
+    parser.add_argument("--set", default="test7",
+                        help="'test7', 'test6', 'test5', 'test4', 'test3', 'test2', 'test', "
+                             "'train', 'train2', 'dev' (under benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")
     parser.add_argument("--list", action="store_true",
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the report here")
     args = parser.parse_args(argv)
 
-    named = ("test", "test2", "test3", "test4", "test5", "test6", "train", "train2", "dev")
+    named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "train", "train2", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

@@ -7,6 +7,7 @@ and ClientApp start-up).
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import tempfile
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fedcare.federation.engines.deploy import (
@@ -24,7 +26,12 @@ from fedcare.federation.engines.deploy import (
     start_site,
     stop_process,
 )
-from fedcare.study._vertical import Party, run_vertical_study, submit_vertical_study
+from fedcare.study._vertical import (
+    Party,
+    predict_vertical,
+    run_vertical_study,
+    submit_vertical_study,
+)
 from fedcare.vertical.examples import synthetic_party_nodes
 
 pytestmark = pytest.mark.slow
@@ -41,6 +48,10 @@ def live() -> Iterator[tuple[Path, dict[str, Path]]]:
     root = Path(tempfile.mkdtemp(prefix="fcv-", dir="/tmp"))
     configs = synthetic_party_nodes(root)
     files = {name: Path(config["data"]) for name, config in configs.items()}
+    for name, config in configs.items():  # as `fedcare site start` sets them up
+        config["model-dir"] = str(root / "models" / name)
+        config["predictions"] = str(root / name / "vertical-predictions") + "/"
+        config["predict-data"] = config["data"]  # new people: here the same file
     port = _free_port()
     procs = []
     try:
@@ -80,6 +91,27 @@ def test_the_deployed_vertical_study_equals_the_in_process_one(
     # both parties kept an audit log of every message they received and sent
     for party in ("hospital", "insurer"):
         assert (root / "audit" / f"site-{party}.jsonl").stat().st_size > 0
+
+    # live prediction with the parts each site saved: the same probabilities as the
+    # embedded prediction from those parts, written at the label party only
+    model_id = deployed["model_id"]
+    assert all((root / "models" / p / f"{model_id}.json").is_file()
+               for p in ("hospital", "insurer"))
+    live_run = submit_vertical_study(root / "coord", predict_model=model_id, min_overlap=1,
+                                     timeout=900)
+    p = live_run["prediction"]
+    assert p["label_party"] == "hospital" and p["predicted"] == deployed["psi"]["overlap"]
+    written = root / "hospital" / "vertical-predictions" / p["file"]
+    assert written.is_file() and not (root / "insurer" / "vertical-predictions").exists()
+    embedded = predict_vertical([Party("hospital", files["hospital"], "patient_id"),
+                                 Party("insurer", files["insurer"], "member_id")],
+                                model_id, root / "models", root / "embedded.csv")
+    assert embedded["prediction"]["predicted"] == p["predicted"]
+    got, want = (pd.read_csv(f).sort_values("id").reset_index(drop=True)
+                 for f in (written, root / "embedded.csv"))
+    assert list(got["id"]) == list(want["id"])
+    assert np.allclose(got["probability"], want["probability"], atol=1e-6)
+    assert "probability" not in json.dumps(live_run)  # counts and a file name only
 
 
 def test_deployed_secureboost_equals_the_in_process_trees(

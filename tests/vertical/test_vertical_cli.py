@@ -93,3 +93,16 @@ def test_a_joint_weight_against_known_medicine_is_flagged(
         ("chol", "lowers risk")]
     assert "against known medicine: chol" in result.output
     assert 'id="against-known-medicine"' in report.read_text()
+
+
+def test_live_predict_takes_no_party_files_or_output(tmp_path: Path) -> None:
+    """With --coordinator the sites read their own new people and the label party writes
+    at its own site: a --party or --out given with it is refused before anything runs."""
+    for extra in (["--party", f"hospital={tmp_path / 'h.csv'}:patient_id"],
+                  ["--out", str(tmp_path / "p.csv")]):
+        result = CliRunner().invoke(app, ["vertical", "predict", "--coordinator",
+                                          str(tmp_path / "coord"), "--model-id",
+                                          "ab" * 8, *extra])
+        assert result.exit_code == 5, result.output
+        assert "leave out --party and --out" in result.output
+    assert not (tmp_path / "p.csv").exists()

@@ -122,3 +122,36 @@ def test_cli_saves_and_predicts(party_files: tuple[Path, Path, set[str]],
     no_out = _cli(["predict", "--model-id", model_id, "--party", f"hospital={h}:patient_id",
                    "--party", f"insurer={i}:member_id"])
     assert no_out.exit_code == 5 and "--out" in no_out.output
+
+
+def test_a_live_site_writes_each_prediction_run_to_its_own_file(
+        party_files: tuple[Path, Path, set[str]], tmp_path: Path) -> None:
+    """A predictions folder (a live site's vertical-predictions/): each run writes
+    '<model id>-<run id>.csv' there, the coordinator learns its name only; the new people
+    come from 'predict-data' when a site names it."""
+    from fedcare.federation.engines.inprocess import run_vertical_inprocess
+    from fedcare.federation.vertical.coordinator import VerticalKey
+
+    h, i, _ = party_files
+    trained = run_vertical_study(_parties(h, i), save=tmp_path / "m", other_alone=False,
+                                 references=False, min_overlap=10, epochs=2)
+    model_id = trained["model_id"]
+    folder = tmp_path / "vertical-predictions"
+    configs = [{"site": "hospital", "data": "/nonexistent/train.csv", "predict-data": str(h),
+                "id-column": "patient_id", "model-dir": str(tmp_path / "m" / "hospital"),
+                "predictions": str(folder) + "/"},
+               {"site": "insurer", "data": str(i), "id-column": "member_id",
+                "model-dir": str(tmp_path / "m" / "insurer"),
+                "predictions": str(tmp_path / "insurer-side") + "/"}]
+    run = {VerticalKey.MODE: "predict", VerticalKey.MODEL_ID: model_id,
+           VerticalKey.REVEAL: True, VerticalKey.MIN_OVERLAP: 1}
+    files = set()
+    for _ in range(2):
+        result, _ = run_vertical_inprocess(configs, run)
+        name = result["prediction"]["file"]
+        assert name.startswith(f"{model_id}-") and name.endswith(".csv")
+        assert (folder / name).is_file()
+        files.add(name)
+    assert len(files) == 2  # one file a run, none overwritten
+    assert not (tmp_path / "insurer-side").exists()  # only the label party writes
+    assert len(pd.read_csv(folder / name)) == trained["psi"]["overlap"]

@@ -498,8 +498,11 @@ def site_start(
         # in site.toml's [site.vertical] (docs/vertical.md)
         for key, value in dict(site.get("vertical", {})).items():
             node_config[str(key)] = str(value)
-        if site.get("vertical"):  # its part of each vertical model it trains stays here
+        if site.get("vertical"):  # its part of each vertical model it trains stays here,
+            # and (the label party) the probabilities it predicts for new people
             node_config.setdefault("model-dir", str(directory.resolve() / "vertical-models"))
+            node_config.setdefault("predictions",
+                                   str(directory.resolve() / "vertical-predictions") + "/")
         try:
             proc = start_site(directory, coordinator_address=coordinator,
                               ca_cert=ca_cert.resolve() if ca_cert else None,

@@ -303,6 +303,10 @@ def train(party: PartyOpt = None, label: Label = None, positive: Positive = None
             console.print(f"model {result['model_id']}: each party's part in "
                           f"{save}/<party>/{result['model_id']}.json; predict with fedcare "
                           f"vertical predict --model-id {result['model_id']} --models {save}")
+        elif coordinator is not None and saved and all(saved.values()):
+            console.print(f"model {result['model_id']}: each site keeps its part in its own "
+                          f"vertical-models/; predict with fedcare vertical predict "
+                          f"--coordinator {coordinator} --model-id {result['model_id']}")
         _outputs(result, json_out, report)
 
 
@@ -320,6 +324,12 @@ def predict(party: PartyOpt = None, model_id: Annotated[str, typer.Option(
             out: Annotated[Path | None, typer.Option(
                 help="CSV the label party writes: each shared new person's normalised "
                      "identifier and probability.")] = None,
+            coordinator: Annotated[Path | None, typer.Option(
+                help="Predict on the live federation of this coordinator folder: each site "
+                     "reads the new people from its own 'predict-data' file and its part "
+                     "from its own model folder; the label party writes the probabilities "
+                     "into its own vertical-predictions/ folder (no --party, --models or "
+                     "--out).")] = None,
             json_out: JsonOut = None) -> None:
     """Predict for new people that both parties hold: a PSI on their files of new people,
     then each party's part of the model (the passive party's share of each person's
@@ -328,12 +338,37 @@ def predict(party: PartyOpt = None, model_id: Annotated[str, typer.Option(
 
     Example: fedcare vertical predict --model-id 0d3568c45484c37d --models models/
     --party hospital=new_h.csv:patient_id --party insurer=new_i.csv:member_id --out p.csv
+
+    Example (live): fedcare vertical predict --coordinator coord/ --model-id 0d3568c45484c37d
     """
     with handle_errors():
         check_output_file("--json", json_out)
         if not model_id:
             raise ConfigError("predict needs --model-id (printed by fedcare vertical train "
-                              "--save)")
+                              "--save, or by train --coordinator)")
+        if coordinator is not None:
+            if party or out is not None:
+                raise ConfigError("with --coordinator each site reads its own new people "
+                                  "('predict-data' in its site.toml [site.vertical]) and the "
+                                  "label party writes the probabilities at its own site: "
+                                  "leave out --party and --out")
+            from fedcare.study._vertical import submit_vertical_study
+
+            result = submit_vertical_study(coordinator, predict_model=model_id,
+                                           min_overlap=1, progress=dim)
+            p = result["prediction"]
+            console.print(f"{p['predicted']} shared people predicted ({p['kind']}); "
+                          f"{p['not_shared']} of {p['label_party']}'s rows are not at the "
+                          "other party and have no prediction")
+            console.print(f"predictions: at site {p['label_party']}, "
+                          f"vertical-predictions/{p['file']}")
+            slope = p.get("test_calibration_slope")
+            if slope is not None and not 0.8 <= slope <= 1.25:
+                warn(f"on its test people this model's calibration slope was {slope:.2f}: "
+                     "the 'probability' column ranks people but is not a risk "
+                     "(docs/vertical.md)")
+            _outputs(result, json_out, None)
+            return
         if out is None:
             raise ConfigError("predict needs --out FILE (the label party's predictions)")
         check_output_file("--out", out)

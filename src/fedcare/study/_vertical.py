@@ -276,16 +276,23 @@ def submit_vertical_study(coordinator_dir: str | Path, *, train: bool = True, ep
                           timeout: float = 3600.0, round_timeout: float = 1800.0,
                           audit_dir: str = "", model: str = "logistic",
                           trees: Mapping[str, Any] | None = None,
+                          predict_model: str | None = None,
                           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The same study on a running federation: the two parties are SuperNodes whose
     node config names their file, identifier column and (one of them) the label.
 
-    No plaintext reference here: no one holds both tables.
+    No plaintext reference here: no one holds both tables. ``predict_model``: instead,
+    predict with that saved model for the new people of each site's ``predict-data`` file
+    (each site's own part from its ``model-dir``); the label party writes the
+    probabilities into its ``predictions`` folder, the result holds counts and that
+    file's name.
     """
     from fedcare.federation.engines.deploy import submit
     from fedcare.federation.vertical.app import COMPONENTS, RUN_CONFIG_DEFAULTS
 
-    settings = {VerticalKey.MODE: "train" if train else "psi", VerticalKey.REVEAL: reveal,
+    mode = "predict" if predict_model else "train" if train else "psi"
+    settings = {VerticalKey.MODE: mode, VerticalKey.REVEAL: reveal or mode == "predict",
+                **({VerticalKey.MODEL_ID: str(predict_model)} if predict_model else {}),
                 VerticalKey.MIN_OVERLAP: int(min_overlap), VerticalKey.EPOCHS: int(epochs),
                 VerticalKey.LAMBDA: float(lam), VerticalKey.TEST_FRACTION: float(test_fraction),
                 VerticalKey.SPLIT_SEED: str(seed), VerticalKey.OTHER_ALONE: bool(other_alone),

@@ -386,4 +386,4 @@ def _predict(grid: Grid, a: int, b: int, names: dict[int, str],
     slope = float(cast(float, final.get("calibration-slope", 0.0))) or None
     return {"kind": kind, "predicted": int(cast(int, final["n"])),
             "not_shared": int(cast(int, final["not-shared"])), "label_party": names[a],
-            "test_calibration_slope": slope}
+            "test_calibration_slope": slope, "file": str(final.get("file", "") or "")}

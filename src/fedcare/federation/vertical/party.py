@@ -126,15 +126,17 @@ def _new_people(context: Context) -> PartyTable:
     cfg = context.node_config
     model_id = str(context.run_config.get("vertical-model-id", ""))
     part = load_part(context, model_id)
-    if not cfg.get("data") or not cfg.get("id-column"):
-        raise ConfigError(f"party '{_name(context)}': its node config needs 'data' and "
-                          "'id-column' (the new people's file)")
+    if not (cfg.get("predict-data") or cfg.get("data")) or not cfg.get("id-column"):
+        raise ConfigError(f"party '{_name(context)}': its node config needs 'predict-data' "
+                          "(or 'data') and 'id-column' (the new people's file)")
     saved = str(part.get("id_kind") or "generic")
     given = str(cfg.get("id-kind", "") or "")
     if given and given != saved:
         raise ConfigError(f"party '{_name(context)}': its part of model {model_id} matches "
                           f"identifiers as '{saved}', not '{given}' (leave out --id-kind)")
-    path = str(cfg["data"])
+    # a live site names the file its steward lets new people be predicted from
+    # ('predict-data' in site.toml's [site.vertical]); the coordinator never names a file
+    path = str(cfg.get("predict-data") or cfg["data"])
     key = ("predict", model_id, path, *_stat(path), _name(context), str(cfg["id-column"]))
     if key in _TABLES:
         return _TABLES[key]
@@ -783,10 +785,20 @@ def predict_finish(message: Message, context: Context) -> Message:
     if not out:
         raise ConfigError(f"party '{_name(context)}' has no predictions file ('predictions' "
                           "in its node config; fedcare vertical predict --out FILE)")
+    target = Path(out)
+    if out.endswith(("/", os.sep)) or target.is_dir():  # a live site's folder: one file a run
+        first = target / f"{part.get('model_id') or 'model'}-{context.run_id}.csv"
+        target, k = first, 1
+        while target.exists():  # never over an earlier run's file
+            k += 1
+            target = first.with_name(f"{first.stem}-{k}.csv")
+    target.parent.mkdir(parents=True, exist_ok=True)
     order = np.argsort(own_rows)
     lines = ["id,probability"] + [f"{table.ids[own_rows[k]]},{probability[k]:.6f}"
                                   for k in order]
-    write_text_atomic(out, "\n".join(lines) + "\n")
+    write_text_atomic(target, "\n".join(lines) + "\n")
     slope = part.get("test_calibration_slope")
-    return _reply(message, n=len(own_rows), **{"not-shared": int(table.n - len(own_rows)),
-                                                "calibration-slope": float(slope or 0.0)})
+    # the file's name (not its folder) tells the coordinator where the label party put it
+    return _reply(message, n=len(own_rows), file=target.name,
+                  **{"not-shared": int(table.n - len(own_rows)),
+                     "calibration-slope": float(slope or 0.0)})

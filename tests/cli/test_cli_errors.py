@@ -237,6 +237,28 @@ def test_config_file_settings_are_used_unless_overridden(tmp_path: Path) -> None
     assert json.loads((tmp_path / "m.json").read_text())["study"]["rounds"] == 2
 
 
+def test_a_study_file_naming_the_builtin_data_runs_and_tol_stops_newton(
+        tmp_path: Path, heart_data_dir: Path) -> None:
+    """`data = "builtin:heart-disease"` in a study file is data given (it was refused as
+    'no data' because it equals the default); --tol stops a Newton study where its
+    coefficients settle and says so."""
+    study = tmp_path / "heart.toml"
+    study.write_text(f'data = "builtin:heart-disease"\ndata_dir = "{heart_data_dir}"\n'
+                     'site_column = "site"\ntarget = "target"\nrounds = 10\n'
+                     'quality_check = "warn"\n')
+    result = CliRunner().invoke(app, ["study", "run", "--config", str(study), "--tol", "1e-6",
+                                      "--out", str(tmp_path / "runs"),
+                                      "--json", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    ran = json.loads((tmp_path / "m.json").read_text())["results"]["federated:newton"]["rounds"]
+    assert 2 < ran < 10
+    assert f"newton converged at round {ran} of 10" in " ".join(result.output.split())
+    empty = tmp_path / "empty.toml"
+    empty.write_text('site_column = "site"\ntarget = "target"\n')
+    result = CliRunner().invoke(app, ["study", "run", "--config", str(empty)])
+    assert result.exit_code == 5 and "no data" in result.output
+
+
 def test_unusable_json_path_is_refused_before_any_work(tmp_path: Path) -> None:
     (tmp_path / "m.json").mkdir()
     data = _write(_frame())(tmp_path)

@@ -343,7 +343,7 @@ def study_run(
                     if k not in base.model_fields_set and k not in given
                     } if images is not None else {}
         config = base.replace(**{**defaults, **given})
-        if config.data == StudyConfig().data and data is None:
+        if data is None and "data" not in base.model_fields_set:
             raise ConfigError("no data: pass --data FILE (or set `data` in --config)")
         if config_file is None and not config.images and (site_column is None
                                                           or target is None):

@@ -313,6 +313,40 @@ def test_quality_sent_with_the_schema_is_the_quality_round_s_answer(
         np.testing.assert_array_equal(a, b)
 
 
+def test_imputation_sums_sent_with_the_schema_give_the_same_study(tmp_path: Path) -> None:
+    """Imputing, with every site's schema the agreed one (SYNTHETIC table: the same
+    levels everywhere, numeric values missing at random): the imputation sums that come
+    with the schemas give the same imputed means, standardiser and model as the quality
+    message that carries them otherwise."""
+    from fedcare.federation.coordinator import run_task
+    from fedcare.federation.engines.inprocess import run_app
+    from fedcare.federation.site import client_app
+
+    rng = np.random.default_rng(7)
+    n = 240
+    frame = pd.DataFrame({"site": np.repeat(["a", "b", "c"], n // 3),
+                          "x": rng.normal(50, 10, n), "z": rng.normal(0, 1, n),
+                          "group": rng.choice(["p", "q", "r"], n),
+                          "y": rng.integers(0, 2, n)})
+    frame.loc[rng.random(n) < 0.15, "x"] = np.nan
+    path = tmp_path / "synthetic.csv"
+    frame.to_csv(path, index=False)
+    config = StudyConfig(data=str(path), site_column="site", target="y", rounds=2,
+                         missing="impute", quality_check="warn")
+    run_config = {**config.to_run_config(), "num-sites": 3}
+    early, grid = run_app(client_app, run_task, run_config, ["a", "b", "c"],
+                          keep_messages=True)
+    asked, _ = run_app(client_app, lambda g, ctx: run_task(_without_early_quality(g), ctx),
+                       run_config, ["a", "b", "c"])
+    sent = Counter(m.metadata.message_type for m in grid.messages_sent)
+    assert sent["query.quality"] == sent["query.impute"] == 0  # both came with the schema
+    assert early["schema"]["imputed"] and early["schema"]["imputed"] == asked["schema"]["imputed"]
+    for key in ("mean", "scale"):
+        np.testing.assert_array_equal(early["standardiser"][key], asked["standardiser"][key])
+    for a, b in zip(early["arrays"], asked["arrays"], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_an_excluded_site_sends_no_aggregate_with_its_schema(
         heart_config: StudyConfig) -> None:
     """A site the eligibility rules exclude sends its counts only, no quality aggregate

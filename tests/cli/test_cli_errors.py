@@ -253,6 +253,8 @@ def test_a_study_file_naming_the_builtin_data_runs_and_tol_stops_newton(
     ran = json.loads((tmp_path / "m.json").read_text())["results"]["federated:newton"]["rounds"]
     assert 2 < ran < 10
     assert f"newton converged at round {ran} of 10" in " ".join(result.output.split())
+    report = next((tmp_path / "runs").glob("*/report.html")).read_text(encoding="utf-8")
+    assert f"Newton stopped at round {ran} of 10" in report
     empty = tmp_path / "empty.toml"
     empty.write_text('site_column = "site"\ntarget = "target"\n')
     result = CliRunner().invoke(app, ["study", "run", "--config", str(empty)])

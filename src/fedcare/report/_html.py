@@ -779,6 +779,14 @@ def _comparison(metrics: Mapping[str, Any], sites: Sequence[str], baselines: _Ba
         rows.append([s, auc, brier, _fmt(pooled.get("accuracy")), baselines.all_text(),
                      _fmt(r.get("mean_client_accuracy")), _int(r.get("rounds")),
                      _fmt(r.get("seconds"), 2)])
+    study = metrics.get("study") or {}
+    fed: Mapping[str, Any] = next(
+        (r for k, r in metrics["results"].items() if k.startswith("federated")), {})
+    ran, asked = fed.get("rounds"), study.get("rounds")
+    if study.get("tol") and ran is not None and asked is not None and ran < asked:
+        notes.append(f"Newton stopped at round {ran} of {asked}: no coefficient moved by "
+                     f"tol {study['tol']:g} or more in that round, so the rounds after it "
+                     "would not have changed the model.")
     n_test = [n for x in sites if (n := _test_n(metrics, x)) is not None]
     patients = f"the {sum(n_test)} test patients of all {len(sites)} sites together" \
         if n_test else "all sites' test rows together"

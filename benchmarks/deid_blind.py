@@ -19,7 +19,8 @@ scored once, then read and used in development and to train the statistical reco
 ``train`` and ``train2`` (written as training data), ``test4`` (scored once on 2026-12-07,
 since read and used to train), ``test5`` (scored once on 2026-12-07, session 33), ``test6``
 (scored once on 2026-12-07, session 35, on the code as it stood), ``test7`` (scored once at
-the end of session 35, before and after that session's changes: the current blind figure).
+the end of session 35, before and after that session's changes: the current blind figure),
+``test8`` (written in session 35, sealed and unread: score the next change on it once).
 
 Run:  python benchmarks/deid_blind.py [--set test7|test6|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
@@ -68,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--set", default="test7",
-                        help="'test7', 'test6', 'test5', 'test4', 'test3', 'test2', 'test', "
-                             "'train', 'train2', 'dev' (under benchmarks/deid_blind/) or a folder")
+                        help="'test8' (sealed: score a change on it once), 'test7', 'test6', "
+                             "'test5', 'test4', 'test3', 'test2', 'test', 'train', 'train2', "
+                             "'dev' (under benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")
     parser.add_argument("--list", action="store_true",
@@ -77,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the report here")
     args = parser.parse_args(argv)
 
-    named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "train", "train2", "dev")
+    named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "train",
+             "train2", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

@@ -17,15 +17,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
+
+if TYPE_CHECKING:
+    from fedcare.config import StudyConfig
 
 __all__ = [
     "ANALYTICS_MESSAGE_TYPES",
     "EVALUATION_RECORD",
     "INT_METRICS",
+    "QUALITY_RECORD",
     "SUMS_RECORD",
     "MessageType",
     "RunKey",
@@ -34,6 +38,7 @@ __all__ = [
     "arrays_of",
     "config_of",
     "decode_arrays",
+    "ineligible",
     "metrics_of",
     "named_arrays_of",
     "number",
@@ -237,6 +242,27 @@ def site_of(message: Message) -> str:
 
 
 # -- building messages ----------------------------------------------------------------
+def ineligible(config: StudyConfig, rows: int | None, n_test: int | None) -> str | None:
+    """Why a study's eligibility rules leave out a site with ``rows`` usable rows and
+    ``n_test`` test rows (``None`` for a count the small-cell rule withheld), or ``None``
+    when it takes part. The coordinator applies it to the schema replies; a site applies
+    it to its own counts before it sends anything more than them."""
+    if rows is None:  # suppressed by the site: fewer than min_cell
+        return (f"fewer than min_cell {config.min_cell} usable rows (needs at least "
+                f"{max(config.min_cell, config.min_site_rows)})")
+    if rows < config.min_site_rows:
+        return (f"{rows} usable rows < min_site_rows {config.min_site_rows} "
+                f"(needs {config.min_site_rows - rows} more)")
+    if rows < config.min_cell:  # a site's own count, before the small-cell rule
+        return ineligible(config, None, n_test)
+    k_test = max(2, config.min_cell)
+    if n_test is None or n_test < k_test:
+        return (f"fewer than {k_test} test rows (small-cell rule: a site's test metrics "
+                f"must describe at least min_cell patients; needs about "
+                f"{int(k_test / config.test_size) + 1} usable rows)")
+    return None
+
+
 def _array_record(arrays: Sequence[np.ndarray] | Mapping[str, np.ndarray]) -> ArrayRecord:
     if isinstance(arrays, Mapping):
         return ArrayRecord({k: Array(np.array(v, dtype=np.float64, order="C"))

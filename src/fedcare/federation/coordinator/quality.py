@@ -8,7 +8,7 @@ import re
 from dataclasses import asdict
 from typing import Any
 
-from flwr.app import Context, Message, RecordDict
+from flwr.app import Context, Message
 from flwr.serverapp import Grid
 
 from fedcare.config import StudyConfig
@@ -17,7 +17,7 @@ from fedcare.exceptions import DataError
 from fedcare.quality import QualityReport, combine_quality
 
 from ..protocol import SUMS_RECORD, ConfigKey, MessageType, number, site_of
-from .rounds import ask, wait_for_sites, with_content
+from .rounds import ask, part_view, wait_for_sites
 from .setup import agree_schema
 
 __all__ = ["apply_quality", "check_quality", "check_quality_and_sum", "combine_quality_replies",
@@ -68,17 +68,8 @@ def combine_quality_replies(replies: list[Message], schema_json: str, config: St
             "a site sent no sums with its quality aggregates (an older fedcare): asking "
             "for them in their own message")
         return report, None
-    return report, [_sums_view(r) for r in replies]
-
-
-def _sums_view(reply: Message) -> Message:
-    """The sums part of a quality reply, as the sums request's own reply would hold it
-    (a shallow copy with the same metadata; the reply stays as it came)."""
-    sums = reply.content.metric_records[SUMS_RECORD]
-    content = RecordDict({"metrics": sums, "site": reply.content.config_records["site"]})
-    if "arrays" in reply.content.array_records:
-        content["arrays"] = reply.content.array_records["arrays"]
-    return with_content(reply, content)
+    # the sums part of each, as the sums request's own reply would hold it
+    return report, [part_view(r, SUMS_RECORD) for r in replies]
 
 
 #: The value a missing-code finding names ("value 0 in all 123 values").

@@ -206,6 +206,21 @@ def with_content(reply: Message, content: RecordDict) -> Message:
     return view
 
 
+def part_view(reply: Message, metrics: str, *also: str) -> Message:
+    """A part of ``reply``, as the reply of the request it answers would hold it: its
+    metric record ``metrics`` as ``metrics``, the records ``also`` (when there), its
+    ``arrays`` (when there) and its ``site`` record (:func:`with_content`)."""
+    records = reply.content.metric_records
+    content = RecordDict({"metrics": records[metrics],
+                          "site": reply.content.config_records["site"]})
+    for key in also:
+        if key in records:
+            content[key] = records[key]
+    if "arrays" in reply.content.array_records:
+        content["arrays"] = reply.content.array_records["arrays"]
+    return with_content(reply, content)
+
+
 def wait_for_sites(grid: Grid, context: Context) -> list[int]:
     """Node ids once ``num-sites`` have connected (or ``wait-for-sites`` seconds passed)."""
     expected = int(cast(int, context.run_config.get(RunKey.NUM_SITES, 0)))

@@ -6,7 +6,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 
-from flwr.app import Message, RecordDict
+from flwr.app import Message
 from flwr.serverapp import Grid
 
 from fedcare.config import StudyConfig
@@ -19,12 +19,13 @@ from ..protocol import (
     SUMS_RECORD,
     ConfigKey,
     MessageType,
+    ineligible,
     metrics_of,
     site_of,
     text,
 )
 from ..result import SiteInfo
-from .rounds import ask, with_content
+from .rounds import ask, part_view
 
 __all__ = ["Setup", "agree_schema", "eligible_sites", "merge_schemas"]
 
@@ -109,19 +110,12 @@ def agree_schema(grid: Grid, node_ids: list[int], config: StudyConfig,
         taking_part = [r for r in replies if r.metadata.src_node_id in participants]
         if all(QUALITY_RECORD in r.content.metric_records
                and text(r.content, "schema") == schema_json for r in taking_part):
-            setup.quality_replies = [_quality_view(r) for r in taking_part]
+            # each as a ``query.quality`` reply holds it
+            setup.quality_replies = [part_view(r, QUALITY_RECORD, SUMS_RECORD)
+                                     for r in taking_part]
     return setup
 
 
-def _quality_view(reply: Message) -> Message:
-    """The quality part of a schema reply, as a ``query.quality`` reply holds it."""
-    content = RecordDict({"metrics": reply.content.metric_records[QUALITY_RECORD],
-                          "site": reply.content.config_records["site"]})
-    if SUMS_RECORD in reply.content.metric_records:
-        content[SUMS_RECORD] = reply.content.metric_records[SUMS_RECORD]
-    if "arrays" in reply.content.array_records:
-        content["arrays"] = reply.content.array_records["arrays"]
-    return with_content(reply, content)
 
 
 def eligible_sites(replies: list[Message], config: StudyConfig
@@ -132,20 +126,13 @@ def eligible_sites(replies: list[Message], config: StudyConfig
     excluded: dict[str, str] = {}
     participants: list[int] = []
     names = {r.metadata.src_node_id: site_of(r) for r in replies}
-    k_test = max(2, config.min_cell)
     for r in replies:
         m, name = metrics_of(r), site_of(r)
         rows, n_test = m.get("n-rows"), m.get("n-test")
-        if rows is None:  # suppressed by the site: fewer than min_cell
-            excluded[name] = (f"fewer than min_cell {config.min_cell} usable rows (needs at "
-                              f"least {max(config.min_cell, config.min_site_rows)})")
-        elif int(rows) < config.min_site_rows:
-            excluded[name] = (f"{rows} usable rows < min_site_rows {config.min_site_rows} "
-                              f"(needs {config.min_site_rows - int(rows)} more)")
-        elif n_test is None or int(n_test) < k_test:
-            excluded[name] = (f"fewer than {k_test} test rows (small-cell rule: a site's "
-                              "test metrics must describe at least min_cell patients; needs "
-                              f"about {int(k_test / config.test_size) + 1} usable rows)")
+        reason = ineligible(config, None if rows is None else int(rows),
+                            None if n_test is None else int(n_test))
+        if reason is not None:
+            excluded[name] = reason
         else:
             participants.append(r.metadata.src_node_id)
         dropped = m.get("n-dropped")

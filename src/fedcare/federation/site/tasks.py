@@ -35,6 +35,7 @@ from ..protocol import (
     ConfigKey,
     MessageType,
     TaskResult,
+    ineligible,
 )
 from .data import Site, SiteSplit, cached_split, site
 from .request import SiteRequest, Task
@@ -81,7 +82,7 @@ def schema(req: SiteRequest) -> TaskResult:
                                  "n-dropped": len(here.frame) - usable},
                         texts=texts)
     also = req.cfg.get(ConfigKey.ALSO_QUALITY)
-    if also is not None and _eligible(req.config, usable, n_test):
+    if also is not None and ineligible(req.config, usable, n_test) is None:
         # the quality round's answer under this site's own schema, in this reply: the
         # coordinator uses it when the agreed schema is this very one (one message round
         # fewer), and otherwise asks again under the agreed schema. Only a site the
@@ -92,13 +93,6 @@ def schema(req: SiteRequest) -> TaskResult:
         result.records.update(checked.records)
         result.arrays = checked.arrays
     return result
-
-
-def _eligible(config: StudyConfig, usable: int, n_test: int) -> bool:
-    """Whether the coordinator's eligibility rules (``coordinator.setup.eligible_sites``)
-    keep a site with these counts."""
-    return (usable >= max(config.min_cell, config.min_site_rows)
-            and n_test >= max(2, config.min_cell))
 
 
 def quality(req: SiteRequest) -> TaskResult:

@@ -215,8 +215,8 @@ def _join_addresses(text: str, found: list[Span]) -> list[Span]:
     """An English address taken whole where parts of it were found apart: a unit, lot or
     box number before its first part, the places, codes and commas between parts found on
     one line (and a unit number or town another recogniser took for a code, date or
-    name), a unit,
-    rural delivery number or town and postcode after its last part. A comma left between
+    name), a unit, rural delivery number or town and postcode after its last part. A
+    comma left between
     "Naas" and "Co. Kildare" keeps nobody's address, but span-exact scoring (and a reader)
     counts what is left between two parts as part of it. Only text no other span holds
     is taken."""

@@ -62,7 +62,11 @@ _EN_PATTERNS = [
     rf"(?![\d/]|\.\d){_TIME}",
     # 14-Mar-2021, 14 Mar 2021, 14th of March, 2021, 5 March
     rf"(?<![\d.]){_DAY}(?P<ord>st|nd|rd|th)?(?P<sep>-|\s+(?:of\s+)?){_MON}"
-    rf"(?:(?:-|,?\s+){_Y4}|-(?P<y2>\d\d)\b)?(?![\w-]){_TIME}",
+    rf"(?:(?:-|,?\s+){_Y4}|(?:-|[ \t]+['’]?)(?P<y2>\d\d)(?![\d:.,/]\d|\d|[ \t]*(?:%|(?i:mg|mcg|"
+    rf"ml|kg|units?|iu|mmol|h|hrs?|hours?|min|mins|weeks?|days?|wks?|x|am|pm)\b)))?"
+    rf"(?![\w-]){_TIME}",
+    # Aug '24, March ’23: a month with its year abbreviated
+    rf"\b{_MON},?\s+['’](?P<y2>\d\d)(?!\d)",
     # March 14, 2021; Mar. 14th; March 14
     rf"\b{_MON}\s+{_DAY}(?P<ord>st|nd|rd|th)?(?:,?\s+{_Y4})?(?![\d:.]\d|\w){_TIME}",
     # March 2021, Mar. 2021
@@ -331,6 +335,7 @@ _MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|date
                      r"discharged|returned|scheduled|due|f/u|d/c|dob|born|surgery|injury|onset|"
                      r"completed|ended|ends|started|starting|stopped|held|drawn|collected|done|"
                      r"cultures?|last|next|repeat|recheck|rechecked|planned|booked|expires?|"
+                     r"review|reviewed|tca|f/up|follow-?up|clinic|fitted|implanted|"
                      r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)|[\[(]|^)[\s:.,]*$")
 _MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*"
                             r"(?:[01]?\d|2[0-3])"
@@ -626,13 +631,20 @@ _ZH_VAGUE = [
                r"端午节?|清明节?|元宵节?|除夕|重阳节?|七夕|劳动节|五一|十一)|(?:春节|元旦|国庆节?|"
                r"中秋节?|端午节?|清明节?|元宵节?|除夕|重阳节?|劳动节|冬至)(?=前后|前|后|时|当天|那天|左右|"
                r"回家|回来|走的|去世|过世|那几天))"),
+    # 清明假期, 国庆小长假: a holiday's days off
+    re.compile(r"(?:春节|元旦|国庆|中秋|端午|清明|元宵|重阳|劳动节|五一|十一)节?"
+               r"(?:假期|小长假|长假|放假期间|假)(?![\u4e00-\u9fff]{0,1}(?:制度|政策))"),
+    # 周五才坐诊, 周一早上空腹: a weekday of this or next week (not 每周一, a schedule)
+    re.compile(r"(?<![每隔逢双单、和或至到])(?<!每个)(?:周|星期|礼拜)[一二三四五六日天]"
+               r"(?![一二三四五六日天、]|周|星期|礼拜)"
+               r"(?=早上|晚上|才|再|来|去|到|复诊|复查|手术|入院|出院|从|空腹|返|回|开始)"),
     # 前年冬至, 去年中秋: a festival of a named year
     re.compile(r"(?:去年|今年|前年|明年|大前年)(?:的)?(?:冬至|夏至|立春|立秋|七夕|小年|腊八)"),
     # the Minguo (Republic of China) calendar: 民国113年5月3日, 113年5月3日
     re.compile(r"(?:民国|民國)?(?<!\d)(?:1[0-2]\d|[89]\d)年(?:1[0-2]|0?[1-9])月"
                r"(?:3[01]|[12]\d|0?[1-9])[日号]"),
     # 农历三月初八, 阴历腊月廿三
-    re.compile(r"(?:农历|阴历|旧历)(?:(?:19|20)\d\d年|[〇零一二三四五六七八九]{2,4}年)?"
+    re.compile(r"(?:(?:19|20)\d\d年)?(?:农历|阴历|旧历)(?:(?:19|20)\d\d年|[〇零一二三四五六七八九]{2,4}年)?"
                r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]|正|腊|冬)月"
                r"(?:初[一二三四五六七八九十]|十[一二三四五六七八九]?|二十[一二三四五六七八九]?|"
                r"廿[一二三四五六七八九]?|三十|\d{1,2}[日号]?)?"),
@@ -667,6 +679,13 @@ _ZH_VAGUE = [
 _EN_VAGUE = [fast_start(p) for p in _EN_VAGUE]  # each starts with a letter
 
 
+#: A month alone that is no word, name or abbreviation of anything else in a note: taken
+#: without a cue ("DEXA Feb: T-score -3.1"); not May, March, June, July, August, April or
+#: Jan (words and given names) nor "Jun" (a given name)
+_BARE_MONTH = re.compile(r"(?:Feb|Apr|Jul|Aug|Sept?|Oct|Nov|Dec)\.?|January|February|September|"
+                         r"October|November|December")
+
+
 def find_vague_dates(text: str, lang: str) -> list[tuple[int, int]]:
     """Date elements that cannot be shifted: a month alone after a cue, relative months
     ("last March", "去年3月", "3月底"), "on the 3rd", "本月15号".  They are replaced as
@@ -675,7 +694,8 @@ def find_vague_dates(text: str, lang: str) -> list[tuple[int, int]]:
     for pattern in [*_ZH_VAGUE, *_EN_VAGUE] if lang == "zh" else _EN_VAGUE:
         for m in pattern.finditer(text):
             groups = m.groupdict()
-            if "lead" in groups and not (groups["lead"] or groups["cue"] or groups["tail"]):
+            if "lead" in groups and not (groups["lead"] or groups["cue"] or groups["tail"]) \
+                    and not _BARE_MONTH.fullmatch(m.group("v")):
                 continue  # a month name with no cue: "May" the verb, "Jan" the name
             out.append(m.span("v") if "v" in groups else m.span())
     return out

@@ -88,10 +88,16 @@ def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) 
     return _join_addresses(text, found) if lang == "en" else found
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_COLUMN_GAP = re.compile(r"\n|\t|  ")
+
+
 def _resolve(cands: Iterable[_Cand], text: str = "") -> list[Span]:
     """Highest priority first, then longest.  A candidate that overlaps one already kept of
     another type keeps its parts outside it (an address around a ZIP taken as an ID stays
-    covered); parts of fewer than two letters or digits are dropped."""
+    covered), and so does an address that overlaps addresses kept (a longer address the
+    CRF found around a room a rule found: "色尼区" before "浙江中路"), but for a year alone;
+    parts of fewer than two letters or digits are dropped."""
     kept: list[_Cand] = []
     for cand in sorted(cands, key=lambda c: (-c[3], -(c[1] - c[0]), c[0])):
         start, end = cand[0], cand[1]
@@ -101,29 +107,47 @@ def _resolve(cands: Iterable[_Cand], text: str = "") -> list[Span]:
         if not hits:
             kept.append(cand)
             continue
-        if not text or cand[3] <= _LAST_RESORT or any(k[2] == cand[2] for k in hits):
+        if not text or cand[3] <= _LAST_RESORT or (
+                any(k[2] == cand[2] for k in hits) and not (
+                    cand[2] == "ADDRESS" and all(k[2] == "ADDRESS" for k in hits))):
             continue  # a bare code or number that overlaps a found identifier is part of it
         pieces = [(start, end)]
         for k in hits:
             pieces = [part for s, e in pieces for part in _minus(s, e, k[0], k[1])]
+        same = any(k[2] == cand[2] for k in hits)
         for s, e in pieces:
+            if same and _COLUMN_GAP.search(text, s, e):
+                continue  # another column of a table, another line: not this address
             s, e = _strip(text, s, e)
-            if sum(ch.isalnum() for ch in text[s:e]) >= 2:
+            if sum(ch.isalnum() for ch in text[s:e]) >= 2 and not (
+                    same and _YEAR.fullmatch(text, s, e)):
                 kept.append((s, e, cand[2], cand[3]))
     return sorted(Span(s, e, t) for s, e, t, _ in kept)
 
 
 _CODE_TYPES = frozenset({"ID", "ACCOUNT", "MRN", "INSURANCE", "LICENSE", "DEVICE", "SSN"})
-#: letters glued in front of a code's digits (W04122411822, VIP0756200481; a Chinese
+#: letters glued in front of a code's digits, or joined by a dash (W04122411822,
+#: VIP0756200481, SHA-0077-4418-2309; a Chinese
 #: province's abbreviation before a licence number: 冀13010023417)
-_CODE_PREFIX = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z]{1,4}|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘"
+_CODE_PREFIX = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z]{1,4}-?|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘"
                           r"晋蒙陕吉闽贵粤青藏川宁琼港澳台])$")
 #: a check digit in brackets after a code (a Macau or Hong Kong identity card: 1384726(3))
 _CHECK_DIGIT = re.compile(r"\([0-9A-Z]\)")
+#: a check letter after a space at the end of a health card's number (an Irish medical
+#: card: 448 210 37 M)
+_CHECK_LETTER = re.compile(r"[ ][A-Z](?![A-Za-z0-9])")
 
 
 #: One or two initials right before an English name ("E. Drummond", "J.K. Rowe")
 _INITIAL_BEFORE = re.compile(r"(?<![A-Za-z.])(?:[A-Z]\.[ \t]?){1,2}$")
+
+
+#: A Malay, Tamil or Arabic patronymic after a name: bin, binti, bte, a/l, a/p, s/o, d/o
+#: and the father's name
+_PATRONYMIC = re.compile(r"[ \t]+(?:bin|binti|bte|bt\.?|a/l|a/p|s/o|d/o|ibn|bint)[ \t]+"
+                         r"[A-Z][A-Za-z'’-]+(?:[ \t][A-Z][a-z'’-]+)?")
+#: A short name in brackets right after a name: "Mohammed Iqbal (Mo)"
+_NICK_BRACKET = re.compile(r"[ \t]*\((?P<n>[A-Z][a-z]{1,11})\)")
 
 
 def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
@@ -134,14 +158,19 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
     from fedcare.deid.recognisers.names_zh import _compound_whole, _dotted_whole
 
     out: list[Span] = []
+    skip: set[int] = set()
     for i, span in enumerate(found):
+        if i in skip:
+            continue
         start, end, kind = span.start, span.end, span.type
         if kind in _CODE_TYPES | {"PHONE"} and text[start:start + 1].isdigit():
-            m = _CODE_PREFIX.search(text, max(0, start - 4), start)
+            m = _CODE_PREFIX.search(text, max(0, start - 5), start)
             if m is not None:  # no phone number has letters glued in front: a code
                 start, kind = m.start(), "ID" if kind == "PHONE" else kind
         if kind in _CODE_TYPES:
             m = _CHECK_DIGIT.match(text, end)
+            if m is None and kind == "INSURANCE" and text[end - 1:end].isdigit():
+                m = _CHECK_LETTER.match(text, end)  # "Medical card: 448 210 37 M"
             if m is not None:
                 end = m.end()
         if kind == "NAME" and lang == "zh":
@@ -150,8 +179,20 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
             m = _INITIAL_BEFORE.search(text, max(0, start - 6), start)
             if m is not None:
                 start = m.start()
+            # a patronymic ("Nurul Aisyah binti Kamaruddin", "Kavitha a/p Muniandy"), a
+            # nickname in brackets that begins the name ("Mohammed Iqbal (Mo)")
+            m = _PATRONYMIC.match(text, end) or _NICK_BRACKET.match(text, end)
+            if m is not None and (m.re is _PATRONYMIC or any(
+                    w.lower().startswith(m.group("n").lower())
+                    for w in text[start:end].split())):
+                end = m.end()
+        if kind == "NAME" and i + 1 < len(found) and found[i + 1].type == "NAME" and \
+                span.end < found[i + 1].end <= end:
+            skip.add(i + 1)  # the nickname was found on its own: taken with the name
+            high = end
+        else:
+            high = found[i + 1].start if i + 1 < len(found) else len(text)
         low = out[-1].end if out else 0
-        high = found[i + 1].start if i + 1 < len(found) else len(text)
         out.append(Span(max(start, low) if start < span.start else span.start,
                         min(end, high) if end > span.end else span.end, kind))
     return out
@@ -180,33 +221,36 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 #: Castle View, ...", "RR 3 Box 118, ..."); or the word alone before a part that starts with
 #: its number ("Lot 12 Tarcutta Rd", "Blk 456 Jurong West Street")
 _UNIT_WORD = (r"(?<![A-Za-z])(?i:apt|apartment|unit|flat|suite|ste|lot|blk|block|level|floor|"
-              r"rm|room|rr|rural[ \t]+route|box)\.?[ \t]*#?[ \t]*")
+              r"rm|room|rr|rural[ \t]+route|box|plot|no|house|km|stand|erf)\.?[ \t]*#?[ \t]*")
 _ADDRESS_BEFORE = re.compile(
+    r"(?:(?<![A-Za-z])[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}[ \t]*,[ \t]*)?"
     rf"(?:{_UNIT_WORD}[A-Za-z]?\d{{1,5}}[A-Za-z]?(?:/\d{{1,5}})?[ \t]*,?[ \t]*)+"
-    r"(?:[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}[ \t]*,[ \t]*)?$")
+    r"(?:[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}[ \t]*,[ \t]*)?(?:off[ \t]+)?$")
 _ADDRESS_WORD_BEFORE = re.compile(rf"{_UNIT_WORD}$")
 #: What may lie between two address parts found on one line: commas, names of places (one
 #: to three capitalised words each), a province or state code, a rural delivery number, a
 #: postcode, "via"; nothing else ("..., Naas, Co. Kildare")
 _ADDRESS_GAP = re.compile(
     r"[ \t]*,?[ \t]*(?:(?:[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+){0,2}|[A-Z]{2,3}|"
-    r"RD[ \t]*\d{1,2}|\d{1,6}|via|#)[ \t]*,?[ \t]*){0,4}")
+    r"RD[ \t]*\d{1,2}|\d{1,6}|via|off|#)[ \t]*,?[ \t]*){0,4}")
 #: A unit or street number that another recogniser took for a code or a date between two
 #: address parts, or before a street ("Street 42, #08-215, Singapore", "Unit 4/17
 #: Kooringal St")
 _UNIT_NUMBER = re.compile(r"#?\d{1,4}[-/]\d{1,4}")
 #: A town another recogniser took for a name between two address parts ("Mill Road,
 #: Ennis, Co. Clare")
-_PLACE = re.compile(r"[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+){0,2}")
+_PLACE = re.compile(r"(?:(?:St\.?|Saint|Mt\.?|Port|Fort)[ \t])?[A-Z][a-z'’-]+"
+                    r"(?:[ \t][A-Z][a-z'’-]+){0,2}")
 #: A postcode: 5-6 digits, or 4 that are not a year
 _POSTCODE = r"(?:\d{5,6}|(?!19|20)\d{4})(?!\d|[.,/:%]\d)"
 #: A street's number after its name ("Jurong West Street 42"), a Dublin postal district
-_STREET_NUMBER = re.compile(r"(?<=Street|Avenue|Dublin)[ \t]+\d{1,4}(?!\d|[.,/:%]\d)")
+_STREET_NUMBER = re.compile(r"(?:(?<=Street|Avenue|Dublin)|(?<=Phase|Stage|Block)|(?<=Sector))"
+                            r"[ \t]+\d{1,4}[A-Z]?(?![A-Za-z\d]|[.,/:%]\d)")
 #: What may follow an address's last part found: a state code and postcode ("… NSW 2650"),
 #: a postcode after a place, and after a comma a unit (#08-215), a rural delivery number,
 #: a town and its postcode ("…, Amberley 7482", "…, Singapore 640456")
 _ADDRESS_AFTER = re.compile(
-    rf"(?:[ \t]+(?:[A-Z]{{2,3}}[ \t]+)?{_POSTCODE})?"
+    rf"(?:[ \t]+(?:[A-Z]{{2,3}}[ \t]+)?{_POSTCODE}|[ \t]*[-–][ \t]*\d{{6}}(?!\d))?"
     rf"(?:,[ \t]*(?:#\d{{1,3}}-\d{{1,4}}|RD[ \t]*\d{{1,2}}|(?:[A-Z][a-z'’-]+(?:[ \t][A-Z]"
     rf"[a-z'’-]+){{0,2}}|[A-Z]{{2,3}})[ \t]+{_POSTCODE}))*")
 
@@ -228,7 +272,8 @@ def _join_addresses(text: str, found: list[Span]) -> list[Span]:
             if prev is not None and prev.type == "ADDRESS" and (
                     (span.type in ("ID", "DATE") and _UNIT_NUMBER.fullmatch(
                         text, span.start - (text[span.start - 1:span.start] == "#"), span.end))
-                    or (span.type == "NAME" and _PLACE.fullmatch(text, span.start, span.end))):
+                    or (span.type in ("NAME", "ORG")
+                        and _PLACE.fullmatch(text, span.start, span.end))):
                 was[span.start] = span.type
                 out.append(Span(span.start, span.end, "UNIT?"))  # decided by what follows
             else:
@@ -245,7 +290,8 @@ def _join_addresses(text: str, found: list[Span]) -> list[Span]:
                 continue
         if prev is not None and prev.type == "DATE" and prev.end >= line_start and \
                 _UNIT_NUMBER.fullmatch(text, prev.start, prev.end) and \
-                text[prev.end:start] == " " and text[start:start + 1].isupper():
+                re.fullmatch(r",?[ \t]+", text[prev.end:start]) and (
+                    text[start:start + 1].isupper() or text[start:start + 1].isdigit()):
             start = prev.start  # "4/17 Kooringal St": a unit and street number, no date
             out.pop()
             prev = out[-1] if out else None

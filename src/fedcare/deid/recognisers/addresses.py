@@ -41,7 +41,7 @@ _STREET = (rf"(?<![\w/.-])(?:\d{{1,4}}[A-Za-z]?/)?\d{{1,6}}[A-Za-z]?\s+"
 # an apartment before the street ("apt 4, 12 Elm St"), a city after it ("..., Dayton")
 _UNIT_BEFORE = re.compile(r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s*#?\s*[A-Za-z0-9-]+,?\s+"
                           r"(?:[A-Z][a-z]+\s+(?:Court|House|Lodge|Mansions|Tower),\s+)?$")
-_CITY_NEXT = re.compile(r"(?:,\s*|\s+in\s+)(?P<c>[A-Z][a-z]+(?:[\s-][A-Z][a-z]+)?)(?![A-Za-z])"
+_CITY_NEXT = re.compile(r"(?:,[ \t]*|\s+in\s+)(?P<c>[A-Z][a-z]+(?:[ \t-][A-Z][a-z]+)?)(?![A-Za-z])"
                         r"(?:,[ \t]*[A-Z][a-z]+(?:[ \t-][A-Z][a-z]+)?(?![A-Za-z])){0,2}")
 _EN_ADDRESS = [
     re.compile(rf"{_STREET}(?:,?\s+{_CITY_STATE})?"),
@@ -62,12 +62,13 @@ _EN_ADDRESS = [
     re.compile(r"(?<![A-Za-z])(?:[A-Z][a-z]+[ \t]){1,2}(?i:village|vill\.|taluk|taluka|tehsil|"
                r"mandal|block|district|dist\.|gram\s+panchayat|panchayat|ward\s+no\.?\s*\d+|"
                r"LGA|parish|township|hamlet)(?![A-Za-z])"),
-    re.compile(r"(?<![A-Za-z])(?:(?i:plot|house|h\.?\s?no\.?|door\s+no\.?|flat|lot|stand|erf)"
-               r"[ \t]*(?:no\.?)?[ \t]*|#)\d+[A-Za-z]?(?:/\d+)?,[ \t]*(?:\d+(?:st|nd|rd|th)[ \t]+"
-               r"(?:Cross|Main|Street|Road|Lane|Avenue|Block|Sector|Phase)"
+    re.compile(r"(?<![A-Za-z])(?:(?i:plot|house|h\.?\s?no\.?|door\s+no\.?|flat|lot|stand|erf|"
+               r"no\.)[ \t]*(?:no\.?)?[ \t]*|#)\d+[A-Za-z]?(?:/\d+)?,[ \t]*(?:\d+(?:st|nd|rd|th)"
+               r"[ \t]+(?:Cross|Main|Street|Road|Lane|Avenue|Block|Sector|Phase)"
                r"|[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,3}[ \t]+(?:Street|Road|Lane|Avenue|Close|"
-               r"Crescent|Way|Drive|St|Rd))(?:,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,3}"
-               r"[ \t]+(?:Road|Street|Lane|Layout|Nagar|Colony|Extension|Main)\b)?"),
+               r"Crescent|Way|Drive|St|Rd))(?:,[ \t]*(?:[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,3}|"
+               r"\d+(?:st|nd|rd|th))"
+               r"[ \t]+(?:Road|Street|Lane|Layout|Nagar|Colony|Extension|Main|Cross)\b)?"),
     # Malay and Singapore streets, named after the word for street: "23 Jalan Bunga Rampai",
     # "Blk 12 Lorong 4 Toa Payoh"
     re.compile(r"(?<![\w/.-])\d{1,5}[A-Za-z]?,?[ \t]+(?:Jalan|Jln\.?|Lorong|Lor\.|Persiaran|"
@@ -92,7 +93,7 @@ _EN_ADDRESS = [
     # "Rathmore Cottage, 9 Millbrook Lane"
     re.compile(r"(?:(?i:flat|apartment|apt|unit)\s+\d+[A-Za-z]?,\s+)?(?:[A-Z][a-z]+\s+){1,2}"
                r"(?:Court|House|Lodge|Mansions|Tower|Cottage|Farm|Barn|Villa|Manor|Hall|"
-               r"Buildings)(?=,\s*\d{1,5}\s+[A-Z]|,\s*[A-Z][a-z]+\s+(?:Road|Street|Lane|Avenue|Rd|"
+               r"Buildings|Wing|Block|Annexe|Pavilion)(?=,\s*\d{1,5}\s+[A-Z]|,\s*[A-Z][a-z]+\s+(?:Road|Street|Lane|Avenue|Rd|"
                r"St))"),
 ]
 # "City, ST" only for state abbreviations that are not also credentials or words.
@@ -346,6 +347,12 @@ _NOT_DISTRICT = L.words("""
 办公区 生活区 住院区 门诊区 候诊区 监护区 观察区 等候区 吸烟区 无烟区 农村区 老城区 当地县 外县
 """)
 _ZH_BARE_CITY = re.compile("(?:" + "|".join(_zh_city_names()) + ")(?:市)?")
+#: A village and its group (a rural household's address), alone in a table: 良寨村三组
+_ZH_VILLAGE_GROUP = re.compile(r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{1,4}村"
+                               r"(?:[一二三四五六七八九十]{1,3}|\d{1,2})(?:组|队|社)")
+#: A hotel or guesthouse room after an address: 蓝湾度假酒店1206房
+_ZH_ROOM = re.compile(r"(?<=[号路街道])[\u4e00-\u9fff]{2,10}?(?:酒店|宾馆|旅馆|饭店|客栈|民宿|"
+                      r"招待所|公寓)(?:[A-Za-z]?\d{2,5})(?:房|室|号房)?")
 
 
 @recogniser("address-zh", ("zh",))
@@ -382,6 +389,8 @@ def _zh_addresses(text: str) -> list[_Cand]:
     for m in _ZH_BARE_CITY.finditer(text):
         # 马鞍山, 东莞: a listed city named alone (below a name's priority: 福海 is a name too)
         out.append((m.start(), m.end(), "ADDRESS", _PRIORITY["NAME"] - 1))
+    out += [(m.start(), m.end(), "ADDRESS", prio) for m in _ZH_VILLAGE_GROUP.finditer(text)]
+    out += [(m.start(), m.end(), "ADDRESS", prio - 1) for m in _ZH_ROOM.finditer(text)]
     for m in _ZH_ROAD.finditer(text):
         start = m.start("a")
         # start the road name at a word boundary (jieba's), not inside the previous word

@@ -89,6 +89,19 @@ _EN_AGE = [
     # "dob 14.08.30 (94)", "DOB 02/03/1931 (93)": the age in brackets after a birth date
     re.compile(r"(?i)\b(?:dob|d\.o\.b\.?|born|date\s+of\s+birth)[\s:]*[\d./-]{6,10}\s*"
                r"\((?P<n>\d{2,3})(?:\s*(?:y|yo|yrs?|years?))?\)"),
+    # "She is 93 but says", "gran was 96 when": a person's age after "is/was" (not a
+    # reading: no unit, no "on room air" after it)
+    re.compile(r"(?i)\b(?:she|he|pt|patient|mum|mom|mother|dad|father|gran|granny|nan|nana|"
+               r"grandma|grandpa|grandad|husband|wife|aunt|uncle)\s+(?:is|was|turns|'s|’s)"
+               r"\s+(?:now\s+|nearly\s+|almost\s+)?(?P<n>\d{2,3})(?![\d/%-]|[.,]\d|\s*(?:%|percent|"
+               r"mmhg|bpm|kg|lbs?|cm|mg|units?|on\s+(?:room\s+air|ra|air|o2|oxygen)|breaths|"
+               r"beats|/)|[a-z])"),
+    # "gran still going strong at 96", "still mowing lawns at 92": an age after "still"
+    re.compile(r"(?i)\bstill\b(?P<mid>[^.\n;]{0,30}?)\bat\s+(?P<n>\d{2,3})(?![\d/%-]|[.,]\d|\s*(?:%|"
+               r"percent|mmhg|bpm|kg|lbs?|cm|mg|units?|on\b|breaths|beats|/|[a-z]))"),
+    # "DOB: 19.06.1933 - yes, 91, sharp": a bare number after a birth date on its line
+    re.compile(r"(?i)\b(?:dob|d\.o\.b\.?|born|date\s+of\s+birth)\b[^\n]{0,40}?(?<![\d./:-])"
+               r"(?P<n>\d{2,3})(?![\d./:-]|\s*(?:%|kg|cm|mg|units?)\b)"),
     # "WOJCIK, Stanislaw, 94 M, MRN ...", "Smith J, 91F": age and sex set off by commas
     re.compile(r"(?<=,)\s*(?P<n>\d{2,3})\s?(?:M|F|m|f|male|female)\b(?=\s*[,;)\n]|\s*$)"),
 ]
@@ -99,11 +112,17 @@ _ZH_AGE = [
     re.compile(r"(?:年龄|年齡)[:：\s]*(?P<n>\d{2,3})(?![\d.])"),
     re.compile(rf"(?P<n>{_CN_AGE_NUM})\s*(?:周岁|岁|週歲|周歲|歲)"),
     # "老太太九十三了", "年过九十", "今年九十二": an age in numerals without 岁
-    re.compile(rf"(?P<n>{_CN_AGE_NUM})(?=了|高龄|多了|有余|的人|的老人)"),
+    re.compile(rf"(?P<n>{_CN_AGE_NUM})(?=了|高龄|多了|有余|的人|的老人|咁大|咁老|高寿|高壽|岁数|歲數)"),
     # "年近百岁", "快百岁了": nearly a hundred
     re.compile(r"(?:年近|将近|接近|快|近)百岁"),
     re.compile(rf"(?:年过|年逾|今年|已经|已|享年|活到)(?P<n>{_CN_AGE_NUM})(?![万千百十零一二三四五六七八九元块次天个])"),
 ]
+
+
+#: A reading named before "still ... at NN": the number is the reading, not an age
+_READING = re.compile(r"(?i)\b(?:sats?|spo2|sao2|o2|oxygen|saturation|hr|pulse|heart\s+rate|bp|"
+                      r"rr|resp|temp|glucose|sugar|bm|bgl|weight|wt|score|level|rate|count|"
+                      r"ldl|hba1c|egfr|creat|dose)\b")
 
 
 def age_value(value: str) -> int | None:
@@ -144,6 +163,9 @@ def _ages(text: str, lang: str) -> list[_Cand]:
             if "who" in pattern.groupindex and any(
                     w.lower() in _NOT_NAME_WORDS for w in (m.group("who") or "").split()):
                 continue
+            if "mid" in pattern.groupindex and _READING.search(
+                    text, max(0, m.start() - 30), m.start("n")):
+                continue  # "sats still at 92", "HR still at 95"
             age = age_value(m.group("n"))
             if age is not None and 89 < age <= 125:
                 out.append((m.start("n"), m.end("n"), "AGE", _PRIORITY["AGE"]))

@@ -25,9 +25,11 @@ _EN_LABELS: dict[str, str] = {
            rf"unit\s+record(?:\s+{_N})?|medical\s+record(?:\s+{_N})?|"
            rf"med(?:ical)?\.?\s+rec(?:ord)?\.?\s*{_N}|chart\s*(?:{_N}|ID)|hosp(?:ital)?\.?\s*(?:{_N}|ID)|EMR\s*{_N}|"
            rf"patient\s+(?:ID|identifier|{_N})|pt\.?\s+(?:ID|#)|unit\s+{_N}|record\s+{_N}|"
-           rf"case\s+{_N}|accession\s+{_N}|specimen\s+(?:{_N}|ID)",
+           rf"case\s+{_N}|accession\s+{_N}|specimen\s+(?:{_N}|ID)|(?-i:RN)(?=\s*[:#])",
     "INSURANCE": rf"insurance\s+(?:ID|{_N}|member\s+ID|policy(?:\s+{_N})?)|"
-                 rf"member\s+(?:ID|{_N})|subscriber\s+(?:ID|{_N})|policy\s+(?:{_N}|ID)|"
+                 rf"member\s+(?:ID|{_N})|member(?=\s*[:#])|(?:medical\s+)?scheme|medical\s+aid|"
+                 rf"(?-i:[A-Z]{{2,5}})\s+card(?:\s+{_N})?|(?:health|medical|membership|benefits?)"
+                 rf"\s+card(?:\s+{_N})?|subscriber\s+(?:ID|{_N})|policy\s+(?:{_N}|ID)|"
                  rf"gr(?:ou)?p\s*(?:/\s*ID|ID|{_N})|medicare(?:\s+(?:beneficiary\s+identifier|{_N}|ID|card))?|"
                  rf"medicaid(?:\s+(?:{_N}|ID|card))?|MBI|HICN|"
                  rf"health\s+plan\s+(?:ID|{_N}|beneficiary\s+{_N})|beneficiary\s+(?:ID|{_N})|"
@@ -42,7 +44,8 @@ _EN_LABELS: dict[str, str] = {
                rf"licen[cs]e\s+{_N}|"
                rf"(?:medical|nursing|state|professional)\s+licen[cs]e(?:\s+{_N})?|"
                rf"certificate\s+{_N}|DEA(?:\s+{_N})?|NPI(?:\s+{_N})?|"
-               rf"(?-i:GMC|NMC|NMBI|AHPRA|HCPC|GPhC|IMC|MCI|CPSO|PSI)(?:\s+{_N})?|"
+               rf"(?-i:GMC|NMC|NMBI|AHPRA|HCPC|GPhC|IMC|MCI|CPSO|PSI|MMC|SMC|MDCN|KMPDC|HPCSA|PMDC|"
+               rf"MCNZ|PRC|SANC|MCZ)(?:\s+{_N})?|"
                rf"(?:registration|reg\.?|PIN)(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{5,}})|"
                rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}[-‐ ]?\d[\d -]{{3,}}\d)|registration\s+{_N}|"
                rf"cert(?:ification|ificate)?(?=\s*[:#]?\s*[A-Z]{{0,5}}[-.‐ ]?\d{{3,}})|"
@@ -69,7 +72,9 @@ _EN_LABELS: dict[str, str] = {
           rf"compatriot\s+(?:permit|pass|card))(?:\s+{_N})?|HKID|visa\s+(?:{_N}|ID)|"
           rf"birth\s+certificate(?:\s+{_N})?|permit\s+{_N}|certificate\s+of\s+identity|"
           rf"Rx\s*(?:{_N})?(?=\s*[:#]?\s*(?:[A-Z]{{1,3}}\s?)?\d{{6,}})|"
-          rf"(?-i:Aadhaar|AADHAAR|ABHA|UHID|NIN|BVN|PAN|NHI|IHI|CHI|PPSN)(?:\s+(?:card\s+)?{_N})?|prescription\s+{_N}|"
+          rf"(?-i:Aadhaar|AADHAAR|ABHA|UHID|NIN|BVN|PAN|NHI|IHI|CHI|PPSN|IC|NRIC|FIN|TRN|TIN)"
+          rf"(?:\s+(?:card\s+|PIN\s+)?{_N})?|prescription\s+{_N}|"
+          rf"(?:booking|reservation|flight|ticket|travel)\s+(?:ref(?:erence)?|code|{_N})|"
           rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)|"
           rf"(?:police|incident|accident|crash|citation)\s+(?:report|case)(?:\s+{_N})?|badge",
     "SSN": rf"SSN|SS\s?#|SS\s+{_N}|social\s+security(?:\s+{_N})?|soc\.?\s+sec\.?(?:\s+{_N})?",
@@ -98,7 +103,8 @@ _ZH_LABELS: dict[str, str] = {
           "居留证号|居留证|永久居留身份证|出生医学证明编号|出生证明编号|出生证号|残疾证号|"
           "工号|员工号|员工编号|职工号|职工编号|工作证号|工牌号|胸牌号|学号|学籍号|准考证号|"
           "会员卡号|会员编号|会议号|会议ID|房间号|警号|工作证编号|订单号|交易号|申请编号|个案编号|"
-          "报案号|事故认定书编号|认定书编号|案件编号|业务编号",
+          "报案号|事故认定书编号|认定书编号|案件编号|业务编号|电子客票号|客票号|机票号|车票号|票号|"
+          "快递单号|运单号|物流单号|预约号|挂号序号",
 }
 _EN_SEP = r"(?:[\s:#=.\-–]|\b(?:is|was|of)\b|\b(?:number|no|ID)\b)*"
 _ZH_SEP = r"[\s:：#＃为是]*(?:(?:号码|编号|号|码)[\s:：#＃为是]*)?"
@@ -366,11 +372,18 @@ _DIGIT_GROUPS = re.compile(r"(?<![\d.,:/-])\d{3,6}(?:[ ]\d{3,6}){1,3}(?:[ ]\d)?(
 _CARD = re.compile(r"(?<![\d-])(?:\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:(?P=s)\d{1,3})?|"
                    r"\d{4}(?P<t>[ -])\d{6}(?P=t)\d{5})(?![\d-])")
 # a plate after a vehicle word: "maroon Buick sedan, WA BSK 8840", "LA plate 738 BKD"
-_PLATE_CUE = re.compile(r"(?i:sedan|car|truck|suv|van|vehicle|pickup|minivan|motorcycle|"
-                        r"coupe|hatchback|jeep|plates?|tags?|registration|rego|ute)s?\b[^.\n]{0,30}?"
+_PLATE_CUE = re.compile(r"(?<![A-Za-z])(?i:sedan|car|truck|suv|van|vehicle|pickup|minivan|"
+                        r"motorcycle|coupe|hatchback|jeep|plates?|tags?|registration|rego|ute|drives|"
+                        r"drove|driving|lorry|taxi|motorbike|scooter|tuk-tuk|bakkie|"
+                        r"minibus)s?\b[^.;\n]{0,30}?"
                         r"(?<![A-Za-z0-9])(?P<v>(?:[A-Z]{2}\s+)?(?=[A-Z0-9 -]*\d)[A-Z0-9]{2,4}"
-                        r"[ -]?[A-Z0-9]{2,4})(?![A-Za-z0-9])")
+                        r"[ -]?[A-Z0-9]{2,4}(?:(?<=\d)[ -][A-Z]{1,3}(?![A-Za-z0-9]))?)"
+                        r"(?![A-Za-z0-9]|/\d)")
 _PLATE_CUE = fast_start(_PLATE_CUE)
+# an aircraft's registration after its cue: "reg C-FJTX", "tail number N4471K"
+_AIRCRAFT = re.compile(r"(?i:\breg(?:istration|istered)?|tail(?:\s+(?:number|no\.?))?|aircraft|"
+                       r"plane|floatplane|cessna|piper|beechcraft)\b[^.\n]{0,20}?(?<![A-Za-z0-9-])"
+                       r"(?P<v>[A-Z]{1,2}-[A-Z]{3,4}|N\d{1,5}[A-Z]{0,2})(?![A-Za-z0-9-])")
 # SSN written with spaced dashes after its label: "SSN: 229 - 56 - 8831"
 _SSN_SPACED = re.compile(r"(?i:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*"
                          r"(?P<v>\d{3}\s*[-–]\s*\d{2}\s*[-–]\s*\d{4})(?!\d)")
@@ -390,6 +403,8 @@ def _cards_plates(text: str) -> list[_Cand]:
             out.append((m.start("v"), m.end("v"), "VEHICLE", _PRIORITY["VEHICLE"]))
     out += [(m.start("v"), m.end("v"), "SSN", _PRIORITY["LABELLED"] + 1)
             for m in _SSN_SPACED.finditer(text)]
+    out += [(m.start("v"), m.end("v"), "VEHICLE", _PRIORITY["VEHICLE"])
+            for m in _AIRCRAFT.finditer(text)]
     out += _spans(_UDI, text, "DEVICE", "LABELLED")
     out += _spans(_UK_LICENCE, text, "LICENSE", "LABELLED")
     return out

@@ -165,6 +165,7 @@ _LOWER_TITLE = re.compile(r"(?<![A-Za-z])(?=(?i:dr|doctor|mr|mrs|ms|miss|prof|nu
                           rf"(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?))")
 _LOWER_KIN = re.compile(rf"(?<![A-Za-z])(?:(?i:{_KIN}|named|name\s*:|pt\s*:|patient\s*:|"
                         r"pt\s+name\s*:|thx|thanks|thank\s+you|ty|regards|cheers|love|"
+                        r"hi|hiya|hey|hello|dear|"
                         r"sincerely|xoxo|signed|sent\s+by|this\s+is|i\s+am|i'?m)(?![A-Za-z]))")
 _LOWER_NAME = re.compile(rf"[ \t]*[,(]?[ \t]*(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)(?![A-Za-z])")
 _LOWER_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<n>{_LOWW}[ \t]+{_LOWW})(?![A-Za-z'’-]))")
@@ -172,6 +173,20 @@ _LOWER_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<n>{_LOWW}[ \t]+{_LOWW})(?![
 _CAP_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<a>{_CAPW})[ \t]+(?P<b>{_CAPW})(?![A-Za-z'’-]))")
 _SINGLE_NEXT = re.compile(r"[ \t]*(?:is|was|has|had|says|said|reports|reported|states|stated|"
                           r"called|came|comes|went|will|would|and|['’]s\b|,|\()")
+#: Chat words that follow a name typed in lower case and are not its surname ("hiya ewan
+#: thanks")
+_CHAT_WORDS = frozenset({"thanks", "thx", "ty", "cheers", "love", "regards", "hi", "hiya",
+                         "hey", "hello", "dear", "ok", "okay", "yes", "yeah", "no", "lol",
+                         "haha", "pls", "plz", "please", "sorry", "x", "xx", "xox", "btw"})
+# a lower-case name alone on the line after a sign-off: "thanks\naga"
+_LOWER_SIGN_OFF = re.compile(rf"(?i:thanks|thx|ty|cheers|regards|love|thank\s+you|ta)[ \t!.,]*\n"
+                             rf"[ \t]*(?P<n>{_LOWW})[ \t]*(?:\n|$)")
+# a listed given name in lower case before a verb of speech: "gerry says fine"
+_LOWER_SAYS = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LOWW})[ \t]+(?:says|said|wants|thinks|"
+                         r"reckons|asked|told|texted|rang|called|will\s+bring|is\s+coming)\b")
+# two lower-case words before an age: "kenji morimoto 44y/o japanese"
+_LOWER_AGED = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LOWW}[ \t]+{_LOWW}),?[ \t]+\d{{1,3}}[ \t]*"
+                         r"(?:y/?o|yo|yrs?|years?\s+old|[mf])\b")
 # "GRACE T. ABERNATHY": a first name, a middle initial and a surname, in capitals
 _MIDDLE_INITIAL = re.compile(r"^[A-Z]{2,}[A-Z'-]* [A-Z]\. [A-Z]{2,}")
 _INITIALS = re.compile(r"(?<![A-Za-z.])(?:[A-Z]\.[ ]?){2,3}(?![A-Za-z])")
@@ -390,7 +405,8 @@ def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
         toks = [w.group(0).lower() for w in words]
         first = toks[0]
         second_ok = len(toks) == 2 and _name_like(toks[1]) and \
-            toks[1] not in N.common_words() and toks[1] not in _CREDENTIALS
+            toks[1] not in N.common_words() and toks[1] not in _CREDENTIALS and \
+            toks[1] not in N.COMMON_EN and toks[1] not in _CHAT_WORDS
         first_ok = first in N.all_names() and first not in function_words and (
             titled or second_ok or first not in N.common_words())
         if titled and not first_ok:  # "dr mcallister", "nurse bisola": a word no list knows
@@ -402,6 +418,23 @@ def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
         end = m.start("n") + (words[1].end() if second_ok else words[0].end())
         add(strong, m.start("n"), end)
     given, family, common = N.given_names(), N.surnames(), N.common_words()
+    for m in _LOWER_SIGN_OFF.finditer(text):  # a word alone after "thanks": its writer
+        token = m.group("n").lower()
+        if len(token) >= 2 and token not in N.COMMON_EN and token not in common \
+                and token not in _FIELD_WORDS and not _never(token, False):
+            add(strong, *m.span("n"))
+    for m in _LOWER_SAYS.finditer(text):
+        token = m.group("n").lower()
+        if len(token) >= 3 and token in given and token not in common \
+                and not re.fullmatch(rf"(?i:{_KIN})", token) \
+                and token not in function_words and not _never(token, False):
+            add(weak, *m.span("n"))
+    for m in _LOWER_AGED.finditer(text):
+        toks = m.group("n").lower().split()
+        if all(len(t) >= 2 and t not in common and t not in N.COMMON_EN
+               and t not in _FIELD_WORDS and not _never(t, False) for t in toks) and \
+                any(t in given or t in family for t in toks):
+            add(weak, *m.span("n"))
     for m in _LOWER_PAIR.finditer(text):
         a, b = (t.lower() for t in m.group("n").split())
         if a in given and b in family and a not in common and b not in common:
@@ -593,9 +626,16 @@ _NOT_SIGNING_INITIALS = frozenset({
 })
 
 
+#: The last column of a dated log or table row: who signed it ("16/01/25  3.6  omit 1
+#: NMcG"): two to four letters, two or more of them capitals, after two spaces or a tab
+_LOG_INITIALS = re.compile(r"(?m)^[ \t]*\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?(?![\d/.-])[^\n]*?"
+                           r"(?:[ \t]{2,}|\t)(?P<n>[A-Z][A-Za-z]{1,3})[ \t]*$")
+
+
 @recogniser("sign-off-initials", ("en",))
 def _initials_signing(text: str) -> list[_Cand]:
-    """Initials alone on one of the last three non-empty lines (the note's signature)."""
+    """Initials alone on one of the last three non-empty lines (the note's signature), and
+    initials ending two or more dated rows of a log (who signed each row)."""
     lines = [m for m in re.finditer(r"[^\n]*\S[^\n]*", text)]
     if not lines:
         return []
@@ -604,6 +644,11 @@ def _initials_signing(text: str) -> list[_Cand]:
     for m in _INITIALS_LINE.finditer(text, last):
         if m.group("n") not in _NOT_SIGNING_INITIALS or re.search(r"(?i)\bsigned\b", m.group(0)):
             out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]))
+    rows = [m for m in _LOG_INITIALS.finditer(text)
+            if sum(c.isupper() for c in m.group("n")) >= 2
+            and m.group("n").upper() not in _NOT_SIGNING_INITIALS]
+    if len(rows) >= 2:
+        out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]) for m in rows]
     return out
 
 
@@ -611,7 +656,7 @@ def _initials_signing(text: str) -> list[_Cand]:
 #: the word is in the name lists and is not a common word
 _DONE_BY = re.compile(r"\b(?i:done|seen|reviewed|checked|performed|taken|scanned|reported|"
                       r"assessed|examined|typed|dictated|witnessed|counselled|swabbed|"
-                      r"triaged|bled|consented)\s+by\s+(?P<n>[A-Z][a-z'’-]{2,})(?![A-Za-z])")
+                      r"triaged|bled|consented)\s+by\s+(?P<n>[A-Za-z][a-z'’-]{2,})(?![A-Za-z])")
 
 
 @recogniser("done-by", ("en",))

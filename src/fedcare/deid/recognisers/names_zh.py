@@ -509,6 +509,18 @@ _REDUP_WORDS = L.words("""
 """)
 
 
+#: A surname given alone: 她姓黄, 患者姓欧阳
+_SURNAME_GIVEN = re.compile(r"(?<=姓)(?P<n>[\u4e00-\u9fff]{1,2})(?=[\s，。；、,.;！!）)]|$)")
+
+
+@recogniser("name-zh-surname", ("zh",))
+def _surname_given(text: str) -> list[_Cand]:
+    """A surname named after 姓 ("她姓黄"): listed surnames only (not 姓名)."""
+    return [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"])
+            for m in _SURNAME_GIVEN.finditer(text)
+            if m.group("n") in L.CN_SURNAMES or m.group("n") in L.CN_COMPOUND_SURNAMES]
+
+
 @recogniser("name-zh-familiar", ("zh",))
 def _familiar(text: str) -> list[_Cand]:
     """Familiar forms: 小 / 老 with a surname (小王, 老李), 阿 with a given character."""

@@ -335,7 +335,8 @@ _MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|date
                      r"discharged|returned|scheduled|due|f/u|d/c|dob|born|surgery|injury|onset|"
                      r"completed|ended|ends|started|starting|stopped|held|drawn|collected|done|"
                      r"cultures?|last|next|repeat|recheck|rechecked|planned|booked|expires?|"
-                     r"review|reviewed|tca|f/up|follow-?up|clinic|fitted|implanted|"
+                     r"review|reviewed|tca|f/up|follow-?up|clinic|fitted|implanted|check|"
+                     r"checked|scan|scanned|delivered|delivery|"
                      r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)|[\[(]|^)[\s:.,]*$")
 _MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*"
                             r"(?:[01]?\d|2[0-3])"
@@ -377,7 +378,9 @@ _SCALE_BEFORE = re.compile(r"(?i)(?:\b(?:i?adl|gds|phq-?\d*|gad-?\d*|mmse|moca|n
                            r"mrc|amt|4at|cam|audit|epds|braden|waterlow|morse|must|news2?|"
                            r"qsofa|curb-?65|chads2?|has-?bled|epworth|ess|scat\d?|m?bess|sac|"
                            r"errors?|recall|symptoms?(?:\s+(?:number|count|score))?|severity|"
-                           r"nodes?|lymph\s+nodes?|cores?|positive)|试验|測試|测试|量表|指数|指數|"
+                           r"nodes?|lymph\s+nodes?|cores?|positive|inattention|inattentive|"
+                           r"hyperactivity|hyperactive|impulsivity|baseline|subscale|items?|"
+                           r"domains?|criteria|vanderbilt|snap-?iv|conners)|试验|測試|测试|量表|指数|指數|"
                            r"评分|評分|淋巴结|阳性)"
                            r"[\s:：=]*$")
 # pain or relief scored out of ten earlier in the phrase: "relief to 3/10", "疼痛评分 4/10"
@@ -602,7 +605,11 @@ _EN_VAGUE = [
                r"Presidents|Columbus|Mother's|Father's|Valentine's|New\s+Year's|Boxing)\s+Day|"
                r"(?:(?i:last|this|next)\s+)?(?:Christmas(?:\s+Eve|\s+Day)?|Thanksgiving|Easter|"
                r"Halloween|Hanukkah|Passover|Ramadan|Diwali|Lunar\s+New\s+Year|New\s+Year's"
-               r"(?:\s+Eve)?)(?!\s+(?:disease|factor|tree|card))(?:,?\s+(?:19|20)\d\d)?)"),
+               r"(?:\s+Eve)?|Eid(?:\s+(?:al|ul)[- ](?:Fitr|Adha))?|Labou?r\s+Weekend|"
+               r"Good\s+Friday|Easter\s+Monday|Rajab|Sha'?ban|Shawwal|Muharram|Dhul[- ]"
+               r"(?:Hijjah|Qa'?dah)|Holi|Pongal|Onam|Songkran|Vesak|Deepavali|Hari\s+Raya"
+               r"(?:\s+(?:Puasa|Haji|Aidilfitri))?)(?!\s+(?:disease|factor|tree|card))"
+               r"(?:,?\s+(?:19|20)\d\d)?)"),
     # a holiday that names one day, written alone: "Last crisis Boxing Day", "died Christmas
     # Eve 2018", "lost 4kg since christmas"
     re.compile(r"(?<![A-Za-z])(?P<v>(?:(?:Boxing|Anzac|Australia|Canada|Bastille|Guy\s+Fawkes|"
@@ -631,6 +638,13 @@ _ZH_VAGUE = [
                r"端午节?|清明节?|元宵节?|除夕|重阳节?|七夕|劳动节|五一|十一)|(?:春节|元旦|国庆节?|"
                r"中秋节?|端午节?|清明节?|元宵节?|除夕|重阳节?|劳动节|冬至)(?=前后|前|后|时|当天|那天|左右|"
                r"回家|回来|走的|去世|过世|那几天))"),
+    # 下个月端午: a holiday of the month before or after
+    re.compile(r"(?<![\d一二三四五六七八九十几每两])(?:上上个|上个|下个|這個|上個|下個)月"
+               r"(?:的)?(?:春节|元旦|国庆节?|中秋节?|端午节?|清明节?|元宵节?|重阳节?|國慶節?|"
+               r"中秋節?|端午節?|清明節?)"),
+    # 约周四上午, 改到周五: a weekday after a word that makes it an appointment
+    re.compile(r"(?<=约|定|改|挂|到|在|等)(?:周|星期|礼拜|週)[一二三四五六日天]"
+               r"(?![一二三四五六日天、]|周|星期|礼拜)"),
     # 清明假期, 国庆小长假: a holiday's days off
     re.compile(r"(?:春节|元旦|国庆|中秋|端午|清明|元宵|重阳|劳动节|五一|十一)节?"
                r"(?:假期|小长假|长假|放假期间|假)(?![\u4e00-\u9fff]{0,1}(?:制度|政策))"),
@@ -669,7 +683,7 @@ _ZH_VAGUE = [
     # the weekday in brackets after a date: 8月19日（周一）
     re.compile(r"(?<=[日号])[（(](?:周|星期|礼拜)[一二三四五六日天][）)]"),
     # 下周一, 上个星期五, 这礼拜三 (a weekday of a named week)
-    re.compile(r"(?:上上|下下|上|下|本|这)(?:个)?(?:周|星期|礼拜)[一二三四五六日天]"
+    re.compile(r"(?:上上|下下|上|下|本|这|這)(?:个|個)?(?:周|週|星期|礼拜|禮拜)[一二三四五六日天]"
                r"(?:(?:3[01]|[12]\d|0?[1-9])[号日])?"),
     # 本月15号, 上个月3日
     re.compile(r"(?:本月|上月|上个月|下月|下个月|这个月|当月|次月|同月)(?:的)?"

@@ -84,7 +84,7 @@ def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) 
             cands += rec.find(text, lang)
     if statistical if statistical is not None else _crf.enabled():
         cands += [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(text, lang)]
-    found = _widen(text, _resolve(cands, text), lang)
+    found = _join_names(text, _widen(text, _resolve(cands, text), lang))
     return _join_addresses(text, found) if lang == "en" else found
 
 
@@ -131,6 +131,8 @@ _CODE_TYPES = frozenset({"ID", "ACCOUNT", "MRN", "INSURANCE", "LICENSE", "DEVICE
 #: province's abbreviation before a licence number: 冀13010023417)
 _CODE_PREFIX = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z]{1,4}-?|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘"
                           r"晋蒙陕吉闽贵粤青藏川宁琼港澳台])$")
+#: letters and a dash glued before a code that starts with a letter (UR-REF-55208)
+_DASHED_PREFIX = re.compile(r"(?<![A-Za-z0-9-])[A-Z]{1,5}-$")
 #: a check digit in brackets after a code (a Macau or Hong Kong identity card: 1384726(3))
 _CHECK_DIGIT = re.compile(r"\([0-9A-Z]\)")
 #: a check letter after a space at the end of a health card's number (an Irish medical
@@ -150,6 +152,13 @@ _PATRONYMIC = re.compile(r"[ \t]+(?:bin|binti|bte|bt\.?|a/l|a/p|s/o|d/o|ibn|bint
 _NICK_BRACKET = re.compile(r"[ \t]*\((?P<n>[A-Z][a-z]{1,11})\)")
 
 
+#: The next administrative parts after a Chinese address found (a township, a village,
+#: its group): 昭觉县|竹核乡, 会同县|若水镇团河村
+_ZH_MORE_ADMIN = re.compile(r"(?:[\u4e00-\u9fff]{1,4}?(?:乡|镇|村|街道|社区)"
+                            r"(?:[一二三四五六七八九十\d]{1,3}组)?)+(?![\u4e00-\u9fff]{0,6}(?:医院|"
+                            r"卫生|中心|政府|派出所|小学|中学))")
+
+
 def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
     """Spans taken whole where a recogniser stopped short: a code with the letters glued
     before its digits or the check digit in brackets after them; a Chinese name whose
@@ -167,6 +176,10 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
             m = _CODE_PREFIX.search(text, max(0, start - 5), start)
             if m is not None:  # no phone number has letters glued in front: a code
                 start, kind = m.start(), "ID" if kind == "PHONE" else kind
+        elif kind in _CODE_TYPES and text[start:start + 1].isupper():
+            m = _DASHED_PREFIX.search(text, max(0, start - 6), start)
+            if m is not None:  # "UR-REF-55208": the letters and dash before the code
+                start = m.start()
         if kind in _CODE_TYPES:
             m = _CHECK_DIGIT.match(text, end)
             if m is None and kind == "INSURANCE" and text[end - 1:end].isdigit():
@@ -175,6 +188,10 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
                 end = m.end()
         if kind == "NAME" and lang == "zh":
             start, end = _dotted_whole(text, *_compound_whole(text, start, end))
+        if kind == "ADDRESS" and lang == "zh":  # 昭觉县 + 竹核乡
+            m = _ZH_MORE_ADMIN.match(text, end)
+            if m is not None:
+                end = m.end()
         if kind == "NAME" and lang == "en":  # an initial before a surname: "E. Drummond"
             m = _INITIAL_BEFORE.search(text, max(0, start - 6), start)
             if m is not None:
@@ -195,6 +212,59 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
         low = out[-1].end if out else 0
         out.append(Span(max(start, low) if start < span.start else span.start,
                         min(end, high) if end > span.end else span.end, kind))
+    return out
+
+
+#: What may stand between two parts of one name found apart: a particle ("Cathal Ó
+#: DÁLAIGH", "Ana de Souza") or a nickname in quotes ("Miguel "Migo" Lim")
+_NAME_GAP = re.compile(r"[ \t]+(?:(?:Ó|Ní|Nic|Uí|Mac|Mc|Ua|de|da|do|dos|das|del|della|di|du|van|"
+                       r"von|der|den|ter|al|el|Al|El|bin|binti|ibn|ap|ben|bat)|[\"“'‘][A-Z][a-z]+"
+                       r"[\"”'’])[ \t]+")
+#: A quote mark alone between a name and its nickname found apart ('Andres "Dodong" Cruz')
+_QUOTE_GAP = re.compile(r"[ \t]*[\"“”'‘’][ \t]*")
+#: A surname in capitals right after a name found ("Mohammed Irfan SHEIKH")
+_CAPS_SURNAME = re.compile(r"[ \t](?P<s>[A-Z][A-Z'’-]{3,})(?![A-Za-z])")
+#: A weekday in brackets after a date ("April 12 (Sat)")
+_WEEKDAY_BRACKET = re.compile(r"[ \t]*\((?i:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)"
+                              r"(?i:day|sday|nesday|rsday|urday)?\.?\)|"
+                              r"[ \t]*[（(](?:周|星期|礼拜|週)[一二三四五六日天][）)]")
+
+
+def _join_names(text: str, found: list[Span]) -> list[Span]:
+    """Names found in parts taken whole (a particle or a quoted nickname between the
+    parts), an English name with its surname in capitals after it, a date with its weekday
+    in brackets."""
+    from fedcare.deid.recognisers.names_en import _CREDENTIALS, _NOT_SIGNING_INITIALS
+
+    out: list[Span] = []
+    for i, span in enumerate(found):
+        nxt = found[i + 1].start if i + 1 < len(found) else len(text)
+        if span.type == "NAME":
+            m = _CAPS_SURNAME.match(text, span.end, nxt)
+            if m is not None and m.group("s") not in _NOT_SIGNING_INITIALS and \
+                    m.group("s").lower() not in _CREDENTIALS and text[span.start].isupper() \
+                    and any(c.islower() for c in text[span.start:span.end]):
+                span = Span(span.start, m.end(), "NAME")
+        if span.type == "DATE":
+            m = _WEEKDAY_BRACKET.match(text, span.end, nxt)
+            if m is not None:
+                span = Span(span.start, m.end(), "DATE")
+        prev = out[-1] if out else None
+        if prev is not None and prev.type == span.type == "NAME" and (
+                _NAME_GAP.fullmatch(text, prev.end, span.start)
+                or _QUOTE_GAP.fullmatch(text, prev.end, span.start)):
+            end = span.end
+            if text[end:end + 1] in ('"', "”", "'", "’") and \
+                    re.search("[\"“'‘]", text[prev.end:span.start]):
+                end += 1  # the nickname's closing quote: 'Agnieszka "Aga"'
+            out[-1] = Span(prev.start, end, "NAME")
+            continue
+        if prev is not None and prev.type == span.type == "DATE" and \
+                re.fullmatch(r"[ \t]*[(（]", text[prev.end:span.start]) and \
+                text[span.end:span.end + 1] in (")", "）"):
+            out[-1] = Span(prev.start, span.end + 1, "DATE")  # "May 20 (Tue)"
+            continue
+        out.append(span)
     return out
 
 
@@ -221,10 +291,12 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 #: Castle View, ...", "RR 3 Box 118, ..."); or the word alone before a part that starts with
 #: its number ("Lot 12 Tarcutta Rd", "Blk 456 Jurong West Street")
 _UNIT_WORD = (r"(?<![A-Za-z])(?i:apt|apartment|unit|flat|suite|ste|lot|blk|block|level|floor|"
-              r"rm|room|rr|rural[ \t]+route|box|plot|no|house|km|stand|erf)\.?[ \t]*#?[ \t]*")
+              r"rm|room|rr|rural[ \t]+route|box|plot|no|house|hse|km|stand|erf|building|bldg|"
+              r"purok|sitio|cabin|villa)\.?[ \t]*(?:no\.?[ \t]*)?#?[ \t]*")
 _ADDRESS_BEFORE = re.compile(
     r"(?:(?<![A-Za-z])[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}[ \t]*,[ \t]*)?"
-    rf"(?:{_UNIT_WORD}[A-Za-z]?\d{{1,5}}[A-Za-z]?(?:/\d{{1,5}})?[ \t]*,?[ \t]*)+"
+    rf"(?:{_UNIT_WORD}(?:[A-Za-z]{{0,2}}\d{{1,5}}[A-Za-z]?(?:[/-][A-Za-z0-9]{{1,5}})?|[A-Z](?![a-z]))"
+    r"[ \t]*,?[ \t]*)+"
     r"(?:[A-Z][a-z]+(?:[ \t][A-Z][a-z]+){0,2}[ \t]*,[ \t]*)?(?:off[ \t]+)?$")
 _ADDRESS_WORD_BEFORE = re.compile(rf"{_UNIT_WORD}$")
 #: What may lie between two address parts found on one line: commas, names of places (one
@@ -232,7 +304,9 @@ _ADDRESS_WORD_BEFORE = re.compile(rf"{_UNIT_WORD}$")
 #: postcode, "via"; nothing else ("..., Naas, Co. Kildare")
 _ADDRESS_GAP = re.compile(
     r"[ \t]*,?[ \t]*(?:(?:[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+){0,2}|[A-Z]{2,3}|"
-    r"RD[ \t]*\d{1,2}|\d{1,6}|via|off|#)[ \t]*,?[ \t]*){0,4}")
+    r"RD[ \t]*\d{1,2}|\d{1,6}|via|off|#|\d{1,2}(?:st|nd|rd|th)[ \t]+(?:Block|Stage|Phase|"
+    r"Sector|Cross|Main)|(?:Brgy|Barangay|Purok|Sitio)\.?[ \t]+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?|"
+    r"(?:Block|Blk|Phase|Sector)[ \t]+[A-Z0-9]{1,3})[ \t]*,?[ \t]*){0,4}")
 #: A unit or street number that another recogniser took for a code or a date between two
 #: address parts, or before a street ("Street 42, #08-215, Singapore", "Unit 4/17
 #: Kooringal St")

@@ -21,7 +21,8 @@ from ._jieba import _jieba_tokens
 _SUFFIX = (r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Way|Place|Terrace|Circle|"
            r"Parkway|Highway|Square|Trail|Alley|Plaza|Loop|Path|Pike|Crescent|Row|Run|Pass|"
            r"Point|Ridge|Heights|Mews|Close|Gardens|Grove|Walk|Rise|Green|Parade|Wynd|Vale|"
-           r"Hill|Cottages|Crossing|Esplanade|Quay|Wharf|Gate|Chase|Drove|Croft|Bend|Cross|Main)\b|"
+           r"Hill|Cottages|Crossing|Esplanade|Quay|Wharf|Gate|Chase|Drove|Croft|Bend|Cross|Main|"
+           r"Lawn|Meadows|Heath|Dale|Glen|Grange|Hollow|Park\s+(?:Road|Drive|Avenue))\b|"
            r"(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Cir|Pkwy|Hwy|Sq|Trl|Cres|Cl|Gdns|Gr|Pde|Tce|Cct)\b"
            r"\.?")
 _STATE_ABBR = "|".join(sorted(L.US_STATES))
@@ -36,7 +37,8 @@ _CITY_STATE = (rf"{_CITY_WORDS},?\s+(?:(?:{_STATE_ABBR})\.?(?:\s+{_ZIP})?|"
                rf"(?:{_STATE_NAME})(?:\s+{_ZIP})?)(?![A-Za-z])")
 _UNIT = r"(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|Bldg|#)\.?\s*#?\s*[A-Za-z0-9-]+)"
 _STREET = (rf"(?<![\w/.-])(?:\d{{1,4}}[A-Za-z]?/)?\d{{1,6}}[A-Za-z]?\s+"
-           rf"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?(?:[A-Z][a-z]+|\d+(?:st|nd|rd|th))(?:\s+[A-Z][a-z]+){{0,3}}\s+"
+           rf"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?|"
+           rf"\d+(?:st|nd|rd|th))(?:\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?){{0,3}}\s+"
            rf"(?:{_SUFFIX})(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?{_UNIT}?")
 # an apartment before the street ("apt 4, 12 Elm St"), a city after it ("..., Dayton")
 _UNIT_BEFORE = re.compile(r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s*#?\s*[A-Za-z0-9-]+,?\s+"
@@ -74,6 +76,12 @@ _EN_ADDRESS = [
     re.compile(r"(?<![\w/.-])\d{1,5}[A-Za-z]?,?[ \t]+(?:Jalan|Jln\.?|Lorong|Lor\.|Persiaran|"
                r"Lebuh)[ \t]+(?:[A-Z][a-z]+|\d{1,3})(?:[ \t]+(?:[A-Z][a-z]+|\d{1,3}))"
                r"{0,3}(?![A-Za-z])"),
+    # Philippine barangays and puroks: "Purok 3, Brgy. Poblacion", "Barangay San Isidro"
+    re.compile(r"(?<![A-Za-z])(?:(?:Purok|Sitio)[ \t]+[A-Z0-9][A-Za-z0-9-]*,?[ \t]+)?"
+               r"(?:Brgy|Bgy|Barangay)\.?[ \t]+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?"),
+    # a PO box, its town and a bare postcode: "PO Box 4417, Rivonia, 2128"
+    re.compile(r"(?i:P\.?\s?O\.?\s*Box)\s+\d+,[ \t]*[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?,[ \t]*"
+               r"\d{4}(?!\d)"),
     # highways and rural routes: "Hwy 401", "RR 2", "Rural Route 3", "County Road 12"
     re.compile(r"(?<![A-Za-z])(?:Hwy|Highway|Rural\s+Route|County\s+Road|State\s+Route|"
                r"Interstate)[ \t]*#?\d{1,4}(?![\d/%.])"),

@@ -96,6 +96,16 @@ _EN_AGE = [
                r"\s+(?:now\s+|nearly\s+|almost\s+)?(?P<n>\d{2,3})(?![\d/%-]|[.,]\d|\s*(?:%|percent|"
                r"mmhg|bpm|kg|lbs?|cm|mg|units?|on\s+(?:room\s+air|ra|air|o2|oxygen)|breaths|"
                r"beats|/)|[a-z])"),
+    # "Rokeya Begum, who is 90, first", "ba noi is 94 and": a relative or a named person
+    # "is NN" (a reading named before it vetoes: "Chloride is 98")
+    re.compile(r"(?P<subj>\b(?:who|[A-Z][a-z]+|(?i:ba\s+noi|ba\s+ngoai|ong\s+noi|nani|dadi|"
+               r"nanima|lola|lolo|abuela|abuelo|oma|opa|nonna|nonno|bubbe|zayde|baba|bibi|"
+               r"ouma|oupa|grandma|grandpa|granny|gran|nan|nana)))\s+(?:is|was)\s+(?:now\s+)?"
+               r"(?P<n>\d{2,3})(?![\d/%-]|[.,]\d|\s*(?:%|percent|mmhg|bpm|kg|lbs?|cm|mg|mmol|"
+               r"units?|on\b|breaths|beats|/|[a-z]{2,}\s+(?:per|/)))"),
+    # "I got to 92", "made it to 95", "lived to 101"
+    re.compile(r"(?i)\b(?:got|made\s+it|lived|living|live)\s+to\s+(?P<n>\d{2,3})"
+               r"(?![\d/%-]|[.,]\d|\s*(?:%|percent|kg|mg|units?))"),
     # "gran still going strong at 96", "still mowing lawns at 92": an age after "still"
     re.compile(r"(?i)\bstill\b(?P<mid>[^.\n;]{0,30}?)\bat\s+(?P<n>\d{2,3})(?![\d/%-]|[.,]\d|\s*(?:%|"
                r"percent|mmhg|bpm|kg|lbs?|cm|mg|units?|on\b|breaths|beats|/|[a-z]))"),
@@ -121,8 +131,12 @@ _ZH_AGE = [
 
 #: A reading named before "still ... at NN": the number is the reading, not an age
 _READING = re.compile(r"(?i)\b(?:sats?|spo2|sao2|o2|oxygen|saturation|hr|pulse|heart\s+rate|bp|"
-                      r"rr|resp|temp|glucose|sugar|bm|bgl|weight|wt|score|level|rate|count|"
-                      r"ldl|hba1c|egfr|creat|dose)\b")
+                      r"rr|resp|temp|temperature|glucose|sugar|bm|bgl|weight|wt|height|score|"
+                      r"level|rate|count|ldl|hdl|hba1c|egfr|creat|creatinine|dose|chloride|cl|"
+                      r"sodium|na|potassium|bicarb|hco3|urea|bun|alt|ast|alp|ggt|crp|esr|"
+                      r"ferritin|b12|folate|tsh|inr|platelets?|plt|wbc|hb|hgb|mcv|albumin|"
+                      r"protein|fev1|fvc|pefr|peak\s+flow|bmi|iq|volume|ef|lvef|qtc|pr|qrs|"
+                      r"mmse|moca|vision|acuity|hearing|iop|percentile|centile)\b")
 
 
 def age_value(value: str) -> int | None:
@@ -163,7 +177,7 @@ def _ages(text: str, lang: str) -> list[_Cand]:
             if "who" in pattern.groupindex and any(
                     w.lower() in _NOT_NAME_WORDS for w in (m.group("who") or "").split()):
                 continue
-            if "mid" in pattern.groupindex and _READING.search(
+            if ("mid" in pattern.groupindex or "subj" in pattern.groupindex) and _READING.search(
                     text, max(0, m.start() - 30), m.start("n")):
                 continue  # "sats still at 92", "HR still at 95"
             age = age_value(m.group("n"))

@@ -28,6 +28,8 @@ _EN_LABELS: dict[str, str] = {
            rf"case\s+{_N}|accession\s+{_N}|specimen\s+(?:{_N}|ID)|(?-i:RN)(?=\s*[:#])",
     "INSURANCE": rf"insurance\s+(?:ID|{_N}|member\s+ID|policy(?:\s+{_N})?)|"
                  rf"member\s+(?:ID|{_N})|member(?=\s*[:#])|(?:medical\s+)?scheme|medical\s+aid|"
+                 rf"membership(?:\s+(?:{_N}|ID))?|(?-i:NHIS|NHIF|SHIF|PhilHealth|HMO)(?:\s+(?:card|"
+                 rf"PIN|ID|{_N}))?|"
                  rf"(?-i:[A-Z]{{2,5}})\s+card(?:\s+{_N})?|(?:health|medical|membership|benefits?)"
                  rf"\s+card(?:\s+{_N})?|subscriber\s+(?:ID|{_N})|policy\s+(?:{_N}|ID)|"
                  rf"gr(?:ou)?p\s*(?:/\s*ID|ID|{_N})|medicare(?:\s+(?:beneficiary\s+identifier|{_N}|ID|card))?|"
@@ -47,10 +49,13 @@ _EN_LABELS: dict[str, str] = {
                rf"(?-i:GMC|NMC|NMBI|AHPRA|HCPC|GPhC|IMC|MCI|CPSO|PSI|MMC|SMC|MDCN|KMPDC|HPCSA|PMDC|"
                rf"MCNZ|PRC|SANC|MCZ)(?:\s+{_N})?|"
                rf"(?:registration|reg\.?|PIN)(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{5,}})|"
-               rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}[-‐ ]?\d[\d -]{{3,}}\d)|registration\s+{_N}|"
+               rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}(?:[-‐ ][A-Z]{{1,3}})?[-‐ ]?"
+               rf"\d[\d -]{{3,}}\d)|"
+               rf"registration\s+{_N}|practice\s+{_N}|(?-i:Lic)\.?(?:\s+{_N})?|"
                rf"cert(?:ification|ificate)?(?=\s*[:#]?\s*[A-Z]{{0,5}}[-.‐ ]?\d{{3,}})|"
                rf"(?:medical|nursing|pharmacy|state)\s+(?:council|board)\s+{_N}",
     "VEHICLE": rf"(?:(?:licen[cs]e|registration|tag|vehicle|car)\s+)?plate(?:\s+{_N})?|VIN|"
+               rf"(?-i:IMO|MMSI)(?=\s*[:#]?\s*\d{{7,9}}\b)|call\s+sign|"
                rf"rego(?:\s+{_N})?|(?:car|vehicle)\s+reg(?:istration)?\.?(?:\s+{_N})?|"
                rf"(?:car|vehicle|auto|parked|parking)\b[^.\n]{{0,20}}?\btag(?:\s+{_N})?|"
                rf"vehicle\s+identification\s+{_N}|vehicle\s+(?:ID|registration)(?:\s+{_N})?",
@@ -75,6 +80,10 @@ _EN_LABELS: dict[str, str] = {
           rf"(?-i:Aadhaar|AADHAAR|ABHA|UHID|NIN|BVN|PAN|NHI|IHI|CHI|PPSN|IC|NRIC|FIN|TRN|TIN)"
           rf"(?:\s+(?:card\s+|PIN\s+)?{_N})?|prescription\s+{_N}|"
           rf"(?:booking|reservation|flight|ticket|travel)\s+(?:ref(?:erence)?|code|{_N})|"
+          rf"(?-i:CNIC|NICOP|B-form|NIDA|Ghana\s+Card|GHA)(?:\s+{_N})?|emp(?:loyee)?\.?\s+{_N}|"
+          rf"requisition(?=\s+[A-Z]{{2,4}}\s?\d)|req(?:uisition)?\s+{_N}|"
+          rf"(?:user(?:name)?|login|handle|user\s+ID)(?=\s*[:#]?\s*[a-z][a-z0-9._-]*\d)|"
+          rf"(?:group\s+member|pilgrim|crew|seaman'?s?\s+book|CDC|team\s+member)\s+(?:ID|{_N})|"
           rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)|"
           rf"(?:police|incident|accident|crash|citation)\s+(?:report|case)(?:\s+{_N})?|badge",
     "SSN": rf"SSN|SS\s?#|SS\s+{_N}|social\s+security(?:\s+{_N})?|soc\.?\s+sec\.?(?:\s+{_N})?",
@@ -104,7 +113,7 @@ _ZH_LABELS: dict[str, str] = {
           "工号|员工号|员工编号|职工号|职工编号|工作证号|工牌号|胸牌号|学号|学籍号|准考证号|"
           "会员卡号|会员编号|会议号|会议ID|房间号|警号|工作证编号|订单号|交易号|申请编号|个案编号|"
           "报案号|事故认定书编号|认定书编号|案件编号|业务编号|电子客票号|客票号|机票号|车票号|票号|"
-          "快递单号|运单号|物流单号|预约号|挂号序号",
+          "快递单号|运单号|物流单号|预约号|挂号序号|团员号|船员证号|海员证号|护照号码",
 }
 _EN_SEP = r"(?:[\s:#=.\-–]|\b(?:is|was|of)\b|\b(?:number|no|ID)\b)*"
 _ZH_SEP = r"[\s:：#＃为是]*(?:(?:号码|编号|号|码)[\s:：#＃为是]*)?"
@@ -364,6 +373,28 @@ _LOT_BEFORE = re.compile(r"(?i:\blot|\bbatch)(?:\s*(?:no\.?|number|#))?[\s:#.]*$
 
 # a number written in spaced groups with no label: "350102 8866 3321", "2951 64738 1"
 _DIGIT_GROUPS = re.compile(r"(?<![\d.,:/-])\d{3,6}(?:[ ]\d{3,6}){1,3}(?:[ ]\d)?(?![\d.,:/%-])")
+
+
+# national numbers in their own shape, with no label: a Pakistani CNIC / B-form
+# (35202-1178450-2), a Malaysian identity card (560814-07-5231); an official letter's
+# number (东远船〔2025〕017号)
+_NATIONAL_SHAPE = re.compile(r"(?<![\d-])(?:\d{5}-\d{7}-\d|\d{6}-\d{2}-\d{4})(?![\d-])|"
+                             r"[\u4e00-\u9fff]{1,6}〔(?:19|20)\d\d〕\d{1,4}号")
+# a telephone number read out in words: "nine six eight seven, two three one four";
+# "一三八 幺二五七 六六零三"
+_SPOKEN_DIGITS = re.compile(
+    r"(?i)\b(?:(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double\s+\w+)[ ,-]+){6,}"
+    r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b|"
+    r"(?<![一二三四五六七八九零〇幺两十百千万])[一二三四五六七八九零〇幺]{3,4}[ \t]?"
+    r"[一二三四五六七八九零〇幺]{4}[ \t]?[一二三四五六七八九零〇幺]{4}"
+    r"(?![一二三四五六七八九零〇幺])")
+
+
+@recogniser("national-shape-spoken", ("en", "zh"))
+def _national_shape(text: str) -> list[_Cand]:
+    return (_spans(_NATIONAL_SHAPE, text, "ID", "LABELLED")
+            + [(m.start(), m.end(), "PHONE", _PRIORITY["PHONE"])
+               for m in _SPOKEN_DIGITS.finditer(text)])
 
 
 # ---------------------------------------------------------------- card numbers, plates, UDIs

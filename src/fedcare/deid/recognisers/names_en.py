@@ -40,7 +40,9 @@ _LASTFIRST = (rf"(?:{_CAPW}(?:[- ]{_CAPW})?|{_UPPW}),[ ]?(?:{_CAPW}|{_UPPW})"
 _TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mister|Doctor|Sr|Sra|Srta|Officer|Deputy|"
                     rf"Sergeant|Sgt|Detective|Det|Trooper|Lt|Lieutenant|Capt|Captain|Chief|"
                     rf"Judge|Attorney|Fr|Father|Sister|Pastor|Rev|Reverend|Rabbi|Imam|Coach|"
-                    rf"Nurse|Madam|Mme|Mlle|Herr|Frau|Señor|Señora|Dame|Sir|Lady|Lord)\.?\s+"
+                    rf"Nurse|Madam|Mme|Mlle|Herr|Frau|Señor|Señora|Dame|Sir|Lady|Lord|Md|Mohd|"
+                    rf"Ma|Smt|Hagga|Hajja|Hajjah|Haji|Hajji|Sheikh|Shaikh|Ustaz|Datuk|"
+                    rf"Dato|Atty|Ate|Kuya)\.?\s+"
                     rf"(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW}|{_FULL_UP})")
 _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\s+physician)?|"
                  r"resident|fellow|intern|pcp|primary\s+care(?:\s+(?:physician|provider))?|"
@@ -51,7 +53,8 @@ _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\
                  r"spouse|wife|husband|son|daughter|mother|father|brother|sister|"
                  r"health\s+care\s+proxy|hcp|poa|witness|informant|source|sign(?:ed|ature)|"
                  r"re|regarding|subject|from|to|client|resident\s+name|member|insured|"
-                 r"subscriber|caller|visitor|employee|student|parent|emergency\s+contact")
+                 r"subscriber|caller|visitor|employee|student|parent|emergency\s+contact|"
+                 r"scribe|typist|chaperone|translator|pilgrim|mahram|seafarer|w/o|s/o|d/o|c/o")
 _COLON = re.compile(rf"(?<![A-Za-z])(?i:{_COLON_LABELS})\s*[:–-]\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                     rf"(?P<n>{_LASTFIRST}|{_FULL})")
 # cues after which one capitalised word is a person even when no list knows it
@@ -178,6 +181,23 @@ _SINGLE_NEXT = re.compile(r"[ \t]*(?:is|was|has|had|says|said|reports|reported|s
 _CHAT_WORDS = frozenset({"thanks", "thx", "ty", "cheers", "love", "regards", "hi", "hiya",
                          "hey", "hello", "dear", "ok", "okay", "yes", "yeah", "no", "lol",
                          "haha", "pls", "plz", "please", "sorry", "x", "xx", "xox", "btw"})
+# a given name that is also a month or a word, before a verb only a person does: "June
+# fills the pillbox", "Hope agrees"
+_WORD_NAME_ACTS = re.compile(r"(?<![A-Za-z'’-])(?P<n>January|February|April|June|July|August|"
+                             r"Hope|Rose|Faith|Grace|Joy|Patience|Precious|Mercy|Charity|Will|"
+                             r"Bill|Pat|Sunny|Summer|Autumn|Dawn|Ivy|Holly|Daisy|Lily|Iris|Jan)"
+                             r"[ \t]+(?:agrees|agreed|fills|filled|says|said|reports|reported|"
+                             r"phones|phoned|rang|rings|visits|visited|brings|brought|drives|"
+                             r"manages|wants|wanted|thinks|feels|knows|lives|cares|helps|helped|"
+                             r"prefers|declined|declines|asked|asks|attends|attended|called|"
+                             r"calls|texted|texts|stays|stayed|signed|consented)\b")
+# a dictation reference on its own at a line's end: "Typed: 19/03/2025   MOC/ar" (the
+# author's and the typist's initials)
+_DICTATION_REF = re.compile(r"(?:[ \t]{2,}|(?i:ref(?:erence)?|our\s+ref|your\s+ref)[ \t]*:?[ \t]*)"
+                            r"(?P<a>[A-Z]{2,4})/(?P<b>[a-z]{2,3}|[A-Z]{2,3})[ \t]*$", re.M)
+_UNITS_AFTER_SLASH = frozenset({"ml", "dl", "l", "kg", "hr", "min", "day", "wk", "mo", "yr",
+                                "mcg", "mg", "g", "h", "d", "s", "m", "mmol", "umol", "iu", "ul",
+                                "cm", "mm", "sec", "hrs", "ng", "pg", "meq", "bpm"})
 # a lower-case name alone on the line after a sign-off: "thanks\naga"
 _LOWER_SIGN_OFF = re.compile(rf"(?i:thanks|thx|ty|cheers|regards|love|thank\s+you|ta)[ \t!.,]*\n"
                              rf"[ \t]*(?P<n>{_LOWW})[ \t]*(?:\n|$)")
@@ -423,6 +443,13 @@ def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
         if len(token) >= 2 and token not in N.COMMON_EN and token not in common \
                 and token not in _FIELD_WORDS and not _never(token, False):
             add(strong, *m.span("n"))
+    for m in _WORD_NAME_ACTS.finditer(text):
+        weak.append(m.span("n"))
+    for m in _DICTATION_REF.finditer(text):
+        if m.group("b").lower() not in _UNITS_AFTER_SLASH and \
+                m.group("a") not in _NOT_SIGNING_INITIALS:
+            strong.append(m.span("a"))
+            strong.append(m.span("b"))
     for m in _LOWER_SAYS.finditer(text):
         token = m.group("n").lower()
         if len(token) >= 3 and token in given and token not in common \

@@ -87,7 +87,7 @@ def test_training_refuses_a_set_that_is_also_scored(crf_trainer: ModuleType) -> 
 
 @pytest.mark.parametrize(("lang", "text", "name"), [
     ("en", "wound reviewed by sr okonkwo, dressing changed", "okonkwo"),
-    ("en", "BIBA, accompanied by flatmate zeb", "zeb"),
+    ("en", "BIBA, accompanied by her pal zeb", "zeb"),
     ("zh", "明早让小覃把化验单拿过来", "小覃"),
     ("zh", "跟12床家属龙哥说好了明天做检查", "龙哥"),
 ])

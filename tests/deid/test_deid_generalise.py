@@ -603,3 +603,53 @@ PRECISION_7 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_7)
 def test_clinical_values_survive_round_7(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# Round 8, from the misses of the ninth sealed set (test9, scored once before any of
+# this); the sentences are new.
+CASES_8 = [
+    # a plate after a vehicle word even when it reads like a code; an Indian plate
+    ("en", "borrowed his car, rego KQP71T; <<Hb 13.2>>", "KQP71T"),
+    ("en", "their ute MXR512 in the car park; <<BGL 9.1>>", "MXR512"),
+    ("en", "brought by ambulance KA 05 MX 4471, <<GCS 14>>", "KA 05 MX 4471"),
+    # numbers: a card named by a long acronym, a plan with letters, OP numbers, a
+    # slashed licence, a card's trailing check characters, a phone extension
+    ("en", "PMJAY card: PMJAY 44-0912-77310, <<Hb 8.9>>", "PMJAY 44-0912-77310"),
+    ("en", "Supp plan: ABX 55102934-02; <<LDH 410>>", "ABX 55102934-02"),
+    ("en", "OP No: 25-1104-2291   <<Temp 38.9>>", "25-1104-2291"),
+    ("en", "trek licence TG/SB/0731 checked; <<SpO2 88%>>", "TG/SB/0731"),
+    ("en", "GMS card: K-4471 902 3X; <<eGFR 61>>", "K-4471 902 3X"),
+    ("en", "Tel 021 447 8812 ext 214\n<<INR 2.8>>", "021 447 8812 ext 214"),
+    # dates: month, day and a two-digit year after a slash
+    ("en", "Date seen: Mar. 14/25\n<<ESR 44>>", "Mar. 14/25"),
+    # names: a sign-off with a blank line before the name, also a word; honorifics;
+    # kin words; "X lives with"; a patronymic marker; a lower-case name after "madam"
+    ("en", "Kind regards\n\nThandeka\nCase Manager", "Thandeka"),
+    ("en", "Yours sincerely\n\nHope\n\nDr Hope Mensah", "Hope"),
+    ("en", "supervisor Engr. Bilal 0301-555 7721; <<Temp 40.1>>", "Bilal"),
+    ("en", "Nurse: Sis. Marcia   <<PASI 14>>", "Marcia"),
+    ("en", "her girlfriend Tamika asked for a note; <<BSA 20%>>", "Tamika"),
+    ("en", "Isabelle lives with her father, <<FEV1 80%>>", "Isabelle"),
+    ("en", "Name: Lakshmi W/o Venkatesan   Age/Sex: 44/F", "Lakshmi W/o Venkatesan"),
+    ("en", "ok thank u madam grace, see you fri", "grace"),
+    # an age in brackets after a relative
+    ("en", "since granny (95, stays in the village) fell; <<Hb 10>>", "95"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_8,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_8])
+def test_identifier_removed_round_8(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_8 = [
+    # "Ate" before food is a verb; a team signing off is no name
+    ("en", "Ate <<pizza>> at a party, missed <<bolus>>"),
+    ("en", "Kind regards\n\nThe Team\n<<Hb 12>>"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_8)
+def test_clinical_values_survive_round_8(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

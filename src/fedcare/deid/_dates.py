@@ -65,6 +65,8 @@ _EN_PATTERNS = [
     rf"(?:(?:-|,?\s+){_Y4}|(?:-|[ \t]+['’]?)(?P<y2>\d\d)(?![\d:.,/]\d|\d|[ \t]*(?:%|(?i:mg|mcg|"
     rf"ml|kg|units?|iu|mmol|h|hrs?|hours?|min|mins|weeks?|days?|wks?|x|am|pm)\b)))?"
     rf"(?![\w-]){_TIME}",
+    # Feb. 8/24: a month name, the day and the year after a slash
+    rf"\b{_MON}\s+{_DAY}/(?P<y2>\d\d)(?![\d/])",
     # Aug '24, March ’23: a month with its year abbreviated
     rf"\b{_MON},?\s+['’](?P<y2>\d\d)(?!\d)",
     # March 14, 2021; Mar. 14th; March 14

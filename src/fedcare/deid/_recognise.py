@@ -133,11 +133,13 @@ _CODE_PREFIX = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z]{1,4}-?|[京津沪渝冀豫�
                           r"晋蒙陕吉闽贵粤青藏川宁琼港澳台])$")
 #: letters and a dash glued before a code that starts with a letter (UR-REF-55208)
 _DASHED_PREFIX = re.compile(r"(?<![A-Za-z0-9-])[A-Z]{1,5}-$")
+#: a telephone extension after the number
+_EXTENSION = re.compile(r"[ \t]*,?[ \t]*(?:(?i:ext\.?|extn\.?|extension)[ \t]*|x)\d{1,5}(?!\d)")
 #: a check digit in brackets after a code (a Macau or Hong Kong identity card: 1384726(3))
 _CHECK_DIGIT = re.compile(r"\([0-9A-Z]\)")
 #: a check letter after a space at the end of a health card's number (an Irish medical
 #: card: 448 210 37 M)
-_CHECK_LETTER = re.compile(r"[ ][A-Z](?![A-Za-z0-9])")
+_CHECK_LETTER = re.compile(r"[ ]\d?[A-Z](?![A-Za-z0-9])")
 
 
 #: One or two initials right before an English name ("E. Drummond", "J.K. Rowe")
@@ -180,6 +182,10 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
             m = _DASHED_PREFIX.search(text, max(0, start - 6), start)
             if m is not None:  # "UR-REF-55208": the letters and dash before the code
                 start = m.start()
+        if kind == "PHONE":
+            m = _EXTENSION.match(text, end)  # "030 255 0471 ext 12"
+            if m is not None:
+                end = m.end()
         if kind in _CODE_TYPES:
             m = _CHECK_DIGIT.match(text, end)
             if m is None and kind == "INSURANCE" and text[end - 1:end].isdigit():
@@ -218,7 +224,7 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
 #: What may stand between two parts of one name found apart: a particle ("Cathal Ó
 #: DÁLAIGH", "Ana de Souza") or a nickname in quotes ("Miguel "Migo" Lim")
 _NAME_GAP = re.compile(r"[ \t]+(?:(?:Ó|Ní|Nic|Uí|Mac|Mc|Ua|de|da|do|dos|das|del|della|di|du|van|"
-                       r"von|der|den|ter|al|el|Al|El|bin|binti|ibn|ap|ben|bat)|[\"“'‘][A-Z][a-z]+"
+                       r"von|der|den|ter|al|el|Al|El|bin|binti|ibn|ap|ben|bat|[WSDCwsdc]/[Oo])|[\"“'‘][A-Z][a-z]+"
                        r"[\"”'’])[ \t]+")
 #: A quote mark alone between a name and its nickname found apart ('Andres "Dodong" Cruz')
 _QUOTE_GAP = re.compile(r"[ \t]*[\"“”'‘’][ \t]*")

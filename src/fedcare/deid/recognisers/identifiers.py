@@ -25,19 +25,21 @@ _EN_LABELS: dict[str, str] = {
            rf"unit\s+record(?:\s+{_N})?|medical\s+record(?:\s+{_N})?|"
            rf"med(?:ical)?\.?\s+rec(?:ord)?\.?\s*{_N}|chart\s*(?:{_N}|ID)|hosp(?:ital)?\.?\s*(?:{_N}|ID)|EMR\s*{_N}|"
            rf"patient\s+(?:ID|identifier|{_N})|pt\.?\s+(?:ID|#)|unit\s+{_N}|record\s+{_N}|"
-           rf"case\s+{_N}|accession\s+{_N}|specimen\s+(?:{_N}|ID)|(?-i:RN)(?=\s*[:#])",
+           rf"case\s+{_N}|accession\s+{_N}|specimen\s+(?:{_N}|ID)|(?-i:RN)(?=\s*[:#])|"
+           rf"(?-i:OP|IP|OPD|IPD)\s*(?:{_N}|#)",
     "INSURANCE": rf"insurance\s+(?:ID|{_N}|member\s+ID|policy(?:\s+{_N})?)|"
                  rf"member\s+(?:ID|{_N})|member(?=\s*[:#])|(?:medical\s+)?scheme|medical\s+aid|"
                  rf"membership(?:\s+(?:{_N}|ID))?|(?-i:NHIS|NHIF|SHIF|PhilHealth|HMO)(?:\s+(?:card|"
                  rf"PIN|ID|{_N}))?|"
-                 rf"(?-i:[A-Z]{{2,5}})\s+card(?:\s+{_N})?|(?:health|medical|membership|benefits?)"
+                 rf"(?-i:[A-Z]{{2,7}})\s+card(?:\s+{_N})?|(?:health|medical|membership|benefits?)"
                  rf"\s+card(?:\s+{_N})?|subscriber\s+(?:ID|{_N})|policy\s+(?:{_N}|ID)|"
                  rf"gr(?:ou)?p\s*(?:/\s*ID|ID|{_N})|medicare(?:\s+(?:beneficiary\s+identifier|{_N}|ID|card))?|"
                  rf"medicaid(?:\s+(?:{_N}|ID|card))?|MBI|HICN|"
                  rf"health\s+plan\s+(?:ID|{_N}|beneficiary\s+{_N})|beneficiary\s+(?:ID|{_N})|"
                  rf"plan\s+ID|(?:BCBS|Aetna|Cigna|Humana|Kaiser|UnitedHealthcare)\s+(?:ID|#)|"
                  rf"(?:rx\s*)?group(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{4,}}|\s*[:#]\s*[A-Z0-9-]*\d)|"
-                 rf"policy(?=\s*[:#]?\s*[A-Z]{{0,3}}[ -]?\d{{3,}})|plan(?=\s*[:#]?\s*\d{{6,}})",
+                 rf"policy(?=\s*[:#]?\s*[A-Z]{{0,3}}[ -]?\d{{3,}})|"
+                 rf"plan(?=\s*[:#]?\s*(?-i:[A-Z]{{0,4}})\s?\d{{6,}})",
     "ACCOUNT": rf"(?:bank\s+|billing\s+|hospital\s+|patient\s+|checking\s+|savings\s+)?"
                rf"account(?:\s+(?:{_N}|ID))?|acct\.?(?:\s*{_N})?|FIN|financial\s+{_N}|"
                rf"encounter\s+(?:{_N}|ID)|encounter(?=\s*[:#])|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?|"
@@ -52,6 +54,7 @@ _EN_LABELS: dict[str, str] = {
                rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}(?:[-‐ ][A-Z]{{1,3}})?[-‐ ]?"
                rf"\d[\d -]{{3,}}\d)|"
                rf"registration\s+{_N}|practice\s+{_N}|(?-i:Lic)\.?(?:\s+{_N})?|"
+               rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{1,4}}/[A-Z0-9/]*\d)|"
                rf"cert(?:ification|ificate)?(?=\s*[:#]?\s*[A-Z]{{0,5}}[-.‐ ]?\d{{3,}})|"
                rf"(?:medical|nursing|pharmacy|state)\s+(?:council|board)\s+{_N}",
     "VEHICLE": rf"(?:(?:licen[cs]e|registration|tag|vehicle|car)\s+)?plate(?:\s+{_N})?|VIN|"
@@ -117,7 +120,7 @@ _ZH_LABELS: dict[str, str] = {
 }
 _EN_SEP = r"(?:[\s:#=.\-–]|\b(?:is|was|of)\b|\b(?:number|no|ID)\b)*"
 _ZH_SEP = r"[\s:：#＃为是]*(?:(?:号码|编号|号|码)[\s:：#＃为是]*)?"
-_VALUE = (r"(?P<v>(?:(?=[A-Za-z0-9\-]*\d)|(?=[A-Z]{1,4}[ ]\d{2}))"
+_VALUE = (r"(?P<v>(?:(?=[A-Za-z0-9\-/]*\d)|(?=[A-Z]{1,7}[ ]\d{2}))"
           r"[A-Za-z0-9](?:[A-Za-z0-9]|[-/.·](?=[A-Za-z0-9])|"
           r"[ ](?=[A-Za-z0-9-]*\d[A-Za-z0-9-]*\d|\d(?![A-Za-z0-9.,/])))*)")
 _CN_PLATE_HEAD = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领"
@@ -375,6 +378,10 @@ _LOT_BEFORE = re.compile(r"(?i:\blot|\bbatch)(?:\s*(?:no\.?|number|#))?[\s:#.]*$
 _DIGIT_GROUPS = re.compile(r"(?<![\d.,:/-])\d{3,6}(?:[ ]\d{3,6}){1,3}(?:[ ]\d)?(?![\d.,:/%-])")
 
 
+# an Indian registration plate: TN 59 G 1182, KA-05-MX-4471 (state, district, series, number)
+_IN_PLATE = re.compile(r"(?<![A-Za-z0-9-])(?:AN|AP|AR|AS|BR|CG|CH|DD|DL|DN|GA|GJ|HP|HR|JH|JK|KA|"
+                       r"KL|LA|LD|MH|ML|MN|MP|MZ|NL|OD|OR|PB|PY|RJ|SK|TN|TR|TS|UK|UP|WB)[ -]?"
+                       r"\d{1,2}[ -]?[A-Z]{1,3}[ -]?\d{4}(?![A-Za-z0-9-])")
 # national numbers in their own shape, with no label: a Pakistani CNIC / B-form
 # (35202-1178450-2), a Malaysian identity card (560814-07-5231); an official letter's
 # number (东远船〔2025〕017号)
@@ -393,6 +400,8 @@ _SPOKEN_DIGITS = re.compile(
 @recogniser("national-shape-spoken", ("en", "zh"))
 def _national_shape(text: str) -> list[_Cand]:
     return (_spans(_NATIONAL_SHAPE, text, "ID", "LABELLED")
+            + [(m.start(), m.end(), "VEHICLE", _PRIORITY["VEHICLE"])
+               for m in _IN_PLATE.finditer(text)]
             + [(m.start(), m.end(), "PHONE", _PRIORITY["PHONE"])
                for m in _SPOKEN_DIGITS.finditer(text)])
 
@@ -405,12 +414,15 @@ _CARD = re.compile(r"(?<![\d-])(?:\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:
 # a plate after a vehicle word: "maroon Buick sedan, WA BSK 8840", "LA plate 738 BKD"
 _PLATE_CUE = re.compile(r"(?<![A-Za-z])(?i:sedan|car|truck|suv|van|vehicle|pickup|minivan|"
                         r"motorcycle|coupe|hatchback|jeep|plates?|tags?|registration|rego|ute|drives|"
-                        r"drove|driving|lorry|taxi|motorbike|scooter|tuk-tuk|bakkie|"
+                        r"drove|driving|lorry|taxi|motorbike|scooter|tuk-tuk|bakkie|ambulance|"
+                        r"campervan|trailer|boda|jeepney|tricycle|"
                         r"minibus)s?\b[^.;\n]{0,30}?"
                         r"(?<![A-Za-z0-9])(?P<v>(?:[A-Z]{2}\s+)?(?=[A-Z0-9 -]*\d)[A-Z0-9]{2,4}"
                         r"[ -]?[A-Z0-9]{2,4}(?:(?<=\d)[ -][A-Z]{1,3}(?![A-Za-z0-9]))?)"
-                        r"(?![A-Za-z0-9]|/\d)")
+                        r"(?![A-Za-z0-9]|/\d|[ -]\d)")
 _PLATE_CUE = fast_start(_PLATE_CUE)
+#: A plate's shape after a vehicle word, whatever else it might read as: DQX82R, LKT482
+_PLATE_SHAPE = re.compile(r"[A-Z]{2,3}[ -]?\d{2,4}[ -]?[A-Z]{0,3}")
 # an aircraft's registration after its cue: "reg C-FJTX", "tail number N4471K"
 _AIRCRAFT = re.compile(r"(?i:\breg(?:istration|istered)?|tail(?:\s+(?:number|no\.?))?|aircraft|"
                        r"plane|floatplane|cessna|piper|beechcraft)\b[^.\n]{0,20}?(?<![A-Za-z0-9-])"
@@ -430,7 +442,8 @@ def _cards_plates(text: str) -> list[_Cand]:
     out = _spans(_CARD, text, "ACCOUNT", "LABELLED")
     for m in _PLATE_CUE.finditer(text):
         value = m.group("v")
-        if not re.fullmatch(r"\d+(?:[ -]\d+)?", value) and not _CLINICAL_CODE.fullmatch(value):
+        if not re.fullmatch(r"\d+(?:[ -]\d+)?", value) and (
+                not _CLINICAL_CODE.fullmatch(value) or _PLATE_SHAPE.fullmatch(value)):
             out.append((m.start("v"), m.end("v"), "VEHICLE", _PRIORITY["VEHICLE"]))
     out += [(m.start("v"), m.end("v"), "SSN", _PRIORITY["LABELLED"] + 1)
             for m in _SSN_SPACED.finditer(text)]

@@ -42,7 +42,7 @@ _TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mister|Doctor|Sr|Sra|Srta|
                     rf"Judge|Attorney|Fr|Father|Sister|Pastor|Rev|Reverend|Rabbi|Imam|Coach|"
                     rf"Nurse|Madam|Mme|Mlle|Herr|Frau|Señor|Señora|Dame|Sir|Lady|Lord|Md|Mohd|"
                     rf"Ma|Smt|Hagga|Hajja|Hajjah|Haji|Hajji|Sheikh|Shaikh|Ustaz|Datuk|"
-                    rf"Dato|Atty|Ate|Kuya)\.?\s+"
+                    rf"Dato|Atty|Ate|Kuya|Engr|Sis)\.?\s+"
                     rf"(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW}|{_FULL_UP})")
 _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\s+physician)?|"
                  r"resident|fellow|intern|pcp|primary\s+care(?:\s+(?:physician|provider))?|"
@@ -70,6 +70,8 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"also\s+known\s+as|known\s+as|formerly|alias|goes\s+by|nickname|named|called|"
         r"prefers|likes\s+to\s+be\s+called|surrogate|proxy|veteran|aunty|auntie|nan|nana|gran|granny|"
         r"grandma|grandpa|grandad|mum|mummy|stepmother|stepfather|carer|physio|ASHA|ANM|"
+        r"girlfriend|boyfriend|co-?worker|colleague|mother-in-law|father-in-law|"
+        r"sister-in-law|brother-in-law|mama|papa|tito|tita|lola|lolo|flatmate|housemate|"
         r"Cst\.?|Constable|"
         r"coordinator|secretary|receptionist|assistant|godmother|godfather|fianc[eé]")
 # a role written before a given name alone ("HF nurse Tonya", "case mgr Deb"): the word
@@ -94,8 +96,21 @@ _NURSE = re.compile(rf"\b(?:Nurse|RN|NP|LVN|LPN|CNA|Sr\.?|Mdm|Puan|Encik|Cik|"
 # a sign-off: the name on the line after "Sincerely," / "Kind regards,"
 _SIGN_OFF = re.compile(rf"(?i:sincerely|regards|best\s+wishes|best|thanks|thank\s+you|cheers|"
                        rf"respectfully|yours\s+(?:sincerely|faithfully|truly)|warmly),?[ \t]*\n"
+                       rf"(?:[ \t]*\n)?"
                        rf"[ \t]*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?"
                        rf"(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW}|{_FULL_UP})")
+# one capitalised word alone on its line after a sign-off (a blank line between them): the
+# writer's given name ("Kind regards\n\nNomvula"), also when the word is a common one
+# ("Yours sincerely\n\nRose")
+_SIGN_OFF_ALONE = re.compile(r"(?i:sincerely|regards|best\s+wishes|thanks|thank\s+you|cheers|"
+                             r"respectfully|yours\s+(?:sincerely|faithfully|truly)|warmly|love),?"
+                             r"[ \t]*\n(?:[ \t]*\n)?[ \t]*(?P<n>[A-Z][a-z'’-]{1,20})[ \t]*(?:\n|$)")
+_NOT_SIGNING_WORDS = frozenset({
+    "team", "clinic", "department", "reception", "admin", "administration", "nursing",
+    "management", "services", "office", "practice", "pharmacy", "customer", "claims",
+    "support", "staff", "everyone", "all", "the", "us", "me", "dr", "doctor", "nurse",
+    "enclosure", "enclosures", "encl", "cc", "attachments", "signed", "pp", "ward",
+})
 # a nickname in quotes or brackets after a name: Bridget Ní Fhloinn ("Bridie")
 _NICK_AFTER = re.compile(rf"(?<=[{_LO}A-Z]) \(?[\"“](?P<n>[{_UP}][{_LO}]{{2,}})[\"”]\)?")
 # a chat line: "bee 7:02pm: ok so ...", "Kel 19:14 - thanks" (the speaker's name)
@@ -164,7 +179,7 @@ _LF = re.compile(rf"(?<![A-Za-z])(?P<n>{_LASTFIRST})")
 # lower-case names typed after a cue ("his daughter hope mcallister", "dr brown", "wife mary")
 _LOWW = r"[a-z][a-z'’]*(?:-[a-z][a-z'’]*)?"
 _LOWER_TITLE = re.compile(r"(?<![A-Za-z])(?=(?i:dr|doctor|mr|mrs|ms|miss|prof|nurse|sister|physio|"
-                          r"aunty|auntie|uncle)\.?[ \t]+"
+                          r"aunty|auntie|uncle|madam|mdm|sis|tito|tita)\.?[ \t]+"
                           rf"(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?))")
 _LOWER_KIN = re.compile(rf"(?<![A-Za-z])(?:(?i:{_KIN}|named|name\s*:|pt\s*:|patient\s*:|"
                         r"pt\s+name\s*:|thx|thanks|thank\s+you|ty|regards|cheers|love|"
@@ -175,6 +190,7 @@ _LOWER_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<n>{_LOWW}[ \t]+{_LOWW})(?![
 # capitalised given name + capitalised word ("Jan Kowalski", "Zuzana Novakova")
 _CAP_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<a>{_CAPW})[ \t]+(?P<b>{_CAPW})(?![A-Za-z'’-]))")
 _SINGLE_NEXT = re.compile(r"[ \t]*(?:is|was|has|had|says|said|reports|reported|states|stated|"
+                          r"lives|lived|works|worked|stays|stayed|attends|attended|"
                           r"called|came|comes|went|will|would|and|['’]s\b|,|\()")
 #: Chat words that follow a name typed in lower case and are not its surname ("hiya ewan
 #: thanks")
@@ -443,6 +459,9 @@ def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
         if len(token) >= 2 and token not in N.COMMON_EN and token not in common \
                 and token not in _FIELD_WORDS and not _never(token, False):
             add(strong, *m.span("n"))
+    for m in _SIGN_OFF_ALONE.finditer(text):
+        if m.group("n").lower() not in _NOT_SIGNING_WORDS:
+            strong.append(m.span("n"))
     for m in _WORD_NAME_ACTS.finditer(text):
         weak.append(m.span("n"))
     for m in _DICTATION_REF.finditer(text):

@@ -22,7 +22,7 @@ since read and used to train), ``test5`` (scored once on 2026-12-07, session 33)
 the end of session 35, before and after that session's changes: the current blind figure),
 ``test8`` (written in session 35, sealed and unread: score the next change on it once).
 
-Run:  python benchmarks/deid_blind.py [--set test9|test8|...|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test10|test9|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -68,8 +68,8 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test9",
-                        help="'test9' (the current blind set), 'test8', 'test7', 'test6', "
+    parser.add_argument("--set", default="test10",
+                        help="'test10' (the current blind set), 'test9', 'test8', 'test7', 'test6', "
                              "'test5', 'test4', 'test3', 'test2', 'test', 'train', 'train2', "
                              "'dev' (under benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-             "train", "train2", "dev")
+             "test10", "train", "train2", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--set", default="test10",
-                        help="'test10' (the current blind set), 'test9', 'test8', 'test7', 'test6', "
-                             "'test5', 'test4', 'test3', 'test2', 'test', 'train', 'train2', "
+                        help="'test10' (the current blind set), 'test9', 'test8', 'test7', "
+                             "'test6', 'test5', 'test4', 'test3', 'test2', 'test', 'train', "
+                             "'train2', "
                              "'dev' (under benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-             "test10", "train", "train2", "dev")
+             "test10", "test11", "train", "train2", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

@@ -254,7 +254,9 @@ def _month_like(old: str, month: int) -> str:
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _WEEKDAY_BEFORE = re.compile(
     r"(?<![A-Za-z])(?P<w>(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|"
-    r"tue|wed|thurs|thur|thu|fri|sat|sun)\.?)(?P<sep>,?[ \t]+|,)$")
+    r"tue|wed|thurs|thur|thu|fri|sat|sun|senin|selasa|rabu|kamis|jumat|sabtu|minggu|"
+    r"segunda|terça|quarta|quinta|sexta|sábado|domingo|lunes|martes|miércoles|jueves|"
+    r"viernes)\.?)(?P<sep>,?[ \t]+|,)$")
 
 
 def _weekday_like(old: str, new: dt.date) -> str:
@@ -339,7 +341,8 @@ _MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|date
                      r"cultures?|last|next|repeat|recheck|rechecked|planned|booked|expires?|"
                      r"review|reviewed|tca|f/up|follow-?up|clinic|fitted|implanted|check|"
                      r"checked|scan|scanned|delivered|delivery|"
-                     r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)|[\[(]|^)[\s:.,]*$")
+                     r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|senin|selasa|rabu|kamis|"
+                     r"jumat|sabtu|minggu)|[\[(]|^)[\s:.,]*$")
 _MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*"
                             r"(?:[01]?\d|2[0-3])"
                             r"(?::[0-5]\d|[ \t]?[ap]\.?m\b)")
@@ -361,6 +364,11 @@ _SCORE_BEFORE = re.compile(r"(?i)(?:apgar|score|gcs|nihss|评分|分数|比分)[
 # "19/6", "14/10": the first number exceeds 12, so only day/month reads as a date
 _BARE_DM = re.compile(r"(?<![\d/.:,-])(?P<d>3[01]|2\d|1[3-9])/(?P<m>1[0-2]|0?[1-9])"
                       r"(?![\d/]|\.\d|:\d|-\d)")
+# day.month after a cue: "Review 29.11", "seen 3.12" (not a dose or a reading)
+_DOTTED_DM_CUE = re.compile(r"(?i)\b(?:review|reviewed|seen|due|appt|appointment|recheck|"
+                            r"follow-?up|f/u|tca|booked|planned)[ \t:]+"
+                            r"(?P<d>3[01]|[12]\d|0?[1-9])\.(?P<m>1[0-2]|0?[1-9])"
+                            r"(?!\d|\.\d|[ \t]*(?:mg|mcg|g|ml|kg|mmol|units?|%|cm|mm|h|hrs?|l)\b)")
 # a log line that starts with day.month: "10.06  R. Lund. Ulcer 3.8 x 2.9 cm"
 _LOG_DM = re.compile(r"^[ \t]*(?P<d>3[01]|[12]\d|0?[1-9])\.(?P<m>1[0-2]|0[1-9])(?=[ \t]{2,}|\t)",
                      re.M)
@@ -479,6 +487,10 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
         parts = _parts(m)
         if parts is not None:
             found.append(DateMatch(m.start(), m.end(), None, parts[1], parts[2], m))
+    for m in _DOTTED_DM_CUE.finditer(text) if lang != "zh" else ():
+        parts = _parts(m)
+        if parts is not None:
+            found.append(DateMatch(m.start("d"), m.end(), None, parts[1], parts[2], m))
     if lang == "zh":
         for m in _ZH_MD_RANGE.finditer(text):
             if _ZH_STAY_CUE.search(text, max(0, m.start() - 12), m.start() - 1):
@@ -572,6 +584,17 @@ _EN_MONTH_WORD = (r"(?:January|February|March|April|May|June|July|August|Septemb
                   r"december|jan|feb|apr|jun|jul|aug|sept|sep|oct|nov)(?:(?<=Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\.|(?<=Sept)\.)?")
 _WEEKDAY_ANY = (r"(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|weds?|"
                 r"thu(?:rs?)?|fri|sat|sun)")
+#: Months of the Ethiopian, Hijri and Nepali calendars, and in Indonesian, Portuguese and
+#: Spanish (written with a day or a year only: alone, several are words)
+_OTHER_MONTHS = (r"(?:Meskerem|Tikimt|Tikemt|Hidar|Hedar|Tahsas|Tir|Yekatit|Megabit|Miyazya|"
+                 r"Ginbot|Sene|Hamle|Nehase|Pagume|Muharram|Safar|Rabi['’]?\s+al-?(?:Awwal|Thani)|"
+                 r"Jumada\s+al-?(?:Ula|Akhirah)|Rajab|Sha['’]?ban|Ramadan|Shawwal|"
+                 r"Dhu\s?l-?Qa['’]?dah|Dhu\s?l-?Hijjah|Januari|Februari|Maret|Mei|Juni|Juli|"
+                 r"Agustus|Oktober|Desember|janeiro|fevereiro|março|abril|maio|junho|julho|agosto|"
+                 r"setembro|outubro|novembro|dezembro|enero|febrero|marzo|mayo|junio|julio|"
+                 r"septiembre|octubre|noviembre|diciembre|Baisakh|Jestha|Asar|Shrawan|Bhadra|"
+                 r"Ashwin|Kartik|Mangsir|Poush|Magh|Falgun|Chaitra)")
+_ERA = r"(?:\s+(?:EC|E\.C\.|BS|B\.S\.|AH|A\.H\.))?"
 _EN_VAGUE = [
     # "last March", "early Sept", "end of June", "in March", "since Feb", "March of last year"
     re.compile(r"(?<![A-Za-z])(?:(?P<cue>(?i:in|since|until|till|by|from|during|around|before|"
@@ -693,6 +716,18 @@ _ZH_VAGUE = [
 ]
 
 _EN_VAGUE = [fast_start(p) for p in _EN_VAGUE]  # each starts with a letter
+_EN_VAGUE += [
+    # months of other calendars and languages with a day or a year: "Tir 12", "22 Hamle",
+    # "7 Rajab 1413", "1 Juni", "9 de outubro", "Tir 2016 EC"
+    re.compile(rf"(?<![A-Za-z])(?P<v>(?:3[01]|[12]\d|0?[1-9])(?:\s+de)?\s+{_OTHER_MONTHS}"
+               rf"(?:(?:\s+de)?\s+\d{{4}})?{_ERA}|{_OTHER_MONTHS}\s+\d{{1,4}}{_ERA})"
+               r"(?![A-Za-z\d])"),
+    # a range of two months or of two days before a month: "Jan-Feb", "18/19 May"
+    re.compile(rf"(?<![A-Za-z])(?P<v>{_EN_MONTH_WORD}[-–/]{_EN_MONTH_WORD})(?![A-Za-z])"),
+    re.compile(r"(?<![\d/.])(?P<v>(?:3[01]|[12]\d|0?[1-9])[/–-](?=(?:3[01]|[12]\d|0?[1-9])\s+"
+               r"(?:January|February|March|April|May|June|July|August|September|October|"
+               r"November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b))"),
+]
 
 
 #: A month alone that is no word, name or abbreviation of anything else in a note: taken

@@ -233,7 +233,8 @@ _CAPS_SURNAME = re.compile(r"[ \t](?P<s>[A-Z][A-Z'’-]{3,})(?![A-Za-z])")
 #: A weekday in brackets after a date ("April 12 (Sat)")
 _WEEKDAY_BRACKET = re.compile(r"[ \t]*\((?i:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)"
                               r"(?i:day|sday|nesday|rsday|urday)?\.?\)|"
-                              r"[ \t]*[（(](?:周|星期|礼拜|週)[一二三四五六日天][）)]")
+                              r"[ \t]*[（(](?:周|星期|礼拜|週)[一二三四五六日天][）)]|"
+                              r"(?<=[日号])(?:周|星期|礼拜|週)[一二三四五六日天]")
 
 
 def _join_names(text: str, found: list[Span]) -> list[Span]:
@@ -312,6 +313,7 @@ _ADDRESS_GAP = re.compile(
     r"[ \t]*,?[ \t]*(?:(?:[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+){0,2}|[A-Z]{2,3}|"
     r"RD[ \t]*\d{1,2}|\d{1,6}|via|off|#|\d{1,2}(?:st|nd|rd|th)[ \t]+(?:Block|Stage|Phase|"
     r"Sector|Cross|Main)|(?:Brgy|Barangay|Purok|Sitio)\.?[ \t]+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?|"
+    r"(?:Sta|Sto|Mt|Ft|St)\.[ \t]+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?|"
     r"(?:Block|Blk|Phase|Sector)[ \t]+[A-Z0-9]{1,3})[ \t]*,?[ \t]*){0,4}")
 #: A unit or street number that another recogniser took for a code or a date between two
 #: address parts, or before a street ("Street 42, #08-215, Singapore", "Unit 4/17

@@ -76,6 +76,17 @@ _EN_ADDRESS = [
     re.compile(r"(?<![\w/.-])\d{1,5}[A-Za-z]?,?[ \t]+(?:Jalan|Jln\.?|Lorong|Lor\.|Persiaran|"
                r"Lebuh)[ \t]+(?:[A-Z][a-z]+|\d{1,3})(?:[ \t]+(?:[A-Z][a-z]+|\d{1,3}))"
                r"{0,3}(?![A-Za-z])"),
+    # a house and street typed in lower case (Pakistan, Bangladesh): "house 27 street 9
+    # samanabad"; a locality's phase (India): "Hinjewadi Phase 2"; a town named with
+    # "town" or an administrative unit after it: "Limuru town", "Limuru sub-county",
+    # "Dessie Zuria woreda", "Kebele 04"
+    re.compile(r"(?i:\bhouse|\bh\.?\s?no\.?)[ \t]*#?\d{1,5}[A-Za-z]?,?[ \t]+(?i:street|st|road|"
+               r"lane|gali|block|sector)[ \t]*#?\d{1,4}[A-Za-z]?(?:,?[ \t]+[a-z]{4,}(?![a-z]))?"),
+    re.compile(r"(?<![A-Za-z])[A-Z][a-z]{3,}[ \t]+Phase[ \t]+(?:\d{1,2}|I{1,3}|IV|V)"
+               r"(?![A-Za-z\d])"),
+    re.compile(r"(?<![A-Za-z])(?:[A-Z][a-z]+[ \t]){1,2}(?:town|sub-?county|woreda|zuria|"
+               r"municipality)(?![A-Za-z])|(?<![A-Za-z])(?:Kebele|Woreda)[ \t]+\d{1,3}"
+               r"(?![\d])"),
     # Philippine barangays and puroks: "Purok 3, Brgy. Poblacion", "Barangay San Isidro"
     re.compile(r"(?<![A-Za-z])(?:(?:Purok|Sitio)[ \t]+[A-Z0-9][A-Za-z0-9-]*,?[ \t]+)?"
                r"(?:Brgy|Bgy|Barangay)\.?[ \t]+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?"),

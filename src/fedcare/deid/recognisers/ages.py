@@ -104,6 +104,12 @@ _EN_AGE = [
                r"ouma|oupa|grandma|grandpa|granny|gran|nan|nana)))\s+(?:is|was)\s+(?:now\s+)?"
                r"(?P<n>\d{2,3})(?![\d/%-]|[.,]\d|\s*(?:%|percent|mmhg|bpm|kg|lbs?|cm|mg|mmol|"
                r"units?|on\b|breaths|beats|/|[a-z]{2,}\s+(?:per|/)))"),
+    # "shes 94 lol", "he's 91 and", "who you told us is 91", "said to be about 95"
+    re.compile(r"(?i)\b(?P<subj>she'?s|he'?s|shes|hes|who\b[^.\n]{0,20}?\bis|(?:said\s+to\s+be|"
+               r"aged?)\s+(?:about|around|nearly|almost|over))\s+(?P<n>\d{2,3})(?![\d/%-]|[.,]\d|\s*(?:%|"
+               r"percent|mmhg|bpm|kg|lbs?|cm|mg|units?|on\b|breaths|beats|/|[a-z]{2,}\s+(?:per|/)))"),
+    # "ninety-something", "ninety odd", "ninety-plus": an age over 89 said loosely
+    re.compile(r"(?i)\bninety[- ](?:something|odd|plus|ish)\b"),
     # "I got to 92", "made it to 95", "lived to 101"
     re.compile(r"(?i)\b(?:got|made\s+it|lived|living|live)\s+to\s+(?P<n>\d{2,3})"
                r"(?![\d/%-]|[.,]\d|\s*(?:%|percent|kg|mg|units?))"),
@@ -126,7 +132,8 @@ _ZH_AGE = [
     re.compile(rf"(?P<n>{_CN_AGE_NUM})(?=了|高龄|多了|有余|的人|的老人|咁大|咁老|高寿|高壽|岁数|歲數)"),
     # "年近百岁", "快百岁了": nearly a hundred
     re.compile(r"(?:年近|将近|接近|快|近)百岁"),
-    re.compile(rf"(?:年过|年逾|今年|已经|已|享年|活到)(?P<n>{_CN_AGE_NUM})(?![万千百十零一二三四五六七八九元块次天个])"),
+    re.compile(rf"(?:年过|年逾|今年|已经|已|享年|活到|才|都|有)(?P<n>{_CN_AGE_NUM})"
+               rf"(?![万千百十零一二三四五六七八九元块次天个分斤公米度点])"),
 ]
 
 

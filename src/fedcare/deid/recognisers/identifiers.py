@@ -26,8 +26,9 @@ _EN_LABELS: dict[str, str] = {
            rf"med(?:ical)?\.?\s+rec(?:ord)?\.?\s*{_N}|chart\s*(?:{_N}|ID)|hosp(?:ital)?\.?\s*(?:{_N}|ID)|EMR\s*{_N}|"
            rf"patient\s+(?:ID|identifier|{_N})|pt\.?\s+(?:ID|#)|unit\s+{_N}|record\s+{_N}|"
            rf"case\s+{_N}|accession\s+{_N}|specimen\s+(?:{_N}|ID)|(?-i:RN)(?=\s*[:#])|"
-           rf"(?-i:OP|IP|OPD|IPD)\s*(?:{_N}|#)",
+           rf"(?-i:OP|IP|OPD|IPD)\s*(?:{_N}|#)|file\s+(?:{_N}|#)",
     "INSURANCE": rf"insurance\s+(?:ID|{_N}|member\s+ID|policy(?:\s+{_N})?)|"
+                 rf"(?-i:BPJS)(?:\s+Kesehatan)?|(?-i:CNS|SUS)(?:\s+{_N})?|Cart[ãa]o\s+SUS(?:\s+\(CNS\))?|"
                  rf"member\s+(?:ID|{_N})|member(?=\s*[:#])|(?:medical\s+)?scheme|medical\s+aid|"
                  rf"membership(?:\s+(?:{_N}|ID))?|(?-i:NHIS|NHIF|SHIF|PhilHealth|HMO)(?:\s+(?:card|"
                  rf"PIN|ID|{_N}))?|"
@@ -40,7 +41,8 @@ _EN_LABELS: dict[str, str] = {
                  rf"(?:rx\s*)?group(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{4,}}|\s*[:#]\s*[A-Z0-9-]*\d)|"
                  rf"policy(?=\s*[:#]?\s*[A-Z]{{0,3}}[ -]?\d{{3,}})|"
                  rf"plan(?=\s*[:#]?\s*(?-i:[A-Z]{{0,4}})\s?\d{{6,}})",
-    "ACCOUNT": rf"(?:bank\s+|billing\s+|hospital\s+|patient\s+|checking\s+|savings\s+)?"
+    "ACCOUNT": rf"paybill|till\s+(?:{_N}|#)|(?:bank\s+|billing\s+|hospital\s+|patient\s+|"
+               rf"checking\s+|savings\s+)?"
                rf"account(?:\s+(?:{_N}|ID))?|acct\.?(?:\s*{_N})?|FIN|financial\s+{_N}|"
                rf"encounter\s+(?:{_N}|ID)|encounter(?=\s*[:#])|visit\s+(?:{_N}|ID)|credit\s+card(?:\s+{_N})?|"
                rf"BSB|sort\s+code|IBAN|routing\s+{_N}|acc(?=\s*[:#]?\s*\d)",
@@ -49,7 +51,7 @@ _EN_LABELS: dict[str, str] = {
                rf"(?:medical|nursing|state|professional)\s+licen[cs]e(?:\s+{_N})?|"
                rf"certificate\s+{_N}|DEA(?:\s+{_N})?|NPI(?:\s+{_N})?|"
                rf"(?-i:GMC|NMC|NMBI|AHPRA|HCPC|GPhC|IMC|MCI|CPSO|PSI|MMC|SMC|MDCN|KMPDC|HPCSA|PMDC|"
-               rf"MCNZ|PRC|SANC|MCZ)(?:\s+{_N})?|"
+               rf"MCNZ|PRC|SANC|MCZ|CRM(?:-[A-Z]{{2}})?|NHPC|SIP)(?:\s+{_N})?|"
                rf"(?:registration|reg\.?|PIN)(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{5,}})|"
                rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}(?:[-‐ ][A-Z]{{1,3}})?[-‐ ]?"
                rf"\d[\d -]{{3,}}\d)|"
@@ -83,6 +85,8 @@ _EN_LABELS: dict[str, str] = {
           rf"(?-i:Aadhaar|AADHAAR|ABHA|UHID|NIN|BVN|PAN|NHI|IHI|CHI|PPSN|IC|NRIC|FIN|TRN|TIN)"
           rf"(?:\s+(?:card\s+|PIN\s+)?{_N})?|prescription\s+{_N}|"
           rf"(?:booking|reservation|flight|ticket|travel)\s+(?:ref(?:erence)?|code|{_N})|"
+          rf"(?-i:CPF|RG|NIK|KTP|NPWP|SINAN|NIC|NIN|EID)(?:\s+{_N})?|citizenship(?:\s+cert(?:ificate)?)?"
+          rf"(?:\s+{_N})?|"
           rf"(?-i:CNIC|NICOP|B-form|NIDA|Ghana\s+Card|GHA)(?:\s+{_N})?|emp(?:loyee)?\.?\s+{_N}|"
           rf"requisition(?=\s+[A-Z]{{2,4}}\s?\d)|req(?:uisition)?\s+{_N}|"
           rf"(?:user(?:name)?|login|handle|user\s+ID)(?=\s*[:#]?\s*[a-z][a-z0-9._-]*\d)|"
@@ -385,7 +389,8 @@ _IN_PLATE = re.compile(r"(?<![A-Za-z0-9-])(?:AN|AP|AR|AS|BR|CG|CH|DD|DL|DN|GA|GJ
 # national numbers in their own shape, with no label: a Pakistani CNIC / B-form
 # (35202-1178450-2), a Malaysian identity card (560814-07-5231); an official letter's
 # number (东远船〔2025〕017号)
-_NATIONAL_SHAPE = re.compile(r"(?<![\d-])(?:\d{5}-\d{7}-\d|\d{6}-\d{2}-\d{4})(?![\d-])|"
+_NATIONAL_SHAPE = re.compile(r"(?<![\d.-])(?:\d{5}-\d{7}-\d|\d{6}-\d{2}-\d{4}|"
+                             r"\d{3}\.\d{3}\.\d{3}-\d{2}|\d{2}-\d{2}-\d{2}-\d{5})(?![\d-])|"
                              r"[\u4e00-\u9fff]{1,6}〔(?:19|20)\d\d〕\d{1,4}号")
 # a telephone number read out in words: "nine six eight seven, two three one four";
 # "一三八 幺二五七 六六零三"
@@ -397,9 +402,14 @@ _SPOKEN_DIGITS = re.compile(
     r"(?![一二三四五六七八九零〇幺])")
 
 
+# a Brazilian telephone number: (53) 3242-7719, (11) 98765-4321
+_BR_PHONE = re.compile(r"(?<![\d)])\(\d{2}\)[ ]?\d{4,5}-\d{4}(?![\d-])")
+
+
 @recogniser("national-shape-spoken", ("en", "zh"))
 def _national_shape(text: str) -> list[_Cand]:
     return (_spans(_NATIONAL_SHAPE, text, "ID", "LABELLED")
+            + [(m.start(), m.end(), "PHONE", _PRIORITY["PHONE"]) for m in _BR_PHONE.finditer(text)]
             + [(m.start(), m.end(), "VEHICLE", _PRIORITY["VEHICLE"])
                for m in _IN_PLATE.finditer(text)]
             + [(m.start(), m.end(), "PHONE", _PRIORITY["PHONE"])
@@ -415,7 +425,7 @@ _CARD = re.compile(r"(?<![\d-])(?:\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{4}(?:
 _PLATE_CUE = re.compile(r"(?<![A-Za-z])(?i:sedan|car|truck|suv|van|vehicle|pickup|minivan|"
                         r"motorcycle|coupe|hatchback|jeep|plates?|tags?|registration|rego|ute|drives|"
                         r"drove|driving|lorry|taxi|motorbike|scooter|tuk-tuk|bakkie|ambulance|"
-                        r"campervan|trailer|boda|jeepney|tricycle|"
+                        r"campervan|trailer|boda|jeepney|tricycle|pick-up|bus|matatu|"
                         r"minibus)s?\b[^.;\n]{0,30}?"
                         r"(?<![A-Za-z0-9])(?P<v>(?:[A-Z]{2}\s+)?(?=[A-Z0-9 -]*\d)[A-Z0-9]{2,4}"
                         r"[ -]?[A-Z0-9]{2,4}(?:(?<=\d)[ -][A-Z]{1,3}(?![A-Za-z0-9]))?)"
@@ -426,7 +436,7 @@ _PLATE_SHAPE = re.compile(r"[A-Z]{2,3}[ -]?\d{2,4}[ -]?[A-Z]{0,3}")
 # an aircraft's registration after its cue: "reg C-FJTX", "tail number N4471K"
 _AIRCRAFT = re.compile(r"(?i:\breg(?:istration|istered)?|tail(?:\s+(?:number|no\.?))?|aircraft|"
                        r"plane|floatplane|cessna|piper|beechcraft)\b[^.\n]{0,20}?(?<![A-Za-z0-9-])"
-                       r"(?P<v>[A-Z]{1,2}-[A-Z]{3,4}|N\d{1,5}[A-Z]{0,2})(?![A-Za-z0-9-])")
+                       r"(?P<v>[A-Z0-9]{1,2}-[A-Z]{3,4}|N\d{1,5}[A-Z]{0,2})(?![A-Za-z0-9-])")
 # SSN written with spaced dashes after its label: "SSN: 229 - 56 - 8831"
 _SSN_SPACED = re.compile(r"(?i:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*[:#]?\s*"
                          r"(?P<v>\d{3}\s*[-–]\s*\d{2}\s*[-–]\s*\d{4})(?!\d)")

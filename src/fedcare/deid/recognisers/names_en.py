@@ -54,7 +54,10 @@ _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\
                  r"health\s+care\s+proxy|hcp|poa|witness|informant|source|sign(?:ed|ature)|"
                  r"re|regarding|subject|from|to|client|resident\s+name|member|insured|"
                  r"subscriber|caller|visitor|employee|student|parent|emergency\s+contact|"
-                 r"scribe|typist|chaperone|translator|pilgrim|mahram|seafarer|w/o|s/o|d/o|c/o")
+                 r"scribe|typist|chaperone|translator|pilgrim|mahram|seafarer|w/o|s/o|d/o|c/o|"
+                 r"nickname|alias|a\.?k\.?a\.?|known\s+as|coordinator(?:\s+for\s+\w+)?|"
+                 r"reported\s+by|flight\s+medic|pilot|health\s+extension\s+worker|"
+                 r"focal\s+person|employer\s+rep(?:resentative)?")
 _COLON = re.compile(rf"(?<![A-Za-z])(?i:{_COLON_LABELS})\s*[:–-]\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                     rf"(?P<n>{_LASTFIRST}|{_FULL})")
 # cues after which one capitalised word is a person even when no list knows it
@@ -72,6 +75,7 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"grandma|grandpa|grandad|mum|mummy|stepmother|stepfather|carer|physio|ASHA|ANM|"
         r"girlfriend|boyfriend|co-?worker|colleague|mother-in-law|father-in-law|"
         r"sister-in-law|brother-in-law|mama|papa|tito|tita|lola|lolo|flatmate|housemate|"
+        r"buddy|mate|rep|representative|ask\s+for|asked\s+for|speak\s+to|talk\s+to|"
         r"Cst\.?|Constable|"
         r"coordinator|secretary|receptionist|assistant|godmother|godfather|fianc[eé]")
 # a role written before a given name alone ("HF nurse Tonya", "case mgr Deb"): the word
@@ -88,7 +92,7 @@ _KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
                         r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b|"
                         r",\s*\d{1,3}\s*(?:y/?o|yo|y\.o\.|M|F|m|f|male|female)\b)")
 _SEQ_UP = re.compile(rf"(?<![A-Za-z'’-]){_UPPW}(?: {_INIT}\.?)?(?: {_UPPW}){{1,2}}(?![A-Za-z])")
-_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|LVN|LPN|CNA|Sr\.?|Mdm|Puan|Encik|Cik|"
+_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|LVN|LPN|CNA|Sr\.?|Mdm|Puan|Encik|Cik|N/O|S/N|CHW|HEW|"
                     rf"Sister|Brother|Father|Rev\.?|Pastor|Chaplain|NIC|HCA|PHN|"
                     rf"CNS|ANP|CNM|RGN|RMN|SHO|SpR|FY[12]|OT|PT|SLT|HV|DN|[Cc]arer|"
                     rf"[Rr]egistrar|[Ll]ocum|[Hh]ealth\s+visitor|[Dd]istrict\s+nurse|"
@@ -129,7 +133,7 @@ _CHAT_TIME_FIRST = re.compile(
     rf"^[ \t]*(?:\[[^\]\n]{{1,25}}\]|(?:\d{{1,2}}[/.-]\d{{1,2}}(?:[/.-]\d{{2,4}})?,?[ \t]+)?"
     rf"(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[ \t]?[AaPp]\.?[Mm]\.?)?)[ \t,\-–]*"
     rf"(?:(?i:{_CHAT_KIN})[ \t]+)?(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}"
-    rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)[ \t]*:", re.M)
+    rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)[ \t]*(?::|$)", re.M)
 #: words before a colon at the start of a line that are a field of a note, not a speaker
 _FIELD_WORDS = L.words("""
 plan hx pmh psh meds medications medication allergies allergy diagnosis diagnoses impression
@@ -184,7 +188,8 @@ _LOWER_TITLE = re.compile(r"(?<![A-Za-z])(?=(?i:dr|doctor|mr|mrs|ms|miss|prof|nu
 _LOWER_KIN = re.compile(rf"(?<![A-Za-z])(?:(?i:{_KIN}|named|name\s*:|pt\s*:|patient\s*:|"
                         r"pt\s+name\s*:|thx|thanks|thank\s+you|ty|regards|cheers|love|"
                         r"hi|hiya|hey|hello|dear|"
-                        r"sincerely|xoxo|signed|sent\s+by|this\s+is|i\s+am|i'?m)(?![A-Za-z]))")
+                        r"sincerely|xoxo|signed|sent\s+by|this\s+is|i\s+am|i'?m|it'?s|its|"
+                        r"ask\s+for|buddy|mate|bestie)(?![A-Za-z]))")
 _LOWER_NAME = re.compile(rf"[ \t]*[,(]?[ \t]*(?P<n>{_LOWW}(?:[ \t]+{_LOWW})?)(?![A-Za-z])")
 _LOWER_PAIR = re.compile(rf"(?<![A-Za-z'’-])(?=(?P<n>{_LOWW}[ \t]+{_LOWW})(?![A-Za-z'’-]))")
 # capitalised given name + capitalised word ("Jan Kowalski", "Zuzana Novakova")
@@ -672,6 +677,8 @@ _NOT_SIGNING_INITIALS = frozenset({
 })
 
 
+#: Initials after a dash signature on one of the last lines: "-- SG", "- KT"
+_DASH_INITIALS = re.compile(r"(?m)^[ \t]*-{1,2}[ \t]*(?P<n>[A-Z]{2,3})[ \t]*$")
 #: The last column of a dated log or table row: who signed it ("16/01/25  3.6  omit 1
 #: NMcG"): two to four letters, two or more of them capitals, after two spaces or a tab
 _LOG_INITIALS = re.compile(r"(?m)^[ \t]*\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?(?![\d/.-])[^\n]*?"
@@ -689,6 +696,9 @@ def _initials_signing(text: str) -> list[_Cand]:
     out = []
     for m in _INITIALS_LINE.finditer(text, last):
         if m.group("n") not in _NOT_SIGNING_INITIALS or re.search(r"(?i)\bsigned\b", m.group(0)):
+            out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]))
+    for m in _DASH_INITIALS.finditer(text, last):
+        if m.group("n") not in _NOT_SIGNING_INITIALS:
             out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]))
     rows = [m for m in _LOG_INITIALS.finditer(text)
             if sum(c.isupper() for c in m.group("n")) >= 2

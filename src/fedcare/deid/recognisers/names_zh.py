@@ -28,11 +28,12 @@ _ZH_NAME_LABEL = re.compile(
     r"值班医师|主管医生|主管医师|接诊医生|接诊医师|管床医师|主刀医生|主刀|医生|医师|护士|大夫|主任|"
     r"就诊人|收件人|收货人|申请人|被保险人|投保人|受益人|核赔员|服务对象|接听人|交班护士|接班护士|"
     r"申请方|会诊专家|患儿姓名|学生姓名|学生|家长|监护人姓名|经办人|办理人|来访者|随访人|随访医生|"
-    r"药师|就诊药师|社工|"
+    r"药师|就诊药师|社工|接收医生|接收医师|值班护士|访视护士|乡村医生|村医|"
     rf"{_KIN_ZH})(?P<sep>[：:\s]*)")
 _STRONG_LABELS = {"姓名", "患者姓名", "病人姓名", "签名", "医师签名", "医生签名", "护士签名",
                   "就诊人", "收件人", "收货人", "被保险人", "投保人", "核赔员", "服务对象",
                   "接听人", "交班护士", "接班护士", "患儿姓名", "学生姓名", "经办人",
+                  "接收医生", "接收医师",
                   "联系人", "紧急联系人", "记录者", "记录人", "见证人", "签字人", "代诉人",
                   "主治医师", "住院医师", "上级医师", "主任医师", "副主任医师", "经治医师",
                   "报告医师", "审核医师", "检查医师", "记录医师", "记录医生", "审核医生",
@@ -507,6 +508,22 @@ _NICKNAME = re.compile(r"(?:小名|乳名|昵称|外号|绰号|英文名)[：:\s
 _REDUP_WORDS = L.words("""
 天天 常常 刚刚 慢慢 好好 渐渐 偏偏 往往 人人 多多 稍稍 微微 星星 宝宝 妈妈 爸爸 哥哥 姐姐
 """)
+
+
+#: Who signed each row of a table: a surname (and given name) alone at the end of two or
+#: more rows that start with a number ("1     11.6     IV级 ...     黎")
+_ROW_SIGNER = re.compile(r"(?m)^[ \t]*\d{1,3}[ \t]+[^\n]*?(?:[ \t]{2,}|\t)"
+                         r"(?P<n>[\u4e00-\u9fff]{1,3})[ \t]*$")
+
+
+@recogniser("name-zh-row-signer", ("zh",))
+def _row_signers(text: str) -> list[_Cand]:
+    """A listed surname signing two or more numbered rows of a table."""
+    rows = [m for m in _ROW_SIGNER.finditer(text)
+            if m.group("n")[0] in L.CN_SURNAMES and m.group("n") not in L.CN_NAME_STOPWORDS]
+    if len(rows) < 2:
+        return []
+    return [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]) for m in rows]
 
 
 #: A surname given alone: 她姓黄, 患者姓欧阳

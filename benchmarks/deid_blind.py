@@ -22,7 +22,7 @@ since read and used to train), ``test5`` (scored once on 2026-12-07, session 33)
 the end of session 35, before and after that session's changes: the current blind figure),
 ``test8`` (written in session 35, sealed and unread: score the next change on it once).
 
-Run:  python benchmarks/deid_blind.py [--set test10|test9|...|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test11|test10|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -68,10 +68,10 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test10",
-                        help="'test10' (the current blind set), 'test9', 'test8', 'test7', "
-                             "'test6', 'test5', 'test4', 'test3', 'test2', 'test', 'train', "
-                             "'train2', "
+    parser.add_argument("--set", default="test11",
+                        help="'test11' (the current blind figure), 'test10', 'test9', 'test8', "
+                             "'test7', 'test6', 'test5', 'test4', 'test3', 'test2', 'test', "
+                             "'train', 'train2', "
                              "'dev' (under benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")

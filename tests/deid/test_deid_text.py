@@ -121,8 +121,9 @@ def test_load_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key_file = tmp_path / "deid.key"
     key_file.write_bytes(KEY + b"\n")
     assert load_key(key_file) == KEY  # the file wins over the environment
-    with pytest.raises(ConfigError, match=r"missing\.key"):
+    with pytest.raises(ConfigError, match=r"missing\.key") as missing:
         load_key(tmp_path / "missing.key")
+    assert "secrets.token_hex(32)" in str(missing.value)  # how to make one
     (tmp_path / "short.key").write_text("abc")
     with pytest.raises(ConfigError, match="at least 16 bytes"):
         load_key(tmp_path / "short.key")

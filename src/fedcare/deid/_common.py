@@ -109,7 +109,11 @@ def load_key(key_file: str | Path | None = None, *, required: bool = False) -> b
         try:
             key = path.read_bytes().strip()
         except OSError as exc:
-            raise ConfigError(f"key file {path} cannot be read ({type(exc).__name__})") from None
+            hint = ("; make one (keep it secret, the same key gives the same pseudonyms): "
+                    "python -c \"import secrets; print(secrets.token_hex(32))\" > "
+                    f"{path}") if isinstance(exc, FileNotFoundError) else ""
+            raise ConfigError(f"key file {path} cannot be read ({type(exc).__name__})"
+                              + hint) from None
         source = f"key file {path}"
     else:
         env = os.environ.get(KEY_ENV)

@@ -726,3 +726,55 @@ PRECISION_9 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_9)
 def test_clinical_values_survive_round_9(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# Round 10, from the misses of the eleventh sealed set (test11, scored once before any of
+# this); the sentences are new.
+CASES_10 = [
+    # names: a given name before a surname in capitals, "Deceased:", "SN", "W/o X",
+    # initials with a grade, mixed initials
+    ("en", "Deceased: Viliami FONUA, DOB 02/02/1990", "Viliami FONUA"),
+    ("en", "Assist: SN Siti Hawa, <<Hb 12.4>>", "Siti Hawa"),
+    ("en", "Name: Mrs. P. Kamala, W/o Selvam      <<CA-125 88>>", "Selvam"),
+    ("en", "<<Na 131>>, for repeat.\n\nKO (SpR)\n", "KO"),
+    ("en", "update the tracker.\nJMcK\n", "JMcK"),
+    # an age in brackets after a grandmother's word
+    ("en", "his gogo (93) lives with them; <<CRP 140>>", "93"),
+    # dates: Japanese era dates, surgery dates after "theatre", "given"
+    ("en", "Admitted: R6.2.11     Discharged: R6.2.20", "R6.2.11"),
+    ("en", "debrided in theatre 14.03, <<Hb 9.1>>", "14.03"),
+    ("en", "contacts given 12/10, <<ciprofloxacin 500 mg>>", "12/10"),
+    # numbers: member, incident, registry, syndicate, insurer and symbol numbers; a/c,
+    # matric, driver's permit, SLMC, BHT and clinic numbers
+    ("en", "VHI member 55120934; <<BP 96/60>>", "55120934"),
+    ("en", "Garda incident 22817730 noted; <<GCS 13>>", "22817730"),
+    ("en", "LCR registry no. 2025-2281; <<Hb 14>>", "2025-2281"),
+    ("en", "Renal Centre, syndicate no. 61442\n", "61442"),
+    ("en", "insurer no. 01229841, symbol/no. 2210-14; <<CRP 8>>", "01229841"),
+    ("en", "refund to SB a/c 10029938771; <<Hb 10>>", "10029938771"),
+    ("en", "City College, matric 2310442; <<WBC 18>>", "2310442"),
+    ("en", "his driver's permit DP 2204187 was noted; <<burn 9% TBSA>>", "DP 2204187"),
+    ("en", "Dr. Anjali Perera (SLMC 30117); <<Hb 8.2>>", "30117"),
+    ("en", "Clinic no WTU/204        BHT 25/1187", "25/1187"),
+    # a three-wheeler's plate; a Japanese address
+    ("en", "comes by three-wheeler WP KA-2291; <<Hb 7.9>>", "WP KA-2291"),
+    ("en", "Address: 3-8-12 Shimouma, Setagaya-ku, Tokyo 154-0002\n", "Setagaya-ku"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_10,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_10])
+def test_identifier_removed_round_10(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_10 = [
+    # a ward abbreviation on the last line is no initials; "member of the team" is no label
+    ("en", "<<Hb 12>> stable.\nNAD\n"),
+    ("en", "a member of the <<MDT 4>> team"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_10)
+def test_clinical_values_survive_round_10(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

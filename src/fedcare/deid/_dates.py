@@ -340,6 +340,7 @@ _MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|date
                      r"completed|ended|ends|started|starting|stopped|held|drawn|collected|done|"
                      r"cultures?|last|next|repeat|recheck|rechecked|planned|booked|expires?|"
                      r"review|reviewed|tca|f/up|follow-?up|clinic|fitted|implanted|check|"
+                     r"given|adm|today|theatre|graft|fixation|operated|op|debrided|"
                      r"checked|scan|scanned|delivered|delivery|"
                      r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|senin|selasa|rabu|kamis|"
                      r"jumat|sabtu|minggu)|[\[(]|^)[\s:.,]*$")
@@ -366,7 +367,8 @@ _BARE_DM = re.compile(r"(?<![\d/.:,-])(?P<d>3[01]|2\d|1[3-9])/(?P<m>1[0-2]|0?[1-
                       r"(?![\d/]|\.\d|:\d|-\d)")
 # day.month after a cue: "Review 29.11", "seen 3.12" (not a dose or a reading)
 _DOTTED_DM_CUE = re.compile(r"(?i)\b(?:review|reviewed|seen|due|appt|appointment|recheck|"
-                            r"follow-?up|f/u|tca|booked|planned)[ \t:]+"
+                            r"follow-?up|f/u|tca|booked|planned|theatre|operated|debrided|"
+                            r"admitted|discharged)[ \t:]+"
                             r"(?P<d>3[01]|[12]\d|0?[1-9])\.(?P<m>1[0-2]|0?[1-9])"
                             r"(?!\d|\.\d|[ \t]*(?:mg|mcg|g|ml|kg|mmol|units?|%|cm|mm|h|hrs?|l)\b)")
 # a log line that starts with day.month: "10.06  R. Lund. Ulcer 3.8 x 2.9 cm"
@@ -717,6 +719,9 @@ _ZH_VAGUE = [
 
 _EN_VAGUE = [fast_start(p) for p in _EN_VAGUE]  # each starts with a letter
 _EN_VAGUE += [
+    # a Japanese era date: "R6.11.14" (Reiwa 6), "H30.4.1" (Heisei 30)
+    re.compile(r"(?<![A-Za-z0-9.])(?P<v>[RHS]\d{1,2}\.(?:1[0-2]|0?[1-9])\.(?:3[01]|[12]\d|0?[1-9]))"
+               r"(?![\d.]\d|\d)"),
     # months of other calendars and languages with a day or a year: "Tir 12", "22 Hamle",
     # "7 Rajab 1413", "1 Juni", "9 de outubro", "Tir 2016 EC"
     re.compile(rf"(?<![A-Za-z])(?P<v>(?:3[01]|[12]\d|0?[1-9])(?:\s+de)?\s+{_OTHER_MONTHS}"

@@ -372,7 +372,7 @@ def _join_addresses(text: str, found: list[Span]) -> list[Span]:
                 continue
         if prev is not None and prev.type == "DATE" and prev.end >= line_start and \
                 _UNIT_NUMBER.fullmatch(text, prev.start, prev.end) and \
-                re.fullmatch(r",?[ \t]+", text[prev.end:start]) and (
+                re.fullmatch(r",?[ \t]+|-", text[prev.end:start]) and (
                     text[start:start + 1].isupper() or text[start:start + 1].isdigit()):
             start = prev.start  # "4/17 Kooringal St": a unit and street number, no date
             out.pop()

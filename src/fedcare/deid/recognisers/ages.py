@@ -79,7 +79,8 @@ _EN_AGE = [
     re.compile(rf"(?i){_AGE_WORDS}\s*\((?P<n>\d{{2,3}})\)"),
     # "her mother (ninety-six, in a care home)", "(94, widowed)": an age opening a bracket
     re.compile(rf"(?:\b(?i:mother|father|mum|mom|dad|grandmother|grandfather|grandma|"
-               rf"grandpa|nan|nana|nanny|gran|granny|nani|dadi|lola|lolo|bibi|abuela|abuelo|"
+               rf"grandpa|nan|nana|nanny|gran|granny|nani|dadi|lola|lolo|bibi|abuela|abuelo|gogo|"
+               rf"ouma|oupa|babu|ambuya|sekuru|"
                rf"aunt|uncle|wife|husband|spouse|partner|sister|brother)|"
                rf"{_NAME_BEFORE})\s*\((?P<n>(?i:{_AGE_WORDS})|\d{{2,3}})\s*[,;)]"),
     # "a man of ninety-one", "im ninety four", "m. fourie f, ninety-two,": an age in words

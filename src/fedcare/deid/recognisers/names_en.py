@@ -57,7 +57,7 @@ _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\
                  r"scribe|typist|chaperone|translator|pilgrim|mahram|seafarer|w/o|s/o|d/o|c/o|"
                  r"nickname|alias|a\.?k\.?a\.?|known\s+as|coordinator(?:\s+for\s+\w+)?|"
                  r"reported\s+by|flight\s+medic|pilot|health\s+extension\s+worker|"
-                 r"focal\s+person|employer\s+rep(?:resentative)?")
+                 r"focal\s+person|employer\s+rep(?:resentative)?|deceased|the\s+deceased")
 _COLON = re.compile(rf"(?<![A-Za-z])(?i:{_COLON_LABELS})\s*[:–-]\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                     rf"(?P<n>{_LASTFIRST}|{_FULL})")
 # cues after which one capitalised word is a person even when no list knows it
@@ -92,7 +92,7 @@ _KIN_AFTER = re.compile(rf"(?<![A-Za-z'’-])(?P<n>{_LASTFIRST}|{_FULL})\s*"
                         r"[(,]\s*(?:DOB|D\.O\.B\.|born|MRN|age)\b|"
                         r",\s*\d{1,3}\s*(?:y/?o|yo|y\.o\.|M|F|m|f|male|female)\b)")
 _SEQ_UP = re.compile(rf"(?<![A-Za-z'’-]){_UPPW}(?: {_INIT}\.?)?(?: {_UPPW}){{1,2}}(?![A-Za-z])")
-_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|LVN|LPN|CNA|Sr\.?|Mdm|Puan|Encik|Cik|N/O|S/N|CHW|HEW|"
+_NURSE = re.compile(rf"\b(?:Nurse|RN|NP|LVN|LPN|CNA|Sr\.?|Mdm|Puan|Encik|Cik|N/O|S/N|SN|CHW|HEW|"
                     rf"Sister|Brother|Father|Rev\.?|Pastor|Chaplain|NIC|HCA|PHN|"
                     rf"CNS|ANP|CNM|RGN|RMN|SHO|SpR|FY[12]|OT|PT|SLT|HV|DN|[Cc]arer|"
                     rf"[Rr]egistrar|[Ll]ocum|[Hh]ealth\s+visitor|[Dd]istrict\s+nurse|"
@@ -202,6 +202,10 @@ _SINGLE_NEXT = re.compile(r"[ \t]*(?:is|was|has|had|says|said|reports|reported|s
 _CHAT_WORDS = frozenset({"thanks", "thx", "ty", "cheers", "love", "regards", "hi", "hiya",
                          "hey", "hello", "dear", "ok", "okay", "yes", "yeah", "no", "lol",
                          "haha", "pls", "plz", "please", "sorry", "x", "xx", "xox", "btw"})
+# the husband's or father's name after "W/o", "S/o", "D/o" ("Mrs. R. Lakshmi, W/o Murugan")
+_RELATION_OF = re.compile(r"(?<![A-Za-z])(?:[WSDC]/[Oo]|[Ww]ife\s+of|[Ss]on\s+of|[Dd]aughter\s+of)"
+                          r"\.?[ \t]+(?:late[ \t]+)?(?:(?:Mr|Sri|Shri|Thiru)\.?[ \t]+)?"
+                          r"(?P<n>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)")
 # a given name that is also a month or a word, before a verb only a person does: "June
 # fills the pillbox", "Hope agrees"
 _WORD_NAME_ACTS = re.compile(r"(?<![A-Za-z'’-])(?P<n>January|February|April|June|July|August|"
@@ -467,6 +471,9 @@ def _lower_and_world_names(text: str, strong: list[tuple[int, int]],
     for m in _SIGN_OFF_ALONE.finditer(text):
         if m.group("n").lower() not in _NOT_SIGNING_WORDS:
             strong.append(m.span("n"))
+    for m in _RELATION_OF.finditer(text):
+        if not _never(m.group("n").split()[0].lower(), False):
+            strong.append(m.span("n"))
     for m in _WORD_NAME_ACTS.finditer(text):
         weak.append(m.span("n"))
     for m in _DICTATION_REF.finditer(text):
@@ -574,9 +581,16 @@ def _with_given_name(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
     for s, e in spans:
         m = _GIVEN_BEFORE.search(text, max(0, s - 20), s)
         given = m.group(1).lower() if m else ""
+        caps = text[s:e].split()[-1] if text[s:e].split() else ""
         if m and m.end() == s and (given in L.EN_FIRST_NAMES or given in L.AMBIGUOUS_EN_NAMES
                                    or (given in N.given_names()
-                                       and given not in N.common_words())):
+                                       and given not in N.common_words())
+                                   # "Josaia TUIVAGA": a given name before a surname in
+                                   # capitals, listed or not
+                                   or (len(caps) >= 3 and caps.isupper() and caps.isalpha()
+                                       and given not in N.common_words()
+                                       and given not in N.COMMON_EN
+                                       and not _never(given, False))):
             s = m.start(1)
         out.append((s, e))
     return out
@@ -677,8 +691,13 @@ _NOT_SIGNING_INITIALS = frozenset({
 })
 
 
-#: Initials after a dash signature on one of the last lines: "-- SG", "- KT"
-_DASH_INITIALS = re.compile(r"(?m)^[ \t]*-{1,2}[ \t]*(?P<n>[A-Z]{2,3})[ \t]*$")
+#: Initials after a dash signature on one of the last lines: "-- SG", "- KT"; a doctor's
+#: initials ("Dr. SR"); initials with a grade in brackets ("AN (SpR)"); mixed initials
+#: ("AMcL")
+_DASH_INITIALS = re.compile(r"(?m)^[ \t]*(?:-{1,2}|Dr\.?)[ \t]*(?P<n>[A-Z]{2,3})[ \t]*$|"
+                            r"^[ \t]*(?P<g>[A-Z]{2,3})[ \t]+\((?:SpR|SHO|FY[12]|Reg|CT[12]|ST\d|"
+                            r"Cons|RMO|HO|MO|JHO|SHO)\)[ \t]*$|"
+                            r"^[ \t]*(?P<x>[A-Z][a-z]?[A-Z][a-z]?[A-Z]?)[ \t]*$", re.M)
 #: The last column of a dated log or table row: who signed it ("16/01/25  3.6  omit 1
 #: NMcG"): two to four letters, two or more of them capitals, after two spaces or a tab
 _LOG_INITIALS = re.compile(r"(?m)^[ \t]*\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?(?![\d/.-])[^\n]*?"
@@ -698,8 +717,11 @@ def _initials_signing(text: str) -> list[_Cand]:
         if m.group("n") not in _NOT_SIGNING_INITIALS or re.search(r"(?i)\bsigned\b", m.group(0)):
             out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]))
     for m in _DASH_INITIALS.finditer(text, last):
-        if m.group("n") not in _NOT_SIGNING_INITIALS:
-            out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]))
+        group = next(g for g in ("n", "g", "x") if m.group(g))
+        value = m.group(group)
+        if value.upper() not in _NOT_SIGNING_INITIALS and (group != "x" or (
+                sum(c.isupper() for c in value) >= 3 and any(c.islower() for c in value))):
+            out.append((m.start(group), m.end(group), "NAME", _PRIORITY["NAME"]))
     rows = [m for m in _LOG_INITIALS.finditer(text)
             if sum(c.isupper() for c in m.group("n")) >= 2
             and m.group("n").upper() not in _NOT_SIGNING_INITIALS]

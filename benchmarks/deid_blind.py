@@ -22,7 +22,7 @@ since read and used to train), ``test5`` (scored once on 2026-12-07, session 33)
 the end of session 35, before and after that session's changes: the current blind figure),
 ``test8`` (written in session 35, sealed and unread: score the next change on it once).
 
-Run:  python benchmarks/deid_blind.py [--set test11|test10|...|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test12|test11|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -68,9 +68,9 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test11",
-                        help="'test12' (sealed: score the next change on it once), 'test11' "
-                             "(the current blind figure), 'test10', 'test9', 'test8', "
+    parser.add_argument("--set", default="test12",
+                        help="'test12' (the current blind figure), 'test11', "
+                             "'test10', 'test9', 'test8', "
                              "'test7', 'test6', 'test5', 'test4', 'test3', 'test2', 'test', "
                              "'train', 'train2', "
                              "'dev' (under benchmarks/deid_blind/) or a folder")

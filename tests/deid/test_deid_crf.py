@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 SEALED = ("benchmarks/deid_blind/test5/", "benchmarks/deid_blind/test6/",
           "benchmarks/deid_blind/test7/", "benchmarks/deid_blind/test8/",
           "benchmarks/deid_blind/test9/", "benchmarks/deid_blind/test10/",
-          "benchmarks/deid_blind/test11/", "benchmarks/deid_blind/test12/")
+          "benchmarks/deid_blind/test11/", "benchmarks/deid_blind/test12/",
+          "benchmarks/deid_blind/test13/")
 
 
 def _sha256(path: Path) -> str:

@@ -252,9 +252,12 @@ def _month_like(old: str, month: int) -> str:
 
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: Weekday abbreviations, and the Indonesian / Malay weekdays (written before a date)
+_WEEKDAY_ABBR = r"mon|tues|tue|wed|thurs|thur|thu|fri|sat|sun"
+_WEEKDAY_ID = r"senin|selasa|rabu|kamis|jumat|sabtu|minggu"
 _WEEKDAY_BEFORE = re.compile(
-    r"(?<![A-Za-z])(?P<w>(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues|"
-    r"tue|wed|thurs|thur|thu|fri|sat|sun|senin|selasa|rabu|kamis|jumat|sabtu|minggu|"
+    r"(?<![A-Za-z])(?P<w>(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    rf"{_WEEKDAY_ABBR}|{_WEEKDAY_ID}|"
     r"segunda|terça|quarta|quinta|sexta|sábado|domingo|lunes|martes|miércoles|jueves|"
     r"viernes)\.?)(?P<sep>,?[ \t]+|,)$")
 
@@ -342,8 +345,7 @@ _MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|date
                      r"review|reviewed|tca|f/up|follow-?up|clinic|fitted|implanted|check|"
                      r"given|adm|today|theatre|graft|fixation|operated|op|debrided|"
                      r"checked|scan|scanned|delivered|delivery|"
-                     r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|senin|selasa|rabu|kamis|"
-                     r"jumat|sabtu|minggu)|[\[(]|^)[\s:.,]*$")
+                     rf"{_WEEKDAY_ABBR}|{_WEEKDAY_ID})|[\[(]|^)[\s:.,]*$")
 _MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*"
                             r"(?:[01]?\d|2[0-3])"
                             r"(?::[0-5]\d|[ \t]?[ap]\.?m\b)")

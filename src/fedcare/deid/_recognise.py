@@ -84,7 +84,7 @@ def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) 
             cands += rec.find(text, lang)
     if statistical if statistical is not None else _crf.enabled():
         cands += [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(text, lang)]
-    found = _join_names(text, _widen(text, _resolve(cands, text), lang))
+    found = _join_split(text, _widen(text, _resolve(cands, text), lang))
     return _join_addresses(text, found) if lang == "en" else found
 
 
@@ -107,14 +107,13 @@ def _resolve(cands: Iterable[_Cand], text: str = "") -> list[Span]:
         if not hits:
             kept.append(cand)
             continue
+        same = any(k[2] == cand[2] for k in hits)
         if not text or cand[3] <= _LAST_RESORT or (
-                any(k[2] == cand[2] for k in hits) and not (
-                    cand[2] == "ADDRESS" and all(k[2] == "ADDRESS" for k in hits))):
+                same and not (cand[2] == "ADDRESS" and all(k[2] == "ADDRESS" for k in hits))):
             continue  # a bare code or number that overlaps a found identifier is part of it
         pieces = [(start, end)]
         for k in hits:
             pieces = [part for s, e in pieces for part in _minus(s, e, k[0], k[1])]
-        same = any(k[2] == cand[2] for k in hits)
         for s, e in pieces:
             if same and _COLUMN_GAP.search(text, s, e):
                 continue  # another column of a table, another line: not this address
@@ -237,10 +236,10 @@ _WEEKDAY_BRACKET = re.compile(r"[ \t]*\((?i:mon|tue|tues|wed|thu|thur|thurs|fri|
                               r"(?<=[日号])(?:周|星期|礼拜|週)[一二三四五六日天]")
 
 
-def _join_names(text: str, found: list[Span]) -> list[Span]:
-    """Names found in parts taken whole (a particle or a quoted nickname between the
-    parts), an English name with its surname in capitals after it, a date with its weekday
-    in brackets."""
+def _join_split(text: str, found: list[Span]) -> list[Span]:
+    """Spans taken whole where they were found in parts: a name with a particle or a quoted
+    nickname between its parts, an English name with its surname in capitals after it; a
+    date with its weekday in brackets (found or not)."""
     from fedcare.deid.recognisers.names_en import _CREDENTIALS, _NOT_SIGNING_INITIALS
 
     out: list[Span] = []

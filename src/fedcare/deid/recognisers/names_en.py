@@ -97,18 +97,19 @@ _NURSE = re.compile(rf"\b(?:Nurse|RN|NP|LVN|LPN|CNA|Sr\.?|Mdm|Puan|Encik|Cik|N/O
                     rf"CNS|ANP|CNM|RGN|RMN|SHO|SpR|FY[12]|OT|PT|SLT|HV|DN|[Cc]arer|"
                     rf"[Rr]egistrar|[Ll]ocum|[Hh]ealth\s+visitor|[Dd]istrict\s+nurse|"
                     rf"[Pp]hysio(?:therapist)?)\s+(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW})")
+#: The words that close a letter or message before the writer's name
+_SIGN_OFF_WORDS = (r"sincerely|regards|best\s+wishes|thanks|thank\s+you|cheers|respectfully|"
+                   r"yours\s+(?:sincerely|faithfully|truly)|warmly")
 # a sign-off: the name on the line after "Sincerely," / "Kind regards,"
-_SIGN_OFF = re.compile(rf"(?i:sincerely|regards|best\s+wishes|best|thanks|thank\s+you|cheers|"
-                       rf"respectfully|yours\s+(?:sincerely|faithfully|truly)|warmly),?[ \t]*\n"
+_SIGN_OFF = re.compile(rf"(?i:{_SIGN_OFF_WORDS}|best),?[ \t]*\n"
                        rf"(?:[ \t]*\n)?"
                        rf"[ \t]*(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?"
                        rf"(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW}|{_FULL_UP})")
 # one capitalised word alone on its line after a sign-off (a blank line between them): the
 # writer's given name ("Kind regards\n\nNomvula"), also when the word is a common one
 # ("Yours sincerely\n\nRose")
-_SIGN_OFF_ALONE = re.compile(r"(?i:sincerely|regards|best\s+wishes|thanks|thank\s+you|cheers|"
-                             r"respectfully|yours\s+(?:sincerely|faithfully|truly)|warmly|love),?"
-                             r"[ \t]*\n(?:[ \t]*\n)?[ \t]*(?P<n>[A-Z][a-z'’-]{1,20})[ \t]*(?:\n|$)")
+_SIGN_OFF_ALONE = re.compile(rf"(?i:{_SIGN_OFF_WORDS}|love),?[ \t]*\n(?:[ \t]*\n)?[ \t]*"
+                             r"(?P<n>[A-Z][a-z'’-]{1,20})[ \t]*(?:\n|$)")
 _NOT_SIGNING_WORDS = frozenset({
     "team", "clinic", "department", "reception", "admin", "administration", "nursing",
     "management", "services", "office", "practice", "pharmacy", "customer", "claims",

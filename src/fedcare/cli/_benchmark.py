@@ -126,6 +126,10 @@ def vertical(
     psi_sizes: Annotated[list[int] | None, typer.Option(
         "--psi-size", help="Identifiers per party in a PSI run (repeat for several); "
                            "default 100,000 and 1,000,000.")] = None,
+    psi_revealed: Annotated[bool, typer.Option(
+        "--psi-revealed", help="Also time each PSI revealed to the comparing party (its "
+                               "points in memory, as a study that trains) beside the "
+                               "overlap-only PSI (spooled to disk, memory bounded).")] = False,
     epochs: Annotated[int, typer.Option(
         min=0, help="Epochs of the SUPPORT2 training comparison (0: PSI only).")] = 10,
     trees: Annotated[int, typer.Option(
@@ -146,15 +150,17 @@ def vertical(
     with handle_errors():
         figures = vertical_benchmark(psi_sizes or (100_000, 1_000_000),
                                      data=str(data) if data else None, epochs=epochs,
-                                     trees=trees, progress=dim)
+                                     trees=trees, progress=dim, psi_revealed=psi_revealed)
         if json_out is not None:
             write_json(figures, json_out)
         table = Table(title=f"PSI (ECDH, X25519), both parties on this machine "
                             f"({figures['cores']} cores)")
-        for col in ("ids per party", "shared", "wall s", "ids/s per party", "peak RSS MB"):
+        for col in ("ids per party", "shared", "mode", "wall s", "ids/s per party",
+                    "peak RSS MB"):
             table.add_column(col, justify="right")
         for r in figures["psi"]:
-            table.add_row(f"{r['n']:,}", f"{r['overlap']:,}", f"{r['wall_seconds']:.1f}",
+            table.add_row(f"{r['n']:,}", f"{r['overlap']:,}", r["mode"],
+                          f"{r['wall_seconds']:.1f}",
                           f"{r['ids_per_second_per_party']:,.0f}", f"{r['peak_rss_mb']:.0f}")
         console.print(table)
         if "training" in figures:

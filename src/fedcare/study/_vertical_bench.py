@@ -1,10 +1,14 @@
 """``fedcare benchmark vertical``: PSI throughput and the cost of encrypted training.
 
-PSI: two parties of ``n`` synthetic identifiers each (random 12-digit numbers; half of
-them shared), each party an in-process Flower ClientApp reading its own CSV, the full
-protocol through messages (normalisation, hashing, two blindings per identifier, sealed
-relays, matching). Both parties and the coordinator share this machine's cores, so each
-party's throughput (``n / wall``) is what one party gets from half the machine.
+PSI: two parties of ``n`` synthetic identifiers each (12-digit numbers through a fixed
+bijection; half of them shared), each party an in-process Flower ClientApp reading its
+own CSV, the full protocol through messages (normalisation, hashing, two blindings per
+identifier, sealed relays, matching). Both parties and the coordinator share this
+machine's cores, so each party's throughput (``n / wall``) is what one party gets from
+half the machine. Each PSI runs in a fresh process, whose peak resident memory (or its
+blinding workers', whichever is larger) is reported: the overlap-only PSI streams
+identifiers through the parties' spool folders (:mod:`fedcare.vertical.spool`), the
+revealed one (``--psi-revealed``) holds them in memory as a study that trains does.
 
 Training: the SUPPORT2 hospital/insurer example (real data, synthetic split and
 identifiers; :mod:`fedcare.vertical.examples`), in-hospital death at the hospital. The
@@ -26,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from fedcare.study._vertical import Party, run_vertical_study
 from fedcare.vertical import lr
@@ -43,25 +46,52 @@ def _peak_mb() -> float:
     return max(own, children) / 1024
 
 
-def _psi(n: int, overlap: float, tmp: Path) -> dict[str, Any]:
-    rng = np.random.default_rng(n)
-    pool = rng.choice(10 ** 12, 2 * n - int(overlap * n), replace=False)
+_MODULUS = 10 ** 12
+_STEP = 614_889_782_588_491  # coprime to 10^12: i -> i * step + 17 mod 10^12 is one-to-one
+_WRITE = 500_000
+
+
+def _write_ids(path: Path, start: int, n: int, seed: int) -> None:
+    """``n`` distinct 12-digit identifiers (the numbers ``start .. start + n`` through a
+    fixed bijection), written a block at a time and shuffled within each block: the file
+    is made without holding ``n`` identifiers in memory."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", encoding="ascii") as out:
+        out.write("id\n")
+        for lo in range(start, start + n, _WRITE):
+            block = (np.arange(lo, min(lo + _WRITE, start + n), dtype=object) * _STEP + 17) \
+                % _MODULUS
+            rng.shuffle(block)
+            out.write("".join(f"{v:012d}\n" for v in block))
+
+
+def _psi_run(n: int, overlap: float, tmp: str, reveal: bool) -> dict[str, Any]:
+    """One PSI in this (fresh) process, so that its peak memory is the PSI's own."""
     shared = int(overlap * n)
-    a_ids = pool[:n]
-    b_ids = np.concatenate([pool[:shared], pool[n:]])
-    rng.shuffle(b_ids)
-    a, b = tmp / f"a{n}.csv", tmp / f"b{n}.csv"
-    pd.DataFrame({"id": [f"{v:012d}" for v in a_ids]}).to_csv(a, index=False)
-    pd.DataFrame({"id": [f"{v:012d}" for v in b_ids]}).to_csv(b, index=False)
+    a, b = Path(tmp) / f"a{n}.csv", Path(tmp) / f"b{n}.csv"
+    _write_ids(a, 0, n, 1)
+    _write_ids(b, n - shared, n, 2)  # its first ``shared`` numbers are a's last
     started = time.perf_counter()
     result = run_vertical_study([Party("a", a, "id"), Party("b", b, "id")], train=False,
-                                min_overlap=1)
+                                min_overlap=1, reveal=reveal)
     wall = time.perf_counter() - started
+    a.unlink()
+    b.unlink()
     if result["psi"]["overlap"] != shared:
         raise AssertionError(f"PSI found {result['psi']['overlap']} shared, not {shared}")
-    return {"n": n, "overlap": shared, "wall_seconds": wall,
-            "protocol_seconds": result["psi"]["seconds"],
+    return {"n": n, "overlap": shared, "mode": "revealed" if reveal else "overlap only",
+            "wall_seconds": wall, "protocol_seconds": result["psi"]["seconds"],
             "ids_per_second_per_party": n / wall, "peak_rss_mb": _peak_mb()}
+
+
+def _psi(n: int, overlap: float, tmp: Path, reveal: bool = False) -> dict[str, Any]:
+    """A PSI of ``n`` x ``n`` identifiers in a fresh process (its peak memory: that
+    process's or its blinding workers', whichever is larger)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_psi_run, n, overlap, str(tmp), reveal).result()
 
 
 def _support2(data: str | None, tmp: Path) -> list[Party]:
@@ -149,15 +179,19 @@ def _trees(data: str | None, n_trees: int, tmp: Path) -> dict[str, Any]:
 
 def vertical_benchmark(psi_sizes: Sequence[int] = (100_000, 1_000_000), overlap: float = 0.5,
                        data: str | None = None, epochs: int = 10, trees: int = 5,
-                       progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """PSI at each size in ``psi_sizes``, then the SUPPORT2 training comparisons
-    (logistic regression with ``epochs``, SecureBoost with ``trees``; 0 skips one)."""
+                       progress: Callable[[str], None] | None = None,
+                       psi_revealed: bool = False) -> dict[str, Any]:
+    """PSI at each size in ``psi_sizes`` (overlap only: spooled, memory bounded; with
+    ``psi_revealed`` also revealed to the comparing party: in memory), then the SUPPORT2
+    training comparisons (logistic regression with ``epochs``, SecureBoost with
+    ``trees``; 0 skips one)."""
     say = progress or (lambda text: None)
     out: dict[str, Any] = {"psi": [], "cores": __import__("os").cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         for n in psi_sizes:
-            say(f"PSI {n:,} x {n:,} ...")
-            out["psi"].append(_psi(int(n), overlap, Path(tmp)))
+            for reveal in (False, True) if psi_revealed else (False,):
+                say(f"PSI {n:,} x {n:,} ({'revealed' if reveal else 'overlap only'}) ...")
+                out["psi"].append(_psi(int(n), overlap, Path(tmp), reveal))
         if epochs:
             say("SUPPORT2 training ...")
             out["training"] = _training(data, epochs, Path(tmp))

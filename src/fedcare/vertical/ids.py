@@ -50,6 +50,7 @@ from fedcare.exceptions import ConfigError, DataError
 __all__ = [
     "KINDS",
     "NormalisationReport",
+    "duplicate_error",
     "normalise_ids",
     "normalise_one",
     "require_unique",
@@ -71,7 +72,7 @@ _CN_ID_CODES = "10X98765432"
 _EARLIEST_BIRTH = date(1900, 1, 1)
 _PHONE_MIN, _PHONE_MAX = 7, 15
 
-# Counters a row's normalisation can set (each at most once per row).
+#: Counters a row's normalisation can set (each at most once per row).
 _STEP_COUNTERS = (
     "empty", "width_folded", "whitespace_trimmed", "case_folded", "separators_removed",
     "country_code_removed", "upgraded_15_to_18", "invalid",
@@ -136,6 +137,13 @@ class NormalisationReport:
     def usable(self) -> int:
         """Rows with a normalised identifier: ``total - empty - invalid``."""
         return self.total - self.empty - self.invalid
+
+    def add_counts(self, other: NormalisationReport) -> None:
+        """Add ``other``'s row and step counts to this report (a file read in chunks;
+        duplicates are not added: a chunk sees only its own rows)."""
+        self.total += other.total
+        for name in _STEP_COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def to_dict(self) -> dict[str, Any]:
         """The report as a JSON-ready dict (source, kind, counts and row numbers).
@@ -399,16 +407,24 @@ def require_unique(normalised: list[str | None], report: NormalisationReport) ->
     rows = _duplicate_rows(normalised)
     if not rows:
         return
-    shown = ", ".join(str(r) for r in rows[:MAX_DUPLICATE_ROWS])
-    shown = f"first rows {shown}, ..." if len(rows) > MAX_DUPLICATE_ROWS else f"rows {shown}"
     first: dict[str, int] = {}
     for row, value in enumerate(normalised, start=1):
         if value is not None:
             first.setdefault(value, row)
     earlier = sorted({first[v] for v in (normalised[r - 1] for r in rows[:MAX_DUPLICATE_ROWS])
                       if v is not None})
-    raise DataError(
-        f"{report.source}: {len(rows)} identifier(s) occur more than once after "
+    raise duplicate_error(report.source, len(rows), rows[:MAX_DUPLICATE_ROWS], earlier)
+
+
+def duplicate_error(source: str, count: int, rows: list[int], earlier: list[int]
+                    ) -> DataError:
+    """The error for ``count`` rows repeating an earlier row's normalised identifier:
+    ``rows`` the first (at most :data:`MAX_DUPLICATE_ROWS`) such rows, ``earlier`` the
+    rows they repeat (1-based row numbers; never a value)."""
+    shown = ", ".join(str(r) for r in rows[:MAX_DUPLICATE_ROWS])
+    shown = f"first rows {shown}, ..." if count > MAX_DUPLICATE_ROWS else f"rows {shown}"
+    return DataError(
+        f"{source}: {count} identifier(s) occur more than once after "
         f"normalisation ({shown}), repeating the identifier of row(s) "
-        f"{', '.join(str(r) for r in earlier)}; each person must have one row"
+        f"{', '.join(str(r) for r in sorted(set(earlier)))}; each person must have one row"
     )

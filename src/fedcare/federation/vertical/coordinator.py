@@ -33,6 +33,7 @@ from fedcare.exceptions import (
     PolicyRefusal,
 )
 from fedcare.vertical import lr
+from fedcare.vertical.spool import CHUNK
 
 from ..coordinator.rounds import failure_line, wait_for_sites
 
@@ -62,6 +63,7 @@ class VerticalKey:
     BINS = "vertical-bins"
     LEARNING_RATE = "vertical-learning-rate"
     MODEL_ID = "vertical-model-id"    # predict: the model whose parts the parties hold
+    PSI_CHUNK = "vertical-psi-chunk"  # overlap-only PSI: points per message (spool.CHUNK)
 
 
 #: A party's own error keeps its class (and so its exit code): bad data is exit 3 also
@@ -160,17 +162,11 @@ def run_vertical(grid: Grid, context: Context,
         f"({sizes[names[b]]} rows)")
     reveal = bool(cfg.get(VerticalKey.REVEAL, True)) or training
     psi_started = time.perf_counter()
-    one = _both(grid, {a: ("query.vpsi", {"step": 1, "peer": setup[b]["public"]}),
-                       b: ("query.vpsi", {"step": 1, "peer": setup[a]["public"]})},
-                names, timeout)
-    two = _both(grid, {a: ("query.vpsi", {"step": 2, "blob": one[b]["blob"],
-                                          "label-party": True, "reveal": reveal}),
-                       b: ("query.vpsi", {"step": 2, "blob": one[a]["blob"],
-                                          "label-party": False, "reveal": reveal})},
-                names, timeout)
-    three = _ask(grid, a, "query.vpsi", {"step": 3, "blob": two[b]["blob"], "reveal": reveal},
-                 names, timeout)
-    overlap = int(cast(int, three["overlap"]))
+    if mode == "psi" and not reveal:
+        overlap = _psi_spooled(grid, a, b, names, setup, timeout,
+                               int(cast(int, cfg.get(VerticalKey.PSI_CHUNK, CHUNK))))
+    else:
+        overlap = _psi_in_memory(grid, a, b, names, setup, timeout, reveal)
     psi_seconds = time.perf_counter() - psi_started
     say(f"PSI: overlap {overlap} ({psi_seconds:.1f} s)")
     minimum = int(cast(int, cfg.get(VerticalKey.MIN_OVERLAP, 100)))
@@ -223,6 +219,63 @@ def run_vertical(grid: Grid, context: Context,
     result["epochs"] = epochs
     result["seconds"] = time.perf_counter() - started
     return result
+
+
+def _psi_in_memory(grid: Grid, a: int, b: int, names: dict[int, str],
+                   setup: dict[int, ConfigRecord], timeout: float, reveal: bool) -> int:
+    """The PSI with each party's points in memory (3 message rounds): a study that
+    trains, or a PSI revealed to the comparing party."""
+    one = _both(grid, {a: ("query.vpsi", {"step": 1, "peer": setup[b]["public"]}),
+                       b: ("query.vpsi", {"step": 1, "peer": setup[a]["public"]})},
+                names, timeout)
+    two = _both(grid, {a: ("query.vpsi", {"step": 2, "blob": one[b]["blob"],
+                                          "label-party": True, "reveal": reveal}),
+                       b: ("query.vpsi", {"step": 2, "blob": one[a]["blob"],
+                                          "label-party": False, "reveal": reveal})},
+                names, timeout)
+    three = _ask(grid, a, "query.vpsi", {"step": 3, "blob": two[b]["blob"], "reveal": reveal},
+                 names, timeout)
+    return int(cast(int, three["overlap"]))
+
+
+def _psi_spooled(grid: Grid, a: int, b: int, names: dict[int, str],
+                 setup: dict[int, ConfigRecord], timeout: float, chunk: int) -> int:
+    """The overlap-only PSI through the parties' spool folders
+    (:mod:`fedcare.vertical.spool`): a chunk of points per message.
+
+    Round ``k`` asks each party to blind the other's chunk ``k - 1`` and to send its own
+    chunk ``k``; the round after the last chunk also asks ``b`` for the first sorted
+    piece of ``a``'s doubly blinded points, and each later round hands ``a`` a piece
+    while ``b`` fetches the next; ``a`` counts the overlap with the last piece. With one
+    chunk each this is 3 message rounds, as in memory."""
+    other = {a: b, b: a}
+    chunks = {n: -(-int(cast(int, setup[n]["n"])) // chunk) for n in (a, b)}
+    last_round = max(chunks.values())
+    held: dict[int, bytes] = {}  # the blob each party is to blind next (the other's)
+    piece, last = b"", False
+    for k in range(last_round + 1):
+        requests: dict[int, tuple[str, dict[str, Any]]] = {}
+        for node in (a, b):
+            values: dict[str, Any] = {"peer": setup[other[node]]["public"]} if k == 0 else {}
+            if node in held:
+                values.update(blind=held.pop(node), compares=node == a)
+            if k < chunks[node]:
+                values["send"] = k
+            if node == b and k == last_round:
+                values["fetch"] = True
+            if values:
+                requests[node] = ("query.vspool", values)
+        replies = _both(grid, requests, names, timeout)
+        for node, reply in replies.items():
+            if "sent" in reply:
+                held[other[node]] = cast(bytes, reply["sent"])
+    piece, last = cast(bytes, replies[b]["piece"]), bool(replies[b]["last"])
+    while not last:
+        replies = _both(grid, {a: ("query.vspool", {"mine": piece}),
+                               b: ("query.vspool", {"fetch": True})}, names, timeout)
+        piece, last = cast(bytes, replies[b]["piece"]), bool(replies[b]["last"])
+    reply = _ask(grid, a, "query.vspool", {"mine": piece, "match": True}, names, timeout)
+    return int(cast(int, reply["overlap"]))
 
 
 def _enough_people(setup: ConfigRecord) -> tuple[int, int]:

@@ -27,7 +27,7 @@ from flwr.clientapp import ClientApp
 from fedcare._io import write_text_atomic
 from fedcare.evaluation import auc_bootstrap, binary_metrics
 from fedcare.exceptions import ConfigError, DataError, DataNotFoundError
-from fedcare.vertical import lr, psi
+from fedcare.vertical import lr, psi, spool
 from fedcare.vertical.channel import ChannelKey, open_blob, seal_blob
 from fedcare.vertical.party import PartyTable, align_label_party, read_party
 
@@ -206,12 +206,15 @@ party_app = ClientApp(mods=[make_audit_mod(), make_vertical_policy_mod()])
 def setup(message: Message, context: Context) -> Message:
     """Read the table, draw this study's keys and row order; reply counts and a key."""
     cfg = _config(message)
-    table = party_table(context)
     state = _state(context)
     state["study"] = cast(bytes, cfg["study"])
     state["psi"] = psi.PsiKey.generate().private
     chan = ChannelKey.generate()
     state["chan"] = chan.private
+    if _spooled(context):
+        return _reply(message, site=_name(context), public=chan.public,
+                      **_spool_setup(context, state))
+    table = party_table(context)
     rng = np.random.default_rng(int.from_bytes(os.urandom(8), "big"))
     state["perm"] = rng.permutation(table.n).astype(np.int64).tobytes()
     extra: dict[str, Any] = {}
@@ -225,6 +228,88 @@ def setup(message: Message, context: Context) -> Message:
                   **{"has-label": has_label, "features": json.dumps(table.feature_names),
                      "report": json.dumps({**table.report.to_dict(),
                                            "left_out": table.left_out})})
+
+
+def _spooled(context: Context) -> bool:
+    """An overlap-only PSI streams each party's identifiers through its spool folder
+    (:mod:`fedcare.vertical.spool`): memory bounded by a chunk, whatever the file's size."""
+    run = context.run_config
+    return (str(run.get("vertical-mode", "train")) == "psi"
+            and not bool(run.get("vertical-reveal", True)))
+
+
+def _chunk(context: Context) -> int:
+    return int(cast(int, context.run_config.get("vertical-psi-chunk", spool.CHUNK)))
+
+
+def _spool_setup(context: Context, state: ConfigRecord) -> dict[str, Any]:
+    """Read, normalise, hash and blind this party's identifiers into its spool (the
+    identifier column alone, a chunk at a time); the setup reply's counts."""
+    cfg = context.node_config
+    if not cfg.get("data") or not cfg.get("id-column"):
+        party_table(context)  # its error names what the node config lacks
+    path, id_column, name = str(cfg["data"]), str(cfg["id-column"]), _name(context)
+    label = str(cfg.get("label", "") or "")
+    columns = spool.file_columns(path, name)
+    wanted = [f for f in str(cfg.get("features", "") or "").split(",") if f]
+    missing = [c for c in [id_column, *([label] if label else []), *wanted]
+               if c not in columns]
+    if missing:
+        raise DataError(f"{Path(path).name} (party '{name}'): no column(s) {missing}; it "
+                        f"has {columns}")
+    store = spool.Spool.create(str(cfg.get("spool", "") or "") or None)
+    try:
+        n, report = spool.spool_own(path, id_column, name=name,
+                                    kind=str(cfg.get("id-kind", "generic")),
+                                    salt=cast(bytes, state["study"]),
+                                    key=psi.PsiKey(cast(bytes, state["psi"])), spool=store,
+                                    chunk=_chunk(context))
+    except BaseException:
+        store.remove()
+        raise
+    state["spool"] = str(store.root)
+    features = wanted or [c for c in columns if c not in (id_column, label)]
+    return {"n": n, "has-label": bool(label), "features": json.dumps(features),
+            "report": json.dumps({**report.to_dict(), "left_out": {
+                "no usable identifier": report.total - report.usable}})}
+
+
+@party_app.query("vspool")
+def spool_step(message: Message, context: Context) -> Message:
+    """An overlap-only PSI, spooled (see :mod:`fedcare.vertical.spool`). A message asks
+    for any of, in this order: ``blind`` the other party's points (the comparing party
+    keeps them, the other keeps them to return sorted), ``send`` chunk ``k`` of this
+    party's own points, ``fetch`` the next sorted piece of the comparing party's doubly
+    blinded points (the other party), ``mine``: keep that piece, ``match``: count the
+    overlap (the comparing party; the spool is then removed)."""
+    cfg = _config(message)
+    state = _state(context)
+    if "peer" in cfg:
+        state["peer"] = cast(bytes, cfg["peer"])
+    store, key, chunk = spool.Spool(str(state["spool"])), _key(state), _chunk(context)
+    out: dict[str, Any] = {}
+    if "blind" in cfg:
+        theirs = np.frombuffer(open_blob(key, cast(bytes, cfg["blind"]), "psi-1"), np.uint8)
+        double = psi.PsiKey(cast(bytes, state["psi"])).blind(theirs.reshape(-1, psi.POINT))
+        store.add_prefixes("theirs" if bool(cfg["compares"]) else "back", double)
+    if "send" in cfg:
+        k = int(cast(int, cfg["send"]))
+        out["sent"] = seal_blob(key, store.own_points(k * chunk, (k + 1) * chunk).tobytes(),
+                                "psi-1")
+    if bool(cfg.get("fetch", False)):
+        piece, state["fetch"] = store.sorted_prefixes(
+            "back", int(cast(int, state.get("fetch", 0))), chunk)
+        out["piece"] = seal_blob(key, piece.tobytes(), "psi-2")
+        out["last"] = int(cast(int, state["fetch"])) >= spool.BUCKETS
+        if out["last"]:
+            store.remove()  # this party's part is done
+    if "mine" in cfg:
+        mine = np.frombuffer(open_blob(key, cast(bytes, cfg["mine"]), "psi-2"), np.uint8)
+        store.add("mine", mine.reshape(-1, psi.PREFIX))
+    if bool(cfg.get("match", False)):
+        out["overlap"] = store.overlap("mine", "theirs")
+        store.remove()
+    return _reply(message, **out)
 
 
 @party_app.query("vpsi")

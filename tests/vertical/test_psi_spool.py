@@ -1,0 +1,163 @@
+"""The overlap-only PSI streamed through each party's spool folder: exact, a chunk per
+message whatever the file's size, nothing left on disk, and no identifier anywhere."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from flwr.app import ConfigRecord
+
+from fedcare.exceptions import DataError
+from fedcare.federation.engines.inprocess import run_vertical_inprocess
+from fedcare.study._vertical import Party
+from fedcare.vertical import psi, spool
+from fedcare.vertical.ids import normalise_ids, normalise_one, require_unique
+
+
+def _parties(h: Path, i: Path, folder: Path) -> list[dict[str, str]]:
+    return [{**Party("hospital", h, "patient_id").node_config(), "spool": str(folder / "h")},
+            {**Party("insurer", i, "member_id").node_config(), "spool": str(folder / "i")}]
+
+
+def _run(h: Path, i: Path, folder: Path, chunk: int, **extra: object):
+    config = {"vertical-mode": "psi", "vertical-reveal": False, "vertical-min-overlap": 1,
+              "vertical-psi-chunk": chunk, **extra}
+    return run_vertical_inprocess(_parties(h, i, folder), config, keep_messages=True)
+
+
+def _blob_sizes(grid: object) -> list[int]:
+    sizes = []
+    for message in grid.messages_sent + grid.replies_received:  # type: ignore[attr-defined]
+        for record in message.content.config_records.values():
+            assert isinstance(record, ConfigRecord)
+            sizes += [len(v) for v in record.values() if isinstance(v, bytes)]
+    return sizes
+
+
+def test_spooled_psi_equals_the_true_intersection_a_chunk_per_message(
+        tmp_path: Path, party_files: tuple[Path, Path, set[str]]) -> None:
+    h, i, shared = party_files
+    n_h, n_i = len(pd.read_csv(h)), len(pd.read_csv(i))
+    result, grid = _run(h, i, tmp_path, chunk=97)
+    assert result["psi"]["overlap"] == len(shared)
+    assert result["psi"]["sizes"] == {"hospital": n_h, "insurer": n_i}
+    assert result["psi"]["revealed_to"] is None
+    report = result["psi"]["normalisation"]["insurer"]
+    assert report["case_folded"] > 0 and report["width_folded"] > 0
+    assert report["total"] == n_i and report["usable"] == n_i
+    # the same counts as reading the whole column at once
+    _, whole = normalise_ids(pd.read_csv(i, dtype={"member_id": str})["member_id"],
+                             source="x")
+    assert {k: v for k, v in report.items() if k not in ("source", "left_out")} == \
+        {k: v for k, v in whole.to_dict().items() if k != "source"}
+    # no blob holds more than a chunk of points (plus the seal's few bytes) ...
+    assert max(_blob_sizes(grid)) <= 97 * psi.POINT + 64
+    # ... so a file of n people takes about n / chunk message rounds, not one
+    types = [m.metadata.message_type for m in grid.messages_sent]
+    assert types.count("query.vspool") >= 2 * (max(n_h, n_i) // 97)
+    # each party's spool folder is gone once the PSI ends
+    assert not list((tmp_path / "h").glob("fedcare-psi-*"))
+    assert not list((tmp_path / "i").glob("fedcare-psi-*"))
+
+
+def test_one_chunk_each_takes_three_psi_rounds_as_in_memory(
+        tmp_path: Path, party_files: tuple[Path, Path, set[str]]) -> None:
+    h, i, shared = party_files
+    result, grid = _run(h, i, tmp_path, chunk=spool.CHUNK)
+    assert result["psi"]["overlap"] == len(shared)
+    rounds = {m.metadata.group_id for m in grid.messages_sent}
+    assert [m.metadata.message_type for m in grid.messages_sent].count("query.vspool") <= 5
+    assert "query.vpsi" not in rounds
+
+
+def test_no_spooled_message_holds_an_identifier_or_its_hash(
+        tmp_path: Path, party_files: tuple[Path, Path, set[str]]) -> None:
+    h, i, _ = party_files
+    _, grid = _run(h, i, tmp_path, chunk=150)
+    blobs = [v if isinstance(v, bytes) else str(v).encode()
+             for m in grid.messages_sent + grid.replies_received
+             for record in m.content.config_records.values()
+             for v in record.values()]
+    identifiers = {*pd.read_csv(h)["patient_id"].astype(str),
+                   *pd.read_csv(i, dtype={"member_id": str})["member_id"].str.strip()}
+    normalised = {normalise_one(v) for v in identifiers} - {None}
+    hashes = {hashlib.sha256(str(v).encode()).digest() for v in normalised}
+    for needle in [v.encode() for v in identifiers | normalised] + list(hashes):
+        assert not any(needle in blob for blob in blobs)
+
+
+def test_the_spool_never_holds_an_identifier_and_sends_in_value_order(tmp_path: Path) -> None:
+    ids = [f"MRN-{v:07d}" for v in range(5000)]
+    pd.DataFrame({"id": ids}).to_csv(tmp_path / "a.csv", index=False)
+    store = spool.Spool.create(tmp_path)
+    key, salt = psi.PsiKey.generate(), os.urandom(32)
+    n, _ = spool.spool_own(tmp_path / "a.csv", "id", name="a", kind="generic", salt=salt,
+                           key=key, spool=store, chunk=700)
+    assert n == 5000
+    seq = store.own_points(0, n)
+    # the sending order is the points' own order, not the file's
+    assert list(seq.view("S32").ravel()) == sorted(seq.view("S32").ravel())
+    assert np.array_equal(np.sort(seq.view("S32").ravel()),
+                          np.sort(key.blind(psi.hash_points(
+                              [normalise_one(v) for v in ids], salt)).view("S32").ravel()))
+    on_disk = b"".join(p.read_bytes() for p in store.root.iterdir())
+    assert b"MRN" not in on_disk and b"0004999" not in on_disk
+    store.remove()
+    assert not store.root.exists()
+
+
+def test_sorted_pieces_hide_the_row_order(tmp_path: Path) -> None:
+    store = spool.Spool.create(tmp_path)
+    points = np.random.default_rng(3).integers(0, 256, (3000, psi.POINT), dtype=np.uint8)
+    store.add_prefixes("back", points)
+    pieces, start = [], 0
+    while start < spool.BUCKETS:
+        piece, start = store.sorted_prefixes("back", start, 500)
+        assert len(piece) <= 500 + 40  # a piece ends at a bucket's end
+        pieces.append(piece)
+    out = np.concatenate(pieces).view(f"S{psi.PREFIX}").ravel()
+    assert len(out) == 3000
+    assert list(out) == sorted(out)  # by value alone: the order sent says nothing else
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_repeated_identifier_in_another_chunk_is_named_by_row_as_when_read_whole(
+        tmp_path: Path, suffix: str) -> None:
+    ids = [f"id{v}" for v in range(40)]
+    ids[33], ids[37] = "ID 5", "i-d-12"  # repeat rows 6 and 13 (1-based), chunks apart
+    frame = pd.DataFrame({"id": ids, "x": range(40)})
+    path = tmp_path / f"a{suffix}"
+    frame.to_parquet(path) if suffix == ".parquet" else frame.to_csv(path, index=False)
+    with pytest.raises(DataError) as whole:
+        out, report = normalise_ids(ids, source=f"a{suffix} (party 'a')")
+        require_unique(out, report)
+    store = spool.Spool.create(tmp_path)
+    with pytest.raises(DataError) as spooled:
+        spool.spool_own(path, "id", name="a", kind="generic", salt=b"s",
+                        key=psi.PsiKey.generate(), spool=store, chunk=8)
+    assert str(spooled.value) == str(whole.value)
+    assert "rows 34, 38" in str(spooled.value) and "row(s) 6, 13" in str(spooled.value)
+    assert "ID 5" not in str(spooled.value)
+
+
+def test_a_refused_party_leaves_no_spool_behind(tmp_path: Path,
+                                                party_files: tuple[Path, Path, set[str]]
+                                                ) -> None:
+    from fedcare.exceptions import FedcareError
+
+    h, i, _ = party_files
+    frame = pd.read_csv(i, dtype={"member_id": str})
+    frame.loc[7, "member_id"] = frame.loc[2, "member_id"]
+    frame.to_csv(i, index=False)
+    with pytest.raises(FedcareError, match="occur more than once"):
+        _run(h, i, tmp_path, chunk=50)
+    assert not list((tmp_path / "i").glob("fedcare-psi-*"))
+    missing = tmp_path / "no-id.csv"
+    pd.DataFrame({"other": [1, 2]}).to_csv(missing, index=False)
+    with pytest.raises(FedcareError, match=r"no column\(s\) \['member_id'\]"):
+        _run(h, missing, tmp_path, chunk=50)

@@ -52,6 +52,7 @@ def live() -> Iterator[tuple[Path, dict[str, Path]]]:
         config["model-dir"] = str(root / "models" / name)
         config["predictions"] = str(root / name / "vertical-predictions") + "/"
         config["predict-data"] = config["data"]  # new people: here the same file
+        config["spool"] = str(root / name / "vertical-spool")
     port = _free_port()
     procs = []
     try:
@@ -112,6 +113,23 @@ def test_the_deployed_vertical_study_equals_the_in_process_one(
     assert list(got["id"]) == list(want["id"])
     assert np.allclose(got["probability"], want["probability"], atol=1e-6)
     assert "probability" not in json.dumps(live_run)  # counts and a file name only
+
+
+def test_a_deployed_overlap_only_psi_streams_in_chunks_and_leaves_no_spool(
+        live: tuple[Path, dict[str, Path]]) -> None:
+    root, files = live
+    deployed = submit_vertical_study(root / "coord", train=False, reveal=False,
+                                     min_overlap=1, psi_chunk=300, timeout=900)
+    local = run_vertical_study([Party("hospital", files["hospital"], "patient_id"),
+                                Party("insurer", files["insurer"], "member_id")],
+                               train=False, reveal=True, min_overlap=1)  # in memory
+    assert deployed["psi"]["overlap"] == local["psi"]["overlap"] > 0
+    assert deployed["psi"]["sizes"] == local["psi"]["sizes"]
+    assert max(deployed["psi"]["sizes"].values()) > 600  # so more than two chunks
+    assert deployed["psi"]["revealed_to"] is None
+    for party in ("hospital", "insurer"):  # each site spooled, and its spool is empty again
+        assert (root / party / "vertical-spool").is_dir()
+        assert not list((root / party / "vertical-spool").glob("fedcare-psi-*"))
 
 
 def test_deployed_secureboost_equals_the_in_process_trees(

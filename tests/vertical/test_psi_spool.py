@@ -161,3 +161,17 @@ def test_a_refused_party_leaves_no_spool_behind(tmp_path: Path,
     pd.DataFrame({"other": [1, 2]}).to_csv(missing, index=False)
     with pytest.raises(FedcareError, match=r"no column\(s\) \['member_id'\]"):
         _run(h, missing, tmp_path, chunk=50)
+
+
+def test_a_sites_stale_spool_is_cleared_and_a_fresh_one_kept(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / "fedcare-psi-old", tmp_path / "fedcare-psi-running"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "own-000.bin").write_bytes(b"x" * 40)
+    old = os.stat(stale).st_mtime - spool.STALE_SECONDS - 60
+    os.utime(stale, (old, old))
+    other = tmp_path / "keep-me"
+    other.mkdir()
+    os.utime(other, (old, old))
+    store = spool.Spool.create(tmp_path)
+    assert not stale.exists() and fresh.exists() and other.exists() and store.root.exists()

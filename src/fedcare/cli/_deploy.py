@@ -503,6 +503,8 @@ def site_start(
             node_config.setdefault("model-dir", str(directory.resolve() / "vertical-models"))
             node_config.setdefault("predictions",
                                    str(directory.resolve() / "vertical-predictions") + "/")
+            # an overlap-only PSI's blinded points, while it runs (fedcare.vertical.spool)
+            node_config.setdefault("spool", str(directory.resolve() / "vertical-spool"))
         try:
             proc = start_site(directory, coordinator_address=coordinator,
                               ca_cert=ca_cert.resolve() if ca_cert else None,

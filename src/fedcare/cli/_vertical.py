@@ -170,9 +170,23 @@ def psi(party: PartyOpt = None, id_column: IdColumn = None, id_kind: IdKind = "g
             help="The comparing party (the label party, else the first) learns which of "
                  "its people are shared; --no-reveal: only how many.")] = False,
         min_overlap: MinOverlap = 10, coordinator: Coordinator = None,
+        chunk: Annotated[int, typer.Option(
+            help="Identifiers per message of an overlap-only PSI: each party reads, blinds "
+                 "and sends its file this many at a time through its own spool folder, "
+                 "so memory stays bounded whatever the file's size (millions of people); "
+                 "on a live federation, where a message round takes seconds, a larger "
+                 "chunk means fewer rounds.")] = 250_000,
         json_out: JsonOut = None) -> None:
     """How many people two parties share, neither showing the other its identifiers
-    (ECDH-PSI on X25519; only counts are printed)."""
+    (ECDH-PSI on X25519; only counts are printed).
+
+    Without --reveal each party streams its identifier column from disk (memory bounded
+    by --chunk; docs/vertical.md, "Large files"); with --reveal the points are held in
+    memory, as in a study that trains.
+
+    Example: fedcare vertical psi --party hospital=h.csv:patient_id --party
+    insurer=i.csv:member_id --id-kind resident_id --json psi.json
+    """
     with handle_errors():
         check_output_file("--json", json_out)
         if coordinator is not None:
@@ -180,13 +194,15 @@ def psi(party: PartyOpt = None, id_column: IdColumn = None, id_kind: IdKind = "g
 
             _live_only(party, label)
             result = submit_vertical_study(coordinator, train=False, reveal=reveal,
-                                           min_overlap=min_overlap, progress=dim)
+                                           min_overlap=min_overlap, psi_chunk=chunk,
+                                           progress=dim)
         else:
             from fedcare.study._vertical import run_vertical_study
 
             parties = _parties(party or [], id_column, id_kind, label, None)
             result = run_vertical_study(parties, train=False, reveal=reveal,
-                                        min_overlap=min_overlap, progress=dim)
+                                        min_overlap=min_overlap, psi_chunk=chunk,
+                                        progress=dim)
         console.print(_psi_table(result))
         console.print(f"shared people: {result['psi']['overlap']} "
                       f"({result['psi']['seconds']:.1f} s)")

@@ -33,6 +33,7 @@ from fedcare.federation.vertical import VerticalKey
 from fedcare.vertical import lr
 from fedcare.vertical.ids import KINDS
 from fedcare.vertical.party import align_label_party, alignment, read_party
+from fedcare.vertical.spool import CHUNK
 
 __all__ = ["Party", "predict_vertical", "run_vertical_study", "submit_vertical_study"]
 
@@ -67,6 +68,13 @@ class Party:
         if self.positive is not None:
             out["positive"] = self.positive
         return out
+
+
+def _chunk(psi_chunk: int) -> int:
+    if not 100 <= int(psi_chunk) <= 4_000_000:
+        raise ConfigError(f"--chunk must be between 100 and 4,000,000 identifiers per "
+                          f"message, got {psi_chunk}")
+    return int(psi_chunk)
 
 
 def _check(parties: Sequence[Party], train: bool) -> None:
@@ -153,7 +161,7 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
                        recalibrate: bool = False,
                        round_timeout: float = 3600.0, model: str = "logistic",
                        trees: Mapping[str, Any] | None = None,
-                       save: str | Path | None = None,
+                       save: str | Path | None = None, psi_chunk: int = CHUNK,
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """PSI, and with ``train`` the encrypted vertical logistic regression.
 
@@ -181,6 +189,7 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
               VerticalKey.LAMBDA: float(lam), VerticalKey.TEST_FRACTION: float(test_fraction),
               VerticalKey.SPLIT_SEED: str(seed), VerticalKey.OTHER_ALONE: bool(other_alone),
               VerticalKey.RECALIBRATE: bool(recalibrate),
+              VerticalKey.PSI_CHUNK: _chunk(psi_chunk),
               "round-timeout": float(round_timeout), **_tree_config(model, tree_settings)}
     result, _ = run_vertical_inprocess([p.node_config() for p in order], config,
                                        progress=progress)
@@ -276,7 +285,7 @@ def submit_vertical_study(coordinator_dir: str | Path, *, train: bool = True, ep
                           timeout: float = 3600.0, round_timeout: float = 1800.0,
                           audit_dir: str = "", model: str = "logistic",
                           trees: Mapping[str, Any] | None = None,
-                          predict_model: str | None = None,
+                          predict_model: str | None = None, psi_chunk: int = CHUNK,
                           progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """The same study on a running federation: the two parties are SuperNodes whose
     node config names their file, identifier column and (one of them) the label.
@@ -297,6 +306,7 @@ def submit_vertical_study(coordinator_dir: str | Path, *, train: bool = True, ep
                 VerticalKey.LAMBDA: float(lam), VerticalKey.TEST_FRACTION: float(test_fraction),
                 VerticalKey.SPLIT_SEED: str(seed), VerticalKey.OTHER_ALONE: bool(other_alone),
                 VerticalKey.RECALIBRATE: bool(recalibrate),
+                VerticalKey.PSI_CHUNK: _chunk(psi_chunk),
                 "round-timeout": float(round_timeout), "audit-dir": str(audit_dir),
                 "task": "vertical",
                 **_tree_config(model, _tree_settings(model, trees, recalibrate))}

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,12 +43,16 @@ from fedcare.exceptions import DataError, DataNotFoundError
 from .ids import MAX_DUPLICATE_ROWS, NormalisationReport, duplicate_error, normalise_ids
 from .psi import POINT, PREFIX, PsiKey, hash_points, overlap_positions
 
-__all__ = ["BUCKETS", "CHUNK", "Spool", "file_columns", "read_id_chunks", "spool_own"]
+__all__ = ["BUCKETS", "CHUNK", "STALE_SECONDS", "Spool", "file_columns", "read_id_chunks",
+           "spool_own"]
 
 CHUNK = 250_000
 """Rows read, blinded and sent at a time."""
 BUCKETS = 256
 """Bucket files per kind of spooled point (by the point's first byte)."""
+
+STALE_SECONDS = 2 * 24 * 3600
+"""A spool folder untouched this long belongs to a PSI that never ended."""
 
 _MISSING = ["?"]  # as fedcare.vertical.party.MISSING_MARKERS
 
@@ -123,9 +128,21 @@ class Spool:
     @classmethod
     def create(cls, parent: str | Path | None = None) -> Spool:
         """A new, empty spool folder (in ``parent``, else the system's temporary folder),
-        readable by this user only."""
+        readable by this user only.
+
+        In a ``parent`` of its own (a site's ``vertical-spool/``), spool folders left more
+        than :data:`STALE_SECONDS` ago by a PSI that never ended (a party or the
+        coordinator stopped mid-way) are removed first.
+        """
         if parent is not None:
             Path(parent).mkdir(parents=True, exist_ok=True)
+            now = time.time()
+            for old in Path(parent).glob("fedcare-psi-*"):
+                try:
+                    if now - old.stat().st_mtime > STALE_SECONDS:
+                        shutil.rmtree(old, ignore_errors=True)
+                except OSError:
+                    continue
         return cls(tempfile.mkdtemp(prefix="fedcare-psi-", dir=parent))
 
     @staticmethod

@@ -49,13 +49,20 @@ class InProcessGrid(Grid):
     run_config : dict
         The run config both apps read.
     run_id : int
+    keep_messages : bool
+        Keep every message and reply in :attr:`messages_sent` and
+        :attr:`replies_received` (for tests that inspect them); off, a study that sends
+        many large messages (a spooled PSI of millions of people) holds one round's at a
+        time.
     """
 
     def __init__(self, client_app: ClientApp, node_configs: list[dict[str, str | int | float]],
                  run_config: dict[str, str | int | float | bool], run_id: int = 1,
-                 on_send: Callable[[str], None] | None = None) -> None:
+                 on_send: Callable[[str], None] | None = None,
+                 keep_messages: bool = True) -> None:
         self._app = client_app
         self._on_send = on_send
+        self._keep = keep_messages
         self._run = Run.create_empty(run_id)
         self._run.override_config = dict(run_config)
         self._contexts = {
@@ -100,7 +107,8 @@ class InProcessGrid(Grid):
             message.__dict__["_content"] = copy.deepcopy(message.__dict__["_content"])
             node_id = message.metadata.dst_node_id
             context = self._contexts[node_id]
-            self.messages_sent.append(message)
+            if self._keep:
+                self.messages_sent.append(message)
             TaskIdentity.node_id = node_id
             try:
                 reply = self._app(message, context)
@@ -110,7 +118,8 @@ class InProcessGrid(Grid):
             finally:
                 TaskIdentity.node_id = SUPERLINK_NODE_ID
             reply.metadata.__dict__["_message_id"] = f"r{message_id}"
-            self.replies_received.append(reply)
+            if self._keep:
+                self.replies_received.append(reply)
             self._replies[message_id] = reply
             ids.append(message_id)
         return ids
@@ -198,7 +207,8 @@ def run_vertical_inprocess(parties: Sequence[Mapping[str, str]], run_config: Map
     ``id-kind``, ``label`` for the label party, ``features``), as a SuperNode of that
     party would be started with.
     """
-    grid = InProcessGrid(party_app, [dict(p) for p in parties], dict(run_config))
+    grid = InProcessGrid(party_app, [dict(p) for p in parties], dict(run_config),
+                         keep_messages=keep_messages)
     with quiet_flower():
         result = run_vertical(grid, grid.server_context(), progress=progress)
     if not keep_messages:

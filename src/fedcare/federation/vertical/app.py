@@ -13,6 +13,7 @@ from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
 from fedcare._io import write_text_atomic
+from fedcare.vertical.spool import CHUNK
 
 from ..coordinator.app import progress_grid
 from ..coordinator.grid import audit_grid
@@ -32,7 +33,7 @@ RUN_CONFIG_DEFAULTS: dict[str, str | int | float | bool] = {
     VerticalKey.SPLIT_SEED: "0", VerticalKey.OTHER_ALONE: True,
     VerticalKey.RECALIBRATE: False, VerticalKey.MODEL: "logistic", VerticalKey.TREES: 5,
     VerticalKey.DEPTH: 3, VerticalKey.BINS: 32, VerticalKey.LEARNING_RATE: 0.3,
-    VerticalKey.MODEL_ID: "",
+    VerticalKey.MODEL_ID: "", VerticalKey.PSI_CHUNK: CHUNK,
     "round-timeout": 3600.0, "audit-dir": "",
     **RunKey.DEFAULTS}
 """Every run-config key a vertical run reads, with its default."""

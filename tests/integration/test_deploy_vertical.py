@@ -53,6 +53,7 @@ def live() -> Iterator[tuple[Path, dict[str, Path]]]:
         config["predictions"] = str(root / name / "vertical-predictions") + "/"
         config["predict-data"] = config["data"]  # new people: here the same file
         config["spool"] = str(root / name / "vertical-spool")
+        config["shared"] = str(root / name / "vertical-psi") + "/"
     port = _free_port()
     procs = []
     try:
@@ -122,11 +123,20 @@ def test_a_deployed_overlap_only_psi_streams_in_chunks_and_leaves_no_spool(
                                      min_overlap=1, psi_chunk=300, timeout=900)
     local = run_vertical_study([Party("hospital", files["hospital"], "patient_id"),
                                 Party("insurer", files["insurer"], "member_id")],
-                               train=False, reveal=True, min_overlap=1)  # in memory
+                               train=False, reveal=False, min_overlap=1)
     assert deployed["psi"]["overlap"] == local["psi"]["overlap"] > 0
     assert deployed["psi"]["sizes"] == local["psi"]["sizes"]
     assert max(deployed["psi"]["sizes"].values()) > 600  # so more than two chunks
     assert deployed["psi"]["revealed_to"] is None
+    assert not (root / "hospital" / "vertical-psi").exists()  # nobody learnt who
+    # revealed: the comparing site (the hospital: it holds the label) writes its
+    # shared people into its own vertical-psi/; the insurer writes nothing
+    revealed = submit_vertical_study(root / "coord", train=False, reveal=True,
+                                     min_overlap=1, psi_chunk=300, timeout=900)
+    written = root / "hospital" / "vertical-psi" / revealed["psi"]["shared_file"]
+    assert len(pd.read_csv(written)) == revealed["psi"]["overlap"] == \
+        local["psi"]["overlap"]
+    assert not (root / "insurer" / "vertical-psi").exists()
     for party in ("hospital", "insurer"):  # each site spooled, and its spool is empty again
         assert (root / party / "vertical-spool").is_dir()
         assert not list((root / party / "vertical-spool").glob("fedcare-psi-*"))

@@ -106,7 +106,9 @@ def test_the_spool_never_holds_an_identifier_and_sends_in_value_order(tmp_path: 
                           np.sort(key.blind(psi.hash_points(
                               [normalise_one(v) for v in ids], salt)).view("S32").ravel()))
     on_disk = b"".join(p.read_bytes() for p in store.root.iterdir())
-    assert b"MRN" not in on_disk and b"0004999" not in on_disk
+    for value in ids[::50]:  # as written and as normalised (10 bytes or more)
+        assert value.encode() not in on_disk
+        assert str(normalise_one(value)).encode() not in on_disk
     store.remove()
     assert not store.root.exists()
 
@@ -175,3 +177,66 @@ def test_a_sites_stale_spool_is_cleared_and_a_fresh_one_kept(tmp_path: Path) -> 
     os.utime(other, (old, old))
     store = spool.Spool.create(tmp_path)
     assert not stale.exists() and fresh.exists() and other.exists() and store.root.exists()
+
+
+def test_a_revealed_psi_writes_exactly_the_shared_rows_at_the_comparing_party_only(
+        tmp_path: Path, party_files: tuple[Path, Path, set[str]]) -> None:
+    from fedcare.study._vertical import run_vertical_study
+
+    h, i, shared = party_files
+    hospital = pd.read_csv(h, dtype={"patient_id": str})
+    out = tmp_path / "shared.csv"
+    for chunk in (spool.CHUNK, 130):  # one chunk, and many (rows in other chunks)
+        out.unlink(missing_ok=True)
+        parties = [Party("hospital", h, "patient_id"), Party("insurer", i, "member_id")]
+        result = run_vertical_study(parties, train=False, reveal=True, min_overlap=1,
+                                    psi_chunk=chunk, shared_out=out)
+        assert result["psi"]["overlap"] == len(shared)
+        assert result["psi"]["revealed_to"] == "hospital"
+        assert result["psi"]["shared_file"] == "shared.csv"
+        written = pd.read_csv(out, dtype={"patient_id": str})
+        assert list(written.columns) == ["row", "patient_id"]
+        assert written["row"].is_monotonic_increasing
+        # the identifier as the hospital's file writes it, on the row that holds it
+        assert list(written["patient_id"]) == list(hospital["patient_id"].iloc[
+            written["row"] - 1])
+        assert {normalise_one(v) for v in written["patient_id"]} == \
+            {normalise_one(v) for v in shared}
+        text = str(result)  # the coordinator's result: counts and a file name only
+        assert not any(str(v) in text for v in written["patient_id"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hospital.csv", "insurer.csv",
+                                                         "shared.csv"]
+
+
+def test_a_revealed_psi_below_the_minimum_writes_nothing(
+        tmp_path: Path, party_files: tuple[Path, Path, set[str]]) -> None:
+    from fedcare.exceptions import FedcareError
+    from fedcare.study._vertical import run_vertical_study
+
+    h, i, shared = party_files
+    out = tmp_path / "shared.csv"
+    with pytest.raises(FedcareError, match="below this study's minimum"):
+        run_vertical_study([Party("hospital", h, "patient_id"),
+                            Party("insurer", i, "member_id")], train=False, reveal=True,
+                           min_overlap=len(shared) + 1, shared_out=out)
+    assert not out.exists() and not list(tmp_path.glob(".shared*"))
+
+
+def test_the_psi_cli_writes_the_shared_people_only_when_revealed(
+        tmp_path: Path, party_files: tuple[Path, Path, set[str]]) -> None:
+    from typer.testing import CliRunner
+
+    from fedcare.cli import app
+
+    h, i, shared = party_files
+    out = tmp_path / "shared.csv"
+    args = ["vertical", "psi", "--party", f"hospital={h}:patient_id", "--party",
+            f"insurer={i}:member_id", "--out", str(out)]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 5 and "--out needs --reveal" in refused.output
+    assert not out.exists()
+    done = CliRunner().invoke(app, [*args, "--reveal", "--chunk", "200"])
+    assert done.exit_code == 0, done.output
+    assert f"shared people: {len(shared)}" in done.output
+    assert "wrote the shared people" in done.output
+    assert len(pd.read_csv(out)) == len(shared)

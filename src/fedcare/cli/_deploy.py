@@ -505,6 +505,8 @@ def site_start(
                                    str(directory.resolve() / "vertical-predictions") + "/")
             # an overlap-only PSI's blinded points, while it runs (fedcare.vertical.spool)
             node_config.setdefault("spool", str(directory.resolve() / "vertical-spool"))
+            # a revealed PSI: the comparing site's shared people, a new file each run
+            node_config.setdefault("shared", str(directory.resolve() / "vertical-psi") + "/")
         try:
             proc = start_site(directory, coordinator_address=coordinator,
                               ca_cert=ca_cert.resolve() if ca_cert else None,

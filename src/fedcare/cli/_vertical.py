@@ -171,28 +171,40 @@ def psi(party: PartyOpt = None, id_column: IdColumn = None, id_kind: IdKind = "g
                  "its people are shared; --no-reveal: only how many.")] = False,
         min_overlap: MinOverlap = 10, coordinator: Coordinator = None,
         chunk: Annotated[int, typer.Option(
-            help="Identifiers per message of an overlap-only PSI: each party reads, blinds "
+            help="Identifiers per message: each party reads, blinds "
                  "and sends its file this many at a time through its own spool folder, "
                  "so memory stays bounded whatever the file's size (millions of people); "
                  "on a live federation, where a message round takes seconds, a larger "
                  "chunk means fewer rounds.")] = 250_000,
+        out: Annotated[Path | None, typer.Option(
+            help="With --reveal: the comparing party writes its shared people here "
+                 "(row number and identifier as its file writes them; on a live "
+                 "federation the site writes <site>/vertical-psi/ itself).")] = None,
         json_out: JsonOut = None) -> None:
     """How many people two parties share, neither showing the other its identifiers
     (ECDH-PSI on X25519; only counts are printed).
 
-    Without --reveal each party streams its identifier column from disk (memory bounded
-    by --chunk; docs/vertical.md, "Large files"); with --reveal the points are held in
-    memory, as in a study that trains.
+    Each party streams its identifier column from disk (memory bounded by --chunk;
+    docs/vertical.md, "Large files"). With --reveal the comparing party (the label
+    party, else the first) learns which of its people are shared, and --out writes them.
 
     Example: fedcare vertical psi --party hospital=h.csv:patient_id --party
     insurer=i.csv:member_id --id-kind resident_id --json psi.json
     """
     with handle_errors():
         check_output_file("--json", json_out)
+        check_output_file("--out", out)
+        if out is not None and not reveal:
+            raise ConfigError("--out needs --reveal: without it no party learns who is "
+                              "shared, only how many")
         if coordinator is not None:
             from fedcare.study._vertical import submit_vertical_study
 
             _live_only(party, label)
+            if out is not None:
+                raise ConfigError("--out with --coordinator: on a live federation the "
+                                  "comparing site writes its shared people into its own "
+                                  "vertical-psi/ folder; no file is named here")
             result = submit_vertical_study(coordinator, train=False, reveal=reveal,
                                            min_overlap=min_overlap, psi_chunk=chunk,
                                            progress=dim)
@@ -202,10 +214,15 @@ def psi(party: PartyOpt = None, id_column: IdColumn = None, id_kind: IdKind = "g
             parties = _parties(party or [], id_column, id_kind, label, None)
             result = run_vertical_study(parties, train=False, reveal=reveal,
                                         min_overlap=min_overlap, psi_chunk=chunk,
-                                        progress=dim)
+                                        shared_out=out, progress=dim)
         console.print(_psi_table(result))
         console.print(f"shared people: {result['psi']['overlap']} "
                       f"({result['psi']['seconds']:.1f} s)")
+        written = result["psi"].get("shared_file")
+        if written:
+            where = out if out is not None else f"its vertical-psi/{written}"
+            console.print(f"party '{result['psi']['revealed_to']}' wrote the shared people "
+                          f"to {where}")
         _outputs(result, json_out, None)
 
 

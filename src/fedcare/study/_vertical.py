@@ -53,6 +53,7 @@ class Party:
 
     model_dir: Path | None = None
     predictions: Path | None = None
+    shared: Path | None = None  # a revealed PSI: the comparing party's file of shared rows
 
     def node_config(self) -> dict[str, str]:
         out = {"site": self.name, "data": str(self.path), "id-column": self.id_column,
@@ -61,6 +62,8 @@ class Party:
             out["model-dir"] = str(self.model_dir)
         if self.predictions is not None:
             out["predictions"] = str(self.predictions)
+        if self.shared is not None:
+            out["shared"] = str(self.shared)
         if self.label:
             out["label"] = self.label
         if self.features:
@@ -162,12 +165,15 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
                        round_timeout: float = 3600.0, model: str = "logistic",
                        trees: Mapping[str, Any] | None = None,
                        save: str | Path | None = None, psi_chunk: int = CHUNK,
+                       shared_out: str | Path | None = None,
                        progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """PSI, and with ``train`` the encrypted vertical logistic regression.
 
     With ``save``, each party writes its own part of the joint model to
     ``save/<party>/<model id>.json`` (as each would on its own disk): what
-    :func:`predict_vertical` needs.
+    :func:`predict_vertical` needs. With ``shared_out`` (a PSI alone, revealed), the
+    comparing party (the label party, else the first) writes its shared rows there:
+    ``row,<its id column>``, the identifier as its file writes it.
 
     Returns the JSON-ready result: ``psi`` (``overlap``, ``sizes``, ``normalisation``
     counts per party, ``seconds``), and with ``train`` ``results`` (``joint``,
@@ -182,6 +188,12 @@ def run_vertical_study(parties: Sequence[Party], *, train: bool = True, epochs: 
         raise ConfigError(f"--epochs must be at least 1, got {epochs}")
     started = time.perf_counter()
     order = sorted(parties, key=lambda p: p.label is None)  # the label party first
+    if shared_out is not None:
+        if train or not reveal:
+            raise ConfigError("--out (the shared people's file) needs a PSI alone with "
+                              "--reveal: only then does the comparing party learn who is "
+                              "shared")
+        order[0] = replace(order[0], shared=Path(shared_out))  # it compares
     if save is not None and train:
         order = [replace(p, model_dir=Path(save) / p.name) for p in order]
     config = {VerticalKey.MODE: "train" if train else "psi", VerticalKey.REVEAL: reveal,

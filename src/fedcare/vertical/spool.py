@@ -29,6 +29,8 @@ numbers, never an identifier.
 
 from __future__ import annotations
 
+import csv
+import os
 import shutil
 import tempfile
 import time
@@ -191,6 +193,10 @@ class Spool:
     def _sequence(self) -> Path:
         return self.root / "own.seq"
 
+    @property
+    def _rows(self) -> Path:
+        return self.root / "own.rows"
+
     def own_points(self, start: int, stop: int) -> np.ndarray:
         """Rows ``start:stop`` of this party's blinded points in sending order."""
         points = np.memmap(self._sequence, dtype=np.uint8, mode="r").reshape(-1, POINT)
@@ -229,6 +235,57 @@ class Spool:
                 total += len(overlap_positions(a, b)[1])
         return total
 
+    def shared_rows(self, mine: str, theirs: str, chunk: int) -> int:
+        """Revealed PSI: find which of this party's rows are shared (``mine`` keeps each
+        prefix with its place in the sending order) and file their row numbers by
+        ``row // chunk`` for :meth:`write_shared`; the count."""
+        rows = np.memmap(self._rows, dtype="<i8", mode="r")
+        total = 0
+        for bucket in range(BUCKETS):
+            a, b = self.bucket(mine, bucket, PREFIX, rows=True), self.prefixes(theirs, bucket)
+            if not (len(a) and len(b)):
+                continue
+            i, _ = overlap_positions(np.ascontiguousarray(a["k"]), b)
+            hit = np.asarray(rows[a["r"][i]], dtype="<i8")
+            total += len(hit)
+            part = (hit - 1) // chunk  # rows are 1-based
+            for k in np.unique(part):
+                with open(self.root / f"hit-{int(k):06d}.bin", "ab") as out:
+                    out.write(hit[part == k].tobytes())
+        return total
+
+    def write_shared(self, path: str | Path, id_column: str, *, name: str, target: Path,
+                     chunk: int) -> int:
+        """Write ``row,<id_column>`` for each shared row (the identifier as the party's
+        file writes it), reading the file again a chunk at a time; written whole or not
+        at all."""
+        tmp = target.with_name(f".{target.name}.part")
+        written = 0
+        try:
+            with open(tmp, "w", encoding="utf-8", newline="") as out:
+                writer = csv.writer(out, lineterminator="\n")
+                writer.writerow(["row", id_column])
+                offset = 0
+                for k, series in enumerate(read_id_chunks(path, id_column, name=name,
+                                                          chunk=chunk)):
+                    hits = self.root / f"hit-{k:06d}.bin"
+                    if hits.is_file():
+                        rows = np.sort(np.fromfile(hits, dtype="<i8"))
+                        values = series.to_numpy()[rows - 1 - offset]
+                        writer.writerows(zip(rows.tolist(), map(_text, values),
+                                             strict=True))
+                        written += len(rows)
+                    offset += len(series)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return written
+
+
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and np.isnan(value)) \
+        else str(value)
+
 
 def _size(spool: Spool, kind: str, bucket: int) -> int:
     path = spool._file(kind, bucket)
@@ -266,7 +323,7 @@ def spool_own(path: str | Path, id_column: str, *, name: str, kind: str, salt: b
                         "--id-kind right for this column?")
     n, duplicates = 0, 0
     shown: list[tuple[int, int]] = []  # (row, the earlier row it repeats), the first ones
-    with open(spool._sequence, "wb") as out:
+    with open(spool._sequence, "wb") as out, open(spool._rows, "wb") as out_rows:
         for bucket in range(BUCKETS):
             records = spool.bucket("own", bucket, POINT, rows=True)
             spool.drop("own", bucket)
@@ -283,6 +340,7 @@ def spool_own(path: str | Path, id_column: str, *, name: str, kind: str, salt: b
                 pairs = zip(rows[repeat].tolist(), rows[first[repeat]].tolist(), strict=True)
                 shown = sorted([*shown, *pairs])[:MAX_DUPLICATE_ROWS]
             out.write(keys[~repeat].tobytes())
+            out_rows.write(rows[~repeat].astype("<i8").tobytes())
             n += int((~repeat).sum())
     report.duplicates = duplicates
     report.duplicate_rows = [row for row, _ in shown]

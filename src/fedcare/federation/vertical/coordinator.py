@@ -162,9 +162,11 @@ def run_vertical(grid: Grid, context: Context,
         f"({sizes[names[b]]} rows)")
     reveal = bool(cfg.get(VerticalKey.REVEAL, True)) or training
     psi_started = time.perf_counter()
-    if mode == "psi" and not reveal:
-        overlap = _psi_spooled(grid, a, b, names, setup, timeout,
-                               int(cast(int, cfg.get(VerticalKey.PSI_CHUNK, CHUNK))))
+    shared_file = None
+    if mode == "psi":
+        overlap, shared_file = _psi_spooled(
+            grid, a, b, names, setup, timeout,
+            int(cast(int, cfg.get(VerticalKey.PSI_CHUNK, CHUNK))), reveal)
     else:
         overlap = _psi_in_memory(grid, a, b, names, setup, timeout, reveal)
     psi_seconds = time.perf_counter() - psi_started
@@ -176,7 +178,8 @@ def run_vertical(grid: Grid, context: Context,
                     names[b]: {"role": "passive",
                                "features": json.loads(str(setup[b]["features"]))}},
         "psi": {"overlap": overlap, "sizes": sizes, "normalisation": reports,
-                "seconds": psi_seconds, "revealed_to": names[a] if reveal else None}}
+                "seconds": psi_seconds, "revealed_to": names[a] if reveal else None,
+                **({"shared_file": shared_file} if shared_file else {})}}
     if overlap < minimum:
         hint = (" If they should share more, check that both write identifiers as one "
                 "--id-kind (the normalisation counts are in each party's report)"
@@ -239,29 +242,36 @@ def _psi_in_memory(grid: Grid, a: int, b: int, names: dict[int, str],
 
 
 def _psi_spooled(grid: Grid, a: int, b: int, names: dict[int, str],
-                 setup: dict[int, ConfigRecord], timeout: float, chunk: int) -> int:
-    """The overlap-only PSI through the parties' spool folders
-    (:mod:`fedcare.vertical.spool`): a chunk of points per message.
+                 setup: dict[int, ConfigRecord], timeout: float, chunk: int,
+                 reveal: bool) -> tuple[int, str | None]:
+    """A PSI alone, through the parties' spool folders (:mod:`fedcare.vertical.spool`):
+    a chunk of points per message. The overlap, and (revealed) the name of the file the
+    comparing party wrote its shared rows to, if it was given one.
 
     Round ``k`` asks each party to blind the other's chunk ``k - 1`` and to send its own
-    chunk ``k``; the round after the last chunk also asks ``b`` for the first sorted
-    piece of ``a``'s doubly blinded points, and each later round hands ``a`` a piece
-    while ``b`` fetches the next; ``a`` counts the overlap with the last piece. With one
-    chunk each this is 3 message rounds, as in memory."""
+    chunk ``k``. Revealed, ``b`` returns ``a``'s doubly blinded chunk at once and ``a``
+    keeps it in the next round with its place in ``a``'s order. Overlap only, the round
+    after the last chunk asks ``b`` for the first sorted piece of ``a``'s doubly blinded
+    points, and each later round hands ``a`` a piece while ``b`` fetches the next. ``a``
+    matches with the last piece. With one chunk each this is 3 message rounds, as in
+    memory."""
     other = {a: b, b: a}
     chunks = {n: -(-int(cast(int, setup[n]["n"])) // chunk) for n in (a, b)}
     last_round = max(chunks.values())
     held: dict[int, bytes] = {}  # the blob each party is to blind next (the other's)
-    piece, last = b"", False
+    returned: tuple[bytes, int] | None = None  # revealed: a's chunk, doubly blinded
     for k in range(last_round + 1):
         requests: dict[int, tuple[str, dict[str, Any]]] = {}
         for node in (a, b):
             values: dict[str, Any] = {"peer": setup[other[node]]["public"]} if k == 0 else {}
             if node in held:
-                values.update(blind=held.pop(node), compares=node == a)
+                values.update(blind=held.pop(node), compares=node == a, reveal=reveal)
             if k < chunks[node]:
                 values["send"] = k
-            if node == b and k == last_round:
+            if node == a and returned is not None:
+                values.update(mine=returned[0], offset=returned[1])
+                returned = None
+            if node == b and k == last_round and not reveal:
                 values["fetch"] = True
             if values:
                 requests[node] = ("query.vspool", values)
@@ -269,13 +279,25 @@ def _psi_spooled(grid: Grid, a: int, b: int, names: dict[int, str],
         for node, reply in replies.items():
             if "sent" in reply:
                 held[other[node]] = cast(bytes, reply["sent"])
-    piece, last = cast(bytes, replies[b]["piece"]), bool(replies[b]["last"])
-    while not last:
-        replies = _both(grid, {a: ("query.vspool", {"mine": piece}),
-                               b: ("query.vspool", {"fetch": True})}, names, timeout)
+        if "returned" in replies.get(b, {}):
+            returned = (cast(bytes, replies[b]["returned"]), (k - 1) * chunk)
+    final: dict[str, Any] = {"match": True, "reveal": reveal}
+    if reveal:
+        if returned is not None:
+            final.update(mine=returned[0], offset=returned[1])
+    else:
         piece, last = cast(bytes, replies[b]["piece"]), bool(replies[b]["last"])
-    reply = _ask(grid, a, "query.vspool", {"mine": piece, "match": True}, names, timeout)
-    return int(cast(int, reply["overlap"]))
+        while not last:
+            replies = _both(grid, {a: ("query.vspool", {"mine": piece}),
+                                   b: ("query.vspool", {"fetch": True})}, names, timeout)
+            piece, last = cast(bytes, replies[b]["piece"]), bool(replies[b]["last"])
+        final["mine"] = piece
+    if reveal:  # b's part ended with its last blinding: its spool goes too
+        reply = _both(grid, {a: ("query.vspool", final),
+                             b: ("query.vspool", {"done": True})}, names, timeout)[a]
+    else:  # b removed its spool with the last piece
+        reply = _ask(grid, a, "query.vspool", final, names, timeout)
+    return int(cast(int, reply["overlap"])), (str(reply["file"]) if "file" in reply else None)
 
 
 def _enough_people(setup: ConfigRecord) -> tuple[int, int]:

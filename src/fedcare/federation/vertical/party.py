@@ -231,11 +231,10 @@ def setup(message: Message, context: Context) -> Message:
 
 
 def _spooled(context: Context) -> bool:
-    """An overlap-only PSI streams each party's identifiers through its spool folder
-    (:mod:`fedcare.vertical.spool`): memory bounded by a chunk, whatever the file's size."""
-    run = context.run_config
-    return (str(run.get("vertical-mode", "train")) == "psi"
-            and not bool(run.get("vertical-reveal", True)))
+    """A PSI alone (no training) streams each party's identifiers through its spool
+    folder (:mod:`fedcare.vertical.spool`): memory bounded by a chunk, whatever the
+    file's size."""
+    return str(context.run_config.get("vertical-mode", "train")) == "psi"
 
 
 def _chunk(context: Context) -> int:
@@ -276,12 +275,15 @@ def _spool_setup(context: Context, state: ConfigRecord) -> dict[str, Any]:
 
 @party_app.query("vspool")
 def spool_step(message: Message, context: Context) -> Message:
-    """An overlap-only PSI, spooled (see :mod:`fedcare.vertical.spool`). A message asks
-    for any of, in this order: ``blind`` the other party's points (the comparing party
-    keeps them, the other keeps them to return sorted), ``send`` chunk ``k`` of this
-    party's own points, ``fetch`` the next sorted piece of the comparing party's doubly
-    blinded points (the other party), ``mine``: keep that piece, ``match``: count the
-    overlap (the comparing party; the spool is then removed)."""
+    """A PSI alone, spooled (see :mod:`fedcare.vertical.spool`). A message asks for any
+    of, in this order: ``blind`` the other party's points (the comparing party keeps
+    them; the other party keeps them to return sorted, or, with ``reveal``, returns them
+    at once in their order), ``send`` chunk ``k`` of this party's own points, ``fetch``
+    the next sorted piece of the comparing party's doubly blinded points (the other
+    party), ``mine``: keep that piece (with ``offset``: its place in this party's
+    sending order, revealed), ``match``: count the overlap (the comparing party; revealed,
+    it writes its shared rows to its ``shared`` file when its node config names one; the
+    spool is then removed)."""
     cfg = _config(message)
     state = _state(context)
     if "peer" in cfg:
@@ -291,7 +293,13 @@ def spool_step(message: Message, context: Context) -> Message:
     if "blind" in cfg:
         theirs = np.frombuffer(open_blob(key, cast(bytes, cfg["blind"]), "psi-1"), np.uint8)
         double = psi.PsiKey(cast(bytes, state["psi"])).blind(theirs.reshape(-1, psi.POINT))
-        store.add_prefixes("theirs" if bool(cfg["compares"]) else "back", double)
+        if bool(cfg["compares"]):
+            store.add_prefixes("theirs", double)
+        elif bool(cfg.get("reveal", False)):  # in the comparing party's own order
+            out["returned"] = seal_blob(key, np.ascontiguousarray(
+                double[:, :psi.PREFIX]).tobytes(), "psi-2")
+        else:
+            store.add_prefixes("back", double)
     if "send" in cfg:
         k = int(cast(int, cfg["send"]))
         out["sent"] = seal_blob(key, store.own_points(k * chunk, (k + 1) * chunk).tobytes(),
@@ -304,12 +312,46 @@ def spool_step(message: Message, context: Context) -> Message:
         if out["last"]:
             store.remove()  # this party's part is done
     if "mine" in cfg:
-        mine = np.frombuffer(open_blob(key, cast(bytes, cfg["mine"]), "psi-2"), np.uint8)
-        store.add("mine", mine.reshape(-1, psi.PREFIX))
-    if bool(cfg.get("match", False)):
-        out["overlap"] = store.overlap("mine", "theirs")
+        mine = np.frombuffer(open_blob(key, cast(bytes, cfg["mine"]), "psi-2"),
+                             np.uint8).reshape(-1, psi.PREFIX)
+        if "offset" in cfg:
+            store.add("mine", mine, int(cast(int, cfg["offset"])) + np.arange(len(mine)))
+        else:
+            store.add("mine", mine)
+    if bool(cfg.get("done", False)):
         store.remove()
+    if bool(cfg.get("match", False)):
+        try:
+            if bool(cfg.get("reveal", False)):
+                out.update(_write_shared(context, store, chunk))
+            else:
+                out["overlap"] = store.overlap("mine", "theirs")
+        finally:
+            store.remove()
     return _reply(message, **out)
+
+
+def _write_shared(context: Context, store: spool.Spool, chunk: int) -> dict[str, Any]:
+    """Revealed PSI, the comparing party: its shared rows, written (row number and the
+    identifier as its file writes it) to its ``shared`` file or folder when its node
+    config names one (a live site's ``vertical-psi/``: a new file each run)."""
+    cfg = context.node_config
+    overlap = store.shared_rows("mine", "theirs", chunk)
+    out = str(cfg.get("shared", "") or "")
+    minimum = int(cast(int, context.run_config.get("vertical-min-overlap", 100)))
+    if not out or overlap < minimum:  # too few to protect anyone: the study is refused
+        return {"overlap": overlap}
+    target = Path(out)
+    if out.endswith(("/", os.sep)) or target.is_dir():  # a live site's folder
+        first = target / f"shared-{context.run_id}.csv"
+        target, k = first, 1
+        while target.exists():  # never over an earlier run's file
+            k += 1
+            target = first.with_name(f"{first.stem}-{k}.csv")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    store.write_shared(str(cfg["data"]), str(cfg["id-column"]), name=_name(context),
+                       target=target, chunk=chunk)
+    return {"overlap": overlap, "file": target.name}
 
 
 @party_app.query("vpsi")

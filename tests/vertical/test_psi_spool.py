@@ -240,3 +240,18 @@ def test_the_psi_cli_writes_the_shared_people_only_when_revealed(
     assert f"shared people: {len(shared)}" in done.output
     assert "wrote the shared people" in done.output
     assert len(pd.read_csv(out)) == len(shared)
+
+
+def test_the_stewards_manifest_says_when_a_psi_reveals_who_is_shared() -> None:
+    from flwr.app import Context, RecordDict
+
+    from fedcare.federation.site.mods import vertical_manifest
+
+    def manifest(reveal: bool) -> str:
+        context = Context(run_id=1, node_id=1, node_config={"id-column": "member_id"},
+                          state=RecordDict(), run_config={"vertical-mode": "psi",
+                                                          "vertical-reveal": reveal})
+        return str(vertical_manifest(context)["summary"])
+
+    assert "how many people are shared" in manifest(False)
+    assert "WHICH of its people are shared" in manifest(True)

@@ -154,7 +154,11 @@ def vertical_manifest(context: Context) -> dict[str, Any]:
     model = str(cfg.get("vertical-model", "logistic"))
     columns = str(node.get("features", "") or "") or "every column but the identifier"
     label = str(node.get("label", "") or "")
-    doing = {"psi": "private set intersection only (how many people are shared)",
+    revealed = ("private set intersection only; the comparing party (the label party, "
+                "else the first) learns WHICH of its people are shared, so which of them "
+                "are also at the other party")
+    doing = {"psi": revealed if bool(cfg.get("vertical-reveal", True)) else
+             "private set intersection only (how many people are shared)",
              "train": f"PSI, then a vertical {model} model",
              "predict": f"PSI on new people, then predictions of model "
                         f"{cfg.get('vertical-model-id', '')}"}.get(mode, mode)
@@ -162,7 +166,7 @@ def vertical_manifest(context: Context) -> dict[str, Any]:
         "task": "vertical", "summary": f"vertical study: {doing}; this site's columns: "
                                        f"{columns}" + (f"; its label {label}" if label else ""),
         "mode": mode, "model": model, "label": label or None, "features": columns,
-        "messages": [{"type": "query.vsetup / query.vpsi",
+        "messages": [{"type": "query.vsetup / query.vpsi / query.vspool",
                       "sends": "row and normalisation counts, feature names, identifiers "
                                "hashed and blinded (sealed for the other party)"},
                      {"type": "train.* / evaluate.*",

@@ -159,6 +159,8 @@ def test_a_refused_party_leaves_no_spool_behind(tmp_path: Path,
     with pytest.raises(FedcareError, match="occur more than once"):
         _run(h, i, tmp_path, chunk=50)
     assert not list((tmp_path / "i").glob("fedcare-psi-*"))
+    # the hospital had set up (its spool was written): the coordinator had it removed
+    assert (tmp_path / "h").is_dir() and not list((tmp_path / "h").glob("fedcare-psi-*"))
     missing = tmp_path / "no-id.csv"
     pd.DataFrame({"other": [1, 2]}).to_csv(missing, index=False)
     with pytest.raises(FedcareError, match=r"no column\(s\) \['member_id'\]"):

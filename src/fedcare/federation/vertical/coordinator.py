@@ -12,6 +12,7 @@ scoring rounds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -145,12 +146,20 @@ def run_vertical(grid: Grid, context: Context,
         raise FederationError(f"a vertical study needs two parties, {len(nodes)} connected")
     names: dict[int, str] = {}
     study = os.urandom(32)
-    setup = _both(grid, {n: ("query.vsetup", {"study": study}) for n in nodes}, names, timeout)
+    mode = str(cfg.get(VerticalKey.MODE, "train"))
+    try:
+        setup = _both(grid, {n: ("query.vsetup", {"study": study}) for n in nodes}, names,
+                      timeout)
+    except FedcareError:
+        if mode == "psi":  # the party that did set up keeps a spool folder
+            _drop_spools(grid, nodes)
+        raise
     names = {n: str(setup[n]["site"]) for n in nodes}
     labelled = [n for n in nodes if bool(setup[n]["has-label"])]
-    mode = str(cfg.get(VerticalKey.MODE, "train"))
     training = mode in ("train", "predict")
     if len(labelled) > 1 or (training and not labelled):
+        if mode == "psi":
+            _drop_spools(grid, nodes)
         raise FederationError(f"exactly one party must hold the label; {len(labelled)} do "
                               f"({sorted(names[n] for n in labelled)})")
     a = labelled[0] if labelled else nodes[0]  # PSI only: the first party compares
@@ -164,9 +173,13 @@ def run_vertical(grid: Grid, context: Context,
     psi_started = time.perf_counter()
     shared_file = None
     if mode == "psi":
-        overlap, shared_file = _psi_spooled(
-            grid, a, b, names, setup, timeout,
-            int(cast(int, cfg.get(VerticalKey.PSI_CHUNK, CHUNK))), reveal)
+        try:
+            overlap, shared_file = _psi_spooled(
+                grid, a, b, names, setup, timeout,
+                int(cast(int, cfg.get(VerticalKey.PSI_CHUNK, CHUNK))), reveal)
+        except FedcareError:
+            _drop_spools(grid, nodes)
+            raise
     else:
         overlap = _psi_in_memory(grid, a, b, names, setup, timeout, reveal)
     psi_seconds = time.perf_counter() - psi_started
@@ -239,6 +252,14 @@ def _psi_in_memory(grid: Grid, a: int, b: int, names: dict[int, str],
     three = _ask(grid, a, "query.vpsi", {"step": 3, "blob": two[b]["blob"], "reveal": reveal},
                  names, timeout)
     return int(cast(int, three["overlap"]))
+
+
+def _drop_spools(grid: Grid, nodes: list[int]) -> None:
+    """A PSI alone failed: ask every party to remove its spool folder (best effort: a
+    party that failed or left answers nothing, and its folder goes with the next PSI
+    in its own spool folder after two days, see :class:`fedcare.vertical.spool.Spool`)."""
+    with contextlib.suppress(FedcareError):
+        _both(grid, {n: ("query.vspool", {"done": True}) for n in nodes}, {}, 60.0)
 
 
 def _psi_spooled(grid: Grid, a: int, b: int, names: dict[int, str],

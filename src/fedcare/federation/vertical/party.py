@@ -286,6 +286,10 @@ def spool_step(message: Message, context: Context) -> Message:
     spool is then removed)."""
     cfg = _config(message)
     state = _state(context)
+    if bool(cfg.get("done", False)):  # this party's part ended (or the PSI failed)
+        if "spool" in state:
+            spool.Spool(str(state["spool"])).remove()
+        return _reply(message)
     if "peer" in cfg:
         state["peer"] = cast(bytes, cfg["peer"])
     store, key, chunk = spool.Spool(str(state["spool"])), _key(state), _chunk(context)
@@ -318,8 +322,6 @@ def spool_step(message: Message, context: Context) -> Message:
             store.add("mine", mine, int(cast(int, cfg["offset"])) + np.arange(len(mine)))
         else:
             store.add("mine", mine)
-    if bool(cfg.get("done", False)):
-        store.remove()
     if bool(cfg.get("match", False)):
         try:
             if bool(cfg.get("reveal", False)):

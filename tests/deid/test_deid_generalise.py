@@ -809,3 +809,28 @@ PRECISION_11 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_11)
 def test_clinical_values_survive_round_11(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# Round 12 (session 37, from test13's misses, read after its one scoring): a chat speaker
+# written by a role or a kinship (家属, 助理, 大女, 细佬, 二家姐, 孙女) is no name; speakers
+# written by name still are.
+PRECISION_12 = [
+    ("zh", "家属 19:02\n医生好 我爸今天吐了两次\n\n助理 19:20\n<<昂丹司琼 8mg bid>>\n\n"
+           "家属 19:25\n好的\n"),
+    ("zh", "大妹 08:01\n阿爷今朝<<血糖 11.2>>\n\n细佬 08:03\n咁高\n\n二家姐 08:10\n我听日返\n\n"
+           "大妹 08:12\n好\n"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_12)
+def test_clinical_values_survive_round_12(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)
+
+
+def test_chat_speakers_written_by_name_are_still_names() -> None:
+    from fedcare.deid import find_phi
+
+    text = ("秀云 19:55\n奶奶今天<<血压 150/90>>\n\n志强 20:01\n我明天过去\n\n"
+            "秀云 20:03\n好\n").replace("<<", "").replace(">>", "")
+    found = {text[s.start:s.end] for s in find_phi(text) if s.type == "NAME"}
+    assert {"秀云", "志强"} <= found

@@ -403,6 +403,7 @@ _FAMILIAR_WORDS = L.words("""
 小学 小腿 小腹 小肠 小脑 小块 小口 小儿 小灶 小菜 小吃 阿姨 阿婆 阿公 阿爸 阿妈 阿哥 阿姐 阿弟
 阿妹 阿伯 阿叔 阿婶 阿舅 阿嫂 阿胶 阿片 阿托 阿司 阿莫 阿奇 阿昔 阿卡 阿德 阿仑 阿法 阿糖
 阿达 阿替 阿米 阿普 阿扎 阿立 阿尔
+阿爷 阿嫲 阿嬷 阿嬤 阿奶 阿爹 阿娘 阿仔 阿女 阿囡 阿姑 阿婆 阿太 阿祖
 """)
 
 
@@ -433,7 +434,8 @@ def _more_names(text: str) -> list[_Cand]:
     for m in _HK_NAME.finditer(text):
         if m.group("s").split("-")[0] in _HK_SURNAMES:
             out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
-    speakers = [m for m in _ZH_SPEAKER.finditer(text) if m.group("n") not in _ZH_NOT_NAMES]
+    speakers = [m for m in _ZH_SPEAKER.finditer(text)
+                if m.group("n") not in _ZH_NOT_NAMES and not _zh_role(m.group("n"))]
     if len({m.group("n") for m in speakers}) >= 2 or len(speakers) >= 3:
         spans = [m.span("n") for m in speakers]
         out += [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in spans]
@@ -493,6 +495,20 @@ def _zh_colon_speakers(text: str) -> list[tuple[int, int]]:
 _ZH_KIN_SPEAKER = re.compile(r"^[ \t]*[【\[]?(?P<k>[大二三四小老]?(?:姐|哥|妹|弟|爸|妈|姨|舅|姑|叔|"
                              r"婶|嫂)|老爸|老妈|爸爸|妈妈|爷爷|奶奶|外婆|外公|姥姥|姥爷|[\u4e00-\u9fff]{1,2}"
                              r"(?:妈妈|爸爸))[】\]]?[ \t]*[：:]", re.M)
+
+
+# a kinship word as a chat speaker (大女, 细佬, 二家姐, 阿嫲, 孙女, 老豆): a role, not a name
+_KIN_LABEL = re.compile(r"[大二三四五六细小老阿]?(?:家姐|姐|哥|妹|弟|佬|女|仔|囡|爸|妈|爷|嫲|婆|公|"
+                        r"姨|舅|姑|叔|婶|嫂|豆|母)|(?:孙|外孙|曾孙|侄|外甥|契)(?:女|仔|子)|"
+                        r"(?:曾|外曾)?(?:祖母|祖父)")
+
+
+def _zh_role(label: str) -> bool:
+    """A chat speaker label that names a role or a kinship, not a person (家属, 助理,
+    大女, 细佬)."""
+    return (label in _ZH_KIN_WORDS or bool(_KIN_LABEL.fullmatch(label))
+            or bool(_ZH_NAME_LABEL.fullmatch(label))
+            or (bool(re.fullmatch(r"[\u4e00-\u9fff]+", label)) and _dict_word(label)))
 
 
 # a chat transcript: the speaker's name alone on a line (or before a colon) with a time

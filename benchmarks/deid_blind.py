@@ -22,7 +22,7 @@ since read and used to train), ``test5`` (scored once on 2026-12-07, session 33)
 the end of session 35, before and after that session's changes: the current blind figure),
 ``test8`` (written in session 35, sealed and unread: score the next change on it once).
 
-Run:  python benchmarks/deid_blind.py [--set test12|test11|...|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test13|test12|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -68,9 +68,9 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test12",
-                        help="'test13' (sealed: score the next change on it once), 'test12' "
-                             "(the current blind figure), 'test11', "
+    parser.add_argument("--set", default="test13",
+                        help="'test14' (sealed: score the next change on it once), 'test13' "
+                             "(the current blind figure), 'test12', 'test11', "
                              "'test10', 'test9', 'test8', "
                              "'test7', 'test6', 'test5', 'test4', 'test3', 'test2', 'test', "
                              "'train', 'train2', "
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-             "test10", "test11", "test12", "test13", "train", "train2", "dev")
+             "test10", "test11", "test12", "test13", "test14", "train", "train2", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Regression floors on the independently written sets ``test4`` to ``test13``
+"""Regression floors on the independently written sets ``test4`` to ``test14``
 (benchmarks/deid_blind/).
 
 ``test4``: 32 SYNTHETIC notes (16 English, 16 Chinese, two writers who had seen only the brief)
@@ -36,7 +36,10 @@ after round 6 (``test8-scored-once-*.txt``), read since (round 7 came from its m
 (``test12-scored-once-*.txt``).
 
 ``test13``: sealed and unread when round 11 (a Chinese gazetteer) was made; scored once at
-its end (``test13-scored-once-*.txt``): the current blind figure.
+its end (``test13-scored-once-*.txt``), read since (round 12 came from its misses).
+
+``test14``: sealed and unread when rounds 11 and 12 were made; scored once at their end
+(``test14-scored-once-*.txt``): the current blind figure.
 """
 
 from __future__ import annotations
@@ -126,10 +129,18 @@ FLOOR = {
     # test13: scored once in session 37 on 9ebdbd7 (before) and with round 11: en recall
     # 0.845 both, leak 0.102, 358/359 kept, precision 0.947, CRF gain 0.050; zh 0.962
     # both, 0.013, 349/353, 0.871, gain 0.063 (test13-scored-once-*.txt)
+    # read since, and after round 12 (from its misses) zh precision 0.937
     "test13": {"en": {"recall": 0.835, "leak": 0.11, "kept": 357, "gain": 0.04,
                       "precision": 0.94},
                "zh": {"recall": 0.95, "leak": 0.02, "kept": 348, "gain": 0.05,
-                      "precision": 0.86}},
+                      "precision": 0.92}},
+    # test14: scored once in session 37 on 9ebdbd7 (before) and cfbb40d (rounds 11-12): en
+    # recall 0.862 both, leak 0.082, 345/349 kept, precision 0.921, CRF gain 0.051; zh
+    # 0.841 -> 0.844, 0.095 -> 0.093, 327/331, 0.948, gain 0.095 (test14-scored-once-*.txt)
+    "test14": {"en": {"recall": 0.85, "leak": 0.09, "kept": 344, "gain": 0.04,
+                      "precision": 0.91},
+               "zh": {"recall": 0.835, "leak": 0.10, "kept": 326, "gain": 0.08,
+                      "precision": 0.94}},
 }
 
 

@@ -333,6 +333,21 @@ def spool_step(message: Message, context: Context) -> Message:
     return _reply(message, **out)
 
 
+def _output_file(out: str, stem: str) -> Path:
+    """The file a party writes its output to: ``out`` itself, or in a live site's folder
+    (``out`` ends with a separator or is a folder) ``<stem>.csv``, a new file each run
+    (``<stem>-2.csv`` ... never over an earlier run's file). Its folder is made."""
+    target = Path(out)
+    if out.endswith(("/", os.sep)) or target.is_dir():
+        first = target / f"{stem}.csv"
+        target, k = first, 1
+        while target.exists():
+            k += 1
+            target = first.with_name(f"{first.stem}-{k}.csv")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
 def _write_shared(context: Context, store: spool.Spool, chunk: int) -> dict[str, Any]:
     """Revealed PSI, the comparing party: its shared rows, written (row number and the
     identifier as its file writes it) to its ``shared`` file or folder when its node
@@ -343,14 +358,7 @@ def _write_shared(context: Context, store: spool.Spool, chunk: int) -> dict[str,
     minimum = int(cast(int, context.run_config.get("vertical-min-overlap", 100)))
     if not out or overlap < minimum:  # too few to protect anyone: the study is refused
         return {"overlap": overlap}
-    target = Path(out)
-    if out.endswith(("/", os.sep)) or target.is_dir():  # a live site's folder
-        first = target / f"shared-{context.run_id}.csv"
-        target, k = first, 1
-        while target.exists():  # never over an earlier run's file
-            k += 1
-            target = first.with_name(f"{first.stem}-{k}.csv")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = _output_file(out, f"shared-{context.run_id}")
     store.write_shared(str(cfg["data"]), str(cfg["id-column"]), name=_name(context),
                        target=target, chunk=chunk)
     return {"overlap": overlap, "file": target.name}
@@ -914,14 +922,7 @@ def predict_finish(message: Message, context: Context) -> Message:
     if not out:
         raise ConfigError(f"party '{_name(context)}' has no predictions file ('predictions' "
                           "in its node config; fedcare vertical predict --out FILE)")
-    target = Path(out)
-    if out.endswith(("/", os.sep)) or target.is_dir():  # a live site's folder: one file a run
-        first = target / f"{part.get('model_id') or 'model'}-{context.run_id}.csv"
-        target, k = first, 1
-        while target.exists():  # never over an earlier run's file
-            k += 1
-            target = first.with_name(f"{first.stem}-{k}.csv")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = _output_file(out, f"{part.get('model_id') or 'model'}-{context.run_id}")
     order = np.argsort(own_rows)
     lines = ["id,probability"] + [f"{table.ids[own_rows[k]]},{probability[k]:.6f}"
                                   for k in order]

@@ -798,6 +798,15 @@ def test_identifier_removed_round_11(lang: str, marked: str, value: str) -> None
     test_identifier_removed_and_values_kept(lang, marked, value)
 
 
+def test_the_shipped_place_names_are_what_the_script_writes_from_geonames() -> None:
+    from fedcare.deid.recognisers.addresses import ZH_PLACES_FILE, build_zh_places
+
+    shipped = [line for line in ZH_PLACES_FILE.read_text(encoding="utf-8").splitlines()
+               if line and not line.startswith("#")]
+    assert shipped == build_zh_places()  # else: python scripts/make_zh_places.py
+    assert 2000 < len(shipped) < 4000 and "锡林浩特" in shipped
+
+
 PRECISION_11 = [
     # a GeoNames village whose name is an everyday word; a drug named after it
     ("zh", "院子里有棵银杏树，<<银杏叶片 19.2 mg tid>>"),

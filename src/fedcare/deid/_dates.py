@@ -358,7 +358,7 @@ _MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:片|粒|支|袋|瓶|次|个|剂|份|�
 _MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor|murmur|va|"
                             r"vision|acuity|visual|"
                             r"grade|take|took|give|gave|total|scored|apgar|gcs|又|评分|分数)[\s:=]*|"
-                            r"(?<![:\d])\d+\s+)$")
+                            r"(?<![:\d])\d+[ \t]+)$")  # a number on the same line ("take 2 1/2")
 
 
 _SCORE_BEFORE = re.compile(r"(?i)(?:apgar|score|gcs|nihss|评分|分数|比分)[^\n\d]{0,6}$")
@@ -383,6 +383,16 @@ _ZH_MD_EVENT = re.compile(r"(?<![\d.])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1
 _ZH_MD_RANGE = re.compile(r"(?<=[（(])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])[—–~～至-]{1,2}"
                           r"(?P<m2>1[0-2]|[1-9])\.(?P<d2>3[01]|[12]\d|[1-9])(?=[）)])")
 _ZH_MD_AT = re.compile(r"(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])")
+# a chat's date header, month.day alone on its line with a weekday ("3.5 周二"), between
+# dashes ("—— 10.9 ——"), or before a chat line ("3.6" then "豆豆妈：..." or "阿珍 09:12");
+# not a reading alone on its line under its label ("血钾\n3.6")
+_ZH_MD_LINE = re.compile(r"^[ \t—–-]*(?P<date>(?:1[0-2]|[1-9])\.(?:3[01]|[12]\d|[1-9]))"
+                         r"(?=[ \t]*(?:周|週|星期)[一二三四五六日天][ \t—–-]*$|[ \t]*[—–-]+[ \t]*$|"
+                         r"[ \t]*\n[^\n：:\d]{1,12}[：:]|"
+                         r"[ \t]*\n[^\n\d]{1,12}[ \t]+(?:[01]?\d|2[0-3]):[0-5]\d)", re.M)
+# the forms that need no blank line before them: a weekday or dashes on the line
+_ZH_MD_LINE_STRONG = re.compile(r"[ \t]*(?:周|週|星期)[一二三四五六日天][ \t—–-]*$|"
+                                r"[ \t]*[—–-]+[ \t]*$", re.M)
 _ZH_STAY_CUE = re.compile(r"(?:住院|入院|出院|日期|期间|天|休假|病假)[^\n]{0,8}$")
 _SCORE_OUT_OF_TEN = re.compile(r"\d/10\b[^\n]{0,30}$")
 
@@ -496,6 +506,13 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
         if parts is not None:
             found.append(DateMatch(m.start("d"), m.end(), None, parts[1], parts[2], m))
     if lang == "zh":
+        for line in _ZH_MD_LINE.finditer(text):
+            part = _ZH_MD_AT.match(text, line.start("date"))
+            before = text[:line.start()].rstrip(" \t")
+            if part is not None and (_ZH_MD_LINE_STRONG.match(text, part.end())
+                                     or not before or before.endswith("\n\n")):
+                found.append(DateMatch(part.start(), part.end(), None, int(part.group("m")),
+                                       int(part.group("d")), part))
         for m in _ZH_MD_RANGE.finditer(text):
             if _ZH_STAY_CUE.search(text, max(0, m.start() - 12), m.start() - 1):
                 for at in (m.start("m"), m.start("m2")):  # each end of the stay

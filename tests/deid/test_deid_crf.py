@@ -25,7 +25,7 @@ SEALED = ("benchmarks/deid_blind/test5/", "benchmarks/deid_blind/test6/",
           "benchmarks/deid_blind/test9/", "benchmarks/deid_blind/test10/",
           "benchmarks/deid_blind/test11/", "benchmarks/deid_blind/test12/",
           "benchmarks/deid_blind/test13/", "benchmarks/deid_blind/test14/",
-          "benchmarks/deid_blind/test15/")
+          "benchmarks/deid_blind/test15/", "benchmarks/deid_blind/test16/")
 
 
 def _sha256(path: Path) -> str:

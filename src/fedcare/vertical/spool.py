@@ -43,6 +43,7 @@ import pandas as pd
 from fedcare.exceptions import DataError, DataNotFoundError
 
 from .ids import MAX_DUPLICATE_ROWS, NormalisationReport, duplicate_error, normalise_ids
+from .party import MISSING_MARKERS
 from .psi import POINT, PREFIX, PsiKey, hash_points, overlap_positions
 
 __all__ = ["BUCKETS", "CHUNK", "STALE_SECONDS", "Spool", "file_columns", "read_id_chunks",
@@ -55,8 +56,6 @@ BUCKETS = 256
 
 STALE_SECONDS = 2 * 24 * 3600
 """A spool folder untouched this long belongs to a PSI that never ended."""
-
-_MISSING = ["?"]  # as fedcare.vertical.party.MISSING_MARKERS
 
 
 def _where(path: Path, name: str) -> str:
@@ -109,7 +108,7 @@ def read_id_chunks(path: str | Path, id_column: str, *, name: str,
                 yield batch.column(0).to_pandas()
             return
         for frame in pd.read_csv(path, usecols=[id_column], dtype={id_column: str},
-                                 na_values=_MISSING, chunksize=chunk):
+                                 na_values=MISSING_MARKERS, chunksize=chunk):
             yield frame[id_column]
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise DataError(f"{_where(path, name)}: not a readable CSV or Parquet file "

@@ -399,13 +399,19 @@ def _zh_geonames() -> frozenset[str]:
     return frozenset(names - set(L.CN_PROVINCES) - _NOT_LOCAL - _ZH_NOT_PLACES)
 
 
+@functools.cache
+def _zh_longest() -> int:
+    """The longest shipped place name (its length bounds the lookup at each character)."""
+    return max(map(len, _zh_geonames()), default=0)
+
+
 def _zh_gazetteer(text: str) -> list[tuple[int, int]]:
     """Where a GeoNames place (:func:`_zh_geonames`) is named: the longest at each place,
     left to right, not overlapping."""
     names = _zh_geonames()
     if not names:
         return []
-    longest = max(map(len, names))
+    longest = _zh_longest()
     out: list[tuple[int, int]] = []
     for run in re.finditer(r"[\u4e00-\u9fff]{" + str(_ZH_GEONAMES_MIN_LEN) + ",}", text):
         i, end = run.start(), run.end()

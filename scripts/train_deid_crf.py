@@ -1,10 +1,9 @@
 """Train the de-identification CRF (fedcare.deid._crf) on marked notes.
 
 The training notes are the SYNTHETIC notes written independently of the recognisers that
-have already been read (benchmarks/deid_blind/: ``dev``, ``test``, ``test2``, ``test3``,
-``test4``)
-and the notes written as training data (``train``, ``train2``); a set still sealed for scoring must
-never be given here.  Identifiers are marked
+have already been read (benchmarks/deid_blind/: ``dev``, ``test``, ``test2`` to ``test15``)
+and the notes written as training data (``train``, ``train2``); a set still sealed for
+scoring (``test16``, ``test17``) must never be given here.  Identifiers are marked
 ``{{TYPE|text}}`` (HOSPITAL marks are read as plain text: care facilities are kept by
 ``fedcare deid``), clinical values ``<<text>>`` (label VAL: the CRF learns to tell them from
 identifiers and never replaces them).  Training is deterministic (L-BFGS): the same notes
@@ -13,7 +12,7 @@ give the same model.
 Writes ``crf_en.crfsuite``, ``crf_zh.crfsuite`` and ``MANIFEST.json`` (every training
 file's SHA-256, the generator's seed and count, the parameters, the models' SHA-256).
 
-Run:  python scripts/train_deid_crf.py [--sets dev test test2 test3 test4 train train2]
+Run:  python scripts/train_deid_crf.py [--sets dev test test2 ... test15 train train2]
                                        [--out DIR]
                                        [--c1 0.05] [--c2 0.01] [--iterations 200]
       python scripts/train_deid_crf.py --sets dev test test2 --eval test3   # held-out score
@@ -144,7 +143,8 @@ def write_manifest(out: Path, notes: list[dict[str, Any]], args: argparse.Namesp
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", nargs="+",
-                    default=["dev", "test", "test2", "test3", "test4", "train", "train2"],
+                    default=["dev", "test", "test2", "test3", "test4", "train", "train2",
+                             *(f"test{k}" for k in range(5, 16))],
                     help="folders under benchmarks/deid_blind (or paths) to train on")
     ap.add_argument("--out", type=Path, default=REPO / "src" / "fedcare" / "deid" / "models")
     ap.add_argument("--c1", type=float, default=0.05, help="L1 penalty")

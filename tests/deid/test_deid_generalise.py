@@ -873,3 +873,44 @@ PRECISION_13 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_13)
 def test_clinical_values_survive_round_13(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# Round 14 (session 38, with the CRF retrained on the read sets test5-test15): a name's
+# familiar form X哥/X姐 after 家属/朋友/同事 (the retrained CRF no longer found 龙哥)
+CASES_14 = [
+    ("zh", "跟12床家属龙哥说好了明天做检查，<<血压 132/84>>", "龙哥"),
+    ("zh", "同事芳姐陪同来诊，<<心率 96次/分>>", "芳姐"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_14,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_14])
+def test_identifier_removed_round_14(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_14 = [
+    # a kinship word is nobody's name
+    ("zh", "家属大哥说明天来，<<血压 120/80>>"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_14)
+def test_clinical_values_survive_round_14(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)
+
+
+# a CRF name run stops at a column gap and at a digit, and a measurement named after a
+# name stays ("IOP 21", "Hb 98", "K 3.2"); the name itself goes
+NAMED_THEN_MEASURED = [
+    ("en", "Patient: Smt. LAKSHMAMMA K.   <<IOP 21 mmHg>>", "LAKSHMAMMA K."),
+    ("en", "Pt: CORNELIA VAN DEN BERG   <<Hb 98 g/L>>", "CORNELIA VAN DEN BERG"),
+    ("en", "Patient: McINTYRE-FOLAU, Teresa   <<K 3.2>>", "McINTYRE-FOLAU"),
+    ("en", "Nurse: Sis. Marcia   <<PASI 14>>", "Marcia"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), NAMED_THEN_MEASURED,
+                         ids=[c[2] for c in NAMED_THEN_MEASURED])
+def test_a_name_run_stops_before_a_measurement(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)

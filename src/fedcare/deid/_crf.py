@@ -309,6 +309,7 @@ def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]
                 runs[-1] = (runs[-1][0], i + 1, kind)
             else:
                 runs.append((i, i + 1, kind))
+        runs = [part for run in runs for part in _name_parts(text, toks, run)]
         out = []
         for first, last, kind in runs:
             if kind in _NOT_FROM_CRF:
@@ -324,6 +325,33 @@ def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]
                     continue
             out.append(span)
     return out + _elsewhere(text, lang, out)
+
+
+_MEASURED = re.compile(r"[A-Z]{2,5}")
+_NUMBER_AFTER = re.compile(r"[ \t]*[:=]?[ \t]*\d")
+_NAME_BREAK = re.compile(r"\n|\t|  ")
+
+
+def _name_parts(text: str, toks: Sequence[tuple[int, int]], run: tuple[int, int, str]
+                ) -> list[tuple[int, int, str]]:
+    """A NAME run cut where no name goes on: at a token with a digit (dropped) and at a line
+    break, tab or column gap between two tokens ("Sis. Marcia   PASI 14": the score after
+    the nurse's name is no part of it)."""
+    first, last, kind = run
+    if kind != "NAME":
+        return [run]
+    parts: list[tuple[int, int, str]] = []
+    start = first
+    for i in range(first, last):
+        digit = any(ch.isdigit() for ch in text[toks[i][0]:toks[i][1]])
+        gap = i > first and _NAME_BREAK.search(text, toks[i - 1][1], toks[i][0]) is not None
+        if digit or gap:
+            if i > start:
+                parts.append((start, i, kind))
+            start = i + 1 if digit else i
+    if last > start:
+        parts.append((start, last, kind))
+    return parts
 
 
 _NOT_FROM_CRF = frozenset({VALUE, "AGE", "ORG"})
@@ -379,6 +407,9 @@ def _bar(text: str, span: Span, lang: str, threshold: float) -> float:
     if shape is not None and not shape.search(value):
         return 2.0
     if span.type == "NAME":
+        if (_MEASURED.fullmatch(value) or value.lower() in _CLINICAL_WORDS) and \
+                _NUMBER_AFTER.match(text, span.end):
+            return 2.0  # "PASI 14", "IOP 21", "Hb 98", "K 3.2": what was measured
         return _name_bar(value, lang, threshold)
     if span.type == "DATE":
         return 2.0 if _date_vetoed(text, span, value) else threshold

@@ -82,10 +82,43 @@ def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) 
     for rec in REGISTRY.values():
         if lang in rec.languages:
             cands += rec.find(text, lang)
+    found = _joined(text, cands, lang)
     if statistical if statistical is not None else _crf.enabled():
-        cands += [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(text, lang)]
+        stat = [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(text, lang)]
+        if stat:
+            found = _with_rules(text, _joined(text, cands + stat, lang), found)
+    return found
+
+
+def _joined(text: str, cands: list[_Cand], lang: str) -> list[Span]:
     found = _join_split(text, _widen(text, _resolve(cands, text), lang))
     return _join_addresses(text, found) if lang == "en" else found
+
+
+def _with_rules(text: str, found: list[Span], rules: list[Span]) -> list[Span]:
+    """``found`` (rules and CRF together) with every character the rules alone remove:
+    the CRF only adds. A CRF span inside an address can change how the address's parts
+    join ("Ruaka, Plot 42, off Limuru Road": the rules alone take it whole from its
+    last part); what the rules took and the join left out is put back, joined to a
+    span of its type that it touches."""
+    out = list(found)
+    for r in rules:
+        pieces = [(r.start, r.end)]
+        for f in found:
+            pieces = [part for s, e in pieces for part in _minus(s, e, f.start, f.end)]
+        for s, e in pieces:
+            s, e = _strip(text, s, e)
+            if e <= s or not any(ch.isalnum() for ch in text[s:e]):
+                continue
+            touch = next((i for i, f in enumerate(out) if f.type == r.type and (
+                (f.start >= e and not text[e:f.start].strip(" ,;"))
+                or (f.end <= s and not text[f.end:s].strip(" ,;")))), None)
+            if touch is None:
+                out.append(Span(s, e, r.type))
+            else:
+                f = out[touch]
+                out[touch] = Span(min(s, f.start), max(e, f.end), r.type)
+    return sorted(out)
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")

@@ -570,4 +570,11 @@ def _familiar(text: str) -> list[_Cand]:
         if m.start() > 0 and text[m.start() - 1] in "大最较缩变很太更":
             continue  # 大小便, 最小于, 缩小
         out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
+    for m in _BROTHER_FORM.finditer(text):  # 家属龙哥, 同事芳姐: a name's familiar form
+        if m.end() == len(text) or text[m.end()] in _FAMILIAR_NEXT:
+            out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]))
     return out
+
+
+_BROTHER_FORM = re.compile(r"(?:家属|朋友|同事|邻居|老乡|联系人|工友)[：:\s]*"
+                           r"(?P<n>[^\W\d_大二三四五六七八九十小老表堂亲帅美靓师嫂姐哥][哥姐])")

@@ -914,3 +914,41 @@ NAMED_THEN_MEASURED = [
                          ids=[c[2] for c in NAMED_THEN_MEASURED])
 def test_a_name_run_stops_before_a_measurement(lang: str, marked: str, value: str) -> None:
     test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+# Round 15 (session 38, from test16's misses, read after its scoring): a date's parts are
+# never written across a table's column or a line; a measurement with its unit is no date;
+# a Glasgow coma score written unspaced is no Canadian postcode; a lower-case street stays
+# on its line; an age over 89 in English words before a bracket or
+# at a line's end; a Chinese certificate number (X字第N号), a card's last digits (末四码),
+# a registration or award number with letters
+CASES_15 = [
+    ("en", "Date     Plt\n12-Mar      <<8>>       131\n", "12-Mar"),
+    ("en", 'Mr. Cleveland Dwyer, ninety-four (DOB 14 Apr 1930), <<Na 124>>', "ninety-four"),
+    ("en", "BED 8  miss ivy brissett, ninety-three\n  <<Na 121>>", "ninety-three"),
+    ("zh", "郑雅文 敬上\u3000医师证书 台医字第038512号\n<<体温 37.2℃>>", "038512"),
+    ("zh", "医保：离休医疗证 鲁离字第04417号", "04417"),
+    ("zh", "当天刷卡NT$1,880（卡号末四码6632），<<体温 38.1℃>>", "6632"),
+    ("en", "dr meera (locum)  reg no KMC 88214\n<<T 38.6 C>>", "KMC 88214"),
+    ("en", "Optometrist, OPCB Reg. No. OPT 01137\n<<IOP 18>>", "OPT 01137"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_15,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_15])
+def test_identifier_removed_round_15(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_15 = [
+    ("en", "Date     Plt     Hb\n12-Mar      <<8>>       <<131>>\n13-Mar      <<21>>      <<128>>"),
+    ("en", "age 2y 10m   M   wt <<13.2 kg>>\nT 38.6"),
+    ("en", "drowsy but talking. <<GCS 13 (E3V4M6)>>. temp 30.8 C."),
+    ("en", "fitness cert for leave x <<2 days>> given\n\ndr on call reviewed"),
+    ("en", "she walked for ninety minutes"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_15)
+def test_clinical_values_survive_round_15(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

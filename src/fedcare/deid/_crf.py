@@ -330,6 +330,7 @@ def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]
 _MEASURED = re.compile(r"[A-Z]{2,5}")
 _NUMBER_AFTER = re.compile(r"[ \t]*[:=]?[ \t]*\d")
 _NAME_BREAK = re.compile(r"\n|\t|  ")
+_DATE_BREAK = re.compile(r"\n|\t| {3,}")
 
 
 def _name_parts(text: str, toks: Sequence[tuple[int, int]], run: tuple[int, int, str]
@@ -338,6 +339,10 @@ def _name_parts(text: str, toks: Sequence[tuple[int, int]], run: tuple[int, int,
     break, tab or column gap between two tokens ("Sis. Marcia   PASI 14": the score after
     the nurse's name is no part of it)."""
     first, last, kind = run
+    if kind == "DATE":  # a date's parts are never written across a column or a line
+        cut = next((i for i in range(first + 1, last) if _DATE_BREAK.search(
+            text, toks[i - 1][1], toks[i][0])), last)
+        return [(first, cut, kind)]
     if kind != "NAME":
         return [run]
     parts: list[tuple[int, int, str]] = []
@@ -412,6 +417,8 @@ def _bar(text: str, span: Span, lang: str, threshold: float) -> float:
             return 2.0  # "PASI 14", "IOP 21", "Hb 98", "K 3.2": what was measured
         return _name_bar(value, lang, threshold)
     if span.type == "DATE":
+        if _UNIT.search(value) or re.fullmatch(r"\d{1,2}", value):
+            return 2.0  # "wt 13.2 kg", a day alone: a measurement, a table's number
         return 2.0 if _date_vetoed(text, span, value) else threshold
     if (_UNIT.search(value) or any(w.lower() in _CLINICAL_WORDS
                                    for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", value))

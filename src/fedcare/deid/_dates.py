@@ -464,6 +464,10 @@ _WEEKDAY_BEFORE = fast_start(_WEEKDAY_BEFORE)
 _BARE_MD, _BARE_DM = fast_start(_BARE_MD, "0-9"), fast_start(_BARE_DM, "0-9")
 
 
+#: a line break, a tab or a column of spaces: no date's parts are written across one
+_GAP_INSIDE = re.compile(r"\n|\t| {3,}")
+
+
 def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = True
                ) -> list[DateMatch]:
     """Non-overlapping dates in ``text`` (longest first where two candidates overlap).
@@ -476,6 +480,11 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
     patterns = _ZH + _EN[:2] if lang == "zh" else _EN
     for pattern in patterns:
         for m in pattern.finditer(text):
+            gap = _GAP_INSIDE.search(text, m.start(), m.end())
+            if gap is not None:  # "12-Mar      8   131": a table's next column, no day
+                m = pattern.match(text, m.start(), gap.start())  # type: ignore[assignment]
+                if m is None:
+                    continue
             parts = _parts(m, day_first)
             if parts is None:
                 continue

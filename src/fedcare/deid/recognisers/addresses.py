@@ -54,8 +54,9 @@ _EN_ADDRESS = [
     re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:[ \t-][A-Z][a-z]+){0,2},?[ \t]+"
                r"(?:NSW|VIC|QLD|TAS|ACT|NT|SA|WA|Vic|Qld|Tas)\.?[ \t]+\d{4}(?![\d.,]|\s*(?i:units?|"
                r"mg|mcg|ml|iu)\b)"),
-    re.compile(r"(?<![A-Za-z0-9])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ ]?\d[ABCEGHJ-NPRSTV-Z]\d"
-               r"(?![A-Za-z0-9])"),
+    # (not a Glasgow coma score written unspaced: "GCS 13 (E3V4M6)")
+    re.compile(r"(?<![A-Za-z0-9])(?!E[1-4]V[1-5T]M[1-6](?![A-Za-z0-9]))"
+               r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ ]?\d[ABCEGHJ-NPRSTV-Z]\d(?![A-Za-z0-9])"),
     re.compile(rf"(?<![A-Za-z])(?:{_IN_STATES})[ \t]*[-–,]?[ \t]*\d{{3}}[ ]?\d{{3}}(?!\d)"),
     re.compile(r"(?i:pin(?:\s*code)?|postcode|post\s+code|postal\s+code)\s*[:#-]?\s*"
                r"(?P<z>\d{4,6}|[A-Z]\d[A-Z][ ]?\d[A-Z]\d)\b"),
@@ -105,7 +106,7 @@ _EN_ADDRESS = [
                r"[AC-FHKNPRTV-Y0-9]{4}(?![A-Za-z0-9])"),
     re.compile(r"(?<![A-Za-z])(?:Co\.|County)\s+[A-Z][a-z]+(?![A-Za-z])"),
     # typed in lower case: "14 banksia cres", "3 orchard rd"
-    re.compile(r"(?<![\w/.-])\d{1,5}[a-z]?\s+(?:[a-z]{3,}\s+){1,3}(?:street|st|road|rd|avenue|"
+    re.compile(r"(?<![\w/.-])\d{1,5}[a-z]?[ \t]+(?:[a-z]{3,}[ \t]+){1,3}(?:street|st|road|rd|avenue|"
                r"ave|lane|ln|drive|dr|court|ct|crescent|cres|close|way|place|pl|terrace|tce|"
                r"parade|pde|mews|grove|boulevard|blvd|highway|hwy)\b(?![/-])"),
     # a flat in a named building, a named house before its street: "Flat 7, Holloway Court,",

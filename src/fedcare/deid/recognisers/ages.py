@@ -87,7 +87,7 @@ _EN_AGE = [
     # after "a man/woman of", "I'm", or set off by commas (words over 89 carry no unit)
     re.compile(rf"(?i)\b(?:(?:man|woman|lady|gentleman|gent|patient|person|widow|widower)"
                rf"\s+of|i['’]?m|i\s+am|he['’]s|she['’]s)\s+(?P<n>{_AGE_WORDS})"),
-    re.compile(rf"(?i)(?<=,)\s*(?P<n>{_AGE_WORDS})(?=\s*[,;)]|\.(?!\d))"),
+    re.compile(rf"(?i)(?<=,)\s*(?P<n>{_AGE_WORDS})(?=\s*[,;)(]|\.(?!\d)|[ \t]*(?:\n|$))"),
     # "dob 14.08.30 (94)", "DOB 02/03/1931 (93)": the age in brackets after a birth date
     re.compile(r"(?i)\b(?:dob|d\.o\.b\.?|born|date\s+of\s+birth)[\s:]*[\d./-]{6,10}\s*"
                r"\((?P<n>\d{2,3})(?:\s*(?:y|yo|yrs?|years?))?\)"),

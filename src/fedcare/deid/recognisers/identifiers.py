@@ -57,7 +57,8 @@ _EN_LABELS: dict[str, str] = {
                rf"(?:registration|reg\.?|PIN)(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{5,}})|"
                rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}(?:[-‐ ][A-Z]{{1,3}})?[-‐ ]?"
                rf"\d[\d -]{{3,}}\d)|"
-               rf"registration\s+{_N}|practice\s+{_N}|(?-i:Lic)\.?(?:\s+{_N})?|"
+               rf"registration\s+{_N}|reg\.?\s+{_N}|award\s+{_N}|practice\s+{_N}|"
+               rf"(?-i:Lic)\.?(?:\s+{_N})?|"
                rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{1,4}}/[A-Z0-9/]*\d)|"
                rf"cert(?:ification|ificate)?(?=\s*[:#]?\s*[A-Z]{{0,5}}[-.‐ ]?\d{{3,}})|"
                rf"(?:medical|nursing|pharmacy|state)\s+(?:council|board)\s+{_N}",
@@ -447,6 +448,8 @@ _SSN_SPACED = re.compile(r"(?i:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\
 # a UK driving licence number: NAKAG 912097 S99LK (surname, birth date, initials, check)
 _UK_LICENCE = re.compile(r"(?<![A-Za-z0-9])[A-Z9]{5}[ ]?\d{6}[ ]?[A-Z0-9]{2}\d[A-Z]{2}"
                          r"(?:[ ]?\d{2})?(?![A-Za-z0-9])")
+# a certificate's number in the Chinese form: "台医字第038512号", "鲁离字第04417号"
+_ZH_CERTIFICATE = re.compile(r"[\u4e00-\u9fff]{1,4}字第[ \t]*[0-9A-Z]{3,14}[ \t]*[号號]")
 # GS1 UDI: (01)00643169907158(17)220331(21)RNB418802S
 _UDI = re.compile(r"(?:\(\d{2,4}\)[A-Za-z0-9]+){2,}")
 
@@ -465,11 +468,12 @@ def _cards_plates(text: str) -> list[_Cand]:
             for m in _AIRCRAFT.finditer(text)]
     out += _spans(_UDI, text, "DEVICE", "LABELLED")
     out += _spans(_UK_LICENCE, text, "LICENSE", "LABELLED")
+    out += _spans(_ZH_CERTIFICATE, text, "LICENSE", "LABELLED")
     return out
 
 
 # the last digits of a card or account: "尾号0096的银行卡", "card ending in 4821"
-_CARD_END = re.compile(r"(?:尾号|末四位|后四位|(?i:ending(?:\s+(?:in|with))?|last\s+(?:4|four)"
+_CARD_END = re.compile(r"(?:尾号|末四位|后四位|末四码|末四碼|末四位數|(?i:ending(?:\s+(?:in|with))?|last\s+(?:4|four)"
                        r"(?:\s+digits)?(?:\s+of)?\)?|ends\s+in))\s*[:：]?\s*(?P<v>\d{3,6})(?!\d)")
 # a card masked but for its last digits: "card **** 2210", "xxxx-xxxx-xxxx-4471"
 _CARD_MASKED = re.compile(r"(?<![\w*•])(?:(?:\*{4}|[xX]{4}|•{4})[ -]?){1,3}\d{4}(?!\d)")

@@ -106,8 +106,8 @@ _EN_ADDRESS = [
                r"[AC-FHKNPRTV-Y0-9]{4}(?![A-Za-z0-9])"),
     re.compile(r"(?<![A-Za-z])(?:Co\.|County)\s+[A-Z][a-z]+(?![A-Za-z])"),
     # typed in lower case: "14 banksia cres", "3 orchard rd"
-    re.compile(r"(?<![\w/.-])\d{1,5}[a-z]?[ \t]+(?:[a-z]{3,}[ \t]+){1,3}(?:street|st|road|rd|avenue|"
-               r"ave|lane|ln|drive|dr|court|ct|crescent|cres|close|way|place|pl|terrace|tce|"
+    re.compile(r"(?<![\w/.-])\d{1,5}[a-z]?[ \t]+(?:[a-z]{3,}[ \t]+){1,3}"
+               r"(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|court|ct|crescent|cres|close|way|place|pl|terrace|tce|"
                r"parade|pde|mews|grove|boulevard|blvd|highway|hwy)\b(?![/-])"),
     # a flat in a named building, a named house before its street: "Flat 7, Holloway Court,",
     # "Rathmore Cottage, 9 Millbrook Lane"

@@ -473,8 +473,8 @@ def _cards_plates(text: str) -> list[_Cand]:
 
 
 # the last digits of a card or account: "尾号0096的银行卡", "card ending in 4821"
-_CARD_END = re.compile(r"(?:尾号|末四位|后四位|末四码|末四碼|末四位數|(?i:ending(?:\s+(?:in|with))?|last\s+(?:4|four)"
-                       r"(?:\s+digits)?(?:\s+of)?\)?|ends\s+in))\s*[:：]?\s*(?P<v>\d{3,6})(?!\d)")
+_CARD_END = re.compile(r"(?:尾号|末四位|后四位|末四码|末四碼|末四位數|"
+                       r"(?i:ending(?:\s+(?:in|with))?|last\s+(?:4|four)(?:\s+digits)?(?:\s+of)?\)?|ends\s+in))\s*[:：]?\s*(?P<v>\d{3,6})(?!\d)")
 # a card masked but for its last digits: "card **** 2210", "xxxx-xxxx-xxxx-4471"
 _CARD_MASKED = re.compile(r"(?<![\w*•])(?:(?:\*{4}|[xX]{4}|•{4})[ -]?){1,3}\d{4}(?!\d)")
 # a Hong Kong identity card number with its check digit in brackets: K123456(7)

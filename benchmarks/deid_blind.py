@@ -68,13 +68,12 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test15",
-                        help="'test16' (sealed: score the next change on it once), 'test15' "
-                             "(the current blind figure), 'test14', 'test13', 'test12', "
-                             "'test11', "
-                             "'test10', 'test9', 'test8', "
+    parser.add_argument("--set", default="test16",
+                        help="'test17' (sealed: score the next change on it once), 'test16' "
+                             "(the current blind figure), 'test15', 'test14', 'test13', "
+                             "'test12', 'test11', 'test10', 'test9', 'test8', "
                              "'test7', 'test6', 'test5', 'test4', 'test3', 'test2', 'test', "
-                             "'train', 'train2', "
+                             "'train', 'train2', 'train3', "
                              "'dev' (under benchmarks/deid_blind/) or a folder")
     parser.add_argument("--src", help="score the fedcare in this source folder instead "
                                       "(e.g. a git worktree of an older commit: its src/)")
@@ -84,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
-             "test10", "test11", "test12", "test13", "test14", "test15", "test16", "train",
-             "train2", "dev")
+             "test10", "test11", "test12", "test13", "test14", "test15", "test16", "test17",
+             "train", "train2", "train3", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

@@ -952,3 +952,30 @@ PRECISION_15 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_15)
 def test_clinical_values_survive_round_15(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# Round 16 (session 38, from test17's misses, read after its one scoring): an English date
+# with its month's name inside a Chinese note; a month that is a surname after a title
+# ("Dr March"); an IP address is four numbers to 255 (a SNP address is none)
+CASES_16 = [
+    ("zh", "銀行櫃員\nDate of visit: 18 Jul 2024\n<<Breslow 3.2 mm>>", "18 Jul 2024"),
+    ("zh", " - Oct 2023 WLE + SLNB：<<Breslow 3.2 mm>>", "Oct 2023"),
+    ("en", "the rota named Dr March as the consultant on call; <<Hb 84>>", "March"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_16,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_16])
+def test_identifier_removed_round_16(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_16 = [
+    ("en", "reference lab reports <<SNP address 1.1.1.1.291.387.%>> - matches a cluster."),
+    ("en", "We march on; <<Hb 84>> stable"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_16)
+def test_clinical_values_survive_round_16(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

@@ -327,6 +327,8 @@ def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]
     return out + _elsewhere(text, lang, out)
 
 
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
+                   r"(?:[:/]\d{1,5})?")
 _MEASURED = re.compile(r"[A-Z]{2,5}")
 _NUMBER_AFTER = re.compile(r"[ \t]*[:=]?[ \t]*\d")
 _NAME_BREAK = re.compile(r"\n|\t|  ")
@@ -411,6 +413,8 @@ def _bar(text: str, span: Span, lang: str, threshold: float) -> float:
     shape = _SHAPE.get(span.type)
     if shape is not None and not shape.search(value):
         return 2.0
+    if span.type == "IP" and "." in value and not _IPV4.fullmatch(value):
+        return 2.0  # "SNP address 1.1.1.1.291.387.%": four numbers to 255, or no IP
     if span.type == "NAME":
         if (_MEASURED.fullmatch(value) or value.lower() in _CLINICAL_WORDS) and \
                 _NUMBER_AFTER.match(text, span.end):

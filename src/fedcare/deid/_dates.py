@@ -107,6 +107,8 @@ _EN = [re.compile(p) for p in _EN_PATTERNS]
 # each pattern starts with a digit or a letter: a look-ahead lets the engine skip the rest
 _EN = [fast_start(p, "A-Za-z" if p.pattern.startswith(r"\b") else "0-9") for p in _EN]
 _ZH = [re.compile(p) for p in _ZH_PATTERNS]
+#: an English date with its month's name in a Chinese note ("Date of visit: 18 Jul 2024")
+_EN_MONTH_NAMED = [p for p in _EN[2:] if "(?P<mon>" in p.pattern]
 
 
 @dataclass(frozen=True)
@@ -477,7 +479,7 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
     outside its span (in free text: a time is not an identifier and is kept as written).
     """
     found: list[DateMatch] = []
-    patterns = _ZH + _EN[:2] if lang == "zh" else _EN
+    patterns = _ZH + _EN[:2] + _EN_MONTH_NAMED if lang == "zh" else _EN
     for pattern in patterns:
         for m in pattern.finditer(text):
             gap = _GAP_INSIDE.search(text, m.start(), m.end())

@@ -242,7 +242,7 @@ _NOT_INITIALS = frozenset({
     "PC", "OT", "PT", "BP", "HR", "EG", "IE", "NB", "PS", "CC", "RR", "AD", "AS", "AU",
     "USA", "SOB", "NKA", "DNR", "MA", "BA", "BS", "MS", "MPH", "PHD", "JD", "DDS",
 })
-_MONTH_NAMES = L.words("may june april august jan")
+_MONTH_NAMES = L.words("may june april august jan march")
 #: lower-case words after "dr" / "nurse" that are not a name ("nurse practitioner")
 _NOT_AFTER_TITLE = L.words("""
 practitioner practitioners station led specialist specialists manager managers visit visits

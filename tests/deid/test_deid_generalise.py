@@ -956,11 +956,14 @@ def test_clinical_values_survive_round_15(lang: str, marked: str) -> None:
 
 # Round 16 (session 38, from test17's misses, read after its one scoring): an English date
 # with its month's name inside a Chinese note; a month that is a surname after a title
-# ("Dr March"); an IP address is four numbers to 255 (a SNP address is none)
+# ("Dr March"); an IP address is four numbers to 255 (a SNP address is none); the surname
+# after a title, a given name and a nickname in brackets ('Mr William ("Bill") TREGENZA')
 CASES_16 = [
     ("zh", "銀行櫃員\nDate of visit: 18 Jul 2024\n<<Breslow 3.2 mm>>", "18 Jul 2024"),
     ("zh", " - Oct 2023 WLE + SLNB：<<Breslow 3.2 mm>>", "Oct 2023"),
     ("en", "the rota named Dr March as the consultant on call; <<Hb 84>>", "March"),
+    ("en", 'Re: Mr William ("Bill") TREGENZA   DOB 19.06.1958\n<<Hb 131>>', "TREGENZA"),
+    ("en", "Patient: Mrs Winifred (Winnie) CALLOWAY\nAge 91, <<Hb 98 g/L>>", "CALLOWAY"),
 ]
 
 

@@ -118,6 +118,11 @@ _NOT_SIGNING_WORDS = frozenset({
 })
 # a nickname in quotes or brackets after a name: Bridget Ní Fhloinn ("Bridie")
 _NICK_AFTER = re.compile(rf"(?<=[{_LO}A-Z]) \(?[\"“](?P<n>[{_UP}][{_LO}]{{2,}})[\"”]\)?")
+# the surname after a title, a given name and a nickname in brackets or quotes:
+# 'Mr William ("Bill") TREGENZA', "Mrs Winifred (Winnie) CALLOWAY"
+_SURNAME_AFTER_NICK = re.compile(
+    rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+[{_UP}][{_LO}]+[ \t]+(?:\([\"“]?[{_UP}][{_LO}]+"
+    rf"[\"”]?\)|[\"“][{_UP}][{_LO}]+[\"”])[ \t]+(?P<n>[{_UP}][{_UP}{_LO}'’-]+)")
 # a chat line: "bee 7:02pm: ok so ...", "Kel 19:14 - thanks" (the speaker's name)
 _CHAT_SPEAKER = re.compile(rf"^[ \t]*(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}(?:[ \t][{_UP}{_LO}]"
                            rf"[{_LO}'’-]{{1,15}})?)[ \t]+(?:[01]?\d|2[0-3])[:.][0-5]\d"
@@ -352,6 +357,8 @@ def _en_names(text: str) -> list[_Cand]:
             into.append(span)
 
     for m in _TITLE.finditer(text):
+        add(strong, *m.span("n"))
+    for m in _SURNAME_AFTER_NICK.finditer(text):
         add(strong, *m.span("n"))
     for pattern in (_COLON, _CRED, _INTRO, _HEADER, _KIN_CUE, _KIN_AFTER, _NURSE, _SIGN_OFF,
                     _NICK_AFTER):

@@ -982,3 +982,35 @@ PRECISION_16 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_16)
 def test_clinical_values_survive_round_16(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# A review of rounds 14-16 (session 38, by a helper reading the code, not the notes): a date
+# wrapped onto the next line is still one date; a surname in capitals before an age and
+# sex or a phone is still a name; an unspaced postcode is still one outside a GCS
+REVIEWED_16 = [
+    ("en", "Seen in clinic on March\n14, 2021 by the team, <<Hb 84>>", "March\n14, 2021"),
+    ("zh", "入院日期为2024年3月\n5日，<<血压 120/80>>", "2024年3月\n5日"),
+    ("en", "WARD LIST\nBed 12: TAN 78F, hx COPD, <<SpO2 91%>>", "TAN"),
+    ("en", "Bed 14: KHAN 64M, <<CRP 88>>", "KHAN"),
+    ("en", "Next of kin: son ABEL 0412 555 123\n<<Na 131>>", "ABEL"),
+    ("en", "lives in Edmundston, E3V3M5. <<BMI 31>>", "E3V3M5"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), REVIEWED_16,
+                         ids=[f"{c[0]}:{c[2]}" for c in REVIEWED_16])
+def test_identifier_removed_after_review_16(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+REVIEWED_16_PRECISION = [
+    ("zh", "黄斑水肿，<<OCT 12 次>>随访均稳定"),
+    ("zh", "家属：其姐，<<血压 120/80>>"),
+    ("zh", "家属：胞姐陪同，<<心率 88>>"),
+    ("zh", "家属他哥说已缴费，<<体温 36.8℃>>"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), REVIEWED_16_PRECISION)
+def test_clinical_values_survive_after_review_16(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

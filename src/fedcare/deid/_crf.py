@@ -330,16 +330,18 @@ def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)"
                    r"(?:[:/]\d{1,5})?")
 _MEASURED = re.compile(r"[A-Z]{2,5}")
-_NUMBER_AFTER = re.compile(r"[ \t]*[:=]?[ \t]*\d")
+# a reading after the word: up to three digits, not an age and sex ("TAN 78F"), a phone
+# ("ABEL 0412 555 123") or a time ("JM 06:20")
+_NUMBER_AFTER = re.compile(r"[ \t]*[:=]?[ \t]*\d{1,3}(?:[.,]\d+)?(?![\d:]|[ \t]?[MFmf]\b|[ \t]+\d)")
 _NAME_BREAK = re.compile(r"\n|\t|  ")
-_DATE_BREAK = re.compile(r"\n|\t| {3,}")
+_DATE_BREAK = re.compile(r"\t| {3,}")
 
 
 def _name_parts(text: str, toks: Sequence[tuple[int, int]], run: tuple[int, int, str]
                 ) -> list[tuple[int, int, str]]:
-    """A NAME run cut where no name goes on: at a token with a digit (dropped) and at a line
-    break, tab or column gap between two tokens ("Sis. Marcia   PASI 14": the score after
-    the nurse's name is no part of it)."""
+    """A NAME run cut where no name goes on: at a token with a digit (it and the rest
+    dropped) and at a line break, tab or column gap between two tokens ("Sis. Marcia
+    PASI 14" with a column gap: the score after the nurse's name is no part of it)."""
     first, last, kind = run
     if kind == "DATE":  # a date's parts are never written across a column or a line
         cut = next((i for i in range(first + 1, last) if _DATE_BREAK.search(
@@ -355,7 +357,9 @@ def _name_parts(text: str, toks: Sequence[tuple[int, int]], run: tuple[int, int,
         if digit or gap:
             if i > start:
                 parts.append((start, i, kind))
-            start = i + 1 if digit else i
+            if digit:
+                return parts  # what follows a number is no part of this name ("64M, CAP")
+            start = i
     if last > start:
         parts.append((start, last, kind))
     return parts

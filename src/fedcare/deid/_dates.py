@@ -466,8 +466,10 @@ _WEEKDAY_BEFORE = fast_start(_WEEKDAY_BEFORE)
 _BARE_MD, _BARE_DM = fast_start(_BARE_MD, "0-9"), fast_start(_BARE_DM, "0-9")
 
 
-#: a line break, a tab or a column of spaces: no date's parts are written across one
-_GAP_INSIDE = re.compile(r"\n|\t| {3,}")
+#: a tab or a column of spaces: no date's parts are written across one (a line break may
+#: be a wrapped line: "on March\n14, 2021")
+_GAP_INSIDE = re.compile(r"\t| {3,}")
+_YEAR_IN = re.compile(r"(?:19|20)\d\d")
 
 
 def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = True
@@ -482,6 +484,9 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
     patterns = _ZH + _EN[:2] + _EN_MONTH_NAMED if lang == "zh" else _EN
     for pattern in patterns:
         for m in pattern.finditer(text):
+            if lang == "zh" and pattern in _EN_MONTH_NAMED and m.group("mon").isupper() \
+                    and not _YEAR_IN.search(m.group(0)):
+                continue  # "OCT 12 次随访": the eye scan, not October
             gap = _GAP_INSIDE.search(text, m.start(), m.end())
             if gap is not None:  # "12-Mar      8   131": a table's next column, no day
                 m = pattern.match(text, m.start(), gap.start())  # type: ignore[assignment]

@@ -10,6 +10,8 @@ number (>= 9 digits, tagged ID).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -100,25 +102,38 @@ def _with_rules(text: str, found: list[Span], rules: list[Span]) -> list[Span]:
     the CRF only adds. A CRF span inside an address can change how the address's parts
     join ("Ruaka, Plot 42, off Limuru Road": the rules alone take it whole from its
     last part); what the rules took and the join left out is put back, joined to a
-    span of its type that it touches."""
-    out = list(found)
+    span of its type that it touches. Both lists are sorted: each rule span looks only
+    at the spans around it (linear in the number of spans)."""
+    starts = [f.start for f in found]
+    reach = list(itertools.accumulate((f.end for f in found), max))  # furthest end so far
+    out, extra = list(found), []
     for r in rules:
+        j = bisect.bisect_left(starts, r.end) - 1
+        hits = []
+        while j >= 0 and reach[j] > r.start:
+            if found[j].end > r.start:
+                hits.append(found[j])
+            j -= 1
+        if not hits:
+            continue  # a rule span is in ``found`` unless a CRF span overlaps it
         pieces = [(r.start, r.end)]
-        for f in found:
-            pieces = [part for s, e in pieces for part in _minus(s, e, f.start, f.end)]
-        for s, e in pieces:
-            s, e = _strip(text, s, e)
-            if e <= s or not any(ch.isalnum() for ch in text[s:e]):
+        for f in hits:
+            pieces = [part for a, b in pieces for part in _minus(a, b, f.start, f.end)]
+        for a, b in pieces:
+            a, b = _strip(text, a, b)
+            if b <= a or not any(ch.isalnum() for ch in text[a:b]):
                 continue
-            touch = next((i for i, f in enumerate(out) if f.type == r.type and (
-                (f.start >= e and not text[e:f.start].strip(" ,;"))
-                or (f.end <= s and not text[f.end:s].strip(" ,;")))), None)
+            after = bisect.bisect_left(starts, b)
+            near = [k for k in (after, after - 1, after - 2, after - 3) if 0 <= k < len(out)]
+            touch = next((k for k in near if out[k].type == r.type and (
+                (out[k].start >= b and not text[b:out[k].start].strip(" ,;"))
+                or (out[k].end <= a and not text[out[k].end:a].strip(" ,;")))), None)
             if touch is None:
-                out.append(Span(s, e, r.type))
+                extra.append(Span(a, b, r.type))
             else:
                 f = out[touch]
-                out[touch] = Span(min(s, f.start), max(e, f.end), r.type)
-    return sorted(out)
+                out[touch] = Span(min(a, f.start), max(b, f.end), r.type)
+    return sorted(out + extra)
 
 
 _YEAR = re.compile(r"(?:19|20)\d\d")

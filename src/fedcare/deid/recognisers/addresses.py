@@ -55,7 +55,8 @@ _EN_ADDRESS = [
                r"(?:NSW|VIC|QLD|TAS|ACT|NT|SA|WA|Vic|Qld|Tas)\.?[ \t]+\d{4}(?![\d.,]|\s*(?i:units?|"
                r"mg|mcg|ml|iu)\b)"),
     # (not a Glasgow coma score written unspaced: "GCS 13 (E3V4M6)")
-    re.compile(r"(?<![A-Za-z0-9])(?!E[1-4]V[1-5T]M[1-6](?![A-Za-z0-9]))"
+    re.compile(r"(?<![A-Za-z0-9])(?!(?:(?<=[(=])|(?<=GCS )|(?<=GCS: ))E[1-4]V[1-5T]M[1-6]"
+               r"(?![A-Za-z0-9]))"
                r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ ]?\d[ABCEGHJ-NPRSTV-Z]\d(?![A-Za-z0-9])"),
     re.compile(rf"(?<![A-Za-z])(?:{_IN_STATES})[ \t]*[-–,]?[ \t]*\d{{3}}[ ]?\d{{3}}(?!\d)"),
     re.compile(r"(?i:pin(?:\s*code)?|postcode|post\s+code|postal\s+code)\s*[:#-]?\s*"

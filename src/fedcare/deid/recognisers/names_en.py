@@ -122,7 +122,7 @@ _NICK_AFTER = re.compile(rf"(?<=[{_LO}A-Z]) \(?[\"“](?P<n>[{_UP}][{_LO}]{{2,}}
 # 'Mr William ("Bill") TREGENZA', "Mrs Winifred (Winnie) CALLOWAY"
 _SURNAME_AFTER_NICK = re.compile(
     rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?[ \t]+[{_UP}][{_LO}]+[ \t]+(?:\([\"“]?[{_UP}][{_LO}]+"
-    rf"[\"”]?\)|[\"“][{_UP}][{_LO}]+[\"”])[ \t]+(?P<n>[{_UP}][{_UP}{_LO}'’-]+)")
+    rf"[\"”]?\)|[\"“][{_UP}][{_LO}]+[\"”])[ \t]+(?P<n>[{_UP}][{_UP}{_LO}'’-]+)(?![\w])")
 # a chat line: "bee 7:02pm: ok so ...", "Kel 19:14 - thanks" (the speaker's name)
 _CHAT_SPEAKER = re.compile(rf"^[ \t]*(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}(?:[ \t][{_UP}{_LO}]"
                            rf"[{_LO}'’-]{{1,15}})?)[ \t]+(?:[01]?\d|2[0-3])[:.][0-5]\d"
@@ -359,7 +359,9 @@ def _en_names(text: str) -> list[_Cand]:
     for m in _TITLE.finditer(text):
         add(strong, *m.span("n"))
     for m in _SURNAME_AFTER_NICK.finditer(text):
-        add(strong, *m.span("n"))
+        word = m.group("n")
+        if word.isupper() or word.lower() not in N.common_words():  # not "Reviewed"
+            add(strong, *m.span("n"))
     for pattern in (_COLON, _CRED, _INTRO, _HEADER, _KIN_CUE, _KIN_AFTER, _NURSE, _SIGN_OFF,
                     _NICK_AFTER):
         for m in pattern.finditer(text):

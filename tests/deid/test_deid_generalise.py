@@ -1014,3 +1014,13 @@ REVIEWED_16_PRECISION = [
 @pytest.mark.parametrize(("lang", "marked"), REVIEWED_16_PRECISION)
 def test_clinical_values_survive_after_review_16(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+def test_a_widened_name_takes_every_part_found_inside_it() -> None:
+    """A name widened over its patronymic holds the parts found on their own: one span,
+    one replacement (two nested spans gave "[NAME][NAME]" and two pseudonyms)."""
+    text = "Name: Aarav s/o Rohit Shenoy\nFather: Rohit\nSurname: Shenoy\n"
+    spans = find_phi(text, "en")
+    assert all(a.end <= b.start for a, b in itertools.pairwise(spans)), spans
+    out = deidentify_text(text, lang="en", mode="tag").text
+    assert out.startswith("Name: [NAME]\n"), out

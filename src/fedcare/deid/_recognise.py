@@ -256,12 +256,12 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
                     w.lower().startswith(m.group("n").lower())
                     for w in text[start:end].split())):
                 end = m.end()
-        if kind == "NAME" and i + 1 < len(found) and found[i + 1].type == "NAME" and \
-                span.end < found[i + 1].end <= end:
-            skip.add(i + 1)  # the nickname was found on its own: taken with the name
-            high = end
-        else:
-            high = found[i + 1].start if i + 1 < len(found) else len(text)
+        nxt = i + 1
+        while kind == "NAME" and nxt < len(found) and found[nxt].type == "NAME" and \
+                span.end < found[nxt].end <= end:
+            skip.add(nxt)  # a nickname or a name's part found on its own: taken with it
+            nxt += 1
+        high = found[nxt].start if nxt < len(found) else len(text)
         low = out[-1].end if out else 0
         out.append(Span(max(start, low) if start < span.start else span.start,
                         min(end, high) if end > span.end else span.end, kind))

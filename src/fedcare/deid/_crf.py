@@ -29,6 +29,7 @@ from typing import Any
 from fedcare.deid import _lexicon as L
 from fedcare.deid import _names as N
 from fedcare.deid._common import Span
+from fedcare.deid._dates import DATE_COLUMN_GAP
 
 __all__ = ["MIN_PROB", "MODEL_DIR", "VALUE", "crf_spans", "enabled", "features", "labels", "tokens"]
 
@@ -309,7 +310,7 @@ def crf_spans(text: str, lang: str, min_prob: float | None = None) -> list[Span]
                 runs[-1] = (runs[-1][0], i + 1, kind)
             else:
                 runs.append((i, i + 1, kind))
-        runs = [part for run in runs for part in _name_parts(text, toks, run)]
+        runs = [part for run in runs for part in _cut_run(text, toks, run)]
         out = []
         for first, last, kind in runs:
             if kind in _NOT_FROM_CRF:
@@ -334,17 +335,17 @@ _MEASURED = re.compile(r"[A-Z]{2,5}")
 # ("ABEL 0412 555 123") or a time ("JM 06:20")
 _NUMBER_AFTER = re.compile(r"[ \t]*[:=]?[ \t]*\d{1,3}(?:[.,]\d+)?(?![\d:]|[ \t]?[MFmf]\b|[ \t]+\d)")
 _NAME_BREAK = re.compile(r"\n|\t|  ")
-_DATE_BREAK = re.compile(r"\t| {3,}")
 
 
-def _name_parts(text: str, toks: Sequence[tuple[int, int]], run: tuple[int, int, str]
-                ) -> list[tuple[int, int, str]]:
-    """A NAME run cut where no name goes on: at a token with a digit (it and the rest
-    dropped) and at a line break, tab or column gap between two tokens ("Sis. Marcia
-    PASI 14" with a column gap: the score after the nurse's name is no part of it)."""
+def _cut_run(text: str, toks: Sequence[tuple[int, int]], run: tuple[int, int, str]
+             ) -> list[tuple[int, int, str]]:
+    """A run of tokens the CRF labelled, cut where its kind does not go on. A DATE ends
+    at a table's column (the date rules' :data:`DATE_COLUMN_GAP`). A NAME ends at a token
+    with a digit (it and the rest dropped) and is split at a line break, tab or column
+    gap ("Sis. Marcia   PASI 14": the score after the nurse's name is no part of it)."""
     first, last, kind = run
-    if kind == "DATE":  # a date's parts are never written across a column or a line
-        cut = next((i for i in range(first + 1, last) if _DATE_BREAK.search(
+    if kind == "DATE":
+        cut = next((i for i in range(first + 1, last) if DATE_COLUMN_GAP.search(
             text, toks[i - 1][1], toks[i][0])), last)
         return [(first, cut, kind)]
     if kind != "NAME":

@@ -468,7 +468,7 @@ _BARE_MD, _BARE_DM = fast_start(_BARE_MD, "0-9"), fast_start(_BARE_DM, "0-9")
 
 #: a tab or a column of spaces: no date's parts are written across one (a line break may
 #: be a wrapped line: "on March\n14, 2021")
-_GAP_INSIDE = re.compile(r"\t| {3,}")
+DATE_COLUMN_GAP = re.compile(r"\t| {3,}")
 _YEAR_IN = re.compile(r"(?:19|20)\d\d")
 
 
@@ -487,7 +487,7 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
             if lang == "zh" and pattern in _EN_MONTH_NAMED and m.group("mon").isupper() \
                     and not _YEAR_IN.search(m.group(0)):
                 continue  # "OCT 12 次随访": the eye scan, not October
-            gap = _GAP_INSIDE.search(text, m.start(), m.end())
+            gap = DATE_COLUMN_GAP.search(text, m.start(), m.end())
             if gap is not None:  # "12-Mar      8   131": a table's next column, no day
                 m = pattern.match(text, m.start(), gap.start())  # type: ignore[assignment]
                 if m is None:

@@ -363,6 +363,10 @@ _MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor
                             r"(?<![:\d])\d+[ \t]+)$")  # a number on the same line ("take 2 1/2")
 
 
+#: a year-less date with a zero-padded part ("01/05", "3/07")
+_ZERO_PADDED = re.compile(r"0[1-9]/\d\d?|\d\d?/0[1-9]")
+
+
 _SCORE_BEFORE = re.compile(r"(?i)(?:apgar|score|gcs|nihss|评分|分数|比分)[^\n\d]{0,6}$")
 
 
@@ -372,7 +376,8 @@ _BARE_DM = re.compile(r"(?<![\d/.:,-])(?P<d>3[01]|2\d|1[3-9])/(?P<m>1[0-2]|0?[1-
 # day.month after a cue: "Review 29.11", "seen 3.12" (not a dose or a reading)
 _DOTTED_DM_CUE = re.compile(r"(?i)\b(?:review|reviewed|seen|due|appt|appointment|recheck|"
                             r"follow-?up|f/u|tca|booked|planned|theatre|operated|debrided|"
-                            r"admitted|discharged)[ \t:]+"
+                            r"admitted|discharged|referral|referred|letter|labs?|bloods|"
+                            r"x-?ray|scan|mri|swab)[ \t:]+"
                             r"(?P<d>3[01]|[12]\d|0?[1-9])\.(?P<m>1[0-2]|0?[1-9])"
                             r"(?!\d|\.\d|[ \t]*(?:mg|mcg|g|ml|kg|mmol|units?|%|cm|mm|h|hrs?|l)\b)")
 # a log line that starts with day.month: "10.06  R. Lund. Ulcer 3.8 x 2.9 cm"
@@ -396,7 +401,7 @@ _ZH_MD_LINE = re.compile(r"^[ \t—–-]*(?P<date>(?:1[0-2]|[1-9])\.(?:3[01]|[12
 _ZH_MD_LINE_STRONG = re.compile(r"[ \t]*(?:周|週|星期)[一二三四五六日天][ \t—–-]*$|"
                                 r"[ \t]*[—–-]+[ \t]*$", re.M)
 _ZH_STAY_CUE = re.compile(r"(?:住院|入院|出院|日期|期间|天|休假|病假)[^\n]{0,8}$")
-_SCORE_OUT_OF_TEN = re.compile(r"\d/10\b[^\n]{0,30}$")
+_SCORE_OUT_OF_TEN = re.compile(r"(?<!\d)(?:10|\d)/10\b[^\n]{0,30}$")
 
 
 # a scale or test named just before its score: "IADL 2/8", "画钟试验 2/4", "GDS: 3/15"
@@ -428,8 +433,9 @@ def _score_not_date(text: str, start: int, end: int, month: int, day: int) -> bo
     eye or an acuity word ("6/24 right", "右 6/18")."""
     if _SCALE_BEFORE.search(text, max(0, start - 24), start):
         return True
-    if day == 10 and _PAIN_BEFORE.search(text, max(0, start - 40), start):
-        return True
+    if day == 10 and _PAIN_BEFORE.search(text, max(0, start - 40), start) \
+            and not _STRONG_CUE.search(text, max(0, start - 24), start):
+        return True  # "relief to 3/10"; not "swelling + pain from 3/10"
     if (month, day) not in _SNELLEN:
         return False
     if _ACUITY_WORD.search(text, max(0, start - 40), start):
@@ -446,11 +452,14 @@ def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
         return False
     if _score_not_date(text, m.start(), m.end(), month, day):
         return False
-    if m.group(0).endswith("/10") and _SCORE_OUT_OF_TEN.search(
+    if m.group(0).endswith("/10") and int(m.group(0).split("/")[0]) <= 10 and \
+            _SCORE_OUT_OF_TEN.search(
             text, max(0, m.start() - 40), m.start()):
         return False  # "pain 3/10 at rest and 6/10 on turning"
     if _MD_CUE.search(before) or _MD_TIME_AFTER.match(text, m.end()):
         return True
+    if _ZERO_PADDED.fullmatch(m.group(0)):
+        return True  # "Labs 01/05:", "Esophagram 01/06": no score or fraction is written so
     return day not in (4, 5, 6, 10) and not (month < day <= 4)
 
 

@@ -141,6 +141,32 @@ def _medical(text: str, start: int, end: int) -> bool:
             or _BODY_SIDE.match(text, start) is not None)
 
 
+#: characters that never start a name written with an unlisted surname: function words
+_NOT_NAME_START = frozenset("很不没也都就还再已可要会能请让把被对从在是有的了与及或但而且"
+                             "这那您你我他她它")
+#: jieba's dictionary lists some common words as person names (毛巾/nr, 安抚/nr, 康复/nr):
+#: from this frequency on, a two-character one found only by its tag, inside running text,
+#: is a word ("她的毛巾碗筷", "陪伴安抚后")
+_COMMON_NR_FREQ = 100
+#: what may come after such a word when it is a name after all (白雪：, 高峰医生, 宁静（妻子）)
+_NR_NEXT = frozenset("：:，,、。；;（(）) \t\n\u3000")
+
+
+def _common_nr_word(text: str, start: int, end: int) -> bool:
+    """A frequent dictionary word tagged as a name, glued to Han text on both sides."""
+    word = text[start:end]
+    if len(word) != 2:
+        return False
+    dt = _posseg().dt
+    tag = dt.word_tag_tab.get(word)
+    if tag is None or not tag.startswith("nr") or dt.tokenizer.FREQ.get(word, 0) < _COMMON_NR_FREQ:
+        return False
+    before_han = start > 0 and _is_han(text[start - 1]) and text[start - 1] not in _ZH_PARTICLES
+    after_ok = end == len(text) or text[end] in _NR_NEXT or _title_at(text, end) \
+        or _ZH_NAME_NEXT.match(text, end) is not None
+    return before_han and not after_ok
+
+
 def _bad_name(name: str, strong: bool = False) -> bool:
     return (name in _ZH_NOT_NAMES or name in _ZH_KIN_WORDS or name.endswith("氏")
             or _dict_word(name, strong) or any(k in name for k in ("医院", "科室", "病房")))
@@ -177,8 +203,13 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
             return None
         if not (strong or pos in nr_starts):
             # an unlisted surname after a weak label: only when a confirming word follows
-            # the 2-4 characters (家属X电话, 家属X（妻子）)
+            # the 2-4 characters (家属X电话, 家属X（妻子）); never a function word (医生：很好)
+            # nor the next field's label (主任　　护理记录：)
+            if text[pos] in _NOT_NAME_START:
+                return None
             for end in (pos + 4, pos + 3, pos + 2):
+                if text[end:end + 1] in ("：", ":"):
+                    continue
                 if (end <= len(text) and _given_ok(text[pos + 1:end])
                         and ((end < len(text) and _ZH_NAME_NEXT.match(text, end))
                              or (separated and (end == len(text) or not _is_han(text[end]))))
@@ -198,6 +229,9 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
         if best is None or _bad_name(text[pos:best], strong) or \
                 text[best:best + 1] in _ZH_DEPT_END:
             return None
+        if best < len(text) and _is_han(text[best]) and _dict_word(text[pos:best]) \
+                and not _confirmed_end(text, best):
+            return None  # a word that goes on: 主治医师　执业/证书编号
         return pos, best
     best = None
     for given in (1, 2):
@@ -281,6 +315,8 @@ def _zh_names(text: str) -> list[_Cand]:
             if label and label.end() < len(name):
                 start += label.end()
                 name = name[label.end():]
+                if not _surname_len(text, start) and _dict_word(name):
+                    continue  # 患者知情同意: a word after the label, not a name
             if 2 <= len(name) <= 4 and _given_ok(name[1:]) and not _bad_name(name, True) \
                     and name[-1] not in "科室院部区市县省":
                 found.append((start, start + len(name)))
@@ -310,6 +346,9 @@ def _zh_names(text: str) -> list[_Cand]:
                 j += 1
         name = text[start:end]
         merged = j - i > 1
+        if not merged and _common_nr_word(text, start, end):
+            i = j
+            continue
         s_len = _surname_len(text, start)
         if (2 <= len(name) <= 4 and all(_is_han(c) for c in name) and not _bad_name(name)
                 and _given_ok(name[max(s_len, 1):]) and not _title_at(text, start)
@@ -475,10 +514,12 @@ def _zh_colon_speakers(text: str) -> list[tuple[int, int]]:
         name = m.group("n")
         if m.group("kin") is None:
             # 小芳, 老覃, 阿强, 大伟, 强哥, 芳姐: a familiar form of a name
-            familiar = len(name) == 2 and (name[0] in "小老阿大" or name[1] in "哥姐")
+            familiar = len(name) == 2 and (name[0] in "小老阿大" or name[1] in "哥姐" or (
+                name[0] == name[1] and name not in _REDUP_WORDS))  # 婷婷：, 豆豆：
             if not (familiar or _surname_len(text, m.start("n"))) or len(name) > 3:
                 continue
-        if (name in _ZH_NOT_NAMES or name in _ZH_KIN_WORDS or _dict_word(name)
+        doubled = len(name) == 2 and name[0] == name[1]  # 婷婷 is a word (z) and a name
+        if (name in _ZH_NOT_NAMES or name in _ZH_KIN_WORDS or (_dict_word(name) and not doubled)
                 or _ZH_NAME_LABEL.fullmatch(name) or not _given_ok(name[1:])):
             continue
         found.setdefault(name, []).append(m.span("n"))

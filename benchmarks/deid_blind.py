@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
              "test10", "test11", "test12", "test13", "test14", "test15", "test16", "test17",
-             "test18", "test19", "train", "train2", "train3", "dev")
+             "test18", "test19", "test20", "train", "train2", "train3", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

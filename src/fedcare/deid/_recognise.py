@@ -11,9 +11,11 @@ number (>= 9 digits, tagged ID).
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from fedcare.deid import _crf
 from fedcare.deid._common import Span
@@ -80,16 +82,42 @@ def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) 
     if not text.strip():
         return []
     text = text.translate(_FULL_WIDTH)  # same length: positions stay those of the original
+    written = text
+    if lang == "zh":
+        text = simplified(text)  # same length: 黃太太 -> 黄太太 for jieba and the lists
     cands: list[_Cand] = []
     for rec in REGISTRY.values():
         if lang in rec.languages:
             cands += rec.find(text, lang)
     found = _joined(text, cands, lang)
     if statistical if statistical is not None else _crf.enabled():
-        stat = [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(text, lang)]
+        # the CRF reads the note as written: it was trained on the notes as written
+        stat = [(s.start, s.end, s.type, _STAT) for s in _crf.crf_spans(written, lang)]
         if stat:
             found = _with_rules(text, _joined(text, cands + stat, lang), found)
     return found
+
+
+@functools.cache
+def _converter() -> Any:
+    try:
+        import opencc
+    except ImportError:  # pragma: no cover - opencc is a dependency
+        return None
+    return opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """``text`` with traditional Chinese characters in their simplified forms (OpenCC's
+    ``t2s``), so that jieba's dictionary, the surname lists and the labels read Hong Kong,
+    Macau and Taiwan notes as they read mainland ones (劉文傑 -> 刘文杰, 電話 -> 电话).  Only
+    when every character maps to one character: positions must stay those of ``text``;
+    otherwise, or without OpenCC, ``text`` itself."""
+    converter = _converter()
+    if converter is None:
+        return text
+    out: str = converter.convert(text)
+    return out if len(out) == len(text) else text
 
 
 def _joined(text: str, cands: list[_Cand], lang: str) -> list[Span]:
@@ -317,6 +345,10 @@ def _join_split(text: str, found: list[Span]) -> list[Span]:
                 re.fullmatch(r"[ \t]*[(（]", text[prev.end:span.start]) and \
                 text[span.end:span.end + 1] in (")", "）"):
             out[-1] = Span(prev.start, span.end + 1, "DATE")  # "May 20 (Tue)"
+            continue
+        if prev is not None and prev.type == span.type == "DATE" and prev.end == span.start \
+                and _WEEKDAY_BRACKET.fullmatch(text, span.start, span.end):
+            out[-1] = Span(prev.start, span.end, "DATE")  # 2024年9月19日 + （周四）: one date
             continue
         out.append(span)
     return out

@@ -68,7 +68,8 @@ _PHONE_PATTERNS = [
     re.compile(r"(?<![\d])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?![\d])"),
     # Chinese landlines: 010-87654321, (021)12345678, 0755-8888 6666, 转 extension
     re.compile(r"(?<![\d])(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}[\s-]|0[1-9]\d{1,2})"
-               r"[2-9]\d{2,3}[\s-]?\d{4}(?:(?:-|转|分机)\d{1,5})?(?![\d])"),
+               r"[2-9]\d{2,3}[\s-]?\d{4}"
+               r"(?:-\d{1,5}|[ \t]?(?:转|轉|分机|分機)[ \t]?\d{1,5})?(?![\d])"),
     # 400/800 service numbers, with an extension (转3)
     re.compile(r"(?<!\d)[48]00[\s-]?\d{3}[\s-]?\d{4}(?:(?:转|分机|-)\d{1,5})?(?!\d)"),
     # Chinese landlines grouped otherwise: 0592-5523 108, 0535 6213 409
@@ -85,6 +86,11 @@ _EXTENSION = re.compile(r"(?i)(?<![A-Za-z])(?:ext|extn|extension)\.?[ \t]*(?:no\
                         r"\d{4,5}(?![\d.,]\d|\d|[ \t]*(?:°|deg|degrees)\b)")
 _PHONE_CUE = re.compile(r"(?i)(?:phone|tel|telephone|cell|mobile|fax|pager|beeper|call|contact|"
                         r"电话|手机|联系方式|传真)[^\n\d]{0,15}?(?<!\d)(?P<n>\d{10,11})(?!\d)")
+#: an eight-digit number (Hong Kong, Macau, Singapore: "2388 6142", "6612-3456") right after
+#: a phone or fax label
+_EIGHT_DIGIT_CUE = re.compile(r"(?i)(?:電話|电话|手機|手机|傳真|传真|聯絡|联络|聯繫|联系|tel|phone|"
+                              r"fax|mobile)[^\n\d]{0,6}?(?<![\d-])"
+                              r"(?P<n>[2-9]\d{3}[ -]?\d{4})(?![\d-])")
 
 
 @recogniser("phone")
@@ -100,6 +106,7 @@ def _phones(text: str) -> list[_Cand]:
                 r"-\d{1,2}$", m.group(0)):  # an NDC code (0002-1433-80) is no phone
             out.append((m.start(), m.end(), "PHONE", _PRIORITY["PHONE"]))
     out += _spans(_PHONE_CUE, text, "PHONE", group="n")
+    out += _spans(_EIGHT_DIGIT_CUE, text, "PHONE", group="n")
     out += _spans(_EXTENSION, text, "PHONE")
     return out
 

@@ -94,6 +94,7 @@ _EN_LABELS: dict[str, str] = {
           rf"(?-i:CNIC|NICOP|B-form|NIDA|Ghana\s+Card|GHA)(?:\s+{_N})?|emp(?:loyee)?\.?\s+{_N}|"
           rf"requisition(?=\s+[A-Z]{{2,4}}\s?\d)|req(?:uisition)?\s+{_N}|"
           rf"(?:user(?:name)?|login|handle|user\s+ID)(?=\s*[:#]?\s*[a-z][a-z0-9._-]*\d)|"
+          rf"(?:our|your|my)\s+ref(?:erence)?(?=\s*[:#])|"
           rf"(?:group\s+member|pilgrim|crew|seaman'?s?\s+book|CDC|team\s+member)\s+(?:ID|{_N})|"
           rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)|"
           rf"(?:police|incident|accident|crash|citation)\s+(?:report|case)(?:\s+{_N})?|badge",
@@ -291,7 +292,8 @@ _MESSAGING = (r"(?i:we-?chat|weixin|wx|QQ|weibo|twitter|instagram|insta|IG|faceb
               r"whats-?app|snapchat|snap|tik-?tok|douyin|skype|discord|line|signal|kakao(?:talk)?|"
               r"linkedin|reddit|threads|x\.com|mastodon|xiaohongshu|RED|dingtalk)"
               r"(?:\s*(?:ID|id|handle|account|username|user\s*name|number|no\.?|#))?|"
-              r"(?i:handle|username|user\s*name|screen\s*name|user\s+ID|login)|"
+              r"(?i:handle|username|user\s*name|screen\s*name|user\s+ID|login|"
+              r"(?:proxy|portal|online|app)\s+account)|"
               r"微信号|微信|加微信|微信ID|企业微信|QQ号|QQ|微博号|微博|抖音号|抖音|快手号|快手|小红书号|"
               r"小红书|钉钉号|钉钉|支付宝|网名|昵称|账号名|用户名")
 _HANDLE = re.compile(

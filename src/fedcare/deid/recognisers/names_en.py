@@ -57,7 +57,8 @@ _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\
                  r"scribe|typist|chaperone|translator|pilgrim|mahram|seafarer|w/o|s/o|d/o|c/o|"
                  r"nickname|alias|a\.?k\.?a\.?|known\s+as|coordinator(?:\s+for\s+\w+)?|"
                  r"reported\s+by|flight\s+medic|pilot|health\s+extension\s+worker|"
-                 r"focal\s+person|employer\s+rep(?:resentative)?|deceased|the\s+deceased")
+                 r"focal\s+person|employer\s+rep(?:resentative)?|deceased|the\s+deceased|"
+                 r"secretary|medical\s+secretary|receptionist")
 _COLON = re.compile(rf"(?<![A-Za-z])(?i:{_COLON_LABELS})\s*[:–-]\s*(?:(?:Mr|Mrs|Ms|Dr)\.?\s+)?"
                     rf"(?P<n>{_LASTFIRST}|{_FULL})")
 # cues after which one capitalised word is a person even when no list knows it

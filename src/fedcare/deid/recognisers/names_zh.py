@@ -15,7 +15,8 @@ from ._jieba import _jieba_tokens, _posseg
 # ---------------------------------------------------------------- Chinese names
 
 _ZH_TITLE = re.compile("|".join(sorted(L.CN_TITLES, key=len, reverse=True)))
-_KIN_ZH = ("配偶|丈夫|妻子|老伴|爱人|儿子|女儿|儿媳妇|儿媳|女婿|孙子|孙女|外孙|外孙女|侄子|侄女|"
+_KIN_ZH = ("配偶|丈夫|妻子|老伴|爱人|老公|老婆|儿子|女儿|儿媳妇|儿媳|女婿|孙子|孙女|外孙|外孙女|"
+           "侄子|侄女|"
            "外甥|外甥女|孙媳妇|孙媳|孙女婿|外孙媳|嫂子|弟媳|姐夫|妹夫|公公|婆婆|岳父|岳母|继父|继母|舅舅|"
            "姑姑|姨妈|叔叔|伯伯|表哥|表姐|表弟|表妹|堂哥|堂姐|照护者|主要照护者|护工|保姆|"
            "父亲|母亲|哥哥|姐姐|弟弟|妹妹|兄长|朋友|邻居|同事|之子|之女")
@@ -44,7 +45,11 @@ _ZH_NAME_NEXT = re.compile(r"电话|手机|联系|（|\(|意见|查房|会诊|�
 # "X，男，" / "X，92岁" (demographics), "X/2023-03-05" (signature), "X表示理解" (consent)
 _ZH_CUES = [
     re.compile(r"(?:^|(?<=[\n，,。；;：:\s]))(?P<n>[\u4e00-\u9fff]{2,7}?)(?:先生|女士)?[，,、]\s*"
-               r"(?:男|女|\d{1,3}\s*(?:周岁|岁))", re.M),
+               r"(?:男|女|\d{1,3}\s*(?:周岁|岁|歲))", re.M),
+    # a signature: the name alone at the start of a line before a nurse's or doctor's
+    # credential written in English ("彭詠詩 RN", "陈静 MD")
+    re.compile(r"^[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})[ \t]+(?:RN|MD|RPh|NP|PA|MBBS|FRCS|"
+               r"MRCP|PhD|RM|OT|PT|MSW)\b", re.M),
     re.compile(r"(?:^|(?<=\n))[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})[ \t]*/", re.M),
     re.compile(r"(?:^|(?<=[\n。；;]))[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})(?=表示|同意|签字|知情|拒绝|"
                r"要求|已阅)", re.M),
@@ -78,6 +83,11 @@ _ZH_NOT_NAMES = L.words("""
 脑卒中 白班 夜班 中班 早班 晚班 常规班 白天班 夜间 宋体 黑体 楷体
 谢谢 明白 手机 高一 高二 高三 初一 初二 初三 皮卡 左小腿 右小腿 小腿 管哈 段亚 米加 班主任 班
 """)
+
+
+#: a name then spaces, just before a label with no colon: the label is the name's title
+#: ("上官明哲 主治医师  执业证书编码")
+_TITLE_AFTER_NAME = re.compile(r"[\u4e00-\u9fff][ \t\u3000]+$")
 
 
 def _is_han(ch: str) -> bool:
@@ -167,8 +177,20 @@ def _common_nr_word(text: str, start: int, end: int) -> bool:
     return before_han and not after_ok
 
 
+#: Cantonese function characters (喺 at, 咗 done, 嘅 of, 佢 he/she): never in a name
+_CANTONESE = frozenset("喺咗嘅佢唔冇啲嘢噉咁嗰睇嚟攞俾畀咩乜嘥")
+
+
+def _plain_word_at(text: str, pos: int) -> bool:
+    """Whether the two characters at ``pos`` are a dictionary word that is no name nor
+    place (夜班/n, 驾车/v, 交代/v; not 阿苏/ns nor 扎西/nr)."""
+    tag = _posseg().dt.word_tag_tab.get(text[pos:pos + 2])
+    return tag is not None and not tag.startswith(("nr", "ns", "nz"))
+
+
 def _bad_name(name: str, strong: bool = False) -> bool:
-    return (name in _ZH_NOT_NAMES or name in _ZH_KIN_WORDS or name.endswith("氏")
+    return (name in _ZH_NOT_NAMES or any(c in _CANTONESE for c in name)
+            or name in _ZH_KIN_WORDS or name.endswith("氏")
             or _dict_word(name, strong) or any(k in name for k in ("医院", "科室", "病房")))
 
 
@@ -229,9 +251,8 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
         if best is None or _bad_name(text[pos:best], strong) or \
                 text[best:best + 1] in _ZH_DEPT_END:
             return None
-        if best < len(text) and _is_han(text[best]) and _dict_word(text[pos:best]) \
-                and not _confirmed_end(text, best):
-            return None  # a word that goes on: 主治医师　执业/证书编号
+        if not separated and _plain_word_at(text, pos):
+            return None  # 丈夫夜班多, 儿子驾车, 向父亲交代: a word glued to the label
         return pos, best
     best = None
     for given in (1, 2):
@@ -277,8 +298,9 @@ def _name_before(text: str, end: int, bounds: set[int], soft: set[int]) -> tuple
         s_len = _surname_len(text, start)
         after_particle = start in soft or (start > 0 and text[start - 1] in _ZH_DEPT_END)
         if s_len == 0:
-            if not after_particle or text[start] in L.CN_NAME_STOPWORDS:
-                continue
+            if not after_particle or text[start] in L.CN_NAME_STOPWORDS or (
+                    length >= 3 and _dict_word(chunk[:2])):
+                continue  # not 请/联络理赔/主任: a word, not an unlisted surname
             s_len = 1 if length < 4 else 2  # 4 characters: a compound surname (公孙/x/x)
         if length > s_len + 2 or not (start in bounds or after_particle):
             continue
@@ -298,6 +320,9 @@ def _zh_names(text: str) -> list[_Cand]:
     nr_starts = {s for s, _, f in tokens if f.startswith("nr")}
     found: list[tuple[int, int]] = []
     for m in _ZH_NAME_LABEL.finditer(text):
+        if not re.search("[:：]", m.group("sep")) and \
+                _TITLE_AFTER_NAME.search(text, max(0, m.start() - 8), m.start()):
+            continue  # 欧阳靖　主治医师　执业证书: a title after a name, not a label
         span = _name_at(text, m.end(), bounds, nr_starts, m.group("label") in _STRONG_LABELS,
                         separated=bool(m.group("sep")))
         if span:
@@ -455,7 +480,7 @@ SZETO CHAN WONG LEUNG CHEUNG LAU LEE HO NG TSANG YEUNG CHOW LAM LO KWOK TAM FUNG
 MAK YIP CHOI KWAN LAI SO TSE YU POON CHING LUI KONG TO HUI AU CHU CHENG MA LI TSUI WAN
 KAN LAW LOK LUK MOK SIU SIN SUEN SUNG TSOI WAI WU YAU YEUNG YIU CHAU CHIN FONG HUNG KO KU
 """)
-_HK_NAME = re.compile(r"(?<![A-Za-z])(?P<s>[A-Z]{2,}(?:-[A-Z]{2,})?)\s+[A-Z][a-z]{1,5}"
+_HK_NAME = re.compile(r"(?<![A-Za-z])(?P<s>[A-Z]{2,}(?:-[A-Z]{2,})?),?\s+[A-Z][a-z]{1,5}"
                       r"(?:[\s-][A-Z]?[a-z]{1,5}){0,2}(?![A-Za-z])")
 
 

@@ -65,7 +65,7 @@ _GENERIC_ZH = L.words("""
 一家公司 一家工厂 某公司 某单位 某厂 某学校 私营企业 个体 外面 城市 大城市 南边 北边 上海 北京
 """)
 _ZH_CUE_BEFORE = re.compile(
-    r"(?:在|于)(?P<o>[\u4e00-\u9fffA-Za-z0-9（）()·]{2,20}?)(?:工作|上班|任职|打工|就职|上学|读书|"
+    r"(?:在|于)(?P<o>[\u4e00-\u9fffA-Za-z0-9（）()·]{2,20}?)(?:工作(?![天日])|上班|任职|打工|就职|上学|读书|"
     r"就读|当老师|当护士|当司机|做工|务工|实习|做会计|做保安|当保安|当教师)")
 _ZH_CUE_AFTER = re.compile(
     r"(?:就职于|任职于|供职于|工作于|毕业于|就读于|受雇于|服务于|退休于|退休前在|退休前于|"
@@ -85,6 +85,7 @@ _ZH_TRIM = re.compile(r"(?:工作|上班|的|任职|担任.*|从事.*|做.*)$")
 
 def _zh_org(value: str) -> bool:
     return (len(value) >= 2 and value not in _GENERIC_ZH
+            and not re.match(r"[\d一二三四五六七八九十几两数]+[个天日周月年]", value)  # 于7个工作天
             and not value.startswith(("一家", "一个", "某", "本院", "我院", "家里", "附近"))
             and not value.endswith(("医院", "卫生院", "门诊")))
 

@@ -1043,11 +1043,16 @@ CASES_17 = [
     # Hong Kong and Macau notes in traditional characters, read through OpenCC's t2s
     ("zh", "如有疑問請致電。\n\n曾嘉敏 RN\n註冊護士編號 RN0912345\n<<體溫 37.9℃>>", "曾嘉敏"),
     ("zh", "診所地址略\n電話 2577 3306　傳真 2577 3307\n<<血壓 132/84>>", "2577 3306"),
-    ("zh", "理赔专员：覃某\n电话：020-6555 3172 转 8021\n<<赔付比例 80%>>", "020-6555 3172 转 8021"),
+    ("zh", "理赔专员：覃某\n电话：020-6555 3172 转 8021\n<<赔付比例 80%>>",
+     "020-6555 3172 转 8021"),
     ("zh", "轉介病人：CHAN, Siu-ming（陳小明）\n<<HbA1c 7.4%>>", "CHAN, Siu-ming"),
     ("en", "Our ref: OH/25/1180     Your ref: HR-REF-2231\n<<BMI 27>>", "HR-REF-2231"),
     ("en", "Proxy account: dana.kell77 (mother)\n<<Hb 121>>", "dana.kell77"),
     ("en", "Secretary: Ailsa Drummond 01632 960 411\n<<HbA1c 48>>", "Ailsa Drummond"),
+    ("zh", "李醫生家庭醫學診所\n九龍油麻地彌敦道512號好景中心二期9樓903室\n<<BMI 24.1>>",
+     "九龍油麻地彌敦道512號好景中心二期9樓903室"),
+    ("zh", "我：对 这次是9.28 上次8.30\n医生：好 <<痛经评分 6分>>", "9.28"),
+    ("zh", "末次月经3.15，<<血红蛋白 102g/L>>", "3.15"),
 ]
 
 
@@ -1070,6 +1075,9 @@ PRECISION_17 = [
     ("zh", "孕妇由丈夫驾车送入，<<出血约200 mL>>"),
     ("zh", "已向父亲交代手术风险，<<头孢呋辛 0.75g>>"),
     ("zh", "如有疑問，請聯絡理賠主任，<<賠付比例 80%>>"),
+    ("zh", "上次<<3.5分>>，这次<<4.5分>>；上次<<10.4 mmol/L>>"),
+    ("zh", "胃镜：<<食道3号位置>>见溃疡"),
+    ("en", "Dx: bilateral Osgood-Schlatter disease; <<naproxen 250 mg>> prn"),
 ]
 
 
@@ -1081,7 +1089,8 @@ def test_clinical_values_survive_round_17(lang: str, marked: str) -> None:
 def test_a_weekday_in_brackets_is_part_of_its_date() -> None:
     """A date and the weekday in brackets after it are one span, not two (the weekday
     alone is no date to score or to shift)."""
-    for text in ("复诊日期：2024年9月19日（週四）\n", "登记日期：二〇二三年十一月二十日（周一）　值班"):
+    for text in ("复诊日期：2024年9月19日（週四）\n",
+                 "登记日期：二〇二三年十一月二十日（周一）　值班"):
         dates = [text[s.start:s.end] for s in find_phi(text, "zh") if s.type == "DATE"]
         assert len(dates) == 1 and dates[0].endswith("）"), dates
 

@@ -386,6 +386,10 @@ _LOG_DM = re.compile(r"^[ \t]*(?P<d>3[01]|[12]\d|0?[1-9])\.(?P<m>1[0-2]|0[1-9])(
 # Chinese month.day before an event: "11.2入院", "3.15手术"
 _ZH_MD_EVENT = re.compile(r"(?<![\d.])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])"
                           r"(?=入院|出院|手术|术后|复查|就诊|起|开始|转入|转出|返院|住院)")
+# month.day right after "this time", "last time" (a period, a visit): "这次是11.2 上次10.4"
+_ZH_MD_AFTER_TIME = re.compile(r"(?:这次是?|上次是?|末次(?:月经)?是?|下次是?|上回是?|这回是?)[ \t]?"
+                               r"(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])"
+                               r"(?![\d.]|[ \t]*(?:[A-Za-z%℃°]|次|分|岁|元|斤|公斤|厘米|毫米))")
 # a stay written as a range of month.day in brackets: "住院11天（6.21—7.2）"
 _ZH_MD_RANGE = re.compile(r"(?<=[（(])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])[—–~～至-]{1,2}"
                           r"(?P<m2>1[0-2]|[1-9])\.(?P<d2>3[01]|[12]\d|[1-9])(?=[）)])")
@@ -526,6 +530,11 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
         parts = _parts(m)
         if parts is not None:
             found.append(DateMatch(m.start(), m.end(), None, parts[1], parts[2], m))
+    for m in _ZH_MD_AFTER_TIME.finditer(text) if lang == "zh" else ():
+        part = _ZH_MD_AT.match(text, m.start("m"))
+        if part is not None:
+            found.append(DateMatch(part.start(), part.end(), None, int(part.group("m")),
+                                   int(part.group("d")), part))
     for m in _DOTTED_DM_CUE.finditer(text) if lang != "zh" else ():
         parts = _parts(m)
         if parts is not None:

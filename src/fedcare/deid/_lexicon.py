@@ -184,6 +184,16 @@ kussmaul cheyne stokes murphy murphy's mcburney homan homans brudzinski kernig r
 trendelenburg valsalva wernicke korsakoff guillain barre barré raynaud raynaud's sjogren
 sjögren kawasaki kaposi ewing wilms wilson wilson's huntington huntington's tourette marfan
 turner turner's klinefelter bartholin swan ganz whipple nissen roux billroth hartmann
+osgood schlatter dupuytren dupuytren's ledderhose kienbock kienböck scheuermann perthes
+calve calvé lisfranc chopart maisonneuve monteggia galeazzi heberden heberden's bouchard
+bouchard's finkelstein phalen phalen's tinel tinel's lachman mcmurray chvostek trousseau
+rovsing mallampati gleason breslow caprini ranson blatchford rockall schatzker gustilo
+quervain hirschsprung hirschsprung's krukenberg wegener zollinger creutzfeldt
+goodpasture takayasu behcet behçet brugada fallot chiari duchenne ehlers danlos gaucher
+niemann sturge hippel lindau willebrand munchausen asperger asperger's epworth
+kocher pfannenstiel seldinger mantoux heimlich baker's meckel meckel's meniere ménière
+ménière's peyronie peyronie's dubin sever's kohler köhler
+freiberg sinding
 """)
 
 #: US states and their postal abbreviations (for "City, ST 12345").

@@ -297,8 +297,9 @@ def _never(token: str, strong: bool) -> bool:
         return False  # an initial ("A. Turner"), not the word "a"
     if strong and token in _MONTH_NAMES:
         return False  # "Ms. Jan Kowalski", "Dr. June Park"
-    return token in L.EN_NOT_NAMES or token in _CREDENTIALS or (
-        not strong and token in L.EN_EPONYMS)
+    return token in L.EN_NOT_NAMES or token in _CREDENTIALS or (not strong and (
+        token in L.EN_EPONYMS or ("-" in token and all(
+            part in L.EN_EPONYMS for part in token.split("-")))))  # Osgood-Schlatter
 
 
 def _trim_name(text: str, start: int, end: int, strong: bool) -> tuple[int, int] | None:

@@ -456,6 +456,8 @@ def _date_vetoed(text: str, span: Span, value: str) -> bool:
 
     if _YEAR_ALONE.fullmatch(value):
         return True
+    if span.start >= 2 and text[span.start - 1] == ":" and text[span.start - 2].isdigit():
+        return True  # "19:31  jan": the minutes of a time, not a day
     if _FRACTIONS.fullmatch(value):
         return True  # "18/50   27/50", "6/9   6/12": a table's scores, the rules' to decide
     lead = re.match(r"[^\W\d_][^\d]*?\s+(?=\d)", value)  # "Epworth 7/24": words, then a number

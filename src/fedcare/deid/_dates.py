@@ -363,6 +363,14 @@ _MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor
                             r"(?<![:\d])\d+[ \t]+)$")  # a number on the same line ("take 2 1/2")
 
 
+#: a month/day and "to" just before: the other end of a range of dates ("6/3至6/6")
+_RANGE_FROM_DATE = re.compile(r"(?<![\d/.])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])[ \t]*"
+                              r"(?:至|到|～|~|—|–|to|until|till)[ \t]*$")
+#: a range of two day/month dates joined by a dash, one of them plainly day-first
+#: ("23/10-27/10", "q6h 3/11-14/11")
+_DM_RANGE = re.compile(r"(?<![\d/.:,-])(?P<d>3[01]|[12]\d|0?[1-9])/(?P<m>1[0-2]|0?[1-9])"
+                       r"[ \t]?[-–][ \t]?"
+                       r"(?P<d2>3[01]|[12]\d|0?[1-9])/(?P<m2>1[0-2]|0?[1-9])(?![\d/]|\.\d)")
 #: a year-less date with a zero-padded part ("01/05", "3/07")
 _ZERO_PADDED = re.compile(r"0[1-9]/\d\d?|\d\d?/0[1-9]")
 
@@ -394,6 +402,7 @@ _ZH_MD_AFTER_TIME = re.compile(r"(?:这次是?|上次是?|末次(?:月经)?是?|
 _ZH_MD_RANGE = re.compile(r"(?<=[（(])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])[—–~～至-]{1,2}"
                           r"(?P<m2>1[0-2]|[1-9])\.(?P<d2>3[01]|[12]\d|[1-9])(?=[）)])")
 _ZH_MD_AT = re.compile(r"(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])")
+_DM_AT = re.compile(r"(?P<d>3[01]|[12]\d|0?[1-9])/(?P<m>1[0-2]|0?[1-9])")
 # a chat's date header, month.day alone on its line with a weekday ("3.5 周二"), between
 # dashes ("—— 10.9 ——"), or before a chat line ("3.6" then "豆豆妈：..." or "阿珍 09:12");
 # not a reading alone on its line under its label ("血钾\n3.6")
@@ -462,6 +471,8 @@ def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
         return False  # "pain 3/10 at rest and 6/10 on turning"
     if _MD_CUE.search(before) or _MD_TIME_AFTER.match(text, m.end()):
         return True
+    if _RANGE_FROM_DATE.search(before):
+        return True  # "6/3至6/6": the end of a stay that starts on a date
     if _ZERO_PADDED.fullmatch(m.group(0)):
         return True  # "Labs 01/05:", "Esophagram 01/06": no score or fraction is written so
     return day not in (4, 5, 6, 10) and not (month < day <= 4)
@@ -530,6 +541,13 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
         parts = _parts(m)
         if parts is not None:
             found.append(DateMatch(m.start(), m.end(), None, parts[1], parts[2], m))
+    for m in _DM_RANGE.finditer(text) if lang != "zh" else ():
+        if int(m.group("d")) > 12 or int(m.group("d2")) > 12:
+            for at in (m.start("d"), m.start("d2")):
+                part = _BARE_DM.match(text, at) or _DM_AT.match(text, at)
+                if part is not None:
+                    found.append(DateMatch(part.start(), part.end(), None, int(part.group("m")),
+                                           int(part.group("d")), part))
     for m in _ZH_MD_AFTER_TIME.finditer(text) if lang == "zh" else ():
         part = _ZH_MD_AT.match(text, m.start("m"))
         if part is not None:
@@ -560,6 +578,9 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
             if parts is not None:
                 found.append(_with_weekday(text, DateMatch(m.start(), m.end(), None, parts[1],
                                                            parts[2], m)))
+    # minutes are no day: "21:14  jan kowalczyk" (a chat line's time, then its speaker)
+    found = [d for d in found if not (d.start >= 2 and text[d.start - 1] == ":"
+                                      and text[d.start - 2].isdigit())]
     found.sort(key=lambda d: (-(d.end - d.start), d.start))
     kept: list[DateMatch] = []
     for cand in found:
@@ -703,7 +724,8 @@ _EN_VAGUE = [
 _ZH_MONTH = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]|正|腊|冬)月"
 _ZH_DAY = (r"(?:3[01]|[12]\d|0?[1-9]|三十[一]?|二?十[一二三四五六七八九]?|[一二三四五六七八九]|"
            r"初[一二三四五六七八九十])[日号]?")
-_ZH_PART = r"(?:份(?:初|中旬|上旬|下旬|底|末)?|初|中旬|上旬|下旬|底|末)"
+_ZH_PART = (r"(?:份(?:初|中旬|上旬|下旬|底|末)?|初|中旬|上旬|下旬|底|末|"
+            r"中(?=来|起|开始|时|左右|前后|[，,。 ]))")
 _ZH_VAGUE = [
     # 去年3月, 今年三月初, 前年的5月12日
     re.compile(r"(?:去年|今年|前年|明年|后年|上年|本年|同年|当年|次年|翌年|大前年)(?:的)?"

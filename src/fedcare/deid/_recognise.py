@@ -206,6 +206,9 @@ _CODE_TYPES = frozenset({"ID", "ACCOUNT", "MRN", "INSURANCE", "LICENSE", "DEVICE
 #: province's abbreviation before a licence number: 冀13010023417)
 _CODE_PREFIX = re.compile(r"(?:(?<![A-Za-z0-9])[A-Z]{1,4}-?|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘"
                           r"晋蒙陕吉闽贵粤青藏川宁琼港澳台])$")
+#: a province's abbreviation and the card's name before its number: "沪医保 0021 7786 4410"
+_CARD_PREFIX = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
+                          r"(?:医保|社保)卡?[ \t]?$")
 #: letters and a dash glued before a code that starts with a letter (UR-REF-55208)
 _DASHED_PREFIX = re.compile(r"(?<![A-Za-z0-9-])[A-Z]{1,5}-$")
 #: a telephone extension after the number
@@ -250,8 +253,11 @@ def _widen(text: str, found: list[Span], lang: str) -> list[Span]:
             continue
         start, end, kind = span.start, span.end, span.type
         if kind in _CODE_TYPES | {"PHONE"} and text[start:start + 1].isdigit():
+            card = _CARD_PREFIX.search(text, max(0, start - 6), start)
             m = _CODE_PREFIX.search(text, max(0, start - 5), start)
-            if m is not None:  # no phone number has letters glued in front: a code
+            if card is not None:  # a health-insurance card's number, whatever it looks like
+                start, kind = card.start(), "INSURANCE"
+            elif m is not None:  # no phone number has letters glued in front: a code
                 start, kind = m.start(), "ID" if kind == "PHONE" else kind
         elif kind in _CODE_TYPES and text[start:start + 1].isupper():
             m = _DASHED_PREFIX.search(text, max(0, start - 6), start)
@@ -332,6 +338,10 @@ def _join_split(text: str, found: list[Span]) -> list[Span]:
             if m is not None:
                 span = Span(span.start, m.end(), "DATE")
         prev = out[-1] if out else None
+        if prev is not None and prev.type == span.type == "NAME" and \
+                text[prev.end:span.start] in ("-", "‐", "–"):
+            out[-1] = Span(prev.start, span.end, "NAME")  # NWOSU + BLAKE: one double surname
+            continue
         if prev is not None and prev.type == span.type == "NAME" and (
                 _NAME_GAP.fullmatch(text, prev.end, span.start)
                 or _QUOTE_GAP.fullmatch(text, prev.end, span.start)):

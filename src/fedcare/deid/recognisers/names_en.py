@@ -137,7 +137,9 @@ _CHAT_COLON = re.compile(rf"^[ \t]*(?:(?i:{_CHAT_KIN})[ \t]+)?(?P<n>[{_UP}{_LO}]
 # a chat line with the time (and date) first: "[7:41] tash: ...", "14/01 07:52  hope
 # adeyemi:" (a kinship word before the speaker's name is left out)
 _CHAT_TIME_FIRST = re.compile(
-    rf"^[ \t]*(?:\[[^\]\n]{{1,25}}\]|(?:\d{{1,2}}[/.-]\d{{1,2}}(?:[/.-]\d{{2,4}})?,?[ \t]+)?"
+    rf"^[ \t]*(?:\[[^\]\n]{{1,25}}\]|"
+    rf"(?:(?i:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\.?,?[ \t]+)?"
+    rf"(?:\d{{1,2}}[/.-]\d{{1,2}}(?:[/.-]\d{{2,4}})?,?[ \t]+)?"
     rf"(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[ \t]?[AaPp]\.?[Mm]\.?)?)[ \t,\-–]*"
     rf"(?:(?i:{_CHAT_KIN})[ \t]+)?(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}"
     rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)[ \t]*(?::|$)", re.M)
@@ -249,6 +251,20 @@ _NOT_INITIALS = frozenset({
     "USA", "SOB", "NKA", "DNR", "MA", "BA", "BS", "MS", "MPH", "PHD", "JD", "DDS",
 })
 _MONTH_NAMES = L.words("may june april august jan march")
+#: Initials that sign or check a record: "Initials: SNB / checked PD", "MF / typed by Kaz",
+#: "... completed 29.10.24 16:52 by KR"
+_SIGNING_INITIALS = re.compile(
+    r"(?:(?:(?i:initials)[ \t]*:|(?i:checked(?:[ \t]+by)?|typed[ \t]+by|entered[ \t]+by|"
+    r"completed[ \t]+by|countersigned(?:[ \t]+by)?)[ \t]*:?)[ \t]*(?P<a>[A-Z]{2,3})(?![A-Za-z0-9])|"
+    r"(?i:\bby)[ \t]+(?P<b>[A-Z]{2,3})[ \t.]*$|"
+    r"^[ \t]*(?P<c>[A-Z]{2,3})[ \t]*/[ \t]*(?i:typed|dictated|checked|entered))", re.M)
+#: clinical and administrative abbreviations that sign nothing ("referred by GP")
+_NOT_SIGNING_ABBR = frozenset({
+    "GP", "ED", "AE", "ICU", "ITU", "HDU", "OT", "PT", "MDT", "CT", "MRI", "ENT", "HCA", "SHO",
+    "NHS", "CCU", "OPD", "IPD", "EMS", "EMT", "NP", "RN", "MD", "DR", "DN", "HV", "SW", "PA",
+    "SLT", "OOH", "UCC", "UTC", "NOK", "PCP", "ER", "OR", "PACU", "NICU", "PICU", "SCBU",
+    "NHI", "MRN", "DOB", "ID", "UR", "HR",
+})
 #: lower-case words after "dr" / "nurse" that are not a name ("nurse practitioner")
 _NOT_AFTER_TITLE = L.words("""
 practitioner practitioners station led specialist specialists manager managers visit visits
@@ -415,6 +431,10 @@ def _en_names(text: str) -> list[_Cand]:
             add(weak, *m.span("n"))
     speakers = _chat_speakers(text) + _chat_colon_speakers(text)
     strong += speakers
+    for m in _SIGNING_INITIALS.finditer(text):
+        group = next(g for g in ("a", "b", "c") if m.group(g))
+        if m.group(group) not in _NOT_SIGNING_ABBR | _NOT_INITIALS:
+            strong.append(m.span(group))
     _lower_and_world_names(text, strong, weak, add)
     weak += _propagate_en(text, strong + weak)
     weak += _propagate_lower(text, speakers)
@@ -561,9 +581,13 @@ def _colon_speakers(text: str, pattern: re.Pattern[str], speakers: int
         name = m.group("n")
         toks = [t.lower() for t in name.split()]
         kin = m.start("n") > m.start() and text[m.start():m.start("n")].strip() != ""
-        if any(t in _FIELD_WORDS or t in L.EN_NOT_NAMES or len(t) < 2 for t in toks):
+        # a month that is also a given name speaks after a time ("21:14  jan kowalczyk:")
+        month_ok = pattern is _CHAT_TIME_FIRST
+        if any(t in _FIELD_WORDS or (t in L.EN_NOT_NAMES and not (month_ok and t in _MONTH_NAMES))
+               or len(t) < 2 for t in toks):
             continue
-        if not kin and any(t in N.common_words() and t not in N.all_names() for t in toks):
+        if not kin and any(t in N.common_words() and t not in N.all_names()
+                           and not (month_ok and t in _MONTH_NAMES) for t in toks):
             continue
         found.setdefault(name.lower(), []).append(m.span("n"))
     repeated = {k: v for k, v in found.items() if len(v) >= 2}

@@ -55,7 +55,7 @@ _ZH_CUES = [
                r"要求|已阅)", re.M),
 ]
 # characters after which a name may start even when jieba glued them to it (请程/主任)
-_ZH_PARTICLES = frozenset("请经由向与和及给找问被让叫将把对跟、，。；：:（()）/ \t\n")
+_ZH_PARTICLES = frozenset("请经由向与和及给找问被让叫将把对跟挂约、，。；：:（()）/ \t\n")
 # department words after which a name may start before a title (神经外科X主任)
 _ZH_DEPT_END = frozenset("科室")
 _ZH_KIN_WORDS = frozenset(_KIN_ZH.split("|")) | L.words(
@@ -155,26 +155,21 @@ def _medical(text: str, start: int, end: int) -> bool:
 _NOT_NAME_START = frozenset("很不没也都就还再已可要会能请让把被对从在是有的了与及或但而且"
                              "这那您你我他她它")
 #: jieba's dictionary lists some common words as person names (毛巾/nr, 安抚/nr, 康复/nr):
-#: from this frequency on, a two-character one found only by its tag, inside running text,
-#: is a word ("她的毛巾碗筷", "陪伴安抚后")
+#: from this frequency on, a two-character one found only by its tag is taken as a word
+#: ("她的毛巾碗筷", "陪伴安抚后", "可短暂被安抚")
 _COMMON_NR_FREQ = 100
-#: what may come after such a word when it is a name after all (白雪：, 高峰医生, 宁静（妻子）)
-_NR_NEXT = frozenset("：:，,、。；;（(）) \t\n\u3000")
 
 
 def _common_nr_word(text: str, start: int, end: int) -> bool:
-    """A frequent dictionary word tagged as a name, glued to Han text on both sides."""
+    """A frequent dictionary word tagged as a name (毛巾, 安抚, 白雪): jieba's tag alone
+    does not make it a name; a label, a title or a cue still does (白雪：, 高峰医生)."""
     word = text[start:end]
     if len(word) != 2:
         return False
     dt = _posseg().dt
     tag = dt.word_tag_tab.get(word)
-    if tag is None or not tag.startswith("nr") or dt.tokenizer.FREQ.get(word, 0) < _COMMON_NR_FREQ:
-        return False
-    before_han = start > 0 and _is_han(text[start - 1]) and text[start - 1] not in _ZH_PARTICLES
-    after_ok = end == len(text) or text[end] in _NR_NEXT or _title_at(text, end) \
-        or _ZH_NAME_NEXT.match(text, end) is not None
-    return before_han and not after_ok
+    return tag is not None and tag.startswith("nr") and \
+        dt.tokenizer.FREQ.get(word, 0) >= _COMMON_NR_FREQ
 
 
 #: Cantonese function characters (喺 at, 咗 done, 嘅 of, 佢 he/she): never in a name
@@ -308,6 +303,9 @@ def _name_before(text: str, end: int, bounds: set[int], soft: set[int]) -> tuple
             continue
         if length == s_len and chunk in _ZH_KIN_WORDS:
             continue
+        if chunk in ("任", "兼", "升") and start > 0 and _is_han(text[start - 1]) \
+                and text[start - 1] not in _ZH_PARTICLES:
+            continue  # 公司任厂长, 兼主任: "serves as", not the surname 任
         best = (start, end)
     return best
 
@@ -479,13 +477,31 @@ _HK_SURNAMES = L.words("""
 SZETO CHAN WONG LEUNG CHEUNG LAU LEE HO NG TSANG YEUNG CHOW LAM LO KWOK TAM FUNG TANG CHIU
 MAK YIP CHOI KWAN LAI SO TSE YU POON CHING LUI KONG TO HUI AU CHU CHENG MA LI TSUI WAN
 KAN LAW LOK LUK MOK SIU SIN SUEN SUNG TSOI WAI WU YAU YEUNG YIU CHAU CHIN FONG HUNG KO KU
+LIU ZHANG WANG CHEN YANG ZHAO HUANG ZHOU XU SUN HU ZHU GAO LIN HE GUO LUO LIANG SONG ZHENG
+XIE HAN FENG DONG XIAO CAO YUAN DENG FU SHEN ZENG PENG LU SU JIANG CAI JIA DING WEI XUE YE
+YAN PAN DU DAI XIA ZHONG TIAN REN FAN FANG SHI YAO TAN LIAO ZOU XIONG JIN HAO KONG BAI CUI
+KANG MAO QIU QIN GU HOU SHAO MENG LONG DUAN LEI QIAN YIN QIAO GONG WEN
 """)
 _HK_NAME = re.compile(r"(?<![A-Za-z])(?P<s>[A-Z]{2,}(?:-[A-Z]{2,})?),?\s+[A-Z][a-z]{1,5}"
                       r"(?:[\s-][A-Z]?[a-z]{1,5}){0,2}(?![A-Za-z])")
 
 
-_MIXED_NAME = re.compile(r"(?P<n>(?<![A-Za-z])(?P<g>[A-Z][a-z]{1,10})(?P<s>[\u4e00-\u9fff])"
-                         r"(?![\u4e00-\u9fff])|阿(?P<a>[A-Z][a-z]{1,10})(?![A-Za-z]))")
+_MIXED_NAME = re.compile(r"(?P<n>(?<![A-Za-z])(?P<g>[A-Z][a-z]{1,10})[ ]?(?P<s>[\u4e00-\u9fff])"
+                         r"|阿(?P<a>[A-Z][a-z]{1,10})(?![A-Za-z]))")
+# a parent speaking in a family chat, named after the child: "糖糖妈-小雯：", "糖糖爸 阿斌：",
+# "豆豆妈："
+_ZH_PARENT_SPEAKER = re.compile(r"^[ \t]*(?P<n>(?P<c>[\u4e00-\u9fff]{2,3}?)(?:妈妈|爸爸|妈|爸|"
+                                r"奶奶|爷爷|外婆|外公)(?:[-－—·• ][\u4e00-\u9fffA-Za-z]{1,8})?)"
+                                r"[ \t]*[：:]", re.M)
+#: what may stand before 妈/爸 in a chat label without being the child's name (孩子妈, 宝宝爸)
+_NOT_CHILD = L.words("孩子 宝宝 小孩 娃娃 儿子 女儿 大宝 二宝 老大 老二 我家 他家 她家 咱家")
+# a relative speaking by an English name: "小姨Coco：", "表姐 Mandy："
+_ZH_KIN_LATIN_SPEAKER = re.compile(r"^[ \t]*(?:[大二三小老]?(?:姨|姑|舅|叔|姐|哥|妹|弟)|表姐|表哥|"
+                                   r"表妹|表弟|堂姐|堂哥|嫂子|姐夫)[ \t]?(?P<n>[A-Z][a-z]{1,12})"
+                                   r"[ \t]*[：:]", re.M)
+# an English title before a romanised name inside a Chinese note: "Dr. Tsang", "Mr Lam"
+_LATIN_TITLE = re.compile(r"(?<![A-Za-z])(?P<n>(?:Dr|Mr|Mrs|Ms|Miss|Prof|Dra)\.?[ \t]+"
+                          r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)?)(?![A-Za-z])")
 #: traditional forms of common surnames (鄭, 陳, 張, 黃, 劉, 吳, 趙, 楊, 葉, 蕭, 羅, 許, 馮)
 _TRAD_SURNAMES = frozenset("鄭陳張黃劉吳趙楊葉蕭羅許馮鍾盧蔣謝韓魏戴鄧龔嚴錢孫")
 
@@ -511,12 +527,35 @@ def _more_names(text: str) -> list[_Cand]:
     # name (阿Ken)
     for m in _MIXED_NAME.finditer(text):
         given = (m.group("g") or m.group("a") or "").lower()
+        if m.group("s") is not None and m.end() < len(text) and _is_han(text[m.end()]) \
+                and not _title_at(text, m.end()):
+            continue  # "Cindy周" alone or before a title ("Jenny 何护士"), not "Amy王芳"
         if given in N.given_names() and (m.group("a") or m.group("s") in L.CN_SURNAMES
                                          or m.group("s") in _TRAD_SURNAMES):
             out.append((m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"]))
     colon = _zh_colon_speakers(text)
     out += [(s, e, "NAME", _PRIORITY["NAME_STRONG"]) for s, e in colon]
     out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _propagate_zh(text, colon)]
+    return out
+
+
+@recogniser("name-zh-chat", ("zh",))
+def _chat_and_latin_names(text: str) -> list[_Cand]:
+    """In a Chinese note: parents speaking in a family chat by their child's name
+    (糖糖妈-小雯：) and the child elsewhere; a relative speaking by an English name
+    (小姨Coco：); an English title before a romanised name (Dr. Tsang, Miss Yip)."""
+    out: list[_Cand] = []
+    parents = [m for m in _ZH_PARENT_SPEAKER.finditer(text)
+               if m.group("c") not in _NOT_CHILD and m.group("c") not in _ZH_KIN_WORDS
+               and not _KIN_LABEL.fullmatch(m.group("c"))]
+    if len(parents) >= 2:
+        out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"]) for m in parents]
+        # the child, named in the label, elsewhere in the chat ("带糖糖去")
+        children = [m.span("c") for m in parents]
+        out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _propagate_zh(text, children)]
+    for pattern in (_ZH_KIN_LATIN_SPEAKER, _LATIN_TITLE):
+        out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"])
+                for m in pattern.finditer(text)]
     return out
 
 

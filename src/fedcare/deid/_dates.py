@@ -363,9 +363,14 @@ _MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor
                             r"(?<![:\d])\d+[ \t]+)$")  # a number on the same line ("take 2 1/2")
 
 
+#: a weekday right after a year-less month/day: "11/11（周一）", "3/5 (Wed)", "3/5 周二"
+_WEEKDAY_AFTER = re.compile(r"[ \t]?[（(]?(?:周|週|星期|礼拜)[一二三四五六日天]|"
+                            r"[ \t]?\((?i:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?\)")
+#: a 24-hour time just before a year-less month/day: "next due 1400 3/10"
+_TIME_BEFORE = re.compile(r"(?<!\d)(?:[01]\d|2[0-3])[0-5]\d[ \t]+$")
 #: a month/day and "to" just before: the other end of a range of dates ("6/3至6/6")
 _RANGE_FROM_DATE = re.compile(r"(?<![\d/.])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])[ \t]*"
-                              r"(?:至|到|～|~|—|–|to|until|till)[ \t]*$")
+                              r"(?:至|到|～|~|to|until|till)[ \t]*$")
 #: a range of two day/month dates joined by a dash, one of them plainly day-first
 #: ("23/10-27/10", "q6h 3/11-14/11")
 _DM_RANGE = re.compile(r"(?<![\d/.:,-])(?P<d>3[01]|[12]\d|0?[1-9])/(?P<m>1[0-2]|0?[1-9])"
@@ -427,6 +432,17 @@ _SCALE_BEFORE = re.compile(r"(?i)(?:\b(?:i?adl|gds|phq-?\d*|gad-?\d*|mmse|moca|n
                            r"domains?|criteria|vanderbilt|snap-?iv|conners)|试验|測試|测试|量表|指数|指數|"
                            r"评分|評分|淋巴结|阳性)"
                            r"[\s:：=]*$")
+# a scale then "now" or "was" before its score: "Epworth now 5/24"
+_SCALE_THEN_WORD = re.compile(r"(?i)\b(?:epworth|ess|mmse|moca|ace-?(?:iii|3)?|phq-?9|gad-?7|"
+                              r"edinburgh|epds|audit)[ \t:]+(?:now|was|today|down\s+to|up\s+to)"
+                              r"[ \t:]*$")
+# "x 4/7", "for 3/52": a duration in British shorthand
+_DURATION_BEFORE = re.compile(r"(?i)(?:\bx|\bfor|×)[ \t]*$")
+# a row of scores: an abbreviation or a word, a score, two spaces, the next: "TJC 12/28  SJC 8/28",
+# "Attention 14/18  Memory 11/26"
+_SCORE_ROW = re.compile(r"(?:^|[ \t]{2,}|\n)[ \t]*[A-Za-z][A-Za-z-]{1,14}[ \t]*:?[ \t]*$")
+_SCORE_ROW_AFTER = re.compile(r"[ \t]{2,}[A-Za-z][A-Za-z -]{1,20}[ \t]*:?[ \t]*\d{1,3}/\d{1,3}")
+_SCORE_ROW_BEFORE = re.compile(r"\d/\d{1,3}[ \t]{2,}[A-Za-z][A-Za-z-]{1,14}[ \t]*:?[ \t]*$")
 # pain or relief scored out of ten earlier in the phrase: "relief to 3/10", "疼痛评分 4/10"
 _PAIN_BEFORE = re.compile(r"(?i)(?:pain|relief|sore|ache|severity|vas|nrs|疼痛|痛)[^\n]{0,30}$")
 # a Snellen visual acuity (6/9, 6/18, 3/24): after an acuity word, or beside an eye when
@@ -443,8 +459,21 @@ _SNELLEN = frozenset({(3, 6), (3, 9), (3, 12), (3, 18), (3, 24), (6, 5), (6, 6),
 def _score_not_date(text: str, start: int, end: int, month: int, day: int) -> bool:
     """Whether a year-less ``month/day`` is a score or an acuity instead: after a scale's
     name ("IADL 2/8"), pain out of ten ("relief to 3/10"), or a Snellen fraction beside an
-    eye or an acuity word ("6/24 right", "右 6/18")."""
-    if _SCALE_BEFORE.search(text, max(0, start - 24), start):
+    eye or an acuity word ("6/24 right", "右 6/18"); one of a row of scores ("TJC 12/28
+    SJC 8/28"); a duration in days or weeks ("discharge x 4/7", "pain 5/7")."""
+    if _SCALE_BEFORE.search(text, max(0, start - 24), start) or \
+            _SCALE_THEN_WORD.search(text, max(0, start - 24), start):
+        return True
+    before = text[max(0, start - 40):start]
+    if day in (7, 52) and month <= day and (_DURATION_BEFORE.search(text, max(0, start - 4),
+                                                                      start)
+                                            or _PAIN_BEFORE.search(before)) \
+            and not _STRONG_CUE.search(text, max(0, start - 24), start):
+        return True  # British shorthand: 4/7 is four days, 3/52 three weeks
+    if _SCORE_ROW.search(text, max(0, start - 16), start) and \
+            not _MD_CUE.search(text, max(0, start - 24), start) and (
+            _SCORE_ROW_AFTER.match(text, end)
+            or _SCORE_ROW_BEFORE.search(text, max(0, start - 30), start)):
         return True
     if day == 10 and _PAIN_BEFORE.search(text, max(0, start - 40), start) \
             and not _STRONG_CUE.search(text, max(0, start - 24), start):
@@ -461,7 +490,14 @@ def _score_not_date(text: str, start: int, end: int, month: int, day: int) -> bo
 def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
     month, day = int(m.group("m")), int(m.group("d"))
     before = text[max(0, m.start() - 24):m.start()]
-    if _MD_NOT_BEFORE.search(before) or _MD_NOT_AFTER.match(text, m.end()):
+    if _WEEKDAY_AFTER.match(text, m.end()) or (
+            _TIME_BEFORE.search(before) and not _MD_NOT_AFTER.match(text, m.end())):
+        return True  # "11/11（周一）", "3/5 (Wed)", "next due 1400 3/10"
+    not_before = _MD_NOT_BEFORE.search(before)
+    if not_before is not None and _ZERO_PADDED.fullmatch(m.group(0)) and \
+            re.fullmatch(r"\d+[ \t]+", not_before.group(0)):
+        not_before = None  # "(02) 6925 1184 02/06": a number, then a zero-padded date
+    if not_before or _MD_NOT_AFTER.match(text, m.end()):
         return False
     if _score_not_date(text, m.start(), m.end(), month, day):
         return False

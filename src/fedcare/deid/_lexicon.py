@@ -136,6 +136,9 @@ christian norman summer guy cannon drake best ward chambers house holmes
 #: departments, sentence-initial words).
 EN_NOT_NAMES = words("""
 total score scores subtotal
+tab tabs cap caps inj syp syr susp oint sol
+tuberculosis aureus coli pylori difficile pneumoniae epidermidis pyogenes agalactiae
+influenzae gonorrhoeae trachomatis aeruginosa faecalis faecium marcescens burnetii
 night nights handover district community agency bank charge shift weekend overnight
 patient patients pt the a an he she his her they their this that these those there here
 mr mrs ms dr doctor nurse attending resident physician surgeon provider service team
@@ -263,7 +266,7 @@ CN_TITLES = (
 #: Characters/words that end a Chinese name candidate (function words, verbs that follow
 #: names in notes).  A given name never contains these in the recogniser's view.
 CN_NAME_STOPWORDS = words("""
-男 女 因 于 在 是 为 的 了 和 与 及 等 诉 主 患 入 出 院 年 岁 月 日 说 称 述 反 今 昨 前 后
+男 女 约 因 于 在 是 为 的 了 和 与 及 等 诉 主 患 入 出 院 年 岁 月 日 说 称 述 反 今 昨 前 后
 来 去 已 未 无 有 不 也 都 均 各 该 其 此 之 以 被 把 将 向 从 自 由 对 给 让 请 经 予 行 查 看
 示 诊 治 送 转 住 术 到 回 见 要 做 陪 同 签 字 电 话 号 床 科 室 性 例 位 名 级 型 次 本 其
 我 你 他 她 它 您 每 某 系 即 就 还 又 再 才 只 但 或 并 且 着 过 吗 呢 吧 啊

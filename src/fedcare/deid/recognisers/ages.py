@@ -54,6 +54,10 @@ _EN_AGE = [
     re.compile(rf"{_NAME_BEFORE}\s*\((?i:{_AGE_N})(?:\s*(?:y|yo|y/o|yrs?|years?|[MF]))?\)"),
     # "Ms. Vega, 93, fell": an age set off by commas right after a name
     re.compile(rf"{_NAME_BEFORE},\s*(?i:{_AGE_N})\s*(?=[,;]|\.(?!\d))"),
+    # a relative's age in a contact list: "Gurdev Singh Gill, father, 91  HIGH"
+    re.compile(r"(?i)\b(?:father|mother|grandmother|grandfather|grandma|grandpa|husband|wife|"
+               r"aunt|uncle|spouse|partner|neighbour|neighbor),[ \t]*(?P<n>\d{2,3})"
+               r"(?=[ \t]*(?:[,;]|[ \t]{2}|$))", re.M),
     # "patient is 93.", "she turned 93 last week", "93rd birthday"
     re.compile(rf"(?i)\b(?:(?:patient|pt|he|she)\s+is|turned)\s+{_AGE_N}"
                rf"(?=\s*(?:[,;]|\.(?!\d)|$|\s(?:last|this|in|on|yesterday|today)\b))"),

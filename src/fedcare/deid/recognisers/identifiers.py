@@ -55,6 +55,7 @@ _EN_LABELS: dict[str, str] = {
                rf"MCNZ|PRC|SANC|MCZ|CRM(?:-[A-Z]{{2}})?|NHPC|SIP|SLMC|PMDC|BMDC)(?:\s+{_N})?|"
                rf"syndicate\s+{_N}|driver'?s?\s+permit(?:\s+{_N})?|"
                rf"(?:registration|reg\.?|PIN)(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{5,}})|"
+               rf"(?:registration|reg\.?)(?=\s*[:#]?\s*[A-Z]{{2,6}}-\d{{3,}})|"
                rf"licen[cs]e(?=\s*[:#]?\s*[A-Z]{{0,3}}(?:[-‐ ][A-Z]{{1,3}})?[-‐ ]?"
                rf"\d[\d -]{{3,}}\d)|"
                rf"registration\s+{_N}|reg\.?\s+{_N}|award\s+{_N}|practice\s+{_N}|"
@@ -95,6 +96,7 @@ _EN_LABELS: dict[str, str] = {
           rf"requisition(?=\s+[A-Z]{{2,4}}\s?\d)|req(?:uisition)?\s+{_N}|"
           rf"(?:user(?:name)?|login|handle|user\s+ID)(?=\s*[:#]?\s*[a-z][a-z0-9._-]*\d)|"
           rf"(?:our|your|my)\s+ref(?:erence)?(?=\s*[:#])|"
+          rf"ref(?:erence)?(?=\s*[:#]?\s*[A-Z]{{2,5}}-\d)|"
           rf"(?:group\s+member|pilgrim|crew|seaman'?s?\s+book|CDC|team\s+member)\s+(?:ID|{_N})|"
           rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)|"
           rf"(?:police|incident|accident|crash|citation)\s+(?:report|case)(?:\s+{_N})?|badge",
@@ -292,7 +294,8 @@ _MESSAGING = (r"(?i:we-?chat|weixin|wx|QQ|weibo|twitter|instagram|insta|IG|faceb
               r"whats-?app|snapchat|snap|tik-?tok|douyin|skype|discord|line|signal|kakao(?:talk)?|"
               r"linkedin|reddit|threads|x\.com|mastodon|xiaohongshu|RED|dingtalk)"
               r"(?:\s*(?:ID|id|handle|account|username|user\s*name|number|no\.?|#))?|"
-              r"(?i:handle|username|user\s*name|screen\s*name|user\s+ID|login|"
+              r"(?i:handle|username|user\s*name|screen\s*name|user\s+ID|login|profile\s+name|"
+              r"user(?=[ \t]+[a-z][a-z0-9]*[_.][a-z0-9_.]*\d)|"
               r"(?:proxy|portal|online|app)\s+account)|"
               r"微信号|微信|加微信|微信ID|企业微信|QQ号|QQ|微博号|微博|抖音号|抖音|快手号|快手|小红书号|"
               r"小红书|钉钉号|钉钉|支付宝|网名|昵称|账号名|用户名")

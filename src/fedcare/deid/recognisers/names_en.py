@@ -258,6 +258,10 @@ _SIGNING_INITIALS = re.compile(
     r"completed[ \t]+by|countersigned(?:[ \t]+by)?)[ \t]*:?)[ \t]*(?P<a>[A-Z]{2,3})(?![A-Za-z0-9])|"
     r"(?i:\bby)[ \t]+(?P<b>[A-Z]{2,3})[ \t.]*$|"
     r"^[ \t]*(?P<c>[A-Z]{2,3})[ \t]*/[ \t]*(?i:typed|dictated|checked|entered))", re.M)
+#: a name typed in lower case with an initial, before a nurse's or doctor's credential:
+#: "given by j. oduya RN   taken by tess m. RN"
+_LOWER_CRED = re.compile(r"(?<![A-Za-z.])(?P<n>[a-z]\.[ ]?[a-z]{2,}(?:[-'][a-z]+)?|"
+                         r"[a-z]{2,}[ ][a-z]\.)[ \t]+(?:RN|NP|MD|LPN|CNA|RM|EN|PA)\b")
 #: clinical and administrative abbreviations that sign nothing ("referred by GP")
 _NOT_SIGNING_ABBR = frozenset({
     "GP", "ED", "AE", "ICU", "ITU", "HDU", "OT", "PT", "MDT", "CT", "MRI", "ENT", "HCA", "SHO",
@@ -431,6 +435,7 @@ def _en_names(text: str) -> list[_Cand]:
             add(weak, *m.span("n"))
     speakers = _chat_speakers(text) + _chat_colon_speakers(text)
     strong += speakers
+    strong += [m.span("n") for m in _LOWER_CRED.finditer(text)]
     for m in _SIGNING_INITIALS.finditer(text):
         group = next(g for g in ("a", "b", "c") if m.group(g))
         if m.group(group) not in _NOT_SIGNING_ABBR | _NOT_INITIALS:

@@ -19,6 +19,7 @@ _KIN_ZH = ("配偶|丈夫|妻子|老伴|爱人|老公|老婆|儿子|女儿|儿�
            "侄子|侄女|"
            "外甥|外甥女|孙媳妇|孙媳|孙女婿|外孙媳|嫂子|弟媳|姐夫|妹夫|公公|婆婆|岳父|岳母|继父|继母|舅舅|"
            "姑姑|姨妈|叔叔|伯伯|表哥|表姐|表弟|表妹|堂哥|堂姐|照护者|主要照护者|护工|保姆|"
+           "大姐|二姐|三姐|大哥|二哥|三哥|小妹|小弟|大嫂|二嫂|"
            "父亲|母亲|哥哥|姐姐|弟弟|妹妹|兄长|朋友|邻居|同事|之子|之女")
 _ZH_NAME_LABEL = re.compile(
     r"(?P<label>姓名|患者姓名|病人姓名|患者|病人|患儿|家属|联系人|紧急联系人|监护人|代理人|主治医师|"
@@ -46,6 +47,11 @@ _ZH_NAME_NEXT = re.compile(r"电话|手机|联系|（|\(|意见|查房|会诊|�
 _ZH_CUES = [
     re.compile(r"(?:^|(?<=[\n，,。；;：:\s]))(?P<n>[\u4e00-\u9fff]{2,7}?)(?:先生|女士)?[，,、]\s*"
                r"(?:男|女|\d{1,3}\s*(?:周岁|岁|歲))", re.M),
+    # a ward's bed before the patient: "34床毛国庆（2410-05790）", "▲ 8床 张伟"
+    re.compile(r"(?<![\d])\d{1,3}[ \t]?床[ \t]*(?P<n>[\u4e00-\u9fff]{2,4}?)(?=[（(，,、 \t]|$)",
+               re.M),
+    # a parent introducing themselves by the child: "我是宇轩的妈妈"
+    re.compile(r"我是(?P<n>[\u4e00-\u9fff]{2,3}?)的?(?:妈妈|爸爸|家长|奶奶|爷爷|外婆|外公|姐姐|哥哥)"),
     # a signature: the name alone at the start of a line before a nurse's or doctor's
     # credential written in English ("彭詠詩 RN", "陈静 MD")
     re.compile(r"^[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})[ \t]+(?:RN|MD|RPh|NP|PA|MBBS|FRCS|"
@@ -85,6 +91,10 @@ _ZH_NOT_NAMES = L.words("""
 """)
 
 
+#: relatives (not 患者 nor 家属): at the start of a chat line they speak
+_KIN_LABELS = frozenset(_KIN_ZH.split("|"))
+#: the start of a line, or of a chat line after its time
+_LINE_START = re.compile(r"(?:^|\n)[ \t]*(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]*)?$")
 #: a name then spaces, just before a label with no colon: the label is the name's title
 #: ("上官明哲 主治医师  执业证书编码")
 _TITLE_AFTER_NAME = re.compile(r"[\u4e00-\u9fff][ \t\u3000]+$")
@@ -129,6 +139,9 @@ _DOSE_AFTER = re.compile(r"\s*\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)?\s*(?:mg|μg|ug|mc
 # a form of a drug right after a word: "甘精胰岛素", "地塞米松注射液", "复方甘草片" — a drug's name
 _DRUG_FORM_AFTER = re.compile(r"胰岛素|激素|注射液|注射剂|胶囊|颗粒|口服液|乳膏|软膏|滴眼液|缓释片|"
                               r"控释片|肠溶片|分散片|气雾剂|栓")
+# a drug's stem right after a word: 米诺|环素, 阿莫|西林, 左氧|氟沙星
+_DRUG_STEM_AFTER = re.compile(r"环素|霉素|沙星|西林|他汀|洛尔|地平|普利|沙坦|替丁|拉唑|咪唑|硝唑|"
+                              r"头孢|培南|韦|单抗")
 # left or right and a part of the body (左耳, 右胸, 左膝): a side, not a person named 左
 _BODY_SIDE = re.compile(r"[左右][耳眼胸乳膝肩臂腿手足脚髋肺肾肝腹颈侧心房室踝腕肘背腰臀上下前后半"
                         r"颞额枕顶颊鼻唇舌指趾跟]")
@@ -148,6 +161,7 @@ def _medical(text: str, start: int, end: int) -> bool:
             or (start > 0 and text[start - 1] == "氏")
             or _DOSE_AFTER.match(text, end) is not None
             or _DRUG_FORM_AFTER.match(text, end) is not None
+            or _DRUG_STEM_AFTER.match(text, end) is not None
             or _BODY_SIDE.match(text, start) is not None)
 
 
@@ -318,6 +332,9 @@ def _zh_names(text: str) -> list[_Cand]:
     nr_starts = {s for s, _, f in tokens if f.startswith("nr")}
     found: list[tuple[int, int]] = []
     for m in _ZH_NAME_LABEL.finditer(text):
+        if m.group("label") in _KIN_LABELS and re.search("[:：]", m.group("sep")) and \
+                _LINE_START.search(text, max(0, m.start() - 12), m.start()):
+            continue  # "22:47 大姐：医生说...": a relative speaking in a chat, not a label
         if not re.search("[:：]", m.group("sep")) and \
                 _TITLE_AFTER_NAME.search(text, max(0, m.start() - 8), m.start()):
             continue  # 欧阳靖　主治医师　执业证书: a title after a name, not a label
@@ -340,6 +357,8 @@ def _zh_names(text: str) -> list[_Cand]:
                 name = name[label.end():]
                 if not _surname_len(text, start) and _dict_word(name):
                     continue  # 患者知情同意: a word after the label, not a name
+            if _ZH_TITLE.fullmatch(name) or _ZH_NAME_LABEL.fullmatch(name):
+                continue  # 护士签字：, 医生签名: a role before the cue, not a name
             if 2 <= len(name) <= 4 and _given_ok(name[1:]) and not _bad_name(name, True) \
                     and name[-1] not in "科室院部区市县省":
                 found.append((start, start + len(name)))
@@ -397,6 +416,8 @@ _NOT_GIVEN_LAST = frozenset("说是在的了和与也都就去来要会让给把
 def _whole_given_name(text: str, start: int, end: int) -> tuple[int, int]:
     """A name cut one character short by the segmenter (李德|福）, 闻人|琪（) taken whole:
     one more Han character when a bracket or punctuation closes it."""
+    if text.startswith("某某", end) or (text.startswith("某", end) and end - start == 1):
+        return start, end + (2 if text.startswith("某某", end) else 1)  # 覃某某, 李某
     if (end - start in (2, 3) and end + 1 < len(text) and _is_han(text[end])
             and text[end] not in _NOT_GIVEN_LAST and text[end + 1] in _NAME_CLOSE):
         return start, end + 1

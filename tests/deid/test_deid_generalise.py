@@ -1226,3 +1226,62 @@ PRECISION_19 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_19)
 def test_clinical_values_survive_round_19(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# Round 20 (session 39, from test21's misses, read after its one scoring): "baby of" a
+# mother, a chat speaker with a role in brackets, "med aid", Singapore blocks and postal
+# codes, counties, "Thanks so much" before a name, initials with a role, case numbers,
+# a unit then a dash then a street, Mc and 's in street names, initials closing a note;
+# in Chinese: 1-character parents in a chat (磊妈：), dates (中華民國, 21日18:00, 于3/5,
+# 8/6由, CT（4.17, table rows, 16/2 02:35, 上周六1.11), row signers of dated rows (于),
+# romanised Cantonese names (Lam Chi Fai, KY Wong), # extensions, check digits after a
+# dash, official document numbers (苏职诊〔2024〕第0386号)
+CASES_20 = [
+    ("en", "Baby: Aroha, baby of Hinemoa Tapsell\n<<BGL 2.1 mmol/L>>", "Hinemoa Tapsell"),
+    ("en", "07:45  Shireen (reception): Hi, note ready\n07:50  Thandeka Mokoena: ok thanx\n"
+     "07:52  Thandeka Mokoena: <<temp 38.9>>", "Shireen"),
+    ("en", "yes same adress. med aid DHM 4471 20938, <<CRP 188>>", "DHM 4471 20938"),
+    ("en", "nurse: Blk 612B Edgefield Plains #14-203 S(822612)\n<<INR 4.2>>",
+     "Blk 612B Edgefield Plains #14-203 S(822612)"),
+    ("en", "Kessler County Health Department - <<norovirus GII>> confirmed", "Kessler County"),
+    ("en", "if I can work.\n\nThanks so much\nHope\n<<splint 6 weeks>>", "Hope"),
+    ("en", "Wed 12/2   reviewed by AM (ANP) w/ Mr Stirling\n<<angulation 40 deg>>", "AM"),
+    ("en", "hpzone case HPZ 2514477 - <<urinary antigen positive>>", "HPZ 2514477"),
+    ("en", "Suite 610 - 1125 Howe Street, Vancouver, BC V6Z 2K8\n<<FEV1 2.1 L>>",
+     "Suite 610 - 1125 Howe Street"),
+    ("en", "Bush Medical, 71 McDowall St, Roma QLD 4455\n<<phase II IgG 1:800>>", "71 McDowall St"),
+    ("en", "cons aware we are investigating\n\nk.b.\n", "k.b."),
+    ("zh", "王磊：宝宝血糖低\n磊妈：严不严重\n王磊：<<血糖 1.9 mmol/L>>\n磊妈：我明天过去", "磊妈"),
+    ("zh", "發文日期：中華民國113年9月5日\n<<賠付 14,000元>>", "中華民國113年9月5日"),
+    ("zh", "注意：球囊计划21日18:00前后取出，<<缩宫素 10U>>", "21日"),
+    ("zh", "患者已于3/5凌晨入院，<<血钾 3.1 mmol/L>>", "3/5"),
+    ("zh", "颈部增强CT（4.17，影像号略）示<<低密度灶 2.8 cm>>", "4.17"),
+    ("zh", "XR(16/2 02:35): <<R 5th MC neck fracture>>", "16/2"),
+    ("zh", "5/17　　　10°　　　轻度浸渍　　于\n5/31　　　5°　　　正常　　　于\n<<DIP 0°>>", "于"),
+    ("zh", "同組同事Lam Chi Fai同梁偉強都有發燒，<<T 39.0℃>>", "Lam Chi Fai"),
+    ("zh", "轉錄：分流護士KY Wong，<<Hb 98 g/L>>", "KY Wong"),
+    ("zh", "電話：(02)2758-6600 #3127　<<賠付 80%>>", "(02)2758-6600 #3127"),
+    ("zh", "匯入您指定之帳戶（帳號081-50-312774-6）。<<門診 12次>>", "081-50-312774-6"),
+    ("zh", "编号：苏职诊〔2024〕第0386号\n<<FEV1 68%>>", "苏职诊〔2024〕第0386号"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_20,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_20])
+def test_identifier_removed_round_20(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_20 = [
+    ("en", "PATIENT VISIT RECORD\nVisit date: pending, <<pain score 7/10>>"),
+    ("en", "PAEDIATRIC TRIAGE\nTriage RN on shift; <<HR 128>>"),
+    ("zh", "每日痰量约<<80 ml>>，黄绿色。"),
+    ("zh", "查虎红<<平板凝集试验阳性>>，试管凝集 1:400"),
+    ("zh", "值班医生：先别慌 身体前倾，<<INR 3.6>>"),
+    ("zh", "幺爸：莫慌\n幺爸：钱我出 <<胆红素 41>>"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_20)
+def test_clinical_values_survive_round_20(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

@@ -347,7 +347,7 @@ _MD_CUE = re.compile(r"(?i)(?:\b(?:on|since|from|until|till|through|thru|by|date
                      r"review|reviewed|tca|f/up|follow-?up|clinic|fitted|implanted|check|"
                      r"given|adm|today|theatre|graft|fixation|operated|op|debrided|"
                      r"checked|scan|scanned|delivered|delivery|"
-                     rf"{_WEEKDAY_ABBR}|{_WEEKDAY_ID})|[\[(]|^)[\s:.,]*$")
+                     rf"{_WEEKDAY_ABBR}|{_WEEKDAY_ID})|[\[(]|^|(?<=[已于於在])|(?<=[于於]))[\s:.,]*$")
 _MD_TIME_AFTER = re.compile(r"(?i)[ \t]*(?:@|at)?[ \t]*"
                             r"(?:[01]?\d|2[0-3])"
                             r"(?::[0-5]\d|[ \t]?[ap]\.?m\b)")
@@ -363,6 +363,9 @@ _MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor
                             r"(?<![:\d])\d+[ \t]+)$")  # a number on the same line ("take 2 1/2")
 
 
+#: an event right after a year-less month/day in a Chinese note: "8/6由骨科…", "3/5凌晨入院"
+_ZH_EVENT_AFTER = re.compile(r"[ \t]?(?:入院|出院|手术|术后|复查|复诊|就诊|由|行|起|开始|凌晨|上午|"
+                             r"下午|晚上|早上|抽血|住院|转入|转出)")
 #: a weekday right after a year-less month/day: "11/11（周一）", "3/5 (Wed)", "3/5 周二"
 _WEEKDAY_AFTER = re.compile(r"[ \t]?[（(]?(?:周|週|星期|礼拜)[一二三四五六日天]|"
                             r"[ \t]?\((?i:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?\)")
@@ -396,11 +399,19 @@ _DOTTED_DM_CUE = re.compile(r"(?i)\b(?:review|reviewed|seen|due|appt|appointment
 # a log line that starts with day.month: "10.06  R. Lund. Ulcer 3.8 x 2.9 cm"
 _LOG_DM = re.compile(r"^[ \t]*(?P<d>3[01]|[12]\d|0?[1-9])\.(?P<m>1[0-2]|0[1-9])(?=[ \t]{2,}|\t)",
                      re.M)
+# a Chinese examination's date in brackets: "颈部增强CT（4.17，影像号…）", "X线（5-10）"
+_ZH_EXAM_MD = re.compile(r"(?:CT|MRI|MR|X线|X光|DR|B超|彩超|超声|胃镜|肠镜|心电图|造影|检查|"
+                         r"复查|片)[ \t]?"
+                         r"[（(](?P<m>1[0-2]|[1-9])[.\-/](?P<d>3[01]|[12]\d|[1-9])(?=[，,）)；; ])")
+# a table row that starts with a Chinese month.day: "6.21　　　0°　…"
+_ZH_LOG_MD = re.compile(r"^[ \t]*(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])"
+                        r"(?=[ \t\u3000]{2,}|\t)", re.M)
 # Chinese month.day before an event: "11.2入院", "3.15手术"
 _ZH_MD_EVENT = re.compile(r"(?<![\d.])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])"
                           r"(?=入院|出院|手术|术后|复查|就诊|起|开始|转入|转出|返院|住院)")
 # month.day right after "this time", "last time" (a period, a visit): "这次是11.2 上次10.4"
-_ZH_MD_AFTER_TIME = re.compile(r"(?:这次是?|上次是?|末次(?:月经)?是?|下次是?|上回是?|这回是?)[ \t]?"
+_ZH_MD_AFTER_TIME = re.compile(r"(?:这次是?|上次是?|末次(?:月经)?是?|下次是?|上回是?|这回是?|"
+                               r"(?:上|下|本|这)?(?:周|星期|礼拜)[一二三四五六日天])[ \t]?"
                                r"(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])"
                                r"(?![\d.]|[ \t]*(?:[A-Za-z%℃°]|次|分|岁|元|斤|公斤|厘米|毫米))")
 # a stay written as a range of month.day in brackets: "住院11天（6.21—7.2）"
@@ -490,7 +501,7 @@ def _score_not_date(text: str, start: int, end: int, month: int, day: int) -> bo
 def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
     month, day = int(m.group("m")), int(m.group("d"))
     before = text[max(0, m.start() - 24):m.start()]
-    if _WEEKDAY_AFTER.match(text, m.end()) or (
+    if _ZH_EVENT_AFTER.match(text, m.end()) or _WEEKDAY_AFTER.match(text, m.end()) or (
             _TIME_BEFORE.search(before) and not _MD_NOT_AFTER.match(text, m.end())):
         return True  # "11/11（周一）", "3/5 (Wed)", "next due 1400 3/10"
     not_before = _MD_NOT_BEFORE.search(before)
@@ -584,6 +595,13 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
                 if part is not None:
                     found.append(DateMatch(part.start(), part.end(), None, int(part.group("m")),
                                            int(part.group("d")), part))
+    for m in [*_ZH_EXAM_MD.finditer(text), *_ZH_LOG_MD.finditer(text)] if lang == "zh" else ():
+        found.append(DateMatch(m.start("m"), m.end("d"), None, int(m.group("m")),
+                               int(m.group("d")), m))
+    for m in _BARE_DM.finditer(text) if lang == "zh" else ():
+        if _MD_TIME_AFTER.match(text, m.end()):  # "XR(16/2 02:35 …)": day/month then a time
+            found.append(DateMatch(m.start(), m.end(), None, int(m.group("m")),
+                                   int(m.group("d")), m))
     for m in _ZH_MD_AFTER_TIME.finditer(text) if lang == "zh" else ():
         part = _ZH_MD_AT.match(text, m.start("m"))
         if part is not None:
@@ -793,7 +811,7 @@ _ZH_VAGUE = [
     # 前年冬至, 去年中秋: a festival of a named year
     re.compile(r"(?:去年|今年|前年|明年|大前年)(?:的)?(?:冬至|夏至|立春|立秋|七夕|小年|腊八)"),
     # the Minguo (Republic of China) calendar: 民国113年5月3日, 113年5月3日
-    re.compile(r"(?:民国|民國)?(?<!\d)(?:1[0-2]\d|[89]\d)年(?:1[0-2]|0?[1-9])月"
+    re.compile(r"(?:(?:中华|中華)?(?:民国|民國))?(?<!\d)(?:1[0-2]\d|[89]\d)年(?:1[0-2]|0?[1-9])月"
                r"(?:3[01]|[12]\d|0?[1-9])[日号]"),
     # 农历三月初八, 阴历腊月廿三
     re.compile(r"(?:(?:19|20)\d\d年)?(?:农历|阴历|旧历)(?:(?:19|20)\d\d年|[〇零一二三四五六七八九]{2,4}年)?"
@@ -807,6 +825,10 @@ _ZH_VAGUE = [
     re.compile(r"(?<![\d第])(?:3[01]|[12]\d|0?[1-9])号(?=复诊|复查|手术|入院|出院|来院|来|去|前|后|"
                r"之前|以后|左右|上午|下午|晚上|早上|中午|当天|那天|再来|随访|拆线|换药|请假|过来|"
                r"回来|回家|过生日|生日|开学|放假)"),
+    # a day with a time or a part of the day after it: "21日18:00前后", "6日凌晨", "9號晚"
+    re.compile(r"(?<![\d第月/.-])(?:3[01]|[12]\d|0?[1-9])[日号號]"
+               r"(?=[ \t]?(?:[01]?\d|2[0-3])[:：][0-5]\d|"
+               r"凌晨|上午|下午|晚上|早上|中午|傍晚|夜间|晚(?![期餐饭])|夜(?!班))"),
     # the same in Chinese numerals: 十五号请假, 二十三号复查
     re.compile(r"(?<![\d〇零一二三四五六七八九十第])(?:三十一?|二十[一二三四五六七八九]?|"
                r"十[一二三四五六七八九]?|[一二三四五六七八九])号(?=复诊|复查|手术|入院|出院|来院|"

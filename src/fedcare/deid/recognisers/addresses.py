@@ -36,17 +36,27 @@ _ZIP = r"\d{5}(?:-\d{4})?"
 _CITY_STATE = (rf"{_CITY_WORDS},?\s+(?:(?:{_STATE_ABBR})\.?(?:\s+{_ZIP})?|"
                rf"(?:{_STATE_NAME})(?:\s+{_ZIP})?)(?![A-Za-z])")
 _UNIT = r"(?:,?\s*(?:Apt|Apartment|Unit|Suite|Ste|Fl|Floor|Rm|Room|Bldg|#)\.?\s*#?\s*[A-Za-z0-9-]+)"
+_SWORD = r"(?:Mc|Mac|O['’])?[A-Z][a-z]+(?:['’]s)?(?:-[A-Z][a-z]+)?"
 _STREET = (rf"(?<![\w/.-])(?:\d{{1,4}}[A-Za-z]?/)?\d{{1,6}}[A-Za-z]?\s+"
-           rf"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?(?:[A-Z][a-z]+(?:-[A-Z][a-z]+)?|"
-           rf"\d+(?:st|nd|rd|th))(?:\s+[A-Z][a-z]+(?:-[A-Z][a-z]+)?){{0,3}}\s+"
+           rf"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?(?:{_SWORD}|"
+           rf"\d+(?:st|nd|rd|th))(?:\s+{_SWORD}){{0,3}}\s+"
            rf"(?:{_SUFFIX})(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?{_UNIT}?")
 # an apartment before the street ("apt 4, 12 Elm St"), a city after it ("..., Dayton")
-_UNIT_BEFORE = re.compile(r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s*#?\s*[A-Za-z0-9-]+,?\s+"
+_UNIT_BEFORE = re.compile(r"(?i:apt|apartment|unit|suite|ste|flat)\.?\s*#?\s*[A-Za-z0-9-]+"
+                          r"(?:,?\s+|\s+[-–]\s+)"
                           r"(?:[A-Z][a-z]+\s+(?:Court|House|Lodge|Mansions|Tower),\s+)?$")
 _CITY_NEXT = re.compile(r"(?:,[ \t]*|\s+in\s+)(?P<c>[A-Z][a-z]+(?:[ \t-][A-Z][a-z]+)?)(?![A-Za-z])"
                         r"(?:,[ \t]*[A-Z][a-z]+(?:[ \t-][A-Z][a-z]+)?(?![A-Za-z])){0,2}")
 _EN_ADDRESS = [
     re.compile(rf"{_STREET}(?:,?\s+{_CITY_STATE})?"),
+    # a Singapore block, its unit and postal code: "Blk 612B Edgefield Plains #14-203 S(822612)"
+    re.compile(r"(?<![A-Za-z])(?:Blk|Block)\.?[ \t]+\d{1,4}[A-Z]?(?:[ \t]+[A-Z][a-z]+){1,4}"
+               r"(?:[ \t,]+#\d{1,3}-\d{1,5})?(?:[ \t,]+(?:S\(\d{6}\)|Singapore[ \t]+\d{6}))?"),
+    re.compile(r"(?<![A-Za-z0-9])S\(\d{6}\)|"
+               r"(?<![\w#])#\d{1,3}-\d{2,5}(?=[ \t,]+(?:S\(|Singapore))"),
+    # a county, parish or shire: "Kessler County Health Department", "Maranoa Shire"
+    re.compile(r"(?<![A-Za-z])[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]+(?:County|Parish|Shire|Borough)"
+               r"(?![A-Za-z])"),
     re.compile(rf"(?i:(?:G\.?\s?)?P\.?\s?O\.?\s*Box|Locked\s+Bag|Private\s+Bag|PMB)\s+\d+"
                rf"(?:,?\s+{_CITY_STATE})?"),
     # a city or suburb before an Australian state and postcode, a Canadian province and

@@ -89,6 +89,8 @@ _PHONE_CUE = re.compile(r"(?i)(?:phone|tel|telephone|cell|mobile|fax|pager|beepe
 #: an eight-digit number (Hong Kong, Macau, Singapore: "2388 6142", "6612-3456") right after
 #: a phone or fax label
 _EIGHT_DIGIT_CUE = re.compile(r"(?i)(?:電話|电话|手機|手机|傳真|传真|聯絡|联络|聯繫|联系|tel|phone|"
+                              r"call|"
+                              r"(?-i:HP)|"
                               r"fax|mobile)[^\n\d]{0,6}?(?<![\d-])"
                               r"(?P<n>[2-9]\d{3}[ -]?\d{4})(?![\d-])")
 

@@ -29,7 +29,7 @@ _EN_LABELS: dict[str, str] = {
            rf"(?-i:OP|IP|OPD|IPD)\s*(?:{_N}|#)|file\s+(?:{_N}|#)|(?-i:BHT|UHID)|clinic\s+{_N}",
     "INSURANCE": rf"insurance\s+(?:ID|{_N}|member\s+ID|policy(?:\s+{_N})?)|"
                  rf"(?-i:BPJS)(?:\s+Kesehatan)?|(?-i:CNS|SUS)(?:\s+{_N})?|Cart[ãa]o\s+SUS(?:\s+\(CNS\))?|"
-                 rf"member\s+(?:ID|{_N})|member(?=\s*[:#])|(?:medical\s+)?scheme|medical\s+aid|"
+                 rf"member\s+(?:ID|{_N})|member(?=\s*[:#])|(?:medical\s+)?scheme|med(?:ical)?\.?\s+aid|"
                  rf"member(?=\s*[:#]?\s*[A-Z]{{0,3}}\d{{5,}})|insurer\s+{_N}|symbol\s*/\s*{_N}|"
                  rf"membership(?:\s+(?:{_N}|ID))?|(?-i:NHIS|NHIF|SHIF|PhilHealth|HMO)(?:\s+(?:card|"
                  rf"PIN|ID|{_N}))?|"
@@ -96,7 +96,7 @@ _EN_LABELS: dict[str, str] = {
           rf"requisition(?=\s+[A-Z]{{2,4}}\s?\d)|req(?:uisition)?\s+{_N}|"
           rf"(?:user(?:name)?|login|handle|user\s+ID)(?=\s*[:#]?\s*[a-z][a-z0-9._-]*\d)|"
           rf"(?:our|your|my)\s+ref(?:erence)?(?=\s*[:#])|"
-          rf"ref(?:erence)?(?=\s*[:#]?\s*[A-Z]{{2,5}}-\d)|"
+          rf"ref(?:erence)?(?=\s*[:#]?\s*[A-Z]{{2,5}}-\d)|case(?=\s+[A-Z]{{2,5}}\s?\d{{5,}})|"
           rf"(?:group\s+member|pilgrim|crew|seaman'?s?\s+book|CDC|team\s+member)\s+(?:ID|{_N})|"
           rf"(?:claim|case|ticket|reference|ref|confirmation|order|requisition)\s+(?:{_N}|ID)|"
           rf"(?:police|incident|accident|crash|citation)\s+(?:report|case)(?:\s+{_N})?|badge",
@@ -207,6 +207,16 @@ def _labelled(text: str, lang: str) -> list[_Cand]:
             prio = _PRIORITY["LABELLED"] + len(m.group("label")) / 100
             out.append((start, end, phi_type, prio))
     return out
+
+
+#: an official document's number: issuer, year in brackets, serial (苏职诊〔2024〕第0386号,
+#: 东远船〔2025〕017号)
+_DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,8}[〔\[［(（](?:19|20)\d\d[〕\]］)）]第?\d{1,6}号")
+
+
+@recogniser("document-number", ("zh",))
+def _document_numbers(text: str) -> list[_Cand]:
+    return [(m.start(), m.end(), "ID", _PRIORITY["GENERIC"]) for m in _DOC_NUMBER.finditer(text)]
 
 
 # ---------------------------------------------------------------- national numbers

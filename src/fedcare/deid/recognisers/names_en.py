@@ -42,7 +42,7 @@ _TITLE = re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mister|Doctor|Sr|Sra|Srta|
                     rf"Judge|Attorney|Fr|Father|Sister|Pastor|Rev|Reverend|Rabbi|Imam|Coach|"
                     rf"Nurse|Madam|Mme|Mlle|Herr|Frau|Señor|Señora|Dame|Sir|Lady|Lord|Md|Mohd|"
                     rf"Ma|Smt|Hagga|Hajja|Hajjah|Haji|Hajji|Sheikh|Shaikh|Ustaz|Datuk|"
-                    rf"Dato|Atty|Ate|Kuya|Engr|Sis)\.?\s+"
+                    rf"Dato|Atty|Ate|Kuya|Engr|Sis|Shri|Kum|Shrimati)\.?\s+"
                     rf"(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW}|{_FULL_UP})")
 _COLON_LABELS = (r"patient(?:'s)?\s+name|patient|pt\s+name|pt|name|attending(?:\s+physician)?|"
                  r"resident|fellow|intern|pcp|primary\s+care(?:\s+(?:physician|provider))?|"
@@ -67,6 +67,7 @@ _KIN = (r"wife|husband|spouse|son|daughter|mother|father|mom|dad|brother|sister|
         r"partner|fianc[eé]e?|friend|neighbou?r|caregiver|guardian|roommate|stepson|"
         r"stepdaughter|daughter-in-law|son-in-law|call|contact|paged|notified|informed|"
         r"contacted|tell|ask|interpreter|chaplain|social\s+worker|case\s+manager|educator|"
+        r"baby\s+of|b/o|"
         r"dietitian|dietician|nutritionist|therapist|pharmacist|aide|tech|technician|CNA|"
         r"coordinator|navigator|scribe|coach|counsel(?:l)?or|midwife|doula|paramedic|"
         r"supervisor|manager|boss|teacher|landlord|pastor|priest|rabbi|imam|sitter|nanny|"
@@ -99,7 +100,9 @@ _NURSE = re.compile(rf"\b(?:Nurse|RN|NP|LVN|LPN|CNA|Sr\.?|Mdm|Puan|Encik|Cik|N/O
                     rf"[Rr]egistrar|[Ll]ocum|[Hh]ealth\s+visitor|[Dd]istrict\s+nurse|"
                     rf"[Pp]hysio(?:therapist)?)\s+(?P<n>{_FULL_CAP}|{_INIT}\s*{_CAPW})")
 #: The words that close a letter or message before the writer's name
-_SIGN_OFF_WORDS = (r"sincerely|regards|best\s+wishes|thanks|thank\s+you|cheers|respectfully|"
+_SIGN_OFF_WORDS = (r"sincerely|regards|best\s+wishes|thanks(?:\s+so\s+much|\s+again)?|"
+                   r"many\s+thanks|"
+                   r"thank\s+you(?:\s+so\s+much)?|cheers|respectfully|"
                    r"yours\s+(?:sincerely|faithfully|truly)|warmly")
 # a sign-off: the name on the line after "Sincerely," / "Kind regards,"
 _SIGN_OFF = re.compile(rf"(?i:{_SIGN_OFF_WORDS}|best),?[ \t]*\n"
@@ -142,7 +145,8 @@ _CHAT_TIME_FIRST = re.compile(
     rf"(?:\d{{1,2}}[/.-]\d{{1,2}}(?:[/.-]\d{{2,4}})?,?[ \t]+)?"
     rf"(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[ \t]?[AaPp]\.?[Mm]\.?)?)[ \t,\-–]*"
     rf"(?:(?i:{_CHAT_KIN})[ \t]+)?(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}"
-    rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)[ \t]*(?::|$)", re.M)
+    rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)(?:[ \t]*\([a-z][a-z .]{{1,20}}\))?[ \t]*(?::|$)",
+    re.M)
 #: words before a colon at the start of a line that are a field of a note, not a speaker
 _FIELD_WORDS = L.words("""
 plan hx pmh psh meds medications medication allergies allergy diagnosis diagnoses impression
@@ -256,12 +260,16 @@ _MONTH_NAMES = L.words("may june april august jan march")
 _SIGNING_INITIALS = re.compile(
     r"(?:(?:(?i:initials)[ \t]*:|(?i:checked(?:[ \t]+by)?|typed[ \t]+by|entered[ \t]+by|"
     r"completed[ \t]+by|countersigned(?:[ \t]+by)?)[ \t]*:?)[ \t]*(?P<a>[A-Z]{2,3})(?![A-Za-z0-9])|"
-    r"(?i:\bby)[ \t]+(?P<b>[A-Z]{2,3})[ \t.]*$|"
+    r"(?i:\bby)[ \t]+(?P<b>[A-Z]{2,3})(?:[ \t.]*$|[ \t]*\((?:ANP|RN|NP|PA|CNS|SHO|FY\d|SpR|"
+    r"reg|registrar|cons|nurse|physio|OT|dietitian)\))|"
     r"^[ \t]*(?P<c>[A-Z]{2,3})[ \t]*/[ \t]*(?i:typed|dictated|checked|entered))", re.M)
 #: a name typed in lower case with an initial, before a nurse's or doctor's credential:
 #: "given by j. oduya RN   taken by tess m. RN"
 _LOWER_CRED = re.compile(r"(?<![A-Za-z.])(?P<n>[a-z]\.[ ]?[a-z]{2,}(?:[-'][a-z]+)?|"
                          r"[a-z]{2,}[ ][a-z]\.)[ \t]+(?:RN|NP|MD|LPN|CNA|RM|EN|PA)\b")
+#: initials alone on a note's last line, its author: "k.b.", "J.M."
+_LAST_LINE_INITIALS = re.compile(r"\n[ \t]*(?P<n>[A-Za-z]\.[ ]?[A-Za-z]\.?(?:[ ]?[A-Za-z]\.)?)"
+                                 r"[ \t]*\n*\Z")
 #: clinical and administrative abbreviations that sign nothing ("referred by GP")
 _NOT_SIGNING_ABBR = frozenset({
     "GP", "ED", "AE", "ICU", "ITU", "HDU", "OT", "PT", "MDT", "CT", "MRI", "ENT", "HCA", "SHO",
@@ -436,9 +444,13 @@ def _en_names(text: str) -> list[_Cand]:
     speakers = _chat_speakers(text) + _chat_colon_speakers(text)
     strong += speakers
     strong += [m.span("n") for m in _LOWER_CRED.finditer(text)]
+    last = _LAST_LINE_INITIALS.search(text)
+    if last is not None:
+        strong.append(last.span("n"))
     for m in _SIGNING_INITIALS.finditer(text):
         group = next(g for g in ("a", "b", "c") if m.group(g))
-        if m.group(group) not in _NOT_SIGNING_ABBR | _NOT_INITIALS:
+        role = text[m.end(group):m.end()].strip().startswith("(")
+        if role or m.group(group) not in _NOT_SIGNING_ABBR | _NOT_INITIALS:
             strong.append(m.span(group))
     _lower_and_world_names(text, strong, weak, add)
     weak += _propagate_en(text, strong + weak)

@@ -142,6 +142,8 @@ _DRUG_FORM_AFTER = re.compile(r"胰岛素|激素|注射液|注射剂|胶囊|颗�
 # a drug's stem right after a word: 米诺|环素, 阿莫|西林, 左氧|氟沙星
 _DRUG_STEM_AFTER = re.compile(r"环素|霉素|沙星|西林|他汀|洛尔|地平|普利|沙坦|替丁|拉唑|咪唑|硝唑|"
                               r"头孢|培南|韦|单抗")
+# a test, a scale or a sign right after a word: 查虎红|平板凝集试验, Crawford|标准
+_TEST_AFTER = re.compile(r"平板|凝集|试验|实验|标准|分级|分型|评分|量表|综合征|染色")
 # left or right and a part of the body (左耳, 右胸, 左膝): a side, not a person named 左
 _BODY_SIDE = re.compile(r"[左右][耳眼胸乳膝肩臂腿手足脚髋肺肾肝腹颈侧心房室踝腕肘背腰臀上下前后半"
                         r"颞额枕顶颊鼻唇舌指趾跟]")
@@ -162,12 +164,13 @@ def _medical(text: str, start: int, end: int) -> bool:
             or _DOSE_AFTER.match(text, end) is not None
             or _DRUG_FORM_AFTER.match(text, end) is not None
             or _DRUG_STEM_AFTER.match(text, end) is not None
+            or _TEST_AFTER.match(text, end) is not None
             or _BODY_SIDE.match(text, start) is not None)
 
 
 #: characters that never start a name written with an unlisted surname: function words
 _NOT_NAME_START = frozenset("很不没也都就还再已可要会能请让把被对从在是有的了与及或但而且"
-                             "这那您你我他她它")
+                             "人先太真挺蛮刚才又只这那您你我他她它")
 #: jieba's dictionary lists some common words as person names (毛巾/nr, 安抚/nr, 康复/nr):
 #: from this frequency on, a two-character one found only by its tag is taken as a word
 #: ("她的毛巾碗筷", "陪伴安抚后", "可短暂被安抚")
@@ -198,7 +201,7 @@ def _plain_word_at(text: str, pos: int) -> bool:
 
 
 def _bad_name(name: str, strong: bool = False) -> bool:
-    return (name in _ZH_NOT_NAMES or any(c in _CANTONESE for c in name)
+    return (name in _ZH_NOT_NAMES or any(c in _CANTONESE for c in name) or name.endswith("色")
             or name in _ZH_KIN_WORDS or name.endswith("氏")
             or _dict_word(name, strong) or any(k in name for k in ("医院", "科室", "病房")))
 
@@ -285,6 +288,9 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
         return None
     # a listed surname whose name is also a dictionary word (何国/r, 王国/n): kept after a
     # strong label when nothing Han follows, or when a confirming word follows (王国（女）)
+    if best - pos > s_len and _title_at(text, best) and _plain_word_at(text, pos) and \
+            text[pos:best] not in L.CN_COMPOUND_SURNAMES:
+        return None  # 联系人：车间主任陶建新: a workshop, not a name; the name follows
     isolated = best == len(text) or not _is_han(text[best])
     confirmed = (strong and isolated) or (best < len(text) and _ZH_NAME_NEXT.match(text, best))
     if best - pos > s_len and _bad_name(text[pos:best], strong) and not (
@@ -502,6 +508,7 @@ LIU ZHANG WANG CHEN YANG ZHAO HUANG ZHOU XU SUN HU ZHU GAO LIN HE GUO LUO LIANG 
 XIE HAN FENG DONG XIAO CAO YUAN DENG FU SHEN ZENG PENG LU SU JIANG CAI JIA DING WEI XUE YE
 YAN PAN DU DAI XIA ZHONG TIAN REN FAN FANG SHI YAO TAN LIAO ZOU XIONG JIN HAO KONG BAI CUI
 KANG MAO QIU QIN GU HOU SHAO MENG LONG DUAN LEI QIAN YIN QIAO GONG WEN
+CHEONG LEONG IEONG KUOK SOU IAO LOU CHOI VONG HOI TAM SIO
 """)
 _HK_NAME = re.compile(r"(?<![A-Za-z])(?P<s>[A-Z]{2,}(?:-[A-Z]{2,})?),?\s+[A-Z][a-z]{1,5}"
                       r"(?:[\s-][A-Z]?[a-z]{1,5}){0,2}(?![A-Za-z])")
@@ -511,15 +518,25 @@ _MIXED_NAME = re.compile(r"(?P<n>(?<![A-Za-z])(?P<g>[A-Z][a-z]{1,10})[ ]?(?P<s>[
                          r"|阿(?P<a>[A-Z][a-z]{1,10})(?![A-Za-z]))")
 # a parent speaking in a family chat, named after the child: "糖糖妈-小雯：", "糖糖爸 阿斌：",
 # "豆豆妈："
-_ZH_PARENT_SPEAKER = re.compile(r"^[ \t]*(?P<n>(?P<c>[\u4e00-\u9fff]{2,3}?)(?:妈妈|爸爸|妈|爸|"
+_ZH_PARENT_SPEAKER = re.compile(r"^[ \t]*(?:[\[【]?\d{1,2}:\d{2}[\]】]?[ \t]*)?"
+                                r"(?P<n>(?P<c>[\u4e00-\u9fff]{1,3}?)(?:妈妈|爸爸|妈|爸|"
                                 r"奶奶|爷爷|外婆|外公)(?:[-－—·• ][\u4e00-\u9fffA-Za-z]{1,8})?)"
                                 r"[ \t]*[：:]", re.M)
 #: what may stand before 妈/爸 in a chat label without being the child's name (孩子妈, 宝宝爸)
-_NOT_CHILD = L.words("孩子 宝宝 小孩 娃娃 儿子 女儿 大宝 二宝 老大 老二 我家 他家 她家 咱家")
+_NOT_CHILD = L.words("孩子 宝宝 小孩 娃娃 儿子 女儿 大宝 二宝 老大 老二 我家 他家 她家 咱家 "
+                     "我 你 他 她 老 小 大 二 三 四 五 亲 后 继 干 公 婆 岳 舅 姨 姑 叔 伯 "
+                     "孩 娃 宝 幺 细 满 表 堂")
 # a relative speaking by an English name: "小姨Coco：", "表姐 Mandy："
 _ZH_KIN_LATIN_SPEAKER = re.compile(r"^[ \t]*(?:[大二三小老]?(?:姨|姑|舅|叔|姐|哥|妹|弟)|表姐|表哥|"
                                    r"表妹|表弟|堂姐|堂哥|嫂子|姐夫)[ \t]?(?P<n>[A-Z][a-z]{1,12})"
                                    r"[ \t]*[：:]", re.M)
+# a romanised Cantonese name in title case or after initials: "Cheong Ka Man", "Lam Chi Fai",
+# "KY Wong" (the surname must be a listed one)
+_HK_TITLE_CASE = re.compile(r"(?<![A-Za-z])(?:(?P<s>[A-Z][a-z]{1,6})[ ]+[A-Z][a-z]{1,4}"
+                            r"(?:[ -][A-Z]?[a-z]{1,4})|[A-Z]{2}[ ]+(?P<t>[A-Z][a-z]{1,6}))"
+                            r"(?![A-Za-z])")
+_NOT_HK_NAME = re.compile(r"Hong Kong|Kowloon|\b(?:Ltd|Co|Inc|Rd|St|Ave|Road|Street|Bay|Hill|"
+                          r"Park)\b")
 # an English title before a romanised name inside a Chinese note: "Dr. Tsang", "Mr Lam"
 _LATIN_TITLE = re.compile(r"(?<![A-Za-z])(?P<n>(?:Dr|Mr|Mrs|Ms|Miss|Prof|Dra)\.?[ \t]+"
                           r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)?)(?![A-Za-z])")
@@ -577,6 +594,10 @@ def _chat_and_latin_names(text: str) -> list[_Cand]:
     for pattern in (_ZH_KIN_LATIN_SPEAKER, _LATIN_TITLE):
         out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"])
                 for m in pattern.finditer(text)]
+    for m in _HK_TITLE_CASE.finditer(text):
+        if (m.group("s") or m.group("t") or "").upper() in _HK_SURNAMES and \
+                not _NOT_HK_NAME.search(m.group(0)):
+            out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
     return out
 
 
@@ -654,15 +675,18 @@ _REDUP_WORDS = L.words("""
 
 #: Who signed each row of a table: a surname (and given name) alone at the end of two or
 #: more rows that start with a number ("1     11.6     IV级 ...     黎")
-_ROW_SIGNER = re.compile(r"(?m)^[ \t]*\d{1,3}[ \t]+[^\n]*?(?:[ \t]{2,}|\t)"
-                         r"(?P<n>[\u4e00-\u9fff]{1,3})[ \t]*$")
+_ROW_SIGNER = re.compile(r"(?m)^[ \t]*(?:\d{1,3}|\d{1,2}[/.]\d{1,2})[ \t\u3000]+[^\n]*?"
+                         r"(?:[ \t\u3000]{2,}|\t)"
+                         r"(?P<n>[\u4e00-\u9fff]{1,3})(?:（[^）\n]{1,6}）)?[ \t\u3000]*$")
 
 
 @recogniser("name-zh-row-signer", ("zh",))
 def _row_signers(text: str) -> list[_Cand]:
-    """A listed surname signing two or more numbered rows of a table."""
+    """A listed surname signing two or more numbered or dated rows of a table; a surname
+    alone in its column signs even when it is also a word (于, 和)."""
     rows = [m for m in _ROW_SIGNER.finditer(text)
-            if m.group("n")[0] in L.CN_SURNAMES and m.group("n") not in L.CN_NAME_STOPWORDS]
+            if m.group("n")[0] in L.CN_SURNAMES and (
+                len(m.group("n")) == 1 or m.group("n") not in L.CN_NAME_STOPWORDS)]
     if len(rows) < 2:
         return []
     return [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]) for m in rows]

@@ -1285,3 +1285,56 @@ PRECISION_20 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_20)
 def test_clinical_values_survive_round_20(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+# Round 21 (session 39, from test22's misses, read after its one scoring): a middle initial
+# without a dot at the end of a header's name, three-word lower-case chat speakers,
+# checklist rows signed by initials, a typist's initials in brackets; British durations
+# "in 18/12" and "review in 6/52" (not "joined in 3/12", a date), rows of scores with
+# commas (WPI 13/19, SSS 9/12); Chinese: an age before 了 (外婆都91了), a speaker's given
+# name used to address them (：小鱼 复诊…), internal short numbers, a double married
+# surname before 女士, Minguo dates with slashes, initials before a name in brackets, a
+# doubled child's name before its full name or 说, bank accounts (户口), 直线 phones,
+# districts after 至; not names: Sr. Na, 奶奶说, 婆婆说, 微信, 性別, 左移, 路易斯湖评分
+CASES_21 = [
+    ("en", "Patient: DELANEY, MARISOL A    DOB: 04/23/1979\n<<FIQR 61>>", "DELANEY, MARISOL A"),
+    ("en", "8:41 PM  jhun dela cruz: gud eve doc\n8:47 PM  jhun dela cruz: only when eating\n"
+     "<<stone 4 mm>>", "jhun dela cruz"),
+    ("en", "  Consent signed          Y     KL\n  Fasted                  Y     KL\n"
+     "  EMLA cream              Y     KL\n<<paracetamol 320 mg>>", "KL"),
+    ("en", "Typed: 13/11/2024 (CM)\n<<opening pressure 32 cm>>", "CM"),
+    ("en", "L side joined in 3/12. <<T 38.1>>", "3/12"),
+    ("zh", "二舅：外婆都91了 吃这么多药受的了吗\n<<铁蛋白 42>>", "91"),
+    ("zh", "江小鱼：我没事的\n舅妈汤丽萍：小鱼 复诊那天我开车\n江小鱼：好\n<<铁蛋白 42>>", "小鱼"),
+    ("zh", "通知值班医生（工号Y2031，短号662031）。<<眼压 32 mmHg>>", "662031"),
+    ("zh", "受保人：莫何玉蓮女士\n<<眼科手術 1次>>", "莫何玉蓮"),
+    ("zh", "112/09/04    OD     <<52.8 D>>", "112/09/04"),
+    ("zh", "pt: WZX (王梓轩) M 14y <<Haller 3.8>>", "WZX"),
+    ("zh", "浩浩（雷浩然）感冒第4天\n浩浩说想吃肉夹馍。<<T 36.9>>", "浩浩"),
+    ("zh", "存入閣下指定之銀行戶口 024-558-203117-883。<<合共 HK$41,350>>", "024-558-203117-883"),
+    ("zh", "請致電個案主任，直線 2833 6241，<<賠付 80%>>", "2833 6241"),
+    ("zh", "建议下撤至泸定县或者住院观察，<<SpO2 90%>>", "泸定县"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked", "value"), CASES_21,
+                         ids=[f"{c[0]}:{c[2]}" for c in CASES_21])
+def test_identifier_removed_round_21(lang: str, marked: str, value: str) -> None:
+    test_identifier_removed_and_values_kept(lang, marked, value)
+
+
+PRECISION_21 = [
+    ("en", "HbA1c 7.4%, <<Sr. Na 131 mEq/L>>, <<Sr. creatinine 0.8 mg/dl>>"),
+    ("en", "- 3 episodes in <<18/12>>: review in <<6/52>>"),
+    ("en", "Scores: WPI 13/19, SSS <<9/12>>, FIQR 61"),
+    ("zh", "<<奶奶说>>孩子去年也犯过，<<婆婆说>>加奶粉"),
+    ("zh", "随访小结已推送至患者<<微信>>（见附件）"),
+    ("zh", "Echo: EF 66%，<<心脏左移>>受压"),
+    ("zh", "<<路易斯湖评分 9分>>（重度）"),
+    ("zh", "如對此有異議，可於<<30日內>>提交"),
+]
+
+
+@pytest.mark.parametrize(("lang", "marked"), PRECISION_21)
+def test_clinical_values_survive_round_21(lang: str, marked: str) -> None:
+    test_clinical_values_survive_round_2(lang, marked)

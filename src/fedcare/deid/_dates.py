@@ -448,12 +448,16 @@ _SCALE_THEN_WORD = re.compile(r"(?i)\b(?:epworth|ess|mmse|moca|ace-?(?:iii|3)?|p
                               r"edinburgh|epds|audit)[ \t:]+(?:now|was|today|down\s+to|up\s+to)"
                               r"[ \t:]*$")
 # "x 4/7", "for 3/52": a duration in British shorthand
-_DURATION_BEFORE = re.compile(r"(?i)(?:\bx|\bfor|×)[ \t]*$")
+_DURATION_BEFORE = re.compile(r"(?i)(?:\bx|\bfor|×|\bin|\bover|\bpast|\blast|\bwithin|\bafter|"
+                              r"\baged?)[ \t]*$")
 # a row of scores: an abbreviation or a word, a score, two spaces, the next: "TJC 12/28  SJC 8/28",
 # "Attention 14/18  Memory 11/26"
-_SCORE_ROW = re.compile(r"(?:^|[ \t]{2,}|\n)[ \t]*[A-Za-z][A-Za-z-]{1,14}[ \t]*:?[ \t]*$")
-_SCORE_ROW_AFTER = re.compile(r"[ \t]{2,}[A-Za-z][A-Za-z -]{1,20}[ \t]*:?[ \t]*\d{1,3}/\d{1,3}")
-_SCORE_ROW_BEFORE = re.compile(r"\d/\d{1,3}[ \t]{2,}[A-Za-z][A-Za-z-]{1,14}[ \t]*:?[ \t]*$")
+_SCORE_ROW = re.compile(r"(?:(?:^|[ \t]{2,}|\n)[ \t]*[A-Za-z][A-Za-z-]{1,14}|,[ \t]*[A-Z]{2,6})"
+                        r"[ \t]*:?[ \t]*$")
+_SCORE_ROW_AFTER = re.compile(r"(?:[ \t]{2,}[A-Za-z][A-Za-z -]{1,20}|,[ \t]*[A-Z]{2,6}(?:-\d)?)"
+                              r"[ \t]*:?[ \t]*\d{1,3}/\d{1,3}")
+_SCORE_ROW_BEFORE = re.compile(r"\d/\d{1,3}(?:[ \t]{2,}[A-Za-z][A-Za-z-]{1,14}|,[ \t]*[A-Z]{2,6})"
+                               r"[ \t]*:?[ \t]*$")
 # pain or relief scored out of ten earlier in the phrase: "relief to 3/10", "疼痛评分 4/10"
 _PAIN_BEFORE = re.compile(r"(?i)(?:pain|relief|sore|ache|severity|vas|nrs|疼痛|痛)[^\n]{0,30}$")
 # a Snellen visual acuity (6/9, 6/18, 3/24): after an acuity word, or beside an eye when
@@ -476,9 +480,16 @@ def _score_not_date(text: str, start: int, end: int, month: int, day: int) -> bo
             _SCALE_THEN_WORD.search(text, max(0, start - 24), start):
         return True
     before = text[max(0, start - 40):start]
-    if day in (7, 52) and month <= day and (_DURATION_BEFORE.search(text, max(0, start - 4),
-                                                                      start)
-                                            or _PAIN_BEFORE.search(before)) \
+    written = re.findall(r"\d+", text[start:end])
+    num, den = (int(written[0]), int(written[-1])) if len(written) >= 2 else (0, 0)
+    cue = _DURATION_BEFORE.search(text, max(0, start - 8), start)
+    # "in 3/12" may be a date (12 March): "in" makes a duration only of weeks or of more
+    # than twelve months
+    if cue is not None and cue.group(0).strip().lower() == "in" and not (
+            den == 52 or (den == 12 and num > 12)):
+        cue = None
+    duration = (den in (7, 52) and num <= den) or (den == 12 and num <= 24)
+    if duration and (cue is not None or (den == 7 and _PAIN_BEFORE.search(before))) \
             and not _STRONG_CUE.search(text, max(0, start - 24), start):
         return True  # British shorthand: 4/7 is four days, 3/52 three weeks
     if _SCORE_ROW.search(text, max(0, start - 16), start) and \
@@ -810,6 +821,8 @@ _ZH_VAGUE = [
                r"(?=早上|晚上|才|再|来|去|到|复诊|复查|手术|入院|出院|从|空腹|返|回|开始)"),
     # 前年冬至, 去年中秋: a festival of a named year
     re.compile(r"(?:去年|今年|前年|明年|大前年)(?:的)?(?:冬至|夏至|立春|立秋|七夕|小年|腊八)"),
+    # the Minguo calendar with slashes, in a table: "112/09/04"
+    re.compile(r"(?<![\d/.])(?:1[01]\d|[89]\d)/(?:0[1-9]|1[0-2])/(?:0[1-9]|[12]\d|3[01])(?![\d/])"),
     # the Minguo (Republic of China) calendar: 民国113年5月3日, 113年5月3日
     re.compile(r"(?:(?:中华|中華)?(?:民国|民國))?(?<!\d)(?:1[0-2]\d|[89]\d)年(?:1[0-2]|0?[1-9])月"
                r"(?:3[01]|[12]\d|0?[1-9])[日号]"),
@@ -821,7 +834,7 @@ _ZH_VAGUE = [
     # 19号, 11号 as a day of the month, in context: 周三（19号）, 吃到22号, 11号复诊
     re.compile(r"(?:(?<=[到至于（(])|(?<=周[一二三四五六日天])|(?<=礼拜[一二三四五六日天])|"
                r"(?<=星期[一二三四五六日天]))"
-               r"(?:3[01]|[12]\d|0?[1-9])[号日](?![楼床室院线门位栋单元房机窗诊柜厅口车道街路巷弄])"),
+               r"(?:3[01]|[12]\d|0?[1-9])[号日](?![楼床室院线门位栋单元房机窗诊柜厅口车道街路巷弄内內以])"),
     re.compile(r"(?<![\d第])(?:3[01]|[12]\d|0?[1-9])号(?=复诊|复查|手术|入院|出院|来院|来|去|前|后|"
                r"之前|以后|左右|上午|下午|晚上|早上|中午|当天|那天|再来|随访|拆线|换药|请假|过来|"
                r"回来|回家|过生日|生日|开学|放假)"),

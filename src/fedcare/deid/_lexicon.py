@@ -137,6 +137,7 @@ christian norman summer guy cannon drake best ward chambers house holmes
 EN_NOT_NAMES = words("""
 total score scores subtotal
 tab tabs cap caps inj syp syr susp oint sol triage visit record respiratory sorry smt shri
+folder member level coordinator referring nationality injured you doc wong-baker
 tuberculosis aureus coli pylori difficile pneumoniae epidermidis pyogenes agalactiae
 influenzae gonorrhoeae trachomatis aeruginosa faecalis faecium marcescens burnetii
 night nights handover district community agency bank charge shift weekend overnight

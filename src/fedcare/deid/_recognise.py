@@ -212,7 +212,8 @@ _CARD_PREFIX = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂
 #: letters and a dash glued before a code that starts with a letter (UR-REF-55208)
 _DASHED_PREFIX = re.compile(r"(?<![A-Za-z0-9-])[A-Z]{1,5}-$")
 #: a telephone extension after the number
-_EXTENSION = re.compile(r"[ \t]*,?[ \t]*(?:(?i:ext\.?|extn\.?|extension)[ \t]*|x|#)\d{1,5}(?!\d)")
+_EXTENSION = re.compile(r"[ \t]*,?[ \t]*(?:(?i:ext\.?|extn\.?|extension)[ \t]*|x|#|"
+                        r"(?:內線|内线|分机|分機|转|轉)[ \t]*)\d{1,5}(?!\d)")
 #: a dash and a check digit or two after a code: "081-50-312774-6"
 _CHECK_SUFFIX = re.compile(r"-[0-9A-Z]{1,2}(?![0-9A-Za-z-])")
 #: a check digit in brackets after a code (a Macau or Hong Kong identity card: 1384726(3))

@@ -450,7 +450,7 @@ _NOT_LOCAL = L.words("""
 
 
 # a district, county or town after a word of place: 在南山区, 从南溪区, 往观音镇
-_ZH_DISTRICT = re.compile(r"(?<=[在从到于自往去回住])(?P<a>[\u4e00-\u9fff]{2,3}(?:区|县|镇|乡))"
+_ZH_DISTRICT = re.compile(r"(?<=[在从到于自往去回住至])(?P<a>[\u4e00-\u9fff]{2,3}(?:区|县|镇|乡))"
                           r"(?![\u4e00-\u9fff]{0,1}(?:医院|中心|政府|卫生))")
 _NOT_DISTRICT = L.words("""
 病区 城区 市区 社区 小区 景区 园区 辖区 片区 新区 郊区 山区 牧区 灾区 疫区 重灾区 隔离区 污染区

@@ -86,10 +86,13 @@ _EXTENSION = re.compile(r"(?i)(?<![A-Za-z])(?:ext|extn|extension)\.?[ \t]*(?:no\
                         r"\d{4,5}(?![\d.,]\d|\d|[ \t]*(?:°|deg|degrees)\b)")
 _PHONE_CUE = re.compile(r"(?i)(?:phone|tel|telephone|cell|mobile|fax|pager|beeper|call|contact|"
                         r"电话|手机|联系方式|传真)[^\n\d]{0,15}?(?<!\d)(?P<n>\d{10,11})(?!\d)")
+#: a hospital's internal short number: "短号662031", "分机 4412", "內線 206"
+_SHORT_NUMBER = re.compile(r"(?<![\d][ \t])(?<!\d)(?:短号|短號|分机|分機|内线|內線)[ \t:：]*"
+                           r"(?P<n>\d{3,6})(?!\d)")
 #: an eight-digit number (Hong Kong, Macau, Singapore: "2388 6142", "6612-3456") right after
 #: a phone or fax label
 _EIGHT_DIGIT_CUE = re.compile(r"(?i)(?:電話|电话|手機|手机|傳真|传真|聯絡|联络|聯繫|联系|tel|phone|"
-                              r"call|"
+                              r"call|直线|直線|直綫|"
                               r"(?-i:HP)|"
                               r"fax|mobile)[^\n\d]{0,6}?(?<![\d-])"
                               r"(?P<n>[2-9]\d{3}[ -]?\d{4})(?![\d-])")
@@ -109,6 +112,7 @@ def _phones(text: str) -> list[_Cand]:
             out.append((m.start(), m.end(), "PHONE", _PRIORITY["PHONE"]))
     out += _spans(_PHONE_CUE, text, "PHONE", group="n")
     out += _spans(_EIGHT_DIGIT_CUE, text, "PHONE", group="n")
+    out += _spans(_SHORT_NUMBER, text, "PHONE", group="n")
     out += _spans(_EXTENSION, text, "PHONE")
     return out
 

@@ -145,7 +145,8 @@ _CHAT_TIME_FIRST = re.compile(
     rf"(?:\d{{1,2}}[/.-]\d{{1,2}}(?:[/.-]\d{{2,4}})?,?[ \t]+)?"
     rf"(?:[01]?\d|2[0-3])[:.][0-5]\d(?:[ \t]?[AaPp]\.?[Mm]\.?)?)[ \t,\-–]*"
     rf"(?:(?i:{_CHAT_KIN})[ \t]+)?(?P<n>[{_UP}{_LO}][{_LO}'’-]{{1,15}}"
-    rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}})?)(?:[ \t]*\([a-z][a-z .]{{1,20}}\))?[ \t]*(?::|$)",
+    rf"(?:[ \t][{_UP}{_LO}][{_LO}'’-]{{1,15}}){{0,2}})(?:[ \t]*\([a-z][a-z .]{{1,20}}\))?"
+    rf"[ \t]*(?::|$)",
     re.M)
 #: words before a colon at the start of a line that are a field of a note, not a speaker
 _FIELD_WORDS = L.words("""
@@ -267,6 +268,14 @@ _SIGNING_INITIALS = re.compile(
 #: "given by j. oduya RN   taken by tess m. RN"
 _LOWER_CRED = re.compile(r"(?<![A-Za-z.])(?P<n>[a-z]\.[ ]?[a-z]{2,}(?:[-'][a-z]+)?|"
                          r"[a-z]{2,}[ ][a-z]\.)[ \t]+(?:RN|NP|MD|LPN|CNA|RM|EN|PA)\b")
+#: what "Sr." (serum) comes before in a lab line
+_ANALYTE = re.compile(r"(?i)(?:na|k|cl|ca|mg|cr|creat\w*|urea|alb\w*|bil\w*|tsh|t4|ferritin|b12|"
+                      r"iron|phos\w*|uric|ldh|amylase|lipase)\b")
+#: initials that sign each row of a checklist, in their own column: "...   Y     KL"
+_ROW_INITIALS = re.compile(r"(?m)[ \t]{2,}(?P<n>[A-Z]{2,3})[ \t]*$")
+#: the typist's initials in brackets: "Typed: 13/11/2024 (CM)", "Dictated 12/3 (mk)"
+_TYPED_INITIALS = re.compile(r"(?i:typed|dictated|transcribed)\b[^\n()]{0,24}"
+                             r"\((?P<n>[A-Za-z]{2,3})\)")
 #: initials alone on a note's last line, its author: "k.b.", "J.M."
 _LAST_LINE_INITIALS = re.compile(r"\n[ \t]*(?P<n>[A-Za-z]\.[ ]?[A-Za-z]\.?(?:[ ]?[A-Za-z]\.)?)"
                                  r"[ \t]*\n*\Z")
@@ -289,7 +298,7 @@ isnt isn't wasnt wasn't here there today tomorrow yesterday tonight later soon a
 also just only still then now again and or but the a an on in at of for with about
 follow-up followup f/u team clinic service services via
 """)
-_CREDENTIALS = L.words("md do rn np pa phd mbbs facp facs dds dmd pharmd lpn cna crna "
+_CREDENTIALS = L.words("md do rn np pa phd mbbs facp facs dds dmd pharmd lpn cna crna mch dnb "
                        "msn bsn mph ms ma jr sr ii iii iv pa-c fnp dnp aprn msw lcsw rgn rmn "
                        "mbchb mrcp mrcgp frcp frcs cpnp pnp nnp whnp agnp agacnp acnp pmhnp "
                        "anp fnp-c bds mpharm bpharm rpn rph lvn lna")
@@ -387,6 +396,8 @@ def _en_names(text: str) -> list[_Cand]:
             into.append(span)
 
     for m in _TITLE.finditer(text):
+        if m.group(0).startswith("Sr") and _ANALYTE.match(m.group("n")):
+            continue  # "Sr. Na 131 mEq/L", "Sr. creatinine": serum, not a Sister
         add(strong, *m.span("n"))
     for m in _SURNAME_AFTER_NICK.finditer(text):
         word = m.group("n")
@@ -396,6 +407,8 @@ def _en_names(text: str) -> list[_Cand]:
                     _NICK_AFTER):
         for m in pattern.finditer(text):
             toks = _tokens(m.group("n"))
+            if text.startswith("Sr", m.start()) and _ANALYTE.fullmatch(m.group("n")):
+                continue  # "Sr. Na 131 mEq/L": serum sodium
             if _plausible(toks, strong=True):
                 add(strong, *m.span("n"))
             elif pattern is _KIN_CUE and toks and all(t in _MONTH_NAMES for t in toks):
@@ -406,6 +419,8 @@ def _en_names(text: str) -> list[_Cand]:
                 token in N.given_names() and token not in N.common_words())):
             add(strong, *m.span("n"))
     for m in _SOFT.finditer(text):
+        if re.fullmatch(r"[A-Z]{2,4},?[ ]?[A-Z]{2,4}", m.group("n")):
+            continue  # "by IFA, RF": abbreviations after "by"
         toks = _tokens(m.group("n"))
         initial = re.match(r"[A-Z]\. ?[A-Z][a-z]", m.group("n")) is not None
         if not _plausible(toks, strong=initial):
@@ -432,6 +447,8 @@ def _en_names(text: str) -> list[_Cand]:
                 add(weak, m.start() + run[0].start(), m.start() + run[-1].end())
             run = []
     for m in _LF.finditer(text):
+        if re.fullmatch(r"[A-Z]{2,4},[ ]?[A-Z]{2,4}", m.group("n")):
+            continue  # "ANA negative by IFA, RF 8 IU/mL": two abbreviations
         last, first = (t.strip().lower() for t in m.group("n").split(",", 1))
         first = first.split()[0] if first.split() else first
         if _never(first, False) or _never(last, False):
@@ -444,6 +461,10 @@ def _en_names(text: str) -> list[_Cand]:
     speakers = _chat_speakers(text) + _chat_colon_speakers(text)
     strong += speakers
     strong += [m.span("n") for m in _LOWER_CRED.finditer(text)]
+    signed = [m for m in _ROW_INITIALS.finditer(text) if m.group("n") not in _NOT_SIGNING_ABBR]
+    if len(signed) >= 3 and len({m.group("n") for m in signed}) <= 3:
+        strong += [m.span("n") for m in signed]
+    strong += [m.span("n") for m in _TYPED_INITIALS.finditer(text)]
     last = _LAST_LINE_INITIALS.search(text)
     if last is not None:
         strong.append(last.span("n"))
@@ -649,7 +670,7 @@ def _with_given_name(text: str, spans: list[tuple[int, int]]) -> list[tuple[int,
     return out
 
 
-_INITIAL_AFTER = re.compile(r"[ \t][A-Z]\.(?![A-Za-z])")
+_INITIAL_AFTER = re.compile(r"[ \t][A-Z]\.(?![A-Za-z])|[ ][A-Z](?=[ \t]{2,}|\t|[ \t]*\n|[ \t]*$)")
 _INITIAL_BEFORE = re.compile(r"(?<![A-Za-z.])[A-Z](?:-[A-Z])?\.?[ \t]$")
 
 

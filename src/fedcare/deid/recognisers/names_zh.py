@@ -88,6 +88,7 @@ _ZH_NOT_NAMES = L.words("""
 初步 初次 心电图 时许 金星 高峰 方正 文明 安然 平安 建国 国庆
 脑卒中 白班 夜班 中班 早班 晚班 常规班 白天班 夜间 宋体 黑体 楷体
 谢谢 明白 手机 高一 高二 高三 初一 初二 初三 皮卡 左小腿 右小腿 小腿 管哈 段亚 米加 班主任 班
+微信 支付宝 抖音 淘宝 性别 年龄 出生日期
 """)
 
 
@@ -143,9 +144,10 @@ _DRUG_FORM_AFTER = re.compile(r"胰岛素|激素|注射液|注射剂|胶囊|颗�
 _DRUG_STEM_AFTER = re.compile(r"环素|霉素|沙星|西林|他汀|洛尔|地平|普利|沙坦|替丁|拉唑|咪唑|硝唑|"
                               r"头孢|培南|韦|单抗")
 # a test, a scale or a sign right after a word: 查虎红|平板凝集试验, Crawford|标准
-_TEST_AFTER = re.compile(r"平板|凝集|试验|实验|标准|分级|分型|评分|量表|综合征|染色")
+_TEST_AFTER = re.compile(r"[湖山]?(?:平板|凝集|试验|实验|标准|分级|分型|评分|量表|综合征|染色)")
 # left or right and a part of the body (左耳, 右胸, 左膝): a side, not a person named 左
 _BODY_SIDE = re.compile(r"[左右][耳眼胸乳膝肩臂腿手足脚髋肺肾肝腹颈侧心房室踝腕肘背腰臀上下前后半"
+                        r"移偏旋转"
                         r"颞额枕顶颊鼻唇舌指趾跟]")
 
 
@@ -239,7 +241,7 @@ def _name_at(text: str, pos: int, bounds: set[int], nr_starts: set[int],
             # an unlisted surname after a weak label: only when a confirming word follows
             # the 2-4 characters (家属X电话, 家属X（妻子）); never a function word (医生：很好)
             # nor the next field's label (主任　　护理记录：)
-            if text[pos] in _NOT_NAME_START:
+            if text[pos] in _NOT_NAME_START or _plain_word_at(text, pos):
                 return None
             for end in (pos + 4, pos + 3, pos + 2):
                 if text[end:end + 1] in ("：", ":"):
@@ -317,7 +319,9 @@ def _name_before(text: str, end: int, bounds: set[int], soft: set[int]) -> tuple
                     length >= 3 and _dict_word(chunk[:2])):
                 continue  # not 请/联络理赔/主任: a word, not an unlisted surname
             s_len = 1 if length < 4 else 2  # 4 characters: a compound surname (公孙/x/x)
-        if length > s_len + 2 or not (start in bounds or after_particle):
+        double = (length == 4 and s_len == 1 and text[start + 1] in L.CN_SURNAMES
+                  and text.startswith(("女士", "太太", "夫人"), end))
+        if (length > s_len + 2 and not double) or not (start in bounds or after_particle):
             continue
         if not _given_ok(chunk[s_len:]) or (length > s_len and _bad_name(chunk)):
             continue
@@ -535,11 +539,46 @@ _ZH_KIN_LATIN_SPEAKER = re.compile(r"^[ \t]*(?:[大二三小老]?(?:姨|姑|舅|
 _HK_TITLE_CASE = re.compile(r"(?<![A-Za-z])(?:(?P<s>[A-Z][a-z]{1,6})[ ]+[A-Z][a-z]{1,4}"
                             r"(?:[ -][A-Z]?[a-z]{1,4})|[A-Z]{2}[ ]+(?P<t>[A-Z][a-z]{1,6}))"
                             r"(?![A-Za-z])")
+#: initials, then the name in Chinese in brackets: "pt: WZX (王梓轩)"
+_INITIALS_THEN_NAME = re.compile(r"(?<![A-Za-z])(?<![A-Za-z][ ,])(?P<i>[A-Z]{2,4})[ ]?[（(]"
+                                 r"(?P<f>[\u4e00-\u9fff]{2,4})[）)]")
+#: a doubled (child's) name before its full name in brackets or before a verb of speech:
+#: "浩浩（雷浩然）", "浩浩说想吃肉夹馍"
+_DOUBLED_NAME = re.compile(r"(?P<n>([\u4e00-\u9fff])\2)"
+                           r"(?=[（(][\u4e00-\u9fff]{2,4}[）)]|说|讲|喊|哭|问)")
+#: doubled words that speak or are spoken of and are no names
+_DOUBLED_WORDS = L.words("太太 婆婆 公公 奶奶 爷爷 姥姥 舅舅 叔叔 伯伯 姑姑 嫂嫂 娃娃 宝宝 "
+                         "人人 大大 老老 小小 乖乖 偷偷 悄悄 默默 连连 频频 反反 一一")
+#: a found full name (surname and two characters) whose given name is said alone, to
+#: address the person at the start of a message: "舅妈：小鱼 复诊那天…"
+_VOCATIVE_AT = re.compile(r"[：:][ \t]*$")
+
+
+def _vocatives(text: str) -> list[tuple[int, int]]:
+    """Given names used to address someone (江小鱼 -> "：小鱼 复诊那天"), for the three-character
+    names of chat speakers ("江小鱼：") with a listed surname."""
+    out = []
+    speakers = {m.group("n") for m in _ZH_COLON_SPEAKER.finditer(text)
+                if len(m.group("n")) == 3 and m.group("n")[0] in L.CN_SURNAMES}
+    for name in speakers:
+        given = name[1:]
+        if _ZH_TITLE.fullmatch(given) or _ZH_NAME_LABEL.fullmatch(given):
+            continue  # 王主任：… is a title, not 王 and a given name
+        at = text.find(given)
+        while at >= 0:
+            end = at + len(given)
+            if _VOCATIVE_AT.search(text, max(0, at - 3), at) and \
+                    (end == len(text) or text[end] in " \t，,！!。?？"):
+                out.append((at, end))
+            at = text.find(given, end)
+    return out
+
+
 _NOT_HK_NAME = re.compile(r"Hong Kong|Kowloon|\b(?:Ltd|Co|Inc|Rd|St|Ave|Road|Street|Bay|Hill|"
                           r"Park)\b")
 # an English title before a romanised name inside a Chinese note: "Dr. Tsang", "Mr Lam"
 _LATIN_TITLE = re.compile(r"(?<![A-Za-z])(?P<n>(?:Dr|Mr|Mrs|Ms|Miss|Prof|Dra)\.?[ \t]+"
-                          r"[A-Z][a-z]+(?:[ -][A-Z][a-z]+)?)(?![A-Za-z])")
+                          r"[A-Z][a-z]+(?:[ -][A-Za-z][a-z]+){0,2})(?![A-Za-z])")
 #: traditional forms of common surnames (鄭, 陳, 張, 黃, 劉, 吳, 趙, 楊, 葉, 蕭, 羅, 許, 馮)
 _TRAD_SURNAMES = frozenset("鄭陳張黃劉吳趙楊葉蕭羅許馮鍾盧蔣謝韓魏戴鄧龔嚴錢孫")
 
@@ -594,6 +633,17 @@ def _chat_and_latin_names(text: str) -> list[_Cand]:
     for pattern in (_ZH_KIN_LATIN_SPEAKER, _LATIN_TITLE):
         out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"])
                 for m in pattern.finditer(text)]
+    for m in _INITIALS_THEN_NAME.finditer(text):
+        if m.group("f")[0] in L.CN_SURNAMES or m.group("f")[:2] in L.CN_COMPOUND_SURNAMES:
+            out.append((m.start("i"), m.end("i"), "NAME", _PRIORITY["NAME_STRONG"]))
+    doubled = [m for m in _DOUBLED_NAME.finditer(text)
+               if m.group("n") not in _REDUP_WORDS and m.group("n") not in _ZH_KIN_WORDS
+               and not _KIN_LABEL.fullmatch(m.group("n"))
+               and m.group("n") not in _DOUBLED_WORDS]
+    out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME"]) for m in doubled]
+    out += [(s, e, "NAME", _PRIORITY["NAME"])
+            for s, e in _propagate_zh(text, [m.span("n") for m in doubled])]
+    out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _vocatives(text)]
     for m in _HK_TITLE_CASE.finditer(text):
         if (m.group("s") or m.group("t") or "").upper() in _HK_SURNAMES and \
                 not _NOT_HK_NAME.search(m.group(0)):

@@ -16,12 +16,12 @@ apart from the Safe Harbor types.
 
 Sets (benchmarks/deid_blind/README.md): ``dev``, ``test``, ``test2``, ``test3`` (each sealed,
 scored once, then read and used in development and to train the statistical recogniser),
-``train``, ``train2`` and ``train3`` (written as training data), ``test4`` to ``test20``
-(each scored once, then read: rounds of rules came from their misses), ``test21`` (scored
-once at the end of session 39: the current blind figure), ``test22`` (sealed and unread:
+``train``, ``train2`` and ``train3`` (written as training data), ``test4`` to ``test22``
+(each scored once, then read: rounds of rules came from their misses), ``test23`` (scored
+once at the end of session 39: the current blind figure), ``test24`` (sealed and unread:
 score the next change on it once).
 
-Run:  python benchmarks/deid_blind.py [--set test21|test20|...|dev|DIR] [--src OTHER/src] [--list]
+Run:  python benchmarks/deid_blind.py [--set test23|test22|...|dev|DIR] [--src OTHER/src] [--list]
                                       [--json OUT]
 """
 
@@ -67,9 +67,10 @@ def load(folder: Path) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--set", default="test21",
-                        help="'test22' (sealed: score the next change on it once), 'test21' "
-                             "(the current blind figure), 'test20', 'test19', 'test18', "
+    parser.add_argument("--set", default="test23",
+                        help="'test24' (sealed: score the next change on it once), 'test23' "
+                             "(the current blind figure), 'test22', 'test21', 'test20', "
+                             "'test19', 'test18', "
                              "'test17', 'test16', 'test15', 'test14', 'test13', "
                              "'test12', 'test11', 'test10', 'test9', 'test8', "
                              "'test7', 'test6', 'test5', 'test4', 'test3', 'test2', 'test', "
@@ -84,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
 
     named = ("test", "test2", "test3", "test4", "test5", "test6", "test7", "test8", "test9",
              "test10", "test11", "test12", "test13", "test14", "test15", "test16", "test17",
-             "test18", "test19", "test20", "test21", "test22", "train", "train2", "train3",
-             "dev")
+             "test18", "test19", "test20", "test21", "test22", "test23", "test24", "train",
+             "train2", "train3", "dev")
     folder = HERE / "deid_blind" / args.set if args.set in named else Path(args.set)
     notes = load(folder)
     started = time.perf_counter()

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 SEALED = ("benchmarks/deid_blind/test16/", "benchmarks/deid_blind/test17/",
           "benchmarks/deid_blind/test18/", "benchmarks/deid_blind/test19/",
           "benchmarks/deid_blind/test20/", "benchmarks/deid_blind/test21/",
-          "benchmarks/deid_blind/test22/")
+          "benchmarks/deid_blind/test22/", "benchmarks/deid_blind/test23/",
+          "benchmarks/deid_blind/test24/")
 
 
 def _sha256(path: Path) -> str:

@@ -19,7 +19,8 @@ Public API::
     find_phi(text, lang="auto") -> list[Span]         # recognition only
     load_key(key_file=None) -> bytes | None           # --key-file or $FEDCARE_DEID_KEY
 
-jieba and pydicom are imported on first use, not with this package.
+jieba, OpenCC (traditional Chinese read as simplified by the rules) and pydicom are imported
+on first use, not with this package.
 """
 
 from __future__ import annotations

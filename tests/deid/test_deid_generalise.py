@@ -1338,3 +1338,14 @@ PRECISION_21 = [
 @pytest.mark.parametrize(("lang", "marked"), PRECISION_21)
 def test_clinical_values_survive_round_21(lang: str, marked: str) -> None:
     test_clinical_values_survive_round_2(lang, marked)
+
+
+def test_a_numeral_compound_surname_survives_the_word_vetoes() -> None:
+    """第五 is a numeral in jieba's dictionary and a compound surname: the vetoes against
+    dictionary words glued to a label (session 39) must not drop 第五敏文 or 第五鹏玲 (the
+    generator's held-out seed 102 found this), nor make 第五天 a name."""
+    for text, name in (("消化内科第五敏文大夫意见：暂不手术", "第五敏文"),
+                       ("记录医师 谭帆，审核 第五鹏玲", "第五鹏玲")):
+        assert name in [text[s.start:s.end] for s in find_phi(text, "zh")], text
+    text = "患者第五天出现发热，左手第五指屈曲受限"
+    assert not [s for s in find_phi(text, "zh") if s.type == "NAME"], text

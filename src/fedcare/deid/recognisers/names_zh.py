@@ -197,9 +197,9 @@ _CANTONESE = frozenset("喺咗嘅佢唔冇啲嘢噉咁嗰睇嚟攞俾畀咩乜�
 
 def _plain_word_at(text: str, pos: int) -> bool:
     """Whether the two characters at ``pos`` are a dictionary word that is no name nor
-    place (夜班/n, 驾车/v, 交代/v; not 阿苏/ns nor 扎西/nr)."""
+    place (夜班/n, 驾车/v, 交代/v; not 阿苏/ns, 扎西/nr, nor 第五/m, a compound surname too)."""
     tag = _posseg().dt.word_tag_tab.get(text[pos:pos + 2])
-    return tag is not None and not tag.startswith(("nr", "ns", "nz"))
+    return tag is not None and not tag.startswith(("nr", "ns", "nz", "m"))
 
 
 def _bad_name(name: str, strong: bool = False) -> bool:
@@ -316,7 +316,7 @@ def _name_before(text: str, end: int, bounds: set[int], soft: set[int]) -> tuple
         after_particle = start in soft or (start > 0 and text[start - 1] in _ZH_DEPT_END)
         if s_len == 0:
             if not after_particle or text[start] in L.CN_NAME_STOPWORDS or (
-                    length >= 3 and _dict_word(chunk[:2])):
+                    length >= 3 and _plain_word_at(text, start)):
                 continue  # not 请/联络理赔/主任: a word, not an unlisted surname
             s_len = 1 if length < 4 else 2  # 4 characters: a compound surname (公孙/x/x)
         double = (length == 4 and s_len == 1 and text[start + 1] in L.CN_SURNAMES

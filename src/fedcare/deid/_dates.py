@@ -359,13 +359,14 @@ _MD_NOT_AFTER = re.compile(r"(?i)[ \t]*(?:片|粒|支|袋|瓶|次|个|剂|份|�
                            r"days?|weeks?|doses?|servings?|cups?|glasses)\b")
 _MD_NOT_BEFORE = re.compile(r"(?i)(?:(?:bp|pain|score|ratio|strength|power|motor|murmur|va|"
                             r"vision|acuity|visual|"
-                            r"grade|take|took|give|gave|total|scored|apgar|gcs|又|评分|分数)[\s:=]*|"
+                            r"grade|take|took|give|gave|total|scored|apgars?|gcs|又|评分|分数|肌力|"
+                            r"肌张力|视力|比例)[\s:=]*|"
                             r"(?<![:\d])\d+[ \t]+)$")  # a number on the same line ("take 2 1/2")
 
 
 #: an event right after a year-less month/day in a Chinese note: "8/6由骨科…", "3/5凌晨入院"
-_ZH_EVENT_AFTER = re.compile(r"[ \t]?(?:入院|出院|手术|术后|复查|复诊|就诊|由|行|起|开始|凌晨|上午|"
-                             r"下午|晚上|早上|抽血|住院|转入|转出)")
+_ZH_EVENT_AFTER = re.compile(r"[ \t]?(?:入院|出院|手术|术后|复查|复诊|就诊|由|行|起|开始|凌晨|抽血|"
+                             r"住院|转入|转出)")
 #: a weekday right after a year-less month/day: "11/11（周一）", "3/5 (Wed)", "3/5 周二"
 _WEEKDAY_AFTER = re.compile(r"[ \t]?[（(]?(?:周|週|星期|礼拜)[一二三四五六日天]|"
                             r"[ \t]?\((?i:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]*\.?\)")
@@ -414,6 +415,10 @@ _ZH_MD_AFTER_TIME = re.compile(r"(?:这次是?|上次是?|末次(?:月经)?是?|
                                r"(?:上|下|本|这)?(?:周|星期|礼拜)[一二三四五六日天])[ \t]?"
                                r"(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])"
                                r"(?![\d.]|[ \t]*(?:[A-Za-z%℃°]|次|分|岁|元|斤|公斤|厘米|毫米))")
+# a lab test, a dose or a measurement named just before: the number is a value
+_LAB_BEFORE = re.compile(r"[A-Z][A-Za-z0-9]{1,5}|血|糖|剂量|体重|体温|评分|用量|浓度|压|率|值|指数")
+# a comma and "上次" with another decimal: a series of values
+_ANOTHER_DECIMAL = re.compile(r"[ \t]*[，,、][ \t]*(?:上次|这次|上回)是?[ \t]?\d+\.\d")
 # a stay written as a range of month.day in brackets: "住院11天（6.21—7.2）"
 _ZH_MD_RANGE = re.compile(r"(?<=[（(])(?P<m>1[0-2]|[1-9])\.(?P<d>3[01]|[12]\d|[1-9])[—–~～至-]{1,2}"
                           r"(?P<m2>1[0-2]|[1-9])\.(?P<d2>3[01]|[12]\d|[1-9])(?=[）)])")
@@ -447,6 +452,9 @@ _SCALE_BEFORE = re.compile(r"(?i)(?:\b(?:i?adl|gds|phq-?\d*|gad-?\d*|mmse|moca|n
 _SCALE_THEN_WORD = re.compile(r"(?i)\b(?:epworth|ess|mmse|moca|ace-?(?:iii|3)?|phq-?9|gad-?7|"
                               r"edinburgh|epds|audit)[ \t:]+(?:now|was|today|down\s+to|up\s+to)"
                               r"[ \t:]*$")
+# a booking before "for": "Surgery scheduled for 6/7", "Appointment made for 3/7"
+_BOOKED_BEFORE = re.compile(r"(?i)\b(?:scheduled|booked|planned|appointment|appt|made|set|"
+                            r"arranged|listed|due|surgery|review|clinic)\b[^\n]{0,20}\bfor[ \t]*$")
 # "x 4/7", "for 3/52": a duration in British shorthand
 _DURATION_BEFORE = re.compile(r"(?i)(?:\bx|\bfor|×|\bin|\bover|\bpast|\blast|\bwithin|\bafter|"
                               r"\baged?)[ \t]*$")
@@ -485,14 +493,16 @@ def _score_not_date(text: str, start: int, end: int, month: int, day: int) -> bo
     cue = _DURATION_BEFORE.search(text, max(0, start - 8), start)
     # "in 3/12" may be a date (12 March): "in" makes a duration only of weeks or of more
     # than twelve months
-    if cue is not None and cue.group(0).strip().lower() == "in" and not (
-            den == 52 or (den == 12 and num > 12)):
+    word = cue.group(0).strip().lower() if cue is not None else ""
+    if word == "in" and not (den == 52 or (den == 12 and num > 12)):
         cue = None
+    if word == "for" and (den == 12 or _BOOKED_BEFORE.search(text, max(0, start - 40), start)):
+        cue = None  # "scheduled for 6/7", "booked for 14/12": a date
     duration = (den in (7, 52) and num <= den) or (den == 12 and num <= 24)
     if duration and (cue is not None or (den == 7 and _PAIN_BEFORE.search(before))) \
             and not _STRONG_CUE.search(text, max(0, start - 24), start):
         return True  # British shorthand: 4/7 is four days, 3/52 three weeks
-    if _SCORE_ROW.search(text, max(0, start - 16), start) and \
+    if num <= den and _SCORE_ROW.search(text, max(0, start - 16), start) and \
             not _MD_CUE.search(text, max(0, start - 24), start) and (
             _SCORE_ROW_AFTER.match(text, end)
             or _SCORE_ROW_BEFORE.search(text, max(0, start - 30), start)):
@@ -512,13 +522,11 @@ def _score_not_date(text: str, start: int, end: int, month: int, day: int) -> bo
 def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
     month, day = int(m.group("m")), int(m.group("d"))
     before = text[max(0, m.start() - 24):m.start()]
-    if _ZH_EVENT_AFTER.match(text, m.end()) or _WEEKDAY_AFTER.match(text, m.end()) or (
-            _TIME_BEFORE.search(before) and not _MD_NOT_AFTER.match(text, m.end())):
-        return True  # "11/11（周一）", "3/5 (Wed)", "next due 1400 3/10"
     not_before = _MD_NOT_BEFORE.search(before)
-    if not_before is not None and _ZERO_PADDED.fullmatch(m.group(0)) and \
-            re.fullmatch(r"\d+[ \t]+", not_before.group(0)):
-        not_before = None  # "(02) 6925 1184 02/06": a number, then a zero-padded date
+    if not_before is not None and re.fullmatch(r"\d+[ \t]+", not_before.group(0)) and (
+            _ZERO_PADDED.fullmatch(m.group(0)) or _TIME_BEFORE.search(before)
+            or _WEEKDAY_AFTER.match(text, m.end())):
+        not_before = None  # "(02) 6925 1184 02/06", "next due 1400 3/10": a number, a date
     if not_before or _MD_NOT_AFTER.match(text, m.end()):
         return False
     if _score_not_date(text, m.start(), m.end(), month, day):
@@ -529,6 +537,9 @@ def _bare_md_is_date(text: str, m: re.Match[str]) -> bool:
         return False  # "pain 3/10 at rest and 6/10 on turning"
     if _MD_CUE.search(before) or _MD_TIME_AFTER.match(text, m.end()):
         return True
+    if _ZH_EVENT_AFTER.match(text, m.end()) or _WEEKDAY_AFTER.match(text, m.end()) or \
+            _TIME_BEFORE.search(before):
+        return True  # "11/11（周一）", "3/5 (Wed)", "next due 1400 3/10" (after the vetoes)
     if _RANGE_FROM_DATE.search(before):
         return True  # "6/3至6/6": the end of a stay that starts on a date
     if _ZERO_PADDED.fullmatch(m.group(0)):
@@ -600,6 +611,9 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
         if parts is not None:
             found.append(DateMatch(m.start(), m.end(), None, parts[1], parts[2], m))
     for m in _DM_RANGE.finditer(text) if lang != "zh" else ():
+        if (m.group("m") == m.group("m2") and m.group("m") in ("7", "07")) or \
+                _MD_NOT_BEFORE.search(text, max(0, m.start() - 24), m.start()):
+            continue  # "antibiotics 7/7-14/7": days of a course, not July
         if int(m.group("d")) > 12 or int(m.group("d2")) > 12:
             for at in (m.start("d"), m.start("d2")):
                 part = _BARE_DM.match(text, at) or _DM_AT.match(text, at)
@@ -614,6 +628,9 @@ def find_dates(text: str, lang: str, day_first: bool = False, with_time: bool = 
             found.append(DateMatch(m.start(), m.end(), None, int(m.group("m")),
                                    int(m.group("d")), m))
     for m in _ZH_MD_AFTER_TIME.finditer(text) if lang == "zh" else ():
+        if _LAB_BEFORE.search(text, max(0, m.start() - 6), m.start()) or \
+                _ANOTHER_DECIMAL.match(text, m.end()):
+            continue  # "糖化血红蛋白这次是7.2，上次是8.1", "华法林剂量：周一2.5"
         part = _ZH_MD_AT.match(text, m.start("m"))
         if part is not None:
             found.append(DateMatch(part.start(), part.end(), None, int(part.group("m")),

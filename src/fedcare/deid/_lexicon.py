@@ -136,7 +136,7 @@ christian norman summer guy cannon drake best ward chambers house holmes
 #: departments, sentence-initial words).
 EN_NOT_NAMES = words("""
 total score scores subtotal
-tab tabs cap caps inj syp syr susp oint sol triage visit record respiratory sorry smt shri
+tab tabs cap caps inj syp syr susp oint triage visit record respiratory sorry smt shri
 folder member level coordinator referring nationality injured you doc wong-baker
 tuberculosis aureus coli pylori difficile pneumoniae epidermidis pyogenes agalactiae
 influenzae gonorrhoeae trachomatis aeruginosa faecalis faecium marcescens burnetii
@@ -189,14 +189,14 @@ trendelenburg valsalva wernicke korsakoff guillain barre barré raynaud raynaud'
 sjögren kawasaki kaposi ewing wilms wilson wilson's huntington huntington's tourette marfan
 turner turner's klinefelter bartholin swan ganz whipple nissen roux billroth hartmann
 osgood schlatter dupuytren dupuytren's ledderhose kienbock kienböck scheuermann perthes
-calve calvé lisfranc chopart maisonneuve monteggia galeazzi heberden heberden's bouchard
-bouchard's finkelstein phalen phalen's tinel tinel's lachman mcmurray chvostek trousseau
-rovsing mallampati gleason breslow caprini ranson blatchford rockall schatzker gustilo
+calve calvé lisfranc chopart maisonneuve monteggia galeazzi heberden heberden's
+finkelstein phalen phalen's tinel tinel's lachman mcmurray chvostek trousseau
+rovsing mallampati gleason caprini ranson blatchford rockall schatzker gustilo
 quervain hirschsprung hirschsprung's krukenberg wegener zollinger creutzfeldt
 goodpasture takayasu behcet behçet brugada fallot chiari duchenne ehlers danlos gaucher
 niemann sturge hippel lindau willebrand munchausen asperger asperger's epworth
 kocher pfannenstiel seldinger mantoux heimlich baker's meckel meckel's meniere ménière
-ménière's peyronie peyronie's dubin sever's kohler köhler
+ménière's peyronie peyronie's sever's
 freiberg sinding
 """)
 

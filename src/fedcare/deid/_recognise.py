@@ -11,19 +11,18 @@ number (>= 9 digits, tagged ID).
 from __future__ import annotations
 
 import bisect
-import functools
 import itertools
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from fedcare.deid import _crf
+from fedcare.deid._chinese import simplified
 from fedcare.deid._common import Span
 from fedcare.deid.recognisers import REGISTRY
 from fedcare.deid.recognisers._base import PRIORITY, Cand
 from fedcare.deid.recognisers.ages import age_value
 
-__all__ = ["age_value", "detect_language", "find_phi"]
+__all__ = ["age_value", "detect_language", "find_phi", "simplified"]
 
 _Cand = Cand
 _LAST_RESORT = PRIORITY["FALLBACK"]
@@ -96,28 +95,6 @@ def find_phi(text: str, lang: str = "auto", *, statistical: bool | None = None) 
         if stat:
             found = _with_rules(text, _joined(text, cands + stat, lang), found)
     return found
-
-
-@functools.cache
-def _converter() -> Any:
-    try:
-        import opencc
-    except ImportError:  # pragma: no cover - opencc is a dependency
-        return None
-    return opencc.OpenCC("t2s")
-
-
-def simplified(text: str) -> str:
-    """``text`` with traditional Chinese characters in their simplified forms (OpenCC's
-    ``t2s``), so that jieba's dictionary, the surname lists and the labels read Hong Kong,
-    Macau and Taiwan notes as they read mainland ones (劉文傑 -> 刘文杰, 電話 -> 电话).  Only
-    when every character maps to one character: positions must stay those of ``text``;
-    otherwise, or without OpenCC, ``text`` itself."""
-    converter = _converter()
-    if converter is None:
-        return text
-    out: str = converter.convert(text)
-    return out if len(out) == len(text) else text
 
 
 def _joined(text: str, cands: list[_Cand], lang: str) -> list[Span]:

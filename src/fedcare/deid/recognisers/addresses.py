@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fedcare.deid import _lexicon as L
 from fedcare.deid import _names as N
+from fedcare.deid._chinese import simplified
 from fedcare.deid._common import fast_start
 
 from ._base import PRIORITY as _PRIORITY
@@ -50,7 +51,7 @@ _CITY_NEXT = re.compile(r"(?:,[ \t]*|\s+in\s+)(?P<c>[A-Z][a-z]+(?:[ \t-][A-Z][a-
 _EN_ADDRESS = [
     re.compile(rf"{_STREET}(?:,?\s+{_CITY_STATE})?"),
     # a Singapore block, its unit and postal code: "Blk 612B Edgefield Plains #14-203 S(822612)"
-    re.compile(r"(?<![A-Za-z])(?:Blk|Block)\.?[ \t]+\d{1,4}[A-Z]?(?:[ \t]+[A-Z][a-z]+){1,4}"
+    re.compile(r"(?<![A-Za-z])(?:Blk|Block)\.?[ \t]+\d{2,4}[A-Z]?(?:[ \t]+[A-Z][a-z]+){1,4}"
                r"(?:[ \t,]+#\d{1,3}-\d{1,5})?(?:[ \t,]+(?:S\(\d{6}\)|Singapore[ \t]+\d{6}))?"),
     re.compile(r"(?<![A-Za-z0-9])S\(\d{6}\)|"
                r"(?<![\w#])#\d{1,3}-\d{2,5}(?=[ \t,]+(?:S\(|Singapore))"),
@@ -410,6 +411,8 @@ def _zh_geonames() -> frozenset[str]:
     except OSError:  # pragma: no cover - shipped with the package
         return frozenset()
     names = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    # the rules read Chinese through OpenCC: 土瓜灣 is looked up as 土瓜湾
+    names |= {simplified(n) for n in names}
     return frozenset(names - set(L.CN_PROVINCES) - _NOT_LOCAL - _ZH_NOT_PLACES)
 
 
@@ -450,8 +453,10 @@ _NOT_LOCAL = L.words("""
 
 
 # a district, county or town after a word of place: 在南山区, 从南溪区, 往观音镇
-_ZH_DISTRICT = re.compile(r"(?<=[在从到于自往去回住至])(?P<a>[\u4e00-\u9fff]{2,3}(?:区|县|镇|乡))"
+_ZH_DISTRICT = re.compile(r"(?<=[在从到于自往去回住])(?P<a>[\u4e00-\u9fff]{2,3}(?:区|县|镇|乡))"
                           r"(?![\u4e00-\u9fff]{0,1}(?:医院|中心|政府|卫生))")
+_ZH_DISTRICT_TO = re.compile(r"(?<=至)(?P<a>[\u4e00-\u9fff]{2,3}(?:县|镇|乡))"
+                             r"(?![\u4e00-\u9fff]{0,1}(?:医院|中心|政府|卫生))")
 _NOT_DISTRICT = L.words("""
 病区 城区 市区 社区 小区 景区 园区 辖区 片区 新区 郊区 山区 牧区 灾区 疫区 重灾区 隔离区 污染区
 办公区 生活区 住院区 门诊区 候诊区 监护区 观察区 等候区 吸烟区 无烟区 农村区 老城区 当地县 外县
@@ -493,6 +498,8 @@ def _zh_addresses(text: str) -> list[_Cand]:
                 out.append((start, more.end(), "ADDRESS", prio - 0.5))
             elif more and more.group(0) in _ADMIN_SUFFIX:
                 out.append((start, more.end(), "ADDRESS", prio - 0.5))  # 南山区, 献县
+    for m in _ZH_DISTRICT_TO.finditer(text):  # 下撤至泸定县 (not 放射至心前区)
+        out.append((m.start("a"), m.end("a"), "ADDRESS", prio - 1))
     for m in _ZH_DISTRICT.finditer(text):
         if m.group("a") not in _NOT_DISTRICT:
             out.append((m.start("a"), m.end("a"), "ADDRESS", prio - 1))

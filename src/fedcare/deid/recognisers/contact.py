@@ -92,7 +92,7 @@ _SHORT_NUMBER = re.compile(r"(?<![\d][ \t])(?<!\d)(?:短号|短號|分机|分機
 #: an eight-digit number (Hong Kong, Macau, Singapore: "2388 6142", "6612-3456") right after
 #: a phone or fax label
 _EIGHT_DIGIT_CUE = re.compile(r"(?i)(?:電話|电话|手機|手机|傳真|传真|聯絡|联络|聯繫|联系|tel|phone|"
-                              r"call|直线|直線|直綫|"
+                              r"\bcall\b|直线|直線|直綫|"
                               r"(?-i:HP)|"
                               r"fax|mobile)[^\n\d]{0,6}?(?<![\d-])"
                               r"(?P<n>[2-9]\d{3}[ -]?\d{4})(?![\d-])")

@@ -260,9 +260,13 @@ _MONTH_NAMES = L.words("may june april august jan march")
 #: "... completed 29.10.24 16:52 by KR"
 _SIGNING_INITIALS = re.compile(
     r"(?:(?:(?i:initials)[ \t]*:|(?i:checked(?:[ \t]+by)?|typed[ \t]+by|entered[ \t]+by|"
-    r"completed[ \t]+by|countersigned(?:[ \t]+by)?)[ \t]*:?)[ \t]*(?P<a>[A-Z]{2,3})(?![A-Za-z0-9])|"
-    r"(?i:\bby)[ \t]+(?P<b>[A-Z]{2,3})(?:[ \t.]*$|[ \t]*\((?:ANP|RN|NP|PA|CNS|SHO|FY\d|SpR|"
-    r"reg|registrar|cons|nurse|physio|OT|dietitian)\))|"
+    r"completed[ \t]+by|countersigned(?:[ \t]+by)?)[ \t]*:?)[ \t]*(?P<a>[A-Z]{2,3})"
+    r"(?![A-Za-z0-9]|[ \t]*[:=]?[ \t]*\d)|"
+    r"(?i:(?:completed|signed|reviewed|seen|assessed|written|done|entered|recorded|closed|"
+    r"discussed|approved|authori[sz]ed|reported|verified|taken|given)\b[^\n]{0,40}?"
+    r"\bby)[ \t]+(?P<b>[A-Z]{2,3})[ \t.]*$|"
+    r"(?i:\bby)[ \t]+(?P<d>[A-Z]{2,3})[ \t]*\((?:ANP|RN|NP|PA|CNS|SHO|FY\d|SpR|"
+    r"reg|registrar|cons|nurse|physio|OT|dietitian)\)|"
     r"^[ \t]*(?P<c>[A-Z]{2,3})[ \t]*/[ \t]*(?i:typed|dictated|checked|entered))", re.M)
 #: a name typed in lower case with an initial, before a nurse's or doctor's credential:
 #: "given by j. oduya RN   taken by tess m. RN"
@@ -271,8 +275,14 @@ _LOWER_CRED = re.compile(r"(?<![A-Za-z.])(?P<n>[a-z]\.[ ]?[a-z]{2,}(?:[-'][a-z]+
 #: what "Sr." (serum) comes before in a lab line
 _ANALYTE = re.compile(r"(?i)(?:na|k|cl|ca|mg|cr|creat\w*|urea|alb\w*|bil\w*|tsh|t4|ferritin|b12|"
                       r"iron|phos\w*|uric|ldh|amylase|lipase)\b")
+#: a column's last word that is a route, a frequency or a result, not a signer
+_NOT_ROW_SIGNERS = frozenset({
+    "PO", "IV", "SC", "IM", "PR", "SL", "NG", "OD", "BD", "TDS", "QDS", "ON", "OM", "NOCTE",
+    "PRN", "STAT", "NEG", "POS", "NIL", "YES", "NO", "NA", "ND", "NAD", "OK", "LOW", "HIGH",
+    "MOD", "TR", "TRACE", "WNL", "RT", "LT", "BIL", "MG", "ML", "MMOL", "KG", "CM", "MM",
+})
 #: initials that sign each row of a checklist, in their own column: "...   Y     KL"
-_ROW_INITIALS = re.compile(r"(?m)[ \t]{2,}(?P<n>[A-Z]{2,3})[ \t]*$")
+_ROW_INITIALS = re.compile(r"(?m)(?<![ \t])[ \t]{2,}(?P<n>[A-Z]{2,3})[ \t]*$")
 #: the typist's initials in brackets: "Typed: 13/11/2024 (CM)", "Dictated 12/3 (mk)"
 _TYPED_INITIALS = re.compile(r"(?i:typed|dictated|transcribed)\b[^\n()]{0,24}"
                              r"\((?P<n>[A-Za-z]{2,3})\)")
@@ -461,15 +471,18 @@ def _en_names(text: str) -> list[_Cand]:
     speakers = _chat_speakers(text) + _chat_colon_speakers(text)
     strong += speakers
     strong += [m.span("n") for m in _LOWER_CRED.finditer(text)]
-    signed = [m for m in _ROW_INITIALS.finditer(text) if m.group("n") not in _NOT_SIGNING_ABBR]
-    if len(signed) >= 3 and len({m.group("n") for m in signed}) <= 3:
-        strong += [m.span("n") for m in signed]
+    signed = [m for m in _ROW_INITIALS.finditer(text)
+              if m.group("n") not in _NOT_SIGNING_ABBR | _NOT_INITIALS | _NOT_ROW_SIGNERS]
+    by_value: dict[str, list[re.Match[str]]] = {}
+    for m in signed:
+        by_value.setdefault(m.group("n"), []).append(m)
+    strong += [m.span("n") for rows in by_value.values() if len(rows) >= 3 for m in rows]
     strong += [m.span("n") for m in _TYPED_INITIALS.finditer(text)]
     last = _LAST_LINE_INITIALS.search(text)
     if last is not None:
         strong.append(last.span("n"))
     for m in _SIGNING_INITIALS.finditer(text):
-        group = next(g for g in ("a", "b", "c") if m.group(g))
+        group = next(g for g in ("a", "b", "c", "d") if m.group(g))
         role = text[m.end(group):m.end()].strip().startswith("(")
         if role or m.group(group) not in _NOT_SIGNING_ABBR | _NOT_INITIALS:
             strong.append(m.span(group))

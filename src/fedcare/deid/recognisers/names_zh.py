@@ -54,12 +54,14 @@ _ZH_CUES = [
     re.compile(r"我是(?P<n>[\u4e00-\u9fff]{2,3}?)的?(?:妈妈|爸爸|家长|奶奶|爷爷|外婆|外公|姐姐|哥哥)"),
     # a signature: the name alone at the start of a line before a nurse's or doctor's
     # credential written in English ("彭詠詩 RN", "陈静 MD")
-    re.compile(r"^[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})[ \t]+(?:RN|MD|RPh|NP|PA|MBBS|FRCS|"
-               r"MRCP|PhD|RM|OT|PT|MSW)\b", re.M),
+    re.compile(r"^[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})[ \t]+(?:RN|MD|RPh|NP|MBBS|FRCS|"
+               r"MRCP|PhD|RM|MSW)\b", re.M),
     re.compile(r"(?:^|(?<=\n))[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})[ \t]*/", re.M),
     re.compile(r"(?:^|(?<=[\n。；;]))[ \t]*(?P<n>[\u4e00-\u9fff]{2,4})(?=表示|同意|签字|知情|拒绝|"
                r"要求|已阅)", re.M),
 ]
+#: the cues that name a patient or a signer only with a surname: a ward's bed, a credential
+_SURNAME_CUES = (_ZH_CUES[1], _ZH_CUES[3])
 # characters after which a name may start even when jieba glued them to it (请程/主任)
 _ZH_PARTICLES = frozenset("请经由向与和及给找问被让叫将把对跟挂约、，。；：:（()）/ \t\n")
 # department words after which a name may start before a title (神经外科X主任)
@@ -177,18 +179,34 @@ _NOT_NAME_START = frozenset("很不没也都就还再已可要会能请让把被
 #: from this frequency on, a two-character one found only by its tag is taken as a word
 #: ("她的毛巾碗筷", "陪伴安抚后", "可短暂被安抚")
 _COMMON_NR_FREQ = 100
+#: characters that often follow a person's name in a note (来, 说, 今晨, 在, 的 …)
+_NAME_FOLLOWERS = frozenset("来说去在是的和与诉述称今昨已也都就要会让给把被对向从到还又再很等及或"
+                            "同陪打问告电帮找于因现自经由曾为")
 
 
 def _common_nr_word(text: str, start: int, end: int) -> bool:
-    """A frequent dictionary word tagged as a name (毛巾, 安抚, 白雪): jieba's tag alone
-    does not make it a name; a label, a title or a cue still does (白雪：, 高峰医生)."""
+    """A frequent dictionary word tagged as a name (毛巾, 安抚, 康复) read as a word: the
+    text goes on after it as a word does ("毛巾碗筷", "安抚后", "康复训练"), not as after
+    a name (李娜来院, 张宁今晨, 王平，, 李强医生); a label, a title or a cue still makes it a
+    name."""
     word = text[start:end]
     if len(word) != 2:
         return False
     dt = _posseg().dt
     tag = dt.word_tag_tab.get(word)
-    return tag is not None and tag.startswith("nr") and \
-        dt.tokenizer.FREQ.get(word, 0) >= _COMMON_NR_FREQ
+    if tag is None or not tag.startswith("nr") or dt.tokenizer.FREQ.get(word, 0) < _COMMON_NR_FREQ:
+        return False
+    if _KIN_LABEL.fullmatch(word):
+        return True  # 祖母: a relative, not a name
+    if end < len(text) and _is_han(text[end]):  # "毛巾碗筷", "安抚后" (not "李娜来院")
+        return text[end] not in _NAME_FOLLOWERS and not _title_at(text, end) \
+            and _ZH_NAME_NEXT.match(text, end) is None
+    # before a digit, a comma or a space: a name only at a boundary (a line's start, a colon,
+    # a comma, a bracket), not glued to a word or a particle ("可安抚，", "被安抚，", "起张口、",
+    # "：屈膝120°")
+    if end < len(text) and text[end].isdigit():
+        return True
+    return start > 0 and text[start - 1] not in "：:，,、\n \t（(\u3000"
 
 
 #: Cantonese function characters (喺 at, 咗 done, 嘅 of, 佢 he/she): never in a name
@@ -345,7 +363,7 @@ def _zh_names(text: str) -> list[_Cand]:
         if m.group("label") in _KIN_LABELS and re.search("[:：]", m.group("sep")) and \
                 _LINE_START.search(text, max(0, m.start() - 12), m.start()):
             continue  # "22:47 大姐：医生说...": a relative speaking in a chat, not a label
-        if not re.search("[:：]", m.group("sep")) and \
+        if not re.search("[:：]", m.group("sep")) and _ZH_TITLE.fullmatch(m.group("label")) and \
                 _TITLE_AFTER_NAME.search(text, max(0, m.start() - 8), m.start()):
             continue  # 欧阳靖　主治医师　执业证书: a title after a name, not a label
         span = _name_at(text, m.end(), bounds, nr_starts, m.group("label") in _STRONG_LABELS,
@@ -369,6 +387,9 @@ def _zh_names(text: str) -> list[_Cand]:
                     continue  # 患者知情同意: a word after the label, not a name
             if _ZH_TITLE.fullmatch(name) or _ZH_NAME_LABEL.fullmatch(name):
                 continue  # 护士签字：, 医生签名: a role before the cue, not a name
+            if pattern in _SURNAME_CUES and not (_surname_len(text, start)
+                                                 or text[start] in _TRAD_SURNAMES):
+                continue  # 12床 腹痛, 凝血四项 PT: no surname, no name
             if 2 <= len(name) <= 4 and _given_ok(name[1:]) and not _bad_name(name, True) \
                     and name[-1] not in "科室院部区市县省":
                 found.append((start, start + len(name)))
@@ -508,6 +529,10 @@ _HK_SURNAMES = L.words("""
 SZETO CHAN WONG LEUNG CHEUNG LAU LEE HO NG TSANG YEUNG CHOW LAM LO KWOK TAM FUNG TANG CHIU
 MAK YIP CHOI KWAN LAI SO TSE YU POON CHING LUI KONG TO HUI AU CHU CHENG MA LI TSUI WAN
 KAN LAW LOK LUK MOK SIU SIN SUEN SUNG TSOI WAI WU YAU YEUNG YIU CHAU CHIN FONG HUNG KO KU
+""")
+#: mainland (pinyin) and Macau romanisations, used in Chinese notes only ("GU Exam", "FU Clinic"
+#: in an English note are no names)
+_PINYIN_SURNAMES = _HK_SURNAMES | L.words("""
 LIU ZHANG WANG CHEN YANG ZHAO HUANG ZHOU XU SUN HU ZHU GAO LIN HE GUO LUO LIANG SONG ZHENG
 XIE HAN FENG DONG XIAO CAO YUAN DENG FU SHEN ZENG PENG LU SU JIANG CAI JIA DING WEI XUE YE
 YAN PAN DU DAI XIA ZHONG TIAN REN FAN FANG SHI YAO TAN LIAO ZOU XIONG JIN HAO KONG BAI CUI
@@ -634,7 +659,11 @@ def _chat_and_latin_names(text: str) -> list[_Cand]:
         out += [(m.start("n"), m.end("n"), "NAME", _PRIORITY["NAME_STRONG"])
                 for m in pattern.finditer(text)]
     for m in _INITIALS_THEN_NAME.finditer(text):
-        if m.group("f")[0] in L.CN_SURNAMES or m.group("f")[:2] in L.CN_COMPOUND_SURNAMES:
+        full = m.group("f")
+        if _bad_name(full) or _medical(text, m.start("f"), m.end("f")) or \
+                _BODY_SIDE.match(full) or _plain_word_at(text, m.start("f")):
+            continue  # WBC（白细胞）, TG（甘油三酯）, CT（左侧）: a gloss, not a name
+        if full[0] in L.CN_SURNAMES or full[:2] in L.CN_COMPOUND_SURNAMES:
             out.append((m.start("i"), m.end("i"), "NAME", _PRIORITY["NAME_STRONG"]))
     doubled = [m for m in _DOUBLED_NAME.finditer(text)
                if m.group("n") not in _REDUP_WORDS and m.group("n") not in _ZH_KIN_WORDS
@@ -644,8 +673,11 @@ def _chat_and_latin_names(text: str) -> list[_Cand]:
     out += [(s, e, "NAME", _PRIORITY["NAME"])
             for s, e in _propagate_zh(text, [m.span("n") for m in doubled])]
     out += [(s, e, "NAME", _PRIORITY["NAME"]) for s, e in _vocatives(text)]
+    for m in _HK_NAME.finditer(text):
+        if m.group("s").split("-")[0] in _PINYIN_SURNAMES - _HK_SURNAMES:
+            out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
     for m in _HK_TITLE_CASE.finditer(text):
-        if (m.group("s") or m.group("t") or "").upper() in _HK_SURNAMES and \
+        if (m.group("s") or m.group("t") or "").upper() in _PINYIN_SURNAMES and \
                 not _NOT_HK_NAME.search(m.group(0)):
             out.append((m.start(), m.end(), "NAME", _PRIORITY["NAME"]))
     return out
